@@ -1,0 +1,48 @@
+"""Helpers for the IAM MFA hands-on notebooks: one function per step of the hands-on.
+
+Pass a Context from connect() into each step; nothing creates AWS clients at import time.
+"""
+from .cleanup import plan_cleanup, run_cleanup, verify_cleanup
+from .errors import HandsonError
+from .mfa import (
+    console_view,
+    create_virtual_mfa_device,
+    enable_mfa_device,
+    find_device_serial,
+    recreate_virtual_mfa_device,
+    resync_mfa_device,
+    verify_device_created,
+    verify_mfa_enabled,
+)
+from .notebook import check_settings, setup, show_environment
+from .settings import expected, mfa_outfile, scoped
+from .target import Context, connect, get_account_id
+from .users import create_user, verify_user
+from .widget import enable_with_form
+
+__all__ = [
+    "Context",
+    "HandsonError",
+    "check_settings",
+    "connect",
+    "console_view",
+    "create_user",
+    "create_virtual_mfa_device",
+    "enable_mfa_device",
+    "enable_with_form",
+    "expected",
+    "find_device_serial",
+    "get_account_id",
+    "mfa_outfile",
+    "plan_cleanup",
+    "recreate_virtual_mfa_device",
+    "resync_mfa_device",
+    "run_cleanup",
+    "scoped",
+    "setup",
+    "show_environment",
+    "verify_cleanup",
+    "verify_device_created",
+    "verify_mfa_enabled",
+    "verify_user",
+]

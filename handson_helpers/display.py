@@ -1,0 +1,93 @@
+"""How steps show themselves: the equivalent aws CLI command, its result, and ✔/✘ checks.
+
+Each report carries text/plain (for `make demo`, nbval and terminals) and text/html (JupyterLab).
+"""
+from __future__ import annotations
+
+import html
+
+STYLES = {
+    "info": ("#e8f1fb", "#1f5fa8", "ℹ"),
+    "success": ("#e9f7ef", "#1e7d45", "✔"),
+    "warning": ("#fff6e0", "#8a5a00", "⚠"),
+    "error": ("#fdecea", "#a61b1b", "✘"),
+}
+
+
+class Report:
+    def __init__(self, text: str, html_text: str):
+        self.text = text
+        self.html = html_text
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return {"text/plain": self.text, "text/html": self.html}
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def emit(report: Report) -> None:
+    """Display in a notebook, print elsewhere (make demo, terminals)."""
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+    except ImportError:
+        shell = None
+    if shell is not None:
+        from IPython.display import display
+
+        display(report)
+    else:
+        print(report.text, flush=True)
+
+
+def _pre(text: str) -> str:
+    return f'<pre style="margin:2px 0 6px 0;padding:6px;background:#f6f8fa;border-radius:4px">{html.escape(text)}</pre>'
+
+
+def command(cli: str, result: str | None = None) -> None:
+    """Show 'コマンド:' with the equivalent aws CLI call and '結果:' with what it returned."""
+    result_text = "(出力なし)" if result == "" else result
+    text = f"コマンド:\n{cli}"
+    markup = f"<div><b>コマンド:</b>{_pre(cli)}"
+    if result is not None:
+        text += f"\n結果:\n{result_text}"
+        markup += f"<b>結果:</b>{_pre(result_text)}"
+    emit(Report(text, markup + "</div>"))
+
+
+def message(kind: str, text: str) -> None:
+    """A one-paragraph note: info, success, warning or error."""
+    background, color, mark = STYLES[kind]
+    emit(
+        Report(
+            f"{mark} {text}",
+            f'<div style="background:{background};color:{color};padding:6px 10px;border-radius:4px;margin:4px 0">'
+            f"{mark} {html.escape(text)}</div>",
+        )
+    )
+
+
+def table(title: str, header: list[str], rows: list[list[str]]) -> None:
+    widths = [max(len(str(c)) for c in col) for col in zip(header, *rows)]
+    lines = [title, "  ".join(h.ljust(w) for h, w in zip(header, widths))]
+    lines += ["  ".join(str(c).ljust(w) for c, w in zip(row, widths)) for row in rows]
+    head = "".join(f"<th style='text-align:left'>{html.escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
+    emit(Report("\n".join(lines), f"<b>{html.escape(title)}</b><table><tr>{head}</tr>{body}</table>"))
+
+
+def check(statement: str, expected: str, actual: str, ok: bool) -> bool:
+    """The 完了確認 verdict: ✔ or ✘ with the expected and the actual value. Returns ok."""
+    mark = "✔" if ok else "✘"
+    text = f"{mark} 完了確認: {statement}\n  期待値: {expected}\n  実際値: {actual}"
+    kind = "success" if ok else "error"
+    background, color, _ = STYLES[kind]
+    markup = (
+        f'<div style="background:{background};color:{color};padding:6px 10px;border-radius:4px;margin:4px 0">'
+        f"<b>{mark} 完了確認:</b> {html.escape(statement)}<br>期待値: <code>{html.escape(expected)}</code><br>"
+        f"実際値: <code>{html.escape(actual)}</code></div>"
+    )
+    emit(Report(text, markup))
+    return ok

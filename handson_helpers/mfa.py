@@ -1,0 +1,212 @@
+"""Sections 2.1 and 2.2: the virtual MFA device, its QR file, and enabling it with two codes."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from . import display
+from .errors import AWS_ERRORS, HandsonError, explain, require_passed
+from .settings import KIT_TAG, expand, require_valid
+from .target import Context
+from .totp import validate_codes
+from .users import get_user
+
+ENABLED = "enabled"
+ALREADY_ENABLED = "already"
+
+QR_LOST = (
+    "仮想MFAデバイス {name} は存在しますが、QRコードファイル {file} がありません。"
+    "AWSはQRコード(シード)を作成時の一度しか返さないため、再表示はできません。"
+    "デバイスはまだ有効化されていないので、作り直しても失うものはありません: "
+    "hh.recreate_virtual_mfa_device(ctx, MFA_DEVICE_NAME, FILE_MFA_OUTFILE) を実行してください。"
+)
+
+
+def serial_for(account_id: str, device_name: str) -> str:
+    """The serial number IAM gives a virtual device created without a path."""
+    return f"arn:aws:iam::{account_id}:mfa/{device_name}"
+
+
+def list_devices(ctx: Context, assignment_status: str = "Any") -> list[dict]:
+    try:
+        pages = ctx.iam.get_paginator("list_virtual_mfa_devices").paginate(AssignmentStatus=assignment_status)
+        return [d for page in pages for d in page["VirtualMFADevices"]]
+    except AWS_ERRORS as exc:
+        raise explain(exc, "iam:ListVirtualMFADevices") from None
+
+
+def get_device(ctx: Context, serial: str) -> dict | None:
+    """The device as IAM lists it (with its User once enabled), or None."""
+    return next((d for d in list_devices(ctx) if d["SerialNumber"] == serial), None)
+
+
+def write_qr_file(outfile: str, png: bytes) -> Path:
+    """Write the QR PNG only readable by its owner: file 0600 in a directory 0700."""
+    path = expand(outfile)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(path.parent, 0o700)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        os.fchmod(f.fileno(), 0o600)
+        f.write(png)
+    return path
+
+
+def _create(ctx: Context, device_name: str, outfile: str) -> str:
+    ctx.require_write("iam:CreateVirtualMFADevice")
+    try:
+        created = ctx.iam.create_virtual_mfa_device(VirtualMFADeviceName=device_name, Tags=[KIT_TAG])["VirtualMFADevice"]
+    except AWS_ERRORS as exc:
+        raise explain(exc, "iam:CreateVirtualMFADevice") from None
+    try:
+        write_qr_file(outfile, created["QRCodePNG"])
+    except OSError as exc:
+        ctx.iam.delete_virtual_mfa_device(SerialNumber=created["SerialNumber"])
+        raise HandsonError(
+            f"QRコードファイル {outfile} を書き込めませんでした ({exc.strerror})。作成したデバイスは削除したので、"
+            "DIR_MFA_OUTFILE に書き込めるか確認してから、もう一度実行してください。",
+            "QrWriteFailed",
+        ) from None
+    return created["SerialNumber"]
+
+
+def create_virtual_mfa_device(ctx: Context, device_name: str, outfile: str) -> str:
+    """Section 2.1: create the device and its QR file; a second run finds them and changes nothing."""
+    require_valid(MFA_DEVICE_NAME=device_name)
+    serial = serial_for(ctx.account_id, device_name)
+    cli = (
+        f"aws iam create-virtual-mfa-device \\\n  --virtual-mfa-device-name {device_name} \\\n"
+        f"  --bootstrap-method QRCodePNG \\\n  --outfile {outfile}"
+    )
+    existing = get_device(ctx, serial)
+    if existing:
+        display.command(cli)
+        if existing.get("User"):
+            display.message("info", f"仮想MFAデバイス {device_name} は既に作成され、{existing['User']['UserName']} に対して有効化済みです。何も変更していません。")
+        elif expand(outfile).exists():
+            display.message("info", f"仮想MFAデバイス {device_name} とQRコードファイルは既に作成済みです。何も変更していません。")
+        else:
+            raise HandsonError(QR_LOST.format(name=device_name, file=outfile), "QrFileMissing")
+        return serial
+    serial = _create(ctx, device_name, outfile)
+    display.command(cli, f'{{\n    "VirtualMFADevice": {{\n        "SerialNumber": "{serial}"\n    }}\n}}')
+    return serial
+
+
+def recreate_virtual_mfa_device(ctx: Context, device_name: str, outfile: str) -> str:
+    """Recovery when the QR file is lost: delete the unassigned device and create it again."""
+    require_valid(MFA_DEVICE_NAME=device_name)
+    serial = serial_for(ctx.account_id, device_name)
+    existing = get_device(ctx, serial)
+    if existing and existing.get("User"):
+        raise HandsonError(f"仮想MFAデバイス {device_name} は有効化済みのため作り直しません。", "DeviceAssigned")
+    if existing:
+        ctx.require_write("iam:DeleteVirtualMFADevice")
+        try:
+            ctx.iam.delete_virtual_mfa_device(SerialNumber=serial)
+        except AWS_ERRORS as exc:
+            raise explain(exc, "iam:DeleteVirtualMFADevice") from None
+    serial = _create(ctx, device_name, outfile)
+    display.message("success", f"仮想MFAデバイス {device_name} を作り直し、新しいQRコードを {outfile} に保存しました。MFAアプリの古い登録は削除してください。")
+    return serial
+
+
+def find_device_serial(ctx: Context, account_id: str, device_name: str) -> str:
+    """The 2.2 step that reads the device's serial number back from IAM."""
+    wanted = serial_for(account_id, device_name)
+    found = [d["SerialNumber"] for d in list_devices(ctx) if d["SerialNumber"] == wanted]
+    display.command(
+        "aws iam list-virtual-mfa-devices \\\n"
+        f"  --query \"VirtualMFADevices[?SerialNumber == \\`{wanted}\\`].SerialNumber\" \\\n  --output text",
+        " ".join(found),
+    )
+    if not found:
+        raise HandsonError(
+            f"仮想MFAデバイス {device_name} が見つかりません。先に 21_create_virtual_mfa_device を実行してください。", "NoDevice"
+        )
+    return found[0]
+
+
+def enable_mfa_device(ctx: Context, user_name: str, serial: str, code1: str, code2: str) -> str:
+    """EnableMFADevice with two consecutive codes; ALREADY_ENABLED when IAM shows it done.
+
+    Bad codes are refused here, before any call; the state is read back from IAM, so a
+    second click or a rerun after a kernel restart changes nothing.
+    """
+    state = get_device(ctx, serial)
+    if state is None:
+        raise HandsonError(f"仮想MFAデバイス {serial} が見つかりません。21_create_virtual_mfa_device を実行してください。", "NoDevice")
+    assigned = state.get("User", {}).get("UserName")
+    if assigned == user_name:
+        return ALREADY_ENABLED
+    if assigned:
+        raise HandsonError(f"このデバイスは別のIAMユーザー {assigned} に割り当て済みです。設定値を確認してください。", "AssignedElsewhere")
+    if get_user(ctx, user_name) is None:
+        raise HandsonError(f"IAMユーザー {user_name} が見つかりません。先に 10_create_iam_user を実行してください。", "NoUser")
+    first, second = validate_codes(code1, code2)
+    ctx.require_write("iam:EnableMFADevice")
+    try:
+        ctx.iam.enable_mfa_device(UserName=user_name, SerialNumber=serial, AuthenticationCode1=first, AuthenticationCode2=second)
+    except ctx.iam.exceptions.EntityAlreadyExistsException:
+        if (get_device(ctx, serial) or {}).get("User", {}).get("UserName") == user_name:
+            return ALREADY_ENABLED  # a concurrent click got there first
+        raise HandsonError("このデバイスは既に別のユーザーに割り当てられています。", "EntityAlreadyExists") from None
+    except AWS_ERRORS as exc:
+        raise explain(exc, "iam:EnableMFADevice") from None
+    return ENABLED
+
+
+def resync_mfa_device(ctx: Context, user_name: str, serial: str, code1: str, code2: str) -> None:
+    """ResyncMFADevice, for a device whose clock drifted from IAM's."""
+    first, second = validate_codes(code1, code2)
+    ctx.require_write("iam:ResyncMFADevice")
+    try:
+        ctx.iam.resync_mfa_device(UserName=user_name, SerialNumber=serial, AuthenticationCode1=first, AuthenticationCode2=second)
+    except AWS_ERRORS as exc:
+        raise explain(exc, "iam:ResyncMFADevice") from None
+
+
+def enabled_users(ctx: Context, user_name: str) -> list[str]:
+    return [d["User"]["UserName"] for d in list_devices(ctx) if d.get("User", {}).get("UserName") == user_name]
+
+
+def verify_mfa_enabled(ctx: Context, user_name: str) -> None:
+    """完了確認 of 2.2: the seed's query over list-virtual-mfa-devices prints the user's name."""
+    actual = " ".join(enabled_users(ctx, user_name))
+    display.command(
+        "aws iam list-virtual-mfa-devices \\\n"
+        f"  --query \"VirtualMFADevices[?User.UserName == \\`{user_name}\\`].User.UserName\" \\\n  --output text",
+        actual,
+    )
+    ok = display.check(f"IAMユーザー「{user_name}」のMFAが有効になっている", user_name, actual or "(なし)", actual == user_name)
+    require_passed(ok, "「仮想MFAデバイスの有効化」のセルをもう一度実行し、2つの認証コードを入力してください。")
+
+
+def verify_device_created(ctx: Context, device_name: str, outfile: str) -> None:
+    """完了確認 of 2.1: the device is listed and its QR file is present (0600 in a 0700 folder)."""
+    serial = serial_for(ctx.account_id, device_name)
+    listed = get_device(ctx, serial) is not None
+    path = expand(outfile)
+    private = path.exists() and (path.stat().st_mode & 0o777) == 0o600 and (path.parent.stat().st_mode & 0o777) == 0o700
+    display.command(
+        "aws iam list-virtual-mfa-devices \\\n"
+        f"  --query \"VirtualMFADevices[?SerialNumber == \\`{serial}\\`].SerialNumber\" \\\n  --output text",
+        serial if listed else "",
+    )
+    ok_device = display.check(f"仮想MFAデバイス「{device_name}」が存在する", serial, serial if listed else "(なし)", listed)
+    ok_file = display.check(
+        "QRコードファイルが本人だけ読める状態で存在する", f"{outfile} (0600)", f"{outfile} ({'0600' if private else '存在しないか権限が違う'})", private
+    )
+    require_passed(ok_device and ok_file, "処理の実行のセルをもう一度実行してください(QRコードファイルが無い場合は案内に従って作り直せます)。")
+
+
+def console_view(ctx: Context, user_name: str) -> None:
+    """(参考) What the console's 認証情報 tab lists under 'MFA デバイスの割り当て'."""
+    try:
+        devices = ctx.iam.list_mfa_devices(UserName=user_name)["MFADevices"]
+    except ctx.iam.exceptions.NoSuchEntityException:
+        devices = []
+    except AWS_ERRORS as exc:
+        raise explain(exc, "iam:ListMFADevices") from None
+    rows = [[user_name, f"{d['SerialNumber']}(仮想)"] for d in devices] or [[user_name, "(割り当てなし)"]]
+    display.table("ユーザー概要 / 認証情報(タブ)", ["ユーザー名", "MFA デバイスの割り当て"], rows)

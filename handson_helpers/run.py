@@ -1,0 +1,88 @@
+"""Run the notebooks headless, in order, against a fresh private sandbox.
+
+``python -m handson_helpers.run``           the instructor's rehearsal (make demo): prints each
+                                            step and each 完了確認, exits 1 if any fails.
+``python -m handson_helpers.run --update``  re-executes and stores the outputs (make notebooks).
+
+Both use a temporary HOME and HANDSON_HOME, so the learner's own sandbox and QR files are
+never touched, and the built-in authenticator (HANDSON_AUTO_MFA=1) plays the phone.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+
+
+def notebooks() -> list[Path]:
+    return sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+
+
+def _text(output: dict) -> str:
+    if output["output_type"] == "stream":
+        return output["text"]
+    if output["output_type"] == "error":
+        return "\n".join(output["traceback"]) or f"{output['ename']}: {output['evalue']}"
+    data = output.get("data", {})
+    if "application/vnd.jupyter.widget-view+json" in data:
+        return "[フォーム表示]"
+    return data.get("text/plain", "")
+
+
+def isolated_env(base: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(HOME=str(base), HANDSON_HOME=str(base / ".handson-iam-mfa"), HANDSON_AUTO_MFA="1", HANDSON_TARGET="sandbox")
+    env.pop("HANDSON_PARTICIPANT", None)
+    env.pop("JUPYTERHUB_USER", None)
+    return env
+
+
+def run(update: bool) -> int:
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    from . import sandbox
+
+    failed = 0
+    with tempfile.TemporaryDirectory(prefix="handson-run-") as tmp:
+        saved = dict(os.environ)
+        os.environ.clear()
+        os.environ.update(isolated_env(Path(tmp)))
+        try:
+            for path in notebooks():
+                nb = nbformat.read(path, as_version=4)
+                print(f"\n=== {path.name}: {nb.cells[0].source.splitlines()[0].lstrip('# ')}", flush=True)
+                client = NotebookClient(nb, timeout=120, kernel_name="python3", store_widget_state=False, resources={"metadata": {"path": str(NOTEBOOKS)}})
+                try:
+                    client.execute()
+                except CellExecutionError:
+                    failed += 1
+                for cell in nb.cells:
+                    if cell.cell_type == "markdown" and cell.source.startswith("## "):
+                        print(f"\n--- {cell.source.splitlines()[0][3:]}")
+                    for output in cell.get("outputs", []):
+                        print(_text(output).rstrip())
+                if update:
+                    nb.metadata.pop("widgets", None)
+                    nbformat.write(nb, path)
+            sandbox.stop()
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+    print(f"\n{'FAILED' if failed else 'OK'}: {len(notebooks()) - failed} of {len(notebooks())} notebooks passed every check", flush=True)
+    return 1 if failed else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m handson_helpers.run")
+    parser.add_argument("--update", action="store_true", help="store the new outputs in the notebooks")
+    return run(parser.parse_args(argv).update)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

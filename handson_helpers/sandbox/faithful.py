@@ -1,0 +1,200 @@
+"""Patches that make moto's IAM behave like AWS for every call the hands-on makes.
+
+moto alone accepts any MFA code, returns random bytes as the QR "PNG", hands the seed out on
+every List call and deletes users and assigned devices that AWS refuses to delete. A learner
+would learn wrong lessons from that, and the kit's tests would pass on broken code.
+
+Imported only by the sandbox server process: kernels never import moto.
+"""
+from __future__ import annotations
+
+import base64
+import io
+import re
+import secrets
+import time
+from urllib.parse import quote
+
+import pyotp
+import qrcode
+from moto.core.responses import EmptyResult
+from moto.core.serialize import never_return
+from moto.iam import models, responses
+from moto.iam.exceptions import (
+    DeleteConflictException,
+    EntityAlreadyExists,
+    IAMException,
+    LimitExceededException,
+    NotFoundException,
+    ValidationError,
+)
+
+ISSUER = "Amazon Web Services"
+MAX_MFA_DEVICES_PER_USER = 8
+# A pair (w, w+1) of TOTP windows is accepted when w+1 lies within this many 30-second
+# windows of "now": up to two windows in the past, because a learner reads the second code,
+# types both and clicks (easily a minute), and one in the future for clock skew. Codes
+# from ten minutes ago, two windows apart, swapped or repeated are refused, as AWS does.
+ACCEPT_PAST_WINDOWS = 2
+ACCEPT_FUTURE_WINDOWS = 1
+
+NAME_RE = re.compile(r"^[\w+=,.@-]+$")
+PATH_RE = re.compile(r"^(/|/[\x21-\x7e]+/)$")
+
+
+class InvalidAuthenticationCode(IAMException):
+    code = "InvalidAuthenticationCode"
+
+
+def _validation(value: str, field: str, constraint: str) -> ValidationError:
+    return ValidationError(
+        f"1 validation error detected: Value '{value}' at '{field}' failed to satisfy constraint: {constraint}"
+    )
+
+
+def validate_name(value: str, field: str, max_len: int) -> None:
+    if not value or len(value) > max_len:
+        raise _validation(value, field, f"Member must have length less than or equal to {max_len}")
+    if not NAME_RE.match(value):
+        raise _validation(value, field, r"Member must satisfy regular expression pattern: [\w+=,.@-]+")
+
+
+def validate_path(value: str | None) -> None:
+    if value is None:
+        return
+    if len(value) > 512 or not PATH_RE.match(value):
+        raise _validation(
+            value, "path", r"Member must satisfy regular expression pattern: (\u002F)|(\u002F[\u0021-\u007E]+\u002F)"
+        )
+
+
+def otpauth_uri(device_name: str, account_id: str, seed: str) -> str:
+    label = quote(f"{ISSUER}:{device_name}@{account_id}")
+    return f"otpauth://totp/{label}?secret={seed}&issuer={quote(ISSUER)}"
+
+
+def qr_png(uri: str) -> bytes:
+    buf = io.BytesIO()
+    qrcode.make(uri, border=4, box_size=8).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def codes_match(seed: str, code1: str, code2: str, now: float | None = None) -> bool:
+    """True when code1, code2 are the TOTP codes of two consecutive windows near now."""
+    if not (code1 and code2 and code1.isdigit() and code2.isdigit()):
+        return False
+    totp = pyotp.TOTP(seed)
+    current = int((time.time() if now is None else now) // totp.interval)
+    for second in range(current - ACCEPT_PAST_WINDOWS, current + ACCEPT_FUTURE_WINDOWS + 1):
+        first_code = totp.at((second - 1) * totp.interval)
+        second_code = totp.at(second * totp.interval)
+        if first_code == second_code:
+            continue  # ambiguous pair: AWS would not accept a repeated code either
+        if secrets.compare_digest(first_code, code1) and secrets.compare_digest(second_code, code2):
+            return True
+    return False
+
+
+_orig_create_user = models.IAMBackend.create_user
+_orig_create_device = models.IAMBackend.create_virtual_mfa_device
+_orig_enable = models.IAMBackend.enable_mfa_device
+_orig_delete_user = models.IAMBackend.delete_user
+
+
+def create_user(self, region_name, user_name, path="/", tags=None):
+    validate_name(user_name, "userName", 64)
+    validate_path(path)
+    return _orig_create_user(self, region_name, user_name, path, tags)
+
+
+def create_virtual_mfa_device(self, device_name, path):
+    validate_name(device_name, "virtualMFADeviceName", 226)
+    validate_path(path)
+    device = _orig_create_device(self, device_name, path)
+    device.base32_string_seed = base64.b32encode(secrets.token_bytes(40)).decode()
+    device.qr_code_png = qr_png(otpauth_uri(device_name, self.account_id, device.base32_string_seed))
+    return device
+
+
+def _assigned_device(self, user_name, serial_number):
+    user = self.get_user(user_name)
+    device = self.virtual_mfa_devices.get(serial_number)
+    if device is None:
+        raise NotFoundException(f"VirtualMFADevice with serial number {serial_number} doesn't exist.")
+    return user, device
+
+
+def enable_mfa_device(self, user_name, serial_number, authentication_code_1, authentication_code_2):
+    user, device = _assigned_device(self, user_name, serial_number)
+    if device.user is not None or serial_number in user.mfa_devices:
+        raise EntityAlreadyExists("MFA Device is already in use.")
+    if len(user.mfa_devices) >= MAX_MFA_DEVICES_PER_USER:
+        raise LimitExceededException("Cannot exceed quota for MFADevicesPerUser: 8")
+    if not codes_match(device.base32_string_seed, authentication_code_1, authentication_code_2):
+        raise InvalidAuthenticationCode("Authentication code for device is not valid.")
+    assign_device(self, user, device)
+
+
+def assign_device(self, user, device, enable_date=None):
+    """Attach device to user as EnableMFADevice does; the codes are not kept anywhere."""
+    _orig_enable(self, user.name, device.serial_number, "", "")
+    if enable_date is not None:
+        device.enable_date = enable_date
+        user.mfa_devices[device.serial_number].enable_date = enable_date
+
+
+def resync_mfa_device(self, user_name, serial_number, authentication_code_1, authentication_code_2):
+    user, device = _assigned_device(self, user_name, serial_number)
+    if serial_number not in user.mfa_devices:
+        raise NotFoundException(f"MFA device {serial_number} is not assigned to user {user_name}.")
+    if not codes_match(device.base32_string_seed, authentication_code_1, authentication_code_2):
+        raise InvalidAuthenticationCode("Authentication code for device is not valid.")
+
+
+def delete_user(self, user_name):
+    user = self.get_user(user_name)
+    if user.mfa_devices:
+        raise DeleteConflictException("Cannot delete entity, must remove MFA device first.")
+    if user.access_keys:
+        raise DeleteConflictException("Cannot delete entity, must delete access keys first.")
+    if user.password:
+        raise DeleteConflictException("Cannot delete entity, must delete login profile first.")
+    _orig_delete_user(self, user_name)
+
+
+def delete_virtual_mfa_device(self, serial_number):
+    device = self.virtual_mfa_devices.get(serial_number)
+    if device is not None and device.user is not None:
+        raise DeleteConflictException("MFA Device is in use and cannot be deleted. Deactivate it first.")
+    if device is None:
+        raise NotFoundException(f"VirtualMFADevice with serial number {serial_number} doesn't exist.")
+    del self.virtual_mfa_devices[serial_number]
+
+
+def _resync_response(self):
+    self.backend.resync_mfa_device(
+        self._get_param("UserName"),
+        self._get_param("SerialNumber"),
+        self._get_param("AuthenticationCode1"),
+        self._get_param("AuthenticationCode2"),
+    )
+    return EmptyResult()
+
+
+def apply() -> None:
+    """Install the patches on moto's IAM backend and response classes (idempotent)."""
+    models.IAMBackend.create_user = create_user
+    models.IAMBackend.create_virtual_mfa_device = create_virtual_mfa_device
+    models.IAMBackend.enable_mfa_device = enable_mfa_device
+    models.IAMBackend.resync_mfa_device = resync_mfa_device
+    models.IAMBackend.delete_user = delete_user
+    models.IAMBackend.delete_virtual_mfa_device = delete_virtual_mfa_device
+    responses.IamResponse.resync_mfa_device = _resync_response
+    hidden = {
+        f"ListVirtualMFADevicesResponse.VirtualMFADevices.VirtualMFADevice.{field}": never_return
+        for field in ("Base32StringSeed", "QRCodePNG")
+    }
+    responses.IamResponse.RESPONSE_KEY_PATH_TO_TRANSFORMER = {
+        **responses.IamResponse.RESPONSE_KEY_PATH_TO_TRANSFORMER,
+        **hidden,
+    }

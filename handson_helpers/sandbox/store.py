@@ -1,0 +1,116 @@
+"""Durable on-disk copy of the sandbox's IAM state, seeds included.
+
+Why a snapshot of the kit's own model rather than moto's request recorder: replaying
+CreateVirtualMFADevice would mint a new seed, and the learner's phone holds the old one.
+Why not pickle moto's backend: its internals change between releases, and a pickle from
+one moto would not load in the next. The snapshot holds only what the hands-on touches
+(users with path, id, date and tags; access keys; virtual MFA devices with seed, enable
+date and user) as JSON, written to a temporary file, fsynced and renamed over the old one,
+so a kill at any moment leaves either the old or the new file, never a torn one.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import os
+from datetime import datetime
+from pathlib import Path
+
+from moto.iam import models
+
+from .faithful import assign_device
+
+FORMAT = 1
+
+
+def _dt(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _parse(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def snapshot(backend: models.IAMBackend) -> dict:
+    users = []
+    for user in backend.users.values():
+        users.append(
+            {
+                "name": user.name,
+                "path": user.path,
+                "id": user.id,
+                "create_date": _dt(user.create_date),
+                "tags": backend.tagger.list_tags_for_resource(user.arn)["Tags"],
+                "access_keys": [
+                    {
+                        "id": key.access_key_id,
+                        "secret": key.secret_access_key,
+                        "status": key.status,
+                        "create_date": _dt(key.create_date),
+                    }
+                    for key in user.access_keys
+                ],
+            }
+        )
+    devices = [
+        {
+            "serial": device.serial_number,
+            "seed": device.base32_string_seed,
+            "qr": base64.b64encode(device.qr_code_png).decode(),
+            "enable_date": _dt(device.enable_date),
+            "user": device.user.name if device.user else None,
+        }
+        for device in backend.virtual_mfa_devices.values()
+    ]
+    return {"format": FORMAT, "users": users, "devices": devices}
+
+
+def restore(backend: models.IAMBackend, data: dict) -> None:
+    for item in data.get("users", []):
+        user = backend.create_user("us-east-1", item["name"], item["path"], item.get("tags") or None)
+        user.id = item["id"]
+        user.create_date = _parse(item["create_date"])
+        for k in item.get("access_keys", []):
+            key = models.AccessKey(user.name, prefix=k["id"][:4], account_id=backend.account_id, status=k["status"])
+            key.access_key_id, key.secret_access_key = k["id"], k["secret"]
+            key.create_date = _parse(k["create_date"])
+            user.access_keys.append(key)
+            backend.access_keys[key.physical_resource_id] = key
+    for item in data.get("devices", []):
+        device = models.VirtualMfaDevice(backend.account_id, "us-east-1", "/placeholder")
+        device.serial_number = item["serial"]
+        device.base32_string_seed = item["seed"]
+        device.qr_code_png = base64.b64decode(item["qr"])
+        backend.virtual_mfa_devices[device.serial_number] = device
+        if item.get("user"):
+            assign_device(backend, backend.get_user(item["user"]), device, _parse(item["enable_date"]))
+
+
+class Store:
+    """The sandbox's state file: mode 0600 in a 0700 directory."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def load(self) -> dict | None:
+        try:
+            return json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+
+    def save(self, data: dict) -> None:
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(data, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.path)
+        dir_fd = os.open(self.path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+    def clear(self) -> None:
+        self.path.unlink(missing_ok=True)

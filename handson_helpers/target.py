@@ -1,0 +1,93 @@
+"""Where the hands-on runs: the local sandbox (default) or real AWS (explicit opt-in only)."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from . import display, sandbox
+from .errors import AWS_ERRORS, HandsonError, explain
+
+REGION = "ap-northeast-1"
+# botocore's standard retry mode retries throttling and 5xx errors with backoff.
+CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=30)
+
+
+@dataclass(frozen=True)
+class Context:
+    """The clients of one notebook run, and who they act as."""
+
+    target: str
+    iam: Any
+    sts: Any
+    account_id: str
+    caller_arn: str
+    endpoint: str | None
+
+    def require_write(self, action: str) -> None:
+        """Refuse a change to a real account unless the learner named that account explicitly."""
+        if self.target == "sandbox":
+            return
+        allowed = os.environ.get("HANDSON_AWS_ACCOUNT_ID", "").strip()
+        if allowed != self.account_id:
+            raise HandsonError(
+                f"実AWSアカウント {self.account_id} への変更 ({action}) を止めました。"
+                "このアカウントで実行してよい場合は、HANDSON_AWS_ACCOUNT_ID にこのアカウントIDを設定して"
+                "JupyterLabを起動し直してください。何も変更していません。",
+                "AccountGuard",
+            )
+
+
+def target_name() -> str:
+    name = (os.environ.get("HANDSON_TARGET") or "sandbox").strip().lower()
+    if name not in ("sandbox", "aws"):
+        raise HandsonError(f"HANDSON_TARGET は sandbox か aws を指定してください(現在: {name})。", "BadTarget")
+    return name
+
+
+def _session_and_endpoint(target: str):
+    if target == "sandbox":
+        box = sandbox.ensure_running()
+        session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION)
+        return session, box.url
+    if os.environ.get("AWS_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL_IAM") or os.environ.get("AWS_ENDPOINT_URL_STS"):
+        raise HandsonError(
+            "HANDSON_TARGET=aws なのに AWS_ENDPOINT_URL(_IAM/_STS) が設定されています。"
+            "サンドボックス用の環境変数を外し(unset AWS_ENDPOINT_URL)、JupyterLabを起動し直してください。",
+            "EndpointOverride",
+        )
+    session = boto3.Session()
+    return (session if session.region_name else boto3.Session(region_name=REGION)), None
+
+
+def connect(show: bool = True) -> Context:
+    """Clients for the chosen target, after asking STS who we are; shows account and caller first."""
+    target = target_name()
+    session, endpoint = _session_and_endpoint(target)
+    iam = session.client("iam", endpoint_url=endpoint, config=CLIENT_CONFIG)
+    sts = session.client("sts", endpoint_url=endpoint, config=CLIENT_CONFIG)
+    try:
+        identity = sts.get_caller_identity()
+    except AWS_ERRORS as exc:
+        raise explain(exc, "sts:GetCallerIdentity") from None
+    ctx = Context(target, iam, sts, identity["Account"], identity["Arn"], endpoint)
+    if show:
+        if target == "sandbox":
+            display.message("info", f"接続先: ローカルサンドボックス (オフライン、実AWSには接続しません) / アカウント: {ctx.account_id} / 呼び出し元: {ctx.caller_arn}")
+        else:
+            guard = "変更可 (HANDSON_AWS_ACCOUNT_ID と一致)" if os.environ.get("HANDSON_AWS_ACCOUNT_ID", "").strip() == ctx.account_id else "参照のみ (変更するには HANDSON_AWS_ACCOUNT_ID にこのアカウントIDを設定)"
+            display.message("warning", f"接続先: 実AWS / アカウント: {ctx.account_id} / 呼び出し元: {ctx.caller_arn} / {guard}")
+    return ctx
+
+
+def get_account_id(ctx: Context) -> str:
+    """The 2.2 step `aws sts get-caller-identity --query 'Account' --output text`."""
+    try:
+        account = ctx.sts.get_caller_identity()["Account"]
+    except AWS_ERRORS as exc:
+        raise explain(exc, "sts:GetCallerIdentity") from None
+    display.command("aws sts get-caller-identity \\\n  --query 'Account' \\\n  --output text", account)
+    return account

@@ -1,0 +1,185 @@
+"""The 2.2 form: QR code inline, two code boxes, one button. It only collects input;
+enabling is mfa.enable_mfa_device, which takes the two codes as arguments."""
+from __future__ import annotations
+
+import html
+import os
+import time
+
+import ipywidgets as w
+
+from . import display
+from .errors import HandsonError
+from .mfa import ALREADY_ENABLED, ENABLED, QR_LOST, enable_mfa_device, get_device
+from .settings import expand
+from .target import Context
+from .totp import consecutive_codes, normalize_code, seconds_left, secret_from_qr
+
+CANCELLED = "cancelled"
+CODE_STYLE = {"description_width": "150px"}
+
+
+def auto_mfa() -> bool:
+    """HANDSON_AUTO_MFA=1: the kit reads the QR file as a phone would (demos and CI)."""
+    return os.environ.get("HANDSON_AUTO_MFA", "") == "1"
+
+
+class MfaEnableForm(w.VBox):
+    """QR, countdown, code boxes, the enable button and a status line."""
+
+    def __init__(self, ctx: Context, user_name: str, serial: str, qr_png: bytes):
+        self.ctx, self.user_name, self.serial = ctx, user_name, serial
+        self.result: str | None = None
+        self._busy = False
+        self.image = w.Image(value=qr_png, format="png", width=240, height=240)
+        self.countdown = w.HTML()
+        self.code1 = w.Text(description="認証コード(1回目)", placeholder="123456", style=CODE_STYLE)
+        self.code2 = w.Text(description="認証コード(2回目)", placeholder="654321", style=CODE_STYLE)
+        self.confirm = w.HTML()
+        self.enable_button = w.Button(description="MFAを有効化", button_style="primary", icon="check")
+        self.cancel_button = w.Button(description="キャンセル")
+        self.status = w.HTML()
+        self.enable_button.on_click(self.submit)
+        self.cancel_button.on_click(self.cancel)
+        self.code1.observe(self._update_confirm, "value")
+        self.code2.observe(self._update_confirm, "value")
+        self.code1.add_class("handson-code1")
+        self.code2.add_class("handson-code2")
+        self.image.add_class("handson-qr")
+        self.status.add_class("handson-status")
+        self.enable_button.add_class("handson-enable")
+        self.tick()
+        self._update_confirm()
+        super().__init__(
+            [
+                w.HTML("<b>① MFAアプリ(スマートフォンの認証アプリ等)でこのQRコードを読み取ります。</b>"),
+                self.image,
+                self.countdown,
+                w.HTML("<b>② アプリに<u>連続して</u>表示された6桁のコードを2つ入力します</b>(全角数字・空白も可)。"),
+                self.code1,
+                self.code2,
+                self.confirm,
+                w.HBox([self.enable_button, self.cancel_button]),
+                self.status,
+            ]
+        )
+
+    def __repr__(self) -> str:  # the text/plain of the output: never the QR or the codes
+        return "仮想MFAデバイス有効化フォーム"
+
+    @property
+    def finished(self) -> bool:
+        return self.result is not None
+
+    def tick(self) -> None:
+        if not self.finished:
+            self.countdown.value = f"現在のコードが切り替わるまで: <b>{seconds_left()}</b> 秒"
+
+    def _update_confirm(self, _change=None) -> None:
+        def state(value: str) -> str:
+            code = normalize_code(value)
+            return "6桁入力済み" if len(code) == 6 and code.isdigit() else "未入力または6桁ではありません"
+
+        self.confirm.value = (
+            "<pre style='margin:4px 0'>"
+            f"# IAM_USER_NAME\n    IAM_USER_NAME=\"{html.escape(self.user_name)}\"\n"
+            f"# MFA_DEVICE_SERIAL\n    MFA_DEVICE_SERIAL=\"{html.escape(self.serial)}\"\n"
+            f"# MFA_AUTH_CODE1\n    ({state(self.code1.value)})\n"
+            f"# MFA_AUTH_CODE2\n    ({state(self.code2.value)})</pre>"
+        )
+
+    def _show(self, kind: str, text: str) -> None:
+        background, color, mark = display.STYLES[kind]
+        self.status.value = (
+            f'<div style="background:{background};color:{color};padding:6px 10px;border-radius:4px">'
+            f"{mark} {html.escape(text)}</div>"
+        )
+
+    def _finish(self, result: str) -> None:
+        self.result = result
+        self.image.value = b""
+        self.image.layout.display = "none"
+        self.countdown.value = ""
+        for box in (self.code1, self.code2):
+            box.value = ""
+            box.disabled = True
+        self.cancel_button.disabled = True
+
+    def submit(self, _button=None) -> None:
+        """Enable with the typed codes; a click after success only says it is done."""
+        if self._busy:
+            return
+        self._busy = True
+        try:
+            outcome = enable_mfa_device(self.ctx, self.user_name, self.serial, self.code1.value, self.code2.value)
+        except HandsonError as exc:
+            self._show("error", exc.message)
+            if exc.code == "InvalidAuthenticationCode":
+                self.code1.value = self.code2.value = ""
+        else:
+            if outcome == ENABLED:
+                self._show("success", "仮想MFAデバイスを有効化しました。QRコードの表示を消しました。")
+            else:
+                self._show("info", "このデバイスは既に有効化されています。もう一度押しても何も変わりません。")
+            if not self.finished:
+                self._finish(outcome)
+        finally:
+            self._busy = False
+
+    def cancel(self, _button=None) -> None:
+        self._show("warning", "キャンセルしました。再開するには、このセルをもう一度実行してください。")
+        self._finish(CANCELLED)
+
+    def fill_from_qr(self, outfile: str) -> None:
+        """The built-in authenticator: read the QR file and type two consecutive codes."""
+        self.code1.value, self.code2.value = consecutive_codes(secret_from_qr(expand(outfile)))
+
+
+def _wait(form: MfaEnableForm) -> None:
+    """Block this cell (so Run All waits) while still handling the form's clicks."""
+    from jupyter_ui_poll import ui_events
+
+    with ui_events() as poll:
+        while not form.finished:
+            poll(20)
+            form.tick()
+            time.sleep(0.1)
+
+
+def enable_with_form(ctx: Context, user_name: str, serial: str, outfile: str, wait: bool = True) -> str:
+    """Section 2.2's enable step: show the form and wait until enabled or cancelled."""
+    cli = (
+        f"aws iam enable-mfa-device \\\n  --user-name {user_name} \\\n  --serial-number {serial} \\\n"
+        "  --authentication-code1 ${MFA_AUTH_CODE1} \\\n  --authentication-code2 ${MFA_AUTH_CODE2}"
+    )
+    device = get_device(ctx, serial)
+    if device and device.get("User", {}).get("UserName") == user_name:
+        display.command(cli)
+        display.message("info", f"仮想MFAデバイスは既に {user_name} に対して有効化されています。何も変更していません。")
+        return ALREADY_ENABLED
+    path = expand(outfile)
+    if not path.exists():
+        raise HandsonError(QR_LOST.format(name=serial.rsplit("/", 1)[-1], file=outfile), "QrFileMissing")
+    form = MfaEnableForm(ctx, user_name, serial, path.read_bytes())
+    from IPython import get_ipython
+    from IPython.display import display as show
+
+    shell = get_ipython()
+    if shell is not None:
+        show(form)
+    if auto_mfa():
+        form.fill_from_qr(outfile)
+        form.submit()
+    try:
+        if wait and not auto_mfa() and getattr(shell, "kernel", None) is not None and not form.finished:
+            _wait(form)
+    except KeyboardInterrupt:
+        form.cancel()
+    if form.result in (ENABLED, ALREADY_ENABLED):
+        display.command(cli, "")
+        display.message("success", "仮想MFAデバイスの有効化が完了しました。続けて完了確認を実行します。")
+    elif form.result == CANCELLED:
+        display.message("warning", "有効化はキャンセルされました。このセルをもう一度実行すると再開できます。")
+    elif form.status.value:
+        display.message("error", "有効化できませんでした。フォームのメッセージを確認し、このセルをもう一度実行してください。")
+    return form.result or ""
