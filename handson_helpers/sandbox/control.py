@@ -6,6 +6,7 @@ pid live in a state file there. This module never imports moto, so a kernel stay
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import select
@@ -51,6 +52,14 @@ def _locked(base: Path):
             yield
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def preferred_port(base: Path) -> int:
+    """A port fixed per HANDSON_HOME, so the endpoint stays the same across stop, start and reboot.
+
+    The server falls back to any free port when this one is taken.
+    """
+    return 20000 + int(hashlib.sha256(str(base).encode()).hexdigest(), 16) % 10000
 
 
 def _read_state(base: Path) -> Sandbox | None:
@@ -108,7 +117,7 @@ def start(host: str = "127.0.0.1", port: int = 0) -> Sandbox:
         log_fd = os.open(log_path(base), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         try:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "handson_helpers.sandbox.server", "--home", str(base), "--host", host, "--port", str(port or (previous.port if previous else 0))],
+                [sys.executable, "-m", "handson_helpers.sandbox.server", "--home", str(base), "--host", host, "--port", str(port or (previous.port if previous else preferred_port(base)))],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=log_fd,

@@ -124,7 +124,18 @@ def _assigned_device(self, user_name, serial_number):
     return user, device
 
 
+def validate_codes(code1, code2) -> None:
+    """AWS checks the codes' shape before anything else; the value is not echoed back."""
+    for field, code in (("authenticationCode1", code1), ("authenticationCode2", code2)):
+        if not code or len(code) != 6 or not code.isdigit():
+            raise ValidationError(
+                f"1 validation error detected: Value at '{field}' failed to satisfy constraint: "
+                "Member must have length 6 and satisfy regular expression pattern: [\\d]+"
+            )
+
+
 def enable_mfa_device(self, user_name, serial_number, authentication_code_1, authentication_code_2):
+    validate_codes(authentication_code_1, authentication_code_2)
     user, device = _assigned_device(self, user_name, serial_number)
     if device.user is not None or serial_number in user.mfa_devices:
         raise EntityAlreadyExists("MFA Device is already in use.")
@@ -144,6 +155,7 @@ def assign_device(self, user, device, enable_date=None):
 
 
 def resync_mfa_device(self, user_name, serial_number, authentication_code_1, authentication_code_2):
+    validate_codes(authentication_code_1, authentication_code_2)
     user, device = _assigned_device(self, user_name, serial_number)
     if serial_number not in user.mfa_devices:
         raise NotFoundException(f"MFA device {serial_number} is not assigned to user {user_name}.")

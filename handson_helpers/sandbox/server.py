@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import signal
+import socket
 import sys
 import threading
 import time
@@ -127,10 +128,22 @@ class SandboxApp:
             "store": str(self.store.path),
             "users": sorted(f"{u.path}{u.name}" for u in backend.users.values()),
             "devices": sorted(
-                {"serial": d.serial_number, "user": d.user.name if d.user else None}
-                for d in backend.virtual_mfa_devices.values()
+                ({"serial": d.serial_number, "user": d.user.name if d.user else None} for d in backend.virtual_mfa_devices.values()),
+                key=lambda d: d["serial"],
             ),
         }
+
+
+def port_free(host: str, port: int) -> bool:
+    """Whether the previous port can be taken again (werkzeug exits instead of raising)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
 
 
 def build_app(home: Path):
@@ -155,10 +168,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     app = build_app(args.home)
-    try:
-        server = make_server(args.host, args.port, app, threaded=True)
-    except OSError:  # the previous port is taken: any free one will do
-        server = make_server(args.host, 0, app, threaded=True)
+    server = make_server(args.host, args.port if port_free(args.host, args.port) else 0, app, threaded=True)
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
     print(server.server_port, flush=True)
     devnull = os.open(os.devnull, os.O_WRONLY)

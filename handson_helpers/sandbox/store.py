@@ -13,6 +13,8 @@ from __future__ import annotations
 import base64
 import json
 import os
+import sys
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -93,9 +95,15 @@ class Store:
         self.path = path
 
     def load(self) -> dict | None:
+        """The saved state; a file that cannot be read is set aside, never silently lost."""
         try:
             return json.loads(self.path.read_text(encoding="utf-8"))
         except FileNotFoundError:
+            return None
+        except ValueError:
+            aside = self.path.with_name(f"{self.path.name}.unreadable-{int(time.time())}")
+            os.replace(self.path, aside)
+            print(f"sandbox: {self.path} could not be read; moved to {aside}, starting empty", file=sys.stderr)
             return None
 
     def save(self, data: dict) -> None:

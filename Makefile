@@ -1,0 +1,41 @@
+# The two commands for a newcomer: `make lab` and `make test`. Both set up what they need.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
+LAB_PORT ?= 8888
+
+.PHONY: setup lab test unit nbval demo notebooks bench sandbox-status clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt -e .
+	touch $@
+
+lab: setup
+	$(PY) -m handson_helpers.sandbox start
+	$(VENV)/bin/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.port=$(LAB_PORT) $(ROOT_FLAG) \
+		--ServerApp.root_dir=notebooks 00_contents.ipynb
+
+test: unit nbval
+
+unit: setup
+	$(PY) -m pytest tests
+
+nbval: setup
+	$(PY) -m pytest --nbval notebooks --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
+
+demo: setup
+	$(PY) -m handson_helpers.run
+
+notebooks: setup
+	$(PY) -m handson_helpers.run --update
+
+sandbox-status: setup
+	$(PY) -m handson_helpers.sandbox status
+
+clean:
+	rm -rf $(VENV) artifacts

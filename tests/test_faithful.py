@@ -1,0 +1,227 @@
+"""Conformance: the sandbox answers the hands-on's calls as AWS does, through boto3 and the aws CLI."""
+import base64
+import re
+import time
+
+import pytest
+import zxingcpp
+from botocore import xform_name
+from botocore.exceptions import ClientError
+from PIL import Image
+
+from conftest import cli_json
+from helpers import totp_at
+
+VIA = ["boto3", "cli"]
+USER, DEVICE = "handson-cli-basic-user", "handson-cli-basic-user-mfa"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture
+def call(iam, sts, aws_cli, tmp_path):
+    """call(via, service, Operation, **params) -> (error code or None, response dict)."""
+
+    def run(via, service, operation, **params):
+        if via == "boto3":
+            client = {"iam": iam, "sts": sts}[service]
+            try:
+                return None, getattr(client, xform_name(operation))(**params)
+            except ClientError as exc:
+                return exc.response["Error"]["Code"], exc.response
+        args = [service, xform_name(operation, "-")]
+        for key, value in params.items():
+            args += [f"--{xform_name(key, '-')}", str(value)]
+        if operation == "CreateVirtualMFADevice":  # the CLI requires somewhere to write the QR
+            args += ["--bootstrap-method", "QRCodePNG", "--outfile", str(tmp_path / "cli-qr.png")]
+        proc = aws_cli(*args)
+        if proc.returncode == 0:
+            return None, cli_json(proc)
+        match = re.search(r"An error occurred \((\w+)\)", proc.stderr)
+        assert match, proc.stderr
+        return match.group(1), {}
+
+    return run
+
+
+@pytest.fixture
+def device(iam):
+    """A user and an unassigned device, made directly through boto3; yields (serial, seed)."""
+    iam.create_user(UserName=USER, Path="/handson-cli/")
+    created = iam.create_virtual_mfa_device(VirtualMFADeviceName=DEVICE)["VirtualMFADevice"]
+    return created["SerialNumber"], created["Base32StringSeed"].decode()
+
+
+def consecutive(seed, now=None, shift=0):
+    now = time.time() if now is None else now
+    return totp_at(seed, now - 30 + shift * 30), totp_at(seed, now + shift * 30)
+
+
+def assigned_user(iam, serial):
+    for d in iam.list_virtual_mfa_devices()["VirtualMFADevices"]:
+        if d["SerialNumber"] == serial:
+            return d.get("User", {}).get("UserName")
+    return "(device missing)"
+
+
+def decode_qr(path_or_image):
+    image = Image.open(path_or_image) if not isinstance(path_or_image, Image.Image) else path_or_image
+    return [r.text for r in zxingcpp.read_barcodes(image.convert("L"))]
+
+
+def test_create_returns_a_scannable_png_qr_of_the_aws_otpauth_uri(iam, tmp_path):
+    created = iam.create_virtual_mfa_device(VirtualMFADeviceName=DEVICE)["VirtualMFADevice"]
+    png = created["QRCodePNG"]
+    assert png.startswith(PNG_SIGNATURE)
+    (tmp_path / "qr.png").write_bytes(png)
+    [uri] = decode_qr(tmp_path / "qr.png")
+    assert uri.startswith(f"otpauth://totp/Amazon%20Web%20Services%3A{DEVICE}%40123456789012?")
+    seed = created["Base32StringSeed"].decode()  # a blob in the API model: boto3 gives bytes
+    assert f"secret={seed}&" in uri and uri.endswith("issuer=Amazon%20Web%20Services")
+    assert re.fullmatch(r"[A-Z2-7]{64}", seed)
+
+
+def test_cli_outfile_writes_the_png_and_the_seed(aws_cli, tmp_path, iam):
+    aws_cli("iam", "create-virtual-mfa-device", "--virtual-mfa-device-name", DEVICE,
+            "--bootstrap-method", "QRCodePNG", "--outfile", str(tmp_path / "qr.png"), check=True)
+    assert (tmp_path / "qr.png").read_bytes().startswith(PNG_SIGNATURE)
+    [uri] = decode_qr(tmp_path / "qr.png")
+    assert uri.startswith("otpauth://totp/") and "issuer=Amazon%20Web%20Services" in uri
+    aws_cli("iam", "create-virtual-mfa-device", "--virtual-mfa-device-name", "second",
+            "--bootstrap-method", "Base32StringSeed", "--outfile", str(tmp_path / "seed.txt"), check=True)
+    assert re.fullmatch(r"[A-Z2-7]{64}", (tmp_path / "seed.txt").read_text())
+
+
+@pytest.mark.parametrize("via", VIA)
+def test_enable_accepts_two_consecutive_codes(call, device, iam, via):
+    serial, seed = device
+    code1, code2 = consecutive(seed)
+    error, _ = call(via, "iam", "EnableMFADevice", UserName=USER, SerialNumber=serial, AuthenticationCode1=code1, AuthenticationCode2=code2)
+    assert error is None
+    assert assigned_user(iam, serial) == USER
+
+
+def _wrong_pairs(seed, other_seed):
+    now = time.time()
+    code1, code2 = consecutive(seed, now)
+    return {
+        "zeros twice": ("000000", "000000"),
+        "same code twice": (code2, code2),
+        "swapped": (code2, code1),
+        "two windows apart": (totp_at(seed, now - 60), code2),
+        "ten minutes ago": consecutive(seed, now - 600),
+        "ten minutes ahead": consecutive(seed, now + 600),
+        "another device's codes": consecutive(other_seed, now),
+    }
+
+
+WRONG = ["zeros twice", "same code twice", "swapped", "two windows apart", "ten minutes ago", "ten minutes ahead", "another device's codes"]
+
+
+@pytest.mark.parametrize("via", VIA)
+@pytest.mark.parametrize("case", WRONG)
+def test_enable_refuses_wrong_codes_and_changes_nothing(call, device, iam, via, case):
+    serial, seed = device
+    other_seed = iam.create_virtual_mfa_device(VirtualMFADeviceName="other")["VirtualMFADevice"]["Base32StringSeed"].decode()
+    code1, code2 = _wrong_pairs(seed, other_seed)[case]
+    if code1 == code2 and case != "zeros twice" and case != "same code twice":
+        pytest.fail("the pair built for this case is degenerate; rerun")
+    error, response = call(via, "iam", "EnableMFADevice", UserName=USER, SerialNumber=serial, AuthenticationCode1=code1, AuthenticationCode2=code2)
+    assert error == "InvalidAuthenticationCode"
+    if via == "boto3":
+        assert response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    assert assigned_user(iam, serial) is None
+    assert iam.list_mfa_devices(UserName=USER)["MFADevices"] == []
+
+
+@pytest.mark.parametrize("via", VIA)
+def test_enable_refuses_codes_that_are_not_digits(call, device, iam, via):
+    serial, _ = device  # lengths other than 6 never leave botocore: its model says 6..6
+    error, _ = call(via, "iam", "EnableMFADevice", UserName=USER, SerialNumber=serial, AuthenticationCode1="12345a", AuthenticationCode2="abcdef")
+    assert error == "ValidationError"
+    assert assigned_user(iam, serial) is None
+
+
+@pytest.mark.parametrize("via", VIA)
+def test_enable_unknown_serial_or_user_is_no_such_entity(call, device, via):
+    serial, seed = device
+    code1, code2 = consecutive(seed)
+    error, _ = call(via, "iam", "EnableMFADevice", UserName=USER, SerialNumber=serial + "-nope", AuthenticationCode1=code1, AuthenticationCode2=code2)
+    assert error == "NoSuchEntity"
+    error, _ = call(via, "iam", "EnableMFADevice", UserName="nobody", SerialNumber=serial, AuthenticationCode1=code1, AuthenticationCode2=code2)
+    assert error == "NoSuchEntity"
+
+
+@pytest.mark.parametrize("via", VIA)
+def test_enable_twice_is_entity_already_exists(call, device, iam, via):
+    serial, seed = device
+    code1, code2 = consecutive(seed)
+    iam.enable_mfa_device(UserName=USER, SerialNumber=serial, AuthenticationCode1=code1, AuthenticationCode2=code2)
+    error, _ = call(via, "iam", "EnableMFADevice", UserName=USER, SerialNumber=serial, AuthenticationCode1=code1, AuthenticationCode2=code2)
+    assert error == "EntityAlreadyExists"
+
+
+@pytest.mark.parametrize("via", VIA)
+def test_resync_needs_consecutive_codes_of_an_assigned_device(call, device, iam, via):
+    serial, seed = device
+    code1, code2 = consecutive(seed)
+    error, _ = call(via, "iam", "ResyncMFADevice", UserName=USER, SerialNumber=serial, AuthenticationCode1=code1, AuthenticationCode2=code2)
+    assert error == "NoSuchEntity"  # not assigned yet
+    iam.enable_mfa_device(UserName=USER, SerialNumber=serial, AuthenticationCode1=code1, AuthenticationCode2=code2)
+    error, _ = call(via, "iam", "ResyncMFADevice", UserName=USER, SerialNumber=serial, AuthenticationCode1="111111", AuthenticationCode2="222222")
+    assert error == "InvalidAuthenticationCode"
+    error, _ = call(via, "iam", "ResyncMFADevice", UserName=USER, SerialNumber=serial, AuthenticationCode1=code1, AuthenticationCode2=code2)
+    assert error is None
+
+
+@pytest.mark.parametrize("via", VIA)
+def test_delete_conflicts_while_resources_remain(call, device, iam, via):
+    serial, seed = device
+    code1, code2 = consecutive(seed)
+    iam.enable_mfa_device(UserName=USER, SerialNumber=serial, AuthenticationCode1=code1, AuthenticationCode2=code2)
+    assert call(via, "iam", "DeleteUser", UserName=USER)[0] == "DeleteConflict"
+    assert call(via, "iam", "DeleteVirtualMFADevice", SerialNumber=serial)[0] == "DeleteConflict"
+    iam.deactivate_mfa_device(UserName=USER, SerialNumber=serial)
+    key = iam.create_access_key(UserName=USER)["AccessKey"]["AccessKeyId"]
+    assert call(via, "iam", "DeleteUser", UserName=USER)[0] == "DeleteConflict"
+    iam.delete_access_key(UserName=USER, AccessKeyId=key)
+    assert call(via, "iam", "DeleteVirtualMFADevice", SerialNumber=serial)[0] is None
+    assert call(via, "iam", "DeleteUser", UserName=USER)[0] is None
+
+
+@pytest.mark.parametrize("via", VIA)
+@pytest.mark.parametrize(
+    "operation, params",
+    [
+        ("CreateUser", {"UserName": "with space"}),
+        ("CreateUser", {"UserName": "with/slash"}),
+        ("CreateUser", {"UserName": "u" * 65}),
+        ("CreateUser", {"UserName": "ok-user", "Path": "/no-trailing"}),
+        ("CreateUser", {"UserName": "ok-user", "Path": "no-leading/"}),
+        ("CreateVirtualMFADevice", {"VirtualMFADeviceName": "bad name"}),
+        ("CreateVirtualMFADevice", {"VirtualMFADeviceName": "ok-device", "Path": "/a"}),
+    ],
+)
+def test_names_and_paths_are_validated_as_aws_does(call, iam, via, operation, params):
+    error, _ = call(via, "iam", operation, **params)
+    assert error == "ValidationError"
+    assert iam.list_users()["Users"] == [] and iam.list_virtual_mfa_devices()["VirtualMFADevices"] == []
+
+
+@pytest.mark.parametrize("via", VIA)
+def test_list_never_returns_the_seed_or_the_qr(call, device, via):
+    error, listed = call(via, "iam", "ListVirtualMFADevices")
+    assert error is None
+    [entry] = listed["VirtualMFADevices"]
+    assert set(entry) == {"SerialNumber"}
+
+
+@pytest.mark.parametrize("via", VIA)
+def test_sts_answers_with_the_fixed_sandbox_account(call, via):
+    error, identity = call(via, "sts", "GetCallerIdentity")
+    assert error is None and identity["Account"] == "123456789012"
+
+
+def test_seed_is_fresh_random_base32_per_device(iam):
+    seeds = {iam.create_virtual_mfa_device(VirtualMFADeviceName=f"d{i}")["VirtualMFADevice"]["Base32StringSeed"] for i in range(5)}
+    assert len(seeds) == 5
+    assert all(len(base64.b32decode(s)) == 40 for s in seeds)

@@ -1,0 +1,107 @@
+"""The sandbox keeps its state, seeds included, across kill -9 and torn writes."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import handson_helpers as hh
+from handson_helpers import sandbox as sb
+from handson_helpers.sandbox import paths
+from handson_helpers.sandbox.store import Store
+
+from helpers import DEVICE, USER, make_user_and_device, outfile, phone_codes
+
+
+def _device(iam, serial):
+    return next(d for d in iam.list_virtual_mfa_devices()["VirtualMFADevices"] if d["SerialNumber"] == serial)
+
+
+def test_kill_9_right_after_enable_loses_nothing(ctx, iam, tmp_path):
+    qr = outfile(tmp_path)
+    serial = make_user_and_device(ctx, qr)
+    assert hh.enable_mfa_device(ctx, USER, serial, *phone_codes(qr)) == "enabled"
+    before_user = iam.get_user(UserName=USER)["User"]
+    before_device = _device(iam, serial)
+    old = sb.running()
+    os.kill(old.pid, signal.SIGKILL)
+
+    new = sb.start()
+    assert new.pid != old.pid and new.port == old.port  # same endpoint: existing clients keep working
+    after_user = iam.get_user(UserName=USER)["User"]
+    after_device = _device(iam, serial)
+    assert (after_user["UserId"], after_user["CreateDate"], after_user["Path"]) == (before_user["UserId"], before_user["CreateDate"], before_user["Path"])
+    assert after_device["EnableDate"] == before_device["EnableDate"]
+    assert after_device["User"]["UserName"] == USER
+    assert iam.list_user_tags(UserName=USER)["Tags"] == [{"Key": "handson-kit", "Value": "iam-mfa"}]
+    # The phone still holds the old seed: fresh codes from the old QR must be accepted.
+    hh.resync_mfa_device(ctx, USER, serial, *phone_codes(qr))
+    code1, code2 = phone_codes(qr)
+    iam.resync_mfa_device(UserName=USER, SerialNumber=serial, AuthenticationCode1=code1, AuthenticationCode2=code2)
+
+
+def test_access_keys_and_unassigned_devices_survive_a_restart(ctx, iam, tmp_path):
+    make_user_and_device(ctx, outfile(tmp_path))
+    key = iam.create_access_key(UserName=USER)["AccessKey"]["AccessKeyId"]
+    os.kill(sb.running().pid, signal.SIGKILL)
+    sb.start()
+    assert [k["AccessKeyId"] for k in iam.list_access_keys(UserName=USER)["AccessKeyMetadata"]] == [key]
+    try:
+        iam.delete_user(UserName=USER)
+        raise AssertionError("DeleteUser must still conflict with the restored access key")
+    except iam.exceptions.DeleteConflictException:
+        pass
+    assert [d["SerialNumber"] for d in iam.list_virtual_mfa_devices(AssignmentStatus="Unassigned")["VirtualMFADevices"]] == [
+        f"arn:aws:iam::123456789012:mfa/{DEVICE}"
+    ]
+
+
+WRITER = """
+import sys
+from pathlib import Path
+from handson_helpers.sandbox.store import Store
+store = Store(Path(sys.argv[1]))
+i = 0
+print("ready", flush=True)
+while True:
+    i += 1
+    store.save({"format": 1, "users": [{"name": f"user{n}", "pad": "x" * 2000} for n in range(i % 200)], "devices": [], "i": i})
+"""
+
+
+def test_a_write_interrupted_at_any_moment_leaves_a_loadable_store(tmp_path):
+    path = tmp_path / "iam-state.json"
+    seen = set()
+    for round_ in range(15):
+        proc = subprocess.Popen([sys.executable, "-c", WRITER, str(path)], stdout=subprocess.PIPE, text=True)
+        assert proc.stdout.readline().strip() == "ready"
+        time.sleep(0.01 + (round_ % 5) * 0.013)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        data = Store(path).load()
+        if data is not None:
+            assert data["format"] == 1 and len(data["users"]) == data["i"] % 200
+            seen.add(data["i"])
+    assert seen, "the writer never completed a save"
+    assert not list(tmp_path.glob("*.unreadable-*"))
+
+
+def test_an_unreadable_store_is_set_aside_and_the_sandbox_still_starts(sandbox, iam):
+    iam.create_user(UserName="someone")
+    sb.stop()
+    store = paths.store_path(paths.home())
+    store.write_text('{"format": 1, "users": [')
+    sb.start()
+    assert iam.list_users()["Users"] == []
+    assert list(store.parent.glob("iam-state.json.unreadable-*"))
+
+
+def test_reset_clears_the_store(sandbox, iam):
+    iam.create_user(UserName="someone")
+    assert json.loads(paths.store_path(paths.home()).read_text())["users"]
+    sb.reset()
+    assert not paths.store_path(paths.home()).exists()
+    os.kill(sb.running().pid, signal.SIGKILL)
+    sb.start()
+    assert iam.list_users()["Users"] == []
