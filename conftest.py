@@ -16,4 +16,4 @@ def pytest_unconfigure(config):
     from handson_helpers import sandbox
 
     sandbox.stop()
-    print("kept", _home)
+    shutil.rmtree(_home, ignore_errors=True)

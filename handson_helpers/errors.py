@@ -103,7 +103,9 @@ def install_notebook_handler() -> None:
         return
 
     def handler(shell, etype, value, tb, tb_offset=None):
-        message = getattr(value, "message", None) or str(value)
-        return [f"✘ {message}"]
+        # IPython ignores what a custom handler returns when a cell raises: publish it here.
+        stb = [f"✘ {getattr(value, 'message', None) or value}"]
+        shell._showtraceback(etype, value, stb)
+        return stb
 
     shell.set_custom_exc((HandsonError, SandboxError), handler)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3
+import botocore.session
 from botocore.config import Config
 
 from . import display, sandbox
@@ -13,7 +14,7 @@ from .errors import AWS_ERRORS, HandsonError, explain
 
 REGION = "ap-northeast-1"
 # botocore's standard retry mode retries throttling and 5xx errors with backoff.
-CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=30)
+CLIENT_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 5}, connect_timeout=5, read_timeout=30)
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,11 @@ def target_name() -> str:
 def _session_and_endpoint(target: str):
     if target == "sandbox":
         box = sandbox.ensure_running()
-        session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION)
+        # The learner's AWS_PROFILE must neither leak into nor break the sandbox's clients.
+        isolated = botocore.session.Session(
+            session_vars={"profile": (None, None, None, None), "config_file": (None, None, os.devnull, None)}
+        )
+        session = boto3.Session(botocore_session=isolated, aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION)
         return session, box.url
     if os.environ.get("AWS_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL_IAM") or os.environ.get("AWS_ENDPOINT_URL_STS"):
         raise HandsonError(

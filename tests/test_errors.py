@@ -1,0 +1,69 @@
+"""Faults: throttling and ServiceFailure are retried, then explained; AccessDenied names the action;
+a sandbox killed mid-section comes back with its state."""
+import os
+import signal
+
+import pytest
+
+import handson_helpers as hh
+from handson_helpers import sandbox as sb
+
+from helpers import PATH, USER, make_user_and_device, outfile, phone_codes
+from test_bad_input import iam_state
+
+MAX_ATTEMPTS = 5  # handson_helpers.target.CLIENT_CONFIG
+
+
+@pytest.mark.parametrize("code, status", [("Throttling", 400), ("ServiceFailure", 500)])
+def test_transient_faults_are_retried(ctx, iam, code, status):
+    sb.inject_fault("CreateUser", code, status=status, count=MAX_ATTEMPTS - 1)
+    hh.create_user(ctx, USER, PATH)
+    assert [u["UserName"] for u in iam.list_users()["Users"]] == [USER]
+
+
+@pytest.mark.parametrize("code, status, words", [("Throttling", 400, "再試行しても"), ("ServiceFailure", 500, "再試行しても")])
+def test_faults_that_outlast_the_retries_are_explained_and_change_nothing(ctx, iam, code, status, words):
+    sb.inject_fault("CreateUser", code, status=status, count=MAX_ATTEMPTS)
+    with pytest.raises(hh.HandsonError) as err:
+        hh.create_user(ctx, USER, PATH)
+    assert err.value.code == code and words in err.value.message
+    assert iam.list_users()["Users"] == []
+    hh.create_user(ctx, USER, PATH)  # the faults are used up: the retry by hand works
+
+
+def test_access_denied_names_the_missing_action(ctx, iam, tmp_path):
+    qr = outfile(tmp_path)
+    serial = make_user_and_device(ctx, qr)
+    sb.inject_fault("EnableMFADevice", "AccessDenied", status=403, message="User is not authorized to perform: iam:EnableMFADevice")
+    before = iam_state(iam)
+    with pytest.raises(hh.HandsonError) as err:
+        hh.enable_mfa_device(ctx, USER, serial, *phone_codes(qr))
+    assert err.value.code == "AccessDenied" and "iam:EnableMFADevice" in err.value.message
+    assert iam_state(iam) == before
+
+
+def test_sandbox_killed_mid_section_restarts_with_its_state(ctx, iam, tmp_path):
+    qr = outfile(tmp_path)
+    serial = make_user_and_device(ctx, qr)
+    os.kill(sb.running().pid, signal.SIGKILL)
+    with pytest.raises(hh.HandsonError) as err:
+        hh.enable_mfa_device(ctx, USER, serial, *phone_codes(qr))
+    assert err.value.code == "SandboxRestarted" and "もう一度実行" in err.value.message
+    assert sb.running() is not None
+    assert hh.enable_mfa_device(ctx, USER, serial, *phone_codes(qr)) == "enabled"  # same ctx: same endpoint
+
+
+def test_in_a_kernel_a_handson_error_is_its_japanese_message_without_traceback():
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("import handson_helpers as hh\nhh.setup()"),
+        nbformat.v4.new_code_cell("hh.create_user(hh.connect(show=False), 'bad name', '/handson-cli/')"),
+    ]
+    NotebookClient(nb, timeout=60, kernel_name="python3", allow_errors=True).execute()
+    [error] = nb.cells[1].outputs
+    assert error.output_type == "error"  # Run All stops here
+    assert error.traceback == [error.traceback[0]] and error.traceback[0].startswith("✘ 設定値 IAM_USER_NAME が正しくありません")
+    assert "Traceback" not in "".join(error.traceback)

@@ -1,0 +1,36 @@
+import pytest
+
+from handson_helpers import settings
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [("", ""), ("taro", "taro"), ("山田 太郎", ""), ("alice smith", "alice-smith"), ("a" * 40, "a" * 20), ("bob@example.com", "bob@example.com")],
+)
+def test_participant_is_sanitised_for_iam(monkeypatch, raw, expected):
+    monkeypatch.setenv("HANDSON_PARTICIPANT", raw)
+    assert settings.participant() == expected
+
+
+def test_without_a_participant_the_seeds_names_exactly(monkeypatch):
+    monkeypatch.delenv("HANDSON_PARTICIPANT", raising=False)
+    monkeypatch.delenv("JUPYTERHUB_USER", raising=False)
+    assert settings.scoped("handson-cli-basic-user") == "handson-cli-basic-user"
+    assert settings.expected()["FILE_MFA_OUTFILE"] == "~/environment/tmp-handson-cli-iam-user-basic/handson-cli-basic-user-mfa.png"
+
+
+def test_jupyterhub_user_scopes_names_within_iam_limits(monkeypatch):
+    monkeypatch.delenv("HANDSON_PARTICIPANT", raising=False)
+    monkeypatch.setenv("JUPYTERHUB_USER", "participant-with-a-very-long-name-indeed")
+    name = settings.scoped("handson-cli-basic-user")
+    assert name.startswith("handson-cli-basic-user-") and len(name) <= 64
+    assert settings.problem("IAM_USER_NAME", name) is None
+    assert settings.expected()["MFA_DEVICE_NAME"].endswith(settings.participant())
+
+
+def test_check_marks_mismatch_and_invalid_values(monkeypatch):
+    monkeypatch.delenv("HANDSON_PARTICIPANT", raising=False)
+    rows = settings.check({"IAM_USER_NAME": "handson-cli-basic-user", "IAM_USER_PATH": "/x", "MFA_DEVICE_NAME": "other"})
+    assert [r.ok for r in rows] == [True, False, False]
+    assert rows[1].reason.startswith("パスは") and rows[2].reason == "期待値と異なります"
+    assert [r.number for r in rows] == [1, 2, 3]

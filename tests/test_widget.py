@@ -1,0 +1,107 @@
+"""The 2.2 form: it only collects input; bad input, retries, double clicks and what it leaves behind."""
+import json
+
+import ipywidgets as w
+import pytest
+
+import handson_helpers as hh
+from handson_helpers import totp
+from handson_helpers.settings import expand
+from handson_helpers.widget import MfaEnableForm
+
+from helpers import USER, make_user_and_device, outfile, phone_codes
+from test_bad_input import iam_state
+
+FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
+
+
+@pytest.fixture
+def form(ctx, tmp_path):
+    qr = outfile(tmp_path)
+    serial = make_user_and_device(ctx, qr)
+    return MfaEnableForm(ctx, USER, serial, expand(qr).read_bytes()), qr
+
+
+def all_state(widget):
+    states = [widget.get_state()]
+    for child in getattr(widget, "children", ()):
+        states += all_state(child)
+    return states
+
+
+def test_wrong_codes_then_a_retry_with_full_width_digits(form, iam):
+    form, qr = form
+    before = iam_state(iam)
+    form.code1.value, form.code2.value = "123456", "654321"
+    form.submit()
+    assert "認証コードが正しくありません" in form.status.value and not form.finished
+    assert form.code1.value == form.code2.value == ""  # ready for fresh codes
+    assert iam_state(iam) == before
+    form.code1.value = "12345"
+    form.submit()
+    assert "6桁" in form.status.value and iam_state(iam) == before
+    code1, code2 = phone_codes(qr)
+    form.code1.value, form.code2.value = code1.translate(FULL_WIDTH), code2
+    form.submit()
+    assert form.result == "enabled" and "有効化しました" in form.status.value
+    assert iam_state(iam) != before
+
+
+def test_a_second_click_after_success_is_harmless_and_says_so(form, iam):
+    form, qr = form
+    form.code1.value, form.code2.value = phone_codes(qr)
+    form.submit()
+    after = iam_state(iam)
+    form.submit()
+    assert "既に有効化されています" in form.status.value and form.result == "enabled"
+    assert iam_state(iam) == after
+
+
+def test_after_success_nothing_secret_is_left_in_widget_state(form):
+    form, qr = form
+    code1, code2 = phone_codes(qr)
+    form.code1.value, form.code2.value = code1, code2
+    assert any(s.get("value") for s in all_state(form.image) if "value" in s)
+    form.submit()
+    state = json.dumps([{k: v for k, v in s.items() if not isinstance(v, (bytes, memoryview))} for s in all_state(form)], ensure_ascii=False)
+    assert code1 not in state and code2 not in state
+    assert form.image.value == b"" and form.image.layout.display == "none"
+    assert totp.secret_from_qr.__name__  # the seed never reaches widget state:
+    assert totp.secret_from_qr(qr) not in state
+
+
+def test_confirmation_panel_masks_the_codes(form):
+    form, qr = form
+    code1, _ = phone_codes(qr)
+    form.code1.value = code1
+    assert "6桁入力済み" in form.confirm.value and code1 not in form.confirm.value
+    assert USER in form.confirm.value
+
+
+def test_text_representation_never_carries_the_qr(form):
+    form, _ = form
+    bundle = form._repr_mimebundle_()
+    assert bundle["text/plain"] == "仮想MFAデバイス有効化フォーム"
+    assert "image/png" not in bundle
+
+
+def test_cancel_clears_the_qr(form, iam):
+    form, _ = form
+    before = iam_state(iam)
+    form.cancel()
+    assert form.result == "cancelled" and form.image.value == b"" and iam_state(iam) == before
+
+
+def test_built_in_authenticator_goes_through_the_same_path(ctx, tmp_path, monkeypatch, iam):
+    monkeypatch.setenv("HANDSON_AUTO_MFA", "1")
+    qr = outfile(tmp_path)
+    serial = make_user_and_device(ctx, qr)
+    calls = []
+    monkeypatch.setattr(MfaEnableForm, "submit", lambda self, *a, _orig=MfaEnableForm.submit: (calls.append(1), _orig(self))[1])
+    assert hh.enable_with_form(ctx, USER, serial, qr) == "enabled"
+    assert calls == [1]
+    assert hh.enable_with_form(ctx, USER, serial, qr) == "already"
+
+
+def test_widgets_are_plain_ipywidgets():
+    assert issubclass(MfaEnableForm, w.VBox)
