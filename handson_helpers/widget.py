@@ -98,7 +98,8 @@ class MfaEnableForm(w.VBox):
     def _finish(self, result: str) -> None:
         self.result = result
         self.image.value = b""
-        self.image.layout.display = "none"
+        self.children = tuple(c for c in self.children if c is not self.image)
+        self.image.close()  # no QR model is left for a saved widget state to capture
         self.countdown.value = ""
         for box in (self.code1, self.code2):
             box.value = ""
