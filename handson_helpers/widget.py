@@ -33,8 +33,10 @@ class MfaEnableForm(w.VBox):
         self._busy = False
         self.image = w.Image(value=qr_png, format="png", width=240, height=240)
         self.countdown = w.HTML()
-        self.code1 = w.Text(description="認証コード(1回目)", placeholder="123456", style=CODE_STYLE)
-        self.code2 = w.Text(description="認証コード(2回目)", placeholder="654321", style=CODE_STYLE)
+        # Sync on change (blur or Enter), not per keystroke: the browser throttles keystroke
+        # updates while the kernel is busy waiting, and a click could overtake the last digits.
+        self.code1 = w.Text(description="認証コード(1回目)", placeholder="123456", style=CODE_STYLE, continuous_update=False)
+        self.code2 = w.Text(description="認証コード(2回目)", placeholder="654321", style=CODE_STYLE, continuous_update=False)
         self.confirm = w.HTML()
         self.enable_button = w.Button(description="MFAを有効化", button_style="primary", icon="check")
         self.cancel_button = w.Button(description="キャンセル")
@@ -98,13 +100,13 @@ class MfaEnableForm(w.VBox):
     def _finish(self, result: str) -> None:
         self.result = result
         self.image.value = b""
-        self.children = tuple(c for c in self.children if c is not self.image)
-        self.image.close()  # no QR model is left for a saved widget state to capture
-        self.countdown.value = ""
         for box in (self.code1, self.code2):
             box.value = ""
             box.disabled = True
         self.cancel_button.disabled = True
+        # Only the button (a second click says it is done) and the status stay on screen.
+        self.children = (self.enable_button, self.status)
+        self.image.close()  # no QR model is left for a saved widget state to capture
 
     def submit(self, _button=None) -> None:
         """Enable with the typed codes; a click after success only says it is done."""
@@ -134,6 +136,11 @@ class MfaEnableForm(w.VBox):
     def fill_from_qr(self, outfile: str) -> None:
         """The built-in authenticator: read the QR file and type two consecutive codes."""
         self.code1.value, self.code2.value = consecutive_codes(secret_from_qr(expand(outfile)))
+
+
+def _can_wait(shell) -> bool:
+    """Waiting needs a kernel whose messages jupyter-ui-poll can pump (ipykernel 6)."""
+    return callable(getattr(getattr(shell, "kernel", None), "do_one_iteration", None))
 
 
 def _wait(form: MfaEnableForm) -> None:
@@ -171,11 +178,14 @@ def enable_with_form(ctx: Context, user_name: str, serial: str, outfile: str, wa
     if auto_mfa():
         form.fill_from_qr(outfile)
         form.submit()
-    try:
-        if wait and not auto_mfa() and getattr(shell, "kernel", None) is not None and not form.finished:
+    if wait and not auto_mfa() and not form.finished:
+        if not _can_wait(shell):
+            display.message("info", "この環境ではセルが入力を待てません。フォームで有効化してから、次のセルを実行してください。")
+            return ""
+        try:
             _wait(form)
-    except KeyboardInterrupt:
-        form.cancel()
+        except KeyboardInterrupt:  # the learner pressed ■ (interrupt): same as cancel
+            form.cancel()
     if form.result in (ENABLED, ALREADY_ENABLED):
         display.command(cli, "")
         display.message("success", "仮想MFAデバイスの有効化が完了しました。続けて完了確認を実行します。")

@@ -1,0 +1,245 @@
+"""JupyterLab in a real Chromium: a learner runs 2.2, scans the QR on screen and types two codes.
+
+Starts its own JupyterLab (isolated settings, workspaces and runtime) on a free loopback port,
+drives Debian's Chromium with Playwright, and keeps screenshots under artifacts/browser/.
+"""
+import io
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pyotp
+import pytest
+import zxingcpp
+from PIL import Image
+
+import handson_helpers as hh
+from handson_helpers.settings import SEED_DIR_MFA_OUTFILE
+
+from helpers import DEVICE, PATH, USER, make_user_and_device
+from secret_scan import scan_notebook, scan_text
+from test_bad_input import iam_state
+
+REPO = Path(__file__).resolve().parents[1]
+ARTIFACTS = REPO / "artifacts" / "browser"
+CHROMIUM = os.environ.get("HANDSON_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+]
+FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
+QR = hh.mfa_outfile(SEED_DIR_MFA_OUTFILE, DEVICE)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Lab:
+    def __init__(self, tmp: Path, auto_mfa: bool):
+        self.root = tmp / "notebooks"
+        shutil.copytree(REPO / "notebooks", self.root)
+        self.port, self.token = free_port(), secrets.token_hex(16)
+        env = {k: v for k, v in os.environ.items() if k != "HANDSON_AUTO_MFA"}
+        if auto_mfa:
+            env["HANDSON_AUTO_MFA"] = "1"
+        for name in ("JUPYTERLAB_SETTINGS_DIR", "JUPYTERLAB_WORKSPACES_DIR", "JUPYTER_RUNTIME_DIR", "JUPYTER_CONFIG_DIR"):
+            env[name] = str(tmp / name.lower())
+        self._settings(Path(env["JUPYTERLAB_SETTINGS_DIR"]))
+        self.log = open(tmp / "lab.log", "w")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root", "--ServerApp.ip=127.0.0.1",
+             f"--ServerApp.port={self.port}", f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={self.root}",
+             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
+            env=env, stdout=self.log, stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                self.api("GET", "/api/status")
+                return
+            except OSError:
+                assert self.proc.poll() is None, (tmp / "lab.log").read_text()
+                time.sleep(0.2)
+        raise AssertionError("JupyterLab did not answer within 60 s")
+
+    @staticmethod
+    def _settings(base: Path):
+        """Render every cell (no windowing) and ask no news question, as a fresh user would see."""
+        for plugin, values in {
+            "@jupyterlab/notebook-extension/tracker": {"windowingMode": "none"},
+            "@jupyterlab/apputils-extension/notification": {"fetchNews": "false"},
+        }.items():
+            path = base / f"{plugin}.jupyterlab-settings"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(values))
+
+    def url(self, path):
+        return f"http://127.0.0.1:{self.port}{path}?token={self.token}"
+
+    def api(self, method, path):
+        req = urllib.request.Request(self.url(path), method=method, data=b"" if method != "GET" else None)
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            body = resp.read()
+            return json.loads(body) if body else None
+
+    def close(self):
+        try:
+            for kernel in self.api("GET", "/api/kernels"):
+                self.api("DELETE", f"/api/kernels/{kernel['id']}")
+            self.api("POST", "/api/shutdown")
+            self.proc.wait(timeout=30)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+            self.log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium not found at {CHROMIUM}: install it with `apt-get install chromium` (.ci/run does this)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, request):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="ja-JP")
+    page = context.new_page()
+    yield page
+    shot(page, f"last_{request.node.name}")  # what the screen showed when the case ended
+    context.close()
+
+
+def shot(page, name):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=False)
+
+
+def open_notebook(page, lab, name):
+    page.goto(lab.url(f"/lab/tree/{name}") + "&reset")  # a clean workspace: only this notebook open
+    page.locator(".jp-NotebookPanel").first.wait_for(timeout=60_000)
+    page.get_by_text("Python 3 (ipykernel) | Idle").first.wait_for(timeout=60_000)  # the kernel is connected
+
+
+def menu(page, top, label):
+    """Click a menu item the way a person does: open the menu, click the label."""
+    page.locator(".lm-MenuBar-item", has_text=top).first.click()
+    item = page.locator(f".lm-Menu-item:has(.lm-Menu-itemLabel:text-is('{label}'))").first
+    item.wait_for(state="visible", timeout=10_000)
+    item.click()
+
+
+def run_all(page):
+    """Clear the stored outputs (so only this run's can match), then Run → Run All Cells."""
+    menu(page, "Edit", "Clear Outputs of All Cells")
+    page.wait_for_function("() => document.querySelectorAll('.jp-OutputArea-output').length === 0", timeout=10_000)
+    menu(page, "Run", "Run All Cells")
+
+
+def wait_idle(page, timeout=60_000):
+    page.wait_for_function(
+        "() => { const s = document.querySelector('.jp-Notebook-ExecutionIndicator'); return s && s.dataset.status === 'idle'; }",
+        timeout=timeout,
+    )
+
+
+def secret_from_pixels(png_bytes):
+    """The phone's part: read the QR from what is on screen, not from the file."""
+    image = Image.open(io.BytesIO(png_bytes)).convert("L")
+    [result] = zxingcpp.read_barcodes(image)
+    assert result.text.startswith("otpauth://totp/Amazon%20Web%20Services")
+    return result.text.split("secret=")[1].split("&")[0]
+
+
+def test_a_learner_enables_mfa_through_the_widget(page, tmp_path, iam, sandbox):
+    started = time.monotonic()
+    ctx = hh.connect(show=False)
+    serial = make_user_and_device(ctx, QR)
+    lab = Lab(tmp_path, auto_mfa=False)
+    try:
+        open_notebook(page, lab, "22_enable_virtual_mfa_device.ipynb")
+        run_all(page)
+        qr = page.locator("img.handson-qr")
+        qr.wait_for(state="visible", timeout=60_000)
+        page.wait_for_function("() => { const i = document.querySelector('img.handson-qr'); return i && i.complete && i.naturalWidth > 0; }")
+        qr.scroll_into_view_if_needed()
+        shot(page, "01_qr_shown")
+        totp = pyotp.TOTP(secret_from_pixels(qr.screenshot()))
+
+        before = iam_state(iam)
+        page.locator(".handson-code1 input").fill("123456")
+        page.locator(".handson-code2 input").fill("654321")
+        page.locator("button.handson-enable").click()
+        status = page.locator(".handson-status")
+        status.get_by_text("認証コードが正しくありません").wait_for(timeout=30_000)
+        page.wait_for_function(  # the form empties both boxes for fresh codes
+            "() => ['.handson-code1 input', '.handson-code2 input'].every(s => document.querySelector(s).value === '')"
+        )
+        status.scroll_into_view_if_needed()
+        shot(page, "02_wrong_codes")
+        assert iam_state(iam) == before
+
+        now = time.time()
+        page.locator(".handson-code1 input").press_sequentially(totp.at(now - 30).translate(FULL_WIDTH))
+        page.locator(".handson-code2 input").press_sequentially(totp.at(now))
+        page.locator("button.handson-enable").click()
+        status.get_by_text("有効化しました").wait_for(timeout=30_000)
+        page.get_by_text(f"✔ 完了確認: IAMユーザー「{USER}」のMFAが有効になっている").first.wait_for(timeout=60_000)
+        wait_idle(page)
+        assert page.locator("img.handson-qr").count() == 0
+        shot(page, "03_enabled")
+        assert iam.list_mfa_devices(UserName=USER)["MFADevices"][0]["SerialNumber"] == serial
+
+        saved = lab.root / "22_enable_virtual_mfa_device.ipynb"
+        mtime = saved.stat().st_mtime
+        page.locator(".jp-NotebookPanel").first.click()
+        page.keyboard.press("Control+s")
+        deadline = time.monotonic() + 30
+        while saved.stat().st_mtime == mtime and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert saved.stat().st_mtime != mtime, "the notebook was not saved"
+        text = saved.read_text()
+        nb = json.loads(text)
+        assert scan_notebook(nb) == [] and scan_text(text) == []
+        assert totp.secret not in text and totp.at(now) not in text and totp.at(now - 30) not in text
+        assert "✔ 完了確認" in text
+        print(f"\nbrowser case took {time.monotonic() - started:.1f} s")
+    finally:
+        lab.close()
+
+
+def test_run_all_from_preparation_to_cleanup_in_the_browser(page, tmp_path, iam, sandbox):
+    started = time.monotonic()
+    lab = Lab(tmp_path, auto_mfa=True)
+    try:
+        for name in ["01_preparation", "10_create_iam_user", "21_create_virtual_mfa_device", "22_enable_virtual_mfa_device", "90_cleanup"]:
+            open_notebook(page, lab, f"{name}.ipynb")
+            run_all(page)
+            page.get_by_text("✔ 完了確認").first.wait_for(timeout=60_000)
+            wait_idle(page)
+            outputs = page.locator(".jp-OutputArea-output").all_inner_texts()
+            assert not any("✘" in text for text in outputs), (name, outputs)
+            shot(page, f"run_all_{name}")
+            menu(page, "File", "Close and Shut Down Notebook…")
+            dialog = page.locator(".jp-Dialog button.jp-mod-accept")
+            if dialog.count():
+                dialog.first.click()
+        assert iam.list_users()["Users"] == []
+        print(f"\nbrowser Run All 01→90 took {time.monotonic() - started:.1f} s")
+    finally:
+        lab.close()
