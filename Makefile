@@ -12,7 +12,7 @@ setup: $(VENV)/.installed
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt -e .
+	$(PY) -m pip install --quiet -r requirements.txt
 	touch $@
 
 lab: setup
@@ -33,6 +33,9 @@ demo: setup
 
 notebooks: setup
 	$(PY) -m handson_helpers.run --update
+
+bench: setup
+	$(PY) -m handson_helpers.bench $(BENCH_ARGS)
 
 sandbox-status: setup
 	$(PY) -m handson_helpers.sandbox status

@@ -19,6 +19,8 @@ from .settings import expected, mfa_outfile, scoped
 from .target import Context, connect, get_account_id
 from .users import create_user, verify_user
 from .widget import enable_with_form
+from .workshop import show_status as workshop_status
+from .workshop import verify_all_enabled as workshop_verify_all_enabled
 
 __all__ = [
     "Context",
@@ -45,4 +47,6 @@ __all__ = [
     "verify_device_created",
     "verify_mfa_enabled",
     "verify_user",
+    "workshop_status",
+    "workshop_verify_all_enabled",
 ]

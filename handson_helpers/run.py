@@ -57,7 +57,10 @@ def run(update: bool) -> int:
             for path in notebooks():
                 nb = nbformat.read(path, as_version=4)
                 print(f"\n=== {path.name}: {nb.cells[0].source.splitlines()[0].lstrip('# ')}", flush=True)
-                client = NotebookClient(nb, timeout=120, kernel_name="python3", store_widget_state=False, resources={"metadata": {"path": str(NOTEBOOKS)}})
+                client = NotebookClient(
+                    nb, timeout=120, kernel_name="python3", store_widget_state=False, record_timing=False,
+                    resources={"metadata": {"path": str(NOTEBOOKS)}},
+                )
                 try:
                     client.execute()
                 except CellExecutionError:
@@ -69,6 +72,8 @@ def run(update: bool) -> int:
                         print(_text(output).rstrip())
                 if update:
                     nb.metadata.pop("widgets", None)
+                    for cell in nb.cells:
+                        cell.metadata.pop("execution", None)
                     nbformat.write(nb, path)
             sandbox.stop()
         finally:

@@ -26,9 +26,9 @@ def participant() -> str:
     return cleaned[:PARTICIPANT_MAX]
 
 
-def scoped(name: str) -> str:
+def scoped(name: str, who: str | None = None) -> str:
     """The seed's name, with the participant's suffix in a workshop."""
-    who = participant()
+    who = participant() if who is None else who
     return f"{name}-{who}" if who else name
 
 

@@ -56,7 +56,7 @@ def _session_and_endpoint(target: str):
         isolated = botocore.session.Session(
             session_vars={"profile": (None, None, None, None), "config_file": (None, None, os.devnull, None)}
         )
-        session = boto3.Session(botocore_session=isolated, aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION)
+        session = boto3.Session(botocore_session=isolated, region_name=REGION, **box.credentials)
         return session, box.url
     if os.environ.get("AWS_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL_IAM") or os.environ.get("AWS_ENDPOINT_URL_STS"):
         raise HandsonError(

@@ -22,12 +22,12 @@ def sandbox():
 
 @pytest.fixture
 def iam(sandbox):
-    return boto3.client("iam", endpoint_url=sandbox.url, region_name="ap-northeast-1", aws_access_key_id="testing", aws_secret_access_key="testing")
+    return boto3.client("iam", endpoint_url=sandbox.url, region_name="ap-northeast-1", **sandbox.credentials)
 
 
 @pytest.fixture
 def sts(sandbox):
-    return boto3.client("sts", endpoint_url=sandbox.url, region_name="ap-northeast-1", aws_access_key_id="testing", aws_secret_access_key="testing")
+    return boto3.client("sts", endpoint_url=sandbox.url, region_name="ap-northeast-1", **sandbox.credentials)
 
 
 @pytest.fixture

@@ -225,3 +225,12 @@ def test_seed_is_fresh_random_base32_per_device(iam):
     seeds = {iam.create_virtual_mfa_device(VirtualMFADeviceName=f"d{i}")["VirtualMFADevice"]["Base32StringSeed"] for i in range(5)}
     assert len(seeds) == 5
     assert all(len(base64.b32decode(s)) == 40 for s in seeds)
+
+
+def test_device_tags_are_kept_listed_and_dropped_with_the_device(iam):
+    tag = [{"Key": "handson-kit", "Value": "iam-mfa"}]
+    serial = iam.create_virtual_mfa_device(VirtualMFADeviceName=DEVICE, Tags=tag)["VirtualMFADevice"]["SerialNumber"]
+    assert iam.list_mfa_device_tags(SerialNumber=serial)["Tags"] == tag
+    iam.delete_virtual_mfa_device(SerialNumber=serial)
+    with pytest.raises(iam.exceptions.NoSuchEntityException):
+        iam.list_mfa_device_tags(SerialNumber=serial)

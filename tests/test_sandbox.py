@@ -133,3 +133,21 @@ def test_the_seeds_cli_commands_run_verbatim_in_a_shell(sandbox, tmp_path):
         "arn:aws:iam::123456789012:mfa/handson-cli-basic-user-mfa",
         "handson-cli-basic-user",
     ]
+
+
+def test_only_the_owner_of_the_token_may_use_it(sandbox, iam):
+    """On a shared machine other users reach the loopback port, but not the 0600 token."""
+    import boto3
+
+    assert paths.token_path(paths.home()).stat().st_mode & 0o777 == 0o600
+    stranger = boto3.client("iam", endpoint_url=sandbox.url, region_name="ap-northeast-1", aws_access_key_id="testing", aws_secret_access_key="x")
+    with pytest.raises(stranger.exceptions.ClientError) as err:
+        stranger.create_user(UserName="intruder")
+    assert err.value.response["Error"]["Code"] == "InvalidClientTokenId"
+    assert iam.list_users()["Users"] == []
+    import urllib.error
+    import urllib.request
+
+    with pytest.raises(urllib.error.HTTPError) as denied:
+        urllib.request.urlopen(urllib.request.Request(sandbox.url + "/_handson/reset", data=b"{}", method="POST"), timeout=5)
+    assert denied.value.code == 403

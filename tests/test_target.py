@@ -133,3 +133,13 @@ def test_cleanup_on_aws_leaves_a_user_the_kit_did_not_create(aws_ctx, monkeypatc
     assert not plan.delete_user and plan.refused
     hh.run_cleanup(ctx, plan)  # nothing queued: any delete call would fail the test
     iam_stub.assert_no_pending_responses()
+
+
+def test_a_kernel_never_imports_moto():
+    """The emulator lives in the sandbox process; a learner's kernel stays light."""
+    code = "import sys, handson_helpers as hh; hh.connect(show=False); print('moto' in sys.modules, 'flask' in sys.modules)"
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True).stdout.split()
+    assert out == ["False", "False"]

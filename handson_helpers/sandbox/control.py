@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from .paths import ACCOUNT_ID, LOOPBACK, REGION, home, lock_path, log_path, state_path
+from .paths import ACCOUNT_ID, LOOPBACK, REGION, home, lock_path, log_path, state_path, token
 
 START_TIMEOUT = 60.0
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
@@ -36,7 +36,13 @@ class Sandbox:
     host: str
     port: int
     started_at: float
+    token: str
     already_running: bool = False
+
+    @property
+    def credentials(self) -> dict[str, str]:
+        """Keyword arguments for boto3: the sandbox's own access key."""
+        return {"aws_access_key_id": self.token, "aws_secret_access_key": "sandbox"}
 
     @property
     def url(self) -> str:
@@ -65,7 +71,7 @@ def preferred_port(base: Path) -> int:
 def _read_state(base: Path) -> Sandbox | None:
     try:
         data = json.loads(state_path(base).read_text())
-        return Sandbox(data["pid"], data["host"], data["port"], data["started_at"])
+        return Sandbox(data["pid"], data["host"], data["port"], data["started_at"], token(base))
     except (FileNotFoundError, ValueError, KeyError):
         return None
 
@@ -81,7 +87,9 @@ def _write_state(base: Path, sandbox: Sandbox) -> None:
 def request(sandbox: Sandbox, path: str, payload: dict | None = None, timeout: float = 5.0) -> dict:
     """Call one of the sandbox's own control endpoints (/_handson/...)."""
     data = None if payload is None else json.dumps(payload).encode()
-    req = urllib.request.Request(sandbox.url + path, data=data, method="GET" if data is None else "POST")
+    req = urllib.request.Request(
+        sandbox.url + path, data=data, method="GET" if data is None else "POST", headers={"X-Handson-Token": sandbox.token}
+    )
     with urllib.request.urlopen(req, timeout=timeout) as resp:
         return json.loads(resp.read())
 
@@ -112,8 +120,12 @@ def start(host: str = "127.0.0.1", port: int = 0) -> Sandbox:
         previous = _read_state(base)
         current = previous if previous and info(previous) is not None else None
         if current:
-            return Sandbox(current.pid, current.host, current.port, current.started_at, already_running=True)
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(PACKAGE_ROOT), os.environ.get("PYTHONPATH")])))
+            return Sandbox(current.pid, current.host, current.port, current.started_at, current.token, already_running=True)
+        env = dict(
+            os.environ,
+            PYTHONPATH=os.pathsep.join(filter(None, [str(PACKAGE_ROOT), os.environ.get("PYTHONPATH")])),
+            HANDSON_SANDBOX_TOKEN=token(base),  # in the environment, not in argv where `ps` shows it
+        )
         log_fd = os.open(log_path(base), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         try:
             proc = subprocess.Popen(
@@ -135,7 +147,7 @@ def start(host: str = "127.0.0.1", port: int = 0) -> Sandbox:
                 f"サンドボックスを起動できませんでした。ログ {log_path(base)} を確認し、"
                 "`make setup` をやり直してから再度実行してください。"
             )
-        sandbox = Sandbox(proc.pid, host, int(line), time.time())
+        sandbox = Sandbox(proc.pid, host, int(line), time.time(), token(base))
         _write_state(base, sandbox)
         return sandbox
 
@@ -195,8 +207,8 @@ def client_env(sandbox: Sandbox) -> dict[str, str]:
     """Environment that points boto3 and the aws CLI at the sandbox."""
     return {
         "AWS_ENDPOINT_URL": sandbox.url,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_ACCESS_KEY_ID": sandbox.token,
+        "AWS_SECRET_ACCESS_KEY": sandbox.credentials["aws_secret_access_key"],
         "AWS_DEFAULT_REGION": REGION,
     }
 

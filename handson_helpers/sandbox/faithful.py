@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 import pyotp
 import qrcode
-from moto.core.responses import EmptyResult
+from moto.core.responses import ActionResult, EmptyResult
 from moto.core.serialize import never_return
 from moto.iam import models, responses
 from moto.iam.exceptions import (
@@ -107,10 +107,11 @@ def create_user(self, region_name, user_name, path="/", tags=None):
     return _orig_create_user(self, region_name, user_name, path, tags)
 
 
-def create_virtual_mfa_device(self, device_name, path):
+def create_virtual_mfa_device(self, device_name, path, tags=None):
     validate_name(device_name, "virtualMFADeviceName", 226)
     validate_path(path)
     device = _orig_create_device(self, device_name, path)
+    self.tagger.tag_resource(device.serial_number, tags or [])
     device.base32_string_seed = base64.b32encode(secrets.token_bytes(40)).decode()
     device.qr_code_png = qr_png(otpauth_uri(device_name, self.account_id, device.base32_string_seed))
     return device
@@ -181,6 +182,24 @@ def delete_virtual_mfa_device(self, serial_number):
     if device is None:
         raise NotFoundException(f"VirtualMFADevice with serial number {serial_number} doesn't exist.")
     del self.virtual_mfa_devices[serial_number]
+    self.tagger.delete_all_tags_for_resource(serial_number)
+
+
+def list_mfa_device_tags(self, serial_number):
+    if serial_number not in self.virtual_mfa_devices:
+        raise NotFoundException(f"VirtualMFADevice with serial number {serial_number} doesn't exist.")
+    return self.tagger.list_tags_for_resource(serial_number)["Tags"]
+
+
+def _create_device_response(self):
+    device = self.backend.create_virtual_mfa_device(
+        self._get_param("VirtualMFADeviceName"), self._get_param("Path"), self._get_param("Tags", [])
+    )
+    return ActionResult({"VirtualMFADevice": device})
+
+
+def _list_device_tags_response(self):
+    return ActionResult({"Tags": self.backend.list_mfa_device_tags(self._get_param("SerialNumber")), "IsTruncated": False})
 
 
 def _resync_response(self):
@@ -201,7 +220,10 @@ def apply() -> None:
     models.IAMBackend.resync_mfa_device = resync_mfa_device
     models.IAMBackend.delete_user = delete_user
     models.IAMBackend.delete_virtual_mfa_device = delete_virtual_mfa_device
+    models.IAMBackend.list_mfa_device_tags = list_mfa_device_tags
     responses.IamResponse.resync_mfa_device = _resync_response
+    responses.IamResponse.create_virtual_mfa_device = _create_device_response
+    responses.IamResponse.list_mfa_device_tags = _list_device_tags_response
     hidden = {
         f"ListVirtualMFADevicesResponse.VirtualMFADevices.VirtualMFADevice.{field}": never_return
         for field in ("Base32StringSeed", "QRCodePNG")

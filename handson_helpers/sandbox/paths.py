@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
@@ -31,3 +32,24 @@ def store_path(base: Path) -> Path:
 
 def log_path(base: Path) -> Path:
     return base / "sandbox.log"
+
+
+def token_path(base: Path) -> Path:
+    return base / "token"
+
+
+def token(base: Path) -> str:
+    """The sandbox's access key: only its owner's processes can read it (0600).
+
+    On a shared machine (The Littlest JupyterHub) every user's sandbox listens on loopback;
+    without the token one participant's code could change another participant's sandbox.
+    """
+    path = token_path(base)
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        value = "HANDSON" + secrets.token_hex(8).upper()
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(value)
+        return value

@@ -46,16 +46,23 @@ def _error_xml(code: str, message: str) -> bytes:
 class SandboxApp:
     """WSGI wrapper: serialises requests, saves state before answering, injects faults."""
 
-    def __init__(self, inner, store: Store):
+    def __init__(self, inner, store: Store, token: str):
         self.inner = inner
         self.store = store
+        self.token = token
         self.lock = threading.Lock()
         self.faults: list[dict] = []
         self.started_at = time.time()
 
     def __call__(self, environ, start_response):
         if environ.get("PATH_INFO", "").startswith("/_handson/"):
+            if environ.get("HTTP_X_HANDSON_TOKEN") != self.token:
+                start_response("403 Forbidden", [("Content-Type", "application/json")])
+                return [b'{"error": "token required"}']
             return self._control(environ, start_response)
+        if f"Credential={self.token}/" not in environ.get("HTTP_AUTHORIZATION", ""):
+            start_response("403 Forbidden", [("Content-Type", "text/xml")])
+            return [_error_xml("InvalidClientTokenId", "The security token included in the request is invalid.")]
         size = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(size) if size else b""
         environ["wsgi.input"] = io.BytesIO(body)
@@ -154,7 +161,7 @@ def build_app(home: Path):
     data = store.load()
     if data:
         restore(_iam_backend(), data)
-    return SandboxApp(DomainDispatcherApplication(create_backend_app), store)
+    return SandboxApp(DomainDispatcherApplication(create_backend_app), store, os.environ["HANDSON_SANDBOX_TOKEN"])
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,7 +10,6 @@ so a kill at any moment leaves either the old or the new file, never a torn one.
 """
 from __future__ import annotations
 
-import base64
 import json
 import os
 import sys
@@ -20,7 +19,7 @@ from pathlib import Path
 
 from moto.iam import models
 
-from .faithful import assign_device
+from .faithful import assign_device, otpauth_uri, qr_png
 
 FORMAT = 1
 
@@ -58,7 +57,7 @@ def snapshot(backend: models.IAMBackend) -> dict:
         {
             "serial": device.serial_number,
             "seed": device.base32_string_seed,
-            "qr": base64.b64encode(device.qr_code_png).decode(),
+            "tags": backend.tagger.list_tags_for_resource(device.serial_number)["Tags"],
             "enable_date": _dt(device.enable_date),
             "user": device.user.name if device.user else None,
         }
@@ -82,8 +81,10 @@ def restore(backend: models.IAMBackend, data: dict) -> None:
         device = models.VirtualMfaDevice(backend.account_id, "us-east-1", "/placeholder")
         device.serial_number = item["serial"]
         device.base32_string_seed = item["seed"]
-        device.qr_code_png = base64.b64decode(item["qr"])
+        name = device.serial_number.rsplit("/", 1)[-1]
+        device.qr_code_png = qr_png(otpauth_uri(name, backend.account_id, device.base32_string_seed))
         backend.virtual_mfa_devices[device.serial_number] = device
+        backend.tagger.tag_resource(device.serial_number, item.get("tags") or [])
         if item.get("user"):
             assign_device(backend, backend.get_user(item["user"]), device, _parse(item["enable_date"]))
 

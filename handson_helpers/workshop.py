@@ -1,0 +1,161 @@
+"""Workshop mode for instructors: who is where, and a cleanup of exactly what the kit created.
+
+``python -m handson_helpers.workshop status``          one row per participant
+``python -m handson_helpers.workshop cleanup [--yes]`` lists what it would delete; deletes with --yes
+
+A resource is the kit's when IAM says so: a user under /handson-cli/ tagged handson-kit=iam-mfa,
+and a virtual device named handson-cli-basic-user-mfa[-participant] that carries the tag or is
+assigned to such a user. Nothing else in the account is read for deletion, let alone deleted.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+
+from . import display
+from .errors import AWS_ERRORS, HandsonError, explain, require_passed
+from .mfa import list_devices
+from .settings import KIT_TAG, SEED_DEVICE_NAME, SEED_USER_NAME, SEED_USER_PATH
+from .target import Context, connect
+
+
+@dataclass(frozen=True)
+class Row:
+    participant: str
+    user: str | None
+    serial: str | None
+    enabled: bool
+    since: str
+
+
+def _suffix(name: str, base: str) -> str | None:
+    if name == base:
+        return ""
+    return name[len(base) + 1 :] if name.startswith(base + "-") else None
+
+
+def kit_users(ctx: Context) -> list[dict]:
+    try:
+        pages = ctx.iam.get_paginator("list_users").paginate(PathPrefix=SEED_USER_PATH)
+        users = [u for page in pages for u in page["Users"] if _suffix(u["UserName"], SEED_USER_NAME) is not None]
+        return [u for u in users if KIT_TAG in ctx.iam.list_user_tags(UserName=u["UserName"])["Tags"]]
+    except AWS_ERRORS as exc:
+        raise explain(exc, "iam:ListUsers / iam:ListUserTags") from None
+
+
+def kit_devices(ctx: Context, users: list[dict]) -> list[dict]:
+    names = {u["UserName"] for u in users}
+    found = []
+    for device in list_devices(ctx):
+        name = device["SerialNumber"].rsplit("/", 1)[-1]
+        if _suffix(name, SEED_DEVICE_NAME) is None:
+            continue
+        owner = device.get("User", {}).get("UserName")
+        if owner and owner not in names:
+            continue  # assigned to someone the kit did not create: not ours to touch
+        try:
+            tagged = KIT_TAG in ctx.iam.list_mfa_device_tags(SerialNumber=device["SerialNumber"])["Tags"]
+        except AWS_ERRORS as exc:
+            raise explain(exc, "iam:ListMFADeviceTags") from None
+        if tagged or owner:
+            found.append(device)
+    return found
+
+
+def status(ctx: Context) -> list[Row]:
+    users = kit_users(ctx)
+    devices = kit_devices(ctx, users)
+    rows = []
+    for user in users:
+        who = _suffix(user["UserName"], SEED_USER_NAME)
+        mine = [d for d in devices if d.get("User", {}).get("UserName") == user["UserName"]]
+        mine = mine or [d for d in devices if not d.get("User") and _suffix(d["SerialNumber"].rsplit("/", 1)[-1], SEED_DEVICE_NAME) == who]
+        device = mine[0] if mine else None
+        enabled = bool(device and device.get("User"))
+        since = device["EnableDate"].isoformat(timespec="seconds") if enabled else ""
+        rows.append(Row(who, user["UserName"], device["SerialNumber"] if device else None, enabled, since))
+    listed = {r.serial for r in rows}
+    for device in devices:
+        if device["SerialNumber"] not in listed:
+            who = _suffix(device["SerialNumber"].rsplit("/", 1)[-1], SEED_DEVICE_NAME)
+            rows.append(Row(who, None, device["SerialNumber"], False, ""))
+    return sorted(rows, key=lambda r: (r.participant, r.user or ""))
+
+
+def show_status(ctx: Context) -> list[Row]:
+    """The instructor's table: participant, user, device, MFA enabled, since."""
+    rows = status(ctx)
+    display.table(
+        f"ワークショップの状況 ({len(rows)} 名分)",
+        ["参加者", "IAMユーザー", "仮想MFAデバイス", "MFA有効", "有効化日時"],
+        [[r.participant or "(名前なし)", r.user or "(なし)", (r.serial or "(なし)").rsplit("/", 1)[-1], "✔" if r.enabled else "-", r.since or "-"] for r in rows]
+        or [["(なし)", "", "", "", ""]],
+    )
+    return rows
+
+
+def verify_all_enabled(ctx: Context) -> None:
+    """完了確認 for the instructor: every participant listed has MFA enabled."""
+    rows = status(ctx)
+    waiting = [r.participant or r.user or r.serial for r in rows if not r.enabled]
+    ok = display.check(
+        f"キットのリソースを持つ参加者 {len(rows)} 名全員のMFAが有効になっている",
+        "未完了 0 名",
+        f"未完了 {len(waiting)} 名" + (": " + ", ".join(waiting) if waiting else ""),
+        not waiting,
+    )
+    require_passed(ok, "未完了の参加者に 22_enable_virtual_mfa_device の実行を案内し、しばらくしてからこのセルを再実行してください。")
+
+
+def cleanup(ctx: Context, yes: bool) -> int:
+    """List, then (with yes) delete, in AWS's order: deactivate, delete device, delete user."""
+    users = kit_users(ctx)
+    devices = kit_devices(ctx, users)
+    steps = [("deactivate-mfa-device", d["User"]["UserName"], d["SerialNumber"]) for d in devices if d.get("User")]
+    steps += [("delete-virtual-mfa-device", None, d["SerialNumber"]) for d in devices]
+    steps += [("delete-user", u["UserName"], None) for u in users]
+    display.table("削除の予定 (この順に実行)", ["#", "操作", "IAMユーザー", "シリアル番号"], [[str(i), op, user or "", serial or ""] for i, (op, user, serial) in enumerate(steps, 1)] or [["-", "(なし)", "", ""]])
+    if not steps or not yes:
+        if steps:
+            display.message("info", "まだ何も削除していません。削除するには --yes を付けて実行してください。")
+        return 0
+    ctx.require_write("iam:DeleteUser")
+    failed = 0
+    for op, user, serial in steps:
+        try:
+            if op == "deactivate-mfa-device":
+                ctx.iam.deactivate_mfa_device(UserName=user, SerialNumber=serial)
+            elif op == "delete-virtual-mfa-device":
+                ctx.iam.delete_virtual_mfa_device(SerialNumber=serial)
+            else:
+                ctx.iam.delete_user(UserName=user)
+        except ctx.iam.exceptions.NoSuchEntityException:
+            continue  # already gone, perhaps by the participant's own 後始末
+        except AWS_ERRORS as exc:
+            failed += 1
+            display.message("error", f"{op} {user or serial}: {explain(exc, 'iam:' + op).message}")
+    display.message("success" if not failed else "warning", f"削除が終わりました ({len(steps) - failed}/{len(steps)} 件)。")
+    return 1 if failed else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m handson_helpers.workshop", description="Instructor tools for a workshop.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("status", help="one row per participant")
+    clean = sub.add_parser("cleanup", help="list what would be deleted; delete with --yes")
+    clean.add_argument("--yes", action="store_true", help="really delete")
+    args = parser.parse_args(argv)
+    try:
+        ctx = connect()
+        if args.command == "status":
+            show_status(ctx)
+            return 0
+        return cleanup(ctx, args.yes)
+    except HandsonError as exc:
+        print(f"✘ {exc.message}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
