@@ -18,7 +18,7 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 lab: setup
 	$(PY) -m handson_helpers.sandbox start
 	$(VENV)/bin/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.port=$(LAB_PORT) $(ROOT_FLAG) \
-		--ServerApp.root_dir=notebooks 00_contents.ipynb
+		--ServerApp.root_dir=notebooks --LabApp.default_url=/lab/tree/00_contents.ipynb
 
 test: unit nbval
 
