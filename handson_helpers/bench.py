@@ -14,7 +14,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -43,7 +42,7 @@ def _prepare(ctx, qr: str) -> str:
 def bench_steps(rounds: int, home: Path) -> dict:
     """2.2's four steps: the seed's aws CLI processes versus the helpers in one process."""
     import handson_helpers as hh
-    from handson_helpers import mfa, sandbox, totp
+    from handson_helpers import sandbox, totp
     from handson_helpers.settings import expand
 
     aws = shutil.which("aws", path=str(Path(sys.executable).parent)) or shutil.which("aws")
@@ -151,7 +150,7 @@ def _learner(n: int, latencies: list, failures: list, leaks: list) -> None:
     from handson_helpers.settings import expand
 
     user, device = f"{USER}-p{n:02d}", f"{DEVICE}-p{n:02d}"
-    qr = str(Path(tempfile.gettempdir()) / f"handson-bench-{os.getpid()}" / f"{device}.png")
+    qr = str(Path.home() / "qr" / f"{device}.png")  # HOME is the benchmark's private folder
 
     def timed(fn, *args):
         started = time.perf_counter()
@@ -224,23 +223,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--learners", default="1,10,50")
     parser.add_argument("--no-suite", action="store_true", help="skip timing the whole test command")
     args = parser.parse_args(argv)
-    from . import sandbox
-    from .run import isolated_env
+    from .run import private_sandbox
 
     results: dict = {}
-    with tempfile.TemporaryDirectory(prefix="handson-bench-") as tmp:
-        saved = dict(os.environ)
-        os.environ.clear()
-        os.environ.update(isolated_env(Path(tmp)))
-        try:
-            results["sandbox"] = bench_sandbox(args.rounds)
-            results["steps_2_2"] = bench_steps(args.rounds, Path(tmp))
-            results["notebooks"] = bench_notebooks()
-            results["scale"] = bench_scale([int(n) for n in args.learners.split(",")])
-            sandbox.stop()
-        finally:
-            os.environ.clear()
-            os.environ.update(saved)
+    with private_sandbox("handson-bench-") as tmp:
+        results["sandbox"] = bench_sandbox(args.rounds)
+        results["steps_2_2"] = bench_steps(args.rounds, tmp)
+        results["notebooks"] = bench_notebooks()
+        results["scale"] = bench_scale([int(n) for n in args.learners.split(",")])
     if not args.no_suite:
         results["suite"] = bench_suite()
     OUT.mkdir(parents=True, exist_ok=True)

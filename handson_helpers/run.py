@@ -13,6 +13,7 @@ import argparse
 import os
 import sys
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
@@ -33,12 +34,24 @@ def _text(output: dict) -> str:
     return data.get("text/plain", "")
 
 
-def isolated_env(base: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(HOME=str(base), HANDSON_HOME=str(base / ".handson-iam-mfa"), HANDSON_AUTO_MFA="1", HANDSON_TARGET="sandbox")
-    env.pop("HANDSON_PARTICIPANT", None)
-    env.pop("JUPYTERHUB_USER", None)
-    return env
+@contextmanager
+def private_sandbox(prefix: str):
+    """A temporary HOME and HANDSON_HOME with the built-in authenticator; the sandbox started
+    there is stopped on the way out, and the learner's own sandbox and QR files are never touched."""
+    from . import sandbox
+
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        saved = dict(os.environ)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k not in ("HANDSON_PARTICIPANT", "JUPYTERHUB_USER")}
+        env.update(HOME=tmp, HANDSON_HOME=str(Path(tmp) / ".handson-iam-mfa"), HANDSON_AUTO_MFA="1", HANDSON_TARGET="sandbox")
+        os.environ.clear()
+        os.environ.update(env)
+        try:
+            yield Path(tmp)
+        finally:
+            sandbox.stop()
+            os.environ.clear()
+            os.environ.update(saved)
 
 
 def run(update: bool) -> int:
@@ -46,39 +59,33 @@ def run(update: bool) -> int:
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
-    from . import sandbox
-
     failed = 0
-    with tempfile.TemporaryDirectory(prefix="handson-run-") as tmp:
-        saved = dict(os.environ)
-        os.environ.clear()
-        os.environ.update(isolated_env(Path(tmp)))
-        try:
-            for path in notebooks():
-                nb = nbformat.read(path, as_version=4)
-                print(f"\n=== {path.name}: {nb.cells[0].source.splitlines()[0].lstrip('# ')}", flush=True)
-                client = NotebookClient(
-                    nb, timeout=120, kernel_name="python3", store_widget_state=False, record_timing=False,
-                    resources={"metadata": {"path": str(NOTEBOOKS)}},
-                )
-                try:
-                    client.execute()
-                except CellExecutionError:
-                    failed += 1
+    with private_sandbox("handson-run-"):
+        for path in notebooks():
+            nb = nbformat.read(path, as_version=4)
+            print(f"\n=== {path.name}: {nb.cells[0].source.splitlines()[0].lstrip('# ')}", flush=True)
+            client = NotebookClient(
+                nb, timeout=120, kernel_name="python3", store_widget_state=False, record_timing=False,
+                resources={"metadata": {"path": str(NOTEBOOKS)}},
+            )
+            try:
+                client.execute()
+            except CellExecutionError:
+                failed += 1
+            for cell in nb.cells:
+                if cell.cell_type == "markdown" and cell.source.startswith("## "):
+                    print(f"\n--- {cell.source.splitlines()[0][3:]}")
+                for output in cell.get("outputs", []):
+                    print(_text(output).rstrip())
+            if update:
+                nb.metadata.pop("widgets", None)
                 for cell in nb.cells:
-                    if cell.cell_type == "markdown" and cell.source.startswith("## "):
-                        print(f"\n--- {cell.source.splitlines()[0][3:]}")
+                    cell.metadata.pop("execution", None)
                     for output in cell.get("outputs", []):
-                        print(_text(output).rstrip())
-                if update:
-                    nb.metadata.pop("widgets", None)
-                    for cell in nb.cells:
-                        cell.metadata.pop("execution", None)
-                    nbformat.write(nb, path)
-            sandbox.stop()
-        finally:
-            os.environ.clear()
-            os.environ.update(saved)
+                        # A stored view of a widget whose model is gone shows as an error when the
+                        # notebook is opened; its text stands in until the cell runs again.
+                        output.get("data", {}).pop("application/vnd.jupyter.widget-view+json", None)
+                nbformat.write(nb, path)
     print(f"\n{'FAILED' if failed else 'OK'}: {len(notebooks()) - failed} of {len(notebooks())} notebooks passed every check", flush=True)
     return 1 if failed else 0
 

@@ -23,7 +23,7 @@ from PIL import Image
 import handson_helpers as hh
 from handson_helpers.settings import SEED_DIR_MFA_OUTFILE
 
-from helpers import DEVICE, PATH, USER, make_user_and_device
+from helpers import DEVICE, USER, make_user_and_device
 from secret_scan import scan_notebook, scan_text
 from test_bad_input import iam_state
 

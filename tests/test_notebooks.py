@@ -1,7 +1,6 @@
 """The notebooks: the seed's page structure, no secrets stored, and idempotent across kernel restarts."""
 import copy
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path

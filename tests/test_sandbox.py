@@ -76,11 +76,13 @@ def test_state_and_files_are_private(sandbox, iam):
         assert path.stat().st_mode & 0o777 == 0o600, path
 
 
-def test_no_request_logs(sandbox, iam):
+def test_no_request_logs_and_no_seed_in_what_it_prints(sandbox, iam):
     iam.create_user(UserName="someone")
+    seed = iam.create_virtual_mfa_device(VirtualMFADeviceName="d")["VirtualMFADevice"]["Base32StringSeed"].decode()
     iam.list_users()
     log = paths.log_path(paths.home()).read_text()
-    assert "POST /" not in log and "GET /" not in log
+    assert "POST /" not in log and "GET /" not in log and seed not in log
+    assert seed not in cli("status").stdout
 
 
 def test_the_seeds_cli_commands_run_verbatim_in_a_shell(sandbox, tmp_path):

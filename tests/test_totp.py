@@ -1,5 +1,3 @@
-import time
-
 import pytest
 
 from handson_helpers import HandsonError, totp

@@ -2,7 +2,6 @@
 import subprocess
 import sys
 import threading
-from pathlib import Path
 
 import handson_helpers as hh
 from handson_helpers import totp, workshop
