@@ -27,6 +27,7 @@ class Context:
     account_id: str
     caller_arn: str
     endpoint: str | None
+    region: str = REGION
 
     def require_write(self, action: str) -> None:
         """Refuse a change to a real account unless the learner named that account explicitly."""
@@ -78,13 +79,17 @@ def connect(show: bool = True) -> Context:
         identity = sts.get_caller_identity()
     except AWS_ERRORS as exc:
         raise explain(exc, "sts:GetCallerIdentity") from None
-    ctx = Context(target, iam, sts, identity["Account"], identity["Arn"], endpoint)
+    ctx = Context(target, iam, sts, identity["Account"], identity["Arn"], endpoint, session.region_name)
     if show:
         if target == "sandbox":
-            display.message("info", f"接続先: ローカルサンドボックス (オフライン、実AWSには接続しません) / アカウント: {ctx.account_id} / 呼び出し元: {ctx.caller_arn}")
+            display.message(
+                "info",
+                f"接続先: ローカルサンドボックス (オフライン、実AWSには接続しません) / アカウント: {ctx.account_id} / "
+                f"呼び出し元: {ctx.caller_arn} / リージョン: {ctx.region}",
+            )
         else:
             guard = "変更可 (HANDSON_AWS_ACCOUNT_ID と一致)" if os.environ.get("HANDSON_AWS_ACCOUNT_ID", "").strip() == ctx.account_id else "参照のみ (変更するには HANDSON_AWS_ACCOUNT_ID にこのアカウントIDを設定)"
-            display.message("warning", f"接続先: 実AWS / アカウント: {ctx.account_id} / 呼び出し元: {ctx.caller_arn} / {guard}")
+            display.message("warning", f"接続先: 実AWS / アカウント: {ctx.account_id} / 呼び出し元: {ctx.caller_arn} / リージョン: {ctx.region} / {guard}")
     return ctx
 
 
