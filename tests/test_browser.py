@@ -203,6 +203,9 @@ def test_a_learner_enables_mfa_through_the_widget(page, tmp_path, iam, sandbox):
         wait_idle(page)
         assert page.locator("img.handson-qr").count() == 0
         shot(page, "03_enabled")
+        page.locator("button.handson-enable").dblclick()  # an impatient learner: harmless, and it says so
+        status.get_by_text("既に有効化されています").wait_for(timeout=30_000)
+        assert len(iam.list_mfa_devices(UserName=USER)["MFADevices"]) == 1
         assert iam.list_mfa_devices(UserName=USER)["MFADevices"][0]["SerialNumber"] == serial
 
         saved = lab.root / "22_enable_virtual_mfa_device.ipynb"
