@@ -33,10 +33,10 @@ def _code(exc: ClientError) -> str:
     return exc.response.get("Error", {}).get("Code", "")
 
 
-def explain(exc: Exception, action: str, hint: str = "") -> HandsonError:
+def explain(exc: Exception, action: str) -> HandsonError:
     """Turn a boto3/botocore error of ``action`` (e.g. ``iam:EnableMFADevice``) into a HandsonError.
 
-    AWS's own message is quoted only where it cannot carry what the learner typed.
+    AWS's own message is never quoted: for EnableMFADevice it could echo what the learner typed.
     """
     if isinstance(exc, HandsonError):
         return exc
@@ -72,7 +72,7 @@ def explain(exc: Exception, action: str, hint: str = "") -> HandsonError:
         "InvalidClientTokenId": "認証情報が無効です。AWS_PROFILE やアクセスキーを確認してください。",
     }
     text = messages.get(code, f"{action} が失敗しました (エラーコード: {code})。{REPEAT_HINT}")
-    return HandsonError(" ".join(filter(None, [text, hint])), code)
+    return HandsonError(text, code)
 
 
 def _endpoint_down(action: str, exc: EndpointConnectionError) -> HandsonError:
