@@ -93,7 +93,7 @@ def create_virtual_mfa_device(ctx: Context, device_name: str, outfile: str) -> s
     return serial
 
 
-def recreate_virtual_mfa_device(ctx: Context, device_name: str, outfile: str) -> str:
+def recreate_virtual_mfa_device(ctx: Context, device_name: str, outfile: str, show: bool = True) -> str:
     """Recovery when the QR file is lost: delete the unassigned device and create it again."""
     require_valid(MFA_DEVICE_NAME=device_name)
     serial = serial_for(ctx.account_id, device_name)
@@ -107,7 +107,8 @@ def recreate_virtual_mfa_device(ctx: Context, device_name: str, outfile: str) ->
         except AWS_ERRORS as exc:
             raise explain(exc, "iam:DeleteVirtualMFADevice") from None
     serial = _create(ctx, device_name, outfile)
-    display.message("success", f"仮想MFAデバイス {device_name} を作り直し、新しいQRコードを {outfile} に保存しました。MFAアプリの古い登録は削除してください。")
+    if show:
+        display.message("success", f"仮想MFAデバイス {device_name} を作り直し、新しいQRコードを {outfile} に保存しました。MFAアプリの古い登録は削除してください。")
     return serial
 
 

@@ -10,7 +10,7 @@ import ipywidgets as w
 
 from . import display
 from .errors import HandsonError
-from .mfa import ALREADY_ENABLED, ENABLED, QR_LOST, enable_mfa_device, get_device
+from .mfa import ALREADY_ENABLED, ENABLED, QR_LOST, enable_mfa_device, get_device, recreate_virtual_mfa_device
 from .settings import expand
 from .target import Context
 from .totp import consecutive_codes, normalize_code, seconds_left, secret_from_qr
@@ -138,24 +138,87 @@ class MfaEnableForm(w.VBox):
         self.code1.value, self.code2.value = consecutive_codes(secret_from_qr(expand(outfile)))
 
 
+class RecreateOffer(w.VBox):
+    """The QR file is lost and the device unassigned: offer to delete and create it again."""
+
+    def __init__(self, ctx: Context, device_name: str, outfile: str):
+        self.ctx, self.device_name, self.outfile = ctx, device_name, outfile
+        self.result: str | None = None
+        self.recreate_button = w.Button(
+            description="仮想MFAデバイスを作り直す", button_style="warning", icon="refresh", layout=w.Layout(width="auto")
+        )
+        self.cancel_button = w.Button(description="キャンセル")
+        self.status = w.HTML()
+        self.recreate_button.add_class("handson-recreate")
+        self.recreate_button.on_click(self.recreate)
+        self.cancel_button.on_click(self.cancel)
+        text = (
+            f"QRコードファイル {outfile} がありません。AWSはQRコード(シード)を作成時の一度しか返さないため、"
+            "再表示はできません。デバイスはまだ有効化されていないので、作り直しても失うものはありません。"
+            "作り直すと新しいQRコードが表示されます(MFAアプリに古い登録があれば削除してください)。"
+        )
+        super().__init__([w.HTML(f"⚠ {html.escape(text)}"), w.HBox([self.recreate_button, self.cancel_button]), self.status])
+
+    def __repr__(self) -> str:
+        return "仮想MFAデバイス作り直しの確認"
+
+    @property
+    def finished(self) -> bool:
+        return self.result is not None
+
+    def recreate(self, _button=None) -> None:
+        try:
+            recreate_virtual_mfa_device(self.ctx, self.device_name, self.outfile, show=False)
+        except HandsonError as exc:
+            self.status.value = f"✘ {html.escape(exc.message)}"
+            return
+        self.result = "recreated"
+        self.status.value = "✔ 作り直しました。下に新しいQRコードを表示します。"
+        self.recreate_button.disabled = self.cancel_button.disabled = True
+
+    def cancel(self, _button=None) -> None:
+        self.result = CANCELLED
+        self.recreate_button.disabled = self.cancel_button.disabled = True
+
+
 def _can_wait(shell) -> bool:
     """Waiting needs a kernel whose messages jupyter-ui-poll can pump (ipykernel 6)."""
     return callable(getattr(getattr(shell, "kernel", None), "do_one_iteration", None))
 
 
-def _wait(form: MfaEnableForm) -> None:
-    """Block this cell (so Run All waits) while still handling the form's clicks."""
+def _wait(widget) -> None:
+    """Block this cell (so Run All waits) while still handling the widget's clicks."""
     from jupyter_ui_poll import ui_events
 
     with ui_events() as poll:
-        while not form.finished:
+        while not widget.finished:
             poll(20)
-            form.tick()
+            getattr(widget, "tick", lambda: None)()
             time.sleep(0.1)
+
+
+def _show_and_wait(widget, shell, wait: bool) -> bool:
+    """Display the widget; wait for it where the kernel allows. False if the cell cannot wait."""
+    from IPython.display import display as show
+
+    if shell is not None:
+        show(widget)
+    if not wait or auto_mfa() or widget.finished:
+        return True
+    if not _can_wait(shell):
+        display.message("info", "この環境ではセルが入力を待てません。フォームで操作してから、次のセルを実行してください。")
+        return False
+    try:
+        _wait(widget)
+    except KeyboardInterrupt:  # the learner pressed ■ (interrupt): same as cancel
+        widget.cancel()
+    return True
 
 
 def enable_with_form(ctx: Context, user_name: str, serial: str, outfile: str, wait: bool = True) -> str:
     """Section 2.2's enable step: show the form and wait until enabled or cancelled."""
+    from IPython import get_ipython
+
     cli = (
         f"aws iam enable-mfa-device \\\n  --user-name {user_name} \\\n  --serial-number {serial} \\\n"
         "  --authentication-code1 ${MFA_AUTH_CODE1} \\\n  --authentication-code2 ${MFA_AUTH_CODE2}"
@@ -165,27 +228,23 @@ def enable_with_form(ctx: Context, user_name: str, serial: str, outfile: str, wa
         display.command(cli)
         display.message("info", f"仮想MFAデバイスは既に {user_name} に対して有効化されています。何も変更していません。")
         return ALREADY_ENABLED
-    path = expand(outfile)
-    if not path.exists():
-        raise HandsonError(QR_LOST.format(name=serial.rsplit("/", 1)[-1], file=outfile), "QrFileMissing")
-    form = MfaEnableForm(ctx, user_name, serial, path.read_bytes())
-    from IPython import get_ipython
-    from IPython.display import display as show
-
     shell = get_ipython()
-    if shell is not None:
-        show(form)
+    path = expand(outfile)
+    device_name = serial.rsplit("/", 1)[-1]
+    if not path.exists():
+        if device is None or auto_mfa() or not wait or not _can_wait(shell):
+            raise HandsonError(QR_LOST.format(name=device_name, file=outfile), "QrFileMissing")
+        offer = RecreateOffer(ctx, device_name, outfile)
+        _show_and_wait(offer, shell, wait)
+        if offer.result != "recreated":
+            display.message("warning", "作り直しはキャンセルされました。何も変更していません。このセルをもう一度実行すると再開できます。")
+            return CANCELLED
+    form = MfaEnableForm(ctx, user_name, serial, path.read_bytes())
     if auto_mfa():
         form.fill_from_qr(outfile)
         form.submit()
-    if wait and not auto_mfa() and not form.finished:
-        if not _can_wait(shell):
-            display.message("info", "この環境ではセルが入力を待てません。フォームで有効化してから、次のセルを実行してください。")
-            return ""
-        try:
-            _wait(form)
-        except KeyboardInterrupt:  # the learner pressed ■ (interrupt): same as cancel
-            form.cancel()
+    if not _show_and_wait(form, shell, wait):
+        return ""
     if form.result in (ENABLED, ALREADY_ENABLED):
         display.command(cli, "")
         display.message("success", "仮想MFAデバイスの有効化が完了しました。続けて完了確認を実行します。")

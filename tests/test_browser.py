@@ -246,3 +246,35 @@ def test_run_all_from_preparation_to_cleanup_in_the_browser(page, tmp_path, iam,
         print(f"\nbrowser Run All 01→90 took {time.monotonic() - started:.1f} s")
     finally:
         lab.close()
+
+
+def test_a_lost_qr_file_is_recreated_from_the_form(page, tmp_path, iam, sandbox):
+    ctx = hh.connect(show=False)
+    serial = make_user_and_device(ctx, QR)
+    from handson_helpers.settings import expand
+    from handson_helpers.totp import secret_from_qr
+
+    old_secret = secret_from_qr(expand(QR))
+    expand(QR).unlink()
+    lab = Lab(tmp_path, auto_mfa=False)
+    try:
+        open_notebook(page, lab, "22_enable_virtual_mfa_device.ipynb")
+        run_all(page)
+        button = page.locator("button.handson-recreate")
+        button.wait_for(state="visible", timeout=60_000)
+        button.scroll_into_view_if_needed()
+        shot(page, "04_qr_lost_offer")
+        button.click()
+        qr = page.locator("img.handson-qr")
+        qr.wait_for(state="visible", timeout=60_000)
+        page.wait_for_function("() => { const i = document.querySelector('img.handson-qr'); return i && i.complete && i.naturalWidth > 0; }")
+        totp = pyotp.TOTP(secret_from_pixels(qr.screenshot()))
+        assert totp.secret != old_secret and expand(QR).exists()
+        now = time.time()
+        page.locator(".handson-code1 input").fill(totp.at(now - 30))
+        page.locator(".handson-code2 input").fill(totp.at(now))
+        page.locator("button.handson-enable").click()
+        page.get_by_text(f"✔ 完了確認: IAMユーザー「{USER}」のMFAが有効になっている").first.wait_for(timeout=60_000)
+        assert iam.list_mfa_devices(UserName=USER)["MFADevices"][0]["SerialNumber"] == serial
+    finally:
+        lab.close()
