@@ -125,6 +125,13 @@ def page(browser, request):
     context.close()
 
 
+@pytest.fixture(autouse=True)
+def no_qr_left_behind():
+    """These cases use the hands-on's own QR path under the test HOME; leave it as found."""
+    yield
+    hh.settings.expand(QR).unlink(missing_ok=True)
+
+
 def shot(page, name):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=False)
