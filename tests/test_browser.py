@@ -165,6 +165,17 @@ def wait_idle(page, timeout=60_000):
     )
 
 
+def phone_scans_screen(page, screenshot_name=None):
+    """Wait for the QR on screen, then read it the way a phone camera does: from the pixels."""
+    qr = page.locator("img.handson-qr")
+    qr.wait_for(state="visible", timeout=60_000)
+    page.wait_for_function("() => { const i = document.querySelector('img.handson-qr'); return i && i.complete && i.naturalWidth > 0; }")
+    qr.scroll_into_view_if_needed()
+    if screenshot_name:
+        shot(page, screenshot_name)
+    return pyotp.TOTP(secret_from_pixels(qr.screenshot()))
+
+
 def secret_from_pixels(png_bytes):
     """The phone's part: read the QR from what is on screen, not from the file."""
     image = Image.open(io.BytesIO(png_bytes)).convert("L")
@@ -181,12 +192,7 @@ def test_a_learner_enables_mfa_through_the_widget(page, tmp_path, iam, sandbox):
     try:
         open_notebook(page, lab, "22_enable_virtual_mfa_device.ipynb")
         run_all(page)
-        qr = page.locator("img.handson-qr")
-        qr.wait_for(state="visible", timeout=60_000)
-        page.wait_for_function("() => { const i = document.querySelector('img.handson-qr'); return i && i.complete && i.naturalWidth > 0; }")
-        qr.scroll_into_view_if_needed()
-        shot(page, "01_qr_shown")
-        totp = pyotp.TOTP(secret_from_pixels(qr.screenshot()))
+        totp = phone_scans_screen(page, "01_qr_shown")
 
         before = iam_state(iam)
         page.locator(".handson-code1 input").fill("123456")
@@ -272,10 +278,7 @@ def test_a_lost_qr_file_is_recreated_from_the_form(page, tmp_path, iam, sandbox)
         button.scroll_into_view_if_needed()
         shot(page, "04_qr_lost_offer")
         button.click()
-        qr = page.locator("img.handson-qr")
-        qr.wait_for(state="visible", timeout=60_000)
-        page.wait_for_function("() => { const i = document.querySelector('img.handson-qr'); return i && i.complete && i.naturalWidth > 0; }")
-        totp = pyotp.TOTP(secret_from_pixels(qr.screenshot()))
+        totp = phone_scans_screen(page)
         assert totp.secret != old_secret and expand(QR).exists()
         now = time.time()
         page.locator(".handson-code1 input").fill(totp.at(now - 30))
