@@ -27,6 +27,11 @@ def serial_for(account_id: str, device_name: str) -> str:
     return f"arn:aws:iam::{account_id}:mfa/{device_name}"
 
 
+def device_name_of(serial: str) -> str:
+    """The device name at the end of a serial number (arn:aws:iam::ACCOUNT:mfa/[path/]NAME)."""
+    return serial.rsplit("/", 1)[-1]
+
+
 def list_devices(ctx: Context, assignment_status: str = "Any") -> list[dict]:
     try:
         pages = ctx.iam.get_paginator("list_virtual_mfa_devices").paginate(AssignmentStatus=assignment_status)

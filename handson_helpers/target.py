@@ -29,12 +29,14 @@ class Context:
     endpoint: str | None
     region: str = REGION
 
+    @property
+    def writable(self) -> bool:
+        """The sandbox, or the real account the learner named in HANDSON_AWS_ACCOUNT_ID."""
+        return self.target == "sandbox" or os.environ.get("HANDSON_AWS_ACCOUNT_ID", "").strip() == self.account_id
+
     def require_write(self, action: str) -> None:
         """Refuse a change to a real account unless the learner named that account explicitly."""
-        if self.target == "sandbox":
-            return
-        allowed = os.environ.get("HANDSON_AWS_ACCOUNT_ID", "").strip()
-        if allowed != self.account_id:
+        if not self.writable:
             raise HandsonError(
                 f"実AWSアカウント {self.account_id} への変更 ({action}) を止めました。"
                 "このアカウントで実行してよい場合は、HANDSON_AWS_ACCOUNT_ID にこのアカウントIDを設定して"
@@ -88,7 +90,7 @@ def connect(show: bool = True) -> Context:
                 f"呼び出し元: {ctx.caller_arn} / リージョン: {ctx.region}",
             )
         else:
-            guard = "変更可 (HANDSON_AWS_ACCOUNT_ID と一致)" if os.environ.get("HANDSON_AWS_ACCOUNT_ID", "").strip() == ctx.account_id else "参照のみ (変更するには HANDSON_AWS_ACCOUNT_ID にこのアカウントIDを設定)"
+            guard = "変更可 (HANDSON_AWS_ACCOUNT_ID と一致)" if ctx.writable else "参照のみ (変更するには HANDSON_AWS_ACCOUNT_ID にこのアカウントIDを設定)"
             display.message("warning", f"接続先: 実AWS / アカウント: {ctx.account_id} / 呼び出し元: {ctx.caller_arn} / リージョン: {ctx.region} / {guard}")
     return ctx
 

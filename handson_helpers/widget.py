@@ -10,7 +10,7 @@ import ipywidgets as w
 
 from . import display
 from .errors import HandsonError
-from .mfa import ALREADY_ENABLED, ENABLED, QR_LOST, enable_mfa_device, get_device, recreate_virtual_mfa_device
+from .mfa import ALREADY_ENABLED, ENABLED, QR_LOST, device_name_of, enable_mfa_device, get_device, recreate_virtual_mfa_device
 from .settings import expand
 from .target import Context
 from .totp import consecutive_codes, normalize_code, seconds_left, secret_from_qr
@@ -230,7 +230,7 @@ def enable_with_form(ctx: Context, user_name: str, serial: str, outfile: str, wa
         return ALREADY_ENABLED
     shell = get_ipython()
     path = expand(outfile)
-    device_name = serial.rsplit("/", 1)[-1]
+    device_name = device_name_of(serial)
     if not path.exists():
         if device is None or auto_mfa() or not wait or not _can_wait(shell):
             raise HandsonError(QR_LOST.format(name=device_name, file=outfile), "QrFileMissing")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from . import display
 from .errors import AWS_ERRORS, HandsonError, explain, require_passed
-from .mfa import list_devices
+from .mfa import device_name_of, list_devices
 from .settings import KIT_TAG, SEED_DEVICE_NAME, SEED_USER_NAME, SEED_USER_PATH
 from .target import Context, connect
 
@@ -48,7 +48,7 @@ def kit_devices(ctx: Context, users: list[dict]) -> list[dict]:
     names = {u["UserName"] for u in users}
     found = []
     for device in list_devices(ctx):
-        name = device["SerialNumber"].rsplit("/", 1)[-1]
+        name = device_name_of(device["SerialNumber"])
         if _suffix(name, SEED_DEVICE_NAME) is None:
             continue
         owner = device.get("User", {}).get("UserName")
@@ -70,7 +70,7 @@ def status(ctx: Context) -> list[Row]:
     for user in users:
         who = _suffix(user["UserName"], SEED_USER_NAME)
         mine = [d for d in devices if d.get("User", {}).get("UserName") == user["UserName"]]
-        mine = mine or [d for d in devices if not d.get("User") and _suffix(d["SerialNumber"].rsplit("/", 1)[-1], SEED_DEVICE_NAME) == who]
+        mine = mine or [d for d in devices if not d.get("User") and _suffix(device_name_of(d["SerialNumber"]), SEED_DEVICE_NAME) == who]
         device = mine[0] if mine else None
         enabled = bool(device and device.get("User"))
         since = device["EnableDate"].isoformat(timespec="seconds") if enabled else ""
@@ -78,7 +78,7 @@ def status(ctx: Context) -> list[Row]:
     listed = {r.serial for r in rows}
     for device in devices:
         if device["SerialNumber"] not in listed:
-            who = _suffix(device["SerialNumber"].rsplit("/", 1)[-1], SEED_DEVICE_NAME)
+            who = _suffix(device_name_of(device["SerialNumber"]), SEED_DEVICE_NAME)
             rows.append(Row(who, None, device["SerialNumber"], False, ""))
     return sorted(rows, key=lambda r: (r.participant, r.user or ""))
 
@@ -89,7 +89,7 @@ def show_status(ctx: Context) -> list[Row]:
     display.table(
         f"ワークショップの状況 ({len(rows)} 名分)",
         ["参加者", "IAMユーザー", "仮想MFAデバイス", "MFA有効", "有効化日時"],
-        [[r.participant or "(名前なし)", r.user or "(なし)", (r.serial or "(なし)").rsplit("/", 1)[-1], "✔" if r.enabled else "-", r.since or "-"] for r in rows]
+        [[r.participant or "(名前なし)", r.user or "(なし)", device_name_of(r.serial) if r.serial else "(なし)", "✔" if r.enabled else "-", r.since or "-"] for r in rows]
         or [["(なし)", "", "", "", ""]],
     )
     return rows
