@@ -1,14 +1,22 @@
-"""後始末: remove what the hands-on created, in the order IAM requires, and nothing else."""
+"""後始末: remove what the hands-on created, in the order IAM requires, and nothing else.
+
+All or nothing: when any of the user, the device or the QR file is not the kit's for this
+learner (made in a terminal, by another participant, or a link), nothing is deleted, so the
+account is never left half-cleaned; the learner gets the commands to do it by hand instead.
+"""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from . import display
 from .errors import AWS_ERRORS, HandsonError, explain, require_passed
-from .mfa import get_device, serial_for
-from .settings import KIT_TAG, expand
+from .mfa import device_tags, get_device, serial_for
+from .safefs import read_private_png, remove_private
+from .settings import expand, owned
+from .shell import continued, ref
 from .target import Context
-from .users import get_user
+from .users import get_user, is_kits_user
 
 
 @dataclass(frozen=True)
@@ -27,67 +35,93 @@ class Plan:
         return not (self.deactivate or self.delete_device or self.delete_user or self.delete_file)
 
 
-def _is_kits_user(ctx: Context, user: dict, user_path: str) -> bool:
-    try:
-        tags = ctx.iam.list_user_tags(UserName=user["UserName"])["Tags"]
-    except AWS_ERRORS as exc:
-        raise explain(exc, "iam:ListUserTags") from None
-    return user["Path"] == user_path and KIT_TAG in tags
+def commands(plan: Plan) -> list[str]:
+    """The aws CLI steps of a plan, in IAM's order, as a learner would type them."""
+    user, serial = ref("IAM_USER_NAME", plan.user_name), ref("MFA_DEVICE_SERIAL", plan.serial)
+    steps = []
+    if plan.deactivate:
+        steps.append(continued("aws iam deactivate-mfa-device", f"  --user-name {user}", f"  --serial-number {serial}"))
+    if plan.delete_device:
+        steps.append(continued("aws iam delete-virtual-mfa-device", f"  --serial-number {serial}"))
+    if plan.delete_user:
+        steps.append(continued("aws iam delete-user", f"  --user-name {user}"))
+    if plan.delete_file:
+        steps.append(f"rm {ref('FILE_MFA_OUTFILE', str(expand(plan.outfile)))}")
+    return steps
 
 
 def plan_cleanup(ctx: Context, user_name: str, user_path: str, device_name: str, outfile: str) -> Plan:
     """Read IAM and the disk, and list what 後始末 would delete (shown before deleting)."""
     serial = serial_for(ctx.account_id, device_name)
+    display.command('MFA_DEVICE_SERIAL="arn:aws:iam::${AWS_ID}:mfa/${MFA_DEVICE_NAME}" \\\n  && echo ${MFA_DEVICE_SERIAL}', serial)
     user = get_user(ctx, user_name)
     device = get_device(ctx, serial)
-    refused = []
     owner = (device or {}).get("User", {}).get("UserName")
+    kits_user = user is not None and is_kits_user(ctx, user, user_path)
+    path = expand(outfile)
+    refused = []
     if owner and owner != user_name:
-        refused.append(f"デバイス {serial} は別のユーザー {owner} に割り当てられているため触りません")
-        device = None
-    kits_user = user is not None and _is_kits_user(ctx, user, user_path)
+        refused.append(f"仮想MFAデバイス {serial} は別のユーザー {owner} に割り当てられています")
     if user is not None and not kits_user:
-        refused.append(f"ユーザー {user_name} はキットが作成したもの(パス {user_path} とタグ {KIT_TAG['Key']})ではないため削除しません")
-    plan = Plan(
+        refused.append(f"IAMユーザー {user_name} はキットがこの学習者用に作成したもの(パス {user_path} とキットのタグ)ではありません")
+    if device is not None and not owner and not owned(device_tags(ctx, serial), ctx.participant):
+        refused.append(f"仮想MFAデバイス {device_name} はキットが作成したもの(キットのタグ)ではありません")
+    if os.path.lexists(path) and read_private_png(path) is None:
+        refused.append(f"{outfile} はキットが保存したQRコード画像ではありません")
+    whole = Plan(
         user_name=user_name,
         serial=serial,
         outfile=outfile,
-        deactivate=bool(device and owner == user_name),
+        deactivate=owner == user_name,
         delete_device=device is not None,
-        delete_user=kits_user,
-        delete_file=expand(outfile).exists(),
+        delete_user=user is not None,
+        delete_file=os.path.lexists(path),
         refused=tuple(refused),
     )
+    plan = whole if not refused else Plan(user_name, serial, outfile, False, False, False, False, tuple(refused))
     rows = [
-        ["1", "MFAデバイスの無効化", f"{user_name} / {serial}", "実行" if plan.deactivate else "不要(割り当てなし)"],
-        ["2", "仮想MFAデバイスの削除", serial, "実行" if plan.delete_device else "不要(存在しない)"],
-        ["3", "IAMユーザーの削除", user_name, "実行" if plan.delete_user else ("対象外" if user else "不要(存在しない)")],
-        ["4", "QRコードファイルの削除", outfile, "実行" if plan.delete_file else "不要(存在しない)"],
+        ["1", "MFAデバイスの無効化", f"{user_name} / {serial}", _word(plan.deactivate, whole.deactivate, "割り当てなし")],
+        ["2", "仮想MFAデバイスの削除", serial, _word(plan.delete_device, whole.delete_device, "存在しない")],
+        ["3", "IAMユーザーの削除", user_name, _word(plan.delete_user, whole.delete_user, "存在しない")],
+        ["4", "QRコードファイルの削除", outfile, _word(plan.delete_file, whole.delete_file, "存在しない")],
     ]
     display.table("後始末の予定(この順に実行します)", ["#", "操作", "対象", "予定"], rows)
-    for reason in refused:
-        display.message("warning", reason)
+    if refused:
+        display.message(
+            "warning",
+            "キット以外で作成されたものがあるため、何も削除しません(一部だけ削除して中途半端な状態にしないためです): "
+            + " / ".join(refused)
+            + "。自分で作成したものだと確かめられる場合は、次のコマンドをターミナルで順に実行してください。",
+        )
+        display.command("\n".join(commands(whole)))
     return plan
+
+
+def _word(planned: bool, needed: bool, absent: str) -> str:
+    if planned:
+        return "実行"
+    return "対象外(削除しません)" if needed else f"不要({absent})"
 
 
 def run_cleanup(ctx: Context, plan: Plan) -> None:
     """Carry out a plan from plan_cleanup; each step is skipped when already done."""
+    steps = iter(commands(plan))
     if plan.deactivate:
         ctx.require_write("iam:DeactivateMFADevice")
         _call(ctx, "iam:DeactivateMFADevice", ctx.iam.deactivate_mfa_device, UserName=plan.user_name, SerialNumber=plan.serial)
-        display.command(f"aws iam deactivate-mfa-device \\\n  --user-name {plan.user_name} \\\n  --serial-number {plan.serial}", "")
+        display.command(next(steps), "")
     if plan.delete_device:
         ctx.require_write("iam:DeleteVirtualMFADevice")
         _call(ctx, "iam:DeleteVirtualMFADevice", ctx.iam.delete_virtual_mfa_device, SerialNumber=plan.serial)
-        display.command(f"aws iam delete-virtual-mfa-device \\\n  --serial-number {plan.serial}", "")
+        display.command(next(steps), "")
     if plan.delete_user:
         ctx.require_write("iam:DeleteUser")
         _call(ctx, "iam:DeleteUser", ctx.iam.delete_user, UserName=plan.user_name)
-        display.command(f"aws iam delete-user \\\n  --user-name {plan.user_name}", "")
+        display.command(next(steps), "")
     if plan.delete_file:
-        expand(plan.outfile).unlink(missing_ok=True)
-        display.command(f"rm {plan.outfile}", "")
-    if plan.empty:
+        remove_private(expand(plan.outfile))
+        display.command(next(steps), "")
+    if plan.empty and not plan.refused:
         display.message("info", "削除するものはありません(後始末は済んでいます)。")
 
 
@@ -111,10 +145,10 @@ def verify_cleanup(ctx: Context, user_name: str, device_name: str, outfile: str)
     serial = serial_for(ctx.account_id, device_name)
     user_gone = get_user(ctx, user_name) is None
     device_gone = get_device(ctx, serial) is None
-    file_gone = not expand(outfile).exists()
+    file_gone = not os.path.lexists(expand(outfile))
     results = [
-        display.check(f"IAMユーザー「{user_name}」が存在しない", "(なし)", "(なし)" if user_gone else user_name, user_gone),
-        display.check(f"仮想MFAデバイス「{device_name}」が存在しない", "(なし)", "(なし)" if device_gone else serial, device_gone),
+        display.check(f'IAMユーザー"{user_name}"が存在しない', "(なし)", "(なし)" if user_gone else user_name, user_gone),
+        display.check(f'仮想MFAデバイス"{device_name}"が存在しない', "(なし)", "(なし)" if device_gone else serial, device_gone),
         display.check("QRコードファイルが存在しない", "(なし)", "(なし)" if file_gone else outfile, file_gone),
     ]
     require_passed(all(results), "表示された警告を確認し、処理の実行のセルをもう一度実行してください。")

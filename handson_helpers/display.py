@@ -46,15 +46,20 @@ def _pre(text: str) -> str:
     return f'<pre style="margin:2px 0 6px 0;padding:6px;background:#f6f8fa;border-radius:4px">{html.escape(text)}</pre>'
 
 
-def command(cli: str, result: str | None = None) -> None:
-    """Show 'コマンド:' with the equivalent aws CLI call and '結果:' with what it returned."""
+def command(cli: str, result: str | None = None, label: str = "コマンド") -> None:
+    """Show 'コマンド:' with the equivalent shell text and '結果:' with what it printed.
+
+    ``cli`` is the hands-on's own `${VAR}` form (see shell.py), safe to paste into bash.
+    """
     result_text = "(出力なし)" if result == "" else result
-    text = f"コマンド:\n{cli}"
-    markup = f"<div><b>コマンド:</b>{_pre(cli)}"
+    text = f"{label}:\n{cli}"
+    markup = f"<div><b>{html.escape(label)}:</b>{_pre(cli)}"
     if result is not None:
         text += f"\n結果:\n{result_text}"
         markup += f"<b>結果:</b>{_pre(result_text)}"
-    emit(Report(text, markup + "</div>"))
+    report = Report(text, markup + "</div>")
+    report.shell = cli
+    emit(report)
 
 
 def message(kind: str, text: str) -> None:
@@ -81,13 +86,13 @@ def table(title: str, header: list[str], rows: list[list[str]]) -> None:
 def check(statement: str, expected: str, actual: str, ok: bool) -> bool:
     """The 完了確認 verdict: ✔ or ✘ with the expected and the actual value. Returns ok."""
     mark = "✔" if ok else "✘"
-    text = f"{mark} 完了確認: {statement}\n  期待値: {expected}\n  実際値: {actual}"
+    text = f"{mark} 完了確認: {statement}\n  期待値: {expected}\n  実際の値: {actual}"
     kind = "success" if ok else "error"
     background, color, _ = STYLES[kind]
     markup = (
         f'<div style="background:{background};color:{color};padding:6px 10px;border-radius:4px;margin:4px 0">'
         f"<b>{mark} 完了確認:</b> {html.escape(statement)}<br>期待値: <code>{html.escape(expected)}</code><br>"
-        f"実際値: <code>{html.escape(actual)}</code></div>"
+        f"実際の値: <code>{html.escape(actual)}</code></div>"
     )
     emit(Report(text, markup))
     return ok

@@ -76,18 +76,13 @@ def explain(exc: Exception, action: str) -> HandsonError:
 
 
 def _endpoint_down(action: str, exc: EndpointConnectionError) -> HandsonError:
-    """The sandbox died mid-section: start it again on the same port, with its saved state."""
-    from . import sandbox
-
+    """The endpoint did not answer, even after botocore's retries (the sandbox is restarted by
+    its clients' request hook, see sandbox.route, so this is rare there)."""
     if "127.0.0.1" in str(exc) or "localhost" in str(exc):
-        try:
-            sandbox.ensure_running()
-        except sandbox.SandboxError as err:
-            return HandsonError(str(err), "SandboxDown")
         return HandsonError(
-            f"サンドボックスが停止していたため ({action} が届きませんでした)、保存された状態から再起動しました。"
-            "何も変更されていません。このセルをもう一度実行してください。",
-            "SandboxRestarted",
+            f"サンドボックスが応答しませんでした ({action})。この操作が反映されたかどうかは分かりません。"
+            "このセルをもう一度実行すると、サンドボックスを起動し直し、IAMの状態を読み直して続きから進みます。",
+            "SandboxDown",
         )
     return HandsonError(f"{action} の接続先に接続できませんでした。ネットワーク接続を確認してから再実行してください。", "EndpointConnectionError")
 

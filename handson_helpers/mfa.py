@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from . import display
 from .errors import AWS_ERRORS, HandsonError, explain, require_passed
-from .settings import KIT_TAG, expand, require_valid
+from .safefs import file_problem, folder_problem, read_private_png, write_private
+from .settings import expand, kit_tags, owned, require_valid
+from .shell import continued, ref, tags_arg
 from .target import Context
 from .totp import validate_codes
 from .users import get_user
@@ -15,7 +16,7 @@ ENABLED = "enabled"
 ALREADY_ENABLED = "already"
 
 QR_LOST = (
-    "仮想MFAデバイス {name} は存在しますが、QRコードファイル {file} がありません。"
+    "仮想MFAデバイス {name} は存在しますが、QRコードファイル {file} {problem}。"
     "AWSはQRコード(シード)を作成時の一度しか返さないため、再表示はできません。"
     "デバイスはまだ有効化されていないので、作り直しても失うものはありません: "
     "hh.recreate_virtual_mfa_device(ctx, MFA_DEVICE_NAME, FILE_MFA_OUTFILE) を実行してください。"
@@ -45,66 +46,105 @@ def get_device(ctx: Context, serial: str) -> dict | None:
     return next((d for d in list_devices(ctx) if d["SerialNumber"] == serial), None)
 
 
-def write_qr_file(outfile: str, png: bytes) -> Path:
-    """Write the QR PNG only readable by its owner: file 0600 in a directory 0700."""
-    path = expand(outfile)
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    os.chmod(path.parent, 0o700)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        os.fchmod(f.fileno(), 0o600)
-        f.write(png)
-    return path
-
-
 def _create(ctx: Context, device_name: str, outfile: str) -> str:
+    path = expand(outfile)
+    problem = file_problem(path)
+    if problem:  # refused before anything is created in IAM
+        raise HandsonError(
+            f"QRコードファイル {outfile} を保存できません: {problem}。"
+            "DIR_MFA_OUTFILE を自分だけが書き込めるフォルダー(例: ホームフォルダーの下)に変更してください。何も変更していません。",
+            "UnsafeFile",
+        )
     ctx.require_write("iam:CreateVirtualMFADevice")
     try:
-        created = ctx.iam.create_virtual_mfa_device(VirtualMFADeviceName=device_name, Tags=[KIT_TAG])["VirtualMFADevice"]
+        created = ctx.iam.create_virtual_mfa_device(VirtualMFADeviceName=device_name, Tags=kit_tags(ctx.participant))["VirtualMFADevice"]
     except AWS_ERRORS as exc:
         raise explain(exc, "iam:CreateVirtualMFADevice") from None
     try:
-        write_qr_file(outfile, created["QRCodePNG"])
-    except OSError as exc:
+        write_private(path, created["QRCodePNG"], "QRコードファイル")
+    except (OSError, HandsonError) as exc:
         ctx.iam.delete_virtual_mfa_device(SerialNumber=created["SerialNumber"])
+        reason = getattr(exc, "strerror", None) or getattr(exc, "message", "")
         raise HandsonError(
-            f"QRコードファイル {outfile} を書き込めませんでした ({exc.strerror})。作成したデバイスは削除したので、"
+            f"QRコードファイル {outfile} を書き込めませんでした ({reason})。作成したデバイスは削除したので、"
             "DIR_MFA_OUTFILE に書き込めるか確認してから、もう一度実行してください。",
             "QrWriteFailed",
         ) from None
     return created["SerialNumber"]
 
 
+def device_tags(ctx: Context, serial: str) -> list[dict]:
+    try:
+        return ctx.iam.list_mfa_device_tags(SerialNumber=serial)["Tags"]
+    except ctx.iam.exceptions.NoSuchEntityException:
+        return []
+    except AWS_ERRORS as exc:
+        raise explain(exc, "iam:ListMFADeviceTags") from None
+
+
+def qr_problem(outfile: str) -> str | None:
+    """Why the QR file cannot be shown (Japanese), or None when it holds the kit's PNG."""
+    path = expand(outfile)
+    if not os.path.lexists(path):
+        return "ありません"
+    if read_private_png(path) is None:
+        return "はキットが保存したQRコード画像ではありません(空のファイル、フォルダー、リンク、別の形式など)"
+    return None
+
+
+def create_commands(device_name: str, method: str, directory: str, outfile: str, participant: str = "") -> tuple[str, str]:
+    """The folder step and the create step of 2.1, as the page writes them."""
+    folder = ref("DIR_MFA_OUTFILE", directory)
+    mkdir = f"ls -d {folder} > /dev/null 2>&1 || mkdir -p -m 700 {folder}"
+    create = continued(
+        "aws iam create-virtual-mfa-device",
+        f"  --virtual-mfa-device-name {ref('MFA_DEVICE_NAME', device_name)}",
+        f"  --bootstrap-method {ref('MFA_BOOTSTRAP_METHOD', method)}",
+        f"  --outfile {ref('FILE_MFA_OUTFILE', outfile)}",
+        f"  --tags {tags_arg(kit_tags(participant))}",
+    )
+    return mkdir, create
+
+
 def create_virtual_mfa_device(ctx: Context, device_name: str, outfile: str) -> str:
     """Section 2.1: create the device and its QR file; a second run finds them and changes nothing."""
-    require_valid(MFA_DEVICE_NAME=device_name)
+    require_valid(MFA_DEVICE_NAME=device_name, FILE_MFA_OUTFILE=outfile)
     serial = serial_for(ctx.account_id, device_name)
-    cli = (
-        f"aws iam create-virtual-mfa-device \\\n  --virtual-mfa-device-name {device_name} \\\n"
-        f"  --bootstrap-method QRCodePNG \\\n  --outfile {outfile}"
-    )
+    mkdir, cli = create_commands(device_name, "QRCodePNG", str(expand(outfile).parent), str(expand(outfile)), ctx.participant)
     existing = get_device(ctx, serial)
     if existing:
         display.command(cli)
         if existing.get("User"):
             display.message("info", f"仮想MFAデバイス {device_name} は既に作成され、{existing['User']['UserName']} に対して有効化済みです。何も変更していません。")
-        elif expand(outfile).exists():
+        elif qr_problem(outfile) is None:
             display.message("info", f"仮想MFAデバイス {device_name} とQRコードファイルは既に作成済みです。何も変更していません。")
         else:
-            raise HandsonError(QR_LOST.format(name=device_name, file=outfile), "QrFileMissing")
+            raise HandsonError(QR_LOST.format(name=device_name, file=outfile, problem=qr_problem(outfile)), "QrFileMissing")
         return serial
+    folder_existed = expand(outfile).parent.is_dir()
     serial = _create(ctx, device_name, outfile)
+    display.command(mkdir, "" if folder_existed else "(フォルダーを作成しました)")
     display.command(cli, f'{{\n    "VirtualMFADevice": {{\n        "SerialNumber": "{serial}"\n    }}\n}}')
     return serial
 
 
 def recreate_virtual_mfa_device(ctx: Context, device_name: str, outfile: str, show: bool = True) -> str:
-    """Recovery when the QR file is lost: delete the unassigned device and create it again."""
-    require_valid(MFA_DEVICE_NAME=device_name)
+    """Recovery when the QR file is lost: delete the unassigned device (the kit's) and create it again."""
+    require_valid(MFA_DEVICE_NAME=device_name, FILE_MFA_OUTFILE=outfile)
     serial = serial_for(ctx.account_id, device_name)
     existing = get_device(ctx, serial)
     if existing and existing.get("User"):
         raise HandsonError(f"仮想MFAデバイス {device_name} は有効化済みのため作り直しません。", "DeviceAssigned")
+    if existing and not owned(device_tags(ctx, serial), ctx.participant):
+        raise HandsonError(
+            f"仮想MFAデバイス {device_name} はキットが作成したものではないため、削除も作り直しもしません。"
+            f"自分で作成したものなら、ターミナルで aws iam delete-virtual-mfa-device --serial-number {serial} を実行してから、"
+            "21_create_virtual_mfa_device をやり直してください。",
+            "ForeignDevice",
+        )
+    problem = file_problem(expand(outfile))
+    if problem:
+        raise HandsonError(f"QRコードファイル {outfile} を保存できません: {problem}。何も変更していません。", "UnsafeFile")
     if existing:
         ctx.require_write("iam:DeleteVirtualMFADevice")
         try:
@@ -122,8 +162,14 @@ def find_device_serial(ctx: Context, account_id: str, device_name: str) -> str:
     wanted = serial_for(account_id, device_name)
     found = [d["SerialNumber"] for d in list_devices(ctx) if d["SerialNumber"] == wanted]
     display.command(
-        "aws iam list-virtual-mfa-devices \\\n"
-        f"  --query \"VirtualMFADevices[?SerialNumber == \\`{wanted}\\`].SerialNumber\" \\\n  --output text",
+        continued(
+            "MFA_DEVICE_SERIAL=$(",
+            "  aws iam list-virtual-mfa-devices",
+            '    --query "VirtualMFADevices[?SerialNumber == \\`arn:aws:iam::${AWS_ID}:mfa/${MFA_DEVICE_NAME}\\`].SerialNumber"',
+            "    --output text",
+            ")",
+        )
+        + " \\\n  && echo ${MFA_DEVICE_SERIAL}",
         " ".join(found),
     )
     if not found:
@@ -162,6 +208,17 @@ def enable_mfa_device(ctx: Context, user_name: str, serial: str, code1: str, cod
     return ENABLED
 
 
+def enable_command(user_name: str, serial: str) -> str:
+    """The 2.2 enable step exactly as the page writes it."""
+    return continued(
+        "aws iam enable-mfa-device",
+        f"  --user-name {ref('IAM_USER_NAME', user_name)}",
+        f"  --serial-number {ref('MFA_DEVICE_SERIAL', serial)}",
+        "  --authentication-code1 ${MFA_AUTH_CODE1}",
+        "  --authentication-code2 ${MFA_AUTH_CODE2}",
+    )
+
+
 def resync_mfa_device(ctx: Context, user_name: str, serial: str, code1: str, code2: str) -> None:
     """ResyncMFADevice, for a device whose clock drifted from IAM's."""
     first, second = validate_codes(code1, code2)
@@ -180,26 +237,32 @@ def verify_mfa_enabled(ctx: Context, user_name: str) -> None:
     """完了確認 of 2.2: the seed's query over list-virtual-mfa-devices prints the user's name."""
     actual = " ".join(enabled_users(ctx, user_name))
     display.command(
-        "aws iam list-virtual-mfa-devices \\\n"
-        f"  --query \"VirtualMFADevices[?User.UserName == \\`{user_name}\\`].User.UserName\" \\\n  --output text",
+        continued(
+            "aws iam list-virtual-mfa-devices",
+            '  --query "VirtualMFADevices[?User.UserName == \\`${IAM_USER_NAME}\\`].User.UserName"',
+            "  --output text",
+        ),
         actual,
     )
-    ok = display.check(f"IAMユーザー「{user_name}」のMFAが有効になっている", user_name, actual or "(なし)", actual == user_name)
+    ok = display.check(f'IAMユーザー"{user_name}"のMFAが有効になっている', user_name, actual or "(なし)", actual == user_name)
     require_passed(ok, "「仮想MFAデバイスの有効化」のセルをもう一度実行し、2つの認証コードを入力してください。")
 
 
 def verify_device_created(ctx: Context, device_name: str, outfile: str) -> None:
-    """完了確認 of 2.1: the device is listed and its QR file is present (0600 in a 0700 folder)."""
+    """完了確認 of 2.1: the device is listed and its QR file is the kit's private PNG (0600)."""
     serial = serial_for(ctx.account_id, device_name)
     listed = get_device(ctx, serial) is not None
     path = expand(outfile)
-    private = path.exists() and (path.stat().st_mode & 0o777) == 0o600 and (path.parent.stat().st_mode & 0o777) == 0o700
+    private = qr_problem(outfile) is None and (os.lstat(path).st_mode & 0o777) == 0o600 and folder_problem(path.parent) is None
     display.command(
-        "aws iam list-virtual-mfa-devices \\\n"
-        f"  --query \"VirtualMFADevices[?SerialNumber == \\`{serial}\\`].SerialNumber\" \\\n  --output text",
+        continued(
+            "aws iam list-virtual-mfa-devices",
+            '  --query "VirtualMFADevices[?SerialNumber == \\`arn:aws:iam::${AWS_ID}:mfa/${MFA_DEVICE_NAME}\\`].SerialNumber"',
+            "  --output text",
+        ),
         serial if listed else "",
     )
-    ok_device = display.check(f"仮想MFAデバイス「{device_name}」が存在する", serial, serial if listed else "(なし)", listed)
+    ok_device = display.check(f'仮想MFAデバイス"{device_name}"が存在する', serial, serial if listed else "(なし)", listed)
     ok_file = display.check(
         "QRコードファイルが本人だけ読める状態で存在する", f"{outfile} (0600)", f"{outfile} ({'0600' if private else '存在しないか権限が違う'})", private
     )

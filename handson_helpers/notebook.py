@@ -7,17 +7,13 @@ import sys
 
 from . import display
 from .errors import HandsonError, install_notebook_handler, require_passed
-from .settings import check, expand, require_valid
+from .safefs import folder_problem
+from .settings import LABELS, check, expand
+from .shell import assign
 
 PACKAGES = ("boto3", "ipywidgets", "jupyter_ui_poll", "pyotp", "qrcode", "PIL", "zxingcpp")
-ITEM_LABELS = {
-    "IAM_USER_NAME": "IAMユーザー名",
-    "IAM_USER_PATH": "IAMユーザーパス",
-    "MFA_DEVICE_NAME": "仮想MFAデバイス名",
-    "MFA_BOOTSTRAP_METHOD": "MFAブートストラップ方式",
-    "DIR_MFA_OUTFILE": "MFAブートストラップ出力ファイル用ディレクトリ",
-    "FILE_MFA_OUTFILE": "MFAブートストラップ出力ファイル名",
-}
+ITEM_LABELS = LABELS
+PATH_SETTINGS = ("DIR_MFA_OUTFILE", "FILE_MFA_OUTFILE")
 
 
 def setup() -> None:
@@ -26,16 +22,25 @@ def setup() -> None:
 
 
 def check_settings(**values: str) -> None:
-    """設定値の確認: each variable's expected (upper) and actual (lower) value, mismatches named.
+    """設定値の確認 as on the page: the `cat << END` listing (expected upper line, actual lower line).
 
-    A value that differs from the seed's is flagged; one that IAM would refuse stops Run All.
+    Any ✘ stops Run All with the item to go back to; the variables are also shown as bash
+    assignments, safe to paste into a terminal.
     """
     rows = check(values)
-    lines = []
+    template, printed = [], []
     for row in rows:
-        mark = "✔" if row.ok else "✘"
-        lines.append(f'  # {row.number}. {row.name}:"{row.expected}"\n  {mark}   {row.name}="{row.actual}"')
-    display.command("cat << END\n\n" + "\n".join(lines) + "\n\nEND")
+        template += [f'  # {row.number}. {row.name}:"{row.expected}"', f'       {row.name}="${{{row.name}}}"']
+        shown = str(expand(row.actual)) if row.name in PATH_SETTINGS else row.actual
+        printed += [
+            f'  # {row.number}. {row.name}:"{expand(row.expected) if row.name in PATH_SETTINGS else row.expected}"',
+            f'       {row.name}="{shown}"   {"✔" if row.ok else "✘ " + row.reason}',
+        ]
+    display.command(
+        "\n".join(assign(row.name, str(expand(row.actual)) if row.name in PATH_SETTINGS else row.actual) for row in rows),
+        label="ターミナルで同じ変数を使う場合の変数の設定",
+    )
+    display.command("cat << END\n\n" + "\n".join(template) + "\n\nEND", "\n".join(printed), label="変数の確認")
     bad = [row for row in rows if not row.ok]
     for row in bad:
         display.message(
@@ -43,9 +48,12 @@ def check_settings(**values: str) -> None:
             f"{row.number}. {ITEM_LABELS.get(row.name, row.name)} ({row.name}): {row.reason}。"
             f"「設定値の指定」の手順 {row.number} に戻って設定し直してください。",
         )
-    if not bad:
-        display.message("success", "すべての設定値が期待値と一致しています。")
-    require_valid(**{row.name: row.actual for row in rows})
+    if bad:
+        raise HandsonError(
+            f"設定値の確認で ✘ が {len(bad)} 件あります。「設定値の指定」に戻って直し、このノートブックを最初から実行し直してください。",
+            "SettingMismatch",
+        )
+    display.message("success", "すべての設定値が期待値と一致しています。")
 
 
 def show_environment(dir_mfa_outfile: str) -> None:
@@ -76,15 +84,13 @@ def show_environment(dir_mfa_outfile: str) -> None:
             target in ("sandbox", "aws"),
         )
     )
-    directory = expand(dir_mfa_outfile)
-    parent = next((p for p in [directory, *directory.parents] if p.exists()), None)
-    writable = parent is not None and os.access(parent, os.W_OK)
+    problem = folder_problem(expand(dir_mfa_outfile))  # the same rule 21 applies before writing
     results.append(
         display.check(
-            "QRコードの保存先に書き込める",
+            "QRコードの保存先に、自分だけが書き込める",
             dir_mfa_outfile,
-            dir_mfa_outfile if writable else f"{parent} に書き込めません → DIR_MFA_OUTFILE を書き込める場所に変更してください",
-            writable,
+            dir_mfa_outfile if problem is None else f"{problem} → DIR_MFA_OUTFILE を自分だけが書き込める場所(ホームフォルダーの下など)に変更してください",
+            problem is None,
         )
     )
     require_passed(all(results), "✘ の行の案内に従って直し、このノートブックを最初から実行し直してください。")

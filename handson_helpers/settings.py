@@ -1,35 +1,93 @@
 """The hands-on's settings (設定値): the seed's values, participant scoping and the check table."""
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import rules
 from .errors import HandsonError
+from .safefs import folder_problem
 
 SEED_USER_NAME = "handson-cli-basic-user"
 SEED_USER_PATH = "/handson-cli/"
 SEED_DEVICE_NAME = "handson-cli-basic-user-mfa"
-SEED_DIR_MFA_OUTFILE = "~/environment/tmp-handson-cli-iam-user-basic"
+SEED_MFA_BOOTSTRAP_METHOD = "QRCodePNG"
+SEED_DIR_MFA_OUTFILE = "${HOME}/environment/tmp-handson-cli-iam-user-basic"
 KIT_TAG = {"Key": "handson-kit", "Value": "iam-mfa"}
+PARTICIPANT_TAG_KEY = "handson-participant"
 
-NAME_RE = re.compile(r"^[\w+=,.@-]+$", re.ASCII)
-PATH_RE = re.compile(r"^(/|/[\x21-\x7e]+/)$")
 PARTICIPANT_MAX = 20
+HASH_LEN = 8
+PLAIN_PARTICIPANT_RE = re.compile(r"[a-z0-9_.@=,+][a-z0-9_.@=,+-]{0,19}", re.ASCII)
+HASHED_RE = re.compile(r".+-[0-9a-f]{8}", re.ASCII)
+# Which API parameter each setting becomes: its rules come from AWS's model (rules.py).
+API_PARAMETER = {
+    "IAM_USER_NAME": ("CreateUser", "UserName"),
+    "IAM_USER_PATH": ("CreateUser", "Path"),
+    "MFA_DEVICE_NAME": ("CreateVirtualMFADevice", "VirtualMFADeviceName"),
+}
+LABELS = {
+    "IAM_USER_NAME": "IAMユーザー名",
+    "IAM_USER_PATH": "IAMユーザーパス",
+    "MFA_DEVICE_NAME": "仮想MFAデバイス名",
+    "MFA_BOOTSTRAP_METHOD": "MFAブートストラップ方式",
+    "DIR_MFA_OUTFILE": "MFAブートストラップ出力ファイル用ディレクトリ",
+    "FILE_MFA_OUTFILE": "MFAブートストラップ出力ファイル名",
+}
+BOOTSTRAP_METHODS = ("QRCodePNG", "Base32StringSeed")
 
 
-def participant() -> str:
-    """The workshop participant (HANDSON_PARTICIPANT, else JUPYTERHUB_USER), sanitised for IAM names."""
-    raw = os.environ.get("HANDSON_PARTICIPANT") or os.environ.get("JUPYTERHUB_USER") or ""
-    cleaned = re.sub(r"[^A-Za-z0-9+=,.@_-]", "-", raw.strip()).strip("-")
-    return cleaned[:PARTICIPANT_MAX]
+def participant_id() -> str:
+    """The raw workshop participant id (HANDSON_PARTICIPANT, else JUPYTERHUB_USER), or ""."""
+    return (os.environ.get("HANDSON_PARTICIPANT") or os.environ.get("JUPYTERHUB_USER") or "").strip()
+
+
+def participant(raw: str | None = None) -> str:
+    """The participant's name suffix: distinct participant ids never share one.
+
+    An id that is already a short lower-case IAM name is used as it is; any other (cut,
+    replaced, upper-case, non-ASCII, or one that looks like a hashed suffix) becomes a readable
+    part plus 8 hex digits of its SHA-256. Lower case only, because IAM user names are unique
+    regardless of case.
+    """
+    raw = participant_id() if raw is None else raw
+    if not raw:
+        return ""
+    if PLAIN_PARTICIPANT_RE.fullmatch(raw) and not HASHED_RE.fullmatch(raw):
+        return raw
+    readable = re.sub(r"[^a-z0-9_.@=,+-]+", "-", raw.lower()).strip("-")[: PARTICIPANT_MAX - HASH_LEN - 1].strip("-")
+    return f"{readable or 'p'}-{hashlib.sha256(raw.encode()).hexdigest()[:HASH_LEN]}"
+
+
+def participant_tag(raw: str | None = None) -> dict | None:
+    """The tag naming the participant on each resource (the raw id where IAM allows it)."""
+    raw = participant_id() if raw is None else raw
+    if not raw:
+        return None
+    valid = len(raw) <= 256 and rules.check_value(rules.member_shape("iam", "TagUser", "Tags").member.members["Value"], "value", raw) is None
+    return {"Key": PARTICIPANT_TAG_KEY, "Value": raw if valid else "sha256:" + hashlib.sha256(raw.encode()).hexdigest()}
+
+
+def kit_tags(raw: str | None = None) -> list[dict]:
+    """The tags the kit puts on everything it creates for this learner."""
+    tag = participant_tag(raw)
+    return [KIT_TAG] + ([tag] if tag else [])
+
+
+def owned(tags: list[dict], raw: str | None = None) -> bool:
+    """Whether a resource with ``tags`` is the kit's for this learner (and no other participant)."""
+    mine = participant_tag(raw)
+    theirs = next((t for t in tags if t.get("Key") == PARTICIPANT_TAG_KEY), None)
+    return KIT_TAG in tags and theirs == mine
 
 
 def scoped(name: str, who: str | None = None) -> str:
-    """The seed's name, with the participant's suffix in a workshop."""
-    who = participant() if who is None else who
-    return f"{name}-{who}" if who else name
+    """The seed's name, with the participant's suffix in a workshop (``who`` is a raw id)."""
+    suffix = participant(who)
+    return f"{name}-{suffix}" if suffix else name
 
 
 def mfa_outfile(directory: str, device_name: str) -> str:
@@ -38,6 +96,11 @@ def mfa_outfile(directory: str, device_name: str) -> str:
 
 
 def expand(path: str) -> Path:
+    """A path as bash would read it in double quotes: ``${HOME}``, ``$HOME`` or ``~`` at the start."""
+    home = os.path.expanduser("~")
+    for prefix in ("${HOME}", "$HOME"):
+        if path == prefix or path.startswith(prefix + "/"):
+            return Path(home + path[len(prefix):])
     return Path(os.path.expanduser(path))
 
 
@@ -48,28 +111,39 @@ def expected() -> dict[str, str]:
         "IAM_USER_NAME": scoped(SEED_USER_NAME),
         "IAM_USER_PATH": SEED_USER_PATH,
         "MFA_DEVICE_NAME": device,
-        "MFA_BOOTSTRAP_METHOD": "QRCodePNG",
+        "MFA_BOOTSTRAP_METHOD": SEED_MFA_BOOTSTRAP_METHOD,
         "DIR_MFA_OUTFILE": SEED_DIR_MFA_OUTFILE,
         "FILE_MFA_OUTFILE": mfa_outfile(SEED_DIR_MFA_OUTFILE, device),
     }
 
 
+def _japanese(name: str, violation: rules.Violation, value: str) -> str:
+    label = LABELS[name]
+    if violation.kind == "max":
+        return f"{label}は{violation.limit}文字以内です({len(value)}文字)"
+    if violation.kind == "pattern" and name == "IAM_USER_PATH":
+        return "パスは / で始まり / で終わり、間は半角の英数字と記号だけです(空白・全角文字・改行は使えません。例: /handson-cli/)"
+    if violation.kind == "pattern":
+        return f"{label}に使えるのは半角の英数字と + = , . @ _ - だけです(空白・/・全角文字・改行は使えません)"
+    return "値が空です"
+
+
 def problem(name: str, value) -> str | None:
-    """Why IAM would refuse this value (Japanese), or None."""
+    """Why IAM (or the kit) would refuse this value (Japanese), or None."""
     if not isinstance(value, str) or not value:
         return "値が空です"
-    if name == "IAM_USER_NAME":
-        if len(value) > 64:
-            return f"IAMユーザー名は64文字以内です({len(value)}文字)"
-        if not NAME_RE.match(value):
-            return "IAMユーザー名に使えるのは英数字と + = , . @ _ - だけです(空白や / は使えません)"
-    if name == "MFA_DEVICE_NAME":
-        if len(value) > 226:
-            return f"仮想MFAデバイス名は226文字以内です({len(value)}文字)"
-        if not NAME_RE.match(value):
-            return "仮想MFAデバイス名に使えるのは英数字と + = , . @ _ - だけです"
-    if name == "IAM_USER_PATH" and (len(value) > 512 or not PATH_RE.match(value)):
-        return "パスは / で始まり / で終わる必要があります(例: /handson-cli/)"
+    if name in API_PARAMETER:
+        violation = rules.problem(*API_PARAMETER[name], value)
+        return _japanese(name, violation, value) if violation else None
+    if name == "MFA_BOOTSTRAP_METHOD" and value not in BOOTSTRAP_METHODS:
+        return f"MFAブートストラップ方式は {' か '.join(BOOTSTRAP_METHODS)} です"
+    if name in ("DIR_MFA_OUTFILE", "FILE_MFA_OUTFILE"):
+        if any(c in value for c in "\0\n\r"):
+            return "改行などの制御文字は使えません"
+        folder = expand(value) if name == "DIR_MFA_OUTFILE" else expand(value).parent
+        reason = folder_problem(folder)
+        if reason:
+            return f"{reason}。自分だけが書き込めるフォルダー(例: ホームフォルダーの下)を指定してください"
     return None
 
 
@@ -78,7 +152,7 @@ def require_valid(**values) -> None:
     for name, value in values.items():
         reason = problem(name, value)
         if reason:
-            raise HandsonError(f"設定値 {name} が正しくありません: {reason}。設定値の指定に戻って値を直し、もう一度実行してください。", "InvalidSetting")
+            raise HandsonError(f"設定値 {name} が正しくありません: {reason}。設定値の指定に戻って値を直し、もう一度実行してください。何も変更していません。", "InvalidSetting")
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,10 @@ from botocore.config import Config
 
 from . import display, sandbox
 from .errors import AWS_ERRORS, HandsonError, explain
+from .rules import REGION
+from .settings import participant_id
+from .shell import continued
 
-REGION = "ap-northeast-1"
 # botocore's standard retry mode retries throttling and 5xx errors with backoff.
 CLIENT_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 5}, connect_timeout=5, read_timeout=30)
 
@@ -28,6 +30,7 @@ class Context:
     caller_arn: str
     endpoint: str | None
     region: str = REGION
+    participant: str = ""  # the raw workshop participant id, read once at connect()
 
     @property
     def writable(self) -> bool:
@@ -55,10 +58,14 @@ def target_name() -> str:
 def _session_and_endpoint(target: str):
     if target == "sandbox":
         box = sandbox.ensure_running()
+        if box.notice:
+            display.message("warning", box.notice)
         # The learner's AWS_PROFILE must neither leak into nor break the sandbox's clients.
         isolated = botocore.session.Session(
             session_vars={"profile": (None, None, None, None), "config_file": (None, None, os.devnull, None)}
         )
+        # Every request goes to the sandbox that proved itself, wherever it listens now.
+        isolated.register("before-sign", sandbox.route(sandbox.home()))
         session = boto3.Session(botocore_session=isolated, region_name=REGION, **box.credentials)
         return session, box.url
     if os.environ.get("AWS_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL_IAM") or os.environ.get("AWS_ENDPOINT_URL_STS"):
@@ -71,8 +78,11 @@ def _session_and_endpoint(target: str):
     return (session if session.region_name else boto3.Session(region_name=REGION)), None
 
 
-def connect(show: bool = True) -> Context:
-    """Clients for the chosen target, after asking STS who we are; shows account and caller first."""
+def connect(show: bool = True, participant: str | None = None) -> Context:
+    """Clients for the chosen target, after asking STS who we are; shows account and caller first.
+
+    ``participant`` defaults to HANDSON_PARTICIPANT / JUPYTERHUB_USER.
+    """
     target = target_name()
     session, endpoint = _session_and_endpoint(target)
     iam = session.client("iam", endpoint_url=endpoint, config=CLIENT_CONFIG)
@@ -81,7 +91,8 @@ def connect(show: bool = True) -> Context:
         identity = sts.get_caller_identity()
     except AWS_ERRORS as exc:
         raise explain(exc, "sts:GetCallerIdentity") from None
-    ctx = Context(target, iam, sts, identity["Account"], identity["Arn"], endpoint, session.region_name)
+    who = participant_id() if participant is None else participant
+    ctx = Context(target, iam, sts, identity["Account"], identity["Arn"], endpoint, session.region_name, who)
     if show:
         if target == "sandbox":
             display.message(
@@ -101,5 +112,8 @@ def get_account_id(ctx: Context) -> str:
         account = ctx.sts.get_caller_identity()["Account"]
     except AWS_ERRORS as exc:
         raise explain(exc, "sts:GetCallerIdentity") from None
-    display.command("aws sts get-caller-identity \\\n  --query 'Account' \\\n  --output text", account)
+    display.command(
+        continued("AWS_ID=$(", "  aws sts get-caller-identity", "    --query 'Account'", "    --output text", ")") + " \\\n  && echo ${AWS_ID}",
+        account,
+    )
     return account

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from . import display
 from .errors import AWS_ERRORS, HandsonError, explain, require_passed
-from .settings import KIT_TAG, require_valid
+from .settings import PARTICIPANT_TAG_KEY, kit_tags, owned, require_valid
+from .shell import continued, ref, tags_arg
 from .target import Context
 
 
@@ -17,10 +18,34 @@ def get_user(ctx: Context, user_name: str) -> dict | None:
         raise explain(exc, "iam:GetUser") from None
 
 
+def user_tags(ctx: Context, user_name: str) -> list[dict]:
+    try:
+        pages = ctx.iam.get_paginator("list_user_tags").paginate(UserName=user_name)
+        return [t for page in pages for t in page["Tags"]]
+    except ctx.iam.exceptions.NoSuchEntityException:
+        return []
+    except AWS_ERRORS as exc:
+        raise explain(exc, "iam:ListUserTags") from None
+
+
+def is_kits_user(ctx: Context, user: dict, user_path: str) -> bool:
+    """Made by the kit for this learner: the hands-on's path and the kit's tags naming them."""
+    return user["Path"] == user_path and owned(user_tags(ctx, user["UserName"]), ctx.participant)
+
+
+def create_user_command(user_name: str, user_path: str, participant: str = "") -> str:
+    return continued(
+        "aws iam create-user",
+        f"  --user-name {ref('IAM_USER_NAME', user_name)}",
+        f"  --path {ref('IAM_USER_PATH', user_path)}",
+        f"  --tags {tags_arg(kit_tags(participant))}",
+    )
+
+
 def create_user(ctx: Context, user_name: str, user_path: str) -> dict:
     """Create the user (tagged as the kit's); a second run finds it and changes nothing."""
     require_valid(IAM_USER_NAME=user_name, IAM_USER_PATH=user_path)
-    cli = f"aws iam create-user \\\n  --user-name {user_name} \\\n  --path {user_path}"
+    cli = create_user_command(user_name, user_path, ctx.participant)
     existing = get_user(ctx, user_name)
     if existing:
         if existing["Path"] != user_path:
@@ -29,14 +54,26 @@ def create_user(ctx: Context, user_name: str, user_path: str) -> dict:
                 "別のユーザー名を指定するか、管理者に確認してください。",
                 "ForeignUser",
             )
+        tags = user_tags(ctx, user_name)
+        if any(t["Key"] == PARTICIPANT_TAG_KEY for t in tags) and not owned(tags, ctx.participant):
+            raise HandsonError(
+                f"IAMユーザー {user_name} は別の参加者のものとして既に存在します。変更しません。講師に確認してください。", "ForeignUser"
+            )
         display.command(cli)
-        display.message("info", f"IAMユーザー {user_name} は既に作成済みです。何も変更していません。")
+        mine = "" if owned(tags, ctx.participant) else "(キット以外で作成されたため、後始末では削除しません)"
+        display.message("info", f"IAMユーザー {user_name} は既に作成済みです{mine}。何も変更していません。")
         return existing
     ctx.require_write("iam:CreateUser")
     try:
-        user = ctx.iam.create_user(UserName=user_name, Path=user_path, Tags=[KIT_TAG])["User"]
+        user = ctx.iam.create_user(UserName=user_name, Path=user_path, Tags=kit_tags(ctx.participant))["User"]
     except ctx.iam.exceptions.EntityAlreadyExistsException:
-        user = get_user(ctx, user_name)  # created by a concurrent run a moment ago
+        user = get_user(ctx, user_name)  # created by a concurrent run a moment ago, or differs only in case
+        if user is None or user["UserName"] != user_name:
+            raise HandsonError(
+                f"IAMユーザー名は大文字と小文字を区別しません。{user_name} と大文字・小文字だけが違うユーザーが既に存在します。"
+                "別のユーザー名を指定してください。何も変更していません。",
+                "EntityAlreadyExists",
+            ) from None
     except AWS_ERRORS as exc:
         raise explain(exc, "iam:CreateUser") from None
     display.command(cli, f'{{\n    "User": {{\n        "Path": "{user["Path"]}",\n        "UserName": "{user["UserName"]}",\n        "Arn": "{user["Arn"]}"\n    }}\n}}')
@@ -52,8 +89,13 @@ def verify_user(ctx: Context, user_name: str, user_path: str) -> None:
         raise explain(exc, "iam:ListUsers") from None
     actual = " ".join(names)
     display.command(
-        f"aws iam list-users \\\n  --path-prefix {user_path} \\\n  --query \"Users[?UserName == \\`{user_name}\\`].UserName\" \\\n  --output text",
+        continued(
+            "aws iam list-users",
+            f"  --path-prefix {ref('IAM_USER_PATH', user_path)}",
+            f'  --query "Users[?UserName == \\`${{IAM_USER_NAME}}\\`].UserName"',
+            "  --output text",
+        ),
         actual,
     )
-    ok = display.check(f"IAMユーザー「{user_name}」がパス {user_path} に存在する", user_name, actual or "(なし)", actual == user_name)
+    ok = display.check(f'IAMユーザー"{user_name}"がパス"{user_path}"に存在する', user_name, actual or "(なし)", actual == user_name)
     require_passed(ok, "処理の実行のセルをもう一度実行してください。")

@@ -10,9 +10,21 @@ import ipywidgets as w
 
 from . import display
 from .errors import HandsonError
-from .mfa import ALREADY_ENABLED, ENABLED, QR_LOST, device_name_of, enable_mfa_device, get_device, recreate_virtual_mfa_device
+from .mfa import (
+    ALREADY_ENABLED,
+    ENABLED,
+    QR_LOST,
+    device_name_of,
+    enable_command,
+    enable_mfa_device,
+    get_device,
+    qr_problem,
+    recreate_virtual_mfa_device,
+)
+from .safefs import read_private_png
 from .settings import expand
 from .target import Context
+from .users import get_user
 from .totp import consecutive_codes, normalize_code, seconds_left, secret_from_qr
 
 CANCELLED = "cancelled"
@@ -219,27 +231,30 @@ def enable_with_form(ctx: Context, user_name: str, serial: str, outfile: str, wa
     """Section 2.2's enable step: show the form and wait until enabled or cancelled."""
     from IPython import get_ipython
 
-    cli = (
-        f"aws iam enable-mfa-device \\\n  --user-name {user_name} \\\n  --serial-number {serial} \\\n"
-        "  --authentication-code1 ${MFA_AUTH_CODE1} \\\n  --authentication-code2 ${MFA_AUTH_CODE2}"
-    )
+    cli = enable_command(user_name, serial)
     device = get_device(ctx, serial)
     if device and device.get("User", {}).get("UserName") == user_name:
         display.command(cli)
         display.message("info", f"仮想MFAデバイスは既に {user_name} に対して有効化されています。何も変更していません。")
         return ALREADY_ENABLED
+    if device is None:
+        raise HandsonError(f"仮想MFAデバイス {serial} が見つかりません。先に 21_create_virtual_mfa_device を実行してください。", "NoDevice")
+    if device.get("User"):
+        raise HandsonError(f"このデバイスは別のIAMユーザー {device['User']['UserName']} に割り当て済みです。設定値を確認してください。", "AssignedElsewhere")
+    if get_user(ctx, user_name) is None:  # before the learner types anything
+        raise HandsonError(f"IAMユーザー {user_name} が見つかりません。先に 10_create_iam_user を実行してください。", "NoUser")
     shell = get_ipython()
-    path = expand(outfile)
     device_name = device_name_of(serial)
-    if not path.exists():
-        if device is None or auto_mfa() or not wait or not _can_wait(shell):
-            raise HandsonError(QR_LOST.format(name=device_name, file=outfile), "QrFileMissing")
+    problem = qr_problem(outfile)
+    if problem:
+        if auto_mfa() or not wait or not _can_wait(shell) or os.path.lexists(expand(outfile)):
+            raise HandsonError(QR_LOST.format(name=device_name, file=outfile, problem=problem), "QrFileMissing")
         offer = RecreateOffer(ctx, device_name, outfile)
         _show_and_wait(offer, shell, wait)
         if offer.result != "recreated":
             display.message("warning", "作り直しはキャンセルされました。何も変更していません。このセルをもう一度実行すると再開できます。")
             return CANCELLED
-    form = MfaEnableForm(ctx, user_name, serial, path.read_bytes())
+    form = MfaEnableForm(ctx, user_name, serial, read_private_png(expand(outfile)) or b"")
     if auto_mfa():
         form.fill_from_qr(outfile)
         form.submit()

@@ -3,9 +3,9 @@
 ``python -m handson_helpers.workshop status``          one row per participant
 ``python -m handson_helpers.workshop cleanup [--yes]`` lists what it would delete; deletes with --yes
 
-A resource is the kit's when IAM says so: a user under /handson-cli/ tagged handson-kit=iam-mfa,
-and a virtual device named handson-cli-basic-user-mfa[-participant] that carries the tag or is
-assigned to such a user. Nothing else in the account is read for deletion, let alone deleted.
+A resource is the kit's when IAM says so: a user under /handson-cli/ tagged handson-kit=iam-mfa
+whose handson-participant tag names the participant its name was made for, and a virtual device
+named handson-cli-basic-user-mfa[-participant] with the same tags or assigned to such a user. Nothing else in the account is read for deletion, let alone deleted.
 """
 from __future__ import annotations
 
@@ -15,8 +15,9 @@ from dataclasses import dataclass
 
 from . import display
 from .errors import AWS_ERRORS, HandsonError, explain, require_passed
-from .mfa import device_name_of, list_devices
-from .settings import KIT_TAG, SEED_DEVICE_NAME, SEED_USER_NAME, SEED_USER_PATH
+from .mfa import device_name_of, device_tags, list_devices
+from .settings import HASH_LEN, KIT_TAG, PARTICIPANT_TAG_KEY, SEED_DEVICE_NAME, SEED_USER_NAME, SEED_USER_PATH, participant
+from .users import user_tags
 from .target import Context, connect
 
 
@@ -35,31 +36,51 @@ def _suffix(name: str, base: str) -> str | None:
     return name[len(base) + 1 :] if name.startswith(base + "-") else None
 
 
-def kit_users(ctx: Context) -> list[dict]:
+def _participant(tags: list[dict], suffix: str) -> str | None:
+    """The participant a kit resource was made for, if its tags agree with its name, else None."""
+    if KIT_TAG not in tags:
+        return None
+    tag = next((t["Value"] for t in tags if t.get("Key") == PARTICIPANT_TAG_KEY), None)
+    if tag is None:
+        return "" if suffix == "" else None
+    if tag.startswith("sha256:"):
+        return tag if suffix.endswith("-" + tag[7 : 7 + HASH_LEN]) else None
+    return tag if participant(tag) == suffix else None
+
+
+def kit_users(ctx: Context) -> list[tuple[dict, str]]:
+    """Users under /handson-cli/ named and tagged by the kit, with their participant."""
     try:
         pages = ctx.iam.get_paginator("list_users").paginate(PathPrefix=SEED_USER_PATH)
         users = [u for page in pages for u in page["Users"] if _suffix(u["UserName"], SEED_USER_NAME) is not None]
-        return [u for u in users if KIT_TAG in ctx.iam.list_user_tags(UserName=u["UserName"])["Tags"]]
     except AWS_ERRORS as exc:
-        raise explain(exc, "iam:ListUsers / iam:ListUserTags") from None
+        raise explain(exc, "iam:ListUsers") from None
+    found = []
+    for user in users:
+        if user["Path"] != SEED_USER_PATH:
+            continue
+        who = _participant(user_tags(ctx, user["UserName"]), _suffix(user["UserName"], SEED_USER_NAME))
+        if who is not None:
+            found.append((user, who))
+    return found
 
 
-def kit_devices(ctx: Context, users: list[dict]) -> list[dict]:
-    names = {u["UserName"] for u in users}
+def kit_devices(ctx: Context, users: list[tuple[dict, str]]) -> list[tuple[dict, str]]:
+    """Devices named by the kit that carry its tags, or that are assigned to one of its users."""
+    owners = {u["UserName"]: who for u, who in users}
     found = []
     for device in list_devices(ctx):
-        name = device_name_of(device["SerialNumber"])
-        if _suffix(name, SEED_DEVICE_NAME) is None:
+        suffix = _suffix(device_name_of(device["SerialNumber"]), SEED_DEVICE_NAME)
+        if suffix is None:
             continue
         owner = device.get("User", {}).get("UserName")
-        if owner and owner not in names:
+        if owner:
+            if owner in owners:
+                found.append((device, owners[owner]))
             continue  # assigned to someone the kit did not create: not ours to touch
-        try:
-            tagged = KIT_TAG in ctx.iam.list_mfa_device_tags(SerialNumber=device["SerialNumber"])["Tags"]
-        except AWS_ERRORS as exc:
-            raise explain(exc, "iam:ListMFADeviceTags") from None
-        if tagged or owner:
-            found.append(device)
+        who = _participant(device_tags(ctx, device["SerialNumber"]), suffix)
+        if who is not None:
+            found.append((device, who))
     return found
 
 
@@ -67,18 +88,16 @@ def status(ctx: Context) -> list[Row]:
     users = kit_users(ctx)
     devices = kit_devices(ctx, users)
     rows = []
-    for user in users:
-        who = _suffix(user["UserName"], SEED_USER_NAME)
-        mine = [d for d in devices if d.get("User", {}).get("UserName") == user["UserName"]]
-        mine = mine or [d for d in devices if not d.get("User") and _suffix(device_name_of(d["SerialNumber"]), SEED_DEVICE_NAME) == who]
+    for user, who in users:
+        mine = [d for d, _ in devices if d.get("User", {}).get("UserName") == user["UserName"]]
+        mine = mine or [d for d, owner in devices if not d.get("User") and owner == who]
         device = mine[0] if mine else None
         enabled = bool(device and device.get("User"))
         since = device["EnableDate"].isoformat(timespec="seconds") if enabled else ""
         rows.append(Row(who, user["UserName"], device["SerialNumber"] if device else None, enabled, since))
     listed = {r.serial for r in rows}
-    for device in devices:
+    for device, who in devices:
         if device["SerialNumber"] not in listed:
-            who = _suffix(device_name_of(device["SerialNumber"]), SEED_DEVICE_NAME)
             rows.append(Row(who, None, device["SerialNumber"], False, ""))
     return sorted(rows, key=lambda r: (r.participant, r.user or ""))
 
@@ -98,6 +117,9 @@ def show_status(ctx: Context) -> list[Row]:
 def verify_all_enabled(ctx: Context) -> None:
     """完了確認 for the instructor: every participant listed has MFA enabled."""
     rows = status(ctx)
+    if not rows:
+        display.message("warning", "キットのリソースを持つ参加者が一人も見つかりません。参加者が 10_create_iam_user を実行したか、接続先(HANDSON_TARGET とアカウント)が参加者と同じかを確認してください。")
+        return
     waiting = [r.participant or r.user or r.serial for r in rows if not r.enabled]
     ok = display.check(
         f"キットのリソースを持つ参加者 {len(rows)} 名全員のMFAが有効になっている",
@@ -111,10 +133,10 @@ def verify_all_enabled(ctx: Context) -> None:
 def cleanup(ctx: Context, yes: bool) -> int:
     """List, then (with yes) delete, in AWS's order: deactivate, delete device, delete user."""
     users = kit_users(ctx)
-    devices = kit_devices(ctx, users)
+    devices = [d for d, _ in kit_devices(ctx, users)]
     steps = [("deactivate-mfa-device", d["User"]["UserName"], d["SerialNumber"]) for d in devices if d.get("User")]
     steps += [("delete-virtual-mfa-device", None, d["SerialNumber"]) for d in devices]
-    steps += [("delete-user", u["UserName"], None) for u in users]
+    steps += [("delete-user", u["UserName"], None) for u, _ in users]
     display.table("削除の予定 (この順に実行)", ["#", "操作", "IAMユーザー", "シリアル番号"], [[str(i), op, user or "", serial or ""] for i, (op, user, serial) in enumerate(steps, 1)] or [["-", "(なし)", "", ""]])
     if not steps or not yes:
         if steps:

@@ -118,8 +118,10 @@ def test_check_settings_names_the_item_to_go_back_to(capsys):
     with pytest.raises(hh.HandsonError):
         hh.check_settings(IAM_USER_NAME="bad name", IAM_USER_PATH=PATH)
     out = capsys.readouterr().out
-    assert "✘   IAM_USER_NAME=\"bad name\"" in out and "手順 1 に戻って" in out
-    hh.check_settings(IAM_USER_NAME="someone-else", IAM_USER_PATH=PATH)  # valid but not the seed's: flagged only
+    assert "IAM_USER_NAME=\"bad name\"   ✘" in out and "手順 1 に戻って" in out
+    with pytest.raises(hh.HandsonError) as mismatch:  # valid but not the seed's: Run All stops too
+        hh.check_settings(IAM_USER_NAME="someone-else", IAM_USER_PATH=PATH)
+    assert mismatch.value.code == "SettingMismatch"
     out = capsys.readouterr().out
     assert "期待値と異なります" in out and "手順 1 に戻って" in out
 

@@ -212,7 +212,7 @@ def test_a_learner_enables_mfa_through_the_widget(page, tmp_path, iam, sandbox):
         page.locator(".handson-code2 input").press_sequentially(totp.at(now))
         page.locator("button.handson-enable").click()
         status.get_by_text("有効化しました").wait_for(timeout=30_000)
-        page.get_by_text(f"✔ 完了確認: IAMユーザー「{USER}」のMFAが有効になっている").first.wait_for(timeout=60_000)
+        page.get_by_text(f'✔ 完了確認: IAMユーザー"{USER}"のMFAが有効になっている').first.wait_for(timeout=60_000)
         wait_idle(page)
         assert page.locator("img.handson-qr").count() == 0
         shot(page, "03_enabled")
@@ -284,7 +284,7 @@ def test_a_lost_qr_file_is_recreated_from_the_form(page, tmp_path, iam, sandbox)
         page.locator(".handson-code1 input").fill(totp.at(now - 30))
         page.locator(".handson-code2 input").fill(totp.at(now))
         page.locator("button.handson-enable").click()
-        page.get_by_text(f"✔ 完了確認: IAMユーザー「{USER}」のMFAが有効になっている").first.wait_for(timeout=60_000)
+        page.get_by_text(f'✔ 完了確認: IAMユーザー"{USER}"のMFAが有効になっている').first.wait_for(timeout=60_000)
         assert iam.list_mfa_devices(UserName=USER)["MFADevices"][0]["SerialNumber"] == serial
     finally:
         lab.close()

@@ -137,19 +137,22 @@ def test_the_seeds_cli_commands_run_verbatim_in_a_shell(sandbox, tmp_path):
     ]
 
 
-def test_only_the_owner_of_the_token_may_use_it(sandbox, iam):
-    """On a shared machine other users reach the loopback port, but not the 0600 token."""
+def test_only_the_owner_of_the_credentials_may_use_the_sandbox(sandbox, iam):
+    """On a shared machine other users reach the loopback port, but not the 0600 credentials."""
     import boto3
-
-    assert paths.token_path(paths.home()).stat().st_mode & 0o777 == 0o600
-    stranger = boto3.client("iam", endpoint_url=sandbox.url, region_name="ap-northeast-1", aws_access_key_id="testing", aws_secret_access_key="x")
-    with pytest.raises(stranger.exceptions.ClientError) as err:
-        stranger.create_user(UserName="intruder")
-    assert err.value.response["Error"]["Code"] == "InvalidClientTokenId"
-    assert iam.list_users()["Users"] == []
     import urllib.error
     import urllib.request
 
+    assert paths.credentials_path(paths.home()).stat().st_mode & 0o777 == 0o600
+    for key_id, secret, code in [
+        ("testing", "x", "InvalidClientTokenId"),  # a key the sandbox does not know
+        (sandbox.key_id, "x" * 40, "SignatureDoesNotMatch"),  # the right key id, a wrong secret
+    ]:
+        stranger = boto3.client("iam", endpoint_url=sandbox.url, region_name="ap-northeast-1", aws_access_key_id=key_id, aws_secret_access_key=secret)
+        with pytest.raises(stranger.exceptions.ClientError) as err:
+            stranger.create_user(UserName="intruder")
+        assert err.value.response["Error"]["Code"] == code
+    assert iam.list_users()["Users"] == []
     with pytest.raises(urllib.error.HTTPError) as denied:
         urllib.request.urlopen(urllib.request.Request(sandbox.url + "/_handson/reset", data=b"{}", method="POST"), timeout=5)
     assert denied.value.code == 403

@@ -5,18 +5,28 @@ from handson_helpers import settings
 
 @pytest.mark.parametrize(
     "raw, expected",
-    [("", ""), ("taro", "taro"), ("山田 太郎", ""), ("alice smith", "alice-smith"), ("a" * 40, "a" * 20), ("bob@example.com", "bob@example.com")],
+    [("", ""), ("taro", "taro"), ("bob@example.com", "bob@example.com"), ("p07", "p07"), ("taro.yamada", "taro.yamada")],
 )
-def test_participant_is_sanitised_for_iam(monkeypatch, raw, expected):
+def test_a_plain_participant_id_is_used_as_it_is(monkeypatch, raw, expected):
     monkeypatch.setenv("HANDSON_PARTICIPANT", raw)
     assert settings.participant() == expected
+
+
+@pytest.mark.parametrize(
+    "raw, readable",
+    [("山田 太郎", "p"), ("alice smith", "alice-smith"), ("a" * 40, "a" * 11), ("Alice", "alice"), ("x-0123abcd", "x-0123abcd")],
+)
+def test_any_other_participant_id_gets_a_readable_part_and_a_hash(raw, readable):
+    suffix = settings.participant(raw)
+    assert suffix.startswith(readable + "-") and len(suffix) <= settings.PARTICIPANT_MAX
+    assert settings.HASHED_RE.fullmatch(suffix) and suffix == suffix.lower()
 
 
 def test_without_a_participant_the_seeds_names_exactly(monkeypatch):
     monkeypatch.delenv("HANDSON_PARTICIPANT", raising=False)
     monkeypatch.delenv("JUPYTERHUB_USER", raising=False)
     assert settings.scoped("handson-cli-basic-user") == "handson-cli-basic-user"
-    assert settings.expected()["FILE_MFA_OUTFILE"] == "~/environment/tmp-handson-cli-iam-user-basic/handson-cli-basic-user-mfa.png"
+    assert settings.expected()["FILE_MFA_OUTFILE"] == "${HOME}/environment/tmp-handson-cli-iam-user-basic/handson-cli-basic-user-mfa.png"
 
 
 def test_jupyterhub_user_scopes_names_within_iam_limits(monkeypatch):

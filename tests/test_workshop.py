@@ -12,7 +12,7 @@ PARTICIPANTS = [f"p{n:02d}" for n in range(20)]
 
 def participant_run(who, home, errors):
     try:
-        ctx = hh.connect(show=False)
+        ctx = hh.connect(show=False, participant=who)
         user, device = scoped(SEED_USER_NAME, who), scoped(SEED_DEVICE_NAME, who)
         qr = str(home / who / f"{device}.png")
         hh.create_user(ctx, user, "/handson-cli/")
@@ -58,7 +58,8 @@ def test_twenty_participants_then_status_then_exact_cleanup(ctx, iam, tmp_path, 
     assert [d["SerialNumber"] for d in iam.list_virtual_mfa_devices()["VirtualMFADevices"]] == [foreign]
 
 
-def test_an_unassigned_device_of_a_participant_is_listed_and_cleaned(ctx, iam, tmp_path, capsys):
+def test_an_unassigned_device_of_a_participant_is_listed_and_cleaned(iam, tmp_path, capsys):
+    ctx = hh.connect(show=False, participant="late")
     hh.create_user(ctx, scoped(SEED_USER_NAME, "late"), "/handson-cli/")
     hh.create_virtual_mfa_device(ctx, scoped(SEED_DEVICE_NAME, "late"), str(tmp_path / "qr.png"))
     [row] = workshop.status(ctx)

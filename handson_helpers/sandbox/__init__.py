@@ -4,25 +4,31 @@ from .control import (
     Sandbox,
     SandboxError,
     client_env,
+    current,
     ensure_running,
     info,
     inject_fault,
     reset,
+    route,
     running,
     start,
     stop,
 )
+from .paths import home
 
 __all__ = [
     "ACCOUNT_ID",
     "Sandbox",
     "SandboxError",
     "client_env",
+    "current",
     "ensure_running",
     "info",
     "inject_fault",
     "reset",
+    "route",
     "running",
     "start",
+    "home",
     "stop",
 ]

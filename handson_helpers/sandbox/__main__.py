@@ -6,6 +6,7 @@ import shlex
 import sys
 from datetime import datetime
 
+from ..errors import HandsonError
 from . import control
 from .paths import home, store_path
 
@@ -31,6 +32,8 @@ def main(argv: list[str] | None = None) -> int:
             sandbox = control.start()
             word = "already running" if sandbox.already_running else "started"
             print(f"sandbox {word} at {sandbox.url} (pid {sandbox.pid})")
+            if sandbox.notice:
+                print(sandbox.notice, file=sys.stderr)
         elif args.command == "stop":
             print("sandbox stopped" if control.stop() else "sandbox was not running")
         elif args.command == "status":
@@ -48,8 +51,8 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "reset":
             sandbox = control.reset()
             print(f"sandbox at {sandbox.url} is now empty")
-    except control.SandboxError as exc:
-        print(exc, file=sys.stderr)
+    except (control.SandboxError, HandsonError) as exc:
+        print(getattr(exc, "message", None) or exc, file=sys.stderr)
         return 1
     return 0
 

@@ -1,14 +1,19 @@
 """Start, find, reset and stop the sandbox server process.
 
 One server per HANDSON_HOME, shared by every kernel and terminal of the user: its port and
-pid live in a state file there. This module never imports moto, so a kernel stays light.
+pid live in a state file there. A listener is trusted only after it proves that it knows the
+sandbox's secret (an HMAC over a fresh nonce and its own port), and every request after that is
+SigV4-signed, so the secret never travels: whoever holds a stale port learns nothing from us.
+This module never imports moto, so a kernel stays light.
 """
 from __future__ import annotations
 
 import fcntl
 import hashlib
+import hmac
 import json
 import os
+import secrets
 import select
 import signal
 import subprocess
@@ -17,13 +22,15 @@ import time
 import urllib.error
 import urllib.request
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
-from .paths import ACCOUNT_ID, LOOPBACK, REGION, home, lock_path, log_path, state_path, token
+from .paths import ACCOUNT_ID, LOOPBACK, REGION, credentials, home, lock_path, log_path, state_path
 
 START_TIMEOUT = 60.0
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
+CONTROL_SERVICE = "handson"  # the SigV4 service name of the control endpoints
 
 
 class SandboxError(RuntimeError):
@@ -36,13 +43,15 @@ class Sandbox:
     host: str
     port: int
     started_at: float
-    token: str
+    key_id: str
+    secret: str = field(repr=False)
     already_running: bool = False
+    notice: str = ""  # e.g. a state file that was set aside at start
 
     @property
     def credentials(self) -> dict[str, str]:
-        """Keyword arguments for boto3: the sandbox's own access key."""
-        return {"aws_access_key_id": self.token, "aws_secret_access_key": "sandbox"}
+        """Keyword arguments for boto3: the sandbox's own administrator key."""
+        return {"aws_access_key_id": self.key_id, "aws_secret_access_key": self.secret}
 
     @property
     def url(self) -> str:
@@ -50,9 +59,14 @@ class Sandbox:
         return f"http://{host}:{self.port}"
 
 
+def proof(secret: str, nonce: str, port: int, pid: int) -> str:
+    """What only the real sandbox can answer to a nonce; bound to its port, so it cannot be relayed."""
+    return hmac.new(secret.encode(), f"handson-sandbox-proof|{nonce}|{port}|{pid}".encode(), hashlib.sha256).hexdigest()
+
+
 @contextmanager
 def _locked(base: Path):
-    with os.fdopen(os.open(lock_path(base), os.O_RDWR | os.O_CREAT, 0o600), "r+") as lock:
+    with os.fdopen(os.open(lock_path(base), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600), "r+") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             yield
@@ -63,7 +77,8 @@ def _locked(base: Path):
 def preferred_port(base: Path) -> int:
     """A port fixed per HANDSON_HOME, so the endpoint stays the same across stop, start and reboot.
 
-    The server falls back to any free port when this one is taken.
+    The server falls back to any free port when this one is taken; the port is never trusted
+    for being the same, only for proving the secret.
     """
     return 20000 + int(hashlib.sha256(str(base).encode()).hexdigest(), 16) % 10000
 
@@ -71,65 +86,91 @@ def preferred_port(base: Path) -> int:
 def _read_state(base: Path) -> Sandbox | None:
     try:
         data = json.loads(state_path(base).read_text())
-        return Sandbox(data["pid"], data["host"], data["port"], data["started_at"], token(base))
-    except (FileNotFoundError, ValueError, KeyError):
+        key_id, secret = credentials(base)
+        return Sandbox(int(data["pid"]), str(data["host"]), int(data["port"]), float(data["started_at"]), key_id, secret)
+    except (FileNotFoundError, ValueError, KeyError, TypeError):
         return None
 
 
 def _write_state(base: Path, sandbox: Sandbox) -> None:
     tmp = state_path(base).with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     with os.fdopen(fd, "w") as f:
         json.dump({"pid": sandbox.pid, "host": sandbox.host, "port": sandbox.port, "started_at": sandbox.started_at}, f)
     os.replace(tmp, state_path(base))
 
 
+def signed_request(sandbox: Sandbox, method: str, url: str, body: bytes = b"", headers: dict | None = None, service: str = CONTROL_SERVICE):
+    """A urllib request SigV4-signed with the sandbox's key (botocore computes the signature)."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    request = AWSRequest(method=method, url=url, data=body, headers=headers or {})
+    SigV4Auth(Credentials(sandbox.key_id, sandbox.secret), service, REGION).add_auth(request)
+    prepared = request.prepare()
+    return urllib.request.Request(prepared.url, data=prepared.body or None, method=method, headers=dict(prepared.headers))
+
+
 def request(sandbox: Sandbox, path: str, payload: dict | None = None, timeout: float = 5.0) -> dict:
-    """Call one of the sandbox's own control endpoints (/_handson/...)."""
-    data = None if payload is None else json.dumps(payload).encode()
-    req = urllib.request.Request(
-        sandbox.url + path, data=data, method="GET" if data is None else "POST", headers={"X-Handson-Token": sandbox.token}
-    )
+    """Call one of the sandbox's own control endpoints (/_handson/...), signed."""
+    body = b"" if payload is None else json.dumps(payload).encode()
+    req = signed_request(sandbox, "GET" if payload is None else "POST", sandbox.url + path, body, {"Content-Type": "application/json"})
     with urllib.request.urlopen(req, timeout=timeout) as resp:
         return json.loads(resp.read())
 
 
-def info(sandbox: Sandbox) -> dict | None:
-    """What the running server holds, or None when it does not answer as this sandbox."""
+def proven(sandbox: Sandbox, timeout: float = 2.0) -> bool:
+    """Whether the listener at the sandbox's port is this sandbox: it must prove the secret.
+
+    Nothing secret is sent: only a fresh random nonce.
+    """
+    nonce = secrets.token_hex(16)
     try:
-        data = request(sandbox, "/_handson/info", timeout=2.0)
+        with urllib.request.urlopen(f"{sandbox.url}/_handson/hello?nonce={nonce}", timeout=timeout) as resp:
+            data = json.loads(resp.read(4096))
+    except (OSError, ValueError, urllib.error.URLError):
+        return False
+    if not isinstance(data, dict) or data.get("pid") != sandbox.pid:
+        return False
+    return hmac.compare_digest(str(data.get("proof", "")), proof(sandbox.secret, nonce, sandbox.port, sandbox.pid))
+
+
+def info(sandbox: Sandbox) -> dict | None:
+    """What the running server holds, or None when it does not prove to be this sandbox."""
+    if not proven(sandbox):
+        return None
+    try:
+        return request(sandbox, "/_handson/info", timeout=5.0)
     except (OSError, ValueError, urllib.error.URLError):
         return None
-    return data if data.get("pid") == sandbox.pid else None
 
 
 def running(base: Path | None = None) -> Sandbox | None:
-    """The sandbox of this HANDSON_HOME if its process is alive and answering."""
+    """The sandbox of this HANDSON_HOME if its process is alive and proves itself."""
     sandbox = _read_state(base or home())
-    if sandbox and info(sandbox) is not None:
+    if sandbox and _alive(sandbox.pid) and proven(sandbox):
         return sandbox
     return None
 
 
-def start(host: str = "127.0.0.1", port: int = 0) -> Sandbox:
+def start(host: str = "127.0.0.1", port: int = 0, base: Path | None = None) -> Sandbox:
     """Start the sandbox, or return the running one; safe when two kernels call it at once."""
     if host not in LOOPBACK:
         raise SandboxError(f"サンドボックスはループバック(127.0.0.1)でのみ起動できます: {host}")
-    base = home()
+    base = base or home()
     with _locked(base):
         previous = _read_state(base)
-        current = previous if previous and info(previous) is not None else None
-        if current:
-            return Sandbox(current.pid, current.host, current.port, current.started_at, current.token, already_running=True)
-        env = dict(
-            os.environ,
-            PYTHONPATH=os.pathsep.join(filter(None, [str(PACKAGE_ROOT), os.environ.get("PYTHONPATH")])),
-            HANDSON_SANDBOX_TOKEN=token(base),  # in the environment, not in argv where `ps` shows it
-        )
-        log_fd = os.open(log_path(base), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        if previous and _alive(previous.pid) and proven(previous):
+            return replace(previous, already_running=True)
+        key_id, secret = credentials(base)
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(PACKAGE_ROOT), os.environ.get("PYTHONPATH")])))
+        log_fd = os.open(log_path(base), os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o600)
         try:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "handson_helpers.sandbox.server", "--home", str(base), "--host", host, "--port", str(port or (previous.port if previous else preferred_port(base)))],
+                [sys.executable, "-m", "handson_helpers.sandbox.server", "--home", str(base), "--host", host,
+                 "--port", str(port or (previous.port if previous else preferred_port(base)))],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=log_fd,
@@ -139,22 +180,55 @@ def start(host: str = "127.0.0.1", port: int = 0) -> Sandbox:
         finally:
             os.close(log_fd)
         ready, _, _ = select.select([proc.stdout], [], [], START_TIMEOUT)
-        line = proc.stdout.readline().strip() if ready else b""
+        line = proc.stdout.readline() if ready else b""
         proc.stdout.close()
-        if not line.isdigit():
+        try:
+            hello = json.loads(line)
+            bound = int(hello["port"])
+        except (ValueError, KeyError, TypeError):
             proc.kill()
             raise SandboxError(
                 f"サンドボックスを起動できませんでした。ログ {log_path(base)} を確認し、"
                 "`make setup` をやり直してから再度実行してください。"
-            )
-        sandbox = Sandbox(proc.pid, host, int(line), time.time(), token(base))
+            ) from None
+        sandbox = Sandbox(proc.pid, host, bound, time.time(), key_id, secret, notice=str(hello.get("notice") or ""))
         _write_state(base, sandbox)
         return sandbox
 
 
-def ensure_running() -> Sandbox:
+def ensure_running(base: Path | None = None) -> Sandbox:
     """The running sandbox, started on first use so any front end just works."""
-    return running() or start()
+    base = base or home()
+    return running(base) or start(base=base)
+
+
+_current: dict[Path, Sandbox] = {}
+
+
+def current(base: Path) -> Sandbox:
+    """The proven sandbox of ``base``, started again if its process is gone (cheap when alive).
+
+    Clients route every request through this (see target.py), so a kernel never sends even a
+    signed request to a port that its sandbox no longer holds.
+    """
+    sandbox = _current.get(base)
+    if sandbox is None or not _alive(sandbox.pid):
+        sandbox = _current[base] = ensure_running(base)
+    return sandbox
+
+
+def route(base: Path):
+    """A botocore ``before-sign`` handler: send the request to ``base``'s live sandbox."""
+
+    def handler(request, **_):
+        sandbox = current(base)
+        parts = urlsplit(request.url)
+        if parts.netloc != f"{sandbox.host}:{sandbox.port}":
+            request.url = urlunsplit(parts._replace(netloc=f"{sandbox.host}:{sandbox.port}"))
+            if "Host" in request.headers:
+                del request.headers["Host"]
+
+    return handler
 
 
 def stop() -> bool:
@@ -163,7 +237,7 @@ def stop() -> bool:
     with _locked(base):
         sandbox = _read_state(base)
         stopped = False
-        if sandbox and info(sandbox) is not None:
+        if sandbox and _alive(sandbox.pid) and proven(sandbox):
             os.kill(sandbox.pid, signal.SIGTERM)
             deadline = time.monotonic() + 10
             while time.monotonic() < deadline and _alive(sandbox.pid):
@@ -172,23 +246,27 @@ def stop() -> bool:
                 os.kill(sandbox.pid, signal.SIGKILL)
             stopped = True
         state_path(base).unlink(missing_ok=True)
+        _current.pop(base, None)
         return stopped
 
 
 def _alive(pid: int) -> bool:
+    """Whether ``pid`` is a live sandbox server of this user (not a zombie, not a reused pid)."""
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
+    except (ProcessLookupError, PermissionError):
         return False
     try:  # a child of this process lingers as a zombie until reaped
         if os.waitpid(pid, os.WNOHANG) != (0, 0):
             return False
     except ChildProcessError:
         pass
-    try:  # a zombie of another parent has exited too
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    try:
+        if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+            return False
+        return b"handson_helpers.sandbox.server" in Path(f"/proc/{pid}/cmdline").read_bytes()
     except (OSError, IndexError):
-        return True
+        return True  # no /proc (not Linux): the proof decides
 
 
 def reset() -> Sandbox:
@@ -207,10 +285,10 @@ def client_env(sandbox: Sandbox) -> dict[str, str]:
     """Environment that points boto3 and the aws CLI at the sandbox."""
     return {
         "AWS_ENDPOINT_URL": sandbox.url,
-        "AWS_ACCESS_KEY_ID": sandbox.token,
-        "AWS_SECRET_ACCESS_KEY": sandbox.credentials["aws_secret_access_key"],
+        "AWS_ACCESS_KEY_ID": sandbox.key_id,
+        "AWS_SECRET_ACCESS_KEY": sandbox.secret,
         "AWS_DEFAULT_REGION": REGION,
     }
 
 
-__all__ = ["ACCOUNT_ID", "Sandbox", "SandboxError", "client_env", "ensure_running", "info", "inject_fault", "reset", "running", "start", "stop"]
+__all__ = ["ACCOUNT_ID", "Sandbox", "SandboxError", "client_env", "current", "ensure_running", "info", "inject_fault", "reset", "route", "running", "start", "stop"]

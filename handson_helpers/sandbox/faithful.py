@@ -9,6 +9,7 @@ Imported only by the sandbox server process: kernels never import moto.
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import re
 import secrets
@@ -20,6 +21,7 @@ import qrcode
 from moto.core.responses import ActionResult, EmptyResult
 from moto.core.serialize import never_return
 from moto.iam import models, responses
+from moto.sts import models as sts_models
 from moto.iam.exceptions import (
     DeleteConflictException,
     EntityAlreadyExists,
@@ -29,8 +31,15 @@ from moto.iam.exceptions import (
     ValidationError,
 )
 
+from ..rules import ACCOUNT_ID, MAX_MFA_DEVICES_PER_USER
+
 ISSUER = "Amazon Web Services"
-MAX_MFA_DEVICES_PER_USER = 8
+# Who the learner is in the sandbox: an administrator's role session, as in CloudShell or with
+# SSO, rather than the emulator's own "user/moto".
+ADMIN_ROLE = "HandsonSandboxAdmin"
+ADMIN_SESSION = "learner"
+ADMIN_ARN = f"arn:aws:sts::{ACCOUNT_ID}:assumed-role/{ADMIN_ROLE}/{ADMIN_SESSION}"
+ADMIN_USER_ID = f"AROA{hashlib.sha256(ADMIN_ROLE.encode()).hexdigest()[:17].upper()}:{ADMIN_SESSION}"
 # A pair (w, w+1) of TOTP windows is accepted when w+1 lies within this many 30-second
 # windows of "now": up to two windows in the past, because a learner reads the second code,
 # types both and clicks (easily a minute), and one in the future for clock skew. Codes
@@ -38,34 +47,8 @@ MAX_MFA_DEVICES_PER_USER = 8
 ACCEPT_PAST_WINDOWS = 2
 ACCEPT_FUTURE_WINDOWS = 1
 
-NAME_RE = re.compile(r"^[\w+=,.@-]+$")
-PATH_RE = re.compile(r"^(/|/[\x21-\x7e]+/)$")
-
-
 class InvalidAuthenticationCode(IAMException):
     code = "InvalidAuthenticationCode"
-
-
-def _validation(value: str, field: str, constraint: str) -> ValidationError:
-    return ValidationError(
-        f"1 validation error detected: Value '{value}' at '{field}' failed to satisfy constraint: {constraint}"
-    )
-
-
-def validate_name(value: str, field: str, max_len: int) -> None:
-    if not value or len(value) > max_len:
-        raise _validation(value, field, f"Member must have length less than or equal to {max_len}")
-    if not NAME_RE.match(value):
-        raise _validation(value, field, r"Member must satisfy regular expression pattern: [\w+=,.@-]+")
-
-
-def validate_path(value: str | None) -> None:
-    if value is None:
-        return
-    if len(value) > 512 or not PATH_RE.match(value):
-        raise _validation(
-            value, "path", r"Member must satisfy regular expression pattern: (\u002F)|(\u002F[\u0021-\u007E]+\u002F)"
-        )
 
 
 def otpauth_uri(device_name: str, account_id: str, seed: str) -> str:
@@ -81,7 +64,7 @@ def qr_png(uri: str) -> bytes:
 
 def codes_match(seed: str, code1: str, code2: str, now: float | None = None) -> bool:
     """True when code1, code2 are the TOTP codes of two consecutive windows near now."""
-    if not (code1 and code2 and code1.isdigit() and code2.isdigit()):
+    if not all(isinstance(c, str) and re.fullmatch(r"[0-9]{6}", c, re.ASCII) for c in (code1, code2)):
         return False
     totp = pyotp.TOTP(seed)
     current = int((time.time() if now is None else now) // totp.interval)
@@ -99,17 +82,24 @@ _orig_create_user = models.IAMBackend.create_user
 _orig_create_device = models.IAMBackend.create_virtual_mfa_device
 _orig_enable = models.IAMBackend.enable_mfa_device
 _orig_delete_user = models.IAMBackend.delete_user
+_orig_list_devices = models.IAMBackend.list_virtual_mfa_devices
+
+
+def list_virtual_mfa_devices(self, assignment_status, marker, max_items):
+    """moto's markers are offsets it handed out; any other marker is AWS's "Invalid Marker"."""
+    if marker and not re.fullmatch(r"[0-9]{1,9}", marker, re.ASCII):
+        raise ValidationError("Invalid Marker.")
+    return _orig_list_devices(self, assignment_status, marker, max_items)
 
 
 def create_user(self, region_name, user_name, path="/", tags=None):
-    validate_name(user_name, "userName", 64)
-    validate_path(path)
+    """Names are unique regardless of case in IAM ("John" and "john" cannot both exist)."""
+    if any(name.lower() == user_name.lower() for name in self.users):
+        raise EntityAlreadyExists(f"User with name {user_name} already exists.")
     return _orig_create_user(self, region_name, user_name, path, tags)
 
 
 def create_virtual_mfa_device(self, device_name, path, tags=None):
-    validate_name(device_name, "virtualMFADeviceName", 226)
-    validate_path(path)
     device = _orig_create_device(self, device_name, path)
     self.tagger.tag_resource(device.serial_number, tags or [])
     device.base32_string_seed = base64.b32encode(secrets.token_bytes(40)).decode()
@@ -125,18 +115,7 @@ def _assigned_device(self, user_name, serial_number):
     return user, device
 
 
-def validate_codes(code1, code2) -> None:
-    """AWS checks the codes' shape before anything else; the value is not echoed back."""
-    for field, code in (("authenticationCode1", code1), ("authenticationCode2", code2)):
-        if not code or len(code) != 6 or not code.isdigit():
-            raise ValidationError(
-                f"1 validation error detected: Value at '{field}' failed to satisfy constraint: "
-                "Member must have length 6 and satisfy regular expression pattern: [\\d]+"
-            )
-
-
 def enable_mfa_device(self, user_name, serial_number, authentication_code_1, authentication_code_2):
-    validate_codes(authentication_code_1, authentication_code_2)
     user, device = _assigned_device(self, user_name, serial_number)
     if device.user is not None or serial_number in user.mfa_devices:
         raise EntityAlreadyExists("MFA Device is already in use.")
@@ -156,7 +135,6 @@ def assign_device(self, user, device, enable_date=None):
 
 
 def resync_mfa_device(self, user_name, serial_number, authentication_code_1, authentication_code_2):
-    validate_codes(authentication_code_1, authentication_code_2)
     user, device = _assigned_device(self, user_name, serial_number)
     if serial_number not in user.mfa_devices:
         raise NotFoundException(f"MFA device {serial_number} is not assigned to user {user_name}.")
@@ -191,6 +169,24 @@ def list_mfa_device_tags(self, serial_number):
     return self.tagger.list_tags_for_resource(serial_number)["Tags"]
 
 
+_admin_key_id = ""
+_orig_caller_identity = sts_models.STSBackend.get_caller_identity
+_orig_get_user_response = responses.IamResponse.get_user
+
+
+def get_caller_identity(self, access_key_id, region):
+    if access_key_id == _admin_key_id:
+        return ADMIN_USER_ID, ADMIN_ARN, ACCOUNT_ID
+    return _orig_caller_identity(self, access_key_id, region)
+
+
+def _get_user_response(self):
+    """GetUser without a name answers for the caller; a role session is not a user (as in AWS)."""
+    if not self._get_param("UserName") and self.get_access_key() == _admin_key_id:
+        raise ValidationError("Must specify userName when calling with non-User credentials")
+    return _orig_get_user_response(self)
+
+
 def _create_device_response(self):
     device = self.backend.create_virtual_mfa_device(
         self._get_param("VirtualMFADeviceName"), self._get_param("Path"), self._get_param("Tags", [])
@@ -212,13 +208,18 @@ def _resync_response(self):
     return EmptyResult()
 
 
-def apply() -> None:
-    """Install the patches on moto's IAM backend and response classes (idempotent)."""
+def apply(admin_key_id: str) -> None:
+    """Install the patches on moto's IAM/STS backends and response classes (idempotent)."""
+    global _admin_key_id
+    _admin_key_id = admin_key_id
+    sts_models.STSBackend.get_caller_identity = get_caller_identity
+    responses.IamResponse.get_user = _get_user_response
     models.IAMBackend.create_user = create_user
     models.IAMBackend.create_virtual_mfa_device = create_virtual_mfa_device
     models.IAMBackend.enable_mfa_device = enable_mfa_device
     models.IAMBackend.resync_mfa_device = resync_mfa_device
     models.IAMBackend.delete_user = delete_user
+    models.IAMBackend.list_virtual_mfa_devices = list_virtual_mfa_devices
     models.IAMBackend.delete_virtual_mfa_device = delete_virtual_mfa_device
     models.IAMBackend.list_mfa_device_tags = list_mfa_device_tags
     responses.IamResponse.resync_mfa_device = _resync_response

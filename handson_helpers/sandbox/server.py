@@ -10,6 +10,7 @@ import io
 import json
 import logging
 import os
+import re
 import signal
 import socket
 import sys
@@ -18,14 +19,20 @@ import time
 import uuid
 from pathlib import Path
 from urllib.parse import parse_qs
+from xml.sax.saxutils import escape
 
 from werkzeug.serving import make_server
 
-from . import faithful
-from .paths import LOOPBACK, store_path
+from .. import rules
+from . import auth, faithful
+from .control import CONTROL_SERVICE, proof
+from .paths import LOOPBACK, credentials, store_path
 from .store import Store, restore, snapshot
 
 READ_PREFIXES = ("Get", "List")
+XMLNS = {"iam": "https://iam.amazonaws.com/doc/2010-05-08/", "sts": "https://sts.amazonaws.com/doc/2011-06-15/"}
+DIE_AFTER_SAVE = "DieAfterSave"  # a fault that kills the server between saving and answering
+NONCE_RE = re.compile(r"[0-9a-f]{32}", re.ASCII)
 
 
 def _iam_backend():
@@ -35,43 +42,72 @@ def _iam_backend():
     return iam_backends[DEFAULT_ACCOUNT_ID]["aws"]
 
 
-def _error_xml(code: str, message: str) -> bytes:
+def _error_xml(code: str, message: str, service: str = "iam") -> bytes:
     return (
-        '<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/">'
-        f"<Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error>"
+        f'<ErrorResponse xmlns="{XMLNS.get(service, XMLNS["iam"])}">'
+        f"<Error><Type>Sender</Type><Code>{escape(code)}</Code><Message>{escape(message)}</Message></Error>"
         f"<RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>"
     ).encode()
 
 
-class SandboxApp:
-    """WSGI wrapper: serialises requests, saves state before answering, injects faults."""
+def _params(environ, body: bytes) -> dict[str, str]:
+    """The query API's parameters, from the query string and a form body (first value wins)."""
+    params = {}
+    for source in (body.decode("utf-8", "replace"), environ.get("QUERY_STRING", "")):
+        for key, values in parse_qs(source, keep_blank_values=True).items():
+            params.setdefault(key, values[0])
+    return params
 
-    def __init__(self, inner, store: Store, token: str):
+
+class SandboxApp:
+    """WSGI wrapper: checks signatures and parameters as AWS does, serialises requests, saves
+    state before answering, injects faults."""
+
+    def __init__(self, inner, store: Store, key_id: str, secret: str, notice: str = ""):
         self.inner = inner
         self.store = store
-        self.token = token
+        self.secrets = {key_id: secret}
+        self.notice = notice
+        self.port = 0  # set once the server listens
         self.lock = threading.Lock()
         self.faults: list[dict] = []
         self.started_at = time.time()
 
     def __call__(self, environ, start_response):
-        if environ.get("PATH_INFO", "").startswith("/_handson/"):
-            if environ.get("HTTP_X_HANDSON_TOKEN") != self.token:
-                start_response("403 Forbidden", [("Content-Type", "application/json")])
-                return [b'{"error": "token required"}']
-            return self._control(environ, start_response)
-        if f"Credential={self.token}/" not in environ.get("HTTP_AUTHORIZATION", ""):
-            start_response("403 Forbidden", [("Content-Type", "text/xml")])
-            return [_error_xml("InvalidClientTokenId", "The security token included in the request is invalid.")]
-        size = int(environ.get("CONTENT_LENGTH") or 0)
-        body = environ["wsgi.input"].read(size) if size else b""
+        path = environ.get("PATH_INFO", "")
+        if path == "/_handson/hello":
+            return self._hello(environ, start_response)
+        try:
+            size = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return self._error(start_response, 400, "MalformedInput", "Invalid Content-Length.")
+        body = environ["wsgi.input"].read(size) if size > 0 else b""
         environ["wsgi.input"] = io.BytesIO(body)
-        action = (parse_qs(body.decode("utf-8", "replace")).get("Action") or [""])[0]
+        try:
+            caller = auth.verify(environ, body, self.secrets, time.time(), self.started_at)
+        except auth.Denied as denied:
+            return self._error(start_response, denied.status, denied.code, denied.message)
+        if environ.get("HTTP_HOST", "").rsplit(":", 1)[-1] != str(self.port):
+            # signed for another port: a request captured by whoever held a stale port, replayed here
+            return self._error(start_response, 403, "SignatureDoesNotMatch", "The request was signed for another endpoint.")
+        if path.startswith("/_handson/"):
+            if caller.service != CONTROL_SERVICE:
+                return self._error(start_response, 403, "AccessDenied", "Control endpoints take requests signed for the sandbox.")
+            return self._control(environ, body, start_response)
+        service = caller.service
+        if service not in XMLNS:
+            return self._error(start_response, 400, "InvalidAction", f"The sandbox serves IAM and STS only, not {service}.")
+        params = _params(environ, body)
+        action = params.get("Action", "")
+        if action not in rules.operations(service):
+            return self._error(start_response, 400, "InvalidAction", f"Could not find operation {action} for version {params.get('Version', '')}", service)
+        violations = rules.validate(service, action, params)
+        if violations:
+            return self._error(start_response, 400, "ValidationError", rules.summary(violations), service)
         with self.lock:
             fault = self._take_fault(action)
-            if fault:
-                start_response(f"{fault['status']} Fault", [("Content-Type", "text/xml")])
-                return [_error_xml(fault["code"], fault["message"])]
+            if fault and fault["code"] != DIE_AFTER_SAVE:
+                return self._error(start_response, fault["status"], fault["code"], fault["message"], service)
             captured = {}
 
             def capture(status, headers, exc_info=None):
@@ -83,10 +119,29 @@ class SandboxApp:
                 payload = b"".join(chunks)
             finally:
                 getattr(chunks, "close", lambda: None)()
-            if captured["status"].startswith("200") and action and not action.startswith(READ_PREFIXES):
+            if captured["status"].startswith("200") and not action.startswith(READ_PREFIXES):
                 self.store.save(snapshot(_iam_backend()))
+            if fault:  # a crash after the change was saved, before the answer left
+                os._exit(70)
         start_response(captured["status"], captured["headers"])
         return [payload]
+
+    @staticmethod
+    def _error(start_response, status: int, code: str, message: str, service: str = "iam"):
+        reason = {400: "Bad Request", 403: "Forbidden", 404: "Not Found"}.get(status, "Error")
+        start_response(f"{status} {reason}", [("Content-Type", "text/xml")])
+        return [_error_xml(code, message, service)]
+
+    def _hello(self, environ, start_response):
+        """Prove knowledge of the secret for a client's nonce, without revealing it."""
+        nonce = (parse_qs(environ.get("QUERY_STRING", "")).get("nonce") or [""])[0]
+        if not NONCE_RE.fullmatch(nonce):
+            start_response("400 Bad Request", [("Content-Type", "application/json")])
+            return [b'{"error": "nonce required"}']
+        secret = next(iter(self.secrets.values()))
+        result = {"pid": os.getpid(), "port": self.port, "proof": proof(secret, nonce, self.port, os.getpid())}
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [json.dumps(result).encode()]
 
     def _take_fault(self, action: str) -> dict | None:
         for fault in self.faults:
@@ -95,7 +150,7 @@ class SandboxApp:
                 return fault
         return None
 
-    def _control(self, environ, start_response):
+    def _control(self, environ, body: bytes, start_response):
         path = environ["PATH_INFO"]
         method = environ["REQUEST_METHOD"]
         with self.lock:
@@ -109,8 +164,7 @@ class SandboxApp:
                 self.store.clear()
                 result = {"reset": True}
             elif path == "/_handson/faults" and method == "POST":
-                size = int(environ.get("CONTENT_LENGTH") or 0)
-                fault = json.loads(environ["wsgi.input"].read(size) or b"{}")
+                fault = json.loads(body or b"{}")
                 self.faults.append(
                     {
                         "action": fault["action"],
@@ -133,6 +187,7 @@ class SandboxApp:
             "pid": os.getpid(),
             "started_at": self.started_at,
             "store": str(self.store.path),
+            "notice": self.notice,
             "users": sorted(f"{u.path}{u.name}" for u in backend.users.values()),
             "devices": sorted(
                 ({"serial": d.serial_number, "user": d.user.name if d.user else None} for d in backend.virtual_mfa_devices.values()),
@@ -156,12 +211,23 @@ def port_free(host: str, port: int) -> bool:
 def build_app(home: Path):
     from moto.server import DomainDispatcherApplication, create_backend_app
 
-    faithful.apply()
+    key_id, secret = credentials(home)
+    faithful.apply(key_id)
     store = Store(store_path(home))
+    notice = ""
     data = store.load()
     if data:
-        restore(_iam_backend(), data)
-    return SandboxApp(DomainDispatcherApplication(create_backend_app), store, os.environ["HANDSON_SANDBOX_TOKEN"])
+        try:
+            restore(_iam_backend(), data)
+        except Exception as exc:  # any shape we did not write: keep the file, start empty
+            from moto.moto_api._internal.models import moto_api_backend
+
+            moto_api_backend.reset()
+            aside = store.set_aside()
+            notice = f"保存されていた状態 {store.path} を読み込めなかったため {aside} に移し、空の状態で起動しました。"
+            print(f"sandbox: {store.path} has an unexpected shape ({type(exc).__name__}); moved to {aside}, starting empty", file=sys.stderr)
+    notice = notice or store.notice
+    return SandboxApp(DomainDispatcherApplication(create_backend_app), store, key_id, secret, notice)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -177,7 +243,8 @@ def main(argv: list[str] | None = None) -> int:
     app = build_app(args.home)
     server = make_server(args.host, args.port if port_free(args.host, args.port) else 0, app, threaded=True)
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
-    print(server.server_port, flush=True)
+    app.port = server.server_port
+    print(json.dumps({"port": server.server_port, "notice": app.notice}), flush=True)
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
     server.serve_forever()

@@ -66,7 +66,33 @@ def snapshot(backend: models.IAMBackend) -> dict:
     return {"format": FORMAT, "users": users, "devices": devices}
 
 
+def _require(ok: bool, what: str) -> None:
+    if not ok:
+        raise ValueError(f"unexpected state: {what}")
+
+
+def _check_shape(data: dict) -> None:
+    """Refuse anything this module did not write, before touching the backend."""
+    text = (str,)
+    optional = (str, type(None))
+    _require(isinstance(data.get("users", []), list) and isinstance(data.get("devices", []), list), "lists")
+    names = set()
+    for user in data.get("users", []):
+        _require(isinstance(user, dict), "user")
+        _require(all(isinstance(user.get(k), text) for k in ("name", "path", "id")), "user fields")
+        _require(isinstance(user.get("create_date"), optional), "user date")
+        _require(all(isinstance(t, dict) and isinstance(t.get("Key"), str) and isinstance(t.get("Value"), str) for t in user.get("tags") or []), "user tags")
+        for key in user.get("access_keys", []):
+            _require(isinstance(key, dict) and all(isinstance(key.get(k), str) for k in ("id", "secret", "status")), "access key")
+        names.add(user["name"])
+    for device in data.get("devices", []):
+        _require(isinstance(device, dict) and isinstance(device.get("serial"), str) and isinstance(device.get("seed"), str), "device")
+        _require(device.get("user") is None or device["user"] in names, "device of a missing user")
+        _require(isinstance(device.get("enable_date"), optional), "device date")
+
+
 def restore(backend: models.IAMBackend, data: dict) -> None:
+    _check_shape(data)
     for item in data.get("users", []):
         user = backend.create_user("us-east-1", item["name"], item["path"], item.get("tags") or None)
         user.id = item["id"]
@@ -94,22 +120,32 @@ class Store:
 
     def __init__(self, path: Path):
         self.path = path
+        self.notice = ""  # what the learner should hear about a file that was set aside
 
     def load(self) -> dict | None:
         """The saved state; a file that cannot be read is set aside, never silently lost."""
         try:
-            return json.loads(self.path.read_text(encoding="utf-8"))
+            data = json.loads(self.path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             return None
-        except ValueError:
-            aside = self.path.with_name(f"{self.path.name}.unreadable-{int(time.time())}")
-            os.replace(self.path, aside)
-            print(f"sandbox: {self.path} could not be read; moved to {aside}, starting empty", file=sys.stderr)
-            return None
+        except (ValueError, UnicodeDecodeError):
+            data = None
+        if isinstance(data, dict):
+            return data
+        aside = self.set_aside()
+        self.notice = f"保存されていた状態 {self.path} を読み込めなかったため {aside} に移し、空の状態で起動しました。"
+        print(f"sandbox: {self.path} could not be read; moved to {aside}, starting empty", file=sys.stderr)
+        return None
+
+    def set_aside(self) -> Path:
+        aside = self.path.with_name(f"{self.path.name}.unreadable-{time.strftime('%Y%m%d-%H%M%S')}")
+        os.replace(self.path, aside)
+        return aside
 
     def save(self, data: dict) -> None:
         tmp = self.path.with_name(self.path.name + ".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        tmp.unlink(missing_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             json.dump(data, f)
             f.flush()

@@ -1,0 +1,767 @@
+"""Safety under attack and mistakes (issue 11): for each class of defect, the example that broke
+it and its neighbours, table-driven. The hostile local user is a real second uid (nobody)."""
+import json
+import os
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import boto3
+import pytest
+
+import handson_helpers as hh
+from handson_helpers import safefs, settings
+from handson_helpers import sandbox as sb
+from handson_helpers.sandbox import control, paths
+
+from conftest import AWS_CLI
+
+NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+# A listener run as another user: records every byte it is sent; answers as the sandbox would,
+# with a made-up proof; or, given a target port, relays the hello to the real sandbox.
+IMPOSTOR = r"""
+import json, socket, sys, urllib.request
+port, pid, relay = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", port)); s.listen(16)
+print("listening", flush=True)
+while True:
+    c, _ = s.accept(); c.settimeout(2); data = b""
+    try:
+        while b"\r\n\r\n" not in data:
+            chunk = c.recv(65536)
+            if not chunk: break
+            data += chunk
+        head, _, body = data.partition(b"\r\n\r\n")
+        length = next((int(l.split(b":")[1]) for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")), 0)
+        while len(body) < length:
+            chunk = c.recv(65536)
+            if not chunk: break
+            body += chunk
+        data = head + b"\r\n\r\n" + body
+    except socket.timeout:
+        pass
+    print(data.hex(), flush=True)
+    path = data.split(b" ")[1].decode() if data.count(b" ") > 1 else "/"
+    answer = {"pid": pid, "port": port, "proof": "0" * 64}
+    if relay and path.startswith("/_handson/hello"):
+        answer = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{relay}{path}", timeout=5).read())
+    out = json.dumps(answer).encode()
+    c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: %d\r\n\r\n" % len(out) + out)
+    c.close()
+"""
+
+
+class Impostor:
+    """Another uid listening on ``port``; ``received`` holds every request it got."""
+
+    def __init__(self, port: int, pid: int, relay: int = 0):
+        self.proc = subprocess.Popen(
+            [*NOBODY, "/usr/bin/python3", "-c", IMPOSTOR, str(port), str(pid), str(relay)], stdout=subprocess.PIPE, text=True
+        )
+        assert self.proc.stdout.readline().strip() == "listening", "the impostor could not take the port"
+        self.received = b""
+
+    def stop(self) -> bytes:
+        self.proc.kill()
+        self.received = b"".join(bytes.fromhex(line) for line in self.proc.stdout.read().split())
+        return self.received
+
+
+def kill_sandbox() -> control.Sandbox:
+    box = sb.ensure_running()
+    os.kill(box.pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while control._alive(box.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return box
+
+
+def cli(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "handson_helpers.sandbox", *args], capture_output=True, text=True, timeout=120, env=env)
+
+
+def test_impostor_really_runs_as_another_user(sandbox):
+    impostor = Impostor(free_port(), 1)
+    try:
+        owner = Path(f"/proc/{impostor.proc.pid}/status").read_text()
+    finally:
+        impostor.stop()
+    assert "Uid:\t65534\t65534" in owner
+    check = subprocess.run([*NOBODY, "/usr/bin/python3", "-c", f"open({str(paths.credentials_path(paths.home()))!r}).read()"], capture_output=True)
+    assert check.returncode != 0, "another user could read the sandbox's credentials"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# Every way the kit reaches its sandbox, after the sandbox died and another user took its port.
+REACHES = [
+    ("status", lambda: cli("status")),
+    ("start", lambda: cli("start")),
+    ("env", lambda: cli("env")),
+    ("a kernel's connect", lambda: hh.connect(show=False).iam.list_users()),
+    ("reset", lambda: sb.reset()),
+]
+
+
+@pytest.mark.parametrize("name, reach", REACHES, ids=[r[0] for r in REACHES])
+def test_a_listener_of_another_user_on_the_old_port_learns_no_secret(sandbox, name, reach):
+    old = kill_sandbox()
+    impostor = Impostor(old.port, old.pid)
+    try:
+        reach()
+        now = sb.ensure_running()
+    finally:
+        received = impostor.stop()
+    assert now.port != old.port and now.pid != old.pid  # a new, real sandbox, not the impostor
+    key_id, secret = paths.credentials(paths.home())
+    for leak in (secret, key_id, "Authorization", "Signature="):
+        assert leak.encode() not in received, f"{name}: the impostor received {leak!r}"
+
+
+def test_a_kernel_keeps_working_when_its_sandbox_died_and_its_port_was_taken(sandbox):
+    ctx = hh.connect(show=False)
+    ctx.iam.create_user(UserName="before-crash")
+    old = kill_sandbox()
+    impostor = Impostor(old.port, old.pid)
+    try:
+        names = [u["UserName"] for u in ctx.iam.list_users()["Users"]]  # the same ctx, unchanged
+    finally:
+        received = impostor.stop()
+    assert names == ["before-crash"] and received == b""
+
+
+def test_a_relayed_proof_does_not_make_an_impostor_trusted(sandbox):
+    real = sb.ensure_running()
+    port = free_port()
+    impostor = Impostor(port, real.pid, relay=real.port)
+    try:
+        fake = control.Sandbox(real.pid, real.host, port, real.started_at, real.key_id, real.secret)
+        trusted = control.proven(fake)
+    finally:
+        received = impostor.stop()
+    assert trusted is False and b"/_handson/hello" in received
+
+
+@pytest.mark.parametrize("port_back", [True, False], ids=["new sandbox on the old port", "new sandbox on another port"])
+def test_a_request_captured_on_a_stale_port_cannot_be_replayed(sandbox, tmp_path, port_back):
+    """The aws CLI in a terminal keeps the old endpoint; what it sends there is useless later."""
+    old = kill_sandbox()
+    impostor = Impostor(old.port, old.pid)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(control.client_env(old), AWS_CONFIG_FILE=str(tmp_path / "none"), AWS_MAX_ATTEMPTS="1")
+    try:
+        subprocess.run([AWS_CLI, "iam", "create-user", "--user-name", "victim"], env=env, capture_output=True, timeout=60)
+        if not port_back:
+            new = sb.ensure_running()
+    finally:
+        received = impostor.stop()
+    if port_back:
+        time.sleep(1.1)  # a server can only start after the capture, in a later second
+        new = sb.ensure_running()
+    assert (new.port == old.port) is port_back
+    key_id, secret = paths.credentials(paths.home())
+    assert b"Signature=" in received and secret.encode() not in received
+    head, _, body = received.partition(b"\r\n\r\n")
+    headers = dict(line.split(": ", 1) for line in head.decode().split("\r\n")[1:])
+    replay = urllib.request.Request(new.url + "/", data=body, method="POST", headers=headers)
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(replay, timeout=5)
+    assert refused.value.code == 403
+    assert boto3.client("iam", endpoint_url=new.url, region_name="ap-northeast-1", **new.credentials).list_users()["Users"] == []
+
+
+def signed(box, body: bytes, **overrides):
+    """A raw IAM request signed with the sandbox's key; ``overrides`` tamper with it afterwards."""
+    req = control.signed_request(box, "POST", box.url + "/", body, {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}, service="iam")
+    for key, value in overrides.items():
+        if key == "data":
+            req.data = value
+        else:
+            req.headers[key] = value
+    try:
+        with urllib.request.urlopen(req, timeout=5) as resp:
+            return resp.status, resp.read().decode()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read().decode()
+
+
+def _old_date():
+    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(time.time() - 900))
+
+
+# (case, tamper, expected code): requests that must not count
+FORGED = [
+    ("body changed after signing", {"data": b"Action=CreateUser&Version=2010-05-08&UserName=evil"}, "SignatureDoesNotMatch"),
+    ("signature of another request", {"Authorization": None}, "SignatureDoesNotMatch"),
+    ("date fifteen minutes old", {"X-amz-date": "OLD"}, "SignatureDoesNotMatch"),
+    ("no signature at all", {"Authorization": ""}, "MissingAuthenticationToken"),
+    ("garbage authorization", {"Authorization": "AWS4-HMAC-SHA256 nonsense"}, "IncompleteSignature"),
+]
+
+
+@pytest.mark.parametrize("case, tamper, code", FORGED, ids=[f[0] for f in FORGED])
+def test_forged_or_replayed_requests_are_refused(sandbox, iam, case, tamper, code):
+    body = b"Action=CreateUser&Version=2010-05-08&UserName=forged"
+    tamper = dict(tamper)
+    if tamper.get("Authorization", 1) is None:
+        other = control.signed_request(sandbox, "POST", sandbox.url + "/", b"Action=ListUsers&Version=2010-05-08",
+                                       {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}, service="iam")
+        tamper["Authorization"] = other.headers["Authorization"]
+    if tamper.get("X-amz-date") == "OLD":
+        tamper["X-amz-date"] = _old_date()
+    status, text = signed(sandbox, body, **tamper)
+    assert status in (400, 403) and f"<Code>{code}</Code>" in text
+    assert iam.list_users()["Users"] == []
+    assert signed(sandbox, body)[0] == 200  # the same request, honestly signed, works
+
+
+# ----- class 2: participant ids never share a name, and 後始末 touches only its own -----
+
+COLLIDING = [
+    ("workshop-participant-01", "workshop-participant-02"),  # the example: cut to 20 characters
+    ("田中", "佐藤"),  # non-ASCII dropped
+    ("alice smith", "alice-smith"),  # replaced
+    ("Alice", "alice"),  # IAM names ignore case
+    ("alice smith", "alice-smith-" + __import__("hashlib").sha256(b"alice smith").hexdigest()[:8]),  # a crafted look-alike
+    ("山田 太郎", "p-" + __import__("hashlib").sha256("山田 太郎".encode()).hexdigest()[:8]),
+    ("a" * 30 + "1", "a" * 30 + "2"),
+    ("bob@example.com", "bob@example.com "),  # trailing space: stripped by the kit, so the same person
+]
+
+
+@pytest.mark.parametrize("first, second", COLLIDING, ids=[f"{a}|{b}" for a, b in COLLIDING])
+def test_distinct_participant_ids_get_distinct_valid_names(first, second):
+    a, b = settings.participant(first.strip()), settings.participant(second.strip())
+    if first.strip() == second.strip():
+        assert a == b
+        return
+    assert a.lower() != b.lower()
+    for suffix in (a, b):
+        user, device = settings.scoped("handson-cli-basic-user", suffix), settings.scoped("handson-cli-basic-user-mfa", suffix)
+        assert settings.problem("IAM_USER_NAME", user) is None and settings.problem("MFA_DEVICE_NAME", device) is None
+
+
+def test_one_participants_cleanup_never_touches_another_participants_resources(sandbox, iam, tmp_path, capsys):
+    """In a shared account: 田中 and 佐藤 each run 1 → 2.1 → 2.2; 佐藤's 後始末 leaves 田中's alone."""
+    from helpers import phone_codes
+
+    done = {}
+    for who in ("田中", "佐藤"):
+        ctx = hh.connect(show=False, participant=who)
+        user, device = settings.scoped("handson-cli-basic-user", who), settings.scoped("handson-cli-basic-user-mfa", who)
+        qr = str(tmp_path / who / f"{device}.png")
+        hh.create_user(ctx, user, "/handson-cli/")
+        serial = hh.create_virtual_mfa_device(ctx, device, qr)
+        assert hh.enable_mfa_device(ctx, user, serial, *phone_codes(qr)) == "enabled"
+        done[who] = (ctx, user, device, qr)
+    ctx, user, device, qr = done["佐藤"]
+    hh.run_cleanup(ctx, hh.plan_cleanup(ctx, user, "/handson-cli/", device, qr))
+    hh.verify_cleanup(ctx, user, device, qr)
+    tanaka = done["田中"][1]
+    assert [u["UserName"] for u in iam.list_users()["Users"]] == [tanaka]
+    tags = iam.list_user_tags(UserName=tanaka)["Tags"]
+    assert {"Key": "handson-participant", "Value": "田中"} in tags
+    rows = hh.workshop_status(done["田中"][0])
+    assert [(r.participant, r.enabled) for r in rows] == [("田中", True)]
+
+
+def test_a_cleanup_leaves_a_same_named_user_of_another_participant_alone(sandbox, iam, tmp_path, capsys):
+    ctx = hh.connect(show=False, participant="mallory")
+    name = settings.scoped("handson-cli-basic-user", "alice")
+    iam.create_user(UserName=name, Path="/handson-cli/", Tags=settings.kit_tags("alice"))
+    plan = hh.plan_cleanup(ctx, name, "/handson-cli/", settings.scoped("handson-cli-basic-user-mfa", "alice"), str(tmp_path / "x.png"))
+    assert plan.empty and plan.refused
+    hh.run_cleanup(ctx, plan)
+    assert [u["UserName"] for u in iam.list_users()["Users"]] == [name]
+    with pytest.raises(hh.HandsonError) as err:
+        hh.create_user(ctx, name, "/handson-cli/")
+    assert err.value.code == "ForeignUser"
+
+
+# ----- class 3: only what is missing is created; nothing is chmodded or written through a link -----
+
+
+def _folder(tmp_path, kind):
+    """A folder of each kind a learner might name; returns (folder, refused?)."""
+    base = tmp_path / kind
+    if kind == "missing, under a private folder":
+        return base / "a" / "b", False
+    base.mkdir()
+    if kind == "private (0700)":
+        base.chmod(0o700)
+        return base, False
+    if kind == "readable by others (0755)":
+        base.chmod(0o755)
+        return base, False
+    if kind == "read-only (0555)":
+        base.chmod(0o555)
+        return base, os.geteuid() != 0
+    if kind == "sticky and open (1777)":
+        base.chmod(0o1777)
+        return base, True
+    if kind == "group-writable (0770)":
+        base.chmod(0o770)
+        return base, True
+    if kind == "another user's":
+        os.chown(base, 65534, 65534)
+        base.chmod(0o755)
+        return base, True
+    if kind == "inside another user's folder":
+        os.chown(base, 65534, 65534)
+        base.chmod(0o777)
+        return base / "qr", True
+    if kind == "a link to a private folder":
+        target = tmp_path / "real-private"
+        target.mkdir(mode=0o700)
+        base.rmdir()
+        base.symlink_to(target)
+        return base, False
+    if kind == "a link to an open folder":
+        target = tmp_path / "real-open"
+        target.mkdir()
+        target.chmod(0o1777)
+        base.rmdir()
+        base.symlink_to(target)
+        return base, True
+    raise AssertionError(kind)
+
+
+FOLDERS = [
+    "missing, under a private folder",
+    "private (0700)",
+    "readable by others (0755)",
+    "read-only (0555)",
+    "sticky and open (1777)",
+    "group-writable (0770)",
+    "another user's",
+    "inside another user's folder",
+    "a link to a private folder",
+    "a link to an open folder",
+]
+
+
+def _modes(root: Path) -> dict:
+    return {str(p): (os.lstat(p).st_mode, os.lstat(p).st_uid) for p in [root, *root.rglob("*")]}
+
+
+@pytest.mark.parametrize("kind", FOLDERS)
+def test_the_qr_folder_is_created_only_when_missing_and_never_chmodded(ctx, iam, tmp_path, kind, capsys):
+    folder, refused = _folder(tmp_path, kind)
+    before = _modes(tmp_path)
+    outfile = str(folder / "handson-cli-basic-user-mfa.png")
+    preparation = settings.problem("DIR_MFA_OUTFILE", str(folder))
+    if refused:
+        with pytest.raises(hh.HandsonError) as err:
+            hh.create_virtual_mfa_device(ctx, "handson-cli-basic-user-mfa", outfile)
+        assert "フォルダー" in err.value.message and "何も変更していません" in err.value.message
+        assert iam.list_virtual_mfa_devices()["VirtualMFADevices"] == []
+        assert _modes(tmp_path) == before
+        assert preparation is not None, "01 準備 said ✔ for a folder 21 refuses"
+    else:
+        hh.create_virtual_mfa_device(ctx, "handson-cli-basic-user-mfa", outfile)
+        after = _modes(tmp_path)
+        assert {k: v for k, v in after.items() if k in before} == before  # nothing existing changed
+        created = Path(outfile)
+        assert stat.S_IMODE(os.lstat(os.path.realpath(created)).st_mode) == 0o600
+        for new in set(after) - set(before):
+            if stat.S_ISDIR(after[new][0]):
+                assert stat.S_IMODE(after[new][0]) == 0o700
+        assert preparation is None, "01 準備 said ✘ for a folder 21 accepts"
+
+
+FILES = [
+    ("a link to a file of yours", lambda p, victim: p.symlink_to(victim)),
+    ("a link to nowhere", lambda p, victim: p.symlink_to(p.parent / "nowhere")),
+    ("a folder", lambda p, victim: p.mkdir()),
+    ("another user's file", lambda p, victim: (p.write_bytes(b"\x89PNG\r\n\x1a\nx"), os.chown(p, 65534, 65534))),
+    ("a file that is not a PNG", lambda p, victim: p.write_text("notes I keep here")),
+]
+
+
+@pytest.mark.parametrize("case, make", FILES, ids=[f[0] for f in FILES])
+def test_the_qr_file_is_never_written_through_a_link_or_over_a_foreign_file(ctx, iam, tmp_path, case, make, capsys):
+    folder = tmp_path / "qr"
+    folder.mkdir(mode=0o700)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    path = folder / "handson-cli-basic-user-mfa.png"
+    make(path, victim)
+    before = _modes(tmp_path)
+    with pytest.raises(hh.HandsonError):
+        hh.create_virtual_mfa_device(ctx, "handson-cli-basic-user-mfa", str(path))
+    assert victim.read_text() == "precious" and _modes(tmp_path) == before
+    assert iam.list_virtual_mfa_devices()["VirtualMFADevices"] == []
+
+
+@pytest.mark.parametrize("kind", ["sticky and open (1777)", "group-writable (0770)", "another user's"])
+def test_handson_home_is_never_chmodded(tmp_path, kind):
+    folder, refused = _folder(tmp_path, kind)
+    before = _modes(tmp_path)
+    env = dict(os.environ, HANDSON_HOME=str(folder))
+    proc = cli("status", env=env)
+    assert refused and proc.returncode != 0 and "HANDSON_HOME" in proc.stderr and "Traceback" not in proc.stderr
+    assert _modes(tmp_path) == before
+
+
+def test_cleanup_removes_only_the_kits_file_never_a_link(tmp_path):
+    victim = tmp_path / "victim.png"
+    victim.write_bytes(b"\x89PNG\r\n\x1a\nmine")
+    link = tmp_path / "link.png"
+    link.symlink_to(victim)
+    with pytest.raises(hh.HandsonError):
+        safefs.remove_private(link)
+    assert victim.exists() and link.is_symlink()
+
+
+# ----- class 4: every command the kit shows, pasted into bash with its variables, does exactly that -----
+
+PHONE = (
+    "import sys, pyotp, time; from handson_helpers import totp; "
+    "print(pyotp.TOTP(totp.secret_from_qr(sys.argv[1])).at(time.time() + 30 * (int(sys.argv[2]) - 1)))"
+)
+
+
+def _values(tmp_path, case):
+    home = Path(os.environ["HOME"])
+    marker = tmp_path / "pwned"
+    if case == "the seed's values":
+        return "", "/handson-cli/", "${HOME}/environment/tmp-handson-cli-iam-user-basic", marker
+    if case == "a path that runs a command, a folder with a space, $(…) and a quote":
+        return "", f"/a;touch${{IFS}}{marker};/", str(home / f"q r $(touch {marker}) it's"), marker
+    if case == "a path that globs, a folder with a backtick, a participant tag in JSON":
+        return "田中 太郎", "/*/", str(home / f"b`touch {marker}`x"), marker
+    raise AssertionError(case)
+
+
+PASTE_CASES = [
+    "the seed's values",
+    "a path that runs a command, a folder with a space, $(…) and a quote",
+    "a path that globs, a folder with a backtick, a participant tag in JSON",
+]
+
+
+def _kit_run(who, user_path, directory, shown, monkeypatch):
+    """Sections 1, 2.1, 2.2 and 後始末 through the kit; returns IAM's state before 後始末."""
+    from handson_helpers import display
+
+    monkeypatch.setattr(display, "emit", lambda report: shown.append(getattr(report, "shell", None)))
+    monkeypatch.setenv("HANDSON_PARTICIPANT", who)
+    user, device = settings.scoped("handson-cli-basic-user"), settings.scoped("handson-cli-basic-user-mfa")
+    outfile = settings.mfa_outfile(directory, device)
+    ctx = hh.connect(show=False)
+
+    def check(**values):
+        try:
+            hh.check_settings(**values)
+        except hh.HandsonError as exc:  # a value other than the seed's: shown, then Run All would stop
+            assert exc.code == "SettingMismatch"
+
+    check(IAM_USER_NAME=user, IAM_USER_PATH=user_path)
+    hh.create_user(ctx, user, user_path)
+    hh.verify_user(ctx, user, user_path)
+    check(MFA_DEVICE_NAME=device, MFA_BOOTSTRAP_METHOD="QRCodePNG", DIR_MFA_OUTFILE=directory, FILE_MFA_OUTFILE=outfile)
+    hh.create_virtual_mfa_device(ctx, device, outfile)
+    check(IAM_USER_NAME=user, IAM_USER_PATH=user_path, MFA_DEVICE_NAME=device, FILE_MFA_OUTFILE=outfile)
+    account = hh.get_account_id(ctx)
+    serial = hh.find_device_serial(ctx, account, device)
+    shown.append("PHONE")
+    assert hh.enable_with_form(ctx, user, serial, outfile, wait=False) == "enabled"
+    hh.verify_mfa_enabled(ctx, user)
+    state = _state(ctx.iam, settings.expand(outfile))
+    shown.append("CLEANUP")
+    check(IAM_USER_NAME=user, IAM_USER_PATH=user_path, MFA_DEVICE_NAME=device, FILE_MFA_OUTFILE=outfile)
+    hh.get_account_id(ctx)
+    hh.run_cleanup(ctx, hh.plan_cleanup(ctx, user, user_path, device, outfile))
+    hh.verify_cleanup(ctx, user, device, outfile)
+    return state, settings.expand(outfile)
+
+
+def _state(iam, qr: Path):
+    users = sorted((u["UserName"], u["Path"], tuple(sorted((t["Key"], t["Value"]) for t in iam.list_user_tags(UserName=u["UserName"])["Tags"])))
+                   for u in iam.list_users()["Users"])
+    devices = sorted((d["SerialNumber"], d.get("User", {}).get("UserName")) for d in iam.list_virtual_mfa_devices()["VirtualMFADevices"])
+    return users, devices, os.path.lexists(qr) and stat.S_IMODE(os.lstat(qr).st_mode)
+
+
+@pytest.mark.parametrize("case", PASTE_CASES)
+def test_pasting_every_shown_command_into_bash_does_exactly_what_the_kit_did(sandbox, iam, tmp_path, case, monkeypatch):
+    who, user_path, directory, marker = _values(tmp_path, case)
+    shown = []
+    kit_state, qr = _kit_run(who, user_path, directory, shown, monkeypatch)
+    assert iam.list_users()["Users"] == [] and not os.path.lexists(qr)
+    texts = [s for s in shown if s]
+    cut = texts.index("CLEANUP")
+    setup = [t if t != "PHONE" else f'MFA_AUTH_CODE1=$(python -c "$PHONE" "${{FILE_MFA_OUTFILE}}" 1)\nMFA_AUTH_CODE2=$(python -c "$PHONE" "${{FILE_MFA_OUTFILE}}" 2)' for t in texts[:cut]]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(sb.client_env(sandbox), AWS_CONFIG_FILE=str(tmp_path / "none"), PHONE=PHONE,
+               PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    for part, commands in (("sections 1 to 2.2", setup), ("後始末", texts[cut + 1 :])):
+        script = "set -eu\n" + "\n".join(commands) + "\n"
+        proc = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)
+        assert proc.returncode == 0, f"{part}: {proc.stderr[-2000:]}"
+        assert not marker.exists(), f"{part}: a pasted command ran a payload"
+        if part == "sections 1 to 2.2":
+            assert _state(iam, qr) == kit_state, "the pasted commands did not reproduce what the kit did"
+    assert _state(iam, qr) == ([], [], False)
+
+
+# ----- class 5: no request makes the sandbox answer 500 -----
+
+def _raw(box, service: str, params: dict) -> tuple[int, str]:
+    from urllib.parse import urlencode
+
+    body = urlencode(params).encode()
+    req = control.signed_request(box, "POST", box.url + "/", body, {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}, service=service)
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return resp.status, resp.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as err:
+        return err.code, err.read().decode("utf-8", "replace")
+
+
+SERIAL = "arn:aws:iam::123456789012:mfa/handson-cli-basic-user-mfa"
+# The hands-on's calls, each with valid values, so that a fuzzed parameter reaches deep logic.
+CALLS = [
+    ("iam", "CreateUser", {"UserName": "fuzz-user", "Path": "/handson-cli/", "Tags.member.1.Key": "k", "Tags.member.1.Value": "v"}),
+    ("iam", "GetUser", {"UserName": "handson-cli-basic-user"}),
+    ("iam", "ListUsers", {"PathPrefix": "/handson-cli/", "Marker": "m", "MaxItems": "10"}),
+    ("iam", "ListUserTags", {"UserName": "handson-cli-basic-user", "MaxItems": "10"}),
+    ("iam", "TagUser", {"UserName": "handson-cli-basic-user", "Tags.member.1.Key": "k", "Tags.member.1.Value": "v"}),
+    ("iam", "CreateVirtualMFADevice", {"VirtualMFADeviceName": "fuzz-device", "Path": "/", "Tags.member.1.Key": "k", "Tags.member.1.Value": "v"}),
+    ("iam", "ListVirtualMFADevices", {"AssignmentStatus": "Any", "Marker": "m", "MaxItems": "10"}),
+    ("iam", "ListMFADeviceTags", {"SerialNumber": SERIAL, "MaxItems": "10"}),
+    ("iam", "EnableMFADevice", {"UserName": "handson-cli-basic-user", "SerialNumber": SERIAL, "AuthenticationCode1": "123456", "AuthenticationCode2": "654321"}),
+    ("iam", "ResyncMFADevice", {"UserName": "handson-cli-basic-user", "SerialNumber": SERIAL, "AuthenticationCode1": "123456", "AuthenticationCode2": "654321"}),
+    ("iam", "ListMFADevices", {"UserName": "handson-cli-basic-user", "MaxItems": "10"}),
+    ("iam", "DeactivateMFADevice", {"UserName": "handson-cli-basic-user", "SerialNumber": SERIAL}),
+    ("iam", "DeleteVirtualMFADevice", {"SerialNumber": SERIAL}),
+    ("iam", "DeleteUser", {"UserName": "fuzz-user"}),
+    ("sts", "GetCallerIdentity", {"Extra": "x"}),
+]
+NASTY = [
+    "", " ", "a" * 1000, "١٢٣٤٥٦", "１２３４５６", "12345\n", "\x00", "<x>&amp;", "%", "-1", "0",
+    "99999999999999999999", "abc", "/", "//", "/a", "a/", "ADMIN", "arn:aws:iam::123456789012:mfa/x",
+    "é", "*", "'", '"', "\\", "${IFS}", "a b", "\u202e", "NaN", "1e3",
+]
+
+
+def test_no_request_makes_the_sandbox_answer_500(sandbox, ctx, tmp_path, capsys):
+    hh.create_user(ctx, "handson-cli-basic-user", "/handson-cli/")
+    hh.create_virtual_mfa_device(ctx, "handson-cli-basic-user-mfa", str(tmp_path / "qr.png"))
+    sent, failures = 0, []
+    for service, action, valid in CALLS:
+        for name in [*valid, "Action", "Version"]:
+            for value in NASTY:
+                params = {"Action": action, "Version": "2011-06-15" if service == "sts" else "2010-05-08", **valid, name: value}
+                status, text = _raw(sandbox, service, params)
+                sent += 1
+                if status >= 500 or (status >= 400 and "<Code>" not in text):
+                    failures.append(f"{action} {name}={value!r}: {status} {text[:200]}")
+    print(f"fuzzed {sent} requests")
+    assert failures == [], f"{len(failures)} of {sent} requests:\n" + "\n".join(f.splitlines()[0] for f in failures)
+    assert sent > 1000 and sb.running() is not None
+
+
+# ----- class 6: the sandbox and the kit answer as AWS does, from one definition of each rule -----
+
+VALIDATION = [
+    # (case, action, params, expected error code, fragment of AWS's message, kit setting that must refuse it too)
+    ("Japanese user name", "CreateUser", {"UserName": "ユーザー"}, "ValidationError", "regular expression pattern: [\\w+=,.@-]+", "IAM_USER_NAME"),
+    ("accented user name", "CreateUser", {"UserName": "josé"}, "ValidationError", "regular expression pattern", "IAM_USER_NAME"),
+    ("user name with a trailing newline", "CreateUser", {"UserName": "handson\n"}, "ValidationError", "regular expression pattern", "IAM_USER_NAME"),
+    ("user name with a space", "CreateUser", {"UserName": "a b"}, "ValidationError", "regular expression pattern", "IAM_USER_NAME"),
+    ("empty user name", "CreateUser", {"UserName": ""}, "ValidationError", "length greater than or equal to 1", "IAM_USER_NAME"),
+    ("65-character user name", "CreateUser", {"UserName": "u" * 65}, "ValidationError", "length less than or equal to 64", "IAM_USER_NAME"),
+    ("no user name at all", "CreateUser", {}, "ValidationError", "Value null at 'userName'", None),
+    ("path without the last slash", "CreateUser", {"UserName": "x", "Path": "/a"}, "ValidationError", "(\\u002F)|(\\u002F[\\u0021-\\u007E]+\\u002F)", "IAM_USER_PATH"),
+    ("path with a trailing newline", "CreateUser", {"UserName": "x", "Path": "/a/\n"}, "ValidationError", "regular expression pattern", "IAM_USER_PATH"),
+    ("path with Japanese", "CreateUser", {"UserName": "x", "Path": "/ハンズオン/"}, "ValidationError", "regular expression pattern", "IAM_USER_PATH"),
+    ("path with a space", "CreateUser", {"UserName": "x", "Path": "/a b/"}, "ValidationError", "regular expression pattern", "IAM_USER_PATH"),
+    ("Japanese device name", "CreateVirtualMFADevice", {"VirtualMFADeviceName": "デバイス"}, "ValidationError", "regular expression pattern", "MFA_DEVICE_NAME"),
+    ("device name with a trailing newline", "CreateVirtualMFADevice", {"VirtualMFADeviceName": "d\n"}, "ValidationError", "regular expression pattern", "MFA_DEVICE_NAME"),
+    ("227-character device name", "CreateVirtualMFADevice", {"VirtualMFADeviceName": "d" * 227}, "ValidationError", "less than or equal to 226", "MFA_DEVICE_NAME"),
+    ("assignment status Bogus", "ListVirtualMFADevices", {"AssignmentStatus": "Bogus"}, "ValidationError", "enum value set: [Assigned, Unassigned, Any]", None),
+    ("assignment status in lower case", "ListVirtualMFADevices", {"AssignmentStatus": "assigned"}, "ValidationError", "enum value set", None),
+    ("max items 0", "ListUsers", {"MaxItems": "0"}, "ValidationError", "greater than or equal to 1", None),
+    ("max items 1001", "ListVirtualMFADevices", {"MaxItems": "1001"}, "ValidationError", "less than or equal to 1000", None),
+    ("Arabic-Indic digits as a code", "EnableMFADevice", {"UserName": "u", "SerialNumber": SERIAL, "AuthenticationCode1": "١٢٣٤٥٦", "AuthenticationCode2": "123456"}, "ValidationError", "authenticationCode1", None),
+    ("full-width digits as a code", "EnableMFADevice", {"UserName": "u", "SerialNumber": SERIAL, "AuthenticationCode1": "123456", "AuthenticationCode2": "１２３４５６"}, "ValidationError", "authenticationCode2", None),
+    ("unknown action", "CreateUserX", {}, "InvalidAction", "Could not find operation", None),
+]
+
+
+@pytest.mark.parametrize("case, action, params, code, fragment, setting", VALIDATION, ids=[v[0] for v in VALIDATION])
+def test_invalid_input_is_refused_as_aws_refuses_it(sandbox, iam, case, action, params, code, fragment, setting):
+    status, text = _raw(sandbox, "iam", {"Action": action, "Version": "2010-05-08", **params})
+    assert status == 400 and f"<Code>{code}</Code>" in text and fragment.replace("&", "&amp;") in text
+    for typed in ("١٢٣٤٥٦", "１２３４５６"):
+        assert typed not in text, "a typed code was echoed"
+    assert iam.list_users()["Users"] == [] and iam.list_virtual_mfa_devices()["VirtualMFADevices"] == []
+    if setting:
+        value = next(iter(v for k, v in params.items() if k in ("UserName", "Path", "VirtualMFADeviceName") and (k != "UserName" or setting == "IAM_USER_NAME")))
+        assert settings.problem(setting, value) is not None, "the kit's own check said ✔ where IAM refuses"
+
+
+@pytest.mark.parametrize("first, second", [("ADMIN", "admin"), ("Handson-Cli-Basic-User", "handson-cli-basic-user"), ("bob", "BOB")])
+def test_user_names_are_unique_regardless_of_case(iam, first, second):
+    iam.create_user(UserName=first)
+    with pytest.raises(iam.exceptions.EntityAlreadyExistsException):
+        iam.create_user(UserName=second)
+    assert [u["UserName"] for u in iam.list_users()["Users"]] == [first]
+
+
+def test_the_learner_is_an_administrators_role_session_not_the_emulator(sts, iam):
+    identity = sts.get_caller_identity()
+    assert identity["Arn"] == "arn:aws:sts::123456789012:assumed-role/HandsonSandboxAdmin/learner"
+    assert "moto" not in str(identity) and identity["UserId"].startswith("AROA")
+    with pytest.raises(iam.exceptions.ClientError) as err:
+        iam.get_user()  # AWS: a role session has no user of its own
+    assert err.value.response["Error"]["Code"] == "ValidationError" and "default_user" not in str(err.value)
+
+
+# ----- class 7: no raw traceback, no false reassurance, no half-done state -----
+
+QR_FILES = [
+    ("a folder", lambda p: p.mkdir()),
+    ("an empty file", lambda p: p.write_bytes(b"")),
+    ("a text file", lambda p: p.write_text("not a picture")),
+    ("a link to a real QR elsewhere", lambda p: (p.with_name("elsewhere.png").write_bytes(b"\x89PNG\r\n\x1a\n"), p.symlink_to(p.with_name("elsewhere.png")))),
+]
+
+
+@pytest.mark.parametrize("case, make", QR_FILES, ids=[q[0] for q in QR_FILES])
+def test_a_qr_path_that_is_not_the_kits_png_gets_a_japanese_message(ctx, iam, tmp_path, case, make, capsys):
+    from helpers import DEVICE, PATH, USER
+    from test_bad_input import iam_state
+
+    hh.create_user(ctx, USER, PATH)
+    qr = tmp_path / "qr" / f"{DEVICE}.png"
+    serial = hh.create_virtual_mfa_device(ctx, DEVICE, str(qr))
+    qr.unlink()
+    make(qr)
+    before = iam_state(iam)
+    with pytest.raises(hh.HandsonError) as err:
+        hh.enable_with_form(ctx, USER, serial, str(qr))
+    assert err.value.code == "QrFileMissing" and "QRコード" in err.value.message and "Traceback" not in err.value.message
+    assert iam_state(iam) == before and os.path.lexists(qr)
+
+
+@pytest.mark.parametrize("action", ["EnableMFADevice", "CreateUser", "CreateVirtualMFADevice"])
+def test_a_sandbox_that_dies_after_saving_is_reported_truthfully(ctx, iam, tmp_path, action, capsys):
+    """The change was saved, the answer never left: the kit must not say nothing changed."""
+    from helpers import DEVICE, PATH, USER, phone_codes
+
+    qr = str(tmp_path / "qr" / f"{DEVICE}.png")
+    if action != "CreateUser":
+        hh.create_user(ctx, USER, PATH)
+    if action == "EnableMFADevice":
+        serial = hh.create_virtual_mfa_device(ctx, DEVICE, qr)
+    sb.inject_fault(action, "DieAfterSave")
+    try:
+        if action == "EnableMFADevice":
+            outcome = hh.enable_mfa_device(ctx, USER, serial, *phone_codes(qr))
+            assert outcome in ("enabled", "already")
+            hh.verify_mfa_enabled(ctx, USER)
+        elif action == "CreateUser":
+            hh.create_user(ctx, USER, PATH)
+            hh.verify_user(ctx, USER, PATH)
+        else:
+            hh.create_virtual_mfa_device(ctx, DEVICE, qr)
+    except hh.HandsonError as exc:  # acceptable only when it says what it knows
+        assert "何も変更されていません" not in exc.message and "何も変更していません" not in exc.message
+    out = capsys.readouterr().out
+    assert "何も変更されていません" not in out
+
+
+BROKEN_STATES = [
+    ("a list", []),
+    ("users of the wrong type", {"users": "alice"}),
+    ("a user without a name", {"users": [{"path": "/"}]}),
+    ("a user with a number as name", {"users": [{"name": 1, "path": "/", "id": "x", "create_date": None}]}),
+    ("a device of a missing user", {"users": [], "devices": [{"serial": SERIAL, "seed": "JBSWY3DPEHPK3PXP", "user": "ghost", "enable_date": None}]}),
+    ("a device without a seed", {"devices": [{"serial": SERIAL}]}),
+    ("a string", "hello"),
+    ("not JSON at all", None),
+]
+
+
+@pytest.mark.parametrize("case, data", BROKEN_STATES, ids=[b[0] for b in BROKEN_STATES])
+def test_a_state_file_of_the_wrong_shape_is_set_aside_and_the_sandbox_starts(sandbox, case, data):
+    sb.stop()
+    store = paths.store_path(paths.home())
+    store.write_text("{broken" if data is None else json.dumps(data))
+    box = sb.start()
+    assert box.notice and "空の状態で起動しました" in box.notice
+    aside = [p for p in store.parent.iterdir() if p.name.startswith("iam-state.json.unreadable-")]
+    assert aside and str(aside[-1]) in box.notice
+    assert sb.info(box)["users"] == [] and sb.info(box)["devices"] == []
+    for p in aside:
+        p.unlink()
+
+
+def test_22_before_10_says_so_before_showing_the_form(ctx, iam, tmp_path, capsys):
+    from helpers import DEVICE, USER
+
+    serial = hh.create_virtual_mfa_device(ctx, DEVICE, str(tmp_path / "qr.png"))
+    capsys.readouterr()
+    with pytest.raises(hh.HandsonError) as err:
+        hh.enable_with_form(ctx, USER, serial, str(tmp_path / "qr.png"))
+    assert err.value.code == "NoUser" and "10_create_iam_user" in err.value.message
+    assert "[フォーム" not in capsys.readouterr().out
+
+
+def test_22_before_21_names_the_section_to_run(ctx, capsys):
+    from helpers import DEVICE
+
+    with pytest.raises(hh.HandsonError) as err:
+        hh.find_device_serial(ctx, ctx.account_id, DEVICE)
+    assert err.value.code == "NoDevice" and "21_create_virtual_mfa_device" in err.value.message
+
+
+CLI_MADE = [
+    ("user and device made in a terminal", True, True),
+    ("only the user made in a terminal", True, False),
+    ("only the device made in a terminal", False, True),
+]
+
+
+@pytest.mark.parametrize("case, cli_user, cli_device", CLI_MADE, ids=[c[0] for c in CLI_MADE])
+def test_cleanup_of_resources_made_in_a_terminal_is_all_or_nothing(ctx, iam, tmp_path, case, cli_user, cli_device, capsys):
+    from helpers import DEVICE, PATH, USER, phone_codes
+    from test_bad_input import iam_state
+
+    qr = tmp_path / "qr" / f"{DEVICE}.png"
+    if cli_user:
+        iam.create_user(UserName=USER, Path=PATH)
+    else:
+        hh.create_user(ctx, USER, PATH)
+    if cli_device:
+        qr.parent.mkdir(mode=0o700)
+        created = iam.create_virtual_mfa_device(VirtualMFADeviceName=DEVICE)["VirtualMFADevice"]
+        qr.write_bytes(created["QRCodePNG"])
+        qr.chmod(0o600)
+        serial = created["SerialNumber"]
+    else:
+        serial = hh.create_virtual_mfa_device(ctx, DEVICE, str(qr))
+    hh.enable_mfa_device(ctx, USER, serial, *phone_codes(str(qr)))
+    before = iam_state(iam)
+    plan = hh.plan_cleanup(ctx, USER, PATH, DEVICE, str(qr))
+    hh.run_cleanup(ctx, plan)
+    out = capsys.readouterr().out
+    if cli_user:  # not the kit's: nothing at all is deleted, and the learner gets the commands
+        assert plan.empty and plan.refused and iam_state(iam) == before and qr.exists()
+        assert "aws iam deactivate-mfa-device" in out and "aws iam delete-user" in out
+        with pytest.raises(hh.HandsonError):
+            hh.verify_cleanup(ctx, USER, DEVICE, str(qr))
+    else:  # the device is attached to the kit's user: removing it is part of removing the user
+        hh.verify_cleanup(ctx, USER, DEVICE, str(qr))
