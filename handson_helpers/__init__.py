@@ -11,9 +11,11 @@ from .mfa import (
     find_device_serial,
     recreate_virtual_mfa_device,
     resync_mfa_device,
+    show_enable_check,
     verify_device_created,
     verify_mfa_enabled,
 )
+from .progress import show_progress
 from .notebook import check_settings, setup, show_environment
 from .settings import expected, mfa_outfile, scoped
 from .target import Context, connect, get_account_id
@@ -42,6 +44,8 @@ __all__ = [
     "run_cleanup",
     "scoped",
     "setup",
+    "show_enable_check",
+    "show_progress",
     "show_environment",
     "verify_cleanup",
     "verify_device_created",

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from . import display
 from .errors import AWS_ERRORS, HandsonError, explain, require_passed
 from .mfa import device_tags, get_device, serial_for
-from .safefs import read_private_png, remove_private
+from .safefs import read_bootstrap, remove_private
 from .settings import expand, owned
 from .shell import continued, ref
 from .target import Context
@@ -66,8 +66,8 @@ def plan_cleanup(ctx: Context, user_name: str, user_path: str, device_name: str,
         refused.append(f"IAMユーザー {user_name} はキットがこの学習者用に作成したもの(パス {user_path} とキットのタグ)ではありません")
     if device is not None and not owner and not owned(device_tags(ctx, serial), ctx.participant):
         refused.append(f"仮想MFAデバイス {device_name} はキットが作成したもの(キットのタグ)ではありません")
-    if os.path.lexists(path) and read_private_png(path) is None:
-        refused.append(f"{outfile} はキットが保存したQRコード画像ではありません")
+    if os.path.lexists(path) and read_bootstrap(path) is None:
+        refused.append(f"{outfile} はキットが保存したQRコード画像(またはキー)ではありません")
     whole = Plan(
         user_name=user_name,
         serial=serial,

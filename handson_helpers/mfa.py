@@ -5,7 +5,7 @@ import os
 
 from . import display
 from .errors import AWS_ERRORS, HandsonError, explain, require_passed
-from .safefs import file_problem, folder_problem, read_private_png, write_private
+from .safefs import file_problem, folder_problem, read_bootstrap, write_private
 from .settings import expand, kit_tags, owned, require_valid
 from .shell import continued, ref, tags_arg
 from .target import Context
@@ -46,7 +46,7 @@ def get_device(ctx: Context, serial: str) -> dict | None:
     return next((d for d in list_devices(ctx) if d["SerialNumber"] == serial), None)
 
 
-def _create(ctx: Context, device_name: str, outfile: str) -> str:
+def _create(ctx: Context, device_name: str, outfile: str, method: str = "QRCodePNG") -> str:
     path = expand(outfile)
     problem = file_problem(path)
     if problem:  # refused before anything is created in IAM
@@ -61,7 +61,7 @@ def _create(ctx: Context, device_name: str, outfile: str) -> str:
     except AWS_ERRORS as exc:
         raise explain(exc, "iam:CreateVirtualMFADevice") from None
     try:
-        write_private(path, created["QRCodePNG"], "QRコードファイル")
+        write_private(path, created[method], "QRコードファイル")
     except (OSError, HandsonError) as exc:
         ctx.iam.delete_virtual_mfa_device(SerialNumber=created["SerialNumber"])
         reason = getattr(exc, "strerror", None) or getattr(exc, "message", "")
@@ -83,12 +83,12 @@ def device_tags(ctx: Context, serial: str) -> list[dict]:
 
 
 def qr_problem(outfile: str) -> str | None:
-    """Why the QR file cannot be shown (Japanese), or None when it holds the kit's PNG."""
+    """Why the QR file cannot be shown (Japanese), or None when it holds the kit's PNG or key."""
     path = expand(outfile)
     if not os.path.lexists(path):
         return "ありません"
-    if read_private_png(path) is None:
-        return "はキットが保存したQRコード画像ではありません(空のファイル、フォルダー、リンク、別の形式など)"
+    if read_bootstrap(path) is None:
+        return "はキットが保存したQRコード画像(またはキー)ではありません(空のファイル、フォルダー、リンク、別の形式など)"
     return None
 
 
@@ -106,11 +106,12 @@ def create_commands(device_name: str, method: str, directory: str, outfile: str,
     return mkdir, create
 
 
-def create_virtual_mfa_device(ctx: Context, device_name: str, outfile: str) -> str:
-    """Section 2.1: create the device and its QR file; a second run finds them and changes nothing."""
-    require_valid(MFA_DEVICE_NAME=device_name, FILE_MFA_OUTFILE=outfile)
+def create_virtual_mfa_device(ctx: Context, device_name: str, outfile: str, method: str = "QRCodePNG") -> str:
+    """Section 2.1: create the device and its bootstrap file (the QR PNG, or with Base32StringSeed
+    the key as text); a second run finds them and changes nothing."""
+    require_valid(MFA_DEVICE_NAME=device_name, MFA_BOOTSTRAP_METHOD=method, FILE_MFA_OUTFILE=outfile)
     serial = serial_for(ctx.account_id, device_name)
-    mkdir, cli = create_commands(device_name, "QRCodePNG", str(expand(outfile).parent), str(expand(outfile)), ctx.participant)
+    mkdir, cli = create_commands(device_name, method, str(expand(outfile).parent), str(expand(outfile)), ctx.participant)
     existing = get_device(ctx, serial)
     if existing:
         display.command(cli)
@@ -122,7 +123,7 @@ def create_virtual_mfa_device(ctx: Context, device_name: str, outfile: str) -> s
             raise HandsonError(QR_LOST.format(name=device_name, file=outfile, problem=qr_problem(outfile)), "QrFileMissing")
         return serial
     folder_existed = expand(outfile).parent.is_dir()
-    serial = _create(ctx, device_name, outfile)
+    serial = _create(ctx, device_name, outfile, method)
     display.command(mkdir, "" if folder_existed else "(フォルダーを作成しました)")
     display.command(cli, f'{{\n    "VirtualMFADevice": {{\n        "SerialNumber": "{serial}"\n    }}\n}}')
     return serial
@@ -217,6 +218,33 @@ def enable_command(user_name: str, serial: str) -> str:
         "  --authentication-code1 ${MFA_AUTH_CODE1}",
         "  --authentication-code2 ${MFA_AUTH_CODE2}",
     )
+
+
+CODE_PLACEHOLDERS = {"MFA_AUTH_CODE1": "<連続した認証コードの1回目>", "MFA_AUTH_CODE2": "<連続した認証コードの2回目>"}
+
+
+def enable_check_lines(user_name: str, serial: str) -> list[tuple[str, str]]:
+    """The page's upper lines before enabling: (variable, expected as the page writes it)."""
+    return [
+        ("IAM_USER_NAME", user_name),
+        ("MFA_DEVICE_SERIAL", serial_for("XXXXXXXXXXXX", device_name_of(serial))),
+        *CODE_PLACEHOLDERS.items(),
+    ]
+
+
+def show_enable_check(user_name: str, serial: str) -> None:
+    """仮想MFAデバイスの有効化, before the form: the page's 変数の確認 block and the command to run.
+
+    The codes are typed into the form, so their lower lines say so instead of a value.
+    """
+    upper = enable_check_lines(user_name, serial)
+    template = "\n".join(f'  # {name}:"{value}"\n    {name}="${{{name}}}"' for name, value in upper)
+    actual = {"IAM_USER_NAME": user_name, "MFA_DEVICE_SERIAL": serial}
+    printed = "\n".join(
+        f'  # {name}:"{value}"\n    {name}="{actual.get(name, "(次のセルのフォームに入力します)")}"' for name, value in upper
+    )
+    display.command(f"cat << END\n\n{template}\n\nEND", printed, label="変数の確認")
+    display.command(enable_command(user_name, serial))
 
 
 def resync_mfa_device(ctx: Context, user_name: str, serial: str, code1: str, code2: str) -> None:

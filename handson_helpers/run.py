@@ -17,6 +17,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+FORM_PLACEHOLDER = (
+    "(実行すると、ここにQRコードと認証コードの入力欄が表示されます。"
+    "保存されたノートブックには、QRコードも入力した認証コードも残りません。)"
+)
 
 
 def notebooks() -> list[Path]:
@@ -81,6 +85,10 @@ def run(update: bool) -> int:
                 nb.metadata.pop("widgets", None)
                 for cell in nb.cells:
                     cell.metadata.pop("execution", None)
+                    if "handson-form" in cell.metadata.get("tags", []):
+                        # What a reader of the stored notebook should learn here is what will appear,
+                        # not what the built-in authenticator did in the example run.
+                        cell.outputs = [nbformat.v4.new_output("display_data", data={"text/plain": FORM_PLACEHOLDER})]
                     for output in cell.get("outputs", []):
                         # A stored view of a widget whose model is gone shows as an error when the
                         # notebook is opened; its text stands in until the cell runs again.

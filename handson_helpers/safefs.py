@@ -8,12 +8,14 @@ a path that is a link is never written through.
 from __future__ import annotations
 
 import os
+import re
 import stat
 from pathlib import Path
 
 from .errors import HandsonError
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+BASE32_KEY = re.compile(rb"[A-Z2-7]{16,128}=*\n?")
 
 
 def folder_problem(folder: Path) -> str | None:
@@ -79,7 +81,7 @@ def file_problem(path: Path) -> str | None:
         return f"{path} はファイルではありません(フォルダーなど)"
     if st.st_uid != os.geteuid():
         return f"{path} は別のユーザーのファイルです"
-    if st.st_size and read_private_png(path) is None:
+    if st.st_size and read_bootstrap(path) is None:
         return f"{path} には既に別の内容のファイルがあります"
     return folder_problem(path.parent)
 
@@ -110,8 +112,9 @@ def write_private(path: Path, data: bytes, label: str) -> Path:
     return folder / path.name
 
 
-def read_private_png(path: Path) -> bytes | None:
-    """The PNG at ``path`` if it is the kit's file (a regular, non-empty PNG of ours), else None."""
+def read_bootstrap(path: Path) -> bytes | None:
+    """The MFA bootstrap file at ``path`` if it is the kit's: a regular file of ours holding a PNG
+    (QRCodePNG) or a base32 key (Base32StringSeed); else None."""
     try:
         st = os.lstat(path)
     except FileNotFoundError:
@@ -121,7 +124,7 @@ def read_private_png(path: Path) -> bytes | None:
     fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
     with os.fdopen(fd, "rb") as f:
         data = f.read()
-    return data if data.startswith(PNG_SIGNATURE) else None
+    return data if data.startswith(PNG_SIGNATURE) or BASE32_KEY.fullmatch(data) else None
 
 
 def remove_private(path: Path) -> bool:

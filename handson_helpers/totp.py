@@ -1,6 +1,7 @@
 """TOTP helpers: normalise typed codes, and the kit's built-in authenticator for demos and CI."""
 from __future__ import annotations
 
+import re
 import time
 import unicodedata
 from pathlib import Path
@@ -45,9 +46,16 @@ def seconds_left(now: float | None = None) -> int:
 
 
 def secret_from_qr(path: str | Path) -> str:
-    """Read the TOTP secret from a QR image, as a phone's authenticator app does."""
+    """The TOTP secret, as an authenticator app gets it: by scanning the QR image, or from a
+    Base32StringSeed file as typed into "enter a setup key"."""
     import zxingcpp
     from PIL import Image
+
+    data = Path(path).read_bytes()
+    if not data.startswith(b"\x89PNG"):
+        key = data.decode("ascii", "replace").strip()
+        if re.fullmatch(r"[A-Z2-7]{16,128}=*", key):
+            return key
 
     with Image.open(path) as image:
         results = zxingcpp.read_barcodes(image.convert("L"))

@@ -15,13 +15,14 @@ from .mfa import (
     ENABLED,
     QR_LOST,
     device_name_of,
+    enable_check_lines,
     enable_command,
     enable_mfa_device,
     get_device,
     qr_problem,
     recreate_virtual_mfa_device,
 )
-from .safefs import read_private_png
+from .safefs import PNG_SIGNATURE, read_bootstrap
 from .settings import expand
 from .target import Context
 from .users import get_user
@@ -39,11 +40,21 @@ def auto_mfa() -> bool:
 class MfaEnableForm(w.VBox):
     """QR, countdown, code boxes, the enable button and a status line."""
 
-    def __init__(self, ctx: Context, user_name: str, serial: str, qr_png: bytes):
+    def __init__(self, ctx: Context, user_name: str, serial: str, bootstrap: bytes):
         self.ctx, self.user_name, self.serial = ctx, user_name, serial
         self.result: str | None = None
         self._busy = False
-        self.image = w.Image(value=qr_png, format="png", width=240, height=240)
+        if bootstrap.startswith(PNG_SIGNATURE):
+            self.image = w.Image(value=bootstrap, format="png", width=240, height=240)
+            how = "<b>① 認証アプリ(スマートフォンのアプリ等)でこのQRコードを読み取ります。</b>"
+        else:  # Base32StringSeed: the key is typed into the app instead of scanning a QR
+            key = bootstrap.decode("ascii").strip()
+            grouped = " ".join(key[i : i + 4] for i in range(0, len(key), 4))
+            self.image = w.HTML(f"<pre style='font-size:120%'>{html.escape(grouped)}</pre>")
+            how = (
+                "<b>① 認証アプリで「キーを手動で入力」(セットアップキーを入力)を選び、次のキーを入力します。</b>"
+                f"アカウント名は {html.escape(device_name_of(serial))}、種類は「時間ベース」です。"
+            )
         self.countdown = w.HTML()
         # Sync on change (blur or Enter), not per keystroke: the browser throttles keystroke
         # updates while the kernel is busy waiting, and a click could overtake the last digits.
@@ -66,10 +77,10 @@ class MfaEnableForm(w.VBox):
         self._update_confirm()
         super().__init__(
             [
-                w.HTML("<b>① MFAアプリ(スマートフォンの認証アプリ等)でこのQRコードを読み取ります。</b>"),
+                w.HTML(how),
                 self.image,
                 self.countdown,
-                w.HTML("<b>② アプリに<u>連続して</u>表示された6桁のコードを2つ入力します</b>(全角数字・空白も可)。"),
+                w.HTML("<b>② アプリに<u>連続して</u>表示された6桁の認証コードを2つ入力します</b>(全角数字・空白も可)。"),
                 self.code1,
                 self.code2,
                 self.confirm,
@@ -87,20 +98,23 @@ class MfaEnableForm(w.VBox):
 
     def tick(self) -> None:
         if not self.finished:
-            self.countdown.value = f"現在のコードが切り替わるまで: <b>{seconds_left()}</b> 秒"
+            self.countdown.value = f"現在の認証コードが切り替わるまで: <b>{seconds_left()}</b> 秒"
 
     def _update_confirm(self, _change=None) -> None:
+        """The page's 変数の確認 block, live: the codes only as 'entered' or not, never their digits."""
+
         def state(value: str) -> str:
             code = normalize_code(value)
-            return "6桁入力済み" if len(code) == 6 and code.isdigit() else "未入力または6桁ではありません"
+            return "(6桁入力済み)" if len(code) == 6 and code.isdigit() else "(未入力または6桁ではありません)"
 
-        self.confirm.value = (
-            "<pre style='margin:4px 0'>"
-            f"# IAM_USER_NAME\n    IAM_USER_NAME=\"{html.escape(self.user_name)}\"\n"
-            f"# MFA_DEVICE_SERIAL\n    MFA_DEVICE_SERIAL=\"{html.escape(self.serial)}\"\n"
-            f"# MFA_AUTH_CODE1\n    ({state(self.code1.value)})\n"
-            f"# MFA_AUTH_CODE2\n    ({state(self.code2.value)})</pre>"
-        )
+        lower = {
+            "IAM_USER_NAME": f'"{self.user_name}"',
+            "MFA_DEVICE_SERIAL": f'"{self.serial}"',
+            "MFA_AUTH_CODE1": state(self.code1.value),
+            "MFA_AUTH_CODE2": state(self.code2.value),
+        }
+        lines = "\n".join(f'  # {name}:"{value}"\n    {name}={lower[name]}' for name, value in enable_check_lines(self.user_name, self.serial))
+        self.confirm.value = f"<pre style='margin:4px 0'>{html.escape(lines)}</pre>"
 
     def _show(self, kind: str, text: str) -> None:
         background, color, mark = display.STYLES[kind]
@@ -111,14 +125,14 @@ class MfaEnableForm(w.VBox):
 
     def _finish(self, result: str) -> None:
         self.result = result
-        self.image.value = b""
+        self.image.value = b"" if isinstance(self.image, w.Image) else ""
         for box in (self.code1, self.code2):
             box.value = ""
             box.disabled = True
         self.cancel_button.disabled = True
         # Only the button (a second click says it is done) and the status stay on screen.
         self.children = (self.enable_button, self.status)
-        self.image.close()  # no QR model is left for a saved widget state to capture
+        self.image.close()  # no QR (or key) model is left for a saved widget state to capture
 
     def submit(self, _button=None) -> None:
         """Enable with the typed codes; a click after success only says it is done."""
@@ -254,7 +268,7 @@ def enable_with_form(ctx: Context, user_name: str, serial: str, outfile: str, wa
         if offer.result != "recreated":
             display.message("warning", "作り直しはキャンセルされました。何も変更していません。このセルをもう一度実行すると再開できます。")
             return CANCELLED
-    form = MfaEnableForm(ctx, user_name, serial, read_private_png(expand(outfile)) or b"")
+    form = MfaEnableForm(ctx, user_name, serial, read_bootstrap(expand(outfile)) or b"")
     if auto_mfa():
         form.fill_from_qr(outfile)
         form.submit()

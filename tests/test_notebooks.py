@@ -1,5 +1,6 @@
 """The notebooks: the seed's page structure, no secrets stored, and idempotent across kernel restarts."""
 import copy
+import os
 import json
 import subprocess
 import sys
@@ -116,3 +117,99 @@ def test_a_kernel_restart_at_any_cell_boundary_reaches_the_same_end(path, sandbo
         assert check_outputs(rerun) == want_check, f"restart before cell {boundary}"
         assert scan_notebook(rerun) == []
     capsys.readouterr()
+
+
+SEED = REPO.parent / "shared" / "seed" / "000_4a614374df4f0cb5.txt"
+
+
+def seed_blocks(text):
+    """The page's shell blocks: what follows 'コマンド:' or '変数の確認:' up to its result."""
+    lines, blocks = text.splitlines(), []
+    for i, line in enumerate(lines):
+        if line.strip() in ("コマンド:", "変数の確認:"):
+            body = []
+            for following in lines[i + 2 :]:
+                if following.startswith(("結果", "下段", "コマンド:", "仮想MFAデバイスの有効化")):
+                    break
+                body.append(following)
+            while body and not body[-1].strip():
+                body.pop()
+            blocks.append("\n".join(body))
+    return blocks
+
+
+def shown_blocks(nb):
+    texts = []
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            text = output.get("data", {}).get("text/plain", "")
+            for label in ("コマンド:\n", "変数の確認:\n"):
+                if text.startswith(label):
+                    texts.append(text[len(label) :].split("\n結果:\n")[0])
+    return texts
+
+
+# The page's shell blocks, kept with the tests so that a clone without the workplace's shared
+# folder checks them too; where the seed is present, the copy must equal it.
+SEED_BLOCKS = Path(__file__).parent / "data" / "seed-2.2-blocks.txt"
+
+
+def test_the_kept_copy_of_the_seeds_blocks_is_the_seeds():
+    kept = SEED_BLOCKS.read_text(encoding="utf-8").rstrip("\n").split("\n\n%%\n\n")
+    if SEED.exists():
+        assert kept == seed_blocks(SEED.read_text(encoding="utf-8"))
+    assert len(kept) == 6
+
+
+def test_22_shows_every_command_of_the_seed_verbatim():
+    """Each shell block of section 2.2 appears in the stored 22 notebook as the page writes it."""
+    expected = SEED_BLOCKS.read_text(encoding="utf-8").rstrip("\n").split("\n\n%%\n\n")
+    assert len(expected) == 6 and expected[1].startswith("AWS_ID=$( \\")
+    shown = shown_blocks(nbformat.read(NB_DIR / "22_enable_virtual_mfa_device.ipynb", as_version=4))
+    for block in expected:
+        assert block in shown, f"not shown verbatim:\n{block}"
+
+
+SHELL_LABELS = ("ターミナルで同じ変数を使う場合の変数の設定:\n", "変数の確認:\n", "コマンド:\n")
+PHONE = (
+    "import sys, pyotp, time; from handson_helpers import totp; "
+    "print(pyotp.TOTP(totp.secret_from_qr(sys.argv[1])).at(time.time() + 30 * (int(sys.argv[2]) - 1)))"
+)
+
+
+def pasted(nb) -> list[str]:
+    """The shell text a learner copies from a stored notebook, in order."""
+    texts = []
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            text = output.get("data", {}).get("text/plain", "")
+            label = next((lab for lab in SHELL_LABELS if text.startswith(lab)), None)
+            if label:
+                shell = text[len(label) :].split("\n結果:\n")[0]
+                if "${MFA_AUTH_CODE1}" in shell and not any("MFA_AUTH_CODE1=" in t for t in texts):
+                    # the page's 変数の設定 of the two codes, typed from the phone
+                    texts.append('MFA_AUTH_CODE1=$(python -c "$PHONE" "${FILE_MFA_OUTFILE}" 1)\nMFA_AUTH_CODE2=$(python -c "$PHONE" "${FILE_MFA_OUTFILE}" 2)')
+                texts.append(shell)
+    return texts
+
+
+def test_pasting_the_stored_notebooks_into_a_terminal_reproduces_each_section(sandbox, iam, tmp_path):
+    """10 → 21 → 22 → 90, from the stored outputs alone, through the aws CLI against the sandbox."""
+    from conftest import AWS_CLI
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(sb.client_env(sandbox), AWS_CONFIG_FILE=str(tmp_path / "none"), PHONE=PHONE, PATH=f"{Path(AWS_CLI).parent}:{os.environ['PATH']}")
+    qr = expand(QR)
+    expected_after = {
+        "10_create_iam_user": lambda: [u["UserName"] for u in iam.list_users(PathPrefix=PATH)["Users"]] == [USER],
+        "21_create_virtual_mfa_device": lambda: len(iam.list_virtual_mfa_devices()["VirtualMFADevices"]) == 1 and qr.exists(),
+        "22_enable_virtual_mfa_device": lambda: [d.get("User", {}).get("UserName") for d in iam.list_virtual_mfa_devices()["VirtualMFADevices"]] == [USER],
+        "90_cleanup": lambda: iam.list_users()["Users"] == [] and iam.list_virtual_mfa_devices()["VirtualMFADevices"] == [] and not qr.exists(),
+    }
+    qr.unlink(missing_ok=True)
+    for stem, done in expected_after.items():
+        commands = pasted(nbformat.read(NB_DIR / f"{stem}.ipynb", as_version=4))
+        assert any(c.startswith("aws iam") for c in commands), stem
+        proc = subprocess.run(["bash", "-c", "set -eu\n" + "\n".join(commands)], capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)
+        assert proc.returncode == 0, f"{stem}: {proc.stderr[-1500:]}"
+        assert done(), f"pasting {stem} did not reproduce the section"

@@ -104,3 +104,26 @@ def test_built_in_authenticator_goes_through_the_same_path(ctx, tmp_path, monkey
 
 def test_widgets_are_plain_ipywidgets():
     assert issubclass(MfaEnableForm, w.VBox)
+
+
+def test_a_base32_key_instead_of_a_qr_is_typed_into_the_app_and_enables(ctx, iam, tmp_path, capsys):
+    """2.1 with MFA_BOOTSTRAP_METHOD='Base32StringSeed': 22 shows the key in the live form only."""
+    import os
+    import re
+
+    from handson_helpers.widget import enable_with_form
+
+    key_file = tmp_path / "mfa" / "handson-cli-basic-user-mfa.png"
+    hh.create_user(ctx, USER, "/handson-cli/")
+    serial = hh.create_virtual_mfa_device(ctx, "handson-cli-basic-user-mfa", str(key_file), "Base32StringSeed")
+    key = key_file.read_text().strip()
+    assert re.fullmatch(r"[A-Z2-7]+=*", key) and os.stat(key_file).st_mode & 0o777 == 0o600
+    form = MfaEnableForm(ctx, USER, serial, key_file.read_bytes())
+    assert key[:4] in form.image.value and "キーを手動で入力" in form.children[0].value
+    form.code1.value, form.code2.value = totp.consecutive_codes(key)
+    form.submit()
+    assert form.result == "enabled" and form.image.value == "" and key[:8] not in json.dumps(all_state(form))
+    hh.verify_mfa_enabled(ctx, USER)
+    plan = hh.plan_cleanup(ctx, USER, "/handson-cli/", "handson-cli-basic-user-mfa", str(key_file))
+    hh.run_cleanup(ctx, plan)
+    assert not key_file.exists() and key not in capsys.readouterr().out

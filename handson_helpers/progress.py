@@ -1,0 +1,46 @@
+"""Where a learner stands, read live from IAM and the disk (the contents notebook shows it)."""
+from __future__ import annotations
+
+import os
+
+from . import display
+from .mfa import get_device, serial_for
+from .settings import SEED_DEVICE_NAME, SEED_DIR_MFA_OUTFILE, SEED_USER_NAME, SEED_USER_PATH, expand, mfa_outfile, scoped
+from .target import Context
+from .users import get_user
+
+
+def progress(ctx: Context) -> list[tuple[str, str, bool]]:
+    """(notebook, what it leaves behind, done?) for 1, 2.1, 2.2, from IAM; 後始末 is done when all are gone."""
+    user_name, device_name = scoped(SEED_USER_NAME), scoped(SEED_DEVICE_NAME)
+    user = get_user(ctx, user_name)
+    device = get_device(ctx, serial_for(ctx.account_id, device_name))
+    qr = os.path.lexists(expand(mfa_outfile(SEED_DIR_MFA_OUTFILE, device_name)))
+    enabled = bool(device and device.get("User", {}).get("UserName") == user_name)
+    return [
+        ("10_create_iam_user", f'IAMユーザー"{user_name}"(パス {SEED_USER_PATH})', bool(user and user["Path"] == SEED_USER_PATH)),
+        ("21_create_virtual_mfa_device", f'仮想MFAデバイス"{device_name}"とQRコードファイル', bool(device) and (qr or enabled)),
+        ("22_enable_virtual_mfa_device", f'"{user_name}"のMFAが有効', enabled),
+    ]
+
+
+def show_progress(ctx: Context) -> str:
+    """A table of the sections with ✔/-, and the notebook to open next (returned)."""
+    rows = progress(ctx)
+    nothing_left = not any(done for _, _, done in rows)
+    display.table(
+        "いまの進み具合(IAMから取得)",
+        ["ノートブック", "確認したこと", "状態"],
+        [[name, what, "✔" if done else "-"] for name, what, done in rows],
+    )
+    pending = next((name for name, _, done in rows if not done), None)
+    if nothing_left:
+        following = "01_preparation"
+        display.message("info", "まだ何も作成されていません(または後始末が済んでいます)。01_preparation から始めます。")
+    elif pending:
+        following = pending
+        display.message("info", f"次に開くノートブック: {pending}")
+    else:
+        following = "90_cleanup"
+        display.message("success", "2.2 まで完了しています。終わったら 90_cleanup で後始末をします。")
+    return following
