@@ -16,7 +16,7 @@ from .mfa import (
     verify_mfa_enabled,
 )
 from .progress import show_progress
-from .notebook import check_settings, setup, show_environment
+from .notebook import check_settings, setup, verify_environment
 from .settings import expected, mfa_outfile, scoped
 from .target import Context, connect, get_account_id
 from .users import create_user, verify_user
@@ -46,10 +46,10 @@ __all__ = [
     "setup",
     "show_enable_check",
     "show_progress",
-    "show_environment",
     "verify_cleanup",
     "verify_device_created",
     "verify_mfa_enabled",
+    "verify_environment",
     "verify_user",
     "workshop_status",
     "workshop_verify_all_enabled",

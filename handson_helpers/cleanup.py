@@ -64,8 +64,10 @@ def plan_cleanup(ctx: Context, user_name: str, user_path: str, device_name: str,
         refused.append(f"仮想MFAデバイス {serial} は別のユーザー {owner} に割り当てられています")
     if user is not None and not kits_user:
         refused.append(f"IAMユーザー {user_name} はキットがこの学習者用に作成したもの(パス {user_path} とキットのタグ)ではありません")
-    if device is not None and not owner and not owned(device_tags(ctx, serial), ctx.participant):
+    if device is not None and (not owner or owner == user_name) and not owned(device_tags(ctx, serial), ctx.participant):
         refused.append(f"仮想MFAデバイス {device_name} はキットが作成したもの(キットのタグ)ではありません")
+    if kits_user:
+        refused += attachments(ctx, user_name, serial)
     if os.path.lexists(path) and read_bootstrap(path) is None:
         refused.append(f"{outfile} はキットが保存したQRコード画像(またはキー)ではありません")
     whole = Plan(
@@ -95,6 +97,29 @@ def plan_cleanup(ctx: Context, user_name: str, user_path: str, device_name: str,
         )
         display.command("\n".join(commands(whole)))
     return plan
+
+
+def attachments(ctx: Context, user_name: str, serial: str) -> list[str]:
+    """What else holds the user (DeleteUser would refuse): nothing of it was made by the kit."""
+    iam, found = ctx.iam, []
+    try:
+        keys = iam.list_access_keys(UserName=user_name)["AccessKeyMetadata"]
+        devices = [d["SerialNumber"] for d in iam.list_mfa_devices(UserName=user_name)["MFADevices"] if d["SerialNumber"] != serial]
+        inline = iam.list_user_policies(UserName=user_name)["PolicyNames"]
+        attached = [p["PolicyName"] for p in iam.list_attached_user_policies(UserName=user_name)["AttachedPolicies"]]
+        groups = [g["GroupName"] for g in iam.list_groups_for_user(UserName=user_name)["Groups"]]
+        try:
+            iam.get_login_profile(UserName=user_name)
+            login = True
+        except iam.exceptions.NoSuchEntityException:
+            login = False
+    except AWS_ERRORS as exc:
+        raise explain(exc, "iam:ListAccessKeys / iam:ListMFADevices / iam:ListUserPolicies") from None
+    for what, items in (("アクセスキー", [k["AccessKeyId"] for k in keys]), ("別のMFAデバイス", devices), ("インラインポリシー", inline),
+                        ("管理ポリシー", attached), ("グループ", groups), ("ログインプロファイル(パスワード)", ["あり"] if login else [])):
+        if items:
+            found.append(f"IAMユーザー {user_name} に{what}({', '.join(items)})が付いています")
+    return found
 
 
 def _word(planned: bool, needed: bool, absent: str) -> str:

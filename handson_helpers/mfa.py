@@ -58,6 +58,13 @@ def _create(ctx: Context, device_name: str, outfile: str, method: str = "QRCodeP
     ctx.require_write("iam:CreateVirtualMFADevice")
     try:
         created = ctx.iam.create_virtual_mfa_device(VirtualMFADeviceName=device_name, Tags=kit_tags(ctx.participant))["VirtualMFADevice"]
+    except ctx.iam.exceptions.EntityAlreadyExistsException:
+        # made a moment ago by this very call, whose answer (with the only copy of the QR) was lost
+        raise HandsonError(
+            f"仮想MFAデバイス {device_name} は作成されましたが、QRコードを受け取る前に接続が切れました。"
+            "AWSはQRコードを再表示しないため、このセルをもう一度実行し、表示される案内に従ってデバイスを作り直してください。",
+            "QrFileMissing",
+        ) from None
     except AWS_ERRORS as exc:
         raise explain(exc, "iam:CreateVirtualMFADevice") from None
     try:

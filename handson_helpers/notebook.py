@@ -56,7 +56,7 @@ def check_settings(**values: str) -> None:
     display.message("success", "すべての設定値が期待値と一致しています。")
 
 
-def show_environment(dir_mfa_outfile: str) -> None:
+def verify_environment(dir_mfa_outfile: str) -> None:
     """準備: check what the hands-on needs; each failed check says what to do."""
     results = []
     missing = []
@@ -96,4 +96,4 @@ def show_environment(dir_mfa_outfile: str) -> None:
     require_passed(all(results), "✘ の行の案内に従って直し、このノートブックを最初から実行し直してください。")
 
 
-__all__ = ["HandsonError", "check_settings", "setup", "show_environment"]
+__all__ = ["HandsonError", "check_settings", "setup", "verify_environment"]

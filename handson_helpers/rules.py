@@ -58,9 +58,12 @@ def summary(violations: list[Violation]) -> str:
 
 @lru_cache(maxsize=None)
 def _model(service: str):
-    import botocore.session
+    """botocore's model from its data files alone: no profile or config is read (a learner's
+    broken AWS_PROFILE must not break the kit's own checks)."""
+    from botocore.loaders import create_loader
+    from botocore.model import ServiceModel
 
-    return botocore.session.get_session().get_service_model(service)
+    return ServiceModel(create_loader().load_service_model(service, "service-2"), service_name=service)
 
 
 def operations(service: str) -> list[str]:

@@ -18,26 +18,47 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 BASE32_KEY = re.compile(rb"[A-Z2-7]{16,128}=*\n?")
 
 
+def _group_is_only_me(gid: int) -> bool:
+    """A group no one else is in (a user's private group, or `users` in a single-user container)."""
+    import grp
+    import pwd
+
+    try:
+        me = pwd.getpwuid(os.geteuid()).pw_name
+        members = set(grp.getgrgid(gid).gr_mem)
+    except KeyError:
+        return False
+    members |= {p.pw_name for p in pwd.getpwall() if p.pw_gid == gid}
+    return members <= {me}
+
+
+def _others_can_write(st: os.stat_result) -> bool:
+    return bool(st.st_mode & stat.S_IWOTH or (st.st_mode & stat.S_IWGRP and not _group_is_only_me(st.st_gid)))
+
+
 def folder_problem(folder: Path) -> str | None:
     """Why the kit must not keep a private file in ``folder`` (Japanese), or None.
 
-    An existing folder must be yours and writable by nobody else. A missing one will be created
-    0700 in its nearest existing parent, which, like every folder above, must belong to you or
-    root and may be writable by others only when sticky (as /tmp, where nobody can rename
-    another user's entries).
+    No part of the path may be a link someone else could repoint. An existing folder must be
+    yours and writable by nobody else. A missing one will be created 0700 in its nearest existing
+    parent, which, like every folder above, must belong to you or root and may be writable by
+    others only when sticky (as /tmp, where nobody can rename another user's entries).
     """
     folder = Path(os.path.abspath(folder))
+    me = os.geteuid()
+    for component in reversed([folder, *folder.parents]):
+        if os.path.islink(component) and os.lstat(component).st_uid not in (me, 0):
+            return f"{component} は別のユーザーのシンボリックリンクです"
     existing = next(p for p in [folder, *folder.parents] if os.path.lexists(p))
     if not existing.is_dir():
         return f"{existing} はフォルダーではありません"
     real = Path(os.path.realpath(existing))
-    me = os.geteuid()
     for current in [real, *real.parents]:
         st = current.stat()
-        if st.st_uid not in (me, 0) or (current == real == folder and st.st_uid != me):
+        holds_the_file = existing == folder and current == real
+        if st.st_uid != me and (holds_the_file or st.st_uid != 0):
             return f"{current} は別のユーザーのフォルダーです"
-        writable_by_others = st.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
-        if writable_by_others and (existing == folder and current == real or not st.st_mode & stat.S_ISVTX):
+        if _others_can_write(st) and (holds_the_file or not st.st_mode & stat.S_ISVTX):
             return f"{current} は他のユーザーも書き込めるフォルダーです"
     if not os.access(real, os.W_OK | os.X_OK):
         return f"{real} に書き込む権限がありません"
@@ -67,7 +88,7 @@ def private_folder(folder: Path, label: str) -> Path:
     problem = folder_problem(folder)
     if problem:  # something appeared in the meantime
         raise HandsonError(f"{label} のフォルダーを安全に作成できませんでした: {problem}。", "UnsafeFolder")
-    return folder
+    return Path(os.path.realpath(folder))  # resolved once: later opens cannot be redirected
 
 
 def file_problem(path: Path) -> str | None:

@@ -31,11 +31,12 @@ class Context:
     endpoint: str | None
     region: str = REGION
     participant: str = ""  # the raw workshop participant id, read once at connect()
+    allowed_account: str = ""  # HANDSON_AWS_ACCOUNT_ID, read once at connect()
 
     @property
     def writable(self) -> bool:
         """The sandbox, or the real account the learner named in HANDSON_AWS_ACCOUNT_ID."""
-        return self.target == "sandbox" or os.environ.get("HANDSON_AWS_ACCOUNT_ID", "").strip() == self.account_id
+        return self.target == "sandbox" or self.allowed_account == self.account_id
 
     def require_write(self, action: str) -> None:
         """Refuse a change to a real account unless the learner named that account explicitly."""
@@ -92,7 +93,8 @@ def connect(show: bool = True, participant: str | None = None) -> Context:
     except AWS_ERRORS as exc:
         raise explain(exc, "sts:GetCallerIdentity") from None
     who = participant_id() if participant is None else participant
-    ctx = Context(target, iam, sts, identity["Account"], identity["Arn"], endpoint, session.region_name, who)
+    allowed = os.environ.get("HANDSON_AWS_ACCOUNT_ID", "").strip()
+    ctx = Context(target, iam, sts, identity["Account"], identity["Arn"], endpoint, session.region_name, who, allowed)
     if show:
         if target == "sandbox":
             display.message(

@@ -48,16 +48,16 @@ def _participant(tags: list[dict], suffix: str) -> str | None:
     return tag if participant(tag) == suffix else None
 
 
-def kit_users(ctx: Context) -> list[tuple[dict, str]]:
-    """Users under /handson-cli/ named and tagged by the kit, with their participant."""
+def kit_users(ctx: Context, user_path: str = SEED_USER_PATH) -> list[tuple[dict, str]]:
+    """Users under the hands-on's path named and tagged by the kit, with their participant."""
     try:
-        pages = ctx.iam.get_paginator("list_users").paginate(PathPrefix=SEED_USER_PATH)
+        pages = ctx.iam.get_paginator("list_users").paginate(PathPrefix=user_path)
         users = [u for page in pages for u in page["Users"] if _suffix(u["UserName"], SEED_USER_NAME) is not None]
     except AWS_ERRORS as exc:
         raise explain(exc, "iam:ListUsers") from None
     found = []
     for user in users:
-        if user["Path"] != SEED_USER_PATH:
+        if user["Path"] != user_path:
             continue
         who = _participant(user_tags(ctx, user["UserName"]), _suffix(user["UserName"], SEED_USER_NAME))
         if who is not None:
@@ -84,8 +84,8 @@ def kit_devices(ctx: Context, users: list[tuple[dict, str]]) -> list[tuple[dict,
     return found
 
 
-def status(ctx: Context) -> list[Row]:
-    users = kit_users(ctx)
+def status(ctx: Context, user_path: str = SEED_USER_PATH) -> list[Row]:
+    users = kit_users(ctx, user_path)
     devices = kit_devices(ctx, users)
     rows = []
     for user, who in users:
@@ -102,9 +102,9 @@ def status(ctx: Context) -> list[Row]:
     return sorted(rows, key=lambda r: (r.participant, r.user or ""))
 
 
-def show_status(ctx: Context) -> list[Row]:
+def show_status(ctx: Context, user_path: str = SEED_USER_PATH) -> list[Row]:
     """The instructor's table: participant, user, device, MFA enabled, since."""
-    rows = status(ctx)
+    rows = status(ctx, user_path)
     display.table(
         f"ワークショップの状況 ({len(rows)} 名分)",
         ["参加者", "IAMユーザー", "仮想MFAデバイス", "MFA有効", "有効化日時"],
@@ -114,9 +114,9 @@ def show_status(ctx: Context) -> list[Row]:
     return rows
 
 
-def verify_all_enabled(ctx: Context) -> None:
+def verify_all_enabled(ctx: Context, user_path: str = SEED_USER_PATH) -> None:
     """完了確認 for the instructor: every participant listed has MFA enabled."""
-    rows = status(ctx)
+    rows = status(ctx, user_path)
     if not rows:
         display.message("warning", "キットのリソースを持つ参加者が一人も見つかりません。参加者が 10_create_iam_user を実行したか、接続先(HANDSON_TARGET とアカウント)が参加者と同じかを確認してください。")
         return

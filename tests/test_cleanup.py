@@ -50,13 +50,13 @@ def test_a_device_assigned_to_someone_else_is_left_alone(ctx, iam, tmp_path):
     assert iam.list_mfa_devices(UserName="someone")["MFADevices"][0]["SerialNumber"] == serial
 
 
-def test_a_leftover_access_key_stops_cleanup_with_a_message(ctx, iam, tmp_path):
+def test_a_leftover_access_key_stops_cleanup_before_anything_is_deleted(ctx, iam, tmp_path, capsys):
     qr = outfile(tmp_path)
     make_user_and_device(ctx, qr)
     iam.create_access_key(UserName=USER)
-    try:
-        hh.run_cleanup(ctx, hh.plan_cleanup(ctx, USER, PATH, DEVICE, qr))
-        raise AssertionError("DeleteUser must conflict")
-    except hh.HandsonError as err:
-        assert err.code == "DeleteConflict" and "アクセスキー" in err.message
+    plan = hh.plan_cleanup(ctx, USER, PATH, DEVICE, qr)
+    hh.run_cleanup(ctx, plan)
+    assert plan.empty and any("アクセスキー" in reason for reason in plan.refused)
+    assert "何も削除しません" in capsys.readouterr().out
     assert [u["UserName"] for u in iam.list_users()["Users"]] == [USER]
+    assert len(iam.list_virtual_mfa_devices()["VirtualMFADevices"]) == 1  # not half-cleaned

@@ -44,3 +44,15 @@ def test_check_marks_mismatch_and_invalid_values(monkeypatch):
     assert [r.ok for r in rows] == [True, False, False]
     assert rows[1].reason.startswith("パスは") and rows[2].reason == "期待値と異なります"
     assert [r.number for r in rows] == [1, 2, 3]
+
+
+def test_the_kits_own_checks_work_with_a_broken_aws_profile():
+    """The rules come from botocore's data files, not from a session that reads the learner's config."""
+    import os
+    import subprocess
+    import sys
+
+    code = "from handson_helpers import settings; print(settings.problem('IAM_USER_NAME', 'a b') is not None)"
+    env = dict(os.environ, AWS_PROFILE="no-such-profile", AWS_CONFIG_FILE="/nonexistent")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert out.returncode == 0 and out.stdout.strip() == "True", out.stderr

@@ -1,4 +1,5 @@
 """Targets: the sandbox by default (nothing leaves the machine), real AWS only behind the account guard."""
+from dataclasses import replace
 from datetime import datetime, timezone
 
 import boto3
@@ -112,9 +113,9 @@ def test_enable_on_aws_is_guarded_too(aws_ctx):
     iam_stub.assert_no_pending_responses()
 
 
-def test_with_the_right_account_id_aws_calls_go_through(aws_ctx, monkeypatch):
+def test_with_the_right_account_id_aws_calls_go_through(aws_ctx):
     ctx, iam_stub = aws_ctx
-    monkeypatch.setenv("HANDSON_AWS_ACCOUNT_ID", ACCOUNT)
+    ctx = replace(ctx, allowed_account=ACCOUNT)  # as connect() reads HANDSON_AWS_ACCOUNT_ID
     iam_stub.add_client_error("get_user", "NoSuchEntity", http_status_code=404)
     created = {"Path": PATH, "UserName": USER, "UserId": "AIDAEXAMPLEUSER00000", "Arn": f"arn:aws:iam::{ACCOUNT}:user{PATH}{USER}", "CreateDate": datetime.now(timezone.utc)}
     iam_stub.add_response("create_user", {"User": created}, {"UserName": USER, "Path": PATH, "Tags": [{"Key": "handson-kit", "Value": "iam-mfa"}]})
@@ -122,9 +123,9 @@ def test_with_the_right_account_id_aws_calls_go_through(aws_ctx, monkeypatch):
     iam_stub.assert_no_pending_responses()
 
 
-def test_cleanup_on_aws_leaves_a_user_the_kit_did_not_create(aws_ctx, monkeypatch, tmp_path):
+def test_cleanup_on_aws_leaves_a_user_the_kit_did_not_create(aws_ctx, tmp_path):
     ctx, iam_stub = aws_ctx
-    monkeypatch.setenv("HANDSON_AWS_ACCOUNT_ID", ACCOUNT)
+    ctx = replace(ctx, allowed_account=ACCOUNT)
     user = {"Path": PATH, "UserName": USER, "UserId": "AIDAEXAMPLEUSER00000", "Arn": f"arn:aws:iam::{ACCOUNT}:user{PATH}{USER}", "CreateDate": datetime.now(timezone.utc)}
     iam_stub.add_response("get_user", {"User": user})
     iam_stub.add_response("list_virtual_mfa_devices", {"VirtualMFADevices": [], "IsTruncated": False})

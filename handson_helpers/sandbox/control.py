@@ -162,8 +162,11 @@ def start(host: str = "127.0.0.1", port: int = 0, base: Path | None = None) -> S
     base = base or home()
     with _locked(base):
         previous = _read_state(base)
-        if previous and _alive(previous.pid) and proven(previous):
-            return replace(previous, already_running=True)
+        if previous and _alive(previous.pid):
+            if proven(previous):
+                return replace(previous, already_running=True)
+            if _serves(previous.pid, base):  # ours, but with credentials we no longer have: retire it
+                _terminate(previous.pid)
         key_id, secret = credentials(base)
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(PACKAGE_ROOT), os.environ.get("PYTHONPATH")])))
         log_fd = os.open(log_path(base), os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o600)
@@ -237,17 +240,29 @@ def stop() -> bool:
     with _locked(base):
         sandbox = _read_state(base)
         stopped = False
-        if sandbox and _alive(sandbox.pid) and proven(sandbox):
-            os.kill(sandbox.pid, signal.SIGTERM)
-            deadline = time.monotonic() + 10
-            while time.monotonic() < deadline and _alive(sandbox.pid):
-                time.sleep(0.05)
-            if _alive(sandbox.pid):
-                os.kill(sandbox.pid, signal.SIGKILL)
+        if sandbox and _alive(sandbox.pid) and (proven(sandbox) or _serves(sandbox.pid, base)):
+            _terminate(sandbox.pid)
             stopped = True
         state_path(base).unlink(missing_ok=True)
         _current.pop(base, None)
         return stopped
+
+
+def _terminate(pid: int) -> None:
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and _alive(pid):
+        time.sleep(0.05)
+    if _alive(pid):
+        os.kill(pid, signal.SIGKILL)
+
+
+def _serves(pid: int, base: Path) -> bool:
+    """Whether ``pid`` is a sandbox server of this user for ``base`` (read from its command line)."""
+    try:
+        return f"\0--home\0{base}\0".encode() in Path(f"/proc/{pid}/cmdline").read_bytes() and os.stat(f"/proc/{pid}").st_uid == os.geteuid()
+    except OSError:
+        return False
 
 
 def _alive(pid: int) -> bool:

@@ -99,6 +99,16 @@ def create_user(self, region_name, user_name, path="/", tags=None):
     return _orig_create_user(self, region_name, user_name, path, tags)
 
 
+_orig_update_user = models.IAMBackend.update_user
+
+
+def update_user(self, user_name, new_path=None, new_user_name=None):
+    """A rename may not make two names that differ only in case, either."""
+    if new_user_name and any(n.lower() == new_user_name.lower() and n != user_name for n in self.users):
+        raise EntityAlreadyExists(f"User with name {new_user_name} already exists.")
+    return _orig_update_user(self, user_name, new_path, new_user_name)
+
+
 def create_virtual_mfa_device(self, device_name, path, tags=None):
     device = _orig_create_device(self, device_name, path)
     self.tagger.tag_resource(device.serial_number, tags or [])
@@ -172,6 +182,7 @@ def list_mfa_device_tags(self, serial_number):
 _admin_key_id = ""
 _orig_caller_identity = sts_models.STSBackend.get_caller_identity
 _orig_get_user_response = responses.IamResponse.get_user
+_orig_list_mfa_devices_response = responses.IamResponse.list_mfa_devices
 
 
 def get_caller_identity(self, access_key_id, region):
@@ -180,11 +191,15 @@ def get_caller_identity(self, access_key_id, region):
     return _orig_caller_identity(self, access_key_id, region)
 
 
-def _get_user_response(self):
-    """GetUser without a name answers for the caller; a role session is not a user (as in AWS)."""
-    if not self._get_param("UserName") and self.get_access_key() == _admin_key_id:
-        raise ValidationError("Must specify userName when calling with non-User credentials")
-    return _orig_get_user_response(self)
+def _for_a_user(original):
+    """GetUser/ListMFADevices without a name answer for the caller; a role session is not a user."""
+
+    def response(self):
+        if not self._get_param("UserName") and self.get_access_key() == _admin_key_id:
+            raise ValidationError("Must specify userName when calling with non-User credentials")
+        return original(self)
+
+    return response
 
 
 def _create_device_response(self):
@@ -213,7 +228,9 @@ def apply(admin_key_id: str) -> None:
     global _admin_key_id
     _admin_key_id = admin_key_id
     sts_models.STSBackend.get_caller_identity = get_caller_identity
-    responses.IamResponse.get_user = _get_user_response
+    responses.IamResponse.get_user = _for_a_user(_orig_get_user_response)
+    responses.IamResponse.list_mfa_devices = _for_a_user(_orig_list_mfa_devices_response)
+    models.IAMBackend.update_user = update_user
     models.IAMBackend.create_user = create_user
     models.IAMBackend.create_virtual_mfa_device = create_virtual_mfa_device
     models.IAMBackend.enable_mfa_device = enable_mfa_device

@@ -18,10 +18,10 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, parse_qsl, urlencode
 from xml.sax.saxutils import escape
 
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from .. import rules
 from . import auth, faithful
@@ -32,6 +32,9 @@ from .store import Store, restore, snapshot
 READ_PREFIXES = ("Get", "List")
 XMLNS = {"iam": "https://iam.amazonaws.com/doc/2010-05-08/", "sts": "https://sts.amazonaws.com/doc/2011-06-15/"}
 DIE_AFTER_SAVE = "DieAfterSave"  # a fault that kills the server between saving and answering
+MAX_BODY = 64 * 1024  # IAM's largest document (a policy) is 10 KB
+FORM = "application/x-www-form-urlencoded"
+HOST_RE = re.compile(r"(127\.0\.0\.1|localhost|\[::1\]):[0-9]{1,5}", re.ASCII)
 NONCE_RE = re.compile(r"[0-9a-f]{32}", re.ASCII)
 
 
@@ -51,11 +54,21 @@ def _error_xml(code: str, message: str, service: str = "iam") -> bytes:
 
 
 def _params(environ, body: bytes) -> dict[str, str]:
-    """The query API's parameters, from the query string and a form body (first value wins)."""
-    params = {}
-    for source in (body.decode("utf-8", "replace"), environ.get("QUERY_STRING", "")):
-        for key, values in parse_qs(source, keep_blank_values=True).items():
-            params.setdefault(key, values[0])
+    """The query API's parameters: a form body, or a query string, never both, each name once."""
+    query = environ.get("QUERY_STRING", "")
+    if body and environ.get("CONTENT_TYPE", "").split(";")[0].strip().lower() != FORM:
+        raise ValueError(f"The sandbox takes the query protocol only (Content-Type: {FORM}).")
+    if body and query:
+        raise ValueError("Parameters must be sent in the body or in the query string, not both.")
+    try:
+        pairs = parse_qsl((body.decode("utf-8") if body else query), keep_blank_values=True, strict_parsing=False)
+    except UnicodeDecodeError:
+        raise ValueError("The request body is not UTF-8.") from None
+    params: dict[str, str] = {}
+    for key, value in pairs:
+        if key in params:
+            raise ValueError(f"Parameter {key} is given more than once.")
+        params[key] = value
     return params
 
 
@@ -75,21 +88,25 @@ class SandboxApp:
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
+        if not HOST_RE.fullmatch(environ.get("HTTP_HOST", "")) or environ.get("HTTP_HOST", "").rsplit(":", 1)[-1] != str(self.port):
+            # not addressed to this server: a request captured on a stale port and replayed here,
+            # or a header no client of ours sends
+            return self._error(start_response, 400, "InvalidHost", "The request was not addressed to this endpoint.")
         if path == "/_handson/hello":
             return self._hello(environ, start_response)
         try:
             size = int(environ.get("CONTENT_LENGTH") or 0)
         except ValueError:
             return self._error(start_response, 400, "MalformedInput", "Invalid Content-Length.")
-        body = environ["wsgi.input"].read(size) if size > 0 else b""
-        environ["wsgi.input"] = io.BytesIO(body)
+        if size > MAX_BODY or size < 0:  # checked before reading: nobody can make the sandbox hold a huge body
+            return self._error(start_response, 413, "RequestEntityTooLarge", f"Request bodies are limited to {MAX_BODY} bytes.")
+        if environ.get("HTTP_CONTENT_ENCODING", "identity").lower() not in ("", "identity"):
+            return self._error(start_response, 400, "MalformedInput", "Content-Encoding is not supported.")
+        body = environ["wsgi.input"].read(size) if size else b""
         try:
             caller = auth.verify(environ, body, self.secrets, time.time(), self.started_at)
         except auth.Denied as denied:
             return self._error(start_response, denied.status, denied.code, denied.message)
-        if environ.get("HTTP_HOST", "").rsplit(":", 1)[-1] != str(self.port):
-            # signed for another port: a request captured by whoever held a stale port, replayed here
-            return self._error(start_response, 403, "SignatureDoesNotMatch", "The request was signed for another endpoint.")
         if path.startswith("/_handson/"):
             if caller.service != CONTROL_SERVICE:
                 return self._error(start_response, 403, "AccessDenied", "Control endpoints take requests signed for the sandbox.")
@@ -97,13 +114,21 @@ class SandboxApp:
         service = caller.service
         if service not in XMLNS:
             return self._error(start_response, 400, "InvalidAction", f"The sandbox serves IAM and STS only, not {service}.")
-        params = _params(environ, body)
+        try:
+            params = _params(environ, body)
+        except ValueError as exc:
+            return self._error(start_response, 400, "MalformedInput", str(exc), service)
         action = params.get("Action", "")
         if action not in rules.operations(service):
             return self._error(start_response, 400, "InvalidAction", f"Could not find operation {action} for version {params.get('Version', '')}", service)
         violations = rules.validate(service, action, params)
         if violations:
             return self._error(start_response, 400, "ValidationError", rules.summary(violations), service)
+        # moto gets exactly the parameters that were checked, in one form body
+        checked = urlencode(params).encode()
+        environ.update(
+            {"QUERY_STRING": "", "REQUEST_METHOD": "POST", "CONTENT_TYPE": FORM, "CONTENT_LENGTH": str(len(checked)), "wsgi.input": io.BytesIO(checked)}
+        )
         with self.lock:
             fault = self._take_fault(action)
             if fault and fault["code"] != DIE_AFTER_SAVE:
@@ -164,16 +189,19 @@ class SandboxApp:
                 self.store.clear()
                 result = {"reset": True}
             elif path == "/_handson/faults" and method == "POST":
-                fault = json.loads(body or b"{}")
-                self.faults.append(
-                    {
-                        "action": fault["action"],
-                        "code": fault["code"],
+                try:
+                    fault = json.loads(body or b"{}")
+                    fault = {
+                        "action": str(fault["action"]),
+                        "code": str(fault["code"]),
                         "status": int(fault.get("status", 400)),
-                        "message": fault.get("message", fault["code"]),
+                        "message": str(fault.get("message", fault["code"])),
                         "count": int(fault.get("count", 1)),
                     }
-                )
+                except (ValueError, KeyError, TypeError, AttributeError):
+                    start_response("400 Bad Request", [("Content-Type", "application/json")])
+                    return [b'{"error": "a fault needs action and code"}']
+                self.faults.append(fault)
                 result = {"faults": len(self.faults)}
             else:
                 start_response("404 Not Found", [("Content-Type", "application/json")])
@@ -194,6 +222,12 @@ class SandboxApp:
                 key=lambda d: d["serial"],
             ),
         }
+
+
+class Handler(WSGIRequestHandler):
+    """A connection that sends nothing for a while is closed, so idle sockets cannot pile up."""
+
+    timeout = 30
 
 
 def port_free(host: str, port: int) -> bool:
@@ -218,7 +252,10 @@ def build_app(home: Path):
     data = store.load()
     if data:
         try:
-            restore(_iam_backend(), data)
+            skipped = restore(_iam_backend(), data)
+            if skipped:
+                aside = store.set_aside(keep=True)
+                notice = f"保存されていた状態のうち {', '.join(skipped)} を読み込めませんでした。元のファイルは {aside} に残してあります。"
         except Exception as exc:  # any shape we did not write: keep the file, start empty
             from moto.moto_api._internal.models import moto_api_backend
 
@@ -241,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     app = build_app(args.home)
-    server = make_server(args.host, args.port if port_free(args.host, args.port) else 0, app, threaded=True)
+    server = make_server(args.host, args.port if port_free(args.host, args.port) else 0, app, threaded=True, request_handler=Handler)
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
     app.port = server.server_port
     print(json.dumps({"port": server.server_port, "notice": app.notice}), flush=True)

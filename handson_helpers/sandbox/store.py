@@ -11,7 +11,9 @@ so a kill at any moment leaves either the old or the new file, never a torn one.
 from __future__ import annotations
 
 import json
+import re
 import os
+import shutil
 import sys
 import time
 from datetime import datetime
@@ -87,14 +89,21 @@ def _check_shape(data: dict) -> None:
         names.add(user["name"])
     for device in data.get("devices", []):
         _require(isinstance(device, dict) and isinstance(device.get("serial"), str) and isinstance(device.get("seed"), str), "device")
+        _require(re.fullmatch(r"[A-Z2-7]{16,128}=*", device["seed"]) is not None, "device seed")
         _require(device.get("user") is None or device["user"] in names, "device of a missing user")
         _require(isinstance(device.get("enable_date"), optional), "device date")
 
 
-def restore(backend: models.IAMBackend, data: dict) -> None:
+def restore(backend: models.IAMBackend, data: dict) -> list[str]:
+    """Load a snapshot item by item; returns what could not be loaded (the rest is kept)."""
     _check_shape(data)
+    skipped = []
     for item in data.get("users", []):
-        user = backend.create_user("us-east-1", item["name"], item["path"], item.get("tags") or None)
+        try:
+            user = backend.create_user("us-east-1", item["name"], item["path"], item.get("tags") or None)
+        except Exception:  # e.g. two names differing only in case, from an older sandbox
+            skipped.append(f"user {item['name']}")
+            continue
         user.id = item["id"]
         user.create_date = _parse(item["create_date"])
         for k in item.get("access_keys", []):
@@ -104,6 +113,9 @@ def restore(backend: models.IAMBackend, data: dict) -> None:
             user.access_keys.append(key)
             backend.access_keys[key.physical_resource_id] = key
     for item in data.get("devices", []):
+        if item.get("user") and item["user"] not in backend.users:
+            skipped.append(f"device {item['serial']}")
+            continue
         device = models.VirtualMfaDevice(backend.account_id, "us-east-1", "/placeholder")
         device.serial_number = item["serial"]
         device.base32_string_seed = item["seed"]
@@ -113,6 +125,7 @@ def restore(backend: models.IAMBackend, data: dict) -> None:
         backend.tagger.tag_resource(device.serial_number, item.get("tags") or [])
         if item.get("user"):
             assign_device(backend, backend.get_user(item["user"]), device, _parse(item["enable_date"]))
+    return skipped
 
 
 class Store:
@@ -128,7 +141,7 @@ class Store:
             data = json.loads(self.path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             return None
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, OSError):  # not JSON, not text, a folder, unreadable
             data = None
         if isinstance(data, dict):
             return data
@@ -137,9 +150,13 @@ class Store:
         print(f"sandbox: {self.path} could not be read; moved to {aside}, starting empty", file=sys.stderr)
         return None
 
-    def set_aside(self) -> Path:
+    def set_aside(self, keep: bool = False) -> Path:
+        """Move the file out of the way (or, with ``keep``, copy it) under a dated name."""
         aside = self.path.with_name(f"{self.path.name}.unreadable-{time.strftime('%Y%m%d-%H%M%S')}")
-        os.replace(self.path, aside)
+        if keep:
+            shutil.copy2(self.path, aside)
+        else:
+            os.replace(self.path, aside)
         return aside
 
     def save(self, data: dict) -> None:
