@@ -2,6 +2,8 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
+# A second, small environment with ipykernel 6 for the kernel-level test of the 2.2 cell
+IPK6 ?= .venv-ipykernel6
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 LAB_PORT ?= 8888
 
@@ -15,6 +17,11 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $@
 
+$(IPK6)/.installed: tests/requirements-ipykernel6.txt
+	$(PYTHON) -m venv $(IPK6)
+	$(IPK6)/bin/python -m pip install --quiet -r tests/requirements-ipykernel6.txt
+	touch $@
+
 lab: setup
 	$(PY) -m handson_helpers.sandbox start
 	$(VENV)/bin/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.port=$(LAB_PORT) $(ROOT_FLAG) \
@@ -22,7 +29,7 @@ lab: setup
 
 test: unit nbval
 
-unit: setup
+unit: setup $(IPK6)/.installed
 	$(PY) -m pytest tests
 
 nbval: setup
@@ -41,4 +48,4 @@ sandbox-status: setup
 	$(PY) -m handson_helpers.sandbox status
 
 clean:
-	rm -rf $(VENV) artifacts
+	rm -rf $(VENV) $(IPK6) artifacts

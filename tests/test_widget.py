@@ -1,4 +1,5 @@
 """The 2.2 form: it only collects input; bad input, retries, double clicks and what it leaves behind."""
+import asyncio
 import json
 
 import ipywidgets as w
@@ -97,9 +98,9 @@ def test_built_in_authenticator_goes_through_the_same_path(ctx, tmp_path, monkey
     serial = make_user_and_device(ctx, qr)
     calls = []
     monkeypatch.setattr(MfaEnableForm, "submit", lambda self, *a, _orig=MfaEnableForm.submit: (calls.append(1), _orig(self))[1])
-    assert hh.enable_with_form(ctx, USER, serial, qr) == "enabled"
+    assert asyncio.run(hh.enable_with_form(ctx, USER, serial, qr)) == "enabled"
     assert calls == [1]
-    assert hh.enable_with_form(ctx, USER, serial, qr) == "already"
+    assert asyncio.run(hh.enable_with_form(ctx, USER, serial, qr)) == "already"
 
 
 def test_widgets_are_plain_ipywidgets():
