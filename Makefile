@@ -7,14 +7,20 @@ IPK6 ?= .venv-ipykernel6
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 LAB_PORT ?= 8888
 
-.PHONY: setup lab test unit nbval demo notebooks bench sandbox-status clean
+.PHONY: setup dev lab test unit nbval demo notebooks bench sandbox-status clean
 
 setup: $(VENV)/.installed
+
+dev: $(VENV)/.dev-installed $(IPK6)/.installed
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-installed: $(VENV)/.installed requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
 $(IPK6)/.installed: tests/requirements-ipykernel6.txt
@@ -29,11 +35,11 @@ lab: setup
 
 test: unit nbval
 
-unit: setup $(IPK6)/.installed
+unit: dev
 	$(PY) -m pytest tests
 
-nbval: setup
-	$(PY) -m pytest --nbval notebooks --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
+nbval: dev
+	$(PY) -m pytest --nbval notebooks --nbval-sanitize-with tests/nbval_sanitize.cfg
 
 demo: setup
 	$(PY) -m handson_helpers.run
@@ -41,7 +47,7 @@ demo: setup
 notebooks: setup
 	$(PY) -m handson_helpers.run --update
 
-bench: setup
+bench: dev
 	$(PY) -m handson_helpers.bench $(BENCH_ARGS)
 
 sandbox-status: setup
