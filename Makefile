@@ -6,6 +6,8 @@ PY := $(VENV)/bin/python
 IPK6 ?= .venv-ipykernel6
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 LAB_PORT ?= 8888
+# pytest-xdist workers, each with its own HOME and sandbox (conftest.py)
+TEST_WORKERS ?= 3
 
 .PHONY: setup dev lab test unit nbval demo notebooks bench sandbox-status clean
 
@@ -33,10 +35,13 @@ lab: setup
 	$(VENV)/bin/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.port=$(LAB_PORT) $(ROOT_FLAG) \
 		--ServerApp.root_dir=notebooks --LabApp.default_url=/lab/tree/00_contents.ipynb
 
-test: unit nbval
+# One session: the tests and nbval over every notebook; --dist loadgroup keeps the notebooks, the browser
+# cases and each notebook's restart sweep on one worker each
+test: dev
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup tests notebooks --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg
 
 unit: dev
-	$(PY) -m pytest tests
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup tests
 
 nbval: dev
 	$(PY) -m pytest --nbval notebooks --nbval-sanitize-with tests/nbval_sanitize.cfg
