@@ -2,12 +2,18 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
+# A second, small environment with ipykernel 6 for the kernel-level test of the 2.2 cell
+IPK6 ?= .venv-ipykernel6
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 LAB_PORT ?= 8888
+# pytest-xdist workers, each with its own HOME and sandbox (conftest.py)
+TEST_WORKERS ?= 3
 
-.PHONY: setup lab test unit nbval demo notebooks bench sandbox-status clean
+.PHONY: setup dev lab test unit nbval demo notebooks bench sandbox-status clean
 
 setup: $(VENV)/.installed
+
+dev: $(VENV)/.dev-installed $(IPK6)/.installed
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,18 +21,30 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $@
 
+$(VENV)/.dev-installed: $(VENV)/.installed requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+$(IPK6)/.installed: tests/requirements-ipykernel6.txt
+	$(PYTHON) -m venv $(IPK6)
+	$(IPK6)/bin/python -m pip install --quiet -r tests/requirements-ipykernel6.txt
+	touch $@
+
 lab: setup
 	$(PY) -m handson_helpers.sandbox start
 	$(VENV)/bin/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.port=$(LAB_PORT) $(ROOT_FLAG) \
 		--ServerApp.root_dir=notebooks --LabApp.default_url=/lab/tree/00_contents.ipynb
 
-test: unit nbval
+# One session: the tests and nbval over every notebook; --dist loadgroup keeps the notebooks, the browser
+# cases and each notebook's restart sweep on one worker each
+test: dev
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup tests notebooks --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-unit: setup
-	$(PY) -m pytest tests
+unit: dev
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup tests
 
-nbval: setup
-	$(PY) -m pytest --nbval notebooks --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider
+nbval: dev
+	$(PY) -m pytest --nbval notebooks --nbval-sanitize-with tests/nbval_sanitize.cfg
 
 demo: setup
 	$(PY) -m handson_helpers.run
@@ -34,11 +52,11 @@ demo: setup
 notebooks: setup
 	$(PY) -m handson_helpers.run --update
 
-bench: setup
+bench: dev
 	$(PY) -m handson_helpers.bench $(BENCH_ARGS)
 
 sandbox-status: setup
 	$(PY) -m handson_helpers.sandbox status
 
 clean:
-	rm -rf $(VENV) artifacts
+	rm -rf $(VENV) $(IPK6) artifacts

@@ -2,9 +2,11 @@
 enabling is mfa.enable_mfa_device, which takes the two codes as arguments."""
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import html
 import os
-import time
+import threading
 
 import ipywidgets as w
 
@@ -124,7 +126,6 @@ class MfaEnableForm(w.VBox):
         )
 
     def _finish(self, result: str) -> None:
-        self.result = result
         self.image.value = b"" if isinstance(self.image, w.Image) else ""
         for box in (self.code1, self.code2):
             box.value = ""
@@ -133,6 +134,8 @@ class MfaEnableForm(w.VBox):
         # Only the button (a second click says it is done) and the status stay on screen.
         self.children = (self.enable_button, self.status)
         self.image.close()  # no QR (or key) model is left for a saved widget state to capture
+        # Last: the waiting cell, maybe on another thread, goes on once the QR is gone.
+        self.result = result
 
     def submit(self, _button=None) -> None:
         """Enable with the typed codes; a click after success only says it is done."""
@@ -198,32 +201,80 @@ class RecreateOffer(w.VBox):
         except HandsonError as exc:
             self.status.value = f"✘ {html.escape(exc.message)}"
             return
-        self.result = "recreated"
         self.status.value = "✔ 作り直しました。下に新しいQRコードを表示します。"
         self.recreate_button.disabled = self.cancel_button.disabled = True
+        self.result = "recreated"
 
     def cancel(self, _button=None) -> None:
-        self.result = CANCELLED
         self.recreate_button.disabled = self.cancel_button.disabled = True
+        self.result = CANCELLED
 
 
-def _can_wait(shell) -> bool:
-    """Waiting needs a kernel whose messages jupyter-ui-poll can pump (ipykernel 6)."""
-    return callable(getattr(getattr(shell, "kernel", None), "do_one_iteration", None))
+def _wait_mode(shell) -> str | None:
+    """How this kernel lets a cell wait for clicks: "poll" on ipykernel 6 (jupyter-ui-poll pumps
+    its queue), "await" on ipykernel >= 7.4 (it hands comm messages to a cell that awaits),
+    None where neither works (ipykernel 7.0-7.3, no kernel)."""
+    kernel = getattr(shell, "kernel", None)
+    if kernel is None:
+        return None
+    if callable(getattr(kernel, "do_one_iteration", None)):
+        return "poll"
+    from ipykernel import version_info
+
+    return "await" if version_info[:2] >= (7, 4) else None
 
 
-def _wait(widget) -> None:
-    """Block this cell (so Run All waits) while still handling the widget's clicks."""
-    from jupyter_ui_poll import ui_events
+@contextlib.contextmanager
+def _comms_on_the_main_shell(kernel):
+    """While the cell awaits on ipykernel 7.4, handle the form's messages as the front end expects.
 
-    with ui_events() as poll:
+    In order: 7.4 routes a widget's next message to the subshell of the message during which the
+    kernel last changed that widget, so after a wrong code the boxes' updates would go to
+    JupyterLab's widget subshell while the click stays on the main shell, and the click could be
+    handled first. Handled without that subshell id, every message of the form comes to the main
+    shell, one after another. And with an idle status: 7.4 sends none for a comm message handled
+    while a cell holds the main shell, and ipywidgets' front end sends a widget's next change only
+    after it, so a code box would otherwise sync only once.
+    """
+    handler = kernel.shell_handlers["comm_msg"]
+
+    def handle(stream, ident, msg):
+        msg["header"].pop("subshell_id", None)
+        try:
+            handler(stream, ident, msg)
+        finally:
+            if threading.current_thread() is threading.main_thread():  # a subshell sends its own
+                kernel.session.send(kernel.iopub_socket, "status", {"execution_state": "idle"}, parent=msg, ident=kernel._topic("status"))
+
+    kernel.shell_handlers["comm_msg"] = handle
+    try:
+        yield
+    finally:
+        kernel.shell_handlers["comm_msg"] = handler
+
+
+async def _wait(widget, shell, mode: str) -> None:
+    """Keep the cell running (so Run All waits) until the widget is finished.
+
+    A flag, not a Future: on ipykernel 7 a click may be handled on another thread.
+    """
+    tick = getattr(widget, "tick", lambda: None)
+    if mode == "poll":
+        from jupyter_ui_poll import ui_events
+
+        async with ui_events() as poll:  # holds back the next cells until this one ends
+            while not widget.finished:
+                await poll(20)
+                tick()
+                await asyncio.sleep(0.1)
+        return
+    with _comms_on_the_main_shell(shell.kernel):
         while not widget.finished:
-            poll(20)
-            getattr(widget, "tick", lambda: None)()
-            time.sleep(0.1)
+            tick()
+            await asyncio.sleep(0.1)
 
 
-def _show_and_wait(widget, shell, wait: bool) -> bool:
+async def _show_and_wait(widget, shell, wait: bool) -> bool:
     """Display the widget; wait for it where the kernel allows. False if the cell cannot wait."""
     from IPython.display import display as show
 
@@ -231,18 +282,23 @@ def _show_and_wait(widget, shell, wait: bool) -> bool:
         show(widget)
     if not wait or auto_mfa() or widget.finished:
         return True
-    if not _can_wait(shell):
+    mode = _wait_mode(shell)
+    if mode is None:
         display.message("info", "この環境ではセルが入力を待てません。フォームで操作してから、次のセルを実行してください。")
         return False
     try:
-        _wait(widget)
-    except KeyboardInterrupt:  # the learner pressed ■ (interrupt): same as cancel
+        await _wait(widget, shell, mode)
+    except asyncio.CancelledError:  # the learner pressed ■ (interrupt): same as cancel
         widget.cancel()
     return True
 
 
-def enable_with_form(ctx: Context, user_name: str, serial: str, outfile: str, wait: bool = True) -> str:
-    """Section 2.2's enable step: show the form and wait until enabled or cancelled."""
+async def enable_with_form(ctx: Context, user_name: str, serial: str, outfile: str, wait: bool = True) -> str:
+    """Section 2.2's enable step: show the form and wait until enabled or cancelled.
+
+    A coroutine, awaited by the cell (``await hh.enable_with_form(...)``): on ipykernel >= 7.4
+    only a cell that awaits receives the clicks while it waits.
+    """
     from IPython import get_ipython
 
     cli = enable_command(user_name, serial)
@@ -261,10 +317,10 @@ def enable_with_form(ctx: Context, user_name: str, serial: str, outfile: str, wa
     device_name = device_name_of(serial)
     problem = qr_problem(outfile)
     if problem:
-        if auto_mfa() or not wait or not _can_wait(shell) or os.path.lexists(expand(outfile)):
+        if auto_mfa() or not wait or _wait_mode(shell) is None or os.path.lexists(expand(outfile)):
             raise HandsonError(QR_LOST.format(name=device_name, file=outfile, problem=problem), "QrFileMissing")
         offer = RecreateOffer(ctx, device_name, outfile)
-        _show_and_wait(offer, shell, wait)
+        await _show_and_wait(offer, shell, wait)
         if offer.result != "recreated":
             display.message("warning", "作り直しはキャンセルされました。何も変更していません。このセルをもう一度実行すると再開できます。")
             return CANCELLED
@@ -272,7 +328,7 @@ def enable_with_form(ctx: Context, user_name: str, serial: str, outfile: str, wa
     if auto_mfa():
         form.fill_from_qr(outfile)
         form.submit()
-    if not _show_and_wait(form, shell, wait):
+    if not await _show_and_wait(form, shell, wait):
         return ""
     if form.result in (ENABLED, ALREADY_ENABLED):
         display.command(cli, "")

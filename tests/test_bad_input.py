@@ -1,5 +1,6 @@
 """The bad-input battery: each case gets a clear Japanese message, changes nothing in IAM,
 and the correct input right after it succeeds."""
+import asyncio
 import re
 import time
 
@@ -131,7 +132,7 @@ def test_device_exists_unassigned_but_qr_file_lost(ctx, iam, tmp_path):
     serial = make_user_and_device(ctx, qr)
     expand(qr).unlink()
     before = iam_state(iam)
-    for attempt in (lambda: hh.create_virtual_mfa_device(ctx, DEVICE, qr), lambda: hh.enable_with_form(ctx, USER, serial, qr)):
+    for attempt in (lambda: hh.create_virtual_mfa_device(ctx, DEVICE, qr), lambda: asyncio.run(hh.enable_with_form(ctx, USER, serial, qr))):
         with pytest.raises(hh.HandsonError) as err:
             attempt()
         assert err.value.code == "QrFileMissing" and "一度しか返さない" in err.value.message

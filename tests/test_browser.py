@@ -1,7 +1,8 @@
 """JupyterLab in a real Chromium: a learner runs 2.2, scans the QR on screen and types two codes.
 
-Starts its own JupyterLab (isolated settings, workspaces and runtime) on a free loopback port,
-drives Debian's Chromium with Playwright, and keeps screenshots under artifacts/browser/.
+Starts one JupyterLab for all cases (isolated settings, workspaces and runtime) on a free
+loopback port, each case in its own copy of the notebooks; drives Debian's Chromium with
+Playwright, and keeps screenshots under artifacts/browser/. The cases share one xdist worker.
 """
 import io
 import json
@@ -36,6 +37,7 @@ CHROMIUM_ARGS = [
 ]
 FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
 QR = hh.mfa_outfile(SEED_DIR_MFA_OUTFILE, DEVICE)
+pytestmark = pytest.mark.xdist_group("browser")
 
 
 def free_port():
@@ -45,13 +47,11 @@ def free_port():
 
 
 class Lab:
-    def __init__(self, tmp: Path, auto_mfa: bool):
+    def __init__(self, tmp: Path):
         self.root = tmp / "notebooks"
-        shutil.copytree(REPO / "notebooks", self.root)
+        self.root.mkdir()
         self.port, self.token = free_port(), secrets.token_hex(16)
-        env = {k: v for k, v in os.environ.items() if k != "HANDSON_AUTO_MFA"}
-        if auto_mfa:
-            env["HANDSON_AUTO_MFA"] = "1"
+        env = {k: v for k, v in os.environ.items() if k != "HANDSON_AUTO_MFA"}  # the learner's phone is the test
         for name in ("JUPYTERLAB_SETTINGS_DIR", "JUPYTERLAB_WORKSPACES_DIR", "JUPYTER_RUNTIME_DIR", "JUPYTER_CONFIG_DIR"):
             env[name] = str(tmp / name.lower())
         self._settings(Path(env["JUPYTERLAB_SETTINGS_DIR"]))
@@ -92,10 +92,13 @@ class Lab:
             body = resp.read()
             return json.loads(body) if body else None
 
+    def shutdown_kernels(self):
+        for kernel in self.api("GET", "/api/kernels"):
+            self.api("DELETE", f"/api/kernels/{kernel['id']}")
+
     def close(self):
         try:
-            for kernel in self.api("GET", "/api/kernels"):
-                self.api("DELETE", f"/api/kernels/{kernel['id']}")
+            self.shutdown_kernels()
             self.api("POST", "/api/shutdown")
             self.proc.wait(timeout=30)
         finally:
@@ -114,6 +117,22 @@ def browser():
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         yield browser
         browser.close()
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    lab = Lab(tmp_path_factory.mktemp("lab"))
+    yield lab
+    lab.close()
+
+
+@pytest.fixture
+def folder(lab, request):
+    """This case's own copy of the notebooks (a folder under the lab's root); its kernels end with it."""
+    name = request.node.name[len("test_"):][:40]
+    shutil.copytree(REPO / "notebooks", lab.root / name)
+    yield name
+    lab.shutdown_kernels()
 
 
 @pytest.fixture
@@ -141,6 +160,13 @@ def open_notebook(page, lab, name):
     page.goto(lab.url(f"/lab/tree/{name}") + "&reset")  # a clean workspace: only this notebook open
     page.locator(".jp-NotebookPanel").first.wait_for(timeout=60_000)
     page.get_by_text("Python 3 (ipykernel) | Idle").first.wait_for(timeout=60_000)  # the kernel is connected
+
+
+def open_from_file_browser(page, name):
+    """The next notebook, as a learner opens it: a double click in the file browser (no page reload)."""
+    page.locator(".jp-DirListing-item", has_text=name).first.dblclick()
+    page.locator(".jp-NotebookPanel").first.wait_for(timeout=60_000)
+    page.get_by_text("Python 3 (ipykernel) | Idle").first.wait_for(timeout=60_000)
 
 
 def menu(page, top, label):
@@ -184,84 +210,87 @@ def secret_from_pixels(png_bytes):
     return result.text.split("secret=")[1].split("&")[0]
 
 
-def test_a_learner_enables_mfa_through_the_widget(page, tmp_path, iam, sandbox):
+def enable_with_the_phone(page, totp):
+    """Two consecutive codes from the phone, the first with full-width digits, then the button."""
+    now = time.time()
+    page.locator(".handson-code1 input").press_sequentially(totp.at(now - 30).translate(FULL_WIDTH))
+    page.locator(".handson-code2 input").press_sequentially(totp.at(now))
+    page.locator("button.handson-enable").click()
+    return now
+
+
+def test_a_learner_enables_mfa_through_the_widget(page, lab, folder, iam, sandbox):
     started = time.monotonic()
     ctx = hh.connect(show=False)
     serial = make_user_and_device(ctx, QR)
-    lab = Lab(tmp_path, auto_mfa=False)
-    try:
-        open_notebook(page, lab, "22_enable_virtual_mfa_device.ipynb")
-        run_all(page)
-        totp = phone_scans_screen(page, "01_qr_shown")
+    open_notebook(page, lab, f"{folder}/22_enable_virtual_mfa_device.ipynb")
+    run_all(page)
+    totp = phone_scans_screen(page, "01_qr_shown")
 
-        before = iam_state(iam)
-        page.locator(".handson-code1 input").fill("123456")
-        page.locator(".handson-code2 input").fill("654321")
-        page.locator("button.handson-enable").click()
-        status = page.locator(".handson-status")
-        status.get_by_text("認証コードが正しくありません").wait_for(timeout=30_000)
-        page.wait_for_function(  # the form empties both boxes for fresh codes
-            "() => ['.handson-code1 input', '.handson-code2 input'].every(s => document.querySelector(s).value === '')"
-        )
-        status.scroll_into_view_if_needed()
-        shot(page, "02_wrong_codes")
-        assert iam_state(iam) == before
+    before = iam_state(iam)
+    page.locator(".handson-code1 input").fill("123456")
+    page.locator(".handson-code2 input").fill("654321")
+    page.locator("button.handson-enable").click()
+    status = page.locator(".handson-status")
+    status.get_by_text("認証コードが正しくありません").wait_for(timeout=30_000)
+    page.wait_for_function(  # the form empties both boxes for fresh codes
+        "() => ['.handson-code1 input', '.handson-code2 input'].every(s => document.querySelector(s).value === '')"
+    )
+    status.scroll_into_view_if_needed()
+    shot(page, "02_wrong_codes")
+    assert iam_state(iam) == before
 
-        now = time.time()
-        page.locator(".handson-code1 input").press_sequentially(totp.at(now - 30).translate(FULL_WIDTH))
-        page.locator(".handson-code2 input").press_sequentially(totp.at(now))
-        page.locator("button.handson-enable").click()
-        status.get_by_text("有効化しました").wait_for(timeout=30_000)
-        page.get_by_text(f'✔ 完了確認: IAMユーザー"{USER}"のMFAが有効になっている').first.wait_for(timeout=60_000)
-        wait_idle(page)
-        assert page.locator("img.handson-qr").count() == 0
-        shot(page, "03_enabled")
-        page.locator("button.handson-enable").dblclick()  # an impatient learner: harmless, and it says so
-        status.get_by_text("既に有効化されています").wait_for(timeout=30_000)
-        assert len(iam.list_mfa_devices(UserName=USER)["MFADevices"]) == 1
-        assert iam.list_mfa_devices(UserName=USER)["MFADevices"][0]["SerialNumber"] == serial
+    now = enable_with_the_phone(page, totp)
+    status.get_by_text("有効化しました").wait_for(timeout=30_000)
+    page.get_by_text(f'✔ 完了確認: IAMユーザー"{USER}"のMFAが有効になっている').first.wait_for(timeout=60_000)
+    wait_idle(page)
+    assert page.locator("img.handson-qr").count() == 0
+    shot(page, "03_enabled")
+    page.locator("button.handson-enable").dblclick()  # an impatient learner: harmless, and it says so
+    status.get_by_text("既に有効化されています").wait_for(timeout=30_000)
+    assert len(iam.list_mfa_devices(UserName=USER)["MFADevices"]) == 1
+    assert iam.list_mfa_devices(UserName=USER)["MFADevices"][0]["SerialNumber"] == serial
 
-        saved = lab.root / "22_enable_virtual_mfa_device.ipynb"
-        mtime = saved.stat().st_mtime
-        page.locator(".jp-NotebookPanel").first.click()
-        page.keyboard.press("Control+s")
-        deadline = time.monotonic() + 30
-        while saved.stat().st_mtime == mtime and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert saved.stat().st_mtime != mtime, "the notebook was not saved"
-        text = saved.read_text()
-        nb = json.loads(text)
-        assert scan_notebook(nb) == [] and scan_text(text) == []
-        assert totp.secret not in text and totp.at(now) not in text and totp.at(now - 30) not in text
-        assert "✔ 完了確認" in text
-        print(f"\nbrowser case took {time.monotonic() - started:.1f} s")
-    finally:
-        lab.close()
+    saved = lab.root / folder / "22_enable_virtual_mfa_device.ipynb"
+    mtime = saved.stat().st_mtime
+    page.locator(".jp-NotebookPanel").first.click()
+    page.keyboard.press("Control+s")
+    deadline = time.monotonic() + 30
+    while saved.stat().st_mtime == mtime and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert saved.stat().st_mtime != mtime, "the notebook was not saved"
+    text = saved.read_text()
+    nb = json.loads(text)
+    assert scan_notebook(nb) == [] and scan_text(text) == []
+    assert totp.secret not in text and totp.at(now) not in text and totp.at(now - 30) not in text
+    assert "✔ 完了確認" in text
+    print(f"\nbrowser case took {time.monotonic() - started:.1f} s")
 
 
-def test_run_all_from_preparation_to_cleanup_in_the_browser(page, tmp_path, iam, sandbox):
+def test_run_all_from_preparation_to_cleanup_in_the_browser(page, lab, folder, iam, sandbox):
     started = time.monotonic()
-    lab = Lab(tmp_path, auto_mfa=True)
-    try:
-        for name in ["01_preparation", "10_create_iam_user", "21_create_virtual_mfa_device", "22_enable_virtual_mfa_device", "90_cleanup"]:
-            open_notebook(page, lab, f"{name}.ipynb")
-            run_all(page)
-            page.get_by_text("✔ 完了確認").first.wait_for(timeout=60_000)
-            wait_idle(page)
-            outputs = page.locator(".jp-OutputArea-output").all_inner_texts()
-            assert not any("✘" in text for text in outputs), (name, outputs)
-            shot(page, f"run_all_{name}")
-            menu(page, "File", "Close and Shut Down Notebook…")
-            dialog = page.locator(".jp-Dialog button.jp-mod-accept")
-            if dialog.count():
-                dialog.first.click()
-        assert iam.list_users()["Users"] == []
-        print(f"\nbrowser Run All 01→90 took {time.monotonic() - started:.1f} s")
-    finally:
-        lab.close()
+    for name in ["01_preparation", "10_create_iam_user", "21_create_virtual_mfa_device", "22_enable_virtual_mfa_device", "90_cleanup"]:
+        if name.startswith("01"):
+            open_notebook(page, lab, f"{folder}/{name}.ipynb")
+        else:
+            open_from_file_browser(page, f"{name}.ipynb")
+        run_all(page)
+        if name.startswith("22"):
+            enable_with_the_phone(page, phone_scans_screen(page))
+        page.get_by_text("✔ 完了確認").first.wait_for(timeout=60_000)
+        wait_idle(page)
+        outputs = page.locator(".jp-OutputArea-output").all_inner_texts()
+        assert not any("✘" in text for text in outputs), (name, outputs)
+        shot(page, f"run_all_{name}")
+        menu(page, "File", "Close and Shut Down Notebook…")
+        dialog = page.locator(".jp-Dialog button.jp-mod-accept")
+        if dialog.count():
+            dialog.first.click()
+    assert iam.list_users()["Users"] == []
+    print(f"\nbrowser Run All 01→90 took {time.monotonic() - started:.1f} s")
 
 
-def test_a_lost_qr_file_is_recreated_from_the_form(page, tmp_path, iam, sandbox):
+def test_a_lost_qr_file_is_recreated_from_the_form(page, lab, folder, iam, sandbox):
     ctx = hh.connect(show=False)
     serial = make_user_and_device(ctx, QR)
     from handson_helpers.settings import expand
@@ -269,22 +298,18 @@ def test_a_lost_qr_file_is_recreated_from_the_form(page, tmp_path, iam, sandbox)
 
     old_secret = secret_from_qr(expand(QR))
     expand(QR).unlink()
-    lab = Lab(tmp_path, auto_mfa=False)
-    try:
-        open_notebook(page, lab, "22_enable_virtual_mfa_device.ipynb")
-        run_all(page)
-        button = page.locator("button.handson-recreate")
-        button.wait_for(state="visible", timeout=60_000)
-        button.scroll_into_view_if_needed()
-        shot(page, "04_qr_lost_offer")
-        button.click()
-        totp = phone_scans_screen(page)
-        assert totp.secret != old_secret and expand(QR).exists()
-        now = time.time()
-        page.locator(".handson-code1 input").fill(totp.at(now - 30))
-        page.locator(".handson-code2 input").fill(totp.at(now))
-        page.locator("button.handson-enable").click()
-        page.get_by_text(f'✔ 完了確認: IAMユーザー"{USER}"のMFAが有効になっている').first.wait_for(timeout=60_000)
-        assert iam.list_mfa_devices(UserName=USER)["MFADevices"][0]["SerialNumber"] == serial
-    finally:
-        lab.close()
+    open_notebook(page, lab, f"{folder}/22_enable_virtual_mfa_device.ipynb")
+    run_all(page)
+    button = page.locator("button.handson-recreate")
+    button.wait_for(state="visible", timeout=60_000)
+    button.scroll_into_view_if_needed()
+    shot(page, "04_qr_lost_offer")
+    button.click()
+    totp = phone_scans_screen(page)
+    assert totp.secret != old_secret and expand(QR).exists()
+    now = time.time()
+    page.locator(".handson-code1 input").fill(totp.at(now - 30))
+    page.locator(".handson-code2 input").fill(totp.at(now))
+    page.locator("button.handson-enable").click()
+    page.get_by_text(f'✔ 完了確認: IAMユーザー"{USER}"のMFAが有効になっている').first.wait_for(timeout=60_000)
+    assert iam.list_mfa_devices(UserName=USER)["MFADevices"][0]["SerialNumber"] == serial

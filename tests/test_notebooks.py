@@ -1,5 +1,4 @@
 """The notebooks: the seed's page structure, no secrets stored, and idempotent across kernel restarts."""
-import copy
 import os
 import json
 import subprocess
@@ -76,7 +75,7 @@ def prepare(stem, ctx):
 
 
 def execute(nb):
-    NotebookClient(nb, timeout=120, kernel_name="python3", store_widget_state=False, resources={"metadata": {"path": str(NB_DIR)}}).execute()
+    NotebookClient(nb, timeout=120, kernel_name="python3", store_widget_state=False, shutdown_kernel="immediate", resources={"metadata": {"path": str(NB_DIR)}}).execute()
     return nb
 
 
@@ -90,32 +89,52 @@ def end_state(iam):
     return iam_state(iam), expand(QR).exists()
 
 
-@pytest.mark.parametrize("path", STEPS, ids=lambda p: p.stem)
-def test_a_kernel_restart_at_any_cell_boundary_reaches_the_same_end(path, sandbox, iam, capsys):
-    ctx = hh.connect(show=False)
-    source = nbformat.read(path, as_version=4)
-    for c in source.cells:
+def without_outputs(path):
+    nb = nbformat.read(path, as_version=4)
+    for c in nb.cells:
         if c.cell_type == "code":
             c.outputs = []
-    code_positions = [i for i, c in enumerate(source.cells) if c.cell_type == "code"]
+    return nb
 
-    expand(QR).unlink(missing_ok=True)  # the sandbox fixture emptied IAM; the disk must match
+
+def start_over(path, ctx):
+    """IAM and the disk as a learner finds them when opening this notebook."""
+    sb.reset()
+    expand(QR).unlink(missing_ok=True)
     prepare(path.stem, ctx)
-    reference = execute(copy.deepcopy(source))
-    want_state, want_check = end_state(iam), check_outputs(reference)
-    assert any("✔" in text for text in want_check)
 
-    for boundary in code_positions[1:]:
-        sb.reset()
-        expand(QR).unlink(missing_ok=True)
-        prepare(path.stem, ctx)
-        partial = copy.deepcopy(source)
-        partial.cells = partial.cells[:boundary]
-        execute(partial)  # the kernel is shut down here: a restart mid-notebook
-        rerun = execute(copy.deepcopy(source))
-        assert end_state(iam) == want_state, f"restart before cell {boundary}"
-        assert check_outputs(rerun) == want_check, f"restart before cell {boundary}"
-        assert scan_notebook(rerun) == []
+
+_references = {}
+
+
+def reference(path, ctx, iam):
+    """End state and 完了確認 of an uninterrupted run, once per process (a notebook's cases share an xdist worker)."""
+    if path not in _references:
+        start_over(path, ctx)
+        ran = execute(without_outputs(path))
+        _references[path] = end_state(iam), check_outputs(ran)
+        assert any("✔" in text for text in _references[path][1])
+    return _references[path]
+
+
+BOUNDARIES = [
+    pytest.param(p, i, id=f"{p.stem}-before-cell-{i}", marks=pytest.mark.xdist_group(f"restart-{p.stem}"))  # one reference run per notebook
+    for p in STEPS
+    for i in [i for i, c in enumerate(nbformat.read(p, as_version=4).cells) if c.cell_type == "code"][1:]
+]
+
+
+@pytest.mark.parametrize("path, boundary", BOUNDARIES)
+def test_a_kernel_restart_at_any_cell_boundary_reaches_the_same_end(path, boundary, ctx, iam, capsys):
+    want_state, want_check = reference(path, ctx, iam)
+    start_over(path, ctx)
+    partial = without_outputs(path)
+    partial.cells = partial.cells[:boundary]
+    execute(partial)  # the kernel is shut down here: a restart mid-notebook
+    rerun = execute(without_outputs(path))
+    assert end_state(iam) == want_state
+    assert check_outputs(rerun) == want_check
+    assert scan_notebook(rerun) == []
     capsys.readouterr()
 
 

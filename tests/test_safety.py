@@ -1,5 +1,6 @@
 """Safety under attack and mistakes (issue 11): for each class of defect, the example that broke
 it and its neighbours, table-driven. The hostile local user is a real second uid (nobody)."""
+import asyncio
 import json
 import os
 import signal
@@ -488,7 +489,7 @@ def _kit_run(who, user_path, directory, shown, monkeypatch):
     account = hh.get_account_id(ctx)
     serial = hh.find_device_serial(ctx, account, device)
     shown.append("PHONE")
-    assert hh.enable_with_form(ctx, user, serial, outfile, wait=False) == "enabled"
+    assert asyncio.run(hh.enable_with_form(ctx, user, serial, outfile, wait=False)) == "enabled"
     hh.verify_mfa_enabled(ctx, user)
     state = _state(ctx.iam, settings.expand(outfile))
     shown.append("CLEANUP")
@@ -667,7 +668,7 @@ def test_a_qr_path_that_is_not_the_kits_png_gets_a_japanese_message(ctx, iam, tm
     make(qr)
     before = iam_state(iam)
     with pytest.raises(hh.HandsonError) as err:
-        hh.enable_with_form(ctx, USER, serial, str(qr))
+        asyncio.run(hh.enable_with_form(ctx, USER, serial, str(qr)))
     assert err.value.code == "QrFileMissing" and "QRコード" in err.value.message and "Traceback" not in err.value.message
     assert iam_state(iam) == before and os.path.lexists(qr)
 
@@ -731,7 +732,7 @@ def test_22_before_10_says_so_before_showing_the_form(ctx, iam, tmp_path, capsys
     serial = hh.create_virtual_mfa_device(ctx, DEVICE, str(tmp_path / "qr.png"))
     capsys.readouterr()
     with pytest.raises(hh.HandsonError) as err:
-        hh.enable_with_form(ctx, USER, serial, str(tmp_path / "qr.png"))
+        asyncio.run(hh.enable_with_form(ctx, USER, serial, str(tmp_path / "qr.png")))
     assert err.value.code == "NoUser" and "10_create_iam_user" in err.value.message
     assert "[フォーム" not in capsys.readouterr().out
 

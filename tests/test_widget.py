@@ -1,4 +1,5 @@
 """The 2.2 form: it only collects input; bad input, retries, double clicks and what it leaves behind."""
+import asyncio
 import json
 
 import ipywidgets as w
@@ -97,9 +98,9 @@ def test_built_in_authenticator_goes_through_the_same_path(ctx, tmp_path, monkey
     serial = make_user_and_device(ctx, qr)
     calls = []
     monkeypatch.setattr(MfaEnableForm, "submit", lambda self, *a, _orig=MfaEnableForm.submit: (calls.append(1), _orig(self))[1])
-    assert hh.enable_with_form(ctx, USER, serial, qr) == "enabled"
+    assert asyncio.run(hh.enable_with_form(ctx, USER, serial, qr)) == "enabled"
     assert calls == [1]
-    assert hh.enable_with_form(ctx, USER, serial, qr) == "already"
+    assert asyncio.run(hh.enable_with_form(ctx, USER, serial, qr)) == "already"
 
 
 def test_widgets_are_plain_ipywidgets():
@@ -111,7 +112,6 @@ def test_a_base32_key_instead_of_a_qr_is_typed_into_the_app_and_enables(ctx, iam
     import os
     import re
 
-    from handson_helpers.widget import enable_with_form
 
     key_file = tmp_path / "mfa" / "handson-cli-basic-user-mfa.png"
     hh.create_user(ctx, USER, "/handson-cli/")
