@@ -418,7 +418,16 @@ def changes_state(service: str, action: str) -> bool:
 
 # ----- moto's own notion of the caller, for session keys -----
 
+_prev_create_user = faithful.create_user
 _prev_caller_identity = faithful.get_caller_identity
+
+
+def create_user(self, region_name, user_name, path="/", tags=None):
+    """User ids as AWS makes them ("AIDA" and 17 characters), since get-caller-identity shows them."""
+    user = _prev_create_user(self, region_name, user_name, path, tags)
+    user.id = "AIDA" + "".join(secrets.choice(string.ascii_uppercase + string.digits) for _ in range(17))
+    return user
+
 _moto_user_from_key = models.IAMBackend.get_user_from_access_key_id
 
 
@@ -470,5 +479,6 @@ def apply(admin_key_id: str) -> None:
     IAMPolicyStatement.is_action_permitted = _statement_is_action_permitted
     IAMPolicyStatement._check_conditions = _conditions_checked_above
     sts_models.STSBackend.get_caller_identity = get_caller_identity
+    models.IAMBackend.create_user = create_user
     models.IAMBackend.get_user_from_access_key_id = get_user_from_access_key_id
     assert access_control.IAMPolicyStatement is IAMPolicyStatement
