@@ -25,7 +25,7 @@ from . import display
 from .errors import AWS_ERRORS, HandsonError, explain, require_passed
 from .safefs import folder_problem, remove_private, write_private
 from .settings import KIT_POLICY_NAME, expand, owned, require_valid
-from .shell import continued, ref
+from .shell import PLAIN, continued, quote, ref
 from .target import Context, sandbox_session
 from .totp import normalize_code
 from .users import get_user, user_tags
@@ -656,7 +656,8 @@ def access_cleanup_commands(plan: AccessPlan) -> list[str]:
     if not plan.empty:
         steps.append("unset " + " ".join(TERMINAL_VARS))
     if plan.delete_policy:
-        steps.append(continued("aws iam delete-user-policy", f"  --user-name {user}", f"  --policy-name {ref('POLICY_NAME', plan.policy_name)}"))
+        name = plan.policy_name if PLAIN.fullmatch(plan.policy_name) else quote(plan.policy_name)  # 後始末 has no POLICY_NAME variable
+        steps.append(continued("aws iam delete-user-policy", f"  --user-name {user}", f"  --policy-name {name}"))
     if plan.keys:
         steps.append(
             continued(

@@ -7,7 +7,7 @@ import re
 import subprocess
 from pathlib import Path
 
-EXAMPLE_KEYS = {"AKIAIOSFODNN7EXAMPLE", "AKIAI44QH8DHBEXAMPLE", "ASIAIOSFODNN7EXAMPLE"}  # AWS documentation's examples
+EXAMPLE_KEYS = {"AKIAIOSFODNN7EXAMPLE", "AKIAI44QH8DHBEXAMPLE"}
 PATTERNS = {
     "otpauth URI": re.compile(r"otpauth://totp/[^\s\"']*secret=[A-Z2-7]{16,}", re.I),
     "base32 seed": re.compile(r"(?<![A-Za-z0-9+/=])[A-Z2-7]{32,}={0,6}(?![A-Za-z0-9+/=])"),

@@ -251,6 +251,7 @@ def test_workshop_cleanup_deletes_only_the_kits_key_and_policy(ctx, iam, enabled
 
 ACCOUNT = "111122223333"
 KEY_ID, SECRET = "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+SESSION_KEY_ID = "ASIAEXAMPLEsession01"  # not a real key's shape, so no scanner takes it for one
 
 
 def stubbed(service):
@@ -332,11 +333,11 @@ def test_aws_40_sends_the_policy_and_uses_the_users_key_then_the_session(aws, tm
     expires = datetime.now(timezone.utc) + timedelta(hours=12)
     sstub.add_response(
         "get_session_token",
-        {"Credentials": {"AccessKeyId": "ASIAIOSFODNN7EXAMPLE", "SecretAccessKey": SECRET, "SessionToken": "FwoGZXIvYXdzEXAMPLE", "Expiration": expires}},
+        {"Credentials": {"AccessKeyId": SESSION_KEY_ID, "SecretAccessKey": SECRET, "SessionToken": "FwoGZXIvYXdzEXAMPLE", "Expiration": expires}},
         {"SerialNumber": serial, "TokenCode": "123456"},
     )
     session = access.get_session_token(ctx, keys, serial, "１２３ ４５６")  # normalised before it is sent
-    assert session.key_id == "ASIAIOSFODNN7EXAMPLE" and session.token and session.expiration == expires
+    assert session.key_id == SESSION_KEY_ID and session.token and session.expiration == expires
     sess_stub = clients.setdefault(("iam", session.key_id), stubbed("iam"))[1]
     sess_stub.add_response("list_users", {"Users": [{"Path": PATH, "UserName": USER, "UserId": "AIDAEXAMPLE0000000001", "Arn": "arn:aws:iam::111122223333:user/handson-cli/x", "CreateDate": datetime.now(timezone.utc)}], "IsTruncated": False}, {"PathPrefix": PATH})
     assert hh.protected_read(ctx, session, USER, PATH).text == USER
