@@ -245,6 +245,16 @@ def test_an_expired_session_is_refused_and_a_live_one_survives_a_restart(world, 
     assert world["user"].call(via, "iam", "list_users", PathPrefix=PATH)[0] == "AccessDenied"  # the policy survived too
 
 
+def test_no_secret_or_token_reaches_the_sandboxs_log(world, iam):
+    protect(iam)
+    session, creds = session_of(world)
+    session.call("boto3", "iam", "list_users")
+    world["user"].call("boto3", "sts", "get_session_token", SerialNumber=world["serial"], TokenCode="000000")
+    log = paths.log_path(paths.home()).read_text()
+    for secret in (creds["SecretAccessKey"], creds["SessionToken"], world["key"]["SecretAccessKey"], creds["AccessKeyId"]):
+        assert secret not in log
+
+
 def test_a_reset_forgets_sessions(world):
     session, _ = session_of(world)
     sb.reset()

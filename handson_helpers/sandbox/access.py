@@ -411,11 +411,6 @@ def answer(key_id: str, service: str, action: str, params: dict[str, str], regio
     return None
 
 
-def changes_state(service: str, action: str) -> bool:
-    """GetSessionToken reads nothing but creates a session, which the state file keeps."""
-    return service == "sts" and action == "GetSessionToken"
-
-
 # ----- moto's own notion of the caller, for session keys -----
 
 _prev_create_user = faithful.create_user
