@@ -2,6 +2,21 @@
 
 Pass a Context from connect() into each step; nothing creates AWS clients at import time.
 """
+from .access import (
+    caller_arn,
+    create_access_key,
+    key_console_view,
+    mfa_serial,
+    policy_console_view,
+    protected_read,
+    put_mfa_policy,
+    recreate_access_key,
+    show_session_step,
+    user_keys,
+    verify_access_key,
+    verify_mfa_protection,
+    wrong_code_refused,
+)
 from .cleanup import plan_cleanup, run_cleanup, verify_cleanup
 from .errors import HandsonError
 from .mfa import (
@@ -17,7 +32,8 @@ from .mfa import (
 )
 from .progress import show_progress
 from .notebook import check_settings, setup, verify_environment
-from .settings import expected, mfa_outfile, scoped
+from .session_form import session_with_form
+from .settings import access_key_file, expected, mfa_outfile, scoped
 from .target import Context, connect, get_account_id
 from .users import create_user, verify_user
 from .widget import enable_with_form
@@ -25,6 +41,21 @@ from .workshop import show_status as workshop_status
 from .workshop import verify_all_enabled as workshop_verify_all_enabled
 
 __all__ = [
+    "access_key_file",
+    "caller_arn",
+    "create_access_key",
+    "key_console_view",
+    "mfa_serial",
+    "policy_console_view",
+    "protected_read",
+    "put_mfa_policy",
+    "recreate_access_key",
+    "session_with_form",
+    "show_session_step",
+    "user_keys",
+    "verify_access_key",
+    "verify_mfa_protection",
+    "wrong_code_refused",
     "Context",
     "HandsonError",
     "check_settings",

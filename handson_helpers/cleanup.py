@@ -10,10 +10,11 @@ import os
 from dataclasses import dataclass
 
 from . import display
+from .access import AccessPlan, access_cleanup_commands, access_cleanup_rows, mask, plan_access_cleanup, read_key_file, run_access_cleanup
 from .errors import AWS_ERRORS, HandsonError, explain, require_passed
 from .mfa import device_tags, get_device, serial_for
 from .safefs import read_bootstrap, remove_private
-from .settings import expand, owned
+from .settings import KIT_POLICY_NAME, SEED_DIR_ACCESS_KEY, access_key_file, expand, owned
 from .shell import continued, ref
 from .target import Context
 from .users import get_user, is_kits_user
@@ -29,16 +30,18 @@ class Plan:
     delete_user: bool
     delete_file: bool
     refused: tuple[str, ...]
+    access: AccessPlan | None = None  # 3.1 and 40: the kit's inline policy, access keys and key file
 
     @property
     def empty(self) -> bool:
-        return not (self.deactivate or self.delete_device or self.delete_user or self.delete_file)
+        access = self.access is not None and not self.access.empty
+        return not (access or self.deactivate or self.delete_device or self.delete_user or self.delete_file)
 
 
 def commands(plan: Plan) -> list[str]:
     """The aws CLI steps of a plan, in IAM's order, as a learner would type them."""
     user, serial = ref("IAM_USER_NAME", plan.user_name), ref("MFA_DEVICE_SERIAL", plan.serial)
-    steps = []
+    steps = access_cleanup_commands(plan.access) if plan.access else []
     if plan.deactivate:
         steps.append(continued("aws iam deactivate-mfa-device", f"  --user-name {user}", f"  --serial-number {serial}"))
     if plan.delete_device:
@@ -50,8 +53,14 @@ def commands(plan: Plan) -> list[str]:
     return steps
 
 
-def plan_cleanup(ctx: Context, user_name: str, user_path: str, device_name: str, outfile: str) -> Plan:
-    """Read IAM and the disk, and list what 後始末 would delete (shown before deleting)."""
+def plan_cleanup(
+    ctx: Context, user_name: str, user_path: str, device_name: str, outfile: str, key_file: str | None = None, policy_name: str = KIT_POLICY_NAME
+) -> Plan:
+    """Read IAM and the disk, and list what 後始末 would delete (shown before deleting).
+
+    ``key_file`` (3.1's FILE_ACCESS_KEY) defaults to the hands-on's path for this user.
+    """
+    key_file = key_file or access_key_file(SEED_DIR_ACCESS_KEY, user_name)
     serial = serial_for(ctx.account_id, device_name)
     display.command('MFA_DEVICE_SERIAL="arn:aws:iam::${AWS_ID}:mfa/${MFA_DEVICE_NAME}" \\\n  && echo ${MFA_DEVICE_SERIAL}', serial)
     user = get_user(ctx, user_name)
@@ -66,10 +75,14 @@ def plan_cleanup(ctx: Context, user_name: str, user_path: str, device_name: str,
         refused.append(f"IAMユーザー {user_name} はキットがこの学習者用に作成したもの(パス {user_path} とキットのタグ)ではありません")
     if device is not None and (not owner or owner == user_name) and not owned(device_tags(ctx, serial), ctx.participant):
         refused.append(f"仮想MFAデバイス {device_name} はキットが作成したもの(キットのタグ)ではありません")
-    if kits_user:
-        refused += attachments(ctx, user_name, serial)
     if os.path.lexists(path) and read_bootstrap(path) is None:
         refused.append(f"{outfile} はキットが保存したQRコード画像(またはキー)ではありません")
+    if os.path.lexists(expand(key_file)) and read_key_file(expand(key_file)) is None:
+        refused.append(f"{key_file} はキットが保存したアクセスキーファイルではありません")
+    # The kit's policy, keys and key file; what else the user holds is in access.foreign.
+    access = plan_access_cleanup(ctx, user_name, key_file, policy_name) if user is None or kits_user else None
+    if kits_user and access is not None:
+        refused += attachments(ctx, user_name, serial, set(access.keys), {policy_name} if access.delete_policy else set())
     whole = Plan(
         user_name=user_name,
         serial=serial,
@@ -79,13 +92,14 @@ def plan_cleanup(ctx: Context, user_name: str, user_path: str, device_name: str,
         delete_user=user is not None,
         delete_file=os.path.lexists(path),
         refused=tuple(refused),
+        access=access,
     )
     plan = whole if not refused else Plan(user_name, serial, outfile, False, False, False, False, tuple(refused))
-    rows = [
-        ["1", "MFAデバイスの無効化", f"{user_name} / {serial}", _word(plan.deactivate, whole.deactivate, "割り当てなし")],
-        ["2", "仮想MFAデバイスの削除", serial, _word(plan.delete_device, whole.delete_device, "存在しない")],
-        ["3", "IAMユーザーの削除", user_name, _word(plan.delete_user, whole.delete_user, "存在しない")],
-        ["4", "QRコードファイルの削除", outfile, _word(plan.delete_file, whole.delete_file, "存在しない")],
+    rows = access_cleanup_rows(plan.access, whole.access, _word) + [
+        ["5", "MFAデバイスの無効化", f"{user_name} / {serial}", _word(plan.deactivate, whole.deactivate, "割り当てなし")],
+        ["6", "仮想MFAデバイスの削除", serial, _word(plan.delete_device, whole.delete_device, "存在しない")],
+        ["7", "IAMユーザーの削除", user_name, _word(plan.delete_user, whole.delete_user, "存在しない")],
+        ["8", "QRコードファイルの削除", outfile, _word(plan.delete_file, whole.delete_file, "存在しない")],
     ]
     display.table("後始末の予定(この順に実行します)", ["#", "操作", "対象", "予定"], rows)
     if refused:
@@ -99,13 +113,13 @@ def plan_cleanup(ctx: Context, user_name: str, user_path: str, device_name: str,
     return plan
 
 
-def attachments(ctx: Context, user_name: str, serial: str) -> list[str]:
-    """What else holds the user (DeleteUser would refuse): nothing of it was made by the kit."""
+def attachments(ctx: Context, user_name: str, serial: str, kit_keys: set[str], kit_policies: set[str]) -> list[str]:
+    """What else holds the user (DeleteUser would refuse) besides the kit's key and policy (3.1, 40)."""
     iam, found = ctx.iam, []
     try:
-        keys = iam.list_access_keys(UserName=user_name)["AccessKeyMetadata"]
+        keys = [k for k in iam.list_access_keys(UserName=user_name)["AccessKeyMetadata"] if k["AccessKeyId"] not in kit_keys]
         devices = [d["SerialNumber"] for d in iam.list_mfa_devices(UserName=user_name)["MFADevices"] if d["SerialNumber"] != serial]
-        inline = iam.list_user_policies(UserName=user_name)["PolicyNames"]
+        inline = [p for p in iam.list_user_policies(UserName=user_name)["PolicyNames"] if p not in kit_policies]
         attached = [p["PolicyName"] for p in iam.list_attached_user_policies(UserName=user_name)["AttachedPolicies"]]
         groups = [g["GroupName"] for g in iam.list_groups_for_user(UserName=user_name)["Groups"]]
         try:
@@ -115,7 +129,7 @@ def attachments(ctx: Context, user_name: str, serial: str) -> list[str]:
             login = False
     except AWS_ERRORS as exc:
         raise explain(exc, "iam:ListAccessKeys / iam:ListMFADevices / iam:ListUserPolicies") from None
-    for what, items in (("アクセスキー", [k["AccessKeyId"] for k in keys]), ("別のMFAデバイス", devices), ("インラインポリシー", inline),
+    for what, items in (("アクセスキー", [mask(k["AccessKeyId"]) for k in keys]), ("別のMFAデバイス", devices), ("インラインポリシー", inline),
                         ("管理ポリシー", attached), ("グループ", groups), ("ログインプロファイル(パスワード)", ["あり"] if login else [])):
         if items:
             found.append(f"IAMユーザー {user_name} に{what}({', '.join(items)})が付いています")
@@ -130,7 +144,9 @@ def _word(planned: bool, needed: bool, absent: str) -> str:
 
 def run_cleanup(ctx: Context, plan: Plan) -> None:
     """Carry out a plan from plan_cleanup; each step is skipped when already done."""
-    steps = iter(commands(plan))
+    if plan.access is not None:  # first: the inline policy and access keys, which DeleteUser would refuse
+        run_access_cleanup(ctx, plan.access, _call)
+    steps = iter(commands(plan)[len(access_cleanup_commands(plan.access)) if plan.access else 0 :])
     if plan.deactivate:
         ctx.require_write("iam:DeactivateMFADevice")
         _call(ctx, "iam:DeactivateMFADevice", ctx.iam.deactivate_mfa_device, UserName=plan.user_name, SerialNumber=plan.serial)
@@ -165,15 +181,18 @@ def _call(ctx: Context, action: str, method, **params) -> None:
         raise explain(exc, action) from None
 
 
-def verify_cleanup(ctx: Context, user_name: str, device_name: str, outfile: str) -> None:
-    """完了確認 of 後始末: user, device and QR file are gone."""
+def verify_cleanup(ctx: Context, user_name: str, device_name: str, outfile: str, key_file: str | None = None) -> None:
+    """完了確認 of 後始末: user (with its policy and keys), device, QR file and key file are gone."""
+    key_file = key_file or access_key_file(SEED_DIR_ACCESS_KEY, user_name)
     serial = serial_for(ctx.account_id, device_name)
     user_gone = get_user(ctx, user_name) is None
     device_gone = get_device(ctx, serial) is None
     file_gone = not os.path.lexists(expand(outfile))
+    key_file_gone = not os.path.lexists(expand(key_file))
     results = [
         display.check(f'IAMユーザー"{user_name}"が存在しない', "(なし)", "(なし)" if user_gone else user_name, user_gone),
         display.check(f'仮想MFAデバイス"{device_name}"が存在しない', "(なし)", "(なし)" if device_gone else serial, device_gone),
         display.check("QRコードファイルが存在しない", "(なし)", "(なし)" if file_gone else outfile, file_gone),
+        display.check("アクセスキーファイルが存在しない", "(なし)", "(なし)" if key_file_gone else key_file, key_file_gone),
     ]
     require_passed(all(results), "表示された警告を確認し、処理の実行のセルをもう一度実行してください。")

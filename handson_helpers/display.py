@@ -46,10 +46,11 @@ def _pre(text: str) -> str:
     return f'<pre style="margin:2px 0 6px 0;padding:6px;background:#f6f8fa;border-radius:4px">{html.escape(text)}</pre>'
 
 
-def command(cli: str, result: str | None = None, label: str = "コマンド") -> None:
+def command(cli: str, result: str | None = None, label: str = "コマンド", refused: bool = False) -> None:
     """Show 'コマンド:' with the equivalent shell text and '結果:' with what it printed.
 
     ``cli`` is the hands-on's own `${VAR}` form (see shell.py), safe to paste into bash.
+    ``refused``: the command is shown to fail on purpose (AWS refuses it; tests expect that).
     """
     result_text = "(出力なし)" if result == "" else result
     text = f"{label}:\n{cli}"
@@ -59,6 +60,7 @@ def command(cli: str, result: str | None = None, label: str = "コマンド") ->
         markup += f"<b>結果:</b>{_pre(result_text)}"
     report = Report(text, markup + "</div>")
     report.shell = cli
+    report.refused = refused
     emit(report)
 
 

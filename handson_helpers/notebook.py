@@ -8,12 +8,11 @@ import sys
 from . import display
 from .errors import HandsonError, install_notebook_handler, require_passed
 from .safefs import folder_problem
-from .settings import LABELS, check, expand
+from .settings import LABELS, PATH_SETTINGS, check, expand
 from .shell import assign
 
 PACKAGES = ("boto3", "ipywidgets", "jupyter_ui_poll", "pyotp", "qrcode", "PIL", "zxingcpp")
 ITEM_LABELS = LABELS
-PATH_SETTINGS = ("DIR_MFA_OUTFILE", "FILE_MFA_OUTFILE")
 
 
 def setup() -> None:

@@ -5,22 +5,41 @@ import os
 
 from . import display
 from .mfa import get_device, serial_for
-from .settings import SEED_DEVICE_NAME, SEED_DIR_MFA_OUTFILE, SEED_USER_NAME, SEED_USER_PATH, expand, mfa_outfile, scoped
+from .access import kit_key_ids, read_key_file, user_policies
+from .settings import (
+    KIT_POLICY_NAME,
+    SEED_DEVICE_NAME,
+    SEED_DIR_ACCESS_KEY,
+    SEED_DIR_MFA_OUTFILE,
+    SEED_USER_NAME,
+    SEED_USER_PATH,
+    access_key_file,
+    expand,
+    mfa_outfile,
+    scoped,
+)
 from .target import Context
 from .users import get_user
 
 
 def progress(ctx: Context) -> list[tuple[str, str, bool]]:
-    """(notebook, what it leaves behind, done?) for 1, 2.1, 2.2, from IAM; 後始末 is done when all are gone."""
+    """(notebook, what it leaves behind, done?) for 1, 2.1, 2.2, 3.1 and 40, from IAM and the disk;
+    後始末 is done when all are gone."""
     user_name, device_name = scoped(SEED_USER_NAME), scoped(SEED_DEVICE_NAME)
     user = get_user(ctx, user_name)
     device = get_device(ctx, serial_for(ctx.account_id, device_name))
     qr = os.path.lexists(expand(mfa_outfile(SEED_DIR_MFA_OUTFILE, device_name)))
     enabled = bool(device and device.get("User", {}).get("UserName") == user_name)
+    key_file = access_key_file(SEED_DIR_ACCESS_KEY, user_name)
+    on_disk = read_key_file(expand(key_file))
+    has_key = bool(user and on_disk and on_disk.key_id in kit_key_ids(ctx, user_name, key_file))
+    has_policy = bool(user and KIT_POLICY_NAME in user_policies(ctx, user_name))
     return [
         ("10_create_iam_user", f'IAMユーザー"{user_name}"(パス {SEED_USER_PATH})', bool(user and user["Path"] == SEED_USER_PATH)),
         ("21_create_virtual_mfa_device", f'仮想MFAデバイス"{device_name}"とQRコードファイル', bool(device) and (qr or enabled)),
         ("22_enable_virtual_mfa_device", f'"{user_name}"のMFAが有効', enabled),
+        ("31_create_access_key", f'"{user_name}"のアクセスキーとアクセスキーファイル', has_key),
+        ("40_mfa_protected_access", f'MFA必須のインラインポリシー"{KIT_POLICY_NAME}"', has_policy),
     ]
 
 
@@ -42,5 +61,5 @@ def show_progress(ctx: Context) -> str:
         display.message("info", f"次に開くノートブック: {pending}")
     else:
         following = "90_cleanup"
-        display.message("success", "2.2 まで完了しています。終わったら 90_cleanup で後始末をします。")
+        display.message("success", "発展(40)まで完了しています。終わったら 90_cleanup で後始末をします。")
     return following

@@ -88,7 +88,8 @@ def run(update: bool) -> int:
                     if "handson-form" in cell.metadata.get("tags", []):
                         # What a reader of the stored notebook should learn here is what will appear,
                         # not what the built-in authenticator did in the example run.
-                        cell.outputs = [nbformat.v4.new_output("display_data", data={"text/plain": FORM_PLACEHOLDER})]
+                        placeholder = cell.metadata.get("handson_placeholder", FORM_PLACEHOLDER)
+                        cell.outputs = [nbformat.v4.new_output("display_data", data={"text/plain": placeholder})]
                     for output in cell.get("outputs", []):
                         # A stored view of a widget whose model is gone shows as an error when the
                         # notebook is opened; its text stands in until the cell runs again.

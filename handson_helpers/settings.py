@@ -16,6 +16,9 @@ SEED_USER_PATH = "/handson-cli/"
 SEED_DEVICE_NAME = "handson-cli-basic-user-mfa"
 SEED_MFA_BOOTSTRAP_METHOD = "QRCodePNG"
 SEED_DIR_MFA_OUTFILE = "${HOME}/environment/tmp-handson-cli-iam-user-basic"
+# 3.1 and 40: the access key file lives beside the QR file, in the hands-on's own folder.
+SEED_DIR_ACCESS_KEY = "${HOME}/environment/tmp-handson-cli-iam-user-basic"
+KIT_POLICY_NAME = "handson-cli-require-mfa"  # the inline policy of 40; 後始末 deletes only this name
 KIT_TAG = {"Key": "handson-kit", "Value": "iam-mfa"}
 PARTICIPANT_TAG_KEY = "handson-participant"
 
@@ -28,6 +31,7 @@ API_PARAMETER = {
     "IAM_USER_NAME": ("CreateUser", "UserName"),
     "IAM_USER_PATH": ("CreateUser", "Path"),
     "MFA_DEVICE_NAME": ("CreateVirtualMFADevice", "VirtualMFADeviceName"),
+    "POLICY_NAME": ("PutUserPolicy", "PolicyName"),
 }
 LABELS = {
     "IAM_USER_NAME": "IAMユーザー名",
@@ -36,7 +40,11 @@ LABELS = {
     "MFA_BOOTSTRAP_METHOD": "MFAブートストラップ方式",
     "DIR_MFA_OUTFILE": "MFAブートストラップ出力ファイル用ディレクトリ",
     "FILE_MFA_OUTFILE": "MFAブートストラップ出力ファイル名",
+    "DIR_ACCESS_KEY": "アクセスキー出力ファイル用ディレクトリ",
+    "FILE_ACCESS_KEY": "アクセスキー出力ファイル名",
+    "POLICY_NAME": "インラインポリシー名",
 }
+PATH_SETTINGS = ("DIR_MFA_OUTFILE", "FILE_MFA_OUTFILE", "DIR_ACCESS_KEY", "FILE_ACCESS_KEY")
 BOOTSTRAP_METHODS = ("QRCodePNG", "Base32StringSeed")
 
 
@@ -95,6 +103,11 @@ def mfa_outfile(directory: str, device_name: str) -> str:
     return f"{directory.rstrip('/')}/{device_name}.png"
 
 
+def access_key_file(directory: str, user_name: str) -> str:
+    """FILE_ACCESS_KEY="${DIR_ACCESS_KEY}/${IAM_USER_NAME}-access-key.txt"."""
+    return f"{directory.rstrip('/')}/{user_name}-access-key.txt"
+
+
 def expand(path: str) -> Path:
     """A path as bash would read it in double quotes: ``${HOME}``, ``$HOME`` or ``~`` at the start."""
     home = os.path.expanduser("~")
@@ -114,6 +127,9 @@ def expected() -> dict[str, str]:
         "MFA_BOOTSTRAP_METHOD": SEED_MFA_BOOTSTRAP_METHOD,
         "DIR_MFA_OUTFILE": SEED_DIR_MFA_OUTFILE,
         "FILE_MFA_OUTFILE": mfa_outfile(SEED_DIR_MFA_OUTFILE, device),
+        "DIR_ACCESS_KEY": SEED_DIR_ACCESS_KEY,
+        "FILE_ACCESS_KEY": access_key_file(SEED_DIR_ACCESS_KEY, scoped(SEED_USER_NAME)),
+        "POLICY_NAME": KIT_POLICY_NAME,
     }
 
 
@@ -123,6 +139,8 @@ def _japanese(name: str, violation: rules.Violation, value: str) -> str:
         return f"{label}は{violation.limit}文字以内です({len(value)}文字)"
     if violation.kind == "pattern" and name == "IAM_USER_PATH":
         return "パスは / で始まり / で終わり、間は半角の英数字と記号だけです(空白・全角文字・改行は使えません。例: /handson-cli/)"
+    if violation.kind == "pattern" and name == "POLICY_NAME":
+        return f"{label}に使えるのは半角の英数字と + = , . @ _ - だけです(空白・全角文字は使えません)"
     if violation.kind == "pattern":
         return f"{label}に使えるのは半角の英数字と + = , . @ _ - だけです(空白・/・全角文字・改行は使えません)"
     return "値が空です"
@@ -137,10 +155,10 @@ def problem(name: str, value) -> str | None:
         return _japanese(name, violation, value) if violation else None
     if name == "MFA_BOOTSTRAP_METHOD" and value not in BOOTSTRAP_METHODS:
         return f"MFAブートストラップ方式は {' か '.join(BOOTSTRAP_METHODS)} です"
-    if name in ("DIR_MFA_OUTFILE", "FILE_MFA_OUTFILE"):
+    if name in PATH_SETTINGS:
         if any(c in value for c in "\0\n\r"):
             return "改行などの制御文字は使えません"
-        folder = expand(value) if name == "DIR_MFA_OUTFILE" else expand(value).parent
+        folder = expand(value) if name.startswith("DIR_") else expand(value).parent
         reason = folder_problem(folder)
         if reason:
             return f"{reason}。自分だけが書き込めるフォルダー(例: ホームフォルダーの下)を指定してください"

@@ -56,19 +56,23 @@ def target_name() -> str:
     return name
 
 
+def sandbox_session(**credentials) -> boto3.Session:
+    """A boto3 session for the sandbox with the given keys (the administrator's, or an IAM user's)."""
+    # The learner's AWS_PROFILE must neither leak into nor break the sandbox's clients.
+    isolated = botocore.session.Session(
+        session_vars={"profile": (None, None, None, None), "config_file": (None, None, os.devnull, None)}
+    )
+    # Every request goes to the sandbox that proved itself, wherever it listens now.
+    isolated.register("before-sign", sandbox.route(sandbox.home()))
+    return boto3.Session(botocore_session=isolated, region_name=REGION, **credentials)
+
+
 def _session_and_endpoint(target: str):
     if target == "sandbox":
         box = sandbox.ensure_running()
         if box.notice:
             display.message("warning", box.notice)
-        # The learner's AWS_PROFILE must neither leak into nor break the sandbox's clients.
-        isolated = botocore.session.Session(
-            session_vars={"profile": (None, None, None, None), "config_file": (None, None, os.devnull, None)}
-        )
-        # Every request goes to the sandbox that proved itself, wherever it listens now.
-        isolated.register("before-sign", sandbox.route(sandbox.home()))
-        session = boto3.Session(botocore_session=isolated, region_name=REGION, **box.credentials)
-        return session, box.url
+        return sandbox_session(**box.credentials), box.url
     if os.environ.get("AWS_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL_IAM") or os.environ.get("AWS_ENDPOINT_URL_STS"):
         raise HandsonError(
             "HANDSON_TARGET=aws なのに AWS_ENDPOINT_URL(_IAM/_STS) が設定されています。"

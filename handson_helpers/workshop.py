@@ -5,7 +5,10 @@
 
 A resource is the kit's when IAM says so: a user under /handson-cli/ tagged handson-kit=iam-mfa
 whose handson-participant tag names the participant its name was made for, and a virtual device
-named handson-cli-basic-user-mfa[-participant] with the same tags or assigned to such a user. Nothing else in the account is read for deletion, let alone deleted.
+named handson-cli-basic-user-mfa[-participant] with the same tags or assigned to such a user; on
+such a user, the inline policy handson-cli-require-mfa (40) and the access key its
+handson-access-key tag names (3.1). Nothing else in the account is read for deletion, let alone
+deleted.
 """
 from __future__ import annotations
 
@@ -14,9 +17,10 @@ import sys
 from dataclasses import dataclass
 
 from . import display
+from .access import list_keys, mask, tagged_key, user_policies
 from .errors import AWS_ERRORS, HandsonError, explain, require_passed
 from .mfa import device_name_of, device_tags, list_devices
-from .settings import HASH_LEN, KIT_TAG, PARTICIPANT_TAG_KEY, SEED_DEVICE_NAME, SEED_USER_NAME, SEED_USER_PATH, participant
+from .settings import HASH_LEN, KIT_POLICY_NAME, KIT_TAG, PARTICIPANT_TAG_KEY, SEED_DEVICE_NAME, SEED_USER_NAME, SEED_USER_PATH, participant
 from .users import user_tags
 from .target import Context, connect
 
@@ -28,6 +32,8 @@ class Row:
     serial: str | None
     enabled: bool
     since: str
+    access_key: str = ""  # 3.1: the kit's access key id, if the user has it
+    policy: bool = False  # 40: the kit's MFA-required inline policy is on the user
 
 
 def _suffix(name: str, base: str) -> str | None:
@@ -84,6 +90,13 @@ def kit_devices(ctx: Context, users: list[tuple[dict, str]]) -> list[tuple[dict,
     return found
 
 
+def kit_access(ctx: Context, user_name: str) -> tuple[str, bool]:
+    """The kit's access key id on this user (3.1), and whether the kit's policy is on it (40)."""
+    tagged = tagged_key(ctx, user_name)
+    key = tagged if tagged and tagged in {k["AccessKeyId"] for k in list_keys(ctx, user_name)} else ""
+    return key, KIT_POLICY_NAME in user_policies(ctx, user_name)
+
+
 def status(ctx: Context, user_path: str = SEED_USER_PATH) -> list[Row]:
     users = kit_users(ctx, user_path)
     devices = kit_devices(ctx, users)
@@ -94,7 +107,8 @@ def status(ctx: Context, user_path: str = SEED_USER_PATH) -> list[Row]:
         device = mine[0] if mine else None
         enabled = bool(device and device.get("User"))
         since = device["EnableDate"].isoformat(timespec="seconds") if enabled else ""
-        rows.append(Row(who, user["UserName"], device["SerialNumber"] if device else None, enabled, since))
+        key, policy = kit_access(ctx, user["UserName"])
+        rows.append(Row(who, user["UserName"], device["SerialNumber"] if device else None, enabled, since, key, policy))
     listed = {r.serial for r in rows}
     for device, who in devices:
         if device["SerialNumber"] not in listed:
@@ -107,9 +121,20 @@ def show_status(ctx: Context, user_path: str = SEED_USER_PATH) -> list[Row]:
     rows = status(ctx, user_path)
     display.table(
         f"ワークショップの状況 ({len(rows)} 名分)",
-        ["参加者", "IAMユーザー", "仮想MFAデバイス", "MFA有効", "有効化日時"],
-        [[r.participant or "(名前なし)", r.user or "(なし)", device_name_of(r.serial) if r.serial else "(なし)", "✔" if r.enabled else "-", r.since or "-"] for r in rows]
-        or [["(なし)", "", "", "", ""]],
+        ["参加者", "IAMユーザー", "仮想MFAデバイス", "MFA有効", "有効化日時", "アクセスキー(3.1)", "MFA必須ポリシー(40)"],
+        [
+            [
+                r.participant or "(名前なし)",
+                r.user or "(なし)",
+                device_name_of(r.serial) if r.serial else "(なし)",
+                "✔" if r.enabled else "-",
+                r.since or "-",
+                "✔" if r.access_key else "-",
+                "✔" if r.policy else "-",
+            ]
+            for r in rows
+        ]
+        or [["(なし)", "", "", "", "", "", ""]],
     )
     return rows
 
@@ -131,13 +156,26 @@ def verify_all_enabled(ctx: Context, user_path: str = SEED_USER_PATH) -> None:
 
 
 def cleanup(ctx: Context, yes: bool) -> int:
-    """List, then (with yes) delete, in AWS's order: deactivate, delete device, delete user."""
+    """List, then (with yes) delete, in AWS's order: the kit's inline policy and access key,
+    deactivate, delete device, delete user."""
     users = kit_users(ctx)
     devices = [d for d, _ in kit_devices(ctx, users)]
-    steps = [("deactivate-mfa-device", d["User"]["UserName"], d["SerialNumber"]) for d in devices if d.get("User")]
+    steps = []
+    for user, _ in users:
+        key, policy = kit_access(ctx, user["UserName"])
+        if policy:
+            steps.append(("delete-user-policy", user["UserName"], KIT_POLICY_NAME))
+        if key:
+            steps.append(("delete-access-key", user["UserName"], key))
+    steps += [("deactivate-mfa-device", d["User"]["UserName"], d["SerialNumber"]) for d in devices if d.get("User")]
     steps += [("delete-virtual-mfa-device", None, d["SerialNumber"]) for d in devices]
     steps += [("delete-user", u["UserName"], None) for u, _ in users]
-    display.table("削除の予定 (この順に実行)", ["#", "操作", "IAMユーザー", "シリアル番号"], [[str(i), op, user or "", serial or ""] for i, (op, user, serial) in enumerate(steps, 1)] or [["-", "(なし)", "", ""]])
+    display.table(
+        "削除の予定 (この順に実行)",
+        ["#", "操作", "IAMユーザー", "対象 (ポリシー名・アクセスキーID・シリアル番号)"],
+        [[str(i), op, user or "", mask(target) if op == "delete-access-key" else target or ""] for i, (op, user, target) in enumerate(steps, 1)]
+        or [["-", "(なし)", "", ""]],
+    )
     if not steps or not yes:
         if steps:
             display.message("info", "まだ何も削除していません。削除するには --yes を付けて実行してください。")
@@ -146,7 +184,11 @@ def cleanup(ctx: Context, yes: bool) -> int:
     failed = 0
     for op, user, serial in steps:
         try:
-            if op == "deactivate-mfa-device":
+            if op == "delete-user-policy":
+                ctx.iam.delete_user_policy(UserName=user, PolicyName=serial)
+            elif op == "delete-access-key":
+                ctx.iam.delete_access_key(UserName=user, AccessKeyId=serial)
+            elif op == "deactivate-mfa-device":
                 ctx.iam.deactivate_mfa_device(UserName=user, SerialNumber=serial)
             elif op == "delete-virtual-mfa-device":
                 ctx.iam.delete_virtual_mfa_device(SerialNumber=serial)

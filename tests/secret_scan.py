@@ -13,6 +13,10 @@ PATTERNS = {
     "base32 seed": re.compile(r"(?<![A-Za-z0-9+/=])[A-Z2-7]{32,}={0,6}(?![A-Za-z0-9+/=])"),
     "access key id": re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
     "secret access key": re.compile(r"(?i)aws_secret_access_key\s*[=:]\s*['\"]?[A-Za-z0-9/+]{40}\b"),
+    "secret access key (JSON or XML)": re.compile(r"SecretAccessKey(?:\"\s*:\s*\"|>)[A-Za-z0-9/+]{40}\b"),
+    "access key pair (--output text)": re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\s+[A-Za-z0-9/+]{40}\b"),
+    "session token": re.compile(r"(?i)(?:aws_session_token|aws_security_token|x-amz-security-token|SessionToken)['\"]?\s*[=:>]\s*['\"]?[A-Za-z0-9/+]{40,}"),
+    "session token (AWS's shape)": re.compile(r"(?<![A-Za-z0-9/+])(?:FwoG|FQoG|IQoJ)[A-Za-z0-9/+]{100,}={0,2}"),
 }
 
 

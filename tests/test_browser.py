@@ -313,3 +313,83 @@ def test_a_lost_qr_file_is_recreated_from_the_form(page, lab, folder, iam, sandb
     page.locator("button.handson-enable").click()
     page.get_by_text(f'✔ 完了確認: IAMユーザー"{USER}"のMFAが有効になっている').first.wait_for(timeout=60_000)
     assert iam.list_mfa_devices(UserName=USER)["MFADevices"][0]["SerialNumber"] == serial
+
+
+def close_notebook(page):
+    menu(page, "File", "Close and Shut Down Notebook…")
+    dialog = page.locator(".jp-Dialog button.jp-mod-accept")
+    if dialog.count():
+        dialog.first.click()
+
+
+def test_a_learner_proves_what_mfa_protects_with_a_code_read_from_the_screen(page, lab, folder, iam, sandbox):
+    """22 (the phone scans the QR on screen) → 31 → 40: a wrong code is refused, then the code
+    the phone shows gets the session, and the same read that the key alone was refused passes."""
+    from handson_helpers.access import read_key_file
+    from handson_helpers.settings import SEED_DIR_ACCESS_KEY, expand
+
+    started = time.monotonic()
+    ctx = hh.connect(show=False)
+    make_user_and_device(ctx, QR)
+    key_file = expand(hh.access_key_file(SEED_DIR_ACCESS_KEY, USER))
+    key_file.unlink(missing_ok=True)
+    try:
+        open_notebook(page, lab, f"{folder}/22_enable_virtual_mfa_device.ipynb")
+        run_all(page)
+        totp = phone_scans_screen(page)
+        now = time.time()
+        page.locator(".handson-code1 input").fill(totp.at(now - 30))
+        page.locator(".handson-code2 input").fill(totp.at(now))
+        page.locator("button.handson-enable").click()
+        page.get_by_text(f'✔ 完了確認: IAMユーザー"{USER}"のMFAが有効になっている').first.wait_for(timeout=60_000)
+        wait_idle(page)
+        close_notebook(page)
+
+        open_from_file_browser(page, "31_create_access_key.ipynb")
+        run_all(page)
+        page.get_by_text(f'✔ 完了確認: IAMユーザー"{USER}"のアクセスキーが有効(Active)').first.wait_for(timeout=60_000)
+        wait_idle(page)
+        shot(page, "05_access_key_created")
+        keys = read_key_file(key_file)
+        assert keys and keys.secret not in page.content()
+        close_notebook(page)
+
+        open_from_file_browser(page, "40_mfa_protected_access.ipynb")
+        run_all(page)
+        box = page.locator(".handson-token-code input")
+        box.wait_for(state="visible", timeout=60_000)
+        page.get_by_text("with an explicit deny in an identity-based policy").first.wait_for(timeout=30_000)
+        before = iam_state(iam)
+        wrong = "000000" if totp.now() != "000000" else "111111"
+        box.fill(wrong)
+        page.locator("button.handson-get-session").click()
+        status = page.locator(".handson-status")
+        status.get_by_text("認証コードが正しくありません").wait_for(timeout=30_000)
+        page.wait_for_function("() => document.querySelector('.handson-token-code input').value === ''")
+        status.scroll_into_view_if_needed()
+        shot(page, "06_wrong_session_code")
+        box.press_sequentially(totp.now().translate(FULL_WIDTH))  # what the phone shows now, typed with an IME
+        page.locator("button.handson-get-session").click()
+        status.get_by_text("一時的な認証情報を取得しました").wait_for(timeout=30_000)
+        page.get_by_text("✔ 完了確認: アクセスキーだけでは拒否され、MFAで取得した一時的な認証情報では成功する").first.wait_for(timeout=60_000)
+        wait_idle(page)
+        shot(page, "07_mfa_protected_access")
+        assert iam_state(iam) == before
+        outputs = page.locator(".jp-OutputArea-output").all_inner_texts()
+        assert not any("✘" in text for text in outputs), outputs
+
+        saved = lab.root / folder / "40_mfa_protected_access.ipynb"
+        mtime = saved.stat().st_mtime
+        page.locator(".jp-NotebookPanel").first.click()
+        page.keyboard.press("Control+s")
+        deadline = time.monotonic() + 30
+        while saved.stat().st_mtime == mtime and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert saved.stat().st_mtime != mtime, "the notebook was not saved"
+        text = saved.read_text()
+        assert scan_notebook(json.loads(text)) == [] and scan_text(text) == []
+        assert keys.secret not in text and keys.key_id not in text and totp.secret not in text
+        assert "ASIA" in text and "✔ 完了確認" in text
+        print(f"\nbrowser 22 → 31 → 40 took {time.monotonic() - started:.1f} s")
+    finally:
+        key_file.unlink(missing_ok=True)

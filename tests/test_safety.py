@@ -465,10 +465,16 @@ PASTE_CASES = [
 
 
 def _kit_run(who, user_path, directory, shown, monkeypatch):
-    """Sections 1, 2.1, 2.2 and 後始末 through the kit; returns IAM's state before 後始末."""
+    """Sections 1, 2.1, 2.2, 3.1, 40 and 後始末 through the kit; returns IAM's state before 後始末."""
     from handson_helpers import display
 
-    monkeypatch.setattr(display, "emit", lambda report: shown.append(getattr(report, "shell", None)))
+    def record(report):
+        shell = getattr(report, "shell", None)
+        if shell and getattr(report, "refused", False):  # shown failing on purpose: it must fail in bash too
+            shell = f"if (\n{shell}\n); then echo 'AWS accepted what it must refuse' >&2; exit 97; fi"
+        shown.append(shell)
+
+    monkeypatch.setattr(display, "emit", record)
     monkeypatch.setenv("HANDSON_PARTICIPANT", who)
     user, device = settings.scoped("handson-cli-basic-user"), settings.scoped("handson-cli-basic-user-mfa")
     outfile = settings.mfa_outfile(directory, device)
@@ -491,17 +497,36 @@ def _kit_run(who, user_path, directory, shown, monkeypatch):
     shown.append("PHONE")
     assert asyncio.run(hh.enable_with_form(ctx, user, serial, outfile, wait=False)) == "enabled"
     hh.verify_mfa_enabled(ctx, user)
+    key_file = settings.access_key_file(directory, user)
+    check(IAM_USER_NAME=user, DIR_ACCESS_KEY=directory, FILE_ACCESS_KEY=key_file)
+    hh.create_access_key(ctx, user, key_file)
+    hh.verify_access_key(ctx, user, key_file)
+    policy = settings.KIT_POLICY_NAME
+    check(IAM_USER_NAME=user, IAM_USER_PATH=user_path, MFA_DEVICE_NAME=device, FILE_MFA_OUTFILE=outfile, FILE_ACCESS_KEY=key_file, POLICY_NAME=policy)
+    hh.put_mfa_policy(ctx, user, policy)
+    keys = hh.user_keys(ctx, key_file)
+    hh.caller_arn(ctx, keys)
+    assert not hh.protected_read(ctx, keys, user, user_path).allowed
+    mfa_serial = hh.mfa_serial(ctx, user)
+    hh.wrong_code_refused(ctx, keys, mfa_serial)
+    shown.append("PHONE1")
+    hh.show_session_step(keys, mfa_serial)
+    session = asyncio.run(hh.session_with_form(ctx, keys, mfa_serial, outfile, wait=False))
+    assert hh.protected_read(ctx, session, user, user_path).allowed
+    hh.verify_mfa_protection(ctx, user, user_path, keys, session)
     state = _state(ctx.iam, settings.expand(outfile))
     shown.append("CLEANUP")
-    check(IAM_USER_NAME=user, IAM_USER_PATH=user_path, MFA_DEVICE_NAME=device, FILE_MFA_OUTFILE=outfile)
+    check(IAM_USER_NAME=user, IAM_USER_PATH=user_path, MFA_DEVICE_NAME=device, FILE_MFA_OUTFILE=outfile, FILE_ACCESS_KEY=key_file)
     hh.get_account_id(ctx)
-    hh.run_cleanup(ctx, hh.plan_cleanup(ctx, user, user_path, device, outfile))
-    hh.verify_cleanup(ctx, user, device, outfile)
+    hh.run_cleanup(ctx, hh.plan_cleanup(ctx, user, user_path, device, outfile, key_file))
+    hh.verify_cleanup(ctx, user, device, outfile, key_file)
+    assert not os.path.lexists(settings.expand(key_file))
     return state, settings.expand(outfile)
 
 
 def _state(iam, qr: Path):
-    users = sorted((u["UserName"], u["Path"], tuple(sorted((t["Key"], t["Value"]) for t in iam.list_user_tags(UserName=u["UserName"])["Tags"])))
+    users = sorted((u["UserName"], u["Path"], tuple(sorted((t["Key"], t["Value"][:4] if t["Key"] == "handson-access-key" else t["Value"]) for t in iam.list_user_tags(UserName=u["UserName"])["Tags"])),
+                    len(iam.list_access_keys(UserName=u["UserName"])["AccessKeyMetadata"]), tuple(iam.list_user_policies(UserName=u["UserName"])["PolicyNames"]))
                    for u in iam.list_users()["Users"])
     devices = sorted((d["SerialNumber"], d.get("User", {}).get("UserName")) for d in iam.list_virtual_mfa_devices()["VirtualMFADevices"])
     return users, devices, os.path.lexists(qr) and stat.S_IMODE(os.lstat(qr).st_mode)
@@ -515,18 +540,23 @@ def test_pasting_every_shown_command_into_bash_does_exactly_what_the_kit_did(san
     assert iam.list_users()["Users"] == [] and not os.path.lexists(qr)
     texts = [s for s in shown if s]
     cut = texts.index("CLEANUP")
-    setup = [t if t != "PHONE" else f'MFA_AUTH_CODE1=$(python -c "$PHONE" "${{FILE_MFA_OUTFILE}}" 1)\nMFA_AUTH_CODE2=$(python -c "$PHONE" "${{FILE_MFA_OUTFILE}}" 2)' for t in texts[:cut]]
+    phone = {
+        "PHONE": 'MFA_AUTH_CODE1=$(python -c "$PHONE" "${FILE_MFA_OUTFILE}" 1)\nMFA_AUTH_CODE2=$(python -c "$PHONE" "${FILE_MFA_OUTFILE}" 2)',
+        "PHONE1": 'MFA_TOKEN_CODE=$(python -c "$PHONE" "${FILE_MFA_OUTFILE}" 2)',
+    }
+    setup = [phone.get(t, t) for t in texts[:cut]]
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(sb.client_env(sandbox), AWS_CONFIG_FILE=str(tmp_path / "none"), PHONE=PHONE,
                PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
-    for part, commands in (("sections 1 to 2.2", setup), ("後始末", texts[cut + 1 :])):
+    for part, commands in (("sections 1 to 40", setup), ("後始末", texts[cut + 1 :])):
         script = "set -eu\n" + "\n".join(commands) + "\n"
         proc = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)
         assert proc.returncode == 0, f"{part}: {proc.stderr[-2000:]}"
         assert not marker.exists(), f"{part}: a pasted command ran a payload"
-        if part == "sections 1 to 2.2":
+        if part == "sections 1 to 40":
             assert _state(iam, qr) == kit_state, "the pasted commands did not reproduce what the kit did"
     assert _state(iam, qr) == ([], [], False)
+    assert not qr.parent.exists() or not [p for p in qr.parent.iterdir() if p.name.endswith("-access-key.txt")], "the key file was left behind"
 
 
 # ----- class 5: no request makes the sandbox answer 500 -----
@@ -561,6 +591,12 @@ CALLS = [
     ("iam", "DeleteVirtualMFADevice", {"SerialNumber": SERIAL}),
     ("iam", "DeleteUser", {"UserName": "fuzz-user"}),
     ("sts", "GetCallerIdentity", {"Extra": "x"}),
+    ("iam", "ListAccessKeys", {"UserName": "handson-cli-basic-user", "MaxItems": "10"}),
+    ("iam", "CreateAccessKey", {"UserName": "handson-cli-basic-user"}),
+    ("iam", "PutUserPolicy", {"UserName": "handson-cli-basic-user", "PolicyName": "handson-cli-require-mfa",
+                              "PolicyDocument": '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:ListUsers","Resource":"*"}]}'}),
+    ("iam", "DeleteUserPolicy", {"UserName": "handson-cli-basic-user", "PolicyName": "handson-cli-require-mfa"}),
+    ("sts", "GetSessionToken", {"SerialNumber": SERIAL, "TokenCode": "123456", "DurationSeconds": "900"}),
 ]
 NASTY = [
     "", " ", "a" * 1000, "١٢٣٤٥٦", "１２３４５６", "12345\n", "\x00", "<x>&amp;", "%", "-1", "0",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hmac
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -36,6 +37,11 @@ class Caller:
     region: str
 
 
+# A known key's secret: a dict, or a function of (key id, X-Amz-Security-Token or None) that
+# returns None for an unknown key and may raise Denied (an expired session).
+Secrets = dict[str, str] | Callable[[str, str | None], str | None]
+
+
 def _headers(environ) -> dict[str, str]:
     headers = {key[5:].replace("_", "-").lower(): value for key, value in environ.items() if key.startswith("HTTP_")}
     for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
@@ -44,7 +50,7 @@ def _headers(environ) -> dict[str, str]:
     return headers
 
 
-def verify(environ, body: bytes, secrets: dict[str, str], now: float, not_before: float = 0.0) -> Caller:
+def verify(environ, body: bytes, secrets: Secrets, now: float, not_before: float = 0.0) -> Caller:
     """The caller of a signed request, or Denied with AWS's error for it.
 
     A request signed before ``not_before`` (the server's start, to the second) is refused: it
@@ -56,10 +62,10 @@ def verify(environ, body: bytes, secrets: dict[str, str], now: float, not_before
     match = AUTH_RE.fullmatch(header.strip())
     if not match:
         raise Denied(400, "IncompleteSignature", "Authorization header requires 'Credential', 'Signature' and 'SignedHeaders' parameters.")
-    secret = secrets.get(match["key"])
+    headers = _headers(environ)
+    secret = secrets(match["key"], headers.get("x-amz-security-token")) if callable(secrets) else secrets.get(match["key"])
     if secret is None:
         raise Denied(403, "InvalidClientTokenId", "The security token included in the request is invalid.")
-    headers = _headers(environ)
     stamp = headers.get("x-amz-date", "")
     try:
         signed_at = datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc).timestamp()

@@ -24,7 +24,7 @@ from xml.sax.saxutils import escape
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from .. import rules
-from . import auth, faithful
+from . import access, auth, faithful
 from .control import CONTROL_SERVICE, proof
 from .paths import LOOPBACK, credentials, store_path
 from .store import Store, restore, snapshot
@@ -104,11 +104,11 @@ class SandboxApp:
             return self._error(start_response, 400, "MalformedInput", "Content-Encoding is not supported.")
         body = environ["wsgi.input"].read(size) if size else b""
         try:
-            caller = auth.verify(environ, body, self.secrets, time.time(), self.started_at)
+            caller = auth.verify(environ, body, self.caller_secret, time.time(), self.started_at)
         except auth.Denied as denied:
             return self._error(start_response, denied.status, denied.code, denied.message)
         if path.startswith("/_handson/"):
-            if caller.service != CONTROL_SERVICE:
+            if caller.service != CONTROL_SERVICE or caller.key_id not in self.secrets:  # not an IAM user's key
                 return self._error(start_response, 403, "AccessDenied", "Control endpoints take requests signed for the sandbox.")
             return self._control(environ, body, start_response)
         service = caller.service
@@ -130,6 +130,14 @@ class SandboxApp:
             {"QUERY_STRING": "", "REQUEST_METHOD": "POST", "CONTENT_TYPE": FORM, "CONTENT_LENGTH": str(len(checked)), "wsgi.input": io.BytesIO(checked)}
         )
         with self.lock:
+            try:  # IAM users and their sessions: evaluated against their policies (access.py)
+                own = access.answer(caller.key_id, service, action, params, caller.region)
+            except auth.Denied as denied:
+                return self._error(start_response, denied.status, denied.code, denied.message, service)
+            if own is not None:
+                self.store.save(snapshot(_iam_backend()))
+                start_response("200 OK", [("Content-Type", "text/xml")])
+                return [own]
             fault = self._take_fault(action)
             if fault and fault["code"] != DIE_AFTER_SAVE:
                 return self._error(start_response, fault["status"], fault["code"], fault["message"], service)
@@ -150,6 +158,13 @@ class SandboxApp:
                 os._exit(70)
         start_response(captured["status"], captured["headers"])
         return [payload]
+
+    def caller_secret(self, key_id: str, token: str | None) -> str | None:
+        """The secret a request must be signed with: the administrator's, an IAM user's access
+        key's or a session's (access.py); None for a key the sandbox does not know."""
+        if key_id in self.secrets:
+            return None if token else self.secrets[key_id]
+        return access.secret_for(key_id, token)
 
     @staticmethod
     def _error(start_response, status: int, code: str, message: str, service: str = "iam"):
@@ -247,6 +262,7 @@ def build_app(home: Path):
 
     key_id, secret = credentials(home)
     faithful.apply(key_id)
+    access.apply(key_id)
     store = Store(store_path(home))
     notice = ""
     data = store.load()

@@ -4,8 +4,8 @@ Why a snapshot of the kit's own model rather than moto's request recorder: repla
 CreateVirtualMFADevice would mint a new seed, and the learner's phone holds the old one.
 Why not pickle moto's backend: its internals change between releases, and a pickle from
 one moto would not load in the next. The snapshot holds only what the hands-on touches
-(users with path, id, date and tags; access keys; virtual MFA devices with seed, enable
-date and user) as JSON, written to a temporary file, fsynced and renamed over the old one,
+(users with path, id, date, tags and inline policies; access keys; virtual MFA devices with
+seed, enable date and user; unexpired GetSessionToken sessions, see access.py) as JSON, written to a temporary file, fsynced and renamed over the old one,
 so a kill at any moment leaves either the old or the new file, never a torn one.
 """
 from __future__ import annotations
@@ -21,6 +21,7 @@ from pathlib import Path
 
 from moto.iam import models
 
+from . import access
 from .faithful import assign_device, otpauth_uri, qr_png
 
 FORMAT = 1
@@ -53,6 +54,7 @@ def snapshot(backend: models.IAMBackend) -> dict:
                     }
                     for key in user.access_keys
                 ],
+                "policies": dict(user.policies),
             }
         )
     devices = [
@@ -65,7 +67,7 @@ def snapshot(backend: models.IAMBackend) -> dict:
         }
         for device in backend.virtual_mfa_devices.values()
     ]
-    return {"format": FORMAT, "users": users, "devices": devices}
+    return {"format": FORMAT, "users": users, "devices": devices, "sessions": access.snapshot_sessions()}
 
 
 def _require(ok: bool, what: str) -> None:
@@ -86,12 +88,15 @@ def _check_shape(data: dict) -> None:
         _require(all(isinstance(t, dict) and isinstance(t.get("Key"), str) and isinstance(t.get("Value"), str) for t in user.get("tags") or []), "user tags")
         for key in user.get("access_keys", []):
             _require(isinstance(key, dict) and all(isinstance(key.get(k), str) for k in ("id", "secret", "status")), "access key")
+        policies = user.get("policies", {})
+        _require(isinstance(policies, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in policies.items()), "user policies")
         names.add(user["name"])
     for device in data.get("devices", []):
         _require(isinstance(device, dict) and isinstance(device.get("serial"), str) and isinstance(device.get("seed"), str), "device")
         _require(re.fullmatch(r"[A-Z2-7]{16,128}=*", device["seed"]) is not None, "device seed")
         _require(device.get("user") is None or device["user"] in names, "device of a missing user")
         _require(isinstance(device.get("enable_date"), optional), "device date")
+    access.check_sessions(data.get("sessions", []))
 
 
 def restore(backend: models.IAMBackend, data: dict) -> list[str]:
@@ -112,6 +117,8 @@ def restore(backend: models.IAMBackend, data: dict) -> list[str]:
             key.create_date = _parse(k["create_date"])
             user.access_keys.append(key)
             backend.access_keys[key.physical_resource_id] = key
+        for name, document in item.get("policies", {}).items():
+            user.put_policy(name, document)
     for item in data.get("devices", []):
         if item.get("user") and item["user"] not in backend.users:
             skipped.append(f"device {item['serial']}")
@@ -125,6 +132,7 @@ def restore(backend: models.IAMBackend, data: dict) -> list[str]:
         backend.tagger.tag_resource(device.serial_number, item.get("tags") or [])
         if item.get("user"):
             assign_device(backend, backend.get_user(item["user"]), device, _parse(item["enable_date"]))
+    access.restore_sessions(data.get("sessions", []))
     return skipped
 
 

@@ -1,0 +1,479 @@
+"""Who is calling, and may they: the sandbox's IAM users, their policies and their MFA sessions.
+
+The learner's own sandbox key stays the administrator (an assumed-role session, see faithful.py)
+and is never evaluated against a policy. A request signed with an IAM user's access key acts as
+that user; one signed with temporary credentials from GetSessionToken acts as the same user, with
+``aws:MultiFactorAuthPresent`` true when a code of the user's MFA device was given. Either is
+evaluated against the user's inline, attached and group policies as AWS does: an explicit Deny
+wins, else an Allow is needed.
+
+The evaluation itself is moto's (``moto.iam.access_control``: policy collection, Action/NotAction,
+Resource, Effect). What it lacks is patched here and nothing more: condition operators beyond
+StringEquals (``Bool``, ``Numeric…``, ``…IfExists``, ``Null``), the rule that a condition on an
+absent key is false unless ``…IfExists``, the rule that an unmet condition makes a statement not
+apply (moto turns it into a Deny), the request context (``aws:MultiFactorAuthPresent``,
+``aws:MultiFactorAuthAge``, ``aws:username``, …) and policy variables such as ``${aws:username}``.
+
+GetSessionToken is answered here rather than by moto (which ignores the MFA code and hands out a
+fixed example key): the code is checked against the device's seed with the same windows as
+EnableMFADevice, a device of another user is refused, and the session credentials are kept on the
+STS backend (so a reset forgets them) and in the state file (so a restart keeps them until they
+expire).
+
+Imported only by the sandbox server process.
+"""
+from __future__ import annotations
+
+import base64
+import hmac
+import json
+import re
+import secrets
+import string
+import time
+import uuid
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from xml.sax.saxutils import escape
+
+import pyotp
+from moto.iam import access_control, models
+from moto.iam.access_control import IAMPolicy, IAMPolicyStatement, IAMUserAccessKey, PermissionResult
+from moto.sts import models as sts_models
+
+from ..rules import ACCOUNT_ID
+from . import faithful
+from .auth import Denied
+
+PARTITION = "aws"
+STS_XMLNS = "https://sts.amazonaws.com/doc/2011-06-15/"
+KEY_ALPHABET = string.ascii_uppercase + "234567"
+# GetSessionToken for IAM users: 15 minutes to 36 hours, 12 hours when not given.
+DEFAULT_SESSION_SECONDS = 43200
+# Expired sessions are kept this long to answer ExpiredToken rather than InvalidClientTokenId.
+KEEP_EXPIRED_SECONDS = 86400
+# Calls that need no permission: AWS cannot deny them by policy.
+ALWAYS_ALLOWED = {"sts:GetCallerIdentity", "sts:GetSessionToken"}
+MFA_FAILED = "MultiFactorAuthentication failed with invalid MFA one time pass code."
+SESSION_REFUSED = "Cannot call GetSessionToken with session credentials"
+
+
+@dataclass
+class Session:
+    """Temporary credentials handed out by GetSessionToken."""
+
+    key_id: str
+    secret: str
+    token: str
+    user_name: str
+    issued: float
+    expiration: float
+    mfa_serial: str | None  # the device whose code was given, or None (no MFA)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who a verified request acts as."""
+
+    kind: str  # "admin", "user" (long-term access key) or "session" (GetSessionToken)
+    user_name: str = ""
+    session: Session | None = None
+
+
+ADMIN = Principal("admin")
+_admin_key_id = ""
+
+
+def _sessions() -> dict[str, Session]:
+    """The sessions, kept on moto's STS backend so that a reset of moto forgets them too."""
+    backend = sts_models.sts_backends[ACCOUNT_ID][PARTITION]
+    if not hasattr(backend, "handson_sessions"):
+        backend.handson_sessions = {}
+    return backend.handson_sessions
+
+
+def _iam() -> models.IAMBackend:
+    return models.iam_backends[ACCOUNT_ID][PARTITION]
+
+
+def _user_key(key_id: str):
+    key = _iam().access_keys.get(key_id)
+    return key if key is not None and key.user_name else None
+
+
+# ----- who is calling (used by auth.verify through SandboxApp.caller_secret) -----
+
+
+def secret_for(key_id: str, token: str | None, now: float | None = None) -> str | None:
+    """The secret that must have signed a request with ``key_id`` (and ``token``), None when the
+    key is unknown; Denied for a known key used wrongly (expired session)."""
+    if key_id == _admin_key_id:
+        return None  # the administrator's secret is the server's own (SandboxApp.secrets)
+    session = _sessions().get(key_id)
+    if session is not None:
+        if not token or not hmac.compare_digest(token, session.token) or session.user_name not in _iam().users:
+            return None
+        if (time.time() if now is None else now) >= session.expiration:
+            raise Denied(403, "ExpiredToken", "The security token included in the request is expired")
+        return session.secret
+    key = _user_key(key_id)
+    if key is None or key.status != "Active" or token:
+        return None  # unknown, inactive, or a long-term key sent with a session token: AWS says invalid
+    return key.secret_access_key
+
+
+def principal(key_id: str) -> Principal:
+    if key_id == _admin_key_id:
+        return ADMIN
+    session = _sessions().get(key_id)
+    if session is not None:
+        return Principal("session", session.user_name, session)
+    key = _user_key(key_id)
+    if key is None:  # verified a moment ago, deleted since: treat as unknown
+        raise Denied(403, "InvalidClientTokenId", "The security token included in the request is invalid.")
+    return Principal("user", key.user_name)
+
+
+# ----- the request context and conditions moto lacks -----
+
+
+def context(who: Principal, region: str, now: float | None = None) -> dict[str, str]:
+    """AWS's global condition keys for a request (lower-case: condition keys ignore case)."""
+    now = time.time() if now is None else now
+    user = _iam().get_user(who.user_name)
+    values = {
+        "aws:username": user.name,
+        "aws:userid": user.id,
+        "aws:principalarn": user.arn,
+        "aws:principalaccount": ACCOUNT_ID,
+        "aws:principaltype": "User",
+        "aws:currenttime": datetime.fromtimestamp(now, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "aws:epochtime": str(int(now)),
+        "aws:securetransport": "false",
+        "aws:requestedregion": region,
+    }
+    if who.session is not None:  # long-term keys carry no MFA keys at all: hence BoolIfExists
+        values["aws:tokenissuetime"] = datetime.fromtimestamp(who.session.issued, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        values["aws:multifactorauthpresent"] = "true" if who.session.mfa_serial else "false"
+        if who.session.mfa_serial:
+            values["aws:multifactorauthage"] = str(max(0, int(now - who.session.issued)))
+    return values
+
+
+def _number(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _date(text: str) -> float | None:
+    if re.fullmatch(r"-?[0-9]+", text):
+        return float(text)
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+def _like(pattern: str, value: str) -> bool:
+    return re.fullmatch("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern), value, re.DOTALL) is not None
+
+
+def _compare(convert, test):
+    def check(expected: str, actual: str) -> bool:
+        a, b = convert(actual), convert(expected)
+        return a is not None and b is not None and test(a, b)
+
+    return check
+
+
+# operator -> (test(expected, actual), negated): a negated operator holds when no value matches
+OPERATORS = {
+    "StringEquals": (lambda e, a: a == e, False),
+    "StringNotEquals": (lambda e, a: a == e, True),
+    "StringEqualsIgnoreCase": (lambda e, a: a.lower() == e.lower(), False),
+    "StringNotEqualsIgnoreCase": (lambda e, a: a.lower() == e.lower(), True),
+    "StringLike": (lambda e, a: _like(e, a), False),
+    "StringNotLike": (lambda e, a: _like(e, a), True),
+    "ArnEquals": (lambda e, a: _like(e, a), False),
+    "ArnLike": (lambda e, a: _like(e, a), False),
+    "ArnNotEquals": (lambda e, a: _like(e, a), True),
+    "ArnNotLike": (lambda e, a: _like(e, a), True),
+    "Bool": (lambda e, a: a.lower() == e.lower(), False),
+    "NumericEquals": (_compare(_number, lambda a, b: a == b), False),
+    "NumericNotEquals": (_compare(_number, lambda a, b: a == b), True),
+    "NumericLessThan": (_compare(_number, lambda a, b: a < b), False),
+    "NumericLessThanEquals": (_compare(_number, lambda a, b: a <= b), False),
+    "NumericGreaterThan": (_compare(_number, lambda a, b: a > b), False),
+    "NumericGreaterThanEquals": (_compare(_number, lambda a, b: a >= b), False),
+    "DateEquals": (_compare(_date, lambda a, b: a == b), False),
+    "DateNotEquals": (_compare(_date, lambda a, b: a == b), True),
+    "DateLessThan": (_compare(_date, lambda a, b: a < b), False),
+    "DateLessThanEquals": (_compare(_date, lambda a, b: a <= b), False),
+    "DateGreaterThan": (_compare(_date, lambda a, b: a > b), False),
+    "DateGreaterThanEquals": (_compare(_date, lambda a, b: a >= b), False),
+}
+
+
+def conditions_met(block: dict | None, values: dict[str, str] | None) -> bool:
+    """AWS's rules for a statement's Condition block: every operator and every key must hold.
+
+    A key absent from the request makes its condition false, except with ``…IfExists`` (true)
+    and ``Null`` (which asks exactly that). An operator the sandbox does not know fails closed.
+    """
+    if not block:
+        return True
+    values = values or {}
+    for operator, keys in block.items():
+        if not isinstance(keys, dict):
+            return False
+        base, if_exists = (operator[: -len("IfExists")], True) if operator.endswith("IfExists") else (operator, False)
+        for key, expected in keys.items():
+            wanted = [str(v).lower() if isinstance(v, bool) else str(v) for v in (expected if isinstance(expected, list) else [expected])]
+            actual = values.get(key.lower())
+            if base == "Null":
+                if (actual is None) != (wanted[0].lower() == "true"):
+                    return False
+                continue
+            if actual is None:
+                if if_exists:
+                    continue
+                return False
+            if base not in OPERATORS:
+                return False
+            test, negated = OPERATORS[base]
+            matched = any(test(value, actual) for value in wanted)
+            if matched == negated:
+                return False
+    return True
+
+
+_moto_statement_check = IAMPolicyStatement.is_action_permitted
+
+
+def _statement_is_action_permitted(self, action, resource="*", principal=None, incoming_condition_values=None):
+    """moto decides Action/NotAction, Resource and Effect; an unmet Condition makes the
+    statement not apply (NEUTRAL), as in AWS, rather than moto's DENIED."""
+    result = _moto_statement_check(self, action, resource, principal, None)
+    if result is PermissionResult.NEUTRAL or conditions_met(self._statement.get("Condition"), incoming_condition_values):
+        return result
+    return PermissionResult.NEUTRAL
+
+
+def _conditions_checked_above(self, incoming_condition_values) -> bool:
+    return True  # moto's own check (StringEquals only, absent keys count as met) is replaced above
+
+
+# ----- what a call acts on, and the verdict -----
+
+
+def _user_arn(name: str) -> str:
+    user = _iam().users.get(name)
+    return user.arn if user is not None else f"arn:aws:iam::{ACCOUNT_ID}:user/{name}"
+
+
+def resource_of(service: str, action: str, params: dict[str, str], who: Principal) -> str:
+    """The ARN an action acts on, as AWS names it in its AccessDenied message."""
+    if service == "iam":
+        if "SerialNumber" in params and "UserName" not in params:
+            return params["SerialNumber"]
+        if action == "CreateVirtualMFADevice":
+            path = params.get("Path") or "/"
+            return f"arn:aws:iam::{ACCOUNT_ID}:mfa{path}{params.get('VirtualMFADeviceName', '')}"
+        if action == "ListUsers":
+            return f"arn:aws:iam::{ACCOUNT_ID}:user{params.get('PathPrefix') or '/'}"
+        if "UserName" in params or action in ("GetUser", "ListAccessKeys", "CreateAccessKey", "ListMFADevices"):
+            return _user_arn(params.get("UserName") or who.user_name)
+    return "*"
+
+
+def _documents(user_name: str) -> list:
+    """The user's policies (inline, attached, groups'), as moto collects them."""
+    return IAMUserAccessKey.collect_policies(_Owner(user_name))
+
+
+class _Owner:
+    """Just enough of moto's IAMUserAccessKey for its collect_policies()."""
+
+    def __init__(self, user_name: str):
+        self._owner_user_name = user_name
+        self.backend = _iam()
+
+
+def _with_variables(policy, values: dict[str, str]) -> str:
+    """The policy document with ``${aws:username}`` and the like replaced, as AWS does."""
+    if isinstance(policy, models.Policy):
+        document = next(v.document for v in policy.versions if v.is_default)
+    elif isinstance(policy, str):
+        document = policy
+    else:
+        document = policy["policy_document"]
+    if not isinstance(document, str):
+        document = json.dumps(document)
+
+    def substitute(match: re.Match) -> str:
+        return json.dumps(values.get(match.group(1).lower(), match.group(0)))[1:-1]
+
+    return re.sub(r"\$\{([A-Za-z0-9:]+)\}", substitute, document)
+
+
+def evaluate(who: Principal, service: str, action: str, resource: str, values: dict[str, str]) -> str:
+    """"allowed", "explicit" (an explicit Deny) or "implicit" (no Allow), with moto's IAMPolicy."""
+    full_action = f"{service}:{action}"
+    allowed = False
+    for policy in _documents(who.user_name):
+        result = IAMPolicy(_with_variables(policy, values)).is_action_permitted(full_action, resource, None, values)
+        if result is PermissionResult.DENIED:
+            return "explicit"
+        if result is PermissionResult.PERMITTED:
+            allowed = True
+    return "allowed" if allowed else "implicit"
+
+
+def authorize(key_id: str, service: str, action: str, params: dict[str, str], region: str) -> Principal:
+    """Denied with AWS's answer when the caller may not make this call; else who it is."""
+    who = principal(key_id)
+    full_action = f"{service}:{action}"
+    if who.kind == "admin":
+        if full_action == "sts:GetSessionToken":  # the learner's role session, as in CloudShell
+            raise Denied(403, "AccessDenied", SESSION_REFUSED)
+        return who
+    if who.kind == "session":
+        if service == "sts" and action not in ("GetCallerIdentity", "AssumeRole"):
+            raise Denied(403, "AccessDenied", SESSION_REFUSED if action == "GetSessionToken" else f"Cannot call {action} with session credentials")
+        if service == "iam" and not who.session.mfa_serial:
+            raise Denied(403, "InvalidClientTokenId", "The security token included in the request is invalid")
+    if full_action in ALWAYS_ALLOWED:
+        return who
+    resource = resource_of(service, action, params, who)
+    verdict = evaluate(who, service, action, resource, context(who, region))
+    if verdict != "allowed":
+        why = "with an explicit deny in an identity-based policy" if verdict == "explicit" else f"because no identity-based policy allows the {full_action} action"
+        raise Denied(403, "AccessDenied", f"User: {_user_arn(who.user_name)} is not authorized to perform: {full_action} on resource: {resource} {why}")
+    return who
+
+
+# ----- GetSessionToken -----
+
+
+def code_matches(seed: str, code: str, now: float | None = None) -> bool:
+    """One TOTP code of the device, in the windows EnableMFADevice accepts for its second code."""
+    if not re.fullmatch(r"[0-9]{6}", code or "", re.ASCII):
+        return False
+    totp = pyotp.TOTP(seed)
+    current = int((time.time() if now is None else now) // totp.interval)
+    return any(
+        secrets.compare_digest(totp.at(window * totp.interval), code)
+        for window in range(current - faithful.ACCEPT_PAST_WINDOWS, current + faithful.ACCEPT_FUTURE_WINDOWS + 1)
+    )
+
+
+def _new_session(user_name: str, seconds: int, serial: str | None, now: float) -> Session:
+    key_id = "ASIA" + "".join(secrets.choice(KEY_ALPHABET) for _ in range(16))
+    secret = base64.b64encode(secrets.token_bytes(30)).decode()
+    token = "IQoJb3JpZ2luX2VjE" + base64.b64encode(secrets.token_bytes(270)).decode()
+    return Session(key_id, secret, token, user_name, now, now + seconds, serial)
+
+
+def get_session_token(who: Principal, params: dict[str, str], now: float | None = None) -> bytes:
+    """AWS's answer to GetSessionToken by an IAM user's long-term key (authorize() refused the rest)."""
+    now = time.time() if now is None else now
+    serial, code = params.get("SerialNumber"), params.get("TokenCode")
+    if bool(serial) != bool(code):
+        raise Denied(403, "AccessDenied", "MultiFactorAuthentication failed, must provide both MFA serial number and one time pass code.")
+    user = _iam().get_user(who.user_name)
+    if serial:
+        device = _iam().virtual_mfa_devices.get(serial)
+        if serial not in user.mfa_devices or device is None or not code_matches(device.base32_string_seed, code, now):
+            raise Denied(403, "AccessDenied", MFA_FAILED)  # another user's device or a wrong code: the same answer
+    seconds = int(params.get("DurationSeconds") or DEFAULT_SESSION_SECONDS)
+    if not 900 <= seconds <= 129600:
+        raise Denied(400, "ValidationError", f"1 validation error detected: Value '{seconds}' at 'durationSeconds' failed to satisfy constraint: Member must have value between 900 and 129600")
+    session = _new_session(user.name, seconds, serial or None, now)
+    _sessions()[session.key_id] = session
+    expiration = datetime.fromtimestamp(session.expiration, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return (
+        f'<GetSessionTokenResponse xmlns="{STS_XMLNS}"><GetSessionTokenResult><Credentials>'
+        f"<AccessKeyId>{session.key_id}</AccessKeyId><SecretAccessKey>{escape(session.secret)}</SecretAccessKey>"
+        f"<SessionToken>{escape(session.token)}</SessionToken><Expiration>{expiration}</Expiration>"
+        f"</Credentials></GetSessionTokenResult><ResponseMetadata><RequestId>{uuid.uuid4()}</RequestId>"
+        f"</ResponseMetadata></GetSessionTokenResponse>"
+    ).encode()
+
+
+def answer(key_id: str, service: str, action: str, params: dict[str, str], region: str) -> bytes | None:
+    """The server's one hook after validation: Denied when the caller may not; the sandbox's own
+    answer for GetSessionToken; None to let moto answer."""
+    who = authorize(key_id, service, action, params, region)
+    if service == "sts" and action == "GetSessionToken":
+        return get_session_token(who, params)
+    return None
+
+
+# ----- moto's own notion of the caller, for session keys -----
+
+_prev_create_user = faithful.create_user
+_prev_caller_identity = faithful.get_caller_identity
+
+
+def create_user(self, region_name, user_name, path="/", tags=None):
+    """User ids as AWS makes them ("AIDA" and 17 characters), since get-caller-identity shows them."""
+    user = _prev_create_user(self, region_name, user_name, path, tags)
+    user.id = "AIDA" + "".join(secrets.choice(string.ascii_uppercase + string.digits) for _ in range(17))
+    return user
+
+_moto_user_from_key = models.IAMBackend.get_user_from_access_key_id
+
+
+def get_caller_identity(self, access_key_id, region):
+    """GetSessionToken credentials are the user's: AWS answers with the user's id and ARN."""
+    session = _sessions().get(access_key_id)
+    if session is not None and session.user_name in _iam().users:
+        user = _iam().get_user(session.user_name)
+        return user.id, user.arn, user.account_id
+    return _prev_caller_identity(self, access_key_id, region)
+
+
+def get_user_from_access_key_id(self, access_key_id):
+    session = _sessions().get(access_key_id)
+    if session is not None:
+        return self.users.get(session.user_name)
+    return _moto_user_from_key(self, access_key_id)
+
+
+# ----- the state file (store.py) -----
+
+
+def snapshot_sessions(now: float | None = None) -> list[dict]:
+    now = time.time() if now is None else now
+    return [asdict(s) for s in _sessions().values() if s.expiration + KEEP_EXPIRED_SECONDS > now]
+
+
+def check_sessions(items) -> None:
+    if not isinstance(items, list):
+        raise ValueError("unexpected state: sessions")
+    for item in items:
+        ok = isinstance(item, dict) and all(isinstance(item.get(k), str) for k in ("key_id", "secret", "token", "user_name"))
+        ok = ok and all(isinstance(item.get(k), (int, float)) for k in ("issued", "expiration"))
+        if not ok or not isinstance(item.get("mfa_serial"), (str, type(None))):
+            raise ValueError("unexpected state: session")
+
+
+def restore_sessions(items: list[dict]) -> None:
+    sessions = _sessions()
+    for item in items:
+        session = Session(**{k: item[k] for k in Session.__dataclass_fields__})
+        sessions[session.key_id] = session
+
+
+def apply(admin_key_id: str) -> None:
+    """Install the patches (idempotent); call after faithful.apply."""
+    global _admin_key_id
+    _admin_key_id = admin_key_id
+    IAMPolicyStatement.is_action_permitted = _statement_is_action_permitted
+    IAMPolicyStatement._check_conditions = _conditions_checked_above
+    sts_models.STSBackend.get_caller_identity = get_caller_identity
+    models.IAMBackend.create_user = create_user
+    models.IAMBackend.get_user_from_access_key_id = get_user_from_access_key_id
+    assert access_control.IAMPolicyStatement is IAMPolicyStatement

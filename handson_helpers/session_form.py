@@ -1,0 +1,136 @@
+"""The 40 form: one code box and a button that calls GetSessionToken with the learner's code.
+
+It only collects the code; getting the credentials is access.get_session_token. The typed code,
+the session's secret and its token are never put into a widget's state: the box is emptied once
+used, and what the form shows of the credentials is their ASIA prefix and their expiry.
+"""
+from __future__ import annotations
+
+import html
+
+import ipywidgets as w
+
+from . import display
+from .access import Keys, get_session_token, session_command, show_session
+from .errors import HandsonError
+from .settings import expand
+from .target import Context
+from .totp import seconds_left, secret_from_qr
+from .widget import CANCELLED, CODE_STYLE, _show_and_wait, auto_mfa
+
+DONE = "done"
+
+
+class MfaCodeForm(w.VBox):
+    """Countdown, the code box, the button and a status line."""
+
+    def __init__(self, ctx: Context, keys: Keys, serial: str):
+        self.ctx, self.user_credentials, self.serial = ctx, keys, serial
+        self.result: str | None = None
+        self.session: Keys | None = None
+        self._busy = False
+        self.countdown = w.HTML()
+        self.code = w.Text(description="認証コード", placeholder="123456", style=CODE_STYLE, continuous_update=False)
+        self.submit_button = w.Button(description="一時的な認証情報を取得", button_style="primary", icon="key", layout=w.Layout(width="auto"))
+        self.cancel_button = w.Button(description="キャンセル")
+        self.status = w.HTML()
+        self.code.add_class("handson-token-code")
+        self.submit_button.add_class("handson-get-session")
+        self.status.add_class("handson-status")
+        self.submit_button.on_click(self.submit)
+        self.cancel_button.on_click(self.cancel)
+        self.tick()
+        super().__init__(
+            [
+                w.HTML("<b>認証アプリ(手順2.2で登録したもの)に表示されている6桁の認証コードを入力します</b>(全角数字・空白も可)。"),
+                self.countdown,
+                self.code,
+                w.HBox([self.submit_button, self.cancel_button]),
+                self.status,
+            ]
+        )
+
+    def __repr__(self) -> str:  # the text/plain of the output: never the code or the credentials
+        return "一時的な認証情報の取得フォーム"
+
+    @property
+    def finished(self) -> bool:
+        return self.result is not None
+
+    def tick(self) -> None:
+        if not self.finished:
+            self.countdown.value = f"現在の認証コードが切り替わるまで: <b>{seconds_left()}</b> 秒"
+
+    def _show(self, kind: str, text: str) -> None:
+        background, color, mark = display.STYLES[kind]
+        self.status.value = (
+            f'<div style="background:{background};color:{color};padding:6px 10px;border-radius:4px">{mark} {html.escape(text)}</div>'
+        )
+
+    def _finish(self, result: str) -> None:
+        self.result = result
+        self.code.value = ""
+        self.code.disabled = True
+        self.cancel_button.disabled = True
+        self.children = (self.submit_button, self.status)
+
+    def submit(self, _button=None) -> None:
+        """Get the session with the typed code; a click after success only says it is done."""
+        if self._busy:
+            return
+        if self.session is not None:
+            self._show("info", "一時的な認証情報は取得済みです。もう一度押しても何も変わりません。")
+            return
+        self._busy = True
+        try:
+            self.session = get_session_token(self.ctx, self.user_credentials, self.serial, self.code.value)
+        except HandsonError as exc:
+            self._show("error", exc.message)
+            self.code.value = ""
+        else:
+            expires = self.session.expiration.isoformat() if self.session.expiration else "(不明)"
+            self._show("success", f"一時的な認証情報を取得しました(アクセスキーIDは {self.session.key_id[:4]} で始まります。有効期限 {expires})。")
+            self._finish(DONE)
+        finally:
+            self._busy = False
+
+    def cancel(self, _button=None) -> None:
+        self._show("warning", "キャンセルしました。再開するには、このセルをもう一度実行してください。")
+        self._finish(CANCELLED)
+
+    def fill_from_qr(self, outfile: str) -> None:
+        """The built-in authenticator: read the QR file as the phone did and type the current code."""
+        import pyotp
+
+        self.code.value = pyotp.TOTP(secret_from_qr(expand(outfile))).now()
+
+
+async def session_with_form(ctx: Context, keys: Keys, serial: str, outfile: str, wait: bool = True) -> Keys | None:
+    """40's GetSessionToken step: the learner types a code of the device; returns the session.
+
+    A coroutine, awaited by the cell, for the same reason as 22's form (see widget.enable_with_form).
+    """
+    from IPython import get_ipython
+
+    form = MfaCodeForm(ctx, keys, serial)
+    if auto_mfa():
+        try:
+            form.fill_from_qr(outfile)
+        except (OSError, HandsonError):
+            raise HandsonError(
+                f"組み込みの認証アプリ(HANDSON_AUTO_MFA=1)がQRコードファイル {outfile} を読めませんでした。"
+                "QRコードファイルは手順2.1で保存したものです。後始末で削除していないか確認してください。",
+                "QrFileMissing",
+            ) from None
+        form.submit()
+    shell = get_ipython()
+    if not await _show_and_wait(form, shell, wait):
+        return None
+    if form.session is not None:
+        display.command(session_command(keys), form.session.expiration.isoformat() if form.session.expiration else "")
+        show_session(form.session)
+    elif form.result == CANCELLED:
+        display.message("warning", "取得はキャンセルされました。このセルをもう一度実行すると再開できます。")
+    elif form.status.value:
+        display.message("error", "一時的な認証情報を取得できませんでした。フォームのメッセージを確認し、このセルをもう一度実行してください。")
+    return form.session
