@@ -6,7 +6,6 @@ used, and what the form shows of the credentials is their ASIA prefix and their 
 """
 from __future__ import annotations
 
-import html
 
 import ipywidgets as w
 
@@ -15,13 +14,13 @@ from .access import Keys, get_session_token, session_command, show_session
 from .errors import HandsonError
 from .settings import expand
 from .target import Context
-from .totp import seconds_left, secret_from_qr
-from .widget import CANCELLED, CODE_STYLE, _show_and_wait, auto_mfa
+from .totp import secret_from_qr
+from .widget import CANCELLED, CODE_STYLE, CodeForm, _show_and_wait, auto_mfa
 
 DONE = "done"
 
 
-class MfaCodeForm(w.VBox):
+class MfaCodeForm(CodeForm):
     """Countdown, the code box, the button and a status line."""
 
     def __init__(self, ctx: Context, keys: Keys, serial: str):
@@ -39,7 +38,6 @@ class MfaCodeForm(w.VBox):
         self.status.add_class("handson-status")
         self.submit_button.on_click(self.submit)
         self.cancel_button.on_click(self.cancel)
-        self.tick()
         super().__init__(
             [
                 w.HTML("<b>認証アプリ(手順2.2で登録したもの)に表示されている6桁の認証コードを入力します</b>(全角数字・空白も可)。"),
@@ -52,20 +50,6 @@ class MfaCodeForm(w.VBox):
 
     def __repr__(self) -> str:  # the text/plain of the output: never the code or the credentials
         return "一時的な認証情報の取得フォーム"
-
-    @property
-    def finished(self) -> bool:
-        return self.result is not None
-
-    def tick(self) -> None:
-        if not self.finished:
-            self.countdown.value = f"現在の認証コードが切り替わるまで: <b>{seconds_left()}</b> 秒"
-
-    def _show(self, kind: str, text: str) -> None:
-        background, color, mark = display.STYLES[kind]
-        self.status.value = (
-            f'<div style="background:{background};color:{color};padding:6px 10px;border-radius:4px">{mark} {html.escape(text)}</div>'
-        )
 
     def _finish(self, result: str) -> None:
         self.result = result

@@ -39,7 +39,31 @@ def auto_mfa() -> bool:
     return os.environ.get("HANDSON_AUTO_MFA", "") == "1"
 
 
-class MfaEnableForm(w.VBox):
+class CodeForm(w.VBox):
+    """What the code forms of 22 and 40 share: a countdown to the next code, a status line, and a
+    result that a waiting cell polls (set last, as the click may be handled on another thread)."""
+
+    def __init__(self, children):
+        self.tick()
+        super().__init__(children)
+
+    @property
+    def finished(self) -> bool:
+        return self.result is not None
+
+    def tick(self) -> None:
+        if not self.finished:
+            self.countdown.value = f"現在の認証コードが切り替わるまで: <b>{seconds_left()}</b> 秒"
+
+    def _show(self, kind: str, text: str) -> None:
+        background, color, mark = display.STYLES[kind]
+        self.status.value = (
+            f'<div style="background:{background};color:{color};padding:6px 10px;border-radius:4px">'
+            f"{mark} {html.escape(text)}</div>"
+        )
+
+
+class MfaEnableForm(CodeForm):
     """QR, countdown, code boxes, the enable button and a status line."""
 
     def __init__(self, ctx: Context, user_name: str, serial: str, bootstrap: bytes):
@@ -75,7 +99,6 @@ class MfaEnableForm(w.VBox):
         self.image.add_class("handson-qr")
         self.status.add_class("handson-status")
         self.enable_button.add_class("handson-enable")
-        self.tick()
         self._update_confirm()
         super().__init__(
             [
@@ -94,14 +117,6 @@ class MfaEnableForm(w.VBox):
     def __repr__(self) -> str:  # the text/plain of the output: never the QR or the codes
         return "仮想MFAデバイス有効化フォーム"
 
-    @property
-    def finished(self) -> bool:
-        return self.result is not None
-
-    def tick(self) -> None:
-        if not self.finished:
-            self.countdown.value = f"現在の認証コードが切り替わるまで: <b>{seconds_left()}</b> 秒"
-
     def _update_confirm(self, _change=None) -> None:
         """The page's 変数の確認 block, live: the codes only as 'entered' or not, never their digits."""
 
@@ -117,13 +132,6 @@ class MfaEnableForm(w.VBox):
         }
         lines = "\n".join(f'  # {name}:"{value}"\n    {name}={lower[name]}' for name, value in enable_check_lines(self.user_name, self.serial))
         self.confirm.value = f"<pre style='margin:4px 0'>{html.escape(lines)}</pre>"
-
-    def _show(self, kind: str, text: str) -> None:
-        background, color, mark = display.STYLES[kind]
-        self.status.value = (
-            f'<div style="background:{background};color:{color};padding:6px 10px;border-radius:4px">'
-            f"{mark} {html.escape(text)}</div>"
-        )
 
     def _finish(self, result: str) -> None:
         self.image.value = b"" if isinstance(self.image, w.Image) else ""
