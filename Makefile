@@ -9,7 +9,7 @@ LAB_PORT ?= 8888
 # pytest-xdist workers, each with its own HOME and sandbox (conftest.py)
 TEST_WORKERS ?= 3
 
-.PHONY: setup dev lab test unit nbval demo notebooks bench sandbox-status clean
+.PHONY: setup dev lab test lint unit nbval demo notebooks bench sandbox-status clean
 
 setup: $(VENV)/.installed
 
@@ -37,8 +37,13 @@ lab: setup
 
 # One session: the tests and nbval over every notebook; --dist loadgroup keeps the notebooks, the browser
 # cases and each notebook's restart sweep on one worker each
-test: dev
+test: dev lint
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup tests notebooks --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg
+
+lint: dev
+	$(VENV)/bin/ruff check handson_helpers tests conftest.py
+	$(VENV)/bin/ruff format --check handson_helpers tests conftest.py
+	$(VENV)/bin/mypy
 
 unit: dev
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup tests

@@ -4,6 +4,7 @@ Under pytest-xdist (make test) each worker process imports this file itself, so 
 has its own HOME and sandbox; the controller checks at the end that no two workers shared a
 HOME and that every worker stopped its sandbox.
 """
+
 import os
 import shutil
 import tempfile
@@ -56,9 +57,7 @@ def pytest_sessionfinish(session):
     reports = [r for r in _workers if r]
     homes = [r["home"] for r in reports]
     alive = [r["sandbox"] for r in reports if r["sandbox"] and _alive(r["sandbox"])]
-    problems = ([f"workers shared a HOME: {homes}"] if len(set(homes)) != len(homes) else []) + (
-        [f"sandboxes still running after the workers stopped them: {alive}"] if alive else []
-    )
+    problems = ([f"workers shared a HOME: {homes}"] if len(set(homes)) != len(homes) else []) + ([f"sandboxes still running after the workers stopped them: {alive}"] if alive else [])
     for problem in problems:
         session.config.pluginmanager.get_plugin("terminalreporter").write_line(problem, red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED

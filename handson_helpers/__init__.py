@@ -2,6 +2,7 @@
 
 Pass a Context from connect() into each step; nothing creates AWS clients at import time.
 """
+
 from .access import (
     caller_arn,
     create_access_key,
@@ -30,8 +31,8 @@ from .mfa import (
     verify_device_created,
     verify_mfa_enabled,
 )
-from .progress import show_progress
 from .notebook import check_settings, setup, verify_environment
+from .progress import show_progress
 from .session_form import session_with_form
 from .settings import access_key_file, expected, mfa_outfile, scoped
 from .target import Context, connect, get_account_id

@@ -9,6 +9,7 @@ Which access key is the kit's: the one whose id the kit wrote to the user's tag
 ``handson-access-key`` (IAM keeps no tags on keys) or into the key file. The kit's inline policy
 is the one named ``handson-cli-require-mfa`` (settings.KIT_POLICY_NAME).
 """
+
 from __future__ import annotations
 
 import json
@@ -238,7 +239,7 @@ def create_access_key(ctx: Context, user_name: str, key_file: str) -> str:
         else:
             display.message("info", f"アクセスキー {mask(on_disk.key_id)} とファイル {key_file} は既に作成済みです。何も変更していません。")
         return on_disk.key_id
-    if tag in existing:
+    if tag and tag in existing:
         raise HandsonError(
             f"キットが作成したアクセスキー {mask(tag)} はIAMにありますが、ファイル {key_file} にありません。"
             "シークレットアクセスキーは作成時の一度しか表示されないため、取り出すことはできません。"
@@ -249,8 +250,7 @@ def create_access_key(ctx: Context, user_name: str, key_file: str) -> str:
     problem = key_file_problem(key_file)
     if problem:
         raise HandsonError(
-            f"アクセスキーファイル {key_file} を保存できません: {problem}。"
-            "DIR_ACCESS_KEY を自分だけが書き込めるフォルダー(例: ホームフォルダーの下)に変更してください。何も変更していません。",
+            f"アクセスキーファイル {key_file} を保存できません: {problem}。DIR_ACCESS_KEY を自分だけが書き込めるフォルダー(例: ホームフォルダーの下)に変更してください。何も変更していません。",
             "UnsafeFile",
         )
     if len(keys) >= MAX_ACCESS_KEYS:
@@ -270,8 +270,7 @@ def create_access_key(ctx: Context, user_name: str, key_file: str) -> str:
     display.command(steps["tag"], "")
     display.message(
         "success",
-        f"アクセスキー {mask(created)} を作成し、{key_file} に保存しました(本人だけが読める権限 600)。"
-        "アクセスキーIDは秘密ではありませんが、保存されるノートブックには末尾4文字だけを表示します。",
+        f"アクセスキー {mask(created)} を作成し、{key_file} に保存しました(本人だけが読める権限 600)。アクセスキーIDは秘密ではありませんが、保存されるノートブックには末尾4文字だけを表示します。",
     )
     return created
 
@@ -296,8 +295,7 @@ def _create_key(ctx: Context, user_name: str, key_file: str) -> str:
     except (OSError, HandsonError):
         ctx.iam.delete_access_key(UserName=user_name, AccessKeyId=key_id)
         raise HandsonError(
-            f"アクセスキーファイル {key_file} を書き込めませんでした。作成したアクセスキーは削除したので、"
-            "DIR_ACCESS_KEY に書き込めるか確認してから、もう一度実行してください。",
+            f"アクセスキーファイル {key_file} を書き込めませんでした。作成したアクセスキーは削除したので、DIR_ACCESS_KEY に書き込めるか確認してから、もう一度実行してください。",
             "KeyWriteFailed",
         ) from None
     _tag_key(ctx, user_name, key_id)
@@ -333,9 +331,7 @@ def verify_access_key(ctx: Context, user_name: str, key_file: str) -> None:
     private = bool(on_disk) and stat.S_IMODE(os.lstat(path).st_mode) == 0o600 and folder_problem(path.parent) is None
     results = [
         display.check(f'IAMユーザー"{user_name}"のアクセスキーが有効(Active)', "Active", status or "(なし)", status == "Active"),
-        display.check(
-            "アクセスキーファイルが本人だけ読める状態で存在する", f"{key_file} (0600)", f"{key_file} ({'0600' if private else '存在しないか権限が違う'})", private
-        ),
+        display.check("アクセスキーファイルが本人だけ読める状態で存在する", f"{key_file} (0600)", f"{key_file} ({'0600' if private else '存在しないか権限が違う'})", private),
     ]
     require_passed(all(results), "処理の実行のセルをもう一度実行してください(ファイルが無い場合は案内に従って作り直せます)。")
 
@@ -356,9 +352,7 @@ def policy_document() -> str:
 def policy_commands(user_name: str, policy_name: str) -> tuple[str, str, str]:
     user, policy = ref("IAM_USER_NAME", user_name), ref("POLICY_NAME", policy_name)
     define = f"POLICY_DOCUMENT=$(cat << 'END'\n{policy_document()}\nEND\n)"
-    put = continued(
-        "aws iam put-user-policy", f"  --user-name {user}", f"  --policy-name {policy}", '  --policy-document "${POLICY_DOCUMENT}"'
-    )
+    put = continued("aws iam put-user-policy", f"  --user-name {user}", f"  --policy-name {policy}", '  --policy-document "${POLICY_DOCUMENT}"')
     listed = continued("aws iam list-user-policies", f"  --user-name {user}", "  --query 'PolicyNames'", "  --output text")
     return define, put, listed
 
@@ -481,10 +475,7 @@ def session_command(keys: Keys) -> str:
             indent="  ",
         ),
         ")",
-    ) + (
-        f" \\\n  && read -r {' '.join(SESSION_VARS)} SESSION_EXPIRATION <<< \"${{SESSION_CREDENTIALS}}\""
-        " \\\n  && echo ${SESSION_EXPIRATION}"
-    )
+    ) + (f' \\\n  && read -r {" ".join(SESSION_VARS)} SESSION_EXPIRATION <<< "${{SESSION_CREDENTIALS}}" \\\n  && echo ${{SESSION_EXPIRATION}}')
 
 
 def _get_session(ctx: Context, keys: Keys, serial: str, code: str) -> Keys:
@@ -573,12 +564,19 @@ def show_session(session: Keys) -> None:
 
 
 def session_check_lines(serial: str) -> str:
-    return f"cat << END\n\n  # MFA_DEVICE_SERIAL:\"{serial}\"\n    MFA_DEVICE_SERIAL=\"${{MFA_DEVICE_SERIAL}}\"\n  # MFA_TOKEN_CODE:\"<認証アプリに表示された認証コード>\"\n    MFA_TOKEN_CODE=\"${{MFA_TOKEN_CODE}}\"\n\nEND"
+    return (
+        f'cat << END\n\n  # MFA_DEVICE_SERIAL:"{serial}"\n    MFA_DEVICE_SERIAL="${{MFA_DEVICE_SERIAL}}"\n'
+        '  # MFA_TOKEN_CODE:"<認証アプリに表示された認証コード>"\n    MFA_TOKEN_CODE="${MFA_TOKEN_CODE}"\n\nEND'
+    )
 
 
 def show_session_step(keys: Keys, serial: str) -> None:
     """Before the form: the page-style 変数の確認 and the command the form runs."""
-    display.command(session_check_lines(serial), f'  # MFA_DEVICE_SERIAL:"{serial}"\n    MFA_DEVICE_SERIAL="{serial}"\n  # MFA_TOKEN_CODE:"<認証アプリに表示された認証コード>"\n    MFA_TOKEN_CODE="(次のセルのフォームに入力します)"', label="変数の確認")
+    display.command(
+        session_check_lines(serial),
+        f'  # MFA_DEVICE_SERIAL:"{serial}"\n    MFA_DEVICE_SERIAL="{serial}"\n  # MFA_TOKEN_CODE:"<認証アプリに表示された認証コード>"\n    MFA_TOKEN_CODE="(次のセルのフォームに入力します)"',
+        label="変数の確認",
+    )
     display.command(session_command(keys))
 
 

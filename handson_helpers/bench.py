@@ -3,6 +3,7 @@
 Figures are ratios and medians measured in one run on one machine; they are printed and written
 to artifacts/bench/results.json, never asserted by tests.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -45,11 +46,11 @@ def bench_steps(rounds: int, home: Path) -> dict:
     from handson_helpers import sandbox, totp
     from handson_helpers.settings import expand
 
-    aws = shutil.which("aws", path=str(Path(sys.executable).parent)) or shutil.which("aws")
+    aws = shutil.which("aws", path=str(Path(sys.executable).parent)) or shutil.which("aws") or "aws"
     ctx = hh.connect(show=False)
     qr = str(home / "qr" / f"{DEVICE}.png")
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(sandbox.client_env(sandbox.running()), AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull)
+    env.update(sandbox.client_env(sandbox.ensure_running()), AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull)
     cli_times, kit_times = [], []
     for _ in range(rounds):
         sandbox.reset()
@@ -60,8 +61,7 @@ def bench_steps(rounds: int, home: Path) -> dict:
         for args in (
             ["sts", "get-caller-identity", "--query", "Account", "--output", "text"],
             ["iam", "list-virtual-mfa-devices", "--query", serial_query, "--output", "text"],
-            ["iam", "enable-mfa-device", "--user-name", USER, "--serial-number", f"arn:aws:iam::123456789012:mfa/{DEVICE}",
-             "--authentication-code1", codes[0], "--authentication-code2", codes[1]],
+            ["iam", "enable-mfa-device", "--user-name", USER, "--serial-number", f"arn:aws:iam::123456789012:mfa/{DEVICE}", "--authentication-code1", codes[0], "--authentication-code2", codes[1]],
             ["iam", "list-virtual-mfa-devices", "--query", f"VirtualMFADevices[?User.UserName == `{USER}`].User.UserName", "--output", "text"],
         ):
             subprocess.run([aws, *args], env=env, check=True, capture_output=True)
@@ -140,7 +140,7 @@ def bench_notebooks() -> dict:
         "kernel_start_s": round(kernel_up - started, 2),
         "kernel_start_to_form_shown_and_enabled_s": round(form_done - started, 2),
         "kernel_max_rss_01_to_90_mb": round(max_rss_mb, 1),
-        "sandbox_rss_after_hands_on_mb": round(_rss_mb(sandbox.running().pid), 1),
+        "sandbox_rss_after_hands_on_mb": round(_rss_mb(sandbox.ensure_running().pid), 1),
     }
 
 
@@ -182,7 +182,9 @@ def bench_scale(counts: list[int]) -> list[dict]:
     results = []
     for count in counts:
         sandbox.reset()
-        latencies, failures, leaks = [], [], []
+        latencies: list[float] = []
+        failures: list[str] = []
+        leaks: list[tuple] = []
         threads = [threading.Thread(target=_learner, args=(n, latencies, failures, leaks)) for n in range(count)]
         with contextlib.redirect_stdout(io.StringIO()):
             started = time.perf_counter()

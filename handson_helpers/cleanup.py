@@ -4,6 +4,7 @@ All or nothing: when any of the user, the device or the QR file is not the kit's
 learner (made in a terminal, by another participant, or a link), nothing is deleted, so the
 account is never left half-cleaned; the learner gets the commands to do it by hand instead.
 """
+
 from __future__ import annotations
 
 import os
@@ -53,9 +54,7 @@ def commands(plan: Plan) -> list[str]:
     return steps
 
 
-def plan_cleanup(
-    ctx: Context, user_name: str, user_path: str, device_name: str, outfile: str, key_file: str | None = None, policy_name: str = KIT_POLICY_NAME
-) -> Plan:
+def plan_cleanup(ctx: Context, user_name: str, user_path: str, device_name: str, outfile: str, key_file: str | None = None, policy_name: str = KIT_POLICY_NAME) -> Plan:
     """Read IAM and the disk, and list what 後始末 would delete (shown before deleting).
 
     ``key_file`` (3.1's FILE_ACCESS_KEY) defaults to the hands-on's path for this user.
@@ -129,8 +128,14 @@ def attachments(ctx: Context, user_name: str, serial: str, kit_keys: set[str], k
             login = False
     except AWS_ERRORS as exc:
         raise explain(exc, "iam:ListAccessKeys / iam:ListMFADevices / iam:ListUserPolicies") from None
-    for what, items in (("アクセスキー", [mask(k["AccessKeyId"]) for k in keys]), ("別のMFAデバイス", devices), ("インラインポリシー", inline),
-                        ("管理ポリシー", attached), ("グループ", groups), ("ログインプロファイル(パスワード)", ["あり"] if login else [])):
+    for what, items in (
+        ("アクセスキー", [mask(k["AccessKeyId"]) for k in keys]),
+        ("別のMFAデバイス", devices),
+        ("インラインポリシー", inline),
+        ("管理ポリシー", attached),
+        ("グループ", groups),
+        ("ログインプロファイル(パスワード)", ["あり"] if login else []),
+    ):
         if items:
             found.append(f"IAMユーザー {user_name} に{what}({', '.join(items)})が付いています")
     return found
@@ -173,8 +178,7 @@ def _call(ctx: Context, action: str, method, **params) -> None:
         pass  # already gone: the goal of this step is reached
     except ctx.iam.exceptions.DeleteConflictException as exc:
         raise HandsonError(
-            f"{action} が拒否されました: まだ紐づくリソースがあります (アクセスキー、ログインプロファイル等)。"
-            "それらを削除してから、このセルをもう一度実行してください。",
+            f"{action} が拒否されました: まだ紐づくリソースがあります (アクセスキー、ログインプロファイル等)。それらを削除してから、このセルをもう一度実行してください。",
             "DeleteConflict",
         ) from exc
     except AWS_ERRORS as exc:

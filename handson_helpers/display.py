@@ -2,6 +2,7 @@
 
 Each report carries text/plain (for `make demo`, nbval and terminals) and text/html (JupyterLab).
 """
+
 from __future__ import annotations
 
 import html
@@ -15,9 +16,11 @@ STYLES = {
 
 
 class Report:
-    def __init__(self, text: str, html_text: str):
+    def __init__(self, text: str, html_text: str, shell: str | None = None, refused: bool = False):
         self.text = text
         self.html = html_text
+        self.shell = shell  # a command's shell text, for tests that paste it
+        self.refused = refused
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         return {"text/plain": self.text, "text/html": self.html}
@@ -52,16 +55,13 @@ def command(cli: str, result: str | None = None, label: str = "コマンド", re
     ``cli`` is the hands-on's own `${VAR}` form (see shell.py), safe to paste into bash.
     ``refused``: the command is shown to fail on purpose (AWS refuses it; tests expect that).
     """
-    result_text = "(出力なし)" if result == "" else result
+    result_text = "(出力なし)" if result == "" else (result or "")
     text = f"{label}:\n{cli}"
     markup = f"<div><b>{html.escape(label)}:</b>{_pre(cli)}"
     if result is not None:
         text += f"\n結果:\n{result_text}"
         markup += f"<b>結果:</b>{_pre(result_text)}"
-    report = Report(text, markup + "</div>")
-    report.shell = cli
-    report.refused = refused
-    emit(report)
+    emit(Report(text, markup + "</div>", cli, refused))
 
 
 def message(kind: str, text: str) -> None:
@@ -70,8 +70,7 @@ def message(kind: str, text: str) -> None:
     emit(
         Report(
             f"{mark} {text}",
-            f'<div style="background:{background};color:{color};padding:6px 10px;border-radius:4px;margin:4px 0">'
-            f"{mark} {html.escape(text)}</div>",
+            f'<div style="background:{background};color:{color};padding:6px 10px;border-radius:4px;margin:4px 0">{mark} {html.escape(text)}</div>',
         )
     )
 

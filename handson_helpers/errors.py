@@ -1,4 +1,5 @@
 """Japanese messages for everything a learner can run into, without raw tracebacks."""
+
 from __future__ import annotations
 
 from botocore.exceptions import (
@@ -44,8 +45,7 @@ def explain(exc: Exception, action: str) -> HandsonError:
         return _endpoint_down(action, exc)
     if isinstance(exc, (NoCredentialsError, PartialCredentialsError)):
         return HandsonError(
-            "AWSの認証情報が見つかりません。`aws configure` または AWS_PROFILE を設定してから、"
-            "01_preparation の手順をやり直してください。",
+            "AWSの認証情報が見つかりません。`aws configure` または AWS_PROFILE を設定してから、01_preparation の手順をやり直してください。",
             "NoCredentials",
         )
     if isinstance(exc, NoRegionError):
@@ -55,8 +55,7 @@ def explain(exc: Exception, action: str) -> HandsonError:
     code = _code(exc)
     messages = {
         "InvalidAuthenticationCode": (
-            "認証コードが正しくありません(IAMが受け付けませんでした)。何も変更されていません。"
-            "MFAアプリに新しいコードが表示されるまで待ち、連続して表示された2つのコードを入力し直してください。"
+            "認証コードが正しくありません(IAMが受け付けませんでした)。何も変更されていません。MFAアプリに新しいコードが表示されるまで待ち、連続して表示された2つのコードを入力し直してください。"
         ),
         "EntityAlreadyExists": "同じ名前のリソースが既に存在します。",
         "EntityTemporarilyUnmodifiable": "IAMがこのリソースを一時的に変更できない状態です。少し待ってから再実行してください。",

@@ -1,4 +1,5 @@
 """Sections 2.1 and 2.2: the virtual MFA device, its QR file, and enabling it with two codes."""
+
 from __future__ import annotations
 
 import os
@@ -51,8 +52,7 @@ def _create(ctx: Context, device_name: str, outfile: str, method: str = "QRCodeP
     problem = file_problem(path)
     if problem:  # refused before anything is created in IAM
         raise HandsonError(
-            f"QRコードファイル {outfile} を保存できません: {problem}。"
-            "DIR_MFA_OUTFILE を自分だけが書き込めるフォルダー(例: ホームフォルダーの下)に変更してください。何も変更していません。",
+            f"QRコードファイル {outfile} を保存できません: {problem}。DIR_MFA_OUTFILE を自分だけが書き込めるフォルダー(例: ホームフォルダーの下)に変更してください。何も変更していません。",
             "UnsafeFile",
         )
     ctx.require_write("iam:CreateVirtualMFADevice")
@@ -73,8 +73,7 @@ def _create(ctx: Context, device_name: str, outfile: str, method: str = "QRCodeP
         ctx.iam.delete_virtual_mfa_device(SerialNumber=created["SerialNumber"])
         reason = getattr(exc, "strerror", None) or getattr(exc, "message", "")
         raise HandsonError(
-            f"QRコードファイル {outfile} を書き込めませんでした ({reason})。作成したデバイスは削除したので、"
-            "DIR_MFA_OUTFILE に書き込めるか確認してから、もう一度実行してください。",
+            f"QRコードファイル {outfile} を書き込めませんでした ({reason})。作成したデバイスは削除したので、DIR_MFA_OUTFILE に書き込めるか確認してから、もう一度実行してください。",
             "QrWriteFailed",
         ) from None
     return created["SerialNumber"]
@@ -181,9 +180,7 @@ def find_device_serial(ctx: Context, account_id: str, device_name: str) -> str:
         " ".join(found),
     )
     if not found:
-        raise HandsonError(
-            f"仮想MFAデバイス {device_name} が見つかりません。先に 21_create_virtual_mfa_device を実行してください。", "NoDevice"
-        )
+        raise HandsonError(f"仮想MFAデバイス {device_name} が見つかりません。先に 21_create_virtual_mfa_device を実行してください。", "NoDevice")
     return found[0]
 
 
@@ -247,9 +244,7 @@ def show_enable_check(user_name: str, serial: str) -> None:
     upper = enable_check_lines(user_name, serial)
     template = "\n".join(f'  # {name}:"{value}"\n    {name}="${{{name}}}"' for name, value in upper)
     actual = {"IAM_USER_NAME": user_name, "MFA_DEVICE_SERIAL": serial}
-    printed = "\n".join(
-        f'  # {name}:"{value}"\n    {name}="{actual.get(name, "(次のセルのフォームに入力します)")}"' for name, value in upper
-    )
+    printed = "\n".join(f'  # {name}:"{value}"\n    {name}="{actual.get(name, "(次のセルのフォームに入力します)")}"' for name, value in upper)
     display.command(f"cat << END\n\n{template}\n\nEND", printed, label="変数の確認")
     display.command(enable_command(user_name, serial))
 
@@ -298,9 +293,7 @@ def verify_device_created(ctx: Context, device_name: str, outfile: str) -> None:
         serial if listed else "",
     )
     ok_device = display.check(f'仮想MFAデバイス"{device_name}"が存在する', serial, serial if listed else "(なし)", listed)
-    ok_file = display.check(
-        "QRコードファイルが本人だけ読める状態で存在する", f"{outfile} (0600)", f"{outfile} ({'0600' if private else '存在しないか権限が違う'})", private
-    )
+    ok_file = display.check("QRコードファイルが本人だけ読める状態で存在する", f"{outfile} (0600)", f"{outfile} ({'0600' if private else '存在しないか権限が違う'})", private)
     require_passed(ok_device and ok_file, "処理の実行のセルをもう一度実行してください(QRコードファイルが無い場合は案内に従って作り直せます)。")
 
 

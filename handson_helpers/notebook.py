@@ -1,4 +1,5 @@
 """Notebook-level helpers: friendly errors, 設定値の確認 and the 準備 checks."""
+
 from __future__ import annotations
 
 import importlib
@@ -33,7 +34,7 @@ def check_settings(**values: str) -> None:
         shown = str(expand(row.actual)) if row.name in PATH_SETTINGS else row.actual
         printed += [
             f'  # {row.number}. {row.name}:"{expand(row.expected) if row.name in PATH_SETTINGS else row.expected}"',
-            f'       {row.name}="{shown}"   {"✔" if row.ok else "✘ " + row.reason}',
+            f'       {row.name}="{shown}"   {"✔" if row.ok else f"✘ {row.reason}"}',
         ]
     display.command(
         "\n".join(assign(row.name, str(expand(row.actual)) if row.name in PATH_SETTINGS else row.actual) for row in rows),
@@ -44,8 +45,7 @@ def check_settings(**values: str) -> None:
     for row in bad:
         display.message(
             "error",
-            f"{row.number}. {ITEM_LABELS.get(row.name, row.name)} ({row.name}): {row.reason}。"
-            f"「設定値の指定」の手順 {row.number} に戻って設定し直してください。",
+            f"{row.number}. {ITEM_LABELS.get(row.name, row.name)} ({row.name}): {row.reason}。「設定値の指定」の手順 {row.number} に戻って設定し直してください。",
         )
     if bad:
         raise HandsonError(

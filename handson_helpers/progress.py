@@ -1,11 +1,12 @@
 """Where a learner stands, read live from IAM and the disk (the contents notebook shows it)."""
+
 from __future__ import annotations
 
 import os
 
 from . import display
-from .mfa import get_device, serial_for
 from .access import kit_key_ids, read_key_file, user_policies
+from .mfa import get_device, serial_for
 from .settings import (
     KIT_POLICY_NAME,
     SEED_DEVICE_NAME,

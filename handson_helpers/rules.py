@@ -5,12 +5,13 @@ model — the same model AWS's SDKs are generated from — rather than copied by
 own checks and the sandbox's answers cannot drift apart. Patterns are Java regexes there;
 ``\\w`` and ``\\d`` mean ASCII, and a value must match whole.
 """
+
 from __future__ import annotations
 
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 ACCOUNT_ID = "123456789012"  # the sandbox's fixed account id (moto's default)
 REGION = "ap-northeast-1"
@@ -56,7 +57,7 @@ def summary(violations: list[Violation]) -> str:
     return head + "; ".join(v.message for v in violations)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _model(service: str):
     """botocore's model from its data files alone: no profile or config is read (a learner's
     broken AWS_PROFILE must not break the kit's own checks)."""
@@ -70,7 +71,7 @@ def operations(service: str) -> list[str]:
     return list(_model(service).operation_names)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _regex(pattern: str) -> re.Pattern:
     return re.compile(pattern, re.ASCII | re.DOTALL)
 

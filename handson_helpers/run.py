@@ -7,6 +7,7 @@
 Both use a temporary HOME and HANDSON_HOME, so the learner's own sandbox and QR files are
 never touched, and the built-in authenticator (HANDSON_AUTO_MFA=1) plays the phone.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,10 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
-FORM_PLACEHOLDER = (
-    "(実行すると、ここにQRコードと認証コードの入力欄が表示されます。"
-    "保存されたノートブックには、QRコードも入力した認証コードも残りません。)"
-)
+FORM_PLACEHOLDER = "(実行すると、ここにQRコードと認証コードの入力欄が表示されます。保存されたノートブックには、QRコードも入力した認証コードも残りません。)"
 
 
 def notebooks() -> list[Path]:
@@ -69,7 +67,11 @@ def run(update: bool) -> int:
             nb = nbformat.read(path, as_version=4)
             print(f"\n=== {path.name}: {nb.cells[0].source.splitlines()[0].lstrip('# ')}", flush=True)
             client = NotebookClient(
-                nb, timeout=120, kernel_name="python3", store_widget_state=False, record_timing=False,
+                nb,
+                timeout=120,
+                kernel_name="python3",
+                store_widget_state=False,
+                record_timing=False,
                 resources={"metadata": {"path": str(NOTEBOOKS)}},
             )
             try:

@@ -5,6 +5,7 @@ folders that only their owner can change. A folder that others can write to (the
 the file for a link), or that belongs to someone else, is refused with what to choose instead;
 a path that is a link is never written through.
 """
+
 from __future__ import annotations
 
 import os
@@ -70,8 +71,7 @@ def private_folder(folder: Path, label: str) -> Path:
     problem = folder_problem(folder)
     if problem:
         raise HandsonError(
-            f"{label} に指定されたフォルダーは使えません: {problem}。"
-            "自分だけが書き込めるフォルダー(例: ホームフォルダーの下)を指定してください。何も変更していません。",
+            f"{label} に指定されたフォルダーは使えません: {problem}。自分だけが書き込めるフォルダー(例: ホームフォルダーの下)を指定してください。何も変更していません。",
             "UnsafeFolder",
         )
     folder = Path(os.path.abspath(folder))

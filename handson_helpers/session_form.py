@@ -4,8 +4,8 @@ It only collects the code; getting the credentials is access.get_session_token. 
 the session's secret and its token are never put into a widget's state: the box is emptied once
 used, and what the form shows of the credentials is their ASIA prefix and their expiry.
 """
-from __future__ import annotations
 
+from __future__ import annotations
 
 import ipywidgets as w
 
@@ -102,8 +102,7 @@ async def session_with_form(ctx: Context, keys: Keys, serial: str, outfile: str,
             form.fill_from_qr(outfile)
         except (OSError, HandsonError):
             raise HandsonError(
-                f"組み込みの認証アプリ(HANDSON_AUTO_MFA=1)がQRコードファイル {outfile} を読めませんでした。"
-                "QRコードファイルは手順2.1で保存したものです。後始末で削除していないか確認してください。",
+                f"組み込みの認証アプリ(HANDSON_AUTO_MFA=1)がQRコードファイル {outfile} を読めませんでした。QRコードファイルは手順2.1で保存したものです。後始末で削除していないか確認してください。",
                 "QrFileMissing",
             ) from None
         form.submit()

@@ -1,4 +1,5 @@
 """The hands-on's settings (設定値): the seed's values, participant scoping and the check table."""
+
 from __future__ import annotations
 
 import hashlib
@@ -113,7 +114,7 @@ def expand(path: str) -> Path:
     home = os.path.expanduser("~")
     for prefix in ("${HOME}", "$HOME"):
         if path == prefix or path.startswith(prefix + "/"):
-            return Path(home + path[len(prefix):])
+            return Path(home + path[len(prefix) :])
     return Path(os.path.expanduser(path))
 
 

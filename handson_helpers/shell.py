@@ -6,6 +6,7 @@ kit used it and never runs: bash does not re-parse an expanded value for ``;`` o
 things still happen to an unquoted expansion, word splitting and globbing, so a value with a
 space or a ``*?[`` gets the reference in double quotes (``"${IAM_USER_PATH}"``).
 """
+
 from __future__ import annotations
 
 import json
@@ -30,8 +31,8 @@ def ref(name: str, value: str) -> str:
 def assign(name: str, value: str) -> str:
     """``NAME='value'`` as on the page; a path under the home folder keeps ``"${HOME}/…"``."""
     home = os.path.expanduser("~").rstrip("/")
-    if home and value.startswith(home + "/") and DOUBLE_QUOTE_SAFE.fullmatch(value[len(home):]):
-        return f'{name}="${{HOME}}{value[len(home):]}"'
+    if home and value.startswith(home + "/") and DOUBLE_QUOTE_SAFE.fullmatch(value[len(home) :]):
+        return f'{name}="${{HOME}}{value[len(home) :]}"'
     return f"{name}={quote(value)}"
 
 

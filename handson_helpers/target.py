@@ -1,4 +1,5 @@
 """Where the hands-on runs: the local sandbox (default) or real AWS (explicit opt-in only)."""
+
 from __future__ import annotations
 
 import os
@@ -59,9 +60,7 @@ def target_name() -> str:
 def sandbox_session(**credentials) -> boto3.Session:
     """A boto3 session for the sandbox with the given keys (the administrator's, or an IAM user's)."""
     # The learner's AWS_PROFILE must neither leak into nor break the sandbox's clients.
-    isolated = botocore.session.Session(
-        session_vars={"profile": (None, None, None, None), "config_file": (None, None, os.devnull, None)}
-    )
+    isolated = botocore.session.Session(session_vars={"profile": (None, None, None, None), "config_file": (None, None, os.devnull, None)})
     # Every request goes to the sandbox that proved itself, wherever it listens now.
     isolated.register("before-sign", sandbox.route(sandbox.home()))
     return boto3.Session(botocore_session=isolated, region_name=REGION, **credentials)
@@ -75,8 +74,7 @@ def _session_and_endpoint(target: str):
         return sandbox_session(**box.credentials), box.url
     if os.environ.get("AWS_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL_IAM") or os.environ.get("AWS_ENDPOINT_URL_STS"):
         raise HandsonError(
-            "HANDSON_TARGET=aws なのに AWS_ENDPOINT_URL(_IAM/_STS) が設定されています。"
-            "サンドボックス用の環境変数を外し(unset AWS_ENDPOINT_URL)、JupyterLabを起動し直してください。",
+            "HANDSON_TARGET=aws なのに AWS_ENDPOINT_URL(_IAM/_STS) が設定されています。サンドボックス用の環境変数を外し(unset AWS_ENDPOINT_URL)、JupyterLabを起動し直してください。",
             "EndpointOverride",
         )
     session = boto3.Session()
@@ -103,8 +101,7 @@ def connect(show: bool = True, participant: str | None = None) -> Context:
         if target == "sandbox":
             display.message(
                 "info",
-                f"接続先: ローカルサンドボックス (オフライン、実AWSには接続しません) / アカウント: {ctx.account_id} / "
-                f"呼び出し元: {ctx.caller_arn} / リージョン: {ctx.region}",
+                f"接続先: ローカルサンドボックス (オフライン、実AWSには接続しません) / アカウント: {ctx.account_id} / 呼び出し元: {ctx.caller_arn} / リージョン: {ctx.region}",
             )
         else:
             guard = "変更可 (HANDSON_AWS_ACCOUNT_ID と一致)" if ctx.writable else "参照のみ (変更するには HANDSON_AWS_ACCOUNT_ID にこのアカウントIDを設定)"

@@ -1,4 +1,5 @@
 """TOTP helpers: normalise typed codes, and the kit's built-in authenticator for demos and CI."""
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """Section 1: the IAM user the MFA device is enabled for."""
+
 from __future__ import annotations
 
 from . import display
@@ -50,15 +51,12 @@ def create_user(ctx: Context, user_name: str, user_path: str) -> dict:
     if existing:
         if existing["Path"] != user_path:
             raise HandsonError(
-                f"IAMユーザー {user_name} は別のパス {existing['Path']} で既に存在します。キットのものではないため変更しません。"
-                "別のユーザー名を指定するか、管理者に確認してください。",
+                f"IAMユーザー {user_name} は別のパス {existing['Path']} で既に存在します。キットのものではないため変更しません。別のユーザー名を指定するか、管理者に確認してください。",
                 "ForeignUser",
             )
         tags = user_tags(ctx, user_name)
         if any(t["Key"] == PARTICIPANT_TAG_KEY for t in tags) and not owned(tags, ctx.participant):
-            raise HandsonError(
-                f"IAMユーザー {user_name} は別の参加者のものとして既に存在します。変更しません。講師に確認してください。", "ForeignUser"
-            )
+            raise HandsonError(f"IAMユーザー {user_name} は別の参加者のものとして既に存在します。変更しません。講師に確認してください。", "ForeignUser")
         display.command(cli)
         mine = "" if owned(tags, ctx.participant) else "(キット以外で作成されたため、後始末では削除しません)"
         display.message("info", f"IAMユーザー {user_name} は既に作成済みです{mine}。何も変更していません。")
@@ -70,8 +68,7 @@ def create_user(ctx: Context, user_name: str, user_path: str) -> dict:
         user = get_user(ctx, user_name)  # created by a concurrent run a moment ago, or differs only in case
         if user is None or user["UserName"] != user_name:
             raise HandsonError(
-                f"IAMユーザー名は大文字と小文字を区別しません。{user_name} と大文字・小文字だけが違うユーザーが既に存在します。"
-                "別のユーザー名を指定してください。何も変更していません。",
+                f"IAMユーザー名は大文字と小文字を区別しません。{user_name} と大文字・小文字だけが違うユーザーが既に存在します。別のユーザー名を指定してください。何も変更していません。",
                 "EntityAlreadyExists",
             ) from None
     except AWS_ERRORS as exc:
@@ -92,7 +89,7 @@ def verify_user(ctx: Context, user_name: str, user_path: str) -> None:
         continued(
             "aws iam list-users",
             f"  --path-prefix {ref('IAM_USER_PATH', user_path)}",
-            f'  --query "Users[?UserName == \\`${{IAM_USER_NAME}}\\`].UserName"',
+            '  --query "Users[?UserName == \\`${IAM_USER_NAME}\\`].UserName"',
             "  --output text",
         ),
         actual,

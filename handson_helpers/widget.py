@@ -1,5 +1,6 @@
 """The 2.2 form: QR code inline, two code boxes, one button. It only collects input;
 enabling is mfa.enable_mfa_device, which takes the two codes as arguments."""
+
 from __future__ import annotations
 
 import asyncio
@@ -27,8 +28,8 @@ from .mfa import (
 from .safefs import PNG_SIGNATURE, read_bootstrap
 from .settings import expand
 from .target import Context
-from .users import get_user
 from .totp import consecutive_codes, normalize_code, seconds_left, secret_from_qr
+from .users import get_user
 
 CANCELLED = "cancelled"
 CODE_STYLE = {"description_width": "150px"}
@@ -57,10 +58,7 @@ class CodeForm(w.VBox):
 
     def _show(self, kind: str, text: str) -> None:
         background, color, mark = display.STYLES[kind]
-        self.status.value = (
-            f'<div style="background:{background};color:{color};padding:6px 10px;border-radius:4px">'
-            f"{mark} {html.escape(text)}</div>"
-        )
+        self.status.value = f'<div style="background:{background};color:{color};padding:6px 10px;border-radius:4px">{mark} {html.escape(text)}</div>'
 
 
 class MfaEnableForm(CodeForm):
@@ -77,10 +75,7 @@ class MfaEnableForm(CodeForm):
             key = bootstrap.decode("ascii").strip()
             grouped = " ".join(key[i : i + 4] for i in range(0, len(key), 4))
             self.image = w.HTML(f"<pre style='font-size:120%'>{html.escape(grouped)}</pre>")
-            how = (
-                "<b>① 認証アプリで「キーを手動で入力」(セットアップキーを入力)を選び、次のキーを入力します。</b>"
-                f"アカウント名は {html.escape(device_name_of(serial))}、種類は「時間ベース」です。"
-            )
+            how = f"<b>① 認証アプリで「キーを手動で入力」(セットアップキーを入力)を選び、次のキーを入力します。</b>アカウント名は {html.escape(device_name_of(serial))}、種類は「時間ベース」です。"
         self.countdown = w.HTML()
         # Sync on change (blur or Enter), not per keystroke: the browser throttles keystroke
         # updates while the kernel is busy waiting, and a click could overtake the last digits.
@@ -181,9 +176,7 @@ class RecreateOffer(w.VBox):
     def __init__(self, ctx: Context, device_name: str, outfile: str):
         self.ctx, self.device_name, self.outfile = ctx, device_name, outfile
         self.result: str | None = None
-        self.recreate_button = w.Button(
-            description="仮想MFAデバイスを作り直す", button_style="warning", icon="refresh", layout=w.Layout(width="auto")
-        )
+        self.recreate_button = w.Button(description="仮想MFAデバイスを作り直す", button_style="warning", icon="refresh", layout=w.Layout(width="auto"))
         self.cancel_button = w.Button(description="キャンセル")
         self.status = w.HTML()
         self.recreate_button.add_class("handson-recreate")

@@ -10,6 +10,7 @@ such a user, the inline policy handson-cli-require-mfa (40) and the access key i
 handson-access-key tag names (3.1). Nothing else in the account is read for deletion, let alone
 deleted.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,8 +22,8 @@ from .access import list_keys, mask, tagged_key, user_policies
 from .errors import AWS_ERRORS, HandsonError, explain, require_passed
 from .mfa import device_name_of, device_tags, list_devices
 from .settings import HASH_LEN, KIT_POLICY_NAME, KIT_TAG, PARTICIPANT_TAG_KEY, SEED_DEVICE_NAME, SEED_USER_NAME, SEED_USER_PATH, participant
-from .users import user_tags
 from .target import Context, connect
+from .users import user_tags
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ def kit_users(ctx: Context, user_path: str = SEED_USER_PATH) -> list[tuple[dict,
     for user in users:
         if user["Path"] != user_path:
             continue
-        who = _participant(user_tags(ctx, user["UserName"]), _suffix(user["UserName"], SEED_USER_NAME))
+        who = _participant(user_tags(ctx, user["UserName"]), _suffix(user["UserName"], SEED_USER_NAME) or "")
         if who is not None:
             found.append((user, who))
     return found
@@ -106,7 +107,7 @@ def status(ctx: Context, user_path: str = SEED_USER_PATH) -> list[Row]:
         mine = mine or [d for d, owner in devices if not d.get("User") and owner == who]
         device = mine[0] if mine else None
         enabled = bool(device and device.get("User"))
-        since = device["EnableDate"].isoformat(timespec="seconds") if enabled else ""
+        since = device["EnableDate"].isoformat(timespec="seconds") if device and enabled else ""
         key, policy = kit_access(ctx, user["UserName"])
         rows.append(Row(who, user["UserName"], device["SerialNumber"] if device else None, enabled, since, key, policy))
     listed = {r.serial for r in rows}
@@ -143,9 +144,11 @@ def verify_all_enabled(ctx: Context, user_path: str = SEED_USER_PATH) -> None:
     """完了確認 for the instructor: every participant listed has MFA enabled."""
     rows = status(ctx, user_path)
     if not rows:
-        display.message("warning", "キットのリソースを持つ参加者が一人も見つかりません。参加者が 10_create_iam_user を実行したか、接続先(HANDSON_TARGET とアカウント)が参加者と同じかを確認してください。")
+        display.message(
+            "warning", "キットのリソースを持つ参加者が一人も見つかりません。参加者が 10_create_iam_user を実行したか、接続先(HANDSON_TARGET とアカウント)が参加者と同じかを確認してください。"
+        )
         return
-    waiting = [r.participant or r.user or r.serial for r in rows if not r.enabled]
+    waiting = [r.participant or r.user or r.serial or "" for r in rows if not r.enabled]
     ok = display.check(
         f"キットのリソースを持つ参加者 {len(rows)} 名全員のMFAが有効になっている",
         "未完了 0 名",
@@ -160,7 +163,7 @@ def cleanup(ctx: Context, yes: bool) -> int:
     deactivate, delete device, delete user."""
     users = kit_users(ctx)
     devices = [d for d, _ in kit_devices(ctx, users)]
-    steps = []
+    steps: list[tuple[str, str | None, str | None]] = []
     for user, _ in users:
         key, policy = kit_access(ctx, user["UserName"])
         if policy:
@@ -173,8 +176,7 @@ def cleanup(ctx: Context, yes: bool) -> int:
     display.table(
         "削除の予定 (この順に実行)",
         ["#", "操作", "IAMユーザー", "対象 (ポリシー名・アクセスキーID・シリアル番号)"],
-        [[str(i), op, user or "", mask(target) if op == "delete-access-key" else target or ""] for i, (op, user, target) in enumerate(steps, 1)]
-        or [["-", "(なし)", "", ""]],
+        [[str(i), op, name or "", mask(target) if op == "delete-access-key" and target else target or ""] for i, (op, name, target) in enumerate(steps, 1)] or [["-", "(なし)", "", ""]],
     )
     if not steps or not yes:
         if steps:
@@ -182,23 +184,23 @@ def cleanup(ctx: Context, yes: bool) -> int:
         return 0
     ctx.require_write("iam:DeleteUser")
     failed = 0
-    for op, user, serial in steps:
+    for op, name, target in steps:
         try:
             if op == "delete-user-policy":
-                ctx.iam.delete_user_policy(UserName=user, PolicyName=serial)
+                ctx.iam.delete_user_policy(UserName=name, PolicyName=target)
             elif op == "delete-access-key":
-                ctx.iam.delete_access_key(UserName=user, AccessKeyId=serial)
+                ctx.iam.delete_access_key(UserName=name, AccessKeyId=target)
             elif op == "deactivate-mfa-device":
-                ctx.iam.deactivate_mfa_device(UserName=user, SerialNumber=serial)
+                ctx.iam.deactivate_mfa_device(UserName=name, SerialNumber=target)
             elif op == "delete-virtual-mfa-device":
-                ctx.iam.delete_virtual_mfa_device(SerialNumber=serial)
+                ctx.iam.delete_virtual_mfa_device(SerialNumber=target)
             else:
-                ctx.iam.delete_user(UserName=user)
+                ctx.iam.delete_user(UserName=name)
         except ctx.iam.exceptions.NoSuchEntityException:
             continue  # already gone, perhaps by the participant's own 後始末
         except AWS_ERRORS as exc:
             failed += 1
-            display.message("error", f"{op} {user or serial}: {explain(exc, 'iam:' + op).message}")
+            display.message("error", f"{op} {name or target}: {explain(exc, 'iam:' + op).message}")
     display.message("success" if not failed else "warning", f"削除が終わりました ({len(steps) - failed}/{len(steps)} 件)。")
     return 1 if failed else 0
 

@@ -1,4 +1,5 @@
 """Shared bits of the tests: the learner's phone, and a user+device made through the kit."""
+
 import time
 
 import pyotp

@@ -2,6 +2,7 @@
 
 Kept in the project so that `make test` checks secrets on any machine, shared/ or not.
 """
+
 import json
 import re
 import subprocess

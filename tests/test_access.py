@@ -1,5 +1,6 @@
 """Conformance of what MFA protects (issue 13): IAM users' access keys, an MFA-required policy and
 GetSessionToken, through boto3 and the aws CLI, answered as AWS answers."""
+
 import json
 import os
 import re
@@ -10,14 +11,13 @@ import time
 import boto3
 import pytest
 from botocore.exceptions import ClientError
+from helpers import totp_at
 
+from conftest import AWS_CLI
 from handson_helpers import sandbox as sb
 from handson_helpers.access import MFA_POLICY
 from handson_helpers.sandbox import paths
 from handson_helpers.sandbox.access import conditions_met
-
-from conftest import AWS_CLI
-from helpers import totp_at
 
 USER, PATH, DEVICE = "handson-cli-basic-user", "/handson-cli/", "handson-cli-basic-user-mfa"
 USER_ARN = f"arn:aws:iam::123456789012:user/handson-cli/{USER}"
@@ -42,9 +42,13 @@ class As:
                 return exc.response["Error"]["Code"], exc.response, exc.response["Error"]["Message"]
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
         env.update(
-            AWS_ENDPOINT_URL=self.sandbox.url, AWS_DEFAULT_REGION="ap-northeast-1", AWS_CONFIG_FILE=str(self.tmp_path / "none"),
-            AWS_SHARED_CREDENTIALS_FILE=str(self.tmp_path / "none"), AWS_ACCESS_KEY_ID=self.creds["aws_access_key_id"],
-            AWS_SECRET_ACCESS_KEY=self.creds["aws_secret_access_key"], AWS_MAX_ATTEMPTS="1",
+            AWS_ENDPOINT_URL=self.sandbox.url,
+            AWS_DEFAULT_REGION="ap-northeast-1",
+            AWS_CONFIG_FILE=str(self.tmp_path / "none"),
+            AWS_SHARED_CREDENTIALS_FILE=str(self.tmp_path / "none"),
+            AWS_ACCESS_KEY_ID=self.creds["aws_access_key_id"],
+            AWS_SECRET_ACCESS_KEY=self.creds["aws_secret_access_key"],
+            AWS_MAX_ATTEMPTS="1",
         )
         if self.creds["aws_session_token"]:
             env["AWS_SESSION_TOKEN"] = self.creds["aws_session_token"]
@@ -107,7 +111,10 @@ def test_the_learners_own_key_stays_the_administrator(world, iam, via):
 def test_without_a_policy_the_user_may_do_nothing(world, via):
     error, _, message = world["user"].call(via, "iam", "list_users", PathPrefix=PATH)
     assert error == "AccessDenied"
-    assert message == f"User: {USER_ARN} is not authorized to perform: iam:ListUsers on resource: arn:aws:iam::123456789012:user/handson-cli/ because no identity-based policy allows the iam:ListUsers action"
+    assert (
+        message
+        == f"User: {USER_ARN} is not authorized to perform: iam:ListUsers on resource: arn:aws:iam::123456789012:user/handson-cli/ because no identity-based policy allows the iam:ListUsers action"
+    )
 
 
 @pytest.mark.parametrize("via", VIA)
@@ -278,7 +285,9 @@ def test_delete_user_with_a_policy_is_delete_conflict(world, iam, via, kind):
     if kind == "inline":
         protect(iam)
     else:
-        arn = iam.create_policy(PolicyName="readonly", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:ListUsers", "Resource": "*"}]}))["Policy"]["Arn"]
+        arn = iam.create_policy(PolicyName="readonly", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:ListUsers", "Resource": "*"}]}))["Policy"][
+            "Arn"
+        ]
         iam.attach_user_policy(UserName=USER, PolicyArn=arn)
     error, _, message = admin.call(via, "iam", "delete_user", UserName=USER)
     assert error == "DeleteConflict" and "policies" in message

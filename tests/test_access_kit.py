@@ -1,5 +1,6 @@
 """3.1 and 40 through the kit: idempotent steps, no secret shown anywhere, exact 後始末, and the
 requests a real AWS account receives (botocore's Stubber)."""
+
 import asyncio
 import dataclasses
 import os
@@ -9,13 +10,12 @@ from datetime import datetime, timedelta, timezone
 import boto3
 import pytest
 from botocore.stub import Stubber
+from helpers import DEVICE, PATH, USER, make_user_and_device, outfile, phone_codes
+from secret_scan import scan_text
 
 import handson_helpers as hh
 from handson_helpers import access, target, workshop
 from handson_helpers.settings import KIT_POLICY_NAME, expand
-
-from helpers import DEVICE, PATH, USER, make_user_and_device, outfile, phone_codes
-from secret_scan import scan_text
 
 
 def key_file(home):
@@ -151,10 +151,10 @@ def test_40_before_31_or_22_names_the_section_to_run(ctx, iam, tmp_path, capsys)
 
 @pytest.mark.parametrize("typed, code", [("", "EmptyCode"), ("12a456", "NotDigits"), ("12345", "WrongLength"), ("000000", "InvalidMfaCode")])
 def test_40_form_refuses_bad_codes_in_japanese_and_accepts_full_width_digits(ctx, iam, enabled, tmp_path, typed, code, capsys, monkeypatch):
+    import pyotp
+
     from handson_helpers.session_form import MfaCodeForm
     from handson_helpers.totp import secret_from_qr
-
-    import pyotp
 
     serial, qr = enabled
     kf = key_file(tmp_path)
@@ -283,7 +283,11 @@ def aws(monkeypatch):
 
 
 def kit_user(stub, tags=None):
-    stub.add_response("get_user", {"User": {"Path": PATH, "UserName": USER, "UserId": "AIDAEXAMPLE0000000001", "Arn": f"arn:aws:iam::{ACCOUNT}:user/handson-cli/{USER}", "CreateDate": datetime.now(timezone.utc)}}, {"UserName": USER})
+    stub.add_response(
+        "get_user",
+        {"User": {"Path": PATH, "UserName": USER, "UserId": "AIDAEXAMPLE0000000001", "Arn": f"arn:aws:iam::{ACCOUNT}:user/handson-cli/{USER}", "CreateDate": datetime.now(timezone.utc)}},
+        {"UserName": USER},
+    )
     stub.add_response("list_user_tags", {"Tags": [{"Key": "handson-kit", "Value": "iam-mfa"}] + (tags or []), "IsTruncated": False}, {"UserName": USER})
 
 
@@ -330,7 +334,9 @@ def test_aws_40_sends_the_policy_and_uses_the_users_key_then_the_session(aws, tm
     stub.add_response("list_mfa_devices", {"MFADevices": [{"UserName": USER, "SerialNumber": serial, "EnableDate": datetime.now(timezone.utc)}]}, {"UserName": USER})
     assert hh.mfa_serial(ctx, USER) == serial
     sstub = clients.setdefault(("sts", KEY_ID), stubbed("sts"))[1]
-    sstub.add_client_error("get_session_token", "AccessDenied", "MultiFactorAuthentication failed with invalid MFA one time pass code.", 403, expected_params={"SerialNumber": serial, "TokenCode": "000000"})
+    sstub.add_client_error(
+        "get_session_token", "AccessDenied", "MultiFactorAuthentication failed with invalid MFA one time pass code.", 403, expected_params={"SerialNumber": serial, "TokenCode": "000000"}
+    )
     assert hh.wrong_code_refused(ctx, keys, serial) == "AccessDenied"
     expires = datetime.now(timezone.utc) + timedelta(hours=12)
     sstub.add_response(
@@ -341,7 +347,14 @@ def test_aws_40_sends_the_policy_and_uses_the_users_key_then_the_session(aws, tm
     session = access.get_session_token(ctx, keys, serial, "１２３ ４５６")  # normalised before it is sent
     assert session.key_id == SESSION_KEY_ID and session.token and session.expiration == expires
     sess_stub = clients.setdefault(("iam", session.key_id), stubbed("iam"))[1]
-    sess_stub.add_response("list_users", {"Users": [{"Path": PATH, "UserName": USER, "UserId": "AIDAEXAMPLE0000000001", "Arn": "arn:aws:iam::111122223333:user/handson-cli/x", "CreateDate": datetime.now(timezone.utc)}], "IsTruncated": False}, {"PathPrefix": PATH})
+    sess_stub.add_response(
+        "list_users",
+        {
+            "Users": [{"Path": PATH, "UserName": USER, "UserId": "AIDAEXAMPLE0000000001", "Arn": "arn:aws:iam::111122223333:user/handson-cli/x", "CreateDate": datetime.now(timezone.utc)}],
+            "IsTruncated": False,
+        },
+        {"PathPrefix": PATH},
+    )
     assert hh.protected_read(ctx, session, USER, PATH).text == USER
     for s in (stub, ustub, sstub, sess_stub):
         s.assert_no_pending_responses()

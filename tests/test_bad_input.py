@@ -1,16 +1,16 @@
 """The bad-input battery: each case gets a clear Japanese message, changes nothing in IAM,
 and the correct input right after it succeeds."""
+
 import asyncio
 import re
 import time
 
 import pytest
+from helpers import DEVICE, PATH, USER, make_user_and_device, outfile, totp_at
 
 import handson_helpers as hh
 from handson_helpers import totp
 from handson_helpers.settings import expand
-
-from helpers import DEVICE, PATH, USER, make_user_and_device, outfile, totp_at
 
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
@@ -119,7 +119,7 @@ def test_check_settings_names_the_item_to_go_back_to(capsys):
     with pytest.raises(hh.HandsonError):
         hh.check_settings(IAM_USER_NAME="bad name", IAM_USER_PATH=PATH)
     out = capsys.readouterr().out
-    assert "IAM_USER_NAME=\"bad name\"   ✘" in out and "手順 1 に戻って" in out
+    assert 'IAM_USER_NAME="bad name"   ✘' in out and "手順 1 に戻って" in out
     with pytest.raises(hh.HandsonError) as mismatch:  # valid but not the seed's: Run All stops too
         hh.check_settings(IAM_USER_NAME="someone-else", IAM_USER_PATH=PATH)
     assert mismatch.value.code == "SettingMismatch"

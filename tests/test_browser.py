@@ -4,6 +4,7 @@ Starts one JupyterLab for all cases (isolated settings, workspaces and runtime) 
 loopback port, each case in its own copy of the notebooks; drives Debian's Chromium with
 Playwright, and keeps screenshots under artifacts/browser/. The cases share one xdist worker.
 """
+
 import io
 import json
 import os
@@ -19,21 +20,26 @@ from pathlib import Path
 import pyotp
 import pytest
 import zxingcpp
+from helpers import DEVICE, USER, make_user_and_device
 from PIL import Image
+from secret_scan import scan_notebook, scan_text
+from test_bad_input import iam_state
 
 import handson_helpers as hh
 from handson_helpers.settings import SEED_DIR_MFA_OUTFILE
-
-from helpers import DEVICE, USER, make_user_and_device
-from secret_scan import scan_notebook, scan_text
-from test_bad_input import iam_state
 
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "artifacts" / "browser"
 CHROMIUM = os.environ.get("HANDSON_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
 ]
 FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
 QR = hh.mfa_outfile(SEED_DIR_MFA_OUTFILE, DEVICE)
@@ -57,10 +63,22 @@ class Lab:
         self._settings(Path(env["JUPYTERLAB_SETTINGS_DIR"]))
         self.log = open(tmp / "lab.log", "w")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root", "--ServerApp.ip=127.0.0.1",
-             f"--ServerApp.port={self.port}", f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={self.root}",
-             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
-            env=env, stdout=self.log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "jupyter",
+                "lab",
+                "--no-browser",
+                "--allow-root",
+                "--ServerApp.ip=127.0.0.1",
+                f"--ServerApp.port={self.port}",
+                f"--IdentityProvider.token={self.token}",
+                f"--ServerApp.root_dir={self.root}",
+                "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            ],
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -129,7 +147,7 @@ def lab(tmp_path_factory):
 @pytest.fixture
 def folder(lab, request):
     """This case's own copy of the notebooks (a folder under the lab's root); its kernels end with it."""
-    name = request.node.name[len("test_"):][:40]
+    name = request.node.name[len("test_") :][:40]
     shutil.copytree(REPO / "notebooks", lab.root / name)
     yield name
     lab.shutdown_kernels()

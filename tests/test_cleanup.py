@@ -1,8 +1,9 @@
 """後始末: says what it will delete, deletes in IAM's order, touches nothing that is not the kit's."""
-import handson_helpers as hh
-from handson_helpers.settings import expand
 
 from helpers import DEVICE, PATH, USER, make_user_and_device, outfile, phone_codes
+
+import handson_helpers as hh
+from handson_helpers.settings import expand
 
 
 def test_cleanup_after_the_whole_hands_on(ctx, iam, tmp_path, capsys):

@@ -1,15 +1,15 @@
 """Faults: throttling and ServiceFailure are retried, then explained; AccessDenied names the action;
 a sandbox killed mid-section comes back with its state."""
+
 import os
 import signal
 
 import pytest
+from helpers import PATH, USER, make_user_and_device, outfile, phone_codes
+from test_bad_input import iam_state
 
 import handson_helpers as hh
 from handson_helpers import sandbox as sb
-
-from helpers import PATH, USER, make_user_and_device, outfile, phone_codes
-from test_bad_input import iam_state
 
 MAX_ATTEMPTS = 5  # handson_helpers.target.CLIENT_CONFIG
 

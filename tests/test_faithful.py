@@ -1,4 +1,5 @@
 """Conformance: the sandbox answers the hands-on's calls as AWS does, through boto3 and the aws CLI."""
+
 import base64
 import re
 import time
@@ -7,10 +8,10 @@ import pytest
 import zxingcpp
 from botocore import xform_name
 from botocore.exceptions import ClientError
+from helpers import totp_at
 from PIL import Image
 
 from conftest import cli_json
-from helpers import totp_at
 
 VIA = ["boto3", "cli"]
 USER, DEVICE = "handson-cli-basic-user", "handson-cli-basic-user-mfa"
@@ -81,13 +82,11 @@ def test_create_returns_a_scannable_png_qr_of_the_aws_otpauth_uri(iam, tmp_path)
 
 
 def test_cli_outfile_writes_the_png_and_the_seed(aws_cli, tmp_path, iam):
-    aws_cli("iam", "create-virtual-mfa-device", "--virtual-mfa-device-name", DEVICE,
-            "--bootstrap-method", "QRCodePNG", "--outfile", str(tmp_path / "qr.png"), check=True)
+    aws_cli("iam", "create-virtual-mfa-device", "--virtual-mfa-device-name", DEVICE, "--bootstrap-method", "QRCodePNG", "--outfile", str(tmp_path / "qr.png"), check=True)
     assert (tmp_path / "qr.png").read_bytes().startswith(PNG_SIGNATURE)
     [uri] = decode_qr(tmp_path / "qr.png")
     assert uri.startswith("otpauth://totp/") and "issuer=Amazon%20Web%20Services" in uri
-    aws_cli("iam", "create-virtual-mfa-device", "--virtual-mfa-device-name", "second",
-            "--bootstrap-method", "Base32StringSeed", "--outfile", str(tmp_path / "seed.txt"), check=True)
+    aws_cli("iam", "create-virtual-mfa-device", "--virtual-mfa-device-name", "second", "--bootstrap-method", "Base32StringSeed", "--outfile", str(tmp_path / "seed.txt"), check=True)
     assert re.fullmatch(r"[A-Z2-7]{64}", (tmp_path / "seed.txt").read_text())
 
 

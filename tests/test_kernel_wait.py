@@ -8,6 +8,7 @@ routes a widget's messages to the shell it last published from: here the main sh
 handles comms while the cell holds its lock); ipykernel 6.31 (.venv-ipykernel6, built by
 `make test`) gets it through jupyter-ui-poll.
 """
+
 import os
 import queue
 import sys
@@ -16,21 +17,16 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from helpers import USER, make_user_and_device, outfile, phone_codes
 from jupyter_client import KernelManager
 from jupyter_client.kernelspec import KernelSpecManager
-
-from helpers import USER, make_user_and_device, outfile, phone_codes
 from secret_scan import scan_text
 from test_bad_input import iam_state
 
 REPO = Path(__file__).resolve().parents[1]
 IPYKERNEL6_PYTHON = Path(os.environ.get("HANDSON_IPYKERNEL6_PYTHON", REPO / ".venv-ipykernel6" / "bin" / "python"))
 PYTHONS = {"7.4": Path(sys.executable), "6.31": IPYKERNEL6_PYTHON}
-ENABLE_CELL = next(
-    c.source
-    for c in nbformat.read(REPO / "notebooks" / "22_enable_virtual_mfa_device.ipynb", as_version=4).cells
-    if c.cell_type == "code" and "enable_with_form" in c.source
-)
+ENABLE_CELL = next(c.source for c in nbformat.read(REPO / "notebooks" / "22_enable_virtual_mfa_device.ipynb", as_version=4).cells if c.cell_type == "code" and "enable_with_form" in c.source)
 NEXT_CELL = "print('next cell:', ENABLE_RESULT)"
 
 
@@ -44,10 +40,7 @@ class Kernel:
             pytest.fail(f"{python} is missing: `make test` builds it (tests/requirements-ipykernel6.txt)")
         spec_dir = tmp / "kernels" / "handson-test"
         spec_dir.mkdir(parents=True)
-        spec_dir.joinpath("kernel.json").write_text(
-            f'{{"argv": ["{python}", "-m", "ipykernel_launcher", "-f", "{{connection_file}}"], '
-            '"display_name": "test", "language": "python"}'
-        )
+        spec_dir.joinpath("kernel.json").write_text(f'{{"argv": ["{python}", "-m", "ipykernel_launcher", "-f", "{{connection_file}}"], "display_name": "test", "language": "python"}}')
         env = {k: v for k, v in os.environ.items() if k != "HANDSON_AUTO_MFA"}  # a learner: nobody types for them
         env["PYTHONPATH"] = str(REPO)  # the kit from this work tree, also in the ipykernel 6 environment
         self.km = KernelManager(kernel_name="handson-test", kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(tmp / "kernels")]))

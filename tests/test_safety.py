@@ -1,5 +1,6 @@
 """Safety under attack and mistakes (issue 11): for each class of defect, the example that broke
 it and its neighbours, table-driven. The hostile local user is a real second uid (nobody)."""
+
 import asyncio
 import json
 import os
@@ -17,11 +18,10 @@ import boto3
 import pytest
 
 import handson_helpers as hh
+from conftest import AWS_CLI
 from handson_helpers import safefs, settings
 from handson_helpers import sandbox as sb
 from handson_helpers.sandbox import control, paths
-
-from conftest import AWS_CLI
 
 NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
 # A listener run as another user: records every byte it is sent; answers as the sandbox would,
@@ -62,9 +62,7 @@ class Impostor:
     """Another uid listening on ``port``; ``received`` holds every request it got."""
 
     def __init__(self, port: int, pid: int, relay: int = 0):
-        self.proc = subprocess.Popen(
-            [*NOBODY, "/usr/bin/python3", "-c", IMPOSTOR, str(port), str(pid), str(relay)], stdout=subprocess.PIPE, text=True
-        )
+        self.proc = subprocess.Popen([*NOBODY, "/usr/bin/python3", "-c", IMPOSTOR, str(port), str(pid), str(relay)], stdout=subprocess.PIPE, text=True)
         assert self.proc.stdout.readline().strip() == "listening", "the impostor could not take the port"
         self.received = b""
 
@@ -215,8 +213,7 @@ def test_forged_or_replayed_requests_are_refused(sandbox, iam, case, tamper, cod
     body = b"Action=CreateUser&Version=2010-05-08&UserName=forged"
     tamper = dict(tamper)
     if tamper.get("Authorization", 1) is None:
-        other = control.signed_request(sandbox, "POST", sandbox.url + "/", b"Action=ListUsers&Version=2010-05-08",
-                                       {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}, service="iam")
+        other = control.signed_request(sandbox, "POST", sandbox.url + "/", b"Action=ListUsers&Version=2010-05-08", {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}, service="iam")
         tamper["Authorization"] = other.headers["Authorization"]
     if tamper.get("X-amz-date") == "OLD":
         tamper["X-amz-date"] = _old_date()
@@ -439,10 +436,7 @@ def test_cleanup_removes_only_the_kits_file_never_a_link(tmp_path):
 
 # ----- class 4: every command the kit shows, pasted into bash with its variables, does exactly that -----
 
-PHONE = (
-    "import sys, pyotp, time; from handson_helpers import totp; "
-    "print(pyotp.TOTP(totp.secret_from_qr(sys.argv[1])).at(time.time() + 30 * (int(sys.argv[2]) - 1)))"
-)
+PHONE = "import sys, pyotp, time; from handson_helpers import totp; print(pyotp.TOTP(totp.secret_from_qr(sys.argv[1])).at(time.time() + 30 * (int(sys.argv[2]) - 1)))"
 
 
 def _values(tmp_path, case):
@@ -525,9 +519,16 @@ def _kit_run(who, user_path, directory, shown, monkeypatch):
 
 
 def _state(iam, qr: Path):
-    users = sorted((u["UserName"], u["Path"], tuple(sorted((t["Key"], t["Value"][:4] if t["Key"] == "handson-access-key" else t["Value"]) for t in iam.list_user_tags(UserName=u["UserName"])["Tags"])),
-                    len(iam.list_access_keys(UserName=u["UserName"])["AccessKeyMetadata"]), tuple(iam.list_user_policies(UserName=u["UserName"])["PolicyNames"]))
-                   for u in iam.list_users()["Users"])
+    users = sorted(
+        (
+            u["UserName"],
+            u["Path"],
+            tuple(sorted((t["Key"], t["Value"][:4] if t["Key"] == "handson-access-key" else t["Value"]) for t in iam.list_user_tags(UserName=u["UserName"])["Tags"])),
+            len(iam.list_access_keys(UserName=u["UserName"])["AccessKeyMetadata"]),
+            tuple(iam.list_user_policies(UserName=u["UserName"])["PolicyNames"]),
+        )
+        for u in iam.list_users()["Users"]
+    )
     devices = sorted((d["SerialNumber"], d.get("User", {}).get("UserName")) for d in iam.list_virtual_mfa_devices()["VirtualMFADevices"])
     return users, devices, os.path.lexists(qr) and stat.S_IMODE(os.lstat(qr).st_mode)
 
@@ -546,8 +547,7 @@ def test_pasting_every_shown_command_into_bash_does_exactly_what_the_kit_did(san
     }
     setup = [phone.get(t, t) for t in texts[:cut]]
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(sb.client_env(sandbox), AWS_CONFIG_FILE=str(tmp_path / "none"), PHONE=PHONE,
-               PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    env.update(sb.client_env(sandbox), AWS_CONFIG_FILE=str(tmp_path / "none"), PHONE=PHONE, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
     for part, commands in (("sections 1 to 40", setup), ("後始末", texts[cut + 1 :])):
         script = "set -eu\n" + "\n".join(commands) + "\n"
         proc = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)
@@ -560,6 +560,7 @@ def test_pasting_every_shown_command_into_bash_does_exactly_what_the_kit_did(san
 
 
 # ----- class 5: no request makes the sandbox answer 500 -----
+
 
 def _raw(box, service: str, params: dict) -> tuple[int, str]:
     from urllib.parse import urlencode
@@ -593,15 +594,48 @@ CALLS = [
     ("sts", "GetCallerIdentity", {"Extra": "x"}),
     ("iam", "ListAccessKeys", {"UserName": "handson-cli-basic-user", "MaxItems": "10"}),
     ("iam", "CreateAccessKey", {"UserName": "handson-cli-basic-user"}),
-    ("iam", "PutUserPolicy", {"UserName": "handson-cli-basic-user", "PolicyName": "handson-cli-require-mfa",
-                              "PolicyDocument": '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:ListUsers","Resource":"*"}]}'}),
+    (
+        "iam",
+        "PutUserPolicy",
+        {
+            "UserName": "handson-cli-basic-user",
+            "PolicyName": "handson-cli-require-mfa",
+            "PolicyDocument": '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:ListUsers","Resource":"*"}]}',
+        },
+    ),
     ("iam", "DeleteUserPolicy", {"UserName": "handson-cli-basic-user", "PolicyName": "handson-cli-require-mfa"}),
     ("sts", "GetSessionToken", {"SerialNumber": SERIAL, "TokenCode": "123456", "DurationSeconds": "900"}),
 ]
 NASTY = [
-    "", " ", "a" * 1000, "١٢٣٤٥٦", "１２３４５６", "12345\n", "\x00", "<x>&amp;", "%", "-1", "0",
-    "99999999999999999999", "abc", "/", "//", "/a", "a/", "ADMIN", "arn:aws:iam::123456789012:mfa/x",
-    "é", "*", "'", '"', "\\", "${IFS}", "a b", "\u202e", "NaN", "1e3",
+    "",
+    " ",
+    "a" * 1000,
+    "١٢٣٤٥٦",
+    "１２３４５６",
+    "12345\n",
+    "\x00",
+    "<x>&amp;",
+    "%",
+    "-1",
+    "0",
+    "99999999999999999999",
+    "abc",
+    "/",
+    "//",
+    "/a",
+    "a/",
+    "ADMIN",
+    "arn:aws:iam::123456789012:mfa/x",
+    "é",
+    "*",
+    "'",
+    '"',
+    "\\",
+    "${IFS}",
+    "a b",
+    "\u202e",
+    "NaN",
+    "1e3",
 ]
 
 
@@ -644,8 +678,22 @@ VALIDATION = [
     ("assignment status in lower case", "ListVirtualMFADevices", {"AssignmentStatus": "assigned"}, "ValidationError", "enum value set", None),
     ("max items 0", "ListUsers", {"MaxItems": "0"}, "ValidationError", "greater than or equal to 1", None),
     ("max items 1001", "ListVirtualMFADevices", {"MaxItems": "1001"}, "ValidationError", "less than or equal to 1000", None),
-    ("Arabic-Indic digits as a code", "EnableMFADevice", {"UserName": "u", "SerialNumber": SERIAL, "AuthenticationCode1": "١٢٣٤٥٦", "AuthenticationCode2": "123456"}, "ValidationError", "authenticationCode1", None),
-    ("full-width digits as a code", "EnableMFADevice", {"UserName": "u", "SerialNumber": SERIAL, "AuthenticationCode1": "123456", "AuthenticationCode2": "１２３４５６"}, "ValidationError", "authenticationCode2", None),
+    (
+        "Arabic-Indic digits as a code",
+        "EnableMFADevice",
+        {"UserName": "u", "SerialNumber": SERIAL, "AuthenticationCode1": "١٢٣٤٥٦", "AuthenticationCode2": "123456"},
+        "ValidationError",
+        "authenticationCode1",
+        None,
+    ),
+    (
+        "full-width digits as a code",
+        "EnableMFADevice",
+        {"UserName": "u", "SerialNumber": SERIAL, "AuthenticationCode1": "123456", "AuthenticationCode2": "１２３４５６"},
+        "ValidationError",
+        "authenticationCode2",
+        None,
+    ),
     ("unknown action", "CreateUserX", {}, "InvalidAction", "Could not find operation", None),
 ]
 
@@ -823,7 +871,12 @@ def test_cleanup_of_resources_made_in_a_terminal_is_all_or_nothing(ctx, iam, tmp
 
 ATTACHED = [
     ("an access key made in a terminal", lambda iam: iam.create_access_key(UserName="handson-cli-basic-user")),
-    ("an inline policy", lambda iam: iam.put_user_policy(UserName="handson-cli-basic-user", PolicyName="p", PolicyDocument='{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:GetUser","Resource":"*"}]}')),
+    (
+        "an inline policy",
+        lambda iam: iam.put_user_policy(
+            UserName="handson-cli-basic-user", PolicyName="p", PolicyDocument='{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:GetUser","Resource":"*"}]}'
+        ),
+    ),
     ("a login profile", lambda iam: iam.create_login_profile(UserName="handson-cli-basic-user", Password="Passw0rd!Passw0rd!")),
     ("a group", lambda iam: (iam.create_group(GroupName="g"), iam.add_user_to_group(GroupName="g", UserName="handson-cli-basic-user"))),
 ]
@@ -845,6 +898,7 @@ def test_cleanup_deletes_nothing_when_the_kits_user_holds_something_else(ctx, ia
 
 
 # ----- neighbours found by the review: what reaches moto is exactly what was checked -----
+
 
 def _send(box, method="POST", path="/", body=b"", headers=None, sign=True, query=""):
     """A hand-built request (http.client, so nothing is normalised); signed over what is sent."""

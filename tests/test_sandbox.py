@@ -1,4 +1,5 @@
 """The sandbox process: start/stop/status/env/reset, one server per home, loopback only."""
+
 import os
 import signal
 import subprocess
@@ -8,10 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from conftest import AWS_CLI
 from handson_helpers import sandbox as sb
 from handson_helpers.sandbox import paths
-
-from conftest import AWS_CLI
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -63,7 +63,9 @@ def test_it_listens_on_loopback_only():
         sb.start(host="0.0.0.0")
     proc = subprocess.run(
         [sys.executable, "-m", "handson_helpers.sandbox.server", "--home", str(paths.home()), "--host", "0.0.0.0"],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert proc.returncode == 2 and "loopback only" in proc.stderr
 
@@ -139,9 +141,10 @@ def test_the_seeds_cli_commands_run_verbatim_in_a_shell(sandbox, tmp_path):
 
 def test_only_the_owner_of_the_credentials_may_use_the_sandbox(sandbox, iam):
     """On a shared machine other users reach the loopback port, but not the 0600 credentials."""
-    import boto3
     import urllib.error
     import urllib.request
+
+    import boto3
 
     assert paths.credentials_path(paths.home()).stat().st_mode & 0o777 == 0o600
     for key_id, secret, code in [

@@ -1,4 +1,5 @@
 """The sandbox keeps its state, seeds included, across kill -9 and torn writes."""
+
 import json
 import os
 import signal
@@ -6,12 +7,12 @@ import subprocess
 import sys
 import time
 
+from helpers import DEVICE, USER, make_user_and_device, outfile, phone_codes
+
 import handson_helpers as hh
 from handson_helpers import sandbox as sb
 from handson_helpers.sandbox import paths
 from handson_helpers.sandbox.store import Store
-
-from helpers import DEVICE, USER, make_user_and_device, outfile, phone_codes
 
 
 def _device(iam, serial):
@@ -52,9 +53,7 @@ def test_access_keys_and_unassigned_devices_survive_a_restart(ctx, iam, tmp_path
         raise AssertionError("DeleteUser must still conflict with the restored access key")
     except iam.exceptions.DeleteConflictException:
         pass
-    assert [d["SerialNumber"] for d in iam.list_virtual_mfa_devices(AssignmentStatus="Unassigned")["VirtualMFADevices"]] == [
-        f"arn:aws:iam::123456789012:mfa/{DEVICE}"
-    ]
+    assert [d["SerialNumber"] for d in iam.list_virtual_mfa_devices(AssignmentStatus="Unassigned")["VirtualMFADevices"]] == [f"arn:aws:iam::123456789012:mfa/{DEVICE}"]
 
 
 WRITER = """

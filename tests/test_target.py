@@ -1,15 +1,15 @@
 """Targets: the sandbox by default (nothing leaves the machine), real AWS only behind the account guard."""
+
 from dataclasses import replace
 from datetime import datetime, timezone
 
 import boto3
 import pytest
 from botocore.stub import Stubber
+from helpers import DEVICE, PATH, USER, make_user_and_device, outfile, phone_codes
 
 import handson_helpers as hh
 from handson_helpers import target
-
-from helpers import DEVICE, PATH, USER, make_user_and_device, outfile, phone_codes
 
 ACCOUNT = "111122223333"
 CALLER = f"arn:aws:iam::{ACCOUNT}:user/instructor"

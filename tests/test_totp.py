@@ -1,8 +1,8 @@
+from pathlib import Path
+
 import pytest
 
 from handson_helpers import HandsonError, totp
-from pathlib import Path
-
 from handson_helpers.safefs import write_private
 
 
@@ -32,7 +32,9 @@ def test_consecutive_codes_are_the_previous_and_current_windows():
 
 
 def test_secret_from_qr_reads_what_a_phone_reads(tmp_path):
-    import qrcode, io
+    import io
+
+    import qrcode
 
     buf = io.BytesIO()
     secret = "JBSWY3DPEHPK3PXP"

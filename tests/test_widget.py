@@ -1,17 +1,17 @@
 """The 2.2 form: it only collects input; bad input, retries, double clicks and what it leaves behind."""
+
 import asyncio
 import json
 
 import ipywidgets as w
 import pytest
+from helpers import USER, make_user_and_device, outfile, phone_codes
+from test_bad_input import iam_state
 
 import handson_helpers as hh
 from handson_helpers import totp
 from handson_helpers.settings import expand
 from handson_helpers.widget import MfaEnableForm
-
-from helpers import USER, make_user_and_device, outfile, phone_codes
-from test_bad_input import iam_state
 
 FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
 
@@ -111,7 +111,6 @@ def test_a_base32_key_instead_of_a_qr_is_typed_into_the_app_and_enables(ctx, iam
     """2.1 with MFA_BOOTSTRAP_METHOD='Base32StringSeed': 22 shows the key in the live form only."""
     import os
     import re
-
 
     key_file = tmp_path / "mfa" / "handson-cli-basic-user-mfa.png"
     hh.create_user(ctx, USER, "/handson-cli/")

@@ -1,4 +1,5 @@
 """Workshop mode: 20 participants at once, the instructor's status table, and an exact cleanup."""
+
 import subprocess
 import sys
 import threading

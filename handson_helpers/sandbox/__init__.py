@@ -1,4 +1,5 @@
 """The kit's local IAM/STS sandbox: ``python -m handson_helpers.sandbox start|stop|status|env|reset``."""
+
 from .control import (
     ACCOUNT_ID,
     Sandbox,

@@ -1,4 +1,5 @@
 """Command line: python -m handson_helpers.sandbox start|stop|status|env|reset."""
+
 from __future__ import annotations
 
 import argparse
@@ -17,8 +18,7 @@ def _describe(sandbox: control.Sandbox, details: dict) -> str:
         f"sandbox: running at {sandbox.url} (pid {sandbox.pid}, since {since})",
         f"state:   {store_path(home())}",
         f"users:   {len(details['users'])}" + "".join(f"\n  - {u}" for u in details["users"]),
-        f"devices: {len(details['devices'])}"
-        + "".join(f"\n  - {d['serial']} ({'assigned to ' + d['user'] if d['user'] else 'unassigned'})" for d in details["devices"]),
+        f"devices: {len(details['devices'])}" + "".join(f"\n  - {d['serial']} ({'assigned to ' + d['user'] if d['user'] else 'unassigned'})" for d in details["devices"]),
     ]
     return "\n".join(lines)
 
@@ -37,12 +37,12 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "stop":
             print("sandbox stopped" if control.stop() else "sandbox was not running")
         elif args.command == "status":
-            sandbox = control.running()
-            details = control.info(sandbox) if sandbox else None
-            if not details:
+            found = control.running()
+            details = control.info(found) if found else None
+            if not found or not details:
                 print(f"sandbox: not running (start it with: python -m handson_helpers.sandbox start)\nstate:   {store_path(home())}")
                 return 1
-            print(_describe(sandbox, details))
+            print(_describe(found, details))
         elif args.command == "env":
             sandbox = control.ensure_running()
             print("unset AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL_IAM AWS_ENDPOINT_URL_STS")

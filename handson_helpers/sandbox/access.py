@@ -22,6 +22,7 @@ expire).
 
 Imported only by the sandbox server process.
 """
+
 from __future__ import annotations
 
 import base64
@@ -290,7 +291,7 @@ def resource_of(service: str, action: str, params: dict[str, str], who: Principa
 
 def _documents(user_name: str) -> list:
     """The user's policies (inline, attached, groups'), as moto collects them."""
-    return IAMUserAccessKey.collect_policies(_Owner(user_name))
+    return IAMUserAccessKey.collect_policies(_Owner(user_name))  # type: ignore[arg-type]  # duck-typed: only .backend and .user_name are read
 
 
 class _Owner:
@@ -319,7 +320,7 @@ def _with_variables(policy, values: dict[str, str]) -> str:
 
 
 def evaluate(who: Principal, service: str, action: str, resource: str, values: dict[str, str]) -> str:
-    """"allowed", "explicit" (an explicit Deny) or "implicit" (no Allow), with moto's IAMPolicy."""
+    """ "allowed", "explicit" (an explicit Deny) or "implicit" (no Allow), with moto's IAMPolicy."""
     full_action = f"{service}:{action}"
     allowed = False
     for policy in _documents(who.user_name):
@@ -342,7 +343,7 @@ def authorize(key_id: str, service: str, action: str, params: dict[str, str], re
     if who.kind == "session":
         if service == "sts" and action not in ("GetCallerIdentity", "AssumeRole"):
             raise Denied(403, "AccessDenied", SESSION_REFUSED if action == "GetSessionToken" else f"Cannot call {action} with session credentials")
-        if service == "iam" and not who.session.mfa_serial:
+        if service == "iam" and not (who.session and who.session.mfa_serial):
             raise Denied(403, "InvalidClientTokenId", "The security token included in the request is invalid")
     if full_action in ALWAYS_ALLOWED:
         return who
@@ -363,10 +364,7 @@ def code_matches(seed: str, code: str, now: float | None = None) -> bool:
         return False
     totp = pyotp.TOTP(seed)
     current = int((time.time() if now is None else now) // totp.interval)
-    return any(
-        secrets.compare_digest(totp.at(window * totp.interval), code)
-        for window in range(current - faithful.ACCEPT_PAST_WINDOWS, current + faithful.ACCEPT_FUTURE_WINDOWS + 1)
-    )
+    return any(secrets.compare_digest(totp.at(window * totp.interval), code) for window in range(current - faithful.ACCEPT_PAST_WINDOWS, current + faithful.ACCEPT_FUTURE_WINDOWS + 1))
 
 
 def _new_session(user_name: str, seconds: int, serial: str | None, now: float) -> Session:
@@ -385,7 +383,7 @@ def get_session_token(who: Principal, params: dict[str, str], now: float | None 
     user = _iam().get_user(who.user_name)
     if serial:
         device = _iam().virtual_mfa_devices.get(serial)
-        if serial not in user.mfa_devices or device is None or not code_matches(device.base32_string_seed, code, now):
+        if code is None or serial not in user.mfa_devices or device is None or not code_matches(device.base32_string_seed, code, now):
             raise Denied(403, "AccessDenied", MFA_FAILED)  # another user's device or a wrong code: the same answer
     seconds = int(params.get("DurationSeconds") or DEFAULT_SESSION_SECONDS)
     if not 900 <= seconds <= 129600:
@@ -422,6 +420,7 @@ def create_user(self, region_name, user_name, path="/", tags=None):
     user = _prev_create_user(self, region_name, user_name, path, tags)
     user.id = "AIDA" + "".join(secrets.choice(string.ascii_uppercase + string.digits) for _ in range(17))
     return user
+
 
 _moto_user_from_key = models.IAMBackend.get_user_from_access_key_id
 

@@ -3,6 +3,7 @@
 botocore computes the signature (the same code that signed the request in the client), as
 moto's own ``IAMRequestBase.check_signature`` does; this adds the clock check AWS makes.
 """
+
 from __future__ import annotations
 
 import hmac
@@ -86,7 +87,6 @@ def verify(environ, body: bytes, secrets: Secrets, now: float, not_before: float
         raise Denied(
             403,
             "SignatureDoesNotMatch",
-            "The request signature we calculated does not match the signature you provided. "
-            "Check your AWS Secret Access Key and signing method. Consult the service documentation for details.",
+            "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.",
         )
     return Caller(match["key"], match["service"], match["region"])

@@ -6,6 +6,7 @@ sandbox's secret (an HMAC over a fresh nonce and its own port), and every reques
 SigV4-signed, so the secret never travels: whoever holds a stale port learns nothing from us.
 This module never imports moto, so a kernel stays light.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -26,7 +27,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from .paths import ACCOUNT_ID, LOOPBACK, REGION, credentials, home, lock_path, log_path, state_path
+from ..rules import ACCOUNT_ID, REGION
+from .paths import LOOPBACK, credentials, home, lock_path, log_path, state_path
 
 START_TIMEOUT = 60.0
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
@@ -172,8 +174,7 @@ def start(host: str = "127.0.0.1", port: int = 0, base: Path | None = None) -> S
         log_fd = os.open(log_path(base), os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o600)
         try:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "handson_helpers.sandbox.server", "--home", str(base), "--host", host,
-                 "--port", str(port or (previous.port if previous else preferred_port(base)))],
+                [sys.executable, "-m", "handson_helpers.sandbox.server", "--home", str(base), "--host", host, "--port", str(port or (previous.port if previous else preferred_port(base)))],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=log_fd,
@@ -182,18 +183,17 @@ def start(host: str = "127.0.0.1", port: int = 0, base: Path | None = None) -> S
             )
         finally:
             os.close(log_fd)
-        ready, _, _ = select.select([proc.stdout], [], [], START_TIMEOUT)
-        line = proc.stdout.readline() if ready else b""
-        proc.stdout.close()
+        out = proc.stdout
+        assert out is not None  # stdout=PIPE
+        ready, _, _ = select.select([out], [], [], START_TIMEOUT)
+        line = out.readline() if ready else b""
+        out.close()
         try:
             hello = json.loads(line)
             bound = int(hello["port"])
         except (ValueError, KeyError, TypeError):
             proc.kill()
-            raise SandboxError(
-                f"サンドボックスを起動できませんでした。ログ {log_path(base)} を確認し、"
-                "`make setup` をやり直してから再度実行してください。"
-            ) from None
+            raise SandboxError(f"サンドボックスを起動できませんでした。ログ {log_path(base)} を確認し、`make setup` をやり直してから再度実行してください。") from None
         sandbox = Sandbox(proc.pid, host, bound, time.time(), key_id, secret, notice=str(hello.get("notice") or ""))
         _write_state(base, sandbox)
         return sandbox

@@ -6,6 +6,7 @@ would learn wrong lessons from that, and the kit's tests would pass on broken co
 
 Imported only by the sandbox server process: kernels never import moto.
 """
+
 from __future__ import annotations
 
 import base64
@@ -21,7 +22,6 @@ import qrcode
 from moto.core.responses import ActionResult, EmptyResult
 from moto.core.serialize import never_return
 from moto.iam import models, responses
-from moto.sts import models as sts_models
 from moto.iam.exceptions import (
     DeleteConflictException,
     EntityAlreadyExists,
@@ -30,6 +30,7 @@ from moto.iam.exceptions import (
     NotFoundException,
     ValidationError,
 )
+from moto.sts import models as sts_models
 
 from ..rules import ACCOUNT_ID, MAX_MFA_DEVICES_PER_USER
 
@@ -46,6 +47,7 @@ ADMIN_USER_ID = f"AROA{hashlib.sha256(ADMIN_ROLE.encode()).hexdigest()[:17].uppe
 # from ten minutes ago, two windows apart, swapped or repeated are refused, as AWS does.
 ACCEPT_PAST_WINDOWS = 2
 ACCEPT_FUTURE_WINDOWS = 1
+
 
 class InvalidAuthenticationCode(IAMException):
     code = "InvalidAuthenticationCode"
@@ -203,9 +205,7 @@ def _for_a_user(original):
 
 
 def _create_device_response(self):
-    device = self.backend.create_virtual_mfa_device(
-        self._get_param("VirtualMFADeviceName"), self._get_param("Path"), self._get_param("Tags", [])
-    )
+    device = self.backend.create_virtual_mfa_device(self._get_param("VirtualMFADeviceName"), self._get_param("Path"), self._get_param("Tags", []))
     return ActionResult({"VirtualMFADevice": device})
 
 
@@ -242,10 +242,7 @@ def apply(admin_key_id: str) -> None:
     responses.IamResponse.resync_mfa_device = _resync_response
     responses.IamResponse.create_virtual_mfa_device = _create_device_response
     responses.IamResponse.list_mfa_device_tags = _list_device_tags_response
-    hidden = {
-        f"ListVirtualMFADevicesResponse.VirtualMFADevices.VirtualMFADevice.{field}": never_return
-        for field in ("Base32StringSeed", "QRCodePNG")
-    }
+    hidden = {f"ListVirtualMFADevicesResponse.VirtualMFADevices.VirtualMFADevice.{field}": never_return for field in ("Base32StringSeed", "QRCodePNG")}
     responses.IamResponse.RESPONSE_KEY_PATH_TO_TRANSFORMER = {
         **responses.IamResponse.RESPONSE_KEY_PATH_TO_TRANSFORMER,
         **hidden,

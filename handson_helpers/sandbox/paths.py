@@ -1,4 +1,5 @@
 """Where the sandbox keeps its files: in the user's home, never in the repository."""
+
 from __future__ import annotations
 
 import base64
@@ -8,8 +9,6 @@ import re
 import secrets
 import string
 from pathlib import Path
-
-from ..rules import ACCOUNT_ID, REGION
 
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 KEY_ALPHABET = string.ascii_uppercase + "234567"  # base32, as AWS key ids

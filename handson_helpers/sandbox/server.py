@@ -3,6 +3,7 @@
 Run by ``handson_helpers.sandbox.start``; not meant to be started by hand. It prints its port
 on stdout once it listens (the parent waits for that line), then serves until SIGTERM.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -126,9 +127,7 @@ class SandboxApp:
             return self._error(start_response, 400, "ValidationError", rules.summary(violations), service)
         # moto gets exactly the parameters that were checked, in one form body
         checked = urlencode(params).encode()
-        environ.update(
-            {"QUERY_STRING": "", "REQUEST_METHOD": "POST", "CONTENT_TYPE": FORM, "CONTENT_LENGTH": str(len(checked)), "wsgi.input": io.BytesIO(checked)}
-        )
+        environ.update({"QUERY_STRING": "", "REQUEST_METHOD": "POST", "CONTENT_TYPE": FORM, "CONTENT_LENGTH": str(len(checked)), "wsgi.input": io.BytesIO(checked)})
         with self.lock:
             try:  # IAM users and their sessions: evaluated against their policies (access.py)
                 own = access.answer(caller.key_id, service, action, params, caller.region)

@@ -8,11 +8,12 @@ one moto would not load in the next. The snapshot holds only what the hands-on t
 seed, enable date and user; unexpired GetSessionToken sessions, see access.py) as JSON, written to a temporary file, fsynced and renamed over the old one,
 so a kill at any moment leaves either the old or the new file, never a torn one.
 """
+
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import shutil
 import sys
 import time
