@@ -23,7 +23,7 @@ from datetime import datetime
 import boto3
 
 from . import display
-from .errors import AWS_ERRORS, HandsonError, explain, require_passed
+from .errors import AWS_ERRORS, HandsonError, aws_call, explain, require_passed
 from .safefs import folder_problem, remove_private, write_private
 from .settings import KIT_POLICY_NAME, expand, owned, require_valid
 from .shell import PLAIN, continued, quote, ref
@@ -146,13 +146,12 @@ def key_file_problem(key_file: str) -> str | None:
 
 
 def list_keys(ctx: Context, user_name: str) -> list[dict]:
-    try:
-        pages = ctx.iam.get_paginator("list_access_keys").paginate(UserName=user_name)
-        return [k for page in pages for k in page["AccessKeyMetadata"]]
-    except ctx.iam.exceptions.NoSuchEntityException:
-        return []
-    except AWS_ERRORS as exc:
-        raise explain(exc, "iam:ListAccessKeys") from None
+    with aws_call("iam:ListAccessKeys"):
+        try:
+            pages = ctx.iam.get_paginator("list_access_keys").paginate(UserName=user_name)
+            return [k for page in pages for k in page["AccessKeyMetadata"]]
+        except ctx.iam.exceptions.NoSuchEntityException:
+            return []
 
 
 def tagged_key(ctx: Context, user_name: str) -> str | None:
@@ -211,10 +210,8 @@ def key_commands(directory: str, user_name: str, key_file: str) -> dict[str, str
 
 def _tag_key(ctx: Context, user_name: str, key_id: str) -> None:
     ctx.require_write("iam:TagUser")
-    try:
+    with aws_call("iam:TagUser"):
         ctx.iam.tag_user(UserName=user_name, Tags=[{"Key": ACCESS_KEY_TAG, "Value": key_id}])
-    except AWS_ERRORS as exc:
-        raise explain(exc, "iam:TagUser") from None
 
 
 def create_access_key(ctx: Context, user_name: str, key_file: str) -> str:
@@ -278,15 +275,14 @@ def create_access_key(ctx: Context, user_name: str, key_file: str) -> str:
 def _create_key(ctx: Context, user_name: str, key_file: str) -> str:
     path = expand(key_file)
     ctx.require_write("iam:CreateAccessKey")
-    try:
-        created = ctx.iam.create_access_key(UserName=user_name)["AccessKey"]
-    except ctx.iam.exceptions.LimitExceededException:
-        raise HandsonError(
-            f"IAMユーザー {user_name} のアクセスキーは既に {MAX_ACCESS_KEYS} 個あります(AWSの上限)。不要なものを削除してから、もう一度実行してください。",
-            "LimitExceeded",
-        ) from None
-    except AWS_ERRORS as exc:
-        raise explain(exc, "iam:CreateAccessKey") from None
+    with aws_call("iam:CreateAccessKey"):
+        try:
+            created = ctx.iam.create_access_key(UserName=user_name)["AccessKey"]
+        except ctx.iam.exceptions.LimitExceededException:
+            raise HandsonError(
+                f"IAMユーザー {user_name} のアクセスキーは既に {MAX_ACCESS_KEYS} 個あります(AWSの上限)。不要なものを削除してから、もう一度実行してください。",
+                "LimitExceeded",
+            ) from None
     key_id = created["AccessKeyId"]
     try:
         if read_key_file(path):
@@ -312,10 +308,8 @@ def recreate_access_key(ctx: Context, user_name: str, key_file: str) -> str:
     old = tagged_key(ctx, user_name)
     if old in {k["AccessKeyId"] for k in list_keys(ctx, user_name)}:
         ctx.require_write("iam:DeleteAccessKey")
-        try:
+        with aws_call("iam:DeleteAccessKey"):
             ctx.iam.delete_access_key(UserName=user_name, AccessKeyId=old)
-        except AWS_ERRORS as exc:
-            raise explain(exc, "iam:DeleteAccessKey") from None
     created = _create_key(ctx, user_name, key_file)
     display.message("success", f"アクセスキーを作り直し({mask(created)})、{key_file} に保存しました。")
     return created
@@ -358,13 +352,12 @@ def policy_commands(user_name: str, policy_name: str) -> tuple[str, str, str]:
 
 
 def user_policies(ctx: Context, user_name: str) -> list[str]:
-    try:
-        pages = ctx.iam.get_paginator("list_user_policies").paginate(UserName=user_name)
-        return [name for page in pages for name in page["PolicyNames"]]
-    except ctx.iam.exceptions.NoSuchEntityException:
-        return []
-    except AWS_ERRORS as exc:
-        raise explain(exc, "iam:ListUserPolicies") from None
+    with aws_call("iam:ListUserPolicies"):
+        try:
+            pages = ctx.iam.get_paginator("list_user_policies").paginate(UserName=user_name)
+            return [name for page in pages for name in page["PolicyNames"]]
+        except ctx.iam.exceptions.NoSuchEntityException:
+            return []
 
 
 def put_mfa_policy(ctx: Context, user_name: str, policy_name: str = KIT_POLICY_NAME) -> None:
@@ -374,10 +367,8 @@ def put_mfa_policy(ctx: Context, user_name: str, policy_name: str = KIT_POLICY_N
     define, put, listed = policy_commands(user_name, policy_name)
     display.command(define)
     ctx.require_write("iam:PutUserPolicy")
-    try:
+    with aws_call("iam:PutUserPolicy"):
         ctx.iam.put_user_policy(UserName=user_name, PolicyName=policy_name, PolicyDocument=policy_document())
-    except AWS_ERRORS as exc:
-        raise explain(exc, "iam:PutUserPolicy") from None
     display.command(put, "")
     display.command(listed, "\t".join(user_policies(ctx, user_name)))
 
@@ -406,10 +397,8 @@ def _as(keys: Keys, *lines: str, indent: str = "") -> str:
 
 def caller_arn(ctx: Context, keys: Keys) -> str:
     """`aws sts get-caller-identity` with the user's key: who these credentials are."""
-    try:
+    with aws_call("sts:GetCallerIdentity"):
         arn = _settled(ctx, lambda: client_for(ctx, "sts", keys).get_caller_identity()["Arn"], ("InvalidClientTokenId",))
-    except AWS_ERRORS as exc:
-        raise explain(exc, "sts:GetCallerIdentity") from None
     display.command(_as(keys, "  aws sts get-caller-identity", "    --query 'Arn'", "    --output text"), arn)
     return arn
 
@@ -487,10 +476,8 @@ def _get_session(ctx: Context, keys: Keys, serial: str, code: str) -> Keys:
 
 def mfa_serial(ctx: Context, user_name: str) -> str:
     """The serial of the user's MFA device, from IAM (the device 22 enabled)."""
-    try:
+    with aws_call("iam:ListMFADevices"):
         devices = ctx.iam.list_mfa_devices(UserName=user_name)["MFADevices"]
-    except AWS_ERRORS as exc:
-        raise explain(exc, "iam:ListMFADevices") from None
     display.command(
         continued(
             "MFA_DEVICE_SERIAL=$(",

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from . import display
 from .access import AccessPlan, access_cleanup_commands, access_cleanup_rows, mask, plan_access_cleanup, read_key_file, run_access_cleanup
-from .errors import AWS_ERRORS, HandsonError, explain, require_passed
+from .errors import HandsonError, aws_call, require_passed
 from .mfa import device_tags, get_device, serial_for
 from .safefs import read_bootstrap, remove_private
 from .settings import KIT_POLICY_NAME, SEED_DIR_ACCESS_KEY, access_key_file, expand, owned
@@ -115,7 +115,7 @@ def plan_cleanup(ctx: Context, user_name: str, user_path: str, device_name: str,
 def attachments(ctx: Context, user_name: str, serial: str, kit_keys: set[str], kit_policies: set[str]) -> list[str]:
     """What else holds the user (DeleteUser would refuse) besides the kit's key and policy (3.1, 40)."""
     iam, found = ctx.iam, []
-    try:
+    with aws_call("iam:ListAccessKeys / iam:ListMFADevices / iam:ListUserPolicies"):
         keys = [k for k in iam.list_access_keys(UserName=user_name)["AccessKeyMetadata"] if k["AccessKeyId"] not in kit_keys]
         devices = [d["SerialNumber"] for d in iam.list_mfa_devices(UserName=user_name)["MFADevices"] if d["SerialNumber"] != serial]
         inline = [p for p in iam.list_user_policies(UserName=user_name)["PolicyNames"] if p not in kit_policies]
@@ -126,8 +126,6 @@ def attachments(ctx: Context, user_name: str, serial: str, kit_keys: set[str], k
             login = True
         except iam.exceptions.NoSuchEntityException:
             login = False
-    except AWS_ERRORS as exc:
-        raise explain(exc, "iam:ListAccessKeys / iam:ListMFADevices / iam:ListUserPolicies") from None
     for what, items in (
         ("アクセスキー", [mask(k["AccessKeyId"]) for k in keys]),
         ("別のMFAデバイス", devices),
@@ -172,17 +170,16 @@ def run_cleanup(ctx: Context, plan: Plan) -> None:
 
 
 def _call(ctx: Context, action: str, method, **params) -> None:
-    try:
-        method(**params)
-    except ctx.iam.exceptions.NoSuchEntityException:
-        pass  # already gone: the goal of this step is reached
-    except ctx.iam.exceptions.DeleteConflictException as exc:
-        raise HandsonError(
-            f"{action} が拒否されました: まだ紐づくリソースがあります (アクセスキー、ログインプロファイル等)。それらを削除してから、このセルをもう一度実行してください。",
-            "DeleteConflict",
-        ) from exc
-    except AWS_ERRORS as exc:
-        raise explain(exc, action) from None
+    with aws_call(action):
+        try:
+            method(**params)
+        except ctx.iam.exceptions.NoSuchEntityException:
+            pass  # already gone: the goal of this step is reached
+        except ctx.iam.exceptions.DeleteConflictException as exc:
+            raise HandsonError(
+                f"{action} が拒否されました: まだ紐づくリソースがあります (アクセスキー、ログインプロファイル等)。それらを削除してから、このセルをもう一度実行してください。",
+                "DeleteConflict",
+            ) from exc
 
 
 def verify_cleanup(ctx: Context, user_name: str, device_name: str, outfile: str, key_file: str | None = None) -> None:

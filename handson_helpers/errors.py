@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
@@ -22,6 +24,16 @@ class HandsonError(Exception):
         super().__init__(message)
         self.message = message
         self.code = code
+
+
+@contextmanager
+def aws_call(action: str):
+    """Around one AWS call (e.g. ``iam:EnableMFADevice``): its boto3/botocore errors become the
+    learner's Japanese HandsonError; handlers of expected codes go inside, before it."""
+    try:
+        yield
+    except AWS_ERRORS as exc:
+        raise explain(exc, action) from None
 
 
 def require_passed(ok: bool, hint: str) -> None:

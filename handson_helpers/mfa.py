@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+from enum import Enum
 
 from . import display
-from .errors import AWS_ERRORS, HandsonError, explain, require_passed
+from .errors import HandsonError, aws_call, require_passed
 from .safefs import file_problem, folder_problem, read_bootstrap, write_private
 from .settings import expand, kit_tags, owned, require_valid
 from .shell import continued, ref, tags_arg
@@ -13,8 +14,19 @@ from .target import Context
 from .totp import validate_codes
 from .users import get_user
 
-ENABLED = "enabled"
-ALREADY_ENABLED = "already"
+
+class Outcome(str, Enum):
+    """How a step's form ended (a str, so a notebook or a test can compare it with text)."""
+
+    ENABLED = "enabled"
+    ALREADY = "already"
+    RECREATED = "recreated"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+    def __str__(self) -> str:  # printed as its text, like the strings it replaced
+        return self.value
+
 
 QR_LOST = (
     "仮想MFAデバイス {name} は存在しますが、QRコードファイル {file} {problem}。"
@@ -35,11 +47,9 @@ def device_name_of(serial: str) -> str:
 
 
 def list_devices(ctx: Context, assignment_status: str = "Any") -> list[dict]:
-    try:
+    with aws_call("iam:ListVirtualMFADevices"):
         pages = ctx.iam.get_paginator("list_virtual_mfa_devices").paginate(AssignmentStatus=assignment_status)
         return [d for page in pages for d in page["VirtualMFADevices"]]
-    except AWS_ERRORS as exc:
-        raise explain(exc, "iam:ListVirtualMFADevices") from None
 
 
 def get_device(ctx: Context, serial: str) -> dict | None:
@@ -56,21 +66,21 @@ def _create(ctx: Context, device_name: str, outfile: str, method: str = "QRCodeP
             "UnsafeFile",
         )
     ctx.require_write("iam:CreateVirtualMFADevice")
-    try:
-        created = ctx.iam.create_virtual_mfa_device(VirtualMFADeviceName=device_name, Tags=kit_tags(ctx.participant))["VirtualMFADevice"]
-    except ctx.iam.exceptions.EntityAlreadyExistsException:
-        # made a moment ago by this very call, whose answer (with the only copy of the QR) was lost
-        raise HandsonError(
-            f"仮想MFAデバイス {device_name} は作成されましたが、QRコードを受け取る前に接続が切れました。"
-            "AWSはQRコードを再表示しないため、このセルをもう一度実行し、表示される案内に従ってデバイスを作り直してください。",
-            "QrFileMissing",
-        ) from None
-    except AWS_ERRORS as exc:
-        raise explain(exc, "iam:CreateVirtualMFADevice") from None
+    with aws_call("iam:CreateVirtualMFADevice"):
+        try:
+            created = ctx.iam.create_virtual_mfa_device(VirtualMFADeviceName=device_name, Tags=kit_tags(ctx.participant))["VirtualMFADevice"]
+        except ctx.iam.exceptions.EntityAlreadyExistsException:
+            # made a moment ago by this very call, whose answer (with the only copy of the QR) was lost
+            raise HandsonError(
+                f"仮想MFAデバイス {device_name} は作成されましたが、QRコードを受け取る前に接続が切れました。"
+                "AWSはQRコードを再表示しないため、このセルをもう一度実行し、表示される案内に従ってデバイスを作り直してください。",
+                "QrFileMissing",
+            ) from None
     try:
         write_private(path, created[method], "QRコードファイル")
     except (OSError, HandsonError) as exc:
-        ctx.iam.delete_virtual_mfa_device(SerialNumber=created["SerialNumber"])
+        with aws_call("iam:DeleteVirtualMFADevice"):
+            ctx.iam.delete_virtual_mfa_device(SerialNumber=created["SerialNumber"])
         reason = getattr(exc, "strerror", None) or getattr(exc, "message", "")
         raise HandsonError(
             f"QRコードファイル {outfile} を書き込めませんでした ({reason})。作成したデバイスは削除したので、DIR_MFA_OUTFILE に書き込めるか確認してから、もう一度実行してください。",
@@ -80,12 +90,11 @@ def _create(ctx: Context, device_name: str, outfile: str, method: str = "QRCodeP
 
 
 def device_tags(ctx: Context, serial: str) -> list[dict]:
-    try:
-        return ctx.iam.list_mfa_device_tags(SerialNumber=serial)["Tags"]
-    except ctx.iam.exceptions.NoSuchEntityException:
-        return []
-    except AWS_ERRORS as exc:
-        raise explain(exc, "iam:ListMFADeviceTags") from None
+    with aws_call("iam:ListMFADeviceTags"):
+        try:
+            return ctx.iam.list_mfa_device_tags(SerialNumber=serial)["Tags"]
+        except ctx.iam.exceptions.NoSuchEntityException:
+            return []
 
 
 def qr_problem(outfile: str) -> str | None:
@@ -154,10 +163,8 @@ def recreate_virtual_mfa_device(ctx: Context, device_name: str, outfile: str, sh
         raise HandsonError(f"QRコードファイル {outfile} を保存できません: {problem}。何も変更していません。", "UnsafeFile")
     if existing:
         ctx.require_write("iam:DeleteVirtualMFADevice")
-        try:
+        with aws_call("iam:DeleteVirtualMFADevice"):
             ctx.iam.delete_virtual_mfa_device(SerialNumber=serial)
-        except AWS_ERRORS as exc:
-            raise explain(exc, "iam:DeleteVirtualMFADevice") from None
     serial = _create(ctx, device_name, outfile)
     if show:
         display.message("success", f"仮想MFAデバイス {device_name} を作り直し、新しいQRコードを {outfile} に保存しました。MFAアプリの古い登録は削除してください。")
@@ -184,8 +191,8 @@ def find_device_serial(ctx: Context, account_id: str, device_name: str) -> str:
     return found[0]
 
 
-def enable_mfa_device(ctx: Context, user_name: str, serial: str, code1: str, code2: str) -> str:
-    """EnableMFADevice with two consecutive codes; ALREADY_ENABLED when IAM shows it done.
+def enable_mfa_device(ctx: Context, user_name: str, serial: str, code1: str, code2: str) -> Outcome:
+    """EnableMFADevice with two consecutive codes; Outcome.ALREADY when IAM shows it done.
 
     Bad codes are refused here, before any call; the state is read back from IAM, so a
     second click or a rerun after a kernel restart changes nothing.
@@ -195,22 +202,21 @@ def enable_mfa_device(ctx: Context, user_name: str, serial: str, code1: str, cod
         raise HandsonError(f"仮想MFAデバイス {serial} が見つかりません。21_create_virtual_mfa_device を実行してください。", "NoDevice")
     assigned = state.get("User", {}).get("UserName")
     if assigned == user_name:
-        return ALREADY_ENABLED
+        return Outcome.ALREADY
     if assigned:
         raise HandsonError(f"このデバイスは別のIAMユーザー {assigned} に割り当て済みです。設定値を確認してください。", "AssignedElsewhere")
     if get_user(ctx, user_name) is None:
         raise HandsonError(f"IAMユーザー {user_name} が見つかりません。先に 10_create_iam_user を実行してください。", "NoUser")
     first, second = validate_codes(code1, code2)
     ctx.require_write("iam:EnableMFADevice")
-    try:
-        ctx.iam.enable_mfa_device(UserName=user_name, SerialNumber=serial, AuthenticationCode1=first, AuthenticationCode2=second)
-    except ctx.iam.exceptions.EntityAlreadyExistsException:
-        if (get_device(ctx, serial) or {}).get("User", {}).get("UserName") == user_name:
-            return ALREADY_ENABLED  # a concurrent click got there first
-        raise HandsonError("このデバイスは既に別のユーザーに割り当てられています。", "EntityAlreadyExists") from None
-    except AWS_ERRORS as exc:
-        raise explain(exc, "iam:EnableMFADevice") from None
-    return ENABLED
+    with aws_call("iam:EnableMFADevice"):
+        try:
+            ctx.iam.enable_mfa_device(UserName=user_name, SerialNumber=serial, AuthenticationCode1=first, AuthenticationCode2=second)
+        except ctx.iam.exceptions.EntityAlreadyExistsException:
+            if (get_device(ctx, serial) or {}).get("User", {}).get("UserName") == user_name:
+                return Outcome.ALREADY  # a concurrent click got there first
+            raise HandsonError("このデバイスは既に別のユーザーに割り当てられています。", "EntityAlreadyExists") from None
+    return Outcome.ENABLED
 
 
 def enable_command(user_name: str, serial: str) -> str:
@@ -253,10 +259,8 @@ def resync_mfa_device(ctx: Context, user_name: str, serial: str, code1: str, cod
     """ResyncMFADevice, for a device whose clock drifted from IAM's."""
     first, second = validate_codes(code1, code2)
     ctx.require_write("iam:ResyncMFADevice")
-    try:
+    with aws_call("iam:ResyncMFADevice"):
         ctx.iam.resync_mfa_device(UserName=user_name, SerialNumber=serial, AuthenticationCode1=first, AuthenticationCode2=second)
-    except AWS_ERRORS as exc:
-        raise explain(exc, "iam:ResyncMFADevice") from None
 
 
 def enabled_users(ctx: Context, user_name: str) -> list[str]:
@@ -299,11 +303,10 @@ def verify_device_created(ctx: Context, device_name: str, outfile: str) -> None:
 
 def console_view(ctx: Context, user_name: str) -> None:
     """(参考) What the console's 認証情報 tab lists under 'MFA デバイスの割り当て'."""
-    try:
-        devices = ctx.iam.list_mfa_devices(UserName=user_name)["MFADevices"]
-    except ctx.iam.exceptions.NoSuchEntityException:
-        devices = []
-    except AWS_ERRORS as exc:
-        raise explain(exc, "iam:ListMFADevices") from None
+    with aws_call("iam:ListMFADevices"):
+        try:
+            devices = ctx.iam.list_mfa_devices(UserName=user_name)["MFADevices"]
+        except ctx.iam.exceptions.NoSuchEntityException:
+            devices = []
     rows = [[user_name, f"{d['SerialNumber']}(仮想)"] for d in devices] or [[user_name, "(割り当てなし)"]]
     display.table("ユーザー概要 / 認証情報(タブ)", ["ユーザー名", "MFA デバイスの割り当て"], rows)

@@ -12,12 +12,11 @@ import ipywidgets as w
 from . import display
 from .access import Keys, get_session_token, session_command, show_session
 from .errors import HandsonError
+from .mfa import Outcome
 from .settings import expand
 from .target import Context
 from .totp import secret_from_qr
-from .widget import CANCELLED, CODE_STYLE, CodeForm, _show_and_wait, auto_mfa
-
-DONE = "done"
+from .widget import CODE_STYLE, CodeForm, _show_and_wait, auto_mfa
 
 
 class MfaCodeForm(CodeForm):
@@ -25,7 +24,7 @@ class MfaCodeForm(CodeForm):
 
     def __init__(self, ctx: Context, keys: Keys, serial: str):
         self.ctx, self.user_credentials, self.serial = ctx, keys, serial
-        self.result: str | None = None
+        self.result: Outcome | None = None
         self.session: Keys | None = None
         self._busy = False
         self.countdown = w.HTML()
@@ -51,7 +50,7 @@ class MfaCodeForm(CodeForm):
     def __repr__(self) -> str:  # the text/plain of the output: never the code or the credentials
         return "一時的な認証情報の取得フォーム"
 
-    def _finish(self, result: str) -> None:
+    def _finish(self, result: Outcome) -> None:
         self.result = result
         self.code.value = ""
         self.code.disabled = True
@@ -74,13 +73,13 @@ class MfaCodeForm(CodeForm):
         else:
             expires = self.session.expiration.isoformat() if self.session.expiration else "(不明)"
             self._show("success", f"一時的な認証情報を取得しました(アクセスキーIDは {self.session.key_id[:4]} で始まります。有効期限 {expires})。")
-            self._finish(DONE)
+            self._finish(Outcome.DONE)
         finally:
             self._busy = False
 
     def cancel(self, _button=None) -> None:
         self._show("warning", "キャンセルしました。再開するには、このセルをもう一度実行してください。")
-        self._finish(CANCELLED)
+        self._finish(Outcome.CANCELLED)
 
     def fill_from_qr(self, outfile: str) -> None:
         """The built-in authenticator: read the QR file as the phone did and type the current code."""
@@ -112,7 +111,7 @@ async def session_with_form(ctx: Context, keys: Keys, serial: str, outfile: str,
     if form.session is not None:
         display.command(session_command(keys), form.session.expiration.isoformat() if form.session.expiration else "")
         show_session(form.session)
-    elif form.result == CANCELLED:
+    elif form.result == Outcome.CANCELLED:
         display.message("warning", "取得はキャンセルされました。このセルをもう一度実行すると再開できます。")
     elif form.status.value:
         display.message("error", "一時的な認証情報を取得できませんでした。フォームのメッセージを確認し、このセルをもう一度実行してください。")

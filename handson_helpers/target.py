@@ -11,7 +11,7 @@ import botocore.session
 from botocore.config import Config
 
 from . import display, sandbox
-from .errors import AWS_ERRORS, HandsonError, explain
+from .errors import HandsonError, aws_call
 from .rules import REGION
 from .settings import participant_id
 from .shell import continued
@@ -90,10 +90,8 @@ def connect(show: bool = True, participant: str | None = None) -> Context:
     session, endpoint = _session_and_endpoint(target)
     iam = session.client("iam", endpoint_url=endpoint, config=CLIENT_CONFIG)
     sts = session.client("sts", endpoint_url=endpoint, config=CLIENT_CONFIG)
-    try:
+    with aws_call("sts:GetCallerIdentity"):
         identity = sts.get_caller_identity()
-    except AWS_ERRORS as exc:
-        raise explain(exc, "sts:GetCallerIdentity") from None
     who = participant_id() if participant is None else participant
     allowed = os.environ.get("HANDSON_AWS_ACCOUNT_ID", "").strip()
     ctx = Context(target, iam, sts, identity["Account"], identity["Arn"], endpoint, session.region_name, who, allowed)
@@ -111,10 +109,8 @@ def connect(show: bool = True, participant: str | None = None) -> Context:
 
 def get_account_id(ctx: Context) -> str:
     """The 2.2 step `aws sts get-caller-identity --query 'Account' --output text`."""
-    try:
+    with aws_call("sts:GetCallerIdentity"):
         account = ctx.sts.get_caller_identity()["Account"]
-    except AWS_ERRORS as exc:
-        raise explain(exc, "sts:GetCallerIdentity") from None
     display.command(
         continued("AWS_ID=$(", "  aws sts get-caller-identity", "    --query 'Account'", "    --output text", ")") + " \\\n  && echo ${AWS_ID}",
         account,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from . import display
-from .errors import AWS_ERRORS, HandsonError, explain, require_passed
+from .errors import HandsonError, aws_call, require_passed
 from .settings import PARTICIPANT_TAG_KEY, kit_tags, owned, require_valid
 from .shell import continued, ref, tags_arg
 from .target import Context
@@ -11,22 +11,20 @@ from .target import Context
 
 def get_user(ctx: Context, user_name: str) -> dict | None:
     """The user as IAM has it, or None."""
-    try:
-        return ctx.iam.get_user(UserName=user_name)["User"]
-    except ctx.iam.exceptions.NoSuchEntityException:
-        return None
-    except AWS_ERRORS as exc:
-        raise explain(exc, "iam:GetUser") from None
+    with aws_call("iam:GetUser"):
+        try:
+            return ctx.iam.get_user(UserName=user_name)["User"]
+        except ctx.iam.exceptions.NoSuchEntityException:
+            return None
 
 
 def user_tags(ctx: Context, user_name: str) -> list[dict]:
-    try:
-        pages = ctx.iam.get_paginator("list_user_tags").paginate(UserName=user_name)
-        return [t for page in pages for t in page["Tags"]]
-    except ctx.iam.exceptions.NoSuchEntityException:
-        return []
-    except AWS_ERRORS as exc:
-        raise explain(exc, "iam:ListUserTags") from None
+    with aws_call("iam:ListUserTags"):
+        try:
+            pages = ctx.iam.get_paginator("list_user_tags").paginate(UserName=user_name)
+            return [t for page in pages for t in page["Tags"]]
+        except ctx.iam.exceptions.NoSuchEntityException:
+            return []
 
 
 def is_kits_user(ctx: Context, user: dict, user_path: str) -> bool:
@@ -62,28 +60,25 @@ def create_user(ctx: Context, user_name: str, user_path: str) -> dict:
         display.message("info", f"IAMユーザー {user_name} は既に作成済みです{mine}。何も変更していません。")
         return existing
     ctx.require_write("iam:CreateUser")
-    try:
-        user = ctx.iam.create_user(UserName=user_name, Path=user_path, Tags=kit_tags(ctx.participant))["User"]
-    except ctx.iam.exceptions.EntityAlreadyExistsException:
-        user = get_user(ctx, user_name)  # created by a concurrent run a moment ago, or differs only in case
-        if user is None or user["UserName"] != user_name:
-            raise HandsonError(
-                f"IAMユーザー名は大文字と小文字を区別しません。{user_name} と大文字・小文字だけが違うユーザーが既に存在します。別のユーザー名を指定してください。何も変更していません。",
-                "EntityAlreadyExists",
-            ) from None
-    except AWS_ERRORS as exc:
-        raise explain(exc, "iam:CreateUser") from None
+    with aws_call("iam:CreateUser"):
+        try:
+            user = ctx.iam.create_user(UserName=user_name, Path=user_path, Tags=kit_tags(ctx.participant))["User"]
+        except ctx.iam.exceptions.EntityAlreadyExistsException:
+            user = get_user(ctx, user_name)  # created by a concurrent run a moment ago, or differs only in case
+            if user is None or user["UserName"] != user_name:
+                raise HandsonError(
+                    f"IAMユーザー名は大文字と小文字を区別しません。{user_name} と大文字・小文字だけが違うユーザーが既に存在します。別のユーザー名を指定してください。何も変更していません。",
+                    "EntityAlreadyExists",
+                ) from None
     display.command(cli, f'{{\n    "User": {{\n        "Path": "{user["Path"]}",\n        "UserName": "{user["UserName"]}",\n        "Arn": "{user["Arn"]}"\n    }}\n}}')
     return user
 
 
 def verify_user(ctx: Context, user_name: str, user_path: str) -> None:
     """完了確認: the user exists under the hands-on's path."""
-    try:
+    with aws_call("iam:ListUsers"):
         pages = ctx.iam.get_paginator("list_users").paginate(PathPrefix=user_path)
         names = [u["UserName"] for page in pages for u in page["Users"] if u["UserName"] == user_name]
-    except AWS_ERRORS as exc:
-        raise explain(exc, "iam:ListUsers") from None
     actual = " ".join(names)
     display.command(
         continued(

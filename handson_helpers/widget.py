@@ -14,9 +14,8 @@ import ipywidgets as w
 from . import display
 from .errors import HandsonError
 from .mfa import (
-    ALREADY_ENABLED,
-    ENABLED,
     QR_LOST,
+    Outcome,
     device_name_of,
     enable_check_lines,
     enable_command,
@@ -31,7 +30,6 @@ from .target import Context
 from .totp import consecutive_codes, normalize_code, seconds_left, secret_from_qr
 from .users import get_user
 
-CANCELLED = "cancelled"
 CODE_STYLE = {"description_width": "150px"}
 
 
@@ -66,7 +64,7 @@ class MfaEnableForm(CodeForm):
 
     def __init__(self, ctx: Context, user_name: str, serial: str, bootstrap: bytes):
         self.ctx, self.user_name, self.serial = ctx, user_name, serial
-        self.result: str | None = None
+        self.result: Outcome | None = None
         self._busy = False
         if bootstrap.startswith(PNG_SIGNATURE):
             self.image = w.Image(value=bootstrap, format="png", width=240, height=240)
@@ -128,7 +126,7 @@ class MfaEnableForm(CodeForm):
         lines = "\n".join(f'  # {name}:"{value}"\n    {name}={lower[name]}' for name, value in enable_check_lines(self.user_name, self.serial))
         self.confirm.value = f"<pre style='margin:4px 0'>{html.escape(lines)}</pre>"
 
-    def _finish(self, result: str) -> None:
+    def _finish(self, result: Outcome) -> None:
         self.image.value = b"" if isinstance(self.image, w.Image) else ""
         for box in (self.code1, self.code2):
             box.value = ""
@@ -152,7 +150,7 @@ class MfaEnableForm(CodeForm):
             if exc.code == "InvalidAuthenticationCode":
                 self.code1.value = self.code2.value = ""
         else:
-            if outcome == ENABLED:
+            if outcome == Outcome.ENABLED:
                 self._show("success", "仮想MFAデバイスを有効化しました。QRコードの表示を消しました。")
             else:
                 self._show("info", "このデバイスは既に有効化されています。もう一度押しても何も変わりません。")
@@ -163,7 +161,7 @@ class MfaEnableForm(CodeForm):
 
     def cancel(self, _button=None) -> None:
         self._show("warning", "キャンセルしました。再開するには、このセルをもう一度実行してください。")
-        self._finish(CANCELLED)
+        self._finish(Outcome.CANCELLED)
 
     def fill_from_qr(self, outfile: str) -> None:
         """The built-in authenticator: read the QR file and type two consecutive codes."""
@@ -175,7 +173,7 @@ class RecreateOffer(w.VBox):
 
     def __init__(self, ctx: Context, device_name: str, outfile: str):
         self.ctx, self.device_name, self.outfile = ctx, device_name, outfile
-        self.result: str | None = None
+        self.result: Outcome | None = None
         self.recreate_button = w.Button(description="仮想MFAデバイスを作り直す", button_style="warning", icon="refresh", layout=w.Layout(width="auto"))
         self.cancel_button = w.Button(description="キャンセル")
         self.status = w.HTML()
@@ -204,11 +202,11 @@ class RecreateOffer(w.VBox):
             return
         self.status.value = "✔ 作り直しました。下に新しいQRコードを表示します。"
         self.recreate_button.disabled = self.cancel_button.disabled = True
-        self.result = "recreated"
+        self.result = Outcome.RECREATED
 
     def cancel(self, _button=None) -> None:
         self.recreate_button.disabled = self.cancel_button.disabled = True
-        self.result = CANCELLED
+        self.result = Outcome.CANCELLED
 
 
 def _wait_mode(shell) -> str | None:
@@ -307,7 +305,7 @@ async def enable_with_form(ctx: Context, user_name: str, serial: str, outfile: s
     if device and device.get("User", {}).get("UserName") == user_name:
         display.command(cli)
         display.message("info", f"仮想MFAデバイスは既に {user_name} に対して有効化されています。何も変更していません。")
-        return ALREADY_ENABLED
+        return Outcome.ALREADY
     if device is None:
         raise HandsonError(f"仮想MFAデバイス {serial} が見つかりません。先に 21_create_virtual_mfa_device を実行してください。", "NoDevice")
     if device.get("User"):
@@ -322,19 +320,19 @@ async def enable_with_form(ctx: Context, user_name: str, serial: str, outfile: s
             raise HandsonError(QR_LOST.format(name=device_name, file=outfile, problem=problem), "QrFileMissing")
         offer = RecreateOffer(ctx, device_name, outfile)
         await _show_and_wait(offer, shell, wait)
-        if offer.result != "recreated":
+        if offer.result != Outcome.RECREATED:
             display.message("warning", "作り直しはキャンセルされました。何も変更していません。このセルをもう一度実行すると再開できます。")
-            return CANCELLED
+            return Outcome.CANCELLED
     form = MfaEnableForm(ctx, user_name, serial, read_bootstrap(expand(outfile)) or b"")
     if auto_mfa():
         form.fill_from_qr(outfile)
         form.submit()
     if not await _show_and_wait(form, shell, wait):
         return ""
-    if form.result in (ENABLED, ALREADY_ENABLED):
+    if form.result in (Outcome.ENABLED, Outcome.ALREADY):
         display.command(cli, "")
         display.message("success", "仮想MFAデバイスの有効化が完了しました。続けて完了確認を実行します。")
-    elif form.result == CANCELLED:
+    elif form.result == Outcome.CANCELLED:
         display.message("warning", "有効化はキャンセルされました。このセルをもう一度実行すると再開できます。")
     elif form.status.value:
         display.message("error", "有効化できませんでした。フォームのメッセージを確認し、このセルをもう一度実行してください。")

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from . import display
 from .access import list_keys, mask, tagged_key, user_policies
-from .errors import AWS_ERRORS, HandsonError, explain, require_passed
+from .errors import AWS_ERRORS, HandsonError, aws_call, explain, require_passed
 from .mfa import device_name_of, device_tags, list_devices
 from .settings import HASH_LEN, KIT_POLICY_NAME, KIT_TAG, PARTICIPANT_TAG_KEY, SEED_DEVICE_NAME, SEED_USER_NAME, SEED_USER_PATH, participant
 from .target import Context, connect
@@ -57,11 +57,9 @@ def _participant(tags: list[dict], suffix: str) -> str | None:
 
 def kit_users(ctx: Context, user_path: str = SEED_USER_PATH) -> list[tuple[dict, str]]:
     """Users under the hands-on's path named and tagged by the kit, with their participant."""
-    try:
+    with aws_call("iam:ListUsers"):
         pages = ctx.iam.get_paginator("list_users").paginate(PathPrefix=user_path)
         users = [u for page in pages for u in page["Users"] if _suffix(u["UserName"], SEED_USER_NAME) is not None]
-    except AWS_ERRORS as exc:
-        raise explain(exc, "iam:ListUsers") from None
     found = []
     for user in users:
         if user["Path"] != user_path:

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from ..errors import HandsonError
 from ..rules import ACCOUNT_ID, REGION
 from .paths import LOOPBACK, credentials, home, lock_path, log_path, state_path
 
@@ -35,8 +36,9 @@ PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 CONTROL_SERVICE = "handson"  # the SigV4 service name of the control endpoints
 
 
-class SandboxError(RuntimeError):
-    """The sandbox could not be started or reached; the message says what to do."""
+class SandboxError(HandsonError):
+    """The sandbox could not be started or reached; the message says what to do (a HandsonError,
+    so a form's callback shows it like any other)."""
 
 
 @dataclass(frozen=True)
