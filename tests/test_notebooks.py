@@ -145,7 +145,7 @@ def test_a_kernel_restart_at_any_cell_boundary_reaches_the_same_end(path, bounda
     start_over(path, ctx)
     partial = without_outputs(path)
     partial.cells = partial.cells[:boundary]
-    execute(partial)  # the kernel is shut down here: a restart mid-notebook
+    execute(partial)  # the kernel is killed here: a restart mid-notebook
     rerun = execute(without_outputs(path))
     assert end_state(iam) == want_state
     assert check_outputs(rerun) == want_check
