@@ -29,7 +29,7 @@ from .settings import KIT_POLICY_NAME, expand, owned, require_valid
 from .shell import PLAIN, continued, quote, ref
 from .target import Context, sandbox_session
 from .totp import normalize_code
-from .users import get_user, user_tags
+from .users import get_user, listed, user_tags
 
 ACCESS_KEY_TAG = "handson-access-key"
 MAX_ACCESS_KEYS = 2  # AWS: at most two access keys per user
@@ -146,12 +146,7 @@ def key_file_problem(key_file: str) -> str | None:
 
 
 def list_keys(ctx: Context, user_name: str) -> list[dict]:
-    with aws_call("iam:ListAccessKeys"):
-        try:
-            pages = ctx.iam.get_paginator("list_access_keys").paginate(UserName=user_name)
-            return [k for page in pages for k in page["AccessKeyMetadata"]]
-        except ctx.iam.exceptions.NoSuchEntityException:
-            return []
+    return listed(ctx, "list_access_keys", "AccessKeyMetadata", UserName=user_name)
 
 
 def tagged_key(ctx: Context, user_name: str) -> str | None:
@@ -352,12 +347,7 @@ def policy_commands(user_name: str, policy_name: str) -> tuple[str, str, str]:
 
 
 def user_policies(ctx: Context, user_name: str) -> list[str]:
-    with aws_call("iam:ListUserPolicies"):
-        try:
-            pages = ctx.iam.get_paginator("list_user_policies").paginate(UserName=user_name)
-            return [name for page in pages for name in page["PolicyNames"]]
-        except ctx.iam.exceptions.NoSuchEntityException:
-            return []
+    return listed(ctx, "list_user_policies", "PolicyNames", UserName=user_name)
 
 
 def put_mfa_policy(ctx: Context, user_name: str, policy_name: str = KIT_POLICY_NAME) -> None:

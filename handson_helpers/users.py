@@ -18,13 +18,18 @@ def get_user(ctx: Context, user_name: str) -> dict | None:
             return None
 
 
-def user_tags(ctx: Context, user_name: str) -> list[dict]:
-    with aws_call("iam:ListUserTags"):
+def listed(ctx: Context, operation: str, key: str, **params) -> list:
+    """Every item of a paginated IAM list call (e.g. ``list_user_tags``, ``Tags``); a user that is
+    not there reads as an empty list."""
+    with aws_call("iam:" + "".join(word.title() for word in operation.split("_"))):
         try:
-            pages = ctx.iam.get_paginator("list_user_tags").paginate(UserName=user_name)
-            return [t for page in pages for t in page["Tags"]]
+            return [item for page in ctx.iam.get_paginator(operation).paginate(**params) for item in page[key]]
         except ctx.iam.exceptions.NoSuchEntityException:
             return []
+
+
+def user_tags(ctx: Context, user_name: str) -> list[dict]:
+    return listed(ctx, "list_user_tags", "Tags", UserName=user_name)
 
 
 def is_kits_user(ctx: Context, user: dict, user_path: str) -> bool:

@@ -2,7 +2,9 @@
 
 import time
 
+import boto3
 import pyotp
+from botocore.stub import Stubber
 
 import handson_helpers as hh
 from handson_helpers import totp
@@ -29,3 +31,11 @@ def make_user_and_device(ctx, qr_file):
 
 def totp_at(secret, when):
     return pyotp.TOTP(secret).at(when)
+
+
+def stubbed(service):
+    """A client for real AWS whose every call must be queued on its Stubber (nothing is sent)."""
+    client = boto3.client(service, region_name="ap-northeast-1", aws_access_key_id="AKIAIOSFODNN7EXAMPLE", aws_secret_access_key="example")
+    stub = Stubber(client)
+    stub.activate()
+    return client, stub

@@ -7,10 +7,8 @@ import os
 import stat
 from datetime import datetime, timedelta, timezone
 
-import boto3
 import pytest
-from botocore.stub import Stubber
-from helpers import DEVICE, PATH, USER, make_user_and_device, outfile, phone_codes
+from helpers import DEVICE, PATH, USER, make_user_and_device, outfile, phone_codes, stubbed
 from secret_scan import scan_text
 
 import handson_helpers as hh
@@ -254,13 +252,6 @@ def test_workshop_cleanup_deletes_only_the_kits_key_and_policy(ctx, iam, enabled
 ACCOUNT = "111122223333"
 KEY_ID, SECRET = "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 SESSION_KEY_ID = "ASIAEXAMPLEsession01"  # not a real key's shape, so no scanner takes it for one
-
-
-def stubbed(service):
-    client = boto3.client(service, region_name="ap-northeast-1", aws_access_key_id="AKIAI44QH8DHBEXAMPLE", aws_secret_access_key="example")
-    stub = Stubber(client)
-    stub.activate()
-    return client, stub
 
 
 @pytest.fixture

@@ -6,20 +6,13 @@ from datetime import datetime, timezone
 import boto3
 import pytest
 from botocore.stub import Stubber
-from helpers import DEVICE, PATH, USER, make_user_and_device, outfile, phone_codes
+from helpers import DEVICE, PATH, USER, make_user_and_device, outfile, phone_codes, stubbed
 
 import handson_helpers as hh
 from handson_helpers import target
 
 ACCOUNT = "111122223333"
 CALLER = f"arn:aws:iam::{ACCOUNT}:user/instructor"
-
-
-def stubbed(service):
-    client = boto3.client(service, region_name="ap-northeast-1", aws_access_key_id="AKIAIOSFODNN7EXAMPLE", aws_secret_access_key="example")
-    stubber = Stubber(client)
-    stubber.activate()
-    return client, stubber
 
 
 @pytest.fixture
