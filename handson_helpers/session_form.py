@@ -7,6 +7,9 @@ used, and what the form shows of the credentials is their ASIA prefix and their 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 import ipywidgets as w
 
 from . import display
@@ -22,8 +25,9 @@ from .widget import CODE_STYLE, CodeForm, _show_and_wait, auto_mfa
 class MfaCodeForm(CodeForm):
     """Countdown, the code box, the button and a status line."""
 
-    def __init__(self, ctx: Context, keys: Keys, serial: str):
-        self.ctx, self.user_credentials, self.serial = ctx, keys, serial
+    def __init__(self, get_session: Callable[[str], Keys]):
+        """``get_session`` gets the typed code (access.get_session_token bound to the key and device)."""
+        self.get_session = get_session
         self.result: Outcome | None = None
         self.session: Keys | None = None
         self._busy = False
@@ -66,7 +70,7 @@ class MfaCodeForm(CodeForm):
             return
         self._busy = True
         try:
-            self.session = get_session_token(self.ctx, self.user_credentials, self.serial, self.code.value)
+            self.session = self.get_session(self.code.value)
         except HandsonError as exc:
             self._show("error", exc.message)
             self.code.value = ""
@@ -95,7 +99,7 @@ async def session_with_form(ctx: Context, keys: Keys, serial: str, outfile: str,
     """
     from IPython import get_ipython
 
-    form = MfaCodeForm(ctx, keys, serial)
+    form = MfaCodeForm(partial(get_session_token, ctx, keys, serial))
     if auto_mfa():
         try:
             form.fill_from_qr(outfile)

@@ -8,6 +8,8 @@ import contextlib
 import html
 import os
 import threading
+from collections.abc import Callable
+from functools import partial
 
 import ipywidgets as w
 
@@ -62,8 +64,9 @@ class CodeForm(w.VBox):
 class MfaEnableForm(CodeForm):
     """QR, countdown, code boxes, the enable button and a status line."""
 
-    def __init__(self, ctx: Context, user_name: str, serial: str, bootstrap: bytes):
-        self.ctx, self.user_name, self.serial = ctx, user_name, serial
+    def __init__(self, user_name: str, serial: str, bootstrap: bytes, enable: Callable[[str, str], Outcome]):
+        """``enable`` gets the two typed codes (e.g. mfa.enable_mfa_device bound to a Context)."""
+        self.user_name, self.serial, self.enable = user_name, serial, enable
         self.result: Outcome | None = None
         self._busy = False
         if bootstrap.startswith(PNG_SIGNATURE):
@@ -144,7 +147,7 @@ class MfaEnableForm(CodeForm):
             return
         self._busy = True
         try:
-            outcome = enable_mfa_device(self.ctx, self.user_name, self.serial, self.code1.value, self.code2.value)
+            outcome = self.enable(self.code1.value, self.code2.value)
         except HandsonError as exc:
             self._show("error", exc.message)
             if exc.code == "InvalidAuthenticationCode":
@@ -171,8 +174,9 @@ class MfaEnableForm(CodeForm):
 class RecreateOffer(w.VBox):
     """The QR file is lost and the device unassigned: offer to delete and create it again."""
 
-    def __init__(self, ctx: Context, device_name: str, outfile: str):
-        self.ctx, self.device_name, self.outfile = ctx, device_name, outfile
+    def __init__(self, outfile: str, recreate: Callable[[], object]):
+        """``recreate`` deletes and creates the device again (mfa.recreate_virtual_mfa_device, bound)."""
+        self.recreate_device = recreate
         self.result: Outcome | None = None
         self.recreate_button = w.Button(description="仮想MFAデバイスを作り直す", button_style="warning", icon="refresh", layout=w.Layout(width="auto"))
         self.cancel_button = w.Button(description="キャンセル")
@@ -196,7 +200,7 @@ class RecreateOffer(w.VBox):
 
     def recreate(self, _button=None) -> None:
         try:
-            recreate_virtual_mfa_device(self.ctx, self.device_name, self.outfile, show=False)
+            self.recreate_device()
         except HandsonError as exc:
             self.status.value = f"✘ {html.escape(exc.message)}"
             return
@@ -318,12 +322,12 @@ async def enable_with_form(ctx: Context, user_name: str, serial: str, outfile: s
     if problem:
         if auto_mfa() or not wait or _wait_mode(shell) is None or os.path.lexists(expand(outfile)):
             raise HandsonError(QR_LOST.format(name=device_name, file=outfile, problem=problem), "QrFileMissing")
-        offer = RecreateOffer(ctx, device_name, outfile)
+        offer = RecreateOffer(outfile, partial(recreate_virtual_mfa_device, ctx, device_name, outfile, show=False))
         await _show_and_wait(offer, shell, wait)
         if offer.result != Outcome.RECREATED:
             display.message("warning", "作り直しはキャンセルされました。何も変更していません。このセルをもう一度実行すると再開できます。")
             return Outcome.CANCELLED
-    form = MfaEnableForm(ctx, user_name, serial, read_bootstrap(expand(outfile)) or b"")
+    form = MfaEnableForm(user_name, serial, read_bootstrap(expand(outfile)) or b"", partial(enable_mfa_device, ctx, user_name, serial))
     if auto_mfa():
         form.fill_from_qr(outfile)
         form.submit()

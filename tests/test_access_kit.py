@@ -6,6 +6,7 @@ import dataclasses
 import os
 import stat
 from datetime import datetime, timedelta, timezone
+from functools import partial
 
 import pytest
 from helpers import DEVICE, PATH, USER, make_user_and_device, outfile, phone_codes, stubbed
@@ -158,7 +159,7 @@ def test_40_form_refuses_bad_codes_in_japanese_and_accepts_full_width_digits(ctx
     kf = key_file(tmp_path)
     hh.create_access_key(ctx, USER, kf)
     keys = access.read_key_file(expand(kf))
-    form = MfaCodeForm(ctx, keys, serial)
+    form = MfaCodeForm(partial(access.get_session_token, ctx, keys, serial))
     form.code.value = typed
     form.submit()
     assert form.session is None and not form.finished and form.code.value == ""

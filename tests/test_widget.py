@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+from functools import partial
 
 import ipywidgets as w
 import pytest
@@ -20,7 +21,7 @@ FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
 def form(ctx, tmp_path):
     qr = outfile(tmp_path)
     serial = make_user_and_device(ctx, qr)
-    return MfaEnableForm(ctx, USER, serial, expand(qr).read_bytes()), qr
+    return MfaEnableForm(USER, serial, expand(qr).read_bytes(), partial(hh.enable_mfa_device, ctx, USER, serial)), qr
 
 
 def all_state(widget):
@@ -117,7 +118,7 @@ def test_a_base32_key_instead_of_a_qr_is_typed_into_the_app_and_enables(ctx, iam
     serial = hh.create_virtual_mfa_device(ctx, "handson-cli-basic-user-mfa", str(key_file), "Base32StringSeed")
     key = key_file.read_text().strip()
     assert re.fullmatch(r"[A-Z2-7]+=*", key) and os.stat(key_file).st_mode & 0o777 == 0o600
-    form = MfaEnableForm(ctx, USER, serial, key_file.read_bytes())
+    form = MfaEnableForm(USER, serial, key_file.read_bytes(), partial(hh.enable_mfa_device, ctx, USER, serial))
     assert key[:4] in form.image.value and "キーを手動で入力" in form.children[0].value
     form.code1.value, form.code2.value = totp.consecutive_codes(key)
     form.submit()
