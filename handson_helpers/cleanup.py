@@ -11,14 +11,14 @@ import os
 from dataclasses import dataclass
 
 from . import display
-from .access import AccessPlan, access_cleanup_commands, access_cleanup_rows, mask, plan_access_cleanup, read_key_file, run_access_cleanup
+from .access import AccessPlan, access_cleanup_commands, access_cleanup_rows, plan_access_cleanup, read_key_file, run_access_cleanup
 from .errors import HandsonError, aws_call, require_passed
 from .mfa import device_tags, get_device, serial_for
 from .safefs import read_bootstrap, remove_private
 from .settings import KIT_POLICY_NAME, SEED_DIR_ACCESS_KEY, access_key_file, expand, owned
 from .shell import continued, ref
 from .target import Context
-from .users import get_user, is_kits_user
+from .users import get_user, is_kits_user, listed
 
 
 @dataclass(frozen=True)
@@ -41,8 +41,12 @@ class Plan:
 
 def commands(plan: Plan) -> list[str]:
     """The aws CLI steps of a plan, in IAM's order, as a learner would type them."""
+    return (access_cleanup_commands(plan.access) if plan.access else []) + _device_and_user_commands(plan)
+
+
+def _device_and_user_commands(plan: Plan) -> list[str]:
     user, serial = ref("IAM_USER_NAME", plan.user_name), ref("MFA_DEVICE_SERIAL", plan.serial)
-    steps = access_cleanup_commands(plan.access) if plan.access else []
+    steps = []
     if plan.deactivate:
         steps.append(continued("aws iam deactivate-mfa-device", f"  --user-name {user}", f"  --serial-number {serial}"))
     if plan.delete_device:
@@ -78,10 +82,10 @@ def plan_cleanup(ctx: Context, user_name: str, user_path: str, device_name: str,
         refused.append(f"{outfile} はキットが保存したQRコード画像(またはキー)ではありません")
     if os.path.lexists(expand(key_file)) and read_key_file(expand(key_file)) is None:
         refused.append(f"{key_file} はキットが保存したアクセスキーファイルではありません")
-    # The kit's policy, keys and key file; what else the user holds is in access.foreign.
+    # The kit's policy, keys and key file; other keys and inline policies are in access.foreign.
     access = plan_access_cleanup(ctx, user_name, key_file, policy_name) if user is None or kits_user else None
     if kits_user and access is not None:
-        refused += attachments(ctx, user_name, serial, set(access.keys), {policy_name} if access.delete_policy else set())
+        refused += [f"IAMユーザー {user_name} に{item}が付いています" for item in access.foreign] + attachments(ctx, user_name, serial)
     whole = Plan(
         user_name=user_name,
         serial=serial,
@@ -112,24 +116,21 @@ def plan_cleanup(ctx: Context, user_name: str, user_path: str, device_name: str,
     return plan
 
 
-def attachments(ctx: Context, user_name: str, serial: str, kit_keys: set[str], kit_policies: set[str]) -> list[str]:
-    """What else holds the user (DeleteUser would refuse) besides the kit's key and policy (3.1, 40)."""
+def attachments(ctx: Context, user_name: str, serial: str) -> list[str]:
+    """What else holds the user (DeleteUser would refuse) beyond access keys and inline policies,
+    which plan_access_cleanup has already sorted into the kit's (3.1, 40) and others."""
     iam, found = ctx.iam, []
-    with aws_call("iam:ListAccessKeys / iam:ListMFADevices / iam:ListUserPolicies"):
-        keys = [k for k in iam.list_access_keys(UserName=user_name)["AccessKeyMetadata"] if k["AccessKeyId"] not in kit_keys]
-        devices = [d["SerialNumber"] for d in iam.list_mfa_devices(UserName=user_name)["MFADevices"] if d["SerialNumber"] != serial]
-        inline = [p for p in iam.list_user_policies(UserName=user_name)["PolicyNames"] if p not in kit_policies]
-        attached = [p["PolicyName"] for p in iam.list_attached_user_policies(UserName=user_name)["AttachedPolicies"]]
-        groups = [g["GroupName"] for g in iam.list_groups_for_user(UserName=user_name)["Groups"]]
+    devices = [d["SerialNumber"] for d in listed(ctx, "list_mfa_devices", "MFADevices", UserName=user_name) if d["SerialNumber"] != serial]
+    attached = [p["PolicyName"] for p in listed(ctx, "list_attached_user_policies", "AttachedPolicies", UserName=user_name)]
+    groups = [g["GroupName"] for g in listed(ctx, "list_groups_for_user", "Groups", UserName=user_name)]
+    with aws_call("iam:GetLoginProfile"):
         try:
             iam.get_login_profile(UserName=user_name)
             login = True
         except iam.exceptions.NoSuchEntityException:
             login = False
     for what, items in (
-        ("アクセスキー", [mask(k["AccessKeyId"]) for k in keys]),
         ("別のMFAデバイス", devices),
-        ("インラインポリシー", inline),
         ("管理ポリシー", attached),
         ("グループ", groups),
         ("ログインプロファイル(パスワード)", ["あり"] if login else []),
@@ -149,7 +150,7 @@ def run_cleanup(ctx: Context, plan: Plan) -> None:
     """Carry out a plan from plan_cleanup; each step is skipped when already done."""
     if plan.access is not None:  # first: the inline policy and access keys, which DeleteUser would refuse
         run_access_cleanup(ctx, plan.access, _call)
-    steps = iter(commands(plan)[len(access_cleanup_commands(plan.access)) if plan.access else 0 :])
+    steps = iter(_device_and_user_commands(plan))
     if plan.deactivate:
         ctx.require_write("iam:DeactivateMFADevice")
         _call(ctx, "iam:DeactivateMFADevice", ctx.iam.deactivate_mfa_device, UserName=plan.user_name, SerialNumber=plan.serial)

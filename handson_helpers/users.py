@@ -21,7 +21,7 @@ def get_user(ctx: Context, user_name: str) -> dict | None:
 def listed(ctx: Context, operation: str, key: str, **params) -> list:
     """Every item of a paginated IAM list call (e.g. ``list_user_tags``, ``Tags``); a user that is
     not there reads as an empty list."""
-    with aws_call("iam:" + "".join(word.title() for word in operation.split("_"))):
+    with aws_call("iam:" + ctx.iam.meta.method_to_api_mapping[operation]):
         try:
             return [item for page in ctx.iam.get_paginator(operation).paginate(**params) for item in page[key]]
         except ctx.iam.exceptions.NoSuchEntityException:

@@ -39,3 +39,8 @@ def stubbed(service):
     stub = Stubber(client)
     stub.activate()
     return client, stub
+
+
+# The learner's phone for a pasted bash script: `python -c "$PHONE" QR_FILE N` prints the Nth of two
+# consecutive codes, as MFA_AUTH_CODE1/2 would be typed.
+PHONE = "import sys, pyotp, time; from handson_helpers import totp; print(pyotp.TOTP(totp.secret_from_qr(sys.argv[1])).at(time.time() + 30 * (int(sys.argv[2]) - 1)))"

@@ -228,6 +228,18 @@ def secret_from_pixels(png_bytes):
     return result.text.split("secret=")[1].split("&")[0]
 
 
+def save_from_browser(page, saved: Path) -> str:
+    """Ctrl+S in JupyterLab, as a learner saves; the file's text once it is written."""
+    mtime = saved.stat().st_mtime
+    page.locator(".jp-NotebookPanel").first.click()
+    page.keyboard.press("Control+s")
+    deadline = time.monotonic() + 30
+    while saved.stat().st_mtime == mtime and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert saved.stat().st_mtime != mtime, "the notebook was not saved"
+    return saved.read_text()
+
+
 def enable_with_the_phone(page, totp):
     """Two consecutive codes from the phone, the first with full-width digits, then the button."""
     now = time.time()
@@ -269,15 +281,7 @@ def test_a_learner_enables_mfa_through_the_widget(page, lab, folder, iam, sandbo
     assert len(iam.list_mfa_devices(UserName=USER)["MFADevices"]) == 1
     assert iam.list_mfa_devices(UserName=USER)["MFADevices"][0]["SerialNumber"] == serial
 
-    saved = lab.root / folder / "22_enable_virtual_mfa_device.ipynb"
-    mtime = saved.stat().st_mtime
-    page.locator(".jp-NotebookPanel").first.click()
-    page.keyboard.press("Control+s")
-    deadline = time.monotonic() + 30
-    while saved.stat().st_mtime == mtime and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert saved.stat().st_mtime != mtime, "the notebook was not saved"
-    text = saved.read_text()
+    text = save_from_browser(page, lab.root / folder / "22_enable_virtual_mfa_device.ipynb")
     nb = json.loads(text)
     assert scan_notebook(nb) == [] and scan_text(text) == []
     assert totp.secret not in text and totp.at(now) not in text and totp.at(now - 30) not in text
@@ -396,15 +400,7 @@ def test_a_learner_proves_what_mfa_protects_with_a_code_read_from_the_screen(pag
         outputs = page.locator(".jp-OutputArea-output").all_inner_texts()
         assert not any("✘" in text for text in outputs), outputs
 
-        saved = lab.root / folder / "40_mfa_protected_access.ipynb"
-        mtime = saved.stat().st_mtime
-        page.locator(".jp-NotebookPanel").first.click()
-        page.keyboard.press("Control+s")
-        deadline = time.monotonic() + 30
-        while saved.stat().st_mtime == mtime and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert saved.stat().st_mtime != mtime, "the notebook was not saved"
-        text = saved.read_text()
+        text = save_from_browser(page, lab.root / folder / "40_mfa_protected_access.ipynb")
         assert scan_notebook(json.loads(text)) == [] and scan_text(text) == []
         assert keys.secret not in text and keys.key_id not in text and totp.secret not in text
         assert "ASIA" in text and "✔ 完了確認" in text

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from helpers import DEVICE, PATH, USER, make_user_and_device, phone_codes
+from helpers import DEVICE, PATH, PHONE, USER, make_user_and_device, phone_codes
 from nbclient import NotebookClient
 from secret_scan import scan_notebook, scan_repo, scan_text
 from test_bad_input import iam_state
@@ -205,7 +205,6 @@ def test_22_shows_every_command_of_the_seed_verbatim():
 
 
 SHELL_LABELS = ("ターミナルで同じ変数を使う場合の変数の設定:\n", "変数の確認:\n", "コマンド:\n")
-PHONE = "import sys, pyotp, time; from handson_helpers import totp; print(pyotp.TOTP(totp.secret_from_qr(sys.argv[1])).at(time.time() + 30 * (int(sys.argv[2]) - 1)))"
 
 
 def pasted(nb) -> list[str]:

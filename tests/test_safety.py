@@ -16,6 +16,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+from helpers import PHONE
 
 import handson_helpers as hh
 from conftest import AWS_CLI
@@ -435,8 +436,6 @@ def test_cleanup_removes_only_the_kits_file_never_a_link(tmp_path):
 
 
 # ----- class 4: every command the kit shows, pasted into bash with its variables, does exactly that -----
-
-PHONE = "import sys, pyotp, time; from handson_helpers import totp; print(pyotp.TOTP(totp.secret_from_qr(sys.argv[1])).at(time.time() + 30 * (int(sys.argv[2]) - 1)))"
 
 
 def _values(tmp_path, case):
