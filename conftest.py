@@ -8,6 +8,7 @@ HOME and that every worker stopped its sandbox.
 import os
 import shutil
 import tempfile
+import time
 
 import pytest
 
@@ -56,19 +57,24 @@ def pytest_sessionfinish(session):
         session.config.workeroutput["handson"] = {"home": _home, "sandbox": running and running.pid}
     reports = [r for r in _workers if r]
     homes = [r["home"] for r in reports]
-    alive = [r["sandbox"] for r in reports if r["sandbox"] and _alive(r["sandbox"])]
+    alive = [r["sandbox"] for r in reports if r["sandbox"] and _still_alive(r["sandbox"])]
     problems = ([f"workers shared a HOME: {homes}"] if len(set(homes)) != len(homes) else []) + ([f"sandboxes still running after the workers stopped them: {alive}"] if alive else [])
     for problem in problems:
         session.config.pluginmanager.get_plugin("terminalreporter").write_line(problem, red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
+def _still_alive(pid: int, grace: float = 10.0) -> bool:
+    """Whether a sandbox outlived its worker: a stopped server may take a moment to go, and one whose
+    parent exited stays a zombie until the machine's init reaps it; neither is running."""
+    from handson_helpers.sandbox.control import _alive
+
+    deadline = time.monotonic() + grace
+    while _alive(pid):
+        if time.monotonic() > deadline:
+            return True
+        time.sleep(0.1)
+    return False
 
 
 def pytest_unconfigure(config):
