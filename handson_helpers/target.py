@@ -10,7 +10,7 @@ import boto3
 import botocore.session
 from botocore.config import Config
 
-from . import display, sandbox
+from . import display, room, sandbox
 from .errors import HandsonError, aws_call
 from .rules import REGION
 from .settings import participant_id
@@ -61,42 +61,53 @@ def sandbox_session(**credentials) -> boto3.Session:
     """A boto3 session for the sandbox with the given keys (the administrator's, or an IAM user's)."""
     # The learner's AWS_PROFILE must neither leak into nor break the sandbox's clients.
     isolated = botocore.session.Session(session_vars={"profile": (None, None, None, None), "config_file": (None, None, os.devnull, None)})
-    # Every request goes to the sandbox that proved itself, wherever it listens now.
-    isolated.register("before-sign", sandbox.route(sandbox.home()))
+    if room.mode() == "private":  # every request goes to the sandbox that proved itself, wherever it listens now
+        isolated.register("before-sign", sandbox.route(sandbox.home()))
     return boto3.Session(botocore_session=isolated, region_name=REGION, **credentials)
 
 
 def _session_and_endpoint(target: str):
+    if target == "sandbox" and room.mode() == "room":
+        keys = room.credentials()
+        session = sandbox_session(aws_access_key_id=keys["AccessKeyId"], aws_secret_access_key=keys["SecretAccessKey"])
+        return session, room.url(), keys
     if target == "sandbox":
         box = sandbox.ensure_running()
         if box.notice:
             display.message("warning", box.notice)
-        return sandbox_session(**box.credentials), box.url
+        return sandbox_session(**box.credentials), box.url, None
     if os.environ.get("AWS_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL_IAM") or os.environ.get("AWS_ENDPOINT_URL_STS"):
         raise HandsonError(
             "HANDSON_TARGET=aws なのに AWS_ENDPOINT_URL(_IAM/_STS) が設定されています。サンドボックス用の環境変数を外し(unset AWS_ENDPOINT_URL)、JupyterLabを起動し直してください。",
             "EndpointOverride",
         )
     session = boto3.Session()
-    return (session if session.region_name else boto3.Session(region_name=REGION)), None
+    return (session if session.region_name else boto3.Session(region_name=REGION)), None, None
 
 
 def connect(show: bool = True, participant: str | None = None) -> Context:
     """Clients for the chosen target, after asking STS who we are; shows account and caller first.
 
-    ``participant`` defaults to HANDSON_PARTICIPANT / JUPYTERHUB_USER.
+    ``participant`` defaults to HANDSON_PARTICIPANT / JUPYTERHUB_USER; in a JupyterHub room it is
+    the hub user the room gave keys to, since those keys reach only that participant's names.
     """
     target = target_name()
-    session, endpoint = _session_and_endpoint(target)
+    session, endpoint, keys = _session_and_endpoint(target)
     iam = session.client("iam", endpoint_url=endpoint, config=CLIENT_CONFIG)
     sts = session.client("sts", endpoint_url=endpoint, config=CLIENT_CONFIG)
     with aws_call("sts:GetCallerIdentity"):
         identity = sts.get_caller_identity()
-    who = participant_id() if participant is None else participant
+    who = keys["Participant"] if keys else participant_id() if participant is None else participant
     allowed = os.environ.get("HANDSON_AWS_ACCOUNT_ID", "").strip()
     ctx = Context(target, iam, sts, identity["Account"], identity["Arn"], endpoint, session.region_name, who, allowed)
     if show:
-        if target == "sandbox":
+        if keys:
+            role = "講師 (ルーム全体を操作できます)" if keys["Role"] == "instructor" else f"参加者 {who} (自分のユーザーとMFAデバイスだけを操作できます)"
+            display.message(
+                "info",
+                f"接続先: ワークショップのルーム用サンドボックス (オフライン、実AWSには接続しません) / {role} / アカウント: {ctx.account_id} / 呼び出し元: {ctx.caller_arn} / リージョン: {ctx.region}",
+            )
+        elif target == "sandbox":
             display.message(
                 "info",
                 f"接続先: ローカルサンドボックス (オフライン、実AWSには接続しません) / アカウント: {ctx.account_id} / 呼び出し元: {ctx.caller_arn} / リージョン: {ctx.region}",

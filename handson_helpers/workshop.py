@@ -17,13 +17,13 @@ import argparse
 import sys
 from dataclasses import dataclass
 
-from . import display
+from . import display, room
 from .access import list_keys, mask, tagged_key, user_policies
 from .errors import AWS_ERRORS, HandsonError, aws_call, explain, require_passed
 from .mfa import device_name_of, device_tags, list_devices
 from .settings import HASH_LEN, KIT_POLICY_NAME, KIT_TAG, PARTICIPANT_TAG_KEY, SEED_DEVICE_NAME, SEED_USER_NAME, SEED_USER_PATH, participant
 from .target import Context, connect
-from .users import user_tags
+from .users import listed, user_tags
 
 
 @dataclass(frozen=True)
@@ -96,6 +96,16 @@ def kit_access(ctx: Context, user_name: str) -> tuple[str, bool]:
     return key, KIT_POLICY_NAME in user_policies(ctx, user_name)
 
 
+def room_identities(ctx: Context) -> list[tuple[dict, str]]:
+    """The IAM users a JupyterHub room made for its participants (room.py), with their participant."""
+    found = []
+    for user in listed(ctx, "list_users", "Users", PathPrefix=room.IDENTITY_PATH):
+        tag = next((t["Value"] for t in user_tags(ctx, user["UserName"]) if t["Key"] == room.IDENTITY_TAG_KEY), None)
+        if user["Path"] == room.IDENTITY_PATH and tag is not None and _participant([KIT_TAG, {"Key": PARTICIPANT_TAG_KEY, "Value": tag}], user["UserName"][len(room.IDENTITY_PREFIX) :]) is not None:
+            found.append((user, tag))
+    return found
+
+
 def status(ctx: Context, user_path: str = SEED_USER_PATH) -> list[Row]:
     users = kit_users(ctx, user_path)
     devices = kit_devices(ctx, users)
@@ -108,10 +118,12 @@ def status(ctx: Context, user_path: str = SEED_USER_PATH) -> list[Row]:
         since = device["EnableDate"].isoformat(timespec="seconds") if device and enabled else ""
         key, policy = kit_access(ctx, user["UserName"])
         rows.append(Row(who, user["UserName"], device["SerialNumber"] if device else None, enabled, since, key, policy))
-    listed = {r.serial for r in rows}
+    shown = {r.serial for r in rows}
     for device, who in devices:
-        if device["SerialNumber"] not in listed:
+        if device["SerialNumber"] not in shown:
             rows.append(Row(who, None, device["SerialNumber"], False, ""))
+    started = {r.participant for r in rows}
+    rows += [Row(who, None, None, False, "") for _, who in room_identities(ctx) if who not in started]  # in the room, not yet at 1
     return sorted(rows, key=lambda r: (r.participant, r.user or ""))
 
 
@@ -171,6 +183,11 @@ def cleanup(ctx: Context, yes: bool) -> int:
     steps += [("deactivate-mfa-device", d["User"]["UserName"], d["SerialNumber"]) for d in devices if d.get("User")]
     steps += [("delete-virtual-mfa-device", None, d["SerialNumber"]) for d in devices]
     steps += [("delete-user", u["UserName"], None) for u, _ in users]
+    for identity, _ in room_identities(ctx):  # a room's participants' own IAM users go last
+        name = identity["UserName"]
+        steps += [("delete-user-policy", name, room.SCOPE_POLICY_NAME)] if room.SCOPE_POLICY_NAME in user_policies(ctx, name) else []
+        steps += [("delete-access-key", name, k["AccessKeyId"]) for k in list_keys(ctx, name)]
+        steps.append(("delete-user", name, None))
     display.table(
         "削除の予定 (この順に実行)",
         ["#", "操作", "IAMユーザー", "対象 (ポリシー名・アクセスキーID・シリアル番号)"],

@@ -1,4 +1,4 @@
-"""Command line: python -m handson_helpers.sandbox start|stop|status|env|reset."""
+"""Command line: python -m handson_helpers.sandbox start|stop|status|env|reset|room."""
 
 from __future__ import annotations
 
@@ -25,9 +25,13 @@ def _describe(sandbox: control.Sandbox, details: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m handson_helpers.sandbox", description="Control the kit's local IAM/STS sandbox.")
-    parser.add_argument("command", choices=["start", "stop", "status", "env", "reset"])
+    parser.add_argument("command", choices=["start", "stop", "status", "env", "reset", "room"], help="room: serve a JupyterHub room (run by the hub as a service)")
     args = parser.parse_args(argv)
     try:
+        if args.command == "room":
+            from .server import serve_room
+
+            return serve_room(home())
         if args.command == "start":
             sandbox = control.start()
             word = "already running" if sandbox.already_running else "started"

@@ -33,6 +33,7 @@ import secrets
 import string
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from xml.sax.saxutils import escape
@@ -266,6 +267,13 @@ def _conditions_checked_above(self, incoming_condition_values) -> bool:
     return True  # moto's own check (StringEquals only, absent keys count as met) is replaced above
 
 
+def _match(pattern: str, string: str) -> re.Match | None:
+    """AWS's wildcards, ``*`` and ``?``, and nothing else: moto reads the rest as a regular
+    expression, so a ``.`` or ``+`` in a name would match other names."""
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.fullmatch(regex, string, re.DOTALL)
+
+
 # ----- what a call acts on, and the verdict -----
 
 
@@ -279,6 +287,8 @@ def resource_of(service: str, action: str, params: dict[str, str], who: Principa
     if service == "iam":
         if "SerialNumber" in params and "UserName" not in params:
             return params["SerialNumber"]
+        if action == "CreateUser":
+            return f"arn:aws:iam::{ACCOUNT_ID}:user{params.get('Path') or '/'}{params.get('UserName', '')}"
         if action == "CreateVirtualMFADevice":
             path = params.get("Path") or "/"
             return f"arn:aws:iam::{ACCOUNT_ID}:mfa{path}{params.get('VirtualMFADeviceName', '')}"
@@ -332,6 +342,23 @@ def evaluate(who: Principal, service: str, action: str, resource: str, values: d
     return "allowed" if allowed else "implicit"
 
 
+def _no_boundary(user_name: str) -> str | None:
+    return None
+
+
+# The permissions boundary of an IAM user (a policy document), if any: set by the room (room.py).
+boundary_of: Callable[[str], str | None] = _no_boundary
+
+
+def bounded(who: Principal, service: str, action: str, resource: str, values: dict[str, str]) -> bool:
+    """Whether the user's permissions boundary, if it has one, allows the call (AWS needs both)."""
+    document = boundary_of(who.user_name)
+    if document is None:
+        return True
+    result = IAMPolicy(_with_variables(document, values)).is_action_permitted(f"{service}:{action}", resource, None, values)
+    return result is PermissionResult.PERMITTED
+
+
 def authorize(key_id: str, service: str, action: str, params: dict[str, str], region: str) -> Principal:
     """Denied with AWS's answer when the caller may not make this call; else who it is."""
     who = principal(key_id)
@@ -348,9 +375,15 @@ def authorize(key_id: str, service: str, action: str, params: dict[str, str], re
     if full_action in ALWAYS_ALLOWED:
         return who
     resource = resource_of(service, action, params, who)
-    verdict = evaluate(who, service, action, resource, context(who, region))
+    values = context(who, region)
+    verdict = evaluate(who, service, action, resource, values)
+    if verdict == "allowed" and not bounded(who, service, action, resource, values):
+        verdict = "boundary"
     if verdict != "allowed":
-        why = "with an explicit deny in an identity-based policy" if verdict == "explicit" else f"because no identity-based policy allows the {full_action} action"
+        why = {
+            "explicit": "with an explicit deny in an identity-based policy",
+            "boundary": f"because no permissions boundary allows the {full_action} action",
+        }.get(verdict, f"because no identity-based policy allows the {full_action} action")
         raise Denied(403, "AccessDenied", f"User: {_user_arn(who.user_name)} is not authorized to perform: {full_action} on resource: {resource} {why}")
     return who
 
@@ -472,6 +505,7 @@ def apply(admin_key_id: str) -> None:
     _admin_key_id = admin_key_id
     IAMPolicyStatement.is_action_permitted = _statement_is_action_permitted
     IAMPolicyStatement._check_conditions = _conditions_checked_above
+    IAMPolicyStatement._match = staticmethod(_match)
     sts_models.STSBackend.get_caller_identity = get_caller_identity
     models.IAMBackend.create_user = create_user
     models.IAMBackend.get_user_from_access_key_id = get_user_from_access_key_id

@@ -19,13 +19,14 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import parse_qs, parse_qsl, urlencode
+from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
 from xml.sax.saxutils import escape
 
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from .. import rules
-from . import access, auth, faithful
+from ..room import CREDENTIALS_PATH
+from . import access, auth, faithful, room
 from .control import CONTROL_SERVICE, proof
 from .paths import LOOPBACK, credentials, store_path
 from .store import Store, restore, snapshot
@@ -86,15 +87,20 @@ class SandboxApp:
         self.lock = threading.Lock()
         self.faults: list[dict] = []
         self.started_at = time.time()
+        self.hub: room.Hub | None = None  # set when serving a JupyterHub room
+        self.host = ""  # the room's address as kernels reach it (host:port), when not loopback
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
-        if not HOST_RE.fullmatch(environ.get("HTTP_HOST", "")) or environ.get("HTTP_HOST", "").rsplit(":", 1)[-1] != str(self.port):
+        host = environ.get("HTTP_HOST", "")
+        if not (self.host and host == self.host) and (not HOST_RE.fullmatch(host) or host.rsplit(":", 1)[-1] != str(self.port)):
             # not addressed to this server: a request captured on a stale port and replayed here,
             # or a header no client of ours sends
             return self._error(start_response, 400, "InvalidHost", "The request was not addressed to this endpoint.")
         if path == "/_handson/hello":
             return self._hello(environ, start_response)
+        if path == CREDENTIALS_PATH and self.hub is not None:
+            return self._room_credentials(environ, start_response)
         try:
             size = int(environ.get("CONTENT_LENGTH") or 0)
         except ValueError:
@@ -180,6 +186,26 @@ class SandboxApp:
         secret = next(iter(self.secrets.values()))
         result = {"pid": os.getpid(), "port": self.port, "proof": proof(secret, nonce, self.port, os.getpid())}
         start_response("200 OK", [("Content-Type", "application/json")])
+        return [json.dumps(result).encode()]
+
+    def _room_credentials(self, environ, start_response):
+        """A kernel's keys, for the hub user whose token it sent: the administrator's for a hub admin."""
+        try:
+            if environ.get("REQUEST_METHOD") != "GET":
+                raise room.NotAllowed(405, "GET only.")
+            assert self.hub is not None
+            caller = self.hub.identify(environ.get("HTTP_AUTHORIZATION", ""))
+            if caller.admin:
+                key_id, secret = next(iter(self.secrets.items()))
+                result = {"AccessKeyId": key_id, "SecretAccessKey": secret, "Role": "instructor", "Participant": caller.name}
+            else:
+                with self.lock:
+                    result = room.issue(caller.name)
+                    self.store.save(snapshot(_iam_backend()))
+        except room.NotAllowed as refused:
+            start_response(f"{refused.status} Refused", [("Content-Type", "application/json")])
+            return [json.dumps({"error": refused.message}).encode()]
+        start_response("200 OK", [("Content-Type", "application/json"), ("Cache-Control", "no-store")])
         return [json.dumps(result).encode()]
 
     def _take_fault(self, action: str) -> dict | None:
@@ -299,6 +325,27 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps({"port": server.server_port, "notice": app.notice}), flush=True)
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
+    server.serve_forever()
+    return 0
+
+
+def serve_room(home: Path) -> int:
+    """The room sandbox as a JupyterHub managed service: it listens where the hub says
+    (JUPYTERHUB_SERVICE_URL) and answers credentials only for tokens the hub vouches for."""
+    where = urlsplit(os.environ["JUPYTERHUB_SERVICE_URL"])
+    if not where.hostname or not where.port:
+        print("JUPYTERHUB_SERVICE_URL needs a host and a port", file=sys.stderr)
+        return 2
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    app = build_app(home)
+    app.hub = room.Hub.from_environment()
+    room.install()
+    server = make_server(where.hostname, where.port, app, threaded=True, request_handler=Handler)
+    app.port = server.server_port
+    app.host = where.netloc
+    for signum in (signal.SIGTERM, signal.SIGINT):  # the hub stops its services with these
+        signal.signal(signum, lambda *_: threading.Thread(target=server.shutdown).start())
+    print(f"room sandbox: serving {where.netloc} for {app.hub.api_url}", file=sys.stderr, flush=True)
     server.serve_forever()
     return 0
 

@@ -1,0 +1,104 @@
+"""A workshop room on JupyterHub: one sandbox for the whole room, each participant acting as their own IAM user.
+
+The room sandbox is a JupyterHub service (``python -m handson_helpers.sandbox room``). A kernel
+sends its server's ``JUPYTERHUB_API_TOKEN`` to the room; the room asks the hub whose token it is
+and answers with the administrator's key for a hub admin (the instructor) and, for anyone else,
+the access key of that participant's IAM user under ``/handson-room/``. That user's policy
+(``scope_policy``) reaches only the participant's own names, and the room applies the same policy
+as a boundary to every IAM user the participant creates, so a key made in 3.1 cannot reach further.
+
+This module is the one definition of those names and rules, for the kit and the room alike; it
+never imports moto.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.error
+import urllib.request
+
+from .errors import HandsonError
+from .rules import ACCOUNT_ID
+from .settings import SEED_DEVICE_NAME, SEED_USER_NAME
+
+MODES = ("private", "room")
+IDENTITY_PATH = "/handson-room/"
+IDENTITY_PREFIX = "handson-room-"
+IDENTITY_TAG_KEY = "handson-room-participant"
+SCOPE_POLICY_NAME = "handson-room-scope"
+CREDENTIALS_PATH = "/_handson/room/credentials"
+# Only these reach beyond one's own names: the hands-on lists the account's users and devices.
+ACCOUNT_LISTS = ("iam:ListUsers", "iam:ListVirtualMFADevices")
+
+
+def mode() -> str:
+    """``HANDSON_SANDBOX``: ``room`` on a hub that runs the room service, ``private`` elsewhere."""
+    chosen = (os.environ.get("HANDSON_SANDBOX") or ("room" if os.environ.get("HANDSON_ROOM_URL") else "private")).strip().lower()
+    if chosen not in MODES:
+        raise HandsonError(f"HANDSON_SANDBOX は private か room を指定してください(現在: {chosen})。", "BadSandboxMode")
+    return chosen
+
+
+def identity_name(suffix: str) -> str:
+    """The IAM user a participant (``settings.participant``'s suffix) acts as in the room."""
+    return IDENTITY_PREFIX + suffix
+
+
+def own_names(suffix: str) -> tuple[str, str]:
+    """The user and device names a participant may create, use and delete: the seed's, scoped."""
+    return f"{SEED_USER_NAME}-{suffix}", f"{SEED_DEVICE_NAME}-{suffix}"
+
+
+def suffix_of(user_name: str) -> str | None:
+    """Whose own user ``user_name`` is (their suffix), by name alone; None for any other name."""
+    prefix = SEED_USER_NAME + "-"
+    return user_name.lower()[len(prefix) :] if user_name.lower().startswith(prefix) else None
+
+
+def scope_policy(suffix: str) -> dict:
+    """Everything on the participant's own user and device (at any path), the two account-wide lists."""
+    user, device = own_names(suffix)
+    arn = f"arn:aws:iam::{ACCOUNT_ID}:"
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "OwnUserAndDevice",
+                "Effect": "Allow",
+                "Action": "iam:*",
+                "Resource": [f"{arn}user/{user}", f"{arn}user/*/{user}", f"{arn}mfa/{device}", f"{arn}mfa/*/{device}"],
+            },
+            {"Sid": "AccountLists", "Effect": "Allow", "Action": list(ACCOUNT_LISTS), "Resource": "*"},
+        ],
+    }
+
+
+def url() -> str:
+    found = (os.environ.get("HANDSON_ROOM_URL") or "").strip().rstrip("/")
+    if not found:
+        raise HandsonError(
+            "HANDSON_SANDBOX=room ですが、ルームのサンドボックスの場所 (HANDSON_ROOM_URL) がありません。講師に JupyterHub の設定を確認してもらってください。",
+            "RoomNotConfigured",
+        )
+    return found
+
+
+def credentials(timeout: float = 10.0) -> dict[str, str]:
+    """This participant's keys from the room, asked with the server's hub token (never stored)."""
+    where = url()
+    token = os.environ.get("JUPYTERHUB_API_TOKEN", "")
+    if not token:
+        raise HandsonError("ルームのサンドボックスは JupyterHub の中でだけ使えます (JUPYTERHUB_API_TOKEN がありません)。", "RoomNotConfigured")
+    request = urllib.request.Request(where + CREDENTIALS_PATH, headers={"Authorization": f"token {token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            data = json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        reason = "JupyterHub がこのサーバーを確認できませんでした" if exc.code in (401, 403) else f"HTTP {exc.code}"
+        raise HandsonError(f"ルームのサンドボックスが鍵を渡しませんでした ({reason})。File → Hub Control Panel からサーバーを再起動し、直らなければ講師に連絡してください。", "RoomRefused") from None
+    except (OSError, ValueError):
+        raise HandsonError("ルームのサンドボックスに接続できませんでした。少し待ってから再実行し、直らなければ講師に連絡してください。", "RoomUnreachable") from None
+    if not isinstance(data, dict) or not all(isinstance(data.get(k), str) and data.get(k) for k in ("AccessKeyId", "SecretAccessKey", "Role")):
+        raise HandsonError("ルームのサンドボックスの応答を読めませんでした。講師に連絡してください。", "RoomUnreachable")
+    return data

@@ -1,0 +1,120 @@
+"""The room sandbox's side of a JupyterHub workshop (the rules are in ``handson_helpers.room``).
+
+Who a kernel is comes from the hub: the kernel's token is passed on to ``GET /hub/api/user``
+and the room never keeps it. A hub admin gets the room's administrator key; anyone else gets
+their own IAM user's key, made on first use. Imported only by the sandbox server process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+
+from moto.iam import models
+
+from ..room import IDENTITY_PATH, IDENTITY_TAG_KEY, SCOPE_POLICY_NAME, identity_name, scope_policy, suffix_of
+from ..rules import ACCOUNT_ID, REGION
+from ..settings import participant, participant_tag
+from . import access
+
+PARTITION = "aws"
+TOKEN_RE = re.compile(r"(?:token|bearer) [A-Za-z0-9_.~+/=-]{8,256}", re.ASCII | re.IGNORECASE)
+# A participant's hub token is asked about once a minute at most, not on every connect().
+IDENTIFY_CACHE_SECONDS = 60.0
+
+
+class NotAllowed(Exception):
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+@dataclass(frozen=True)
+class Caller:
+    name: str
+    admin: bool
+
+
+class Hub:
+    """The hub's REST API as the room service uses it (its own token: ``read:users``)."""
+
+    def __init__(self, api_url: str, token: str):
+        self.api_url = api_url.rstrip("/")
+        self.token = token
+        self._seen: dict[str, tuple[float, Caller]] = {}
+
+    def _get(self, path: str, authorization: str) -> dict:
+        request = urllib.request.Request(self.api_url + path, headers={"Authorization": authorization})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())
+
+    def identify(self, authorization: str, now: float | None = None) -> Caller:
+        """The hub user behind a token; NotAllowed for a bad token, a service or a stopped hub."""
+        if not TOKEN_RE.fullmatch(authorization or ""):
+            raise NotAllowed(401, "Send the server's JUPYTERHUB_API_TOKEN as 'Authorization: token ...'.")
+        now = time.monotonic() if now is None else now
+        seen = self._seen.get(authorization)
+        if seen and now - seen[0] < IDENTIFY_CACHE_SECONDS:
+            return seen[1]
+        try:
+            model = self._get("/user", authorization)
+            if model.get("kind", "user") != "user" or not isinstance(model.get("name"), str):
+                raise NotAllowed(403, "Only a hub user's server gets sandbox keys.")
+            name = model["name"]
+            admin = model.get("admin")
+            if not isinstance(admin, bool):  # the server's token may not see it; the room's own token can
+                admin = bool(self._get("/users/" + urllib.parse.quote(name, safe=""), f"token {self.token}").get("admin"))
+        except urllib.error.HTTPError as exc:
+            raise NotAllowed(403 if exc.code in (401, 403) else 502, f"The hub did not accept the token (HTTP {exc.code}).") from None
+        except (OSError, ValueError):
+            raise NotAllowed(502, "The hub could not be asked who this is.") from None
+        caller = Caller(name, admin)
+        self._seen = {k: v for k, v in self._seen.items() if now - v[0] < IDENTIFY_CACHE_SECONDS}
+        self._seen[authorization] = (now, caller)
+        return caller
+
+    @classmethod
+    def from_environment(cls) -> Hub:
+        """The hub that started this service (JupyterHub sets both variables for a managed service)."""
+        return cls(os.environ["JUPYTERHUB_API_URL"], os.environ["JUPYTERHUB_API_TOKEN"])
+
+
+def _iam() -> models.IAMBackend:
+    return models.iam_backends[ACCOUNT_ID][PARTITION]
+
+
+def issue(raw: str) -> dict[str, str]:
+    """The participant's IAM user, scope policy and one active key: made once, then read back."""
+    suffix, tag = participant(raw), participant_tag(raw)
+    if not suffix or tag is None:
+        raise NotAllowed(403, "A participant needs a hub user name.")
+    iam = _iam()
+    name = identity_name(suffix)
+    user = iam.users.get(name)
+    if user is None:
+        user = iam.create_user(REGION, name, IDENTITY_PATH, [{"Key": IDENTITY_TAG_KEY, "Value": tag["Value"]}])
+    document = json.dumps(scope_policy(suffix))
+    if user.policies.get(SCOPE_POLICY_NAME) != document:
+        iam.put_user_policy(name, SCOPE_POLICY_NAME, document)
+    key = next((k for k in user.access_keys if k.status == "Active"), None) or iam.create_access_key(name)
+    return {"AccessKeyId": key.access_key_id, "SecretAccessKey": key.secret_access_key, "Role": "participant", "Participant": raw}
+
+
+def boundary(user_name: str) -> str | None:
+    """The scope that bounds a participant's own user (whoever made it), or None for other users."""
+    suffix = suffix_of(user_name)
+    identity = _iam().users.get(identity_name(suffix)) if suffix else None
+    if suffix is None or identity is None or identity.path != IDENTITY_PATH:
+        return None
+    return json.dumps(scope_policy(suffix))
+
+
+def install() -> None:
+    """Make the access evaluation apply participants' boundaries."""
+    access.boundary_of = boundary

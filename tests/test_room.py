@@ -1,0 +1,277 @@
+"""The room sandbox (sandbox/room.py, room.py) as a real server process, asked for keys with hub tokens.
+
+The hub here is a small HTTP server that answers ``GET /hub/api/user`` and ``/hub/api/users/NAME``
+as JupyterHub does; tests/test_hub.py runs the same room under a real JupyterHub.
+"""
+
+import contextlib
+import io
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import urllib.error
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+import handson_helpers as hh
+from handson_helpers import room, totp, workshop
+from handson_helpers.errors import HandsonError
+from handson_helpers.settings import expand
+
+ACCOUNT = "arn:aws:iam::123456789012"
+SERVICE_TOKEN = "room-service-token-0123456789"
+pytestmark = pytest.mark.xdist_group("room")  # one room per run, its tests in order
+PARTICIPANTS = ["alice", "bob", "a.b", "axb", "x-alice", "Ünï Code", "late"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class _Hub(BaseHTTPRequestHandler):
+    tokens: dict[str, dict] = {}
+    admins: set[str] = set()
+    asked: list[str] = []
+
+    def do_GET(self):  # noqa: N802 - http.server's name
+        auth = self.headers.get("Authorization", "")
+        self.asked.append(self.path)
+        if self.path == "/hub/api/user" and auth in self.tokens:
+            body = self.tokens[auth]  # like a server token's view: no admin field
+        elif self.path.startswith("/hub/api/users/") and auth == f"token {SERVICE_TOKEN}":
+            name = urllib.request.unquote(self.path.rsplit("/", 1)[1])
+            body = {"kind": "user", "name": name, "admin": name in self.admins}
+        else:
+            self.send_response(403)
+            self.end_headers()
+            return
+        data = json.dumps(body).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+def token_of(name: str) -> str:
+    return "tok-" + name.encode().hex()
+
+
+@pytest.fixture(scope="module")
+def the_room(tmp_path_factory):
+    hub = ThreadingHTTPServer(("127.0.0.1", 0), _Hub)
+    _Hub.tokens = {f"token {token_of(n)}": {"kind": "user", "name": n} for n in [*PARTICIPANTS, "teacher"]}
+    _Hub.tokens["token tok-service-x"] = {"kind": "service", "name": "other-service"}
+    _Hub.admins = {"teacher"}
+    threading.Thread(target=hub.serve_forever, daemon=True).start()
+    home = tmp_path_factory.mktemp("room")
+    os.chmod(home, 0o700)
+    port = _free_port()
+    env = {
+        **os.environ,
+        "HANDSON_HOME": str(home / "state"),
+        "JUPYTERHUB_SERVICE_URL": f"http://127.0.0.1:{port}",
+        "JUPYTERHUB_API_URL": f"http://127.0.0.1:{hub.server_port}/hub/api",
+        "JUPYTERHUB_API_TOKEN": SERVICE_TOKEN,
+    }
+    proc = subprocess.Popen([sys.executable, "-m", "handson_helpers.sandbox", "room"], env=env, stderr=subprocess.PIPE, text=True)
+    assert "room sandbox: serving" in proc.stderr.readline()
+    yield {"url": f"http://127.0.0.1:{port}", "home": home, "proc": proc, "hub": hub}
+    proc.terminate()
+    assert proc.wait(10) == 0  # SIGTERM: a clean stop, as the hub expects of its services
+    hub.shutdown()
+
+
+@pytest.fixture
+def as_who(the_room, monkeypatch, tmp_path):
+    """Switch this process's environment to a participant's kernel in the room."""
+
+    def switch(name: str):
+        home = tmp_path / name.encode().hex()
+        home.mkdir(mode=0o700, exist_ok=True)
+        monkeypatch.setenv("HOME", str(home))
+        monkeypatch.setenv("HANDSON_ROOM_URL", the_room["url"])
+        monkeypatch.setenv("JUPYTERHUB_API_TOKEN", token_of(name))
+        monkeypatch.setenv("JUPYTERHUB_USER", name)
+        monkeypatch.delenv("HANDSON_SANDBOX", raising=False)
+        with contextlib.redirect_stdout(io.StringIO()):
+            return hh.connect()
+
+    return switch
+
+
+def _ask(url: str, authorization: str | None, method: str = "GET") -> tuple[int, dict]:
+    request = urllib.request.Request(url + room.CREDENTIALS_PATH, method=method, headers={"Authorization": authorization} if authorization else {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"{}")
+
+
+def hands_on(ctx, home) -> str:
+    """1 → 2.1 → 2.2 with the participant's own names; the device's serial."""
+    user, device = room.own_names(hh.settings.participant(ctx.participant))
+    qr = str(home / "qr" / f"{device}.png")
+    with contextlib.redirect_stdout(io.StringIO()):
+        hh.create_user(ctx, user, "/handson-cli/")
+        serial = hh.create_virtual_mfa_device(ctx, device, qr)
+        hh.enable_mfa_device(ctx, user, serial, *totp.consecutive_codes(totp.secret_from_qr(expand(qr))))
+    return serial
+
+
+@pytest.mark.parametrize(
+    ("authorization", "status"),
+    [
+        (None, 401),
+        ("token short", 401),
+        ("Basic dXNlcjpwYXNz", 401),
+        ("token tok-unknown-user", 403),
+        ("token tok-service-x", 403),  # a service, not a participant's server
+        ("token " + "x" * 300, 401),
+    ],
+)
+def test_keys_only_for_tokens_the_hub_vouches_for(the_room, authorization, status):
+    code, body = _ask(the_room["url"], authorization)
+    assert code == status and "SecretAccessKey" not in body
+
+
+def test_keys_are_the_participants_own_and_stable(the_room):
+    _, first = _ask(the_room["url"], f"token {token_of('alice')}")
+    _, again = _ask(the_room["url"], f"token {token_of('alice')}")
+    _, other = _ask(the_room["url"], f"token {token_of('bob')}")
+    assert first["Role"] == "participant" and first["Participant"] == "alice"
+    assert first["AccessKeyId"] == again["AccessKeyId"] != other["AccessKeyId"]
+    assert _ask(the_room["url"], f"token {token_of('alice')}", method="POST")[0] == 405
+
+
+def test_the_hub_admin_is_the_instructor(as_who):
+    ctx = as_who("teacher")
+    assert ctx.caller_arn.endswith(":assumed-role/HandsonSandboxAdmin/learner")
+
+
+def test_a_participant_acts_as_their_own_iam_user(as_who):
+    ctx = as_who("bob")
+    assert ctx.caller_arn == f"{ACCOUNT}:user/handson-room/handson-room-bob" and ctx.participant == "bob"
+    assert ctx.sts.get_caller_identity()["Arn"] == ctx.caller_arn
+
+
+def test_the_kit_names_come_from_the_room_not_the_environment(as_who, monkeypatch):
+    monkeypatch.setenv("HANDSON_PARTICIPANT", "alice")  # bob pretending: the kit still uses bob's names
+    ctx = as_who("bob")
+    assert ctx.participant == "bob"
+
+
+# (attacker, victim): names that differ by a regex metacharacter or a suffix of the other's
+PAIRS = [("bob", "alice"), ("axb", "a.b"), ("alice", "x-alice"), ("a.b", "axb"), ("Ünï Code", "alice")]
+
+
+@pytest.mark.parametrize(("attacker", "victim"), PAIRS)
+def test_a_participant_cannot_touch_anothers_user_or_device(as_who, tmp_path, attacker, victim):
+    victim_ctx = as_who(victim)
+    victim_user, victim_device = room.own_names(hh.settings.participant(victim))
+    if victim_user not in {u["UserName"] for u in victim_ctx.iam.list_users()["Users"]}:
+        hands_on(victim_ctx, tmp_path / victim.encode().hex())
+    serial = f"{ACCOUNT}:mfa/{victim_device}"
+    ctx = as_who(attacker)
+    calls = [
+        lambda: ctx.iam.get_user(UserName=victim_user),
+        lambda: ctx.iam.list_mfa_devices(UserName=victim_user),
+        lambda: ctx.iam.deactivate_mfa_device(UserName=victim_user, SerialNumber=serial),
+        lambda: ctx.iam.delete_virtual_mfa_device(SerialNumber=serial),
+        lambda: ctx.iam.delete_user(UserName=victim_user),
+        lambda: ctx.iam.create_access_key(UserName=victim_user),
+        lambda: ctx.iam.put_user_policy(UserName=victim_user, PolicyName="p", PolicyDocument="{}"),
+        lambda: ctx.iam.tag_user(UserName=victim_user, Tags=[{"Key": "k", "Value": "v"}]),
+        lambda: ctx.iam.create_user(UserName=victim_user + "x"),
+        lambda: ctx.iam.create_user(UserName="handson-room-" + hh.settings.participant(attacker) + "2"),
+        lambda: ctx.iam.create_access_key(UserName=room.identity_name(hh.settings.participant(attacker))),
+        lambda: ctx.iam.put_user_policy(UserName=room.identity_name(hh.settings.participant(attacker)), PolicyName="p", PolicyDocument="{}"),
+    ]
+    for call in calls:
+        with pytest.raises(ctx.iam.exceptions.ClientError) as denied:
+            call()
+        assert denied.value.response["Error"]["Code"] == "AccessDenied"
+    assert victim_user in {u["UserName"] for u in ctx.iam.list_users()["Users"]}  # the account's list stays readable
+
+
+def test_a_key_made_by_a_participant_stays_within_their_names(as_who, tmp_path):
+    """3.1 and 40 let a participant give their own user a key and any policy; the room's boundary
+    keeps that user to the participant's names all the same."""
+    as_who("alice")
+    ctx = as_who("bob")
+    bob_user, _ = room.own_names("bob")
+    if bob_user not in {u["UserName"] for u in ctx.iam.list_users()["Users"]}:
+        hands_on(ctx, tmp_path)
+    ctx.iam.put_user_policy(UserName=bob_user, PolicyName="everything", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
+    key = ctx.iam.create_access_key(UserName=bob_user)["AccessKey"]
+    try:
+        iam = hh.target.sandbox_session(aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"]).client("iam", endpoint_url=ctx.endpoint)
+        assert iam.get_user(UserName=bob_user)["User"]["UserName"] == bob_user
+        for call in (lambda: iam.get_user(UserName=room.own_names("alice")[0]), lambda: iam.create_user(UserName="someone-else")):
+            with pytest.raises(iam.exceptions.ClientError) as denied:
+                call()
+            assert "because no permissions boundary allows" in denied.value.response["Error"]["Message"]
+    finally:
+        ctx.iam.delete_access_key(UserName=bob_user, AccessKeyId=key["AccessKeyId"])
+        ctx.iam.delete_user_policy(UserName=bob_user, PolicyName="everything")
+
+
+def test_the_instructor_sees_everyone_and_cleans_up_everything(as_who, tmp_path):
+    for name in ("alice", "bob"):
+        ctx = as_who(name)
+        if room.own_names(name)[0] not in {u["UserName"] for u in ctx.iam.list_users()["Users"]}:
+            hands_on(ctx, tmp_path / name)
+    as_who("late")  # joined, not started
+    teacher = as_who("teacher")
+    rows = {r.participant: r for r in workshop.status(teacher)}
+    assert rows["alice"].enabled and rows["bob"].enabled and not rows["late"].enabled and rows["late"].user is None
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert workshop.cleanup(teacher, yes=True) == 0
+    assert teacher.iam.list_users()["Users"] == [] and teacher.iam.list_virtual_mfa_devices()["VirtualMFADevices"] == []
+    ctx = as_who("alice")  # a participant coming back after the cleanup gets a new identity
+    assert ctx.caller_arn.endswith("user/handson-room/handson-room-alice")
+
+
+@pytest.mark.parametrize(
+    ("env", "code", "says"),
+    [
+        ({"HANDSON_SANDBOX": "shared"}, "BadSandboxMode", "private か room"),
+        ({"HANDSON_SANDBOX": "room"}, "RoomNotConfigured", "HANDSON_ROOM_URL"),
+        ({"HANDSON_SANDBOX": "room", "HANDSON_ROOM_URL": "http://127.0.0.1:9"}, "RoomNotConfigured", "JupyterHub の中でだけ"),
+        ({"HANDSON_ROOM_URL": "http://127.0.0.1:9", "JUPYTERHUB_API_TOKEN": "tok-x-12345678"}, "RoomUnreachable", "講師に連絡"),
+    ],
+)
+def test_a_room_that_is_not_there_says_what_to_do(monkeypatch, env, code, says):
+    for key in ("HANDSON_SANDBOX", "HANDSON_ROOM_URL", "JUPYTERHUB_API_TOKEN"):
+        monkeypatch.delenv(key, raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(HandsonError) as refused:
+        hh.connect(show=False)
+    assert refused.value.code == code and says in refused.value.message
+
+
+def test_a_refused_token_says_what_to_do(the_room, monkeypatch):
+    monkeypatch.setenv("HANDSON_ROOM_URL", the_room["url"])
+    monkeypatch.setenv("JUPYTERHUB_API_TOKEN", "tok-not-a-hub-token")
+    with pytest.raises(HandsonError) as refused:
+        hh.connect(show=False)
+    assert refused.value.code == "RoomRefused" and "tok-not-a-hub-token" not in refused.value.message
+
+
+def test_issued_keys_are_saved_like_the_rest_of_the_room(the_room):
+    """The hub restarts its services; a participant's key must survive that (the state file, 0600)."""
+    _, issued = _ask(the_room["url"], f"token {token_of('bob')}")
+    saved = the_room["home"] / "state" / "iam-state.json"
+    assert issued["AccessKeyId"] in {k["id"] for u in json.loads(saved.read_text())["users"] for k in u["access_keys"]}
+    assert saved.stat().st_mode & 0o777 == 0o600
