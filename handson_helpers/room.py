@@ -22,7 +22,6 @@ from .errors import HandsonError
 from .rules import ACCOUNT_ID
 from .settings import SEED_DEVICE_NAME, SEED_USER_NAME
 
-MODES = ("private", "room")
 IDENTITY_PATH = "/handson-room/"
 IDENTITY_PREFIX = "handson-room-"
 IDENTITY_TAG_KEY = "handson-room-participant"
@@ -30,14 +29,6 @@ SCOPE_POLICY_NAME = "handson-room-scope"
 CREDENTIALS_PATH = "/_handson/room/credentials"
 # Only these reach beyond one's own names: the hands-on lists the account's users and devices.
 ACCOUNT_LISTS = ("iam:ListUsers", "iam:ListVirtualMFADevices")
-
-
-def mode() -> str:
-    """``HANDSON_SANDBOX``: ``room`` on a hub that runs the room service, ``private`` elsewhere."""
-    chosen = (os.environ.get("HANDSON_SANDBOX") or ("room" if os.environ.get("HANDSON_ROOM_URL") else "private")).strip().lower()
-    if chosen not in MODES:
-        raise HandsonError(f"HANDSON_SANDBOX は private か room を指定してください(現在: {chosen})。", "BadSandboxMode")
-    return chosen
 
 
 def identity_name(suffix: str) -> str:

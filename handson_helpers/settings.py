@@ -47,10 +47,24 @@ LABELS = {
 }
 PATH_SETTINGS = ("DIR_MFA_OUTFILE", "FILE_MFA_OUTFILE", "DIR_ACCESS_KEY", "FILE_ACCESS_KEY")
 BOOTSTRAP_METHODS = ("QRCodePNG", "Base32StringSeed")
+SANDBOX_MODES = ("private", "room")
+
+
+def sandbox_mode() -> str:
+    """``HANDSON_SANDBOX``: ``room`` on a hub that runs the room service (HANDSON_ROOM_URL), else ``private``."""
+    chosen = (os.environ.get("HANDSON_SANDBOX") or ("room" if os.environ.get("HANDSON_ROOM_URL") else "private")).strip().lower()
+    if chosen not in SANDBOX_MODES:
+        raise HandsonError(f"HANDSON_SANDBOX は private か room を指定してください(現在: {chosen})。", "BadSandboxMode")
+    return chosen
 
 
 def participant_id() -> str:
-    """The raw workshop participant id (HANDSON_PARTICIPANT, else JUPYTERHUB_USER), or ""."""
+    """The raw workshop participant id (HANDSON_PARTICIPANT, else JUPYTERHUB_USER), or "".
+
+    In a JupyterHub room it is the hub user alone: the room's keys reach only that user's names.
+    """
+    if os.environ.get("JUPYTERHUB_USER") and sandbox_mode() == "room":
+        return os.environ["JUPYTERHUB_USER"].strip()
     return (os.environ.get("HANDSON_PARTICIPANT") or os.environ.get("JUPYTERHUB_USER") or "").strip()
 
 

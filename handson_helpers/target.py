@@ -13,7 +13,7 @@ from botocore.config import Config
 from . import display, room, sandbox
 from .errors import HandsonError, aws_call
 from .rules import REGION
-from .settings import participant_id
+from .settings import participant_id, sandbox_mode
 from .shell import continued
 
 # botocore's standard retry mode retries throttling and 5xx errors with backoff.
@@ -61,13 +61,13 @@ def sandbox_session(**credentials) -> boto3.Session:
     """A boto3 session for the sandbox with the given keys (the administrator's, or an IAM user's)."""
     # The learner's AWS_PROFILE must neither leak into nor break the sandbox's clients.
     isolated = botocore.session.Session(session_vars={"profile": (None, None, None, None), "config_file": (None, None, os.devnull, None)})
-    if room.mode() == "private":  # every request goes to the sandbox that proved itself, wherever it listens now
+    if sandbox_mode() == "private":  # every request goes to the sandbox that proved itself, wherever it listens now
         isolated.register("before-sign", sandbox.route(sandbox.home()))
     return boto3.Session(botocore_session=isolated, region_name=REGION, **credentials)
 
 
 def _session_and_endpoint(target: str):
-    if target == "sandbox" and room.mode() == "room":
+    if target == "sandbox" and sandbox_mode() == "room":
         keys = room.credentials()
         session = sandbox_session(aws_access_key_id=keys["AccessKeyId"], aws_secret_access_key=keys["SecretAccessKey"])
         return session, room.url(), keys

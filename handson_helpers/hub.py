@@ -1,0 +1,341 @@
+"""A JupyterHub workshop room on one machine (``make hub``), and the driver its test and the benchmark use.
+
+``python -m handson_helpers.hub setup``   (root) a venv every user can read, built from /usr/bin/python3
+                                          with JupyterHub and the kit (not editable), and the proxy from npm
+``python -m handson_helpers.hub serve``   (root) JupyterHub on 127.0.0.1 with the room sandbox as its service
+``python -m handson_helpers.hub remove-users``  (root) delete the Unix users the hub created
+
+The room service, its role and the servers' environment are defined once (``room_service``,
+``ROOM_ROLE``, ``spawner_environment``): ``jupyterhub_config.py`` uses them and the README shows them.
+Participants are real Unix users (LocalProcessSpawner), created on first start, home 0700; a name
+that is already a Unix user the hub did not create (root, daemon, ...) is refused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import os
+import pwd
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+HUB_DIR = Path(os.environ.get("HANDSON_HUB_DIR") or "/opt/handson-hub")
+ROOM_SERVICE = "handson-room"
+ROOM_ROLE = {"name": ROOM_SERVICE, "scopes": ["read:users"], "services": [ROOM_SERVICE]}
+# Unix names the hub may create: lower-case ASCII, and never one that exists already (see ensure_unix_user).
+USERNAME_PATTERN = r"[a-z][a-z0-9]{1,30}"
+INSTRUCTOR = os.environ.get("HANDSON_HUB_INSTRUCTOR") or "instructor"  # the hub admin
+DEFAULT_PORTS = {"hub": 8000, "api": 8081, "proxy_api": 8001, "room": 10101}
+
+
+def room_service(python: str, home: str, url: str) -> dict:
+    """The room sandbox as a managed JupyterHub service: started, watched and stopped by the hub."""
+    return {"name": ROOM_SERVICE, "url": url, "command": [python, "-m", "handson_helpers.sandbox", "room"], "environment": {"HANDSON_HOME": home}}
+
+
+def spawner_environment(url: str) -> dict:
+    """What every participant's server needs to find the room."""
+    return {"HANDSON_SANDBOX": "room", "HANDSON_ROOM_URL": url, "HANDSON_TARGET": "sandbox"}
+
+
+# ----- set-up (root) -----
+
+
+def _run(*args: str, **kwargs) -> None:
+    subprocess.run(args, check=True, **kwargs)
+
+
+def _learner_requirements() -> str:
+    """requirements.txt without ``-e .``: the hub's users get the kit installed, not linked to this tree."""
+    lines = [line for line in (REPO / "requirements.txt").read_text().splitlines() if line.strip() and not line.startswith(("#", "-e"))]
+    return "\n".join([*lines, "jupyterhub>=5.3,<7", "jupyterhub-firstuseauthenticator>=1.1,<2"]) + "\n"
+
+
+def _kit_digest() -> str:
+    digest = hashlib.sha256(_learner_requirements().encode())
+    for path in sorted([REPO / "pyproject.toml", *(REPO / "handson_helpers").rglob("*.py"), *(REPO / "notebooks").glob("*.ipynb")]):
+        digest.update(path.relative_to(REPO).as_posix().encode() + path.read_bytes())
+    return digest.hexdigest()
+
+
+def setup(base: Path = HUB_DIR) -> None:
+    """The venv (from /usr/bin/python3: root's own Python may live in a 0700 home), the kit, the proxy."""
+    base.mkdir(mode=0o755, parents=True, exist_ok=True)
+    venv, stamp = base / "venv", base / "venv" / ".handson-kit"
+    requirements = _learner_requirements()
+    if not (venv / "bin" / "python").exists():
+        _run("/usr/bin/python3", "-m", "venv", str(venv))
+    req_stamp = venv / ".handson-requirements"
+    if not req_stamp.exists() or req_stamp.read_text() != requirements:
+        _run(str(venv / "bin" / "pip"), "install", "--quiet", "--upgrade", "pip")
+        with tempfile.NamedTemporaryFile("w", suffix=".txt") as req:
+            req.write(requirements)
+            req.flush()
+            _run(str(venv / "bin" / "pip"), "install", "--quiet", "-r", req.name)
+        req_stamp.write_text(requirements)
+    digest = _kit_digest()
+    if not stamp.exists() or stamp.read_text() != digest:
+        with tempfile.TemporaryDirectory() as tmp:  # a copy: building in place would write into the source tree
+            shutil.copytree(REPO / "handson_helpers", Path(tmp) / "handson_helpers", ignore=shutil.ignore_patterns("__pycache__"))
+            shutil.copy2(REPO / "pyproject.toml", tmp)
+            _run(str(venv / "bin" / "pip"), "install", "--quiet", "--no-deps", "--force-reinstall", tmp)
+        notebooks = base / "notebooks"
+        shutil.rmtree(notebooks, ignore_errors=True)
+        shutil.copytree(REPO / "notebooks", notebooks, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+        stamp.write_text(digest)
+    proxy = base / "proxy" / "node_modules" / ".bin" / "configurable-http-proxy"
+    if not proxy.exists():
+        if not shutil.which("npm"):
+            raise SystemExit("npm is missing: apt-get install nodejs npm (the hub's proxy is configurable-http-proxy from npm)")
+        _run("npm", "install", "--silent", "--no-audit", "--no-fund", "--prefix", str(base / "proxy"), "configurable-http-proxy@5")
+    for path in (base, venv, base / "notebooks", base / "proxy"):
+        path.chmod(0o755)
+
+
+# ----- the participants' Unix users -----
+
+
+def _created_file(state: Path) -> Path:
+    return state / "unix-users"
+
+
+def created_users(state: Path) -> list[str]:
+    path = _created_file(state)
+    return path.read_text().split() if path.exists() else []
+
+
+def ensure_unix_user(name: str, state: Path, notebooks: Path) -> None:
+    """The Unix user for a hub user: made by the hub (home 0700, the notebooks copied in), or refused."""
+    if not re.fullmatch(USERNAME_PATTERN, name, re.ASCII):
+        raise ValueError(f"{name!r} is not a name this hub gives a Unix account")
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        _run("useradd", "--create-home", "--shell", "/bin/bash", "--comment", "handson hub participant", name)
+        with open(_created_file(state), "a") as f:
+            f.write(name + "\n")
+    if name not in created_users(state):
+        raise ValueError(f"{name!r} is a Unix account this hub did not create; pick another name")
+    user = pwd.getpwnam(name)
+    home = Path(user.pw_dir)
+    home.chmod(0o700)  # the QR file and the kernel's files are the participant's alone
+    target = home / "handson"
+    if not target.exists():
+        shutil.copytree(notebooks, target)
+        for path in [target, *target.rglob("*")]:
+            os.chown(path, user.pw_uid, user.pw_gid)
+
+
+def remove_users(state: Path, names: list[str] | None = None) -> list[str]:
+    """Delete the Unix users (and homes) the hub created; any other name is left alone."""
+    mine = created_users(state)
+    gone = []
+    for name in names if names is not None else mine:
+        if name in mine:
+            subprocess.run(["pkill", "-KILL", "-u", name], check=False)
+            subprocess.run(["userdel", "--remove", name], check=False, capture_output=True)
+            gone.append(name)
+    left = [n for n in mine if n not in gone]
+    _created_file(state).write_text("".join(n + "\n" for n in left))
+    return gone
+
+
+# ----- serve (root) -----
+
+
+def serve(base: Path, state: Path, ports: dict[str, int], driver_token: str | None = None) -> subprocess.Popen:
+    """Start JupyterHub (its config: jupyterhub_config.py) and return the process."""
+    state.mkdir(mode=0o700, parents=True, exist_ok=True)
+    env = {
+        **os.environ,
+        "HANDSON_HUB_DIR": str(base),
+        "HANDSON_HUB_STATE": str(state),
+        "HANDSON_HUB_PORTS": json.dumps(ports),
+        "PATH": f"{base / 'venv' / 'bin'}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    }
+    if driver_token:
+        env["HANDSON_HUB_DRIVER_TOKEN"] = driver_token
+    config = base / "venv" / "lib" / f"python{_venv_python_version(base)}" / "site-packages" / "handson_helpers" / "jupyterhub_config.py"
+    log = open(state / "jupyterhub.log", "ab")  # noqa: SIM115 - the hub's log, kept open for its lifetime
+    return subprocess.Popen([str(base / "venv" / "bin" / "jupyterhub"), "-f", str(config)], cwd=state, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
+def _venv_python_version(base: Path) -> str:
+    out = subprocess.run([str(base / "venv" / "bin" / "python"), "-c", "import sys; print(f'{sys.version_info[0]}.{sys.version_info[1]}')"], check=True, capture_output=True, text=True)
+    return out.stdout.strip()
+
+
+# ----- the driver: the hub's REST API, the servers' kernels -----
+
+
+class HubClient:
+    """The hub's REST API with a token, and the users' servers through the proxy."""
+
+    def __init__(self, url: str, token: str):
+        self.url = url.rstrip("/")
+        self.token = token
+
+    def call(self, method: str, path: str, body: dict | None = None, token: str | None = None, timeout: float = 60) -> dict:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(self.url + path, data=data, method=method, headers={"Authorization": f"token {token or self.token}", "Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            raw = response.read()
+        return json.loads(raw) if raw else {}
+
+    def wait_up(self, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.call("GET", "/hub/api/")
+                return
+            except (OSError, urllib.error.HTTPError):
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+
+    def start_server(self, name: str, timeout: float = 600) -> None:
+        try:
+            self.call("POST", f"/hub/api/users/{name}/server")
+        except urllib.error.HTTPError as exc:
+            if exc.code != 400:  # 400: already running
+                raise
+        deadline = time.monotonic() + timeout
+        while not self.call("GET", f"/hub/api/users/{name}").get("servers", {}).get("", {}).get("ready"):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{name}'s server did not become ready")
+            time.sleep(1)
+
+    def user_token(self, name: str) -> str:
+        return self.call("POST", f"/hub/api/users/{name}/tokens", {"note": "handson hub driver", "expires_in": 3600})["token"]
+
+
+class Kernel:
+    """One kernel in a user's server, driven over its websocket as JupyterLab does."""
+
+    def __init__(self, hub: HubClient, name: str, token: str):
+        self.hub, self.name, self.token = hub, name, token
+        self.id = hub.call("POST", f"/user/{name}/api/kernels", {"name": "python3"}, token=token)["id"]
+
+    def execute(self, code: str, timeout: float = 300) -> tuple[str, str]:
+        """Run ``code``; its status ("ok"/"error") and everything it printed (text, errors)."""
+        return asyncio.run(self._execute(code, timeout))
+
+    async def _execute(self, code: str, timeout: float) -> tuple[str, str]:
+        from tornado.httpclient import HTTPRequest
+        from tornado.websocket import websocket_connect
+
+        url = self.hub.url.replace("http", "ws", 1) + f"/user/{self.name}/api/kernels/{self.id}/channels"
+        conn = await websocket_connect(HTTPRequest(url, headers={"Authorization": f"token {self.token}"}))
+        msg_id = uuid.uuid4().hex
+        header = {"msg_id": msg_id, "username": self.name, "session": uuid.uuid4().hex, "msg_type": "execute_request", "version": "5.3", "date": ""}
+        content = {"code": code, "silent": False, "store_history": False, "user_expressions": {}, "allow_stdin": False, "stop_on_error": True}
+        conn.write_message(json.dumps({"header": header, "parent_header": {}, "metadata": {}, "content": content, "channel": "shell", "buffers": []}))
+        text: list[str] = []
+        status, idle = "", False
+        deadline = time.monotonic() + timeout
+        try:
+            while not (status and idle):
+                raw = await asyncio.wait_for(conn.read_message(), max(0.1, deadline - time.monotonic()))
+                if raw is None:
+                    raise ConnectionError("the kernel's websocket closed")
+                if isinstance(raw, bytes):
+                    continue  # a message with binary buffers (the QR widget's image): nothing to read here
+                msg = json.loads(raw)
+                if msg.get("parent_header", {}).get("msg_id") != msg_id:
+                    continue
+                kind, body = msg["header"]["msg_type"], msg["content"]
+                if kind == "stream":
+                    text.append(body["text"])
+                elif kind in ("execute_result", "display_data"):
+                    text.append(body["data"].get("text/plain", "") + "\n")
+                elif kind == "error":
+                    text.append(f"{body['ename']}: {body['evalue']}\n")
+                elif kind == "execute_reply":
+                    status = body["status"]
+                elif kind == "status" and body["execution_state"] == "idle":
+                    idle = True
+        finally:
+            conn.close()
+        return status, "".join(text)
+
+    def shutdown(self) -> None:
+        self.hub.call("DELETE", f"/user/{self.name}/api/kernels/{self.id}", token=self.token)
+
+
+def notebook_code(prefix: str) -> list[str]:
+    """The code cells of one notebook (e.g. "22"), as a learner runs them top to bottom."""
+    path = next((REPO / "notebooks").glob(f"{prefix}_*.ipynb"))
+    return ["".join(c["source"]) if isinstance(c["source"], list) else c["source"] for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"]
+
+
+def memory_of(uid: int) -> dict[str, float]:
+    """RSS and PSS (shared pages split between their users) of every process of one Unix user, in MB."""
+    rss = pss = 0
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if proc.stat().st_uid != uid:
+                continue
+            for line in (proc / "smaps_rollup").read_text().splitlines():
+                if line.startswith("Rss:"):
+                    rss += int(line.split()[1])
+                elif line.startswith("Pss:"):
+                    pss += int(line.split()[1])
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+    return {"rss_mb": round(rss / 1024, 1), "pss_mb": round(pss / 1024, 1)}
+
+
+# ----- command line -----
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m handson_helpers.hub", description="A JupyterHub workshop room on this machine.")
+    parser.add_argument("command", choices=["setup", "serve", "remove-users"])
+    parser.add_argument("--port", type=int, default=DEFAULT_PORTS["hub"])
+    args = parser.parse_args(argv)
+    if os.geteuid() != 0:
+        print("make hub creates Unix users and runs servers as them: run it as root (sudo make hub)", file=sys.stderr)
+        return 2
+    state = HUB_DIR / "state"
+    if args.command == "setup":
+        setup()
+        return 0
+    if args.command == "remove-users":
+        print("removed:", " ".join(remove_users(state)) or "(none)")
+        return 0
+    ports = {**DEFAULT_PORTS, "hub": args.port}
+    proc = serve(HUB_DIR, state, ports)
+    url = f"http://127.0.0.1:{args.port}"
+    print(
+        f"JupyterHub: {url}  (this machine only; log: {state / 'jupyterhub.log'})\n"
+        f"- instructor: log in as '{INSTRUCTOR}' first and choose a password (at least 8 characters); the first\n"
+        "  password typed for a name becomes that name's password. The instructor is the hub's admin and\n"
+        "  sees every participant in 95_workshop_status.\n"
+        "- participants: any new lower-case name (letters and digits) and a password of their own.\n"
+        "- Ctrl-C stops the hub and the room sandbox; `python -m handson_helpers.hub remove-users` deletes\n"
+        "  the participants' Unix users afterwards.",
+        flush=True,
+    )
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:
+        proc.terminate()
+        return proc.wait()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,52 @@
+"""JupyterHub's configuration for ``make hub`` (read by ``jupyterhub -f``; see hub.py).
+
+127.0.0.1 only; participants are Unix users made on first start (LocalProcessSpawner); the
+room sandbox is a managed service that every server finds through HANDSON_ROOM_URL.
+"""
+
+# ruff: noqa: F821 - JupyterHub provides get_config()
+import json
+import os
+from pathlib import Path
+
+from handson_helpers import hub
+
+c = get_config()  # type: ignore[name-defined]
+base = Path(os.environ["HANDSON_HUB_DIR"])
+state = Path(os.environ["HANDSON_HUB_STATE"])
+ports = json.loads(os.environ["HANDSON_HUB_PORTS"])
+venv_bin = base / "venv" / "bin"
+room_url = f"http://127.0.0.1:{ports['room']}"
+
+c.JupyterHub.bind_url = f"http://127.0.0.1:{ports['hub']}"
+c.JupyterHub.hub_bind_url = f"http://127.0.0.1:{ports['api']}"
+c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{ports['proxy_api']}"
+c.ConfigurableHTTPProxy.command = [str(base / "proxy" / "node_modules" / ".bin" / "configurable-http-proxy")]
+c.JupyterHub.db_url = f"sqlite:///{state / 'jupyterhub.sqlite'}"
+c.JupyterHub.cookie_secret_file = str(state / "jupyterhub_cookie_secret")
+c.ConfigurableHTTPProxy.pid_file = str(state / "proxy.pid")
+
+# Each participant types a password of their own on first login (TLJH's default authenticator).
+c.JupyterHub.authenticator_class = "firstuseauthenticator.FirstUseAuthenticator"
+c.FirstUseAuthenticator.create_users = True
+c.FirstUseAuthenticator.dbm_path = str(state / "passwords.dbm")
+c.Authenticator.allow_all = True
+c.Authenticator.admin_users = {hub.INSTRUCTOR}
+c.Authenticator.username_pattern = hub.USERNAME_PATTERN
+
+c.JupyterHub.spawner_class = "jupyterhub.spawner.LocalProcessSpawner"
+c.Spawner.cmd = [str(venv_bin / "jupyterhub-singleuser")]
+c.Spawner.default_url = "/lab/tree/handson/00_contents.ipynb"
+c.Spawner.start_timeout = 600  # a room's worth of servers starting at once on two cores
+c.Spawner.http_timeout = 600
+c.Spawner.environment = {"PATH": f"{venv_bin}:/usr/local/bin:/usr/bin:/bin", **hub.spawner_environment(room_url)}
+c.Spawner.pre_spawn_hook = lambda spawner: hub.ensure_unix_user(spawner.user.name, state, base / "notebooks")
+
+# The room sandbox: the same definition the README shows.
+c.JupyterHub.services = [hub.room_service(str(venv_bin / "python"), str(state / "room"), room_url)]
+c.JupyterHub.load_roles = [hub.ROOM_ROLE]
+
+driver = os.environ.get("HANDSON_HUB_DRIVER_TOKEN")
+if driver:  # the hub test drives the hub through its REST API with this token
+    c.JupyterHub.services.append({"name": "handson-hub-driver", "api_token": driver})
+    c.JupyterHub.load_roles.append({"name": "handson-hub-driver", "scopes": ["admin:users", "admin:servers", "tokens", "access:servers", "read:users"], "services": ["handson-hub-driver"]})
