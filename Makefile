@@ -8,8 +8,10 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 LAB_PORT ?= 8888
 # pytest-xdist workers, each with its own HOME and sandbox (conftest.py)
 TEST_WORKERS ?= 3
+HUB_PORT ?= 8000
+HUB_USERS ?= 20
 
-.PHONY: setup dev lab test lint unit nbval demo notebooks bench sandbox-status clean
+.PHONY: setup dev lab test test-hub hub lint unit nbval demo notebooks bench sandbox-status clean
 
 setup: $(VENV)/.installed
 
@@ -38,7 +40,16 @@ lab: setup
 # One session: the tests and nbval over every notebook; --dist loadgroup keeps the notebooks, the browser
 # cases and each notebook's restart sweep on one worker each
 test: dev lint
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup tests notebooks --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup tests notebooks --ignore=tests/test_hub.py --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg
+
+# A JupyterHub workshop room on this machine (root: it makes the participants' Unix users); see README
+hub: setup
+	$(PY) -m handson_helpers.hub setup
+	$(PY) -m handson_helpers.hub serve --port $(HUB_PORT)
+
+# The hub proven with HUB_USERS real users through its REST API (root; CI runs it after make test)
+test-hub: dev
+	HANDSON_HUB_USERS=$(HUB_USERS) $(PY) -m pytest -p no:xdist tests/test_hub.py
 
 lint: dev
 	$(VENV)/bin/ruff check handson_helpers tests conftest.py
@@ -46,7 +57,7 @@ lint: dev
 	$(VENV)/bin/mypy
 
 unit: dev
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup tests
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup tests --ignore=tests/test_hub.py
 
 nbval: dev
 	$(PY) -m pytest --nbval notebooks --nbval-sanitize-with tests/nbval_sanitize.cfg

@@ -45,9 +45,9 @@ def room_service(python: str, home: str, url: str) -> dict:
     return {"name": ROOM_SERVICE, "url": url, "command": [python, "-m", "handson_helpers.sandbox", "room"], "environment": {"HANDSON_HOME": home}}
 
 
-def spawner_environment(url: str) -> dict:
-    """What every participant's server needs to find the room."""
-    return {"HANDSON_SANDBOX": "room", "HANDSON_ROOM_URL": url, "HANDSON_TARGET": "sandbox"}
+def spawner_environment(url: str, room_uid: int = 0) -> dict:
+    """What every participant's server needs to find the room, and whose the room's socket must be."""
+    return {"HANDSON_SANDBOX": "room", "HANDSON_ROOM_URL": url, "HANDSON_ROOM_UID": str(room_uid), "HANDSON_TARGET": "sandbox"}
 
 
 # ----- set-up (root) -----

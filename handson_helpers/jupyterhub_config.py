@@ -39,7 +39,7 @@ c.Spawner.cmd = [str(venv_bin / "jupyterhub-singleuser")]
 c.Spawner.default_url = "/lab/tree/handson/00_contents.ipynb"
 c.Spawner.start_timeout = 600  # a room's worth of servers starting at once on two cores
 c.Spawner.http_timeout = 600
-c.Spawner.environment = {"PATH": f"{venv_bin}:/usr/local/bin:/usr/bin:/bin", **hub.spawner_environment(room_url)}
+c.Spawner.environment = {"PATH": f"{venv_bin}:/usr/local/bin:/usr/bin:/bin", **hub.spawner_environment(room_url, os.getuid())}
 c.Spawner.pre_spawn_hook = lambda spawner: hub.ensure_unix_user(spawner.user.name, state, base / "notebooks")
 
 # The room sandbox: the same definition the README shows.

@@ -17,6 +17,8 @@ import json
 import os
 import urllib.error
 import urllib.request
+from pathlib import Path
+from urllib.parse import urlsplit
 
 from .errors import HandsonError
 from .rules import ACCOUNT_ID
@@ -75,12 +77,46 @@ def url() -> str:
     return found
 
 
+def listener_uid(host: str, port: int) -> int | None:
+    """Who owns the socket listening on a loopback ``host:port`` (from /proc/net/tcp), or None."""
+    wanted = {"127.0.0.1": ("0100007F", "00000000"), "::1": ("00000000000000000000000001000000", "00000000000000000000000000000000")}[host]
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            address, listening = fields[1].rsplit(":", 1), fields[3] == "0A"
+            if listening and int(address[1], 16) == port and address[0] in wanted:
+                return int(fields[7])
+    return None
+
+
+def _check_listener(where: str) -> None:
+    """On this machine, the hub's token goes only to a room that runs as the hub's user.
+
+    A participant could otherwise bind the room's port while the room is down and collect the
+    tokens of everyone who connects; a socket's owner is something no other user can fake.
+    """
+    parts = urlsplit(where)
+    host = "::1" if parts.hostname == "::1" else "127.0.0.1" if parts.hostname in ("127.0.0.1", "localhost") else None
+    if host is None or parts.port is None:
+        return  # not on this machine (e.g. the hub's pod on Kubernetes): the network is the hub's to guard
+    expected = int(os.environ.get("HANDSON_ROOM_UID") or 0)
+    owner = listener_uid(host, parts.port)
+    if owner != expected:
+        who = "どのプロセスも待ち受けていません" if owner is None else f"ユーザーID {owner} のプロセスが待ち受けています (ルームはユーザーID {expected})"
+        raise HandsonError(f"ルームのサンドボックスの場所 {where} で{who}。鍵は送っていません。講師に連絡してください。", "RoomUnreachable")
+
+
 def credentials(timeout: float = 10.0) -> dict[str, str]:
     """This participant's keys from the room, asked with the server's hub token (never stored)."""
     where = url()
     token = os.environ.get("JUPYTERHUB_API_TOKEN", "")
     if not token:
         raise HandsonError("ルームのサンドボックスは JupyterHub の中でだけ使えます (JUPYTERHUB_API_TOKEN がありません)。", "RoomNotConfigured")
+    _check_listener(where)
     request = urllib.request.Request(where + CREDENTIALS_PATH, headers={"Authorization": f"token {token}"})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:

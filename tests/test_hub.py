@@ -19,7 +19,6 @@ import pytest
 
 from handson_helpers import hub
 
-pytestmark = pytest.mark.xdist_group("hub")
 ROOM = int(os.environ.get("HANDSON_HUB_USERS", "20"))
 NAMES = [f"hbt{n:02d}" for n in range(1, ROOM + 1)]
 TEACHER = "hbtteacher"
@@ -108,8 +107,7 @@ def test_a_room_of_participants_on_a_real_hub(the_hub):
     # the instructor (hub admin) sees every participant, live: 95 passes only when all have MFA on
     teacher = kernels[TEACHER]
     status, out = teacher.execute(
-        "import json, handson_helpers as hh\nfrom handson_helpers import workshop\nctx = hh.connect(show=False)\n"
-        "print(json.dumps({r.participant: r.enabled for r in workshop.status(ctx)}))"
+        "import json, handson_helpers as hh\nfrom handson_helpers import workshop\nctx = hh.connect(show=False)\nprint(json.dumps({r.participant: r.enabled for r in workshop.status(ctx)}))"
     )
     assert status == "ok", out
     assert _last_json(out) == dict.fromkeys(NAMES, True)

@@ -15,11 +15,13 @@ import threading
 import urllib.error
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
+import yaml
 
 import handson_helpers as hh
-from handson_helpers import room, totp, workshop
+from handson_helpers import hub, room, totp, workshop
 from handson_helpers.errors import HandsonError
 from handson_helpers.settings import expand
 
@@ -100,6 +102,7 @@ def as_who(the_room, monkeypatch, tmp_path):
         home.mkdir(mode=0o700, exist_ok=True)
         monkeypatch.setenv("HOME", str(home))
         monkeypatch.setenv("HANDSON_ROOM_URL", the_room["url"])
+        monkeypatch.setenv("HANDSON_ROOM_UID", str(os.getuid()))
         monkeypatch.setenv("JUPYTERHUB_API_TOKEN", token_of(name))
         monkeypatch.setenv("JUPYTERHUB_USER", name)
         monkeypatch.delenv("HANDSON_SANDBOX", raising=False)
@@ -261,7 +264,39 @@ def test_a_room_that_is_not_there_says_what_to_do(monkeypatch, env, code, says):
     assert refused.value.code == code and says in refused.value.message
 
 
+IMPOSTOR = """
+import socket, sys
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(); print(s.getsockname()[1], flush=True)
+s.settimeout(5)
+try:
+    conn, _ = s.accept(); conn.settimeout(2); print("GOT", conn.recv(65536), flush=True)
+except OSError:
+    print("NOTHING", flush=True)
+"""
+
+
+def test_the_hub_token_goes_to_no_one_but_the_room(monkeypatch):
+    """A participant (here uid nobody) listening where the room should be gets nothing from a kernel."""
+    impostor = subprocess.Popen(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3", "-c", IMPOSTOR], stdout=subprocess.PIPE, text=True)
+    port = int(impostor.stdout.readline())
+    monkeypatch.setenv("HANDSON_ROOM_URL", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("HANDSON_ROOM_UID", str(os.getuid()))
+    monkeypatch.setenv("JUPYTERHUB_API_TOKEN", "tok-precious-0123456789")
+    with pytest.raises(HandsonError) as refused:
+        hh.connect(show=False)
+    assert refused.value.code == "RoomUnreachable" and "ユーザーID 65534" in refused.value.message
+    assert impostor.stdout.read().strip() == "NOTHING"
+    impostor.wait(10)
+
+
+def test_the_listener_check_reads_who_listens(the_room):
+    port = int(the_room["url"].rsplit(":", 1)[1])
+    assert room.listener_uid("127.0.0.1", port) == os.getuid()
+    assert room.listener_uid("127.0.0.1", _free_port()) is None
+
+
 def test_a_refused_token_says_what_to_do(the_room, monkeypatch):
+    monkeypatch.setenv("HANDSON_ROOM_UID", str(os.getuid()))
     monkeypatch.setenv("HANDSON_ROOM_URL", the_room["url"])
     monkeypatch.setenv("JUPYTERHUB_API_TOKEN", "tok-not-a-hub-token")
     with pytest.raises(HandsonError) as refused:
@@ -275,3 +310,48 @@ def test_issued_keys_are_saved_like_the_rest_of_the_room(the_room):
     saved = the_room["home"] / "state" / "iam-state.json"
     assert issued["AccessKeyId"] in {k["id"] for u in json.loads(saved.read_text())["users"] for k in u["access_keys"]}
     assert saved.stat().st_mode & 0o777 == 0o600
+
+
+def _readme_block(marker: str) -> str:
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    start = text.index(marker)
+    return text[start : text.index("```", start)]
+
+
+def _lazy(value, initial):
+    return value.get_value(initial) if hasattr(value, "get_value") else value
+
+
+def test_the_readme_shows_the_room_make_hub_runs():
+    """The TLJH and Zero to JupyterHub snippets say what hub.py defines (one definition, shown twice)."""
+    from traitlets.config import Config
+
+    c = Config()
+    exec(_readme_block("# /opt/tljh/config/jupyterhub_config.d/handson-room.py"), {"c": c})  # noqa: S102 - the README's own block
+    url = "http://127.0.0.1:10101"
+    assert _lazy(c.JupyterHub.services, []) == [hub.room_service("/opt/tljh/user/bin/python", "/opt/tljh/state/handson-room", url)]
+    assert _lazy(c.JupyterHub.load_roles, []) == [hub.ROOM_ROLE]
+    assert _lazy(c.Spawner.environment, {}) == hub.spawner_environment(url, 0)
+
+    helm = yaml.safe_load(_readme_block("hub:\n  image:"))
+    service = helm["hub"]["services"][hub.ROOM_SERVICE]
+    assert service["command"][1:] == hub.room_service("python3", "", "")["command"][1:]
+    assert helm["hub"]["loadRoles"][hub.ROOM_SERVICE] == {k: v for k, v in hub.ROOM_ROLE.items() if k != "name"}
+    assert set(helm["singleuser"]["extraEnv"]) == set(hub.spawner_environment(service["url"])) - {"HANDSON_ROOM_UID"}  # not on loopback there
+
+
+def test_make_hubs_config_is_that_room(tmp_path, monkeypatch):
+    from traitlets.config import Config
+
+    c = Config()
+    monkeypatch.setenv("HANDSON_HUB_DIR", str(tmp_path))
+    monkeypatch.setenv("HANDSON_HUB_STATE", str(tmp_path / "state"))
+    monkeypatch.setenv("HANDSON_HUB_PORTS", json.dumps(hub.DEFAULT_PORTS))
+    monkeypatch.delenv("HANDSON_HUB_DRIVER_TOKEN", raising=False)
+    config = Path(hub.__file__).with_name("jupyterhub_config.py")
+    exec(compile(config.read_text(), str(config), "exec"), {"get_config": lambda: c, "__file__": str(config)})  # noqa: S102
+    url = f"http://127.0.0.1:{hub.DEFAULT_PORTS['room']}"
+    assert c.JupyterHub.services == [hub.room_service(str(tmp_path / "venv" / "bin" / "python"), str(tmp_path / "state" / "room"), url)]
+    assert c.JupyterHub.load_roles == [hub.ROOM_ROLE]
+    assert {k: v for k, v in c.Spawner.environment.items() if k != "PATH"} == hub.spawner_environment(url, os.getuid())
+    assert c.JupyterHub.bind_url.startswith("http://127.0.0.1:") and c.Authenticator.admin_users == {hub.INSTRUCTOR}

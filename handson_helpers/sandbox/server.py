@@ -336,11 +336,13 @@ def serve_room(home: Path) -> int:
     if not where.hostname or not where.port:
         print("JUPYTERHUB_SERVICE_URL needs a host and a port", file=sys.stderr)
         return 2
+    # On Kubernetes the URL names the hub's Service ("hub"), which the pod cannot bind: HANDSON_ROOM_BIND=0.0.0.0
+    bind = os.environ.get("HANDSON_ROOM_BIND") or where.hostname
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     app = build_app(home)
     app.hub = room.Hub.from_environment()
     room.install()
-    server = make_server(where.hostname, where.port, app, threaded=True, request_handler=Handler)
+    server = make_server(bind, where.port, app, threaded=True, request_handler=Handler)
     app.port = server.server_port
     app.host = where.netloc
     for signum in (signal.SIGTERM, signal.SIGINT):  # the hub stops its services with these
