@@ -20,6 +20,7 @@ import json
 import os
 import pwd
 import re
+import secrets
 import shutil
 import subprocess
 import sys
@@ -116,6 +117,17 @@ def created_users(state: Path) -> list[str]:
     return path.read_text().split() if path.exists() else []
 
 
+def may_log_in(name: str, state: Path) -> bool:
+    """A hub name that is (or will be) a Unix account of the hub's own, never root's or a daemon's."""
+    if not re.fullmatch(USERNAME_PATTERN, name, re.ASCII):
+        return False
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return True
+    return name in created_users(state)
+
+
 def ensure_unix_user(name: str, state: Path, notebooks: Path) -> None:
     """The Unix user for a hub user: made by the hub (home 0700, the notebooks copied in), or refused."""
     if not re.fullmatch(USERNAME_PATTERN, name, re.ASCII):
@@ -170,6 +182,23 @@ def serve(base: Path, state: Path, ports: dict[str, int], driver_token: str | No
     config = base / "venv" / "lib" / f"python{_venv_python_version(base)}" / "site-packages" / "handson_helpers" / "jupyterhub_config.py"
     log = open(state / "jupyterhub.log", "ab")  # noqa: SIM115 - the hub's log, kept open for its lifetime
     return subprocess.Popen([str(base / "venv" / "bin" / "jupyterhub"), "-f", str(config)], cwd=state, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
+def claim_instructor(base: Path, state: Path) -> str | None:
+    """A password for the instructor, set before anyone else can claim the name by logging in first
+    (FirstUseAuthenticator keeps whichever password comes first): shown once, stored only as bcrypt.
+    None when the instructor has one already."""
+    password = secrets.token_urlsafe(12)
+    code = (
+        "import dbm, sys, bcrypt\n"
+        "with dbm.open(sys.argv[1], 'c', 0o600) as db:\n"
+        "    if sys.argv[2] in db: sys.exit(3)\n"
+        "    db[sys.argv[2]] = bcrypt.hashpw(sys.stdin.read().encode(), bcrypt.gensalt())\n"
+    )
+    done = subprocess.run([str(base / "venv" / "bin" / "python"), "-c", code, str(state / "passwords.dbm"), INSTRUCTOR], input=password, text=True, check=False)
+    if done.returncode not in (0, 3):
+        raise SystemExit("could not set the instructor's password")
+    return password if done.returncode == 0 else None
 
 
 def _venv_python_version(base: Path) -> str:
@@ -318,13 +347,15 @@ def main(argv: list[str] | None = None) -> int:
         print("removed:", " ".join(remove_users(state)) or "(none)")
         return 0
     ports = {**DEFAULT_PORTS, "hub": args.port}
+    state.mkdir(mode=0o700, parents=True, exist_ok=True)
+    password = claim_instructor(HUB_DIR, state)
     proc = serve(HUB_DIR, state, ports)
     url = f"http://127.0.0.1:{args.port}"
+    said = f"password {password} (shown only now)" if password else "the password shown when the hub first started"
     print(
         f"JupyterHub: {url}  (this machine only; log: {state / 'jupyterhub.log'})\n"
-        f"- instructor: log in as '{INSTRUCTOR}' first and choose a password (at least 8 characters); the first\n"
-        "  password typed for a name becomes that name's password. The instructor is the hub's admin and\n"
-        "  sees every participant in 95_workshop_status.\n"
+        f"- instructor: log in as '{INSTRUCTOR}' with {said}.\n"
+        "  The instructor is the hub's admin and sees every participant in 95_workshop_status.\n"
         "- participants: any new lower-case name (letters and digits) and a password of their own.\n"
         "- Ctrl-C stops the hub and the room sandbox; `python -m handson_helpers.hub remove-users` deletes\n"
         "  the participants' Unix users afterwards.",

@@ -33,6 +33,8 @@ c.FirstUseAuthenticator.dbm_path = str(state / "passwords.dbm")
 c.Authenticator.allow_all = True
 c.Authenticator.admin_users = {hub.INSTRUCTOR}
 c.Authenticator.username_pattern = hub.USERNAME_PATTERN
+# root, daemon and any other account the hub did not make cannot even log in (None refuses)
+c.Authenticator.post_auth_hook = lambda authenticator, handler, model: model if hub.may_log_in(model["name"], state) else None
 
 c.JupyterHub.spawner_class = "jupyterhub.spawner.LocalProcessSpawner"
 c.Spawner.cmd = [str(venv_bin / "jupyterhub-singleuser")]

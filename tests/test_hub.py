@@ -6,12 +6,16 @@ Run by ``make test-hub`` (root: it creates and removes Unix users). HANDSON_HUB_
 room's size (20). Its wall time and memory per participant go to artifacts/bench/hub.json.
 """
 
+import http.cookiejar
 import json
 import os
 import pwd
 import secrets
 import socket
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -84,6 +88,32 @@ def _run_notebooks(kernel: hub.Kernel, prefixes: list[str]) -> None:
         for number, code in enumerate(hub.notebook_code(prefix), 1):
             status, out = kernel.execute(code)
             assert status == "ok", f"{kernel.name}: notebook {prefix}, code cell {number} failed:\n{out[-1500:]}"
+
+
+def _log_in(url: str, name: str, password: str) -> int:
+    """The hub's login form, as a browser sends it (xsrf cookie and field)."""
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), _NoRedirect)
+    opener.open(url + "/hub/login").read()
+    xsrf = next(c.value for c in jar if c.name == "_xsrf")
+    try:
+        return opener.open(url + "/hub/login", urllib.parse.urlencode({"_xsrf": xsrf, "username": name, "password": password}).encode()).status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+@pytest.mark.parametrize(("name", "password", "status"), [("root", "rootroot12", 403), ("daemon", "daemon1234", 403), ("Root", "rootroot12", 403), ("hbtnew", "newcomer12", 302)])
+def test_the_login_form_takes_new_names_only(the_hub, name, password, status):
+    url = the_hub["client"].url
+    assert _log_in(url, name, password) == status
+    if status == 302:  # first use sets the password; another one is refused from then on
+        assert _log_in(url, name, "someone-else-12") == 403
+        the_hub["client"].call("DELETE", f"/hub/api/users/{name}")
 
 
 def test_a_room_of_participants_on_a_real_hub(the_hub):
