@@ -309,16 +309,12 @@ def notebook_code(prefix: str) -> list[str]:
     return ["".join(c["source"]) if isinstance(c["source"], list) else c["source"] for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"]
 
 
-def memory_of(uid: int) -> dict[str, float]:
-    """RSS and PSS (shared pages split between their users) of every process of one Unix user, in MB."""
+def _memory(pids: list[int]) -> dict[str, float]:
+    """RSS and PSS (shared pages split between the processes that share them) of ``pids``, in MB."""
     rss = pss = 0
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
+    for pid in pids:
         try:
-            if proc.stat().st_uid != uid:
-                continue
-            for line in (proc / "smaps_rollup").read_text().splitlines():
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
                 if line.startswith("Rss:"):
                     rss += int(line.split()[1])
                 elif line.startswith("Pss:"):
@@ -326,6 +322,39 @@ def memory_of(uid: int) -> dict[str, float]:
         except (FileNotFoundError, ProcessLookupError, PermissionError):
             continue
     return {"rss_mb": round(rss / 1024, 1), "pss_mb": round(pss / 1024, 1)}
+
+
+def _pids() -> list[int]:
+    return [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()]
+
+
+def memory_of(uid: int) -> dict[str, float]:
+    """Every process of one Unix user: a participant's single-user server and kernels."""
+    owned = []
+    for pid in _pids():
+        try:
+            if Path(f"/proc/{pid}").stat().st_uid == uid:
+                owned.append(pid)
+        except FileNotFoundError:
+            continue
+    return _memory(owned)
+
+
+def tree_memory(root: int) -> dict[str, float]:
+    """A process and its descendants (the hub, its proxy and its room), minus the servers it spawned
+    for users (counted per participant)."""
+    parent = {}
+    for pid in _pids():
+        try:
+            if Path(f"/proc/{pid}").stat().st_uid == Path(f"/proc/{root}").stat().st_uid:
+                parent[pid] = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            continue
+    tree, changed = {root}, True
+    while changed:
+        grown = tree | {pid for pid, ppid in parent.items() if ppid in tree}
+        changed, tree = grown != tree, grown
+    return _memory(sorted(tree))
 
 
 # ----- command line -----

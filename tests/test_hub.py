@@ -60,7 +60,7 @@ def the_hub(tmp_path_factory):
     client = hub.HubClient(f"http://127.0.0.1:{ports['hub']}", token)
     try:
         client.wait_up()
-        yield {"client": client, "state": state, "ports": ports}
+        yield {"client": client, "state": state, "ports": ports, "pid": proc.pid}
     finally:
         for name in [*NAMES, TEACHER]:
             try:
@@ -133,6 +133,7 @@ def test_a_room_of_participants_on_a_real_hub(the_hub):
     with ThreadPoolExecutor(4) as pool:
         list(pool.map(lambda n: _run_notebooks(kernels[n], ["10", "21", "22"]), NAMES))
     memory = {n: hub.memory_of(pwd.getpwnam(n).pw_uid) for n in NAMES}
+    shared = hub.tree_memory(the_hub["pid"])
 
     # the instructor (hub admin) sees every participant, live: 95 passes only when all have MFA on
     teacher = kernels[TEACHER]
@@ -212,6 +213,8 @@ print(json.dumps({{"codes": codes, "files": files, "procs": len(procs), "tokens_
                     "pss_mb_max": per[-1],
                     "rss_mb_median": sorted(m["rss_mb"] for m in memory.values())[len(per) // 2],
                 },
+                "hub_proxy_room_pss_mb": shared["pss_mb"],
+                "participants_per_24_gib": int((24 * 1024 - shared["pss_mb"]) // per[-1]),
             },
             indent=2,
         )
