@@ -55,6 +55,34 @@ def test_stored_notebooks_and_the_repo_hold_no_secret():
         assert "widgets" not in nb["metadata"]
 
 
+# What an output may keep after nbval's sanitizer: the policy language's version is a constant.
+CONSTANT_DATES = {"2012-10-17"}
+
+
+def _sanitizers():
+    import configparser
+
+    config = configparser.ConfigParser()
+    config.read(Path(__file__).with_name("nbval_sanitize.cfg"))
+    return [(config[s]["regex"], config[s]["replace"]) for s in config.sections()]
+
+
+def test_stored_outputs_hold_no_date_that_nbval_would_compare():
+    """A stored output with today's date passes today and fails tomorrow: every date must be sanitized."""
+    import re
+
+    leftovers = []
+    for path in notebooks():
+        for cell in nbformat.read(path, as_version=4).cells:
+            for output in cell.get("outputs", []):
+                texts = [output.get("text", "")] + [v for v in output.get("data", {}).values() if isinstance(v, str)]
+                for text in texts:
+                    for regex, replace in _sanitizers():
+                        text = re.sub(regex, replace, text)
+                    leftovers += [(path.name, d) for d in re.findall(r"\d{4}-\d{2}-\d{2}|\d{2}:\d{2}:\d{2}", text) if d not in CONSTANT_DATES]
+    assert leftovers == []
+
+
 def test_the_workplace_scanner_agrees_when_it_is_present():
     """CI keeps a copy of shared/ beside the clone; the project's own scan above runs everywhere."""
     scanner = REPO.parent / "shared" / "tools" / "scan_secrets.py"
