@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -29,6 +30,8 @@ IDENTITY_PREFIX = "handson-room-"
 IDENTITY_TAG_KEY = "handson-room-participant"
 SCOPE_POLICY_NAME = "handson-room-scope"
 CREDENTIALS_PATH = "/_handson/room/credentials"
+# JupyterHub starts a managed service again as soon as it sees it exit
+RESTART_GRACE_SECONDS = 10.0
 # Only these reach beyond one's own names: the hands-on lists the account's users and devices.
 ACCOUNT_LISTS = ("iam:ListUsers", "iam:ListVirtualMFADevices")
 
@@ -104,7 +107,11 @@ def _check_listener(where: str) -> None:
     if host is None or parts.port is None:
         return  # not on this machine (e.g. the hub's pod on Kubernetes): the network is the hub's to guard
     expected = int(os.environ.get("HANDSON_ROOM_UID") or 0)
+    deadline = time.monotonic() + RESTART_GRACE_SECONDS
     owner = listener_uid(host, parts.port)
+    while owner is None and time.monotonic() < deadline:  # the hub restarts a room that exited
+        time.sleep(0.5)
+        owner = listener_uid(host, parts.port)
     if owner != expected:
         who = "どのプロセスも待ち受けていません" if owner is None else f"ユーザーID {owner} のプロセスが待ち受けています (ルームはユーザーID {expected})"
         raise HandsonError(f"ルームのサンドボックスの場所 {where} で{who}。鍵は送っていません。講師に連絡してください。", "RoomUnreachable")

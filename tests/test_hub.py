@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from handson_helpers import hub
+from handson_helpers import hub, room
 
 ROOM = int(os.environ.get("HANDSON_HUB_USERS", "20"))
 NAMES = [f"hbt{n:02d}" for n in range(1, ROOM + 1)]
@@ -74,6 +74,20 @@ def the_hub(tmp_path_factory):
         for name in [*NAMES, TEACHER]:
             with pytest.raises(KeyError):
                 pwd.getpwnam(name)
+
+
+def _listener_pid(port: int) -> int | None:
+    """The process that listens on 127.0.0.1:port (its socket's inode, found among /proc/*/fd)."""
+    inode = next((line.split()[9] for line in Path("/proc/net/tcp").read_text().splitlines()[1:] if line.split()[1] == f"0100007F:{port:04X}" and line.split()[3] == "0A"), None)
+    if inode is None:
+        return None
+    for fd in Path("/proc").glob("[0-9]*/fd/*"):
+        try:
+            if os.readlink(fd) == f"socket:[{inode}]":
+                return int(fd.parts[2])
+        except OSError:
+            continue
+    return None
 
 
 def _last_json(out: str):
@@ -134,6 +148,16 @@ def test_a_room_of_participants_on_a_real_hub(the_hub):
         list(pool.map(lambda n: _run_notebooks(kernels[n], ["10", "21", "22"]), NAMES))
     memory = {n: hub.memory_of(pwd.getpwnam(n).pw_uid) for n in NAMES}
     shared = hub.tree_memory(the_hub["pid"])
+
+    # the room crashes; the hub starts it again and nothing it acknowledged is lost
+    port = the_hub["ports"]["room"]
+    crashed = _listener_pid(port)
+    os.kill(crashed, 9)
+    deadline = time.monotonic() + 120
+    while _listener_pid(port) in (crashed, None):
+        assert time.monotonic() < deadline, "the hub did not restart the room service"
+        time.sleep(0.5)
+    assert room.listener_uid("127.0.0.1", port) == 0
 
     # the instructor (hub admin) sees every participant, live: 95 passes only when all have MFA on
     teacher = kernels[TEACHER]

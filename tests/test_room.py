@@ -255,6 +255,7 @@ def test_the_instructor_sees_everyone_and_cleans_up_everything(as_who, tmp_path)
     ],
 )
 def test_a_room_that_is_not_there_says_what_to_do(monkeypatch, env, code, says):
+    monkeypatch.setattr(room, "RESTART_GRACE_SECONDS", 1.0)
     for key in ("HANDSON_SANDBOX", "HANDSON_ROOM_URL", "JUPYTERHUB_API_TOKEN"):
         monkeypatch.delenv(key, raising=False)
     for key, value in env.items():
