@@ -202,7 +202,8 @@ for p in procs:
         environ.append("JUPYTERHUB_API_TOKEN" in open(f"/proc/{{p}}/environ", "rb").read().decode(errors="replace"))
     except (PermissionError, FileNotFoundError, ProcessLookupError):
         environ.append(False)
-print(json.dumps({{"codes": codes, "files": files, "procs": len(procs), "tokens_seen": sum(environ)}}))
+import sys
+print(json.dumps({{"codes": codes, "files": files, "procs": len(procs), "tokens_seen": sum(environ), "moto": "moto" in sys.modules}}))
 """
     )
     assert status == "ok", out
@@ -210,6 +211,7 @@ print(json.dumps({{"codes": codes, "files": files, "procs": len(procs), "tokens_
     assert seen["codes"] == ["AccessDenied"] * 5, seen
     assert seen["files"] == ["denied"] * 3, seen
     assert seen["procs"] >= 2 and seen["tokens_seen"] == 0, seen  # B's server and kernel, their tokens unreadable
+    assert seen["moto"] is False  # after 1 → 2.2, a room kernel has not loaded the emulator
 
     # 後始末 in every server, then the instructor's cleanup leaves the room empty
     with ThreadPoolExecutor(4) as pool:
