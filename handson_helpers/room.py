@@ -13,17 +13,19 @@ never imports moto.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
+import socket
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from .errors import HandsonError
 from .rules import ACCOUNT_ID
-from .settings import SEED_DEVICE_NAME, SEED_USER_NAME
+from .settings import SEED_DEVICE_NAME, SEED_USER_NAME, SEED_USER_PATH
 
 IDENTITY_PATH = "/handson-room/"
 IDENTITY_PREFIX = "handson-room-"
@@ -32,6 +34,29 @@ SCOPE_POLICY_NAME = "handson-room-scope"
 CREDENTIALS_PATH = "/_handson/room/credentials"
 # JupyterHub starts a managed service again as soon as it sees it exit
 RESTART_GRACE_SECONDS = 10.0
+# What the hands-on does with the participant's own user (1, 2.2, 3.1, 40, 後始末) and device (2.1,
+# 後始末); nothing else, so no rename (UpdateUser), untagging or other path can move a name out of reach.
+USER_ACTIONS = (
+    "iam:CreateUser",
+    "iam:GetUser",
+    "iam:DeleteUser",
+    "iam:TagUser",
+    "iam:ListUserTags",
+    "iam:CreateAccessKey",
+    "iam:DeleteAccessKey",
+    "iam:ListAccessKeys",
+    "iam:PutUserPolicy",
+    "iam:GetUserPolicy",
+    "iam:DeleteUserPolicy",
+    "iam:ListUserPolicies",
+    "iam:ListAttachedUserPolicies",
+    "iam:ListGroupsForUser",
+    "iam:EnableMFADevice",
+    "iam:DeactivateMFADevice",
+    "iam:ResyncMFADevice",
+    "iam:ListMFADevices",
+)
+DEVICE_ACTIONS = ("iam:CreateVirtualMFADevice", "iam:DeleteVirtualMFADevice", "iam:TagMFADevice", "iam:ListMFADeviceTags")
 # Only these reach beyond one's own names: the hands-on lists the account's users and devices.
 ACCOUNT_LISTS = ("iam:ListUsers", "iam:ListVirtualMFADevices")
 
@@ -53,25 +78,30 @@ def suffix_of(user_name: str) -> str | None:
 
 
 def scope_policy(suffix: str) -> dict:
-    """Everything on the participant's own user and device (at any path), the two account-wide lists."""
+    """The participant's own user (at the hands-on's path, or "/") and device, and the two account-wide lists.
+
+    The room applies it twice: as the participant's identity policy, and as the permissions
+    boundary of every user named for the participant, whoever made it.
+    """
     user, device = own_names(suffix)
     arn = f"arn:aws:iam::{ACCOUNT_ID}:"
     return {
         "Version": "2012-10-17",
         "Statement": [
-            {
-                "Sid": "OwnUserAndDevice",
-                "Effect": "Allow",
-                "Action": "iam:*",
-                "Resource": [f"{arn}user/{user}", f"{arn}user/*/{user}", f"{arn}mfa/{device}", f"{arn}mfa/*/{device}"],
-            },
+            # the bare name too: a user that does not exist yet has no path (GetUser before 1 creates it)
+            {"Sid": "OwnUser", "Effect": "Allow", "Action": list(USER_ACTIONS), "Resource": [f"{arn}user{SEED_USER_PATH}{user}", f"{arn}user/{user}"]},
+            {"Sid": "OwnDevice", "Effect": "Allow", "Action": list(DEVICE_ACTIONS), "Resource": f"{arn}mfa/{device}"},
             {"Sid": "AccountLists", "Effect": "Allow", "Action": list(ACCOUNT_LISTS), "Resource": "*"},
         ],
     }
 
 
 def url() -> str:
+    """HANDSON_ROOM_URL, with ``localhost`` pinned to 127.0.0.1: the address checked is the address used."""
     found = (os.environ.get("HANDSON_ROOM_URL") or "").strip().rstrip("/")
+    parts = urlsplit(found)
+    if parts.hostname == "localhost":
+        found = urlunsplit(parts._replace(netloc=f"127.0.0.1:{parts.port}" if parts.port else "127.0.0.1"))
     if not found:
         raise HandsonError(
             "HANDSON_SANDBOX=room ですが、ルームのサンドボックスの場所 (HANDSON_ROOM_URL) がありません。講師に JupyterHub の設定を確認してもらってください。",
@@ -81,18 +111,21 @@ def url() -> str:
 
 
 def listener_uid(host: str, port: int) -> int | None:
-    """Who owns the socket listening on a loopback ``host:port`` (from /proc/net/tcp), or None."""
-    wanted = {"127.0.0.1": ("0100007F", "00000000"), "::1": ("00000000000000000000000001000000", "00000000000000000000000000000000")}[host]
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            lines = Path(table).read_text().splitlines()[1:]
-        except OSError:
-            continue
-        for line in lines:
-            fields = line.split()
-            address, listening = fields[1].rsplit(":", 1), fields[3] == "0A"
-            if listening and int(address[1], 16) == port and address[0] in wanted:
-                return int(fields[7])
+    """Who owns the socket listening on ``host:port`` (an IP address of this machine, from
+    /proc/net/tcp or tcp6, a wildcard bind included), or None when nothing listens there."""
+    packed = socket.inet_pton(socket.AF_INET6 if ":" in host else socket.AF_INET, host)
+    # the kernel prints each 32-bit word of an address in host (little-endian) byte order
+    words = "".join(packed[i : i + 4][::-1].hex().upper() for i in range(0, len(packed), 4))
+    wanted = (words, "0" * len(words))
+    try:
+        lines = Path("/proc/net/tcp6" if ":" in host else "/proc/net/tcp").read_text().splitlines()[1:]
+    except OSError:
+        return None
+    for line in lines:
+        fields = line.split()
+        address, listening = fields[1].rsplit(":", 1), fields[3] == "0A"
+        if listening and int(address[1], 16) == port and address[0] in wanted:
+            return int(fields[7])
     return None
 
 
@@ -103,9 +136,12 @@ def _check_listener(where: str) -> None:
     tokens of everyone who connects; a socket's owner is something no other user can fake.
     """
     parts = urlsplit(where)
-    host = "::1" if parts.hostname == "::1" else "127.0.0.1" if parts.hostname in ("127.0.0.1", "localhost") else None
+    try:
+        host = str(ipaddress.ip_address(parts.hostname or ""))
+    except ValueError:
+        host = None
     if host is None or parts.port is None:
-        return  # not on this machine (e.g. the hub's pod on Kubernetes): the network is the hub's to guard
+        return  # a name (e.g. the hub's Service on Kubernetes): another machine, whose network the hub guards
     expected = int(os.environ.get("HANDSON_ROOM_UID") or 0)
     deadline = time.monotonic() + RESTART_GRACE_SECONDS
     owner = listener_uid(host, parts.port)

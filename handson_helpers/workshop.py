@@ -21,7 +21,7 @@ from . import display, room
 from .access import list_keys, mask, tagged_key, user_policies
 from .errors import AWS_ERRORS, HandsonError, aws_call, explain, require_passed
 from .mfa import device_name_of, device_tags, list_devices
-from .settings import HASH_LEN, KIT_POLICY_NAME, KIT_TAG, PARTICIPANT_TAG_KEY, SEED_DEVICE_NAME, SEED_USER_NAME, SEED_USER_PATH, participant
+from .settings import HASH_LEN, KIT_POLICY_NAME, KIT_TAG, PARTICIPANT_TAG_KEY, SEED_DEVICE_NAME, SEED_USER_NAME, SEED_USER_PATH, participant, sandbox_mode
 from .target import Context, connect
 from .users import listed, user_tags
 
@@ -106,6 +106,16 @@ def room_identities(ctx: Context) -> list[tuple[dict, str]]:
     return found
 
 
+def room_users(ctx: Context) -> list[tuple[dict, str]]:
+    """In a room: every user named for a participant, at any path, tagged or not."""
+    return [(u, suffix) for u in listed(ctx, "list_users", "Users") if (suffix := room.suffix_of(u["UserName"])) is not None]
+
+
+def room_devices(ctx: Context) -> list[dict]:
+    """In a room: every virtual device named for a participant (the room lets nobody else make one)."""
+    return [d for d in list_devices(ctx) if device_name_of(d["SerialNumber"]).lower().startswith(SEED_DEVICE_NAME + "-")]
+
+
 def status(ctx: Context, user_path: str = SEED_USER_PATH) -> list[Row]:
     users = kit_users(ctx, user_path)
     devices = kit_devices(ctx, users)
@@ -173,8 +183,15 @@ def cleanup(ctx: Context, yes: bool) -> int:
     deactivate, delete device, delete user."""
     users = kit_users(ctx)
     devices = [d for d, _ in kit_devices(ctx, users)]
+    in_room = sandbox_mode() == "room" and ctx.target == "sandbox"
+    if in_room:  # everything named for a participant is theirs there, made by the kit or in the terminal
+        users, devices = room_users(ctx), room_devices(ctx)
     steps: list[tuple[str, str | None, str | None]] = []
     for user, _ in users:
+        if in_room:
+            steps += [("delete-user-policy", user["UserName"], p) for p in user_policies(ctx, user["UserName"])]
+            steps += [("delete-access-key", user["UserName"], k["AccessKeyId"]) for k in list_keys(ctx, user["UserName"])]
+            continue
         key, policy = kit_access(ctx, user["UserName"])
         if policy:
             steps.append(("delete-user-policy", user["UserName"], KIT_POLICY_NAME))

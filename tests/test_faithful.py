@@ -11,6 +11,7 @@ from botocore.exceptions import ClientError
 from helpers import totp_at
 from PIL import Image
 
+import handson_helpers as hh
 from conftest import cli_json
 
 VIA = ["boto3", "cli"]
@@ -233,3 +234,18 @@ def test_device_tags_are_kept_listed_and_dropped_with_the_device(iam):
     iam.delete_virtual_mfa_device(SerialNumber=serial)
     with pytest.raises(iam.exceptions.NoSuchEntityException):
         iam.list_mfa_device_tags(SerialNumber=serial)
+
+
+def test_a_renamed_user_keeps_its_keys_tags_and_sessions(iam, sts, ctx):
+    """AWS ties keys, tags and sessions to the user, not to its name (moto left them on the old name)."""
+    iam.create_user(UserName="before", Path="/p/", Tags=[{"Key": "k", "Value": "v"}])
+    iam.put_user_policy(UserName="before", PolicyName="read", PolicyDocument='{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:ListUsers","Resource":"*"}]}')
+    key = iam.create_access_key(UserName="before")["AccessKey"]
+    own = hh.target.sandbox_session(aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"])
+    token = own.client("sts", endpoint_url=ctx.endpoint).get_session_token()["Credentials"]
+    iam.update_user(UserName="before", NewUserName="after", NewPath="/q/")
+    assert iam.list_user_tags(UserName="after")["Tags"] == [{"Key": "k", "Value": "v"}]
+    assert own.client("sts", endpoint_url=ctx.endpoint).get_caller_identity()["Arn"] == "arn:aws:iam::123456789012:user/q/after"
+    session = hh.target.sandbox_session(aws_access_key_id=token["AccessKeyId"], aws_secret_access_key=token["SecretAccessKey"], aws_session_token=token["SessionToken"])
+    assert session.client("sts", endpoint_url=ctx.endpoint).get_caller_identity()["Arn"].endswith(":user/q/after")
+    assert [k["AccessKeyId"] for k in iam.list_access_keys(UserName="after")["AccessKeyMetadata"]] == [key["AccessKeyId"]]

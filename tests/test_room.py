@@ -23,12 +23,13 @@ import yaml
 import handson_helpers as hh
 from handson_helpers import hub, room, totp, workshop
 from handson_helpers.errors import HandsonError
+from handson_helpers.sandbox import room as room_server
 from handson_helpers.settings import expand
 
 ACCOUNT = "arn:aws:iam::123456789012"
 SERVICE_TOKEN = "room-service-token-0123456789"
 pytestmark = pytest.mark.xdist_group("room")  # one room per run, its tests in order
-PARTICIPANTS = ["alice", "bob", "a.b", "axb", "x-alice", "Ünï Code", "late"]
+PARTICIPANTS = ["alice", "bob", "a.b", "axb", "x-alice", "alicex", "Ünï Code", "late", "carol", "dave", "eve"]
 
 
 def _free_port() -> int:
@@ -175,7 +176,7 @@ def test_the_kit_names_come_from_the_room_not_the_environment(as_who, monkeypatc
 
 
 # (attacker, victim): names that differ by a regex metacharacter or a suffix of the other's
-PAIRS = [("bob", "alice"), ("axb", "a.b"), ("alice", "x-alice"), ("a.b", "axb"), ("Ünï Code", "alice")]
+PAIRS = [("bob", "alice"), ("axb", "a.b"), ("alice", "x-alice"), ("a.b", "axb"), ("alice", "alicex"), ("alicex", "alice"), ("Ünï Code", "alice")]
 
 
 @pytest.mark.parametrize(("attacker", "victim"), PAIRS)
@@ -195,7 +196,8 @@ def test_a_participant_cannot_touch_anothers_user_or_device(as_who, tmp_path, at
         lambda: ctx.iam.create_access_key(UserName=victim_user),
         lambda: ctx.iam.put_user_policy(UserName=victim_user, PolicyName="p", PolicyDocument="{}"),
         lambda: ctx.iam.tag_user(UserName=victim_user, Tags=[{"Key": "k", "Value": "v"}]),
-        lambda: ctx.iam.create_user(UserName=victim_user + "x"),
+        lambda: ctx.iam.create_user(UserName=victim_user + "zz"),
+        lambda: ctx.iam.update_user(UserName=victim_user, NewUserName=victim_user + "-mine"),
         lambda: ctx.iam.create_user(UserName="handson-room-" + hh.settings.participant(attacker) + "2"),
         lambda: ctx.iam.create_access_key(UserName=room.identity_name(hh.settings.participant(attacker))),
         lambda: ctx.iam.put_user_policy(UserName=room.identity_name(hh.settings.participant(attacker)), PolicyName="p", PolicyDocument="{}"),
@@ -356,3 +358,102 @@ def test_make_hubs_config_is_that_room(tmp_path, monkeypatch):
     assert c.JupyterHub.load_roles == [hub.ROOM_ROLE]
     assert {k: v for k, v in c.Spawner.environment.items() if k != "PATH"} == hub.spawner_environment(url, os.getuid())
     assert c.JupyterHub.bind_url.startswith("http://127.0.0.1:") and c.Authenticator.admin_users == {hub.INSTRUCTOR}
+
+
+@pytest.mark.parametrize(
+    "move",
+    [
+        {"NewUserName": "free-name"},  # out of every boundary's reach (the review's first finding)
+        {"NewUserName": "handson-room-carol", "NewPath": "/handson-room/"},  # squatting a room identity
+        {"NewPath": "/elsewhere/"},  # out of the instructor's cleanup
+    ],
+)
+def test_a_participant_cannot_move_their_own_user_out_of_reach(as_who, tmp_path, move):
+    ctx = as_who("eve")
+    user, _ = room.own_names("eve")
+    if user not in {u["UserName"] for u in ctx.iam.list_users()["Users"]}:
+        hands_on(ctx, tmp_path)
+    with pytest.raises(ctx.iam.exceptions.ClientError) as denied:
+        ctx.iam.update_user(UserName=user, **move)
+    assert denied.value.response["Error"]["Code"] == "AccessDenied"
+
+
+@pytest.mark.parametrize("path", ["/elsewhere/", "/handson-room/"])
+def test_a_participant_creates_their_user_at_the_hands_ons_path_only(as_who, path):
+    ctx = as_who("eve")
+    with pytest.raises(ctx.iam.exceptions.ClientError) as denied:
+        ctx.iam.create_user(UserName=room.own_names("eve")[0] + "", Path=path)
+    assert denied.value.response["Error"]["Code"] in ("AccessDenied", "EntityAlreadyExists")
+    assert all(u["Path"] != path for u in ctx.iam.list_users()["Users"] if u["UserName"] == room.own_names("eve")[0])
+
+
+@pytest.mark.parametrize(("who", "planted"), [("carol", "handson-room-carol"), ("dave", "HANDSON-ROOM-DAVE")])
+def test_a_room_identity_someone_else_made_is_never_handed_out(the_room, as_who, who, planted):
+    """Whoever made a user of a participant's identity name (here the administrator) does not get
+    that participant's key handed to them: the room refuses, clearly, and changes nothing."""
+    teacher = as_who("teacher")
+    teacher.iam.create_user(UserName=planted, Path="/handson-room/")
+    try:
+        status, body = _ask(the_room["url"], f"token {token_of(who)}")
+        assert status == 409 and "SecretAccessKey" not in body and "instructor" in body["error"]
+        assert teacher.iam.list_access_keys(UserName=planted)["AccessKeyMetadata"] == []
+    finally:
+        teacher.iam.delete_user(UserName=planted)
+
+
+def test_a_participants_users_stay_bounded_after_their_identity_is_gone(as_who, tmp_path):
+    ctx = as_who("bob")
+    bob_user, _ = room.own_names("bob")
+    if bob_user not in {u["UserName"] for u in ctx.iam.list_users()["Users"]}:
+        hands_on(ctx, tmp_path)
+    ctx.iam.put_user_policy(UserName=bob_user, PolicyName="everything", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
+    key = ctx.iam.create_access_key(UserName=bob_user)["AccessKey"]
+    teacher = as_who("teacher")
+    identity = room.identity_name("bob")
+    for old in teacher.iam.list_access_keys(UserName=identity)["AccessKeyMetadata"]:
+        teacher.iam.delete_access_key(UserName=identity, AccessKeyId=old["AccessKeyId"])
+    teacher.iam.delete_user_policy(UserName=identity, PolicyName=room.SCOPE_POLICY_NAME)
+    teacher.iam.delete_user(UserName=identity)
+    iam = hh.target.sandbox_session(aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"]).client("iam", endpoint_url=teacher.endpoint)
+    with pytest.raises(iam.exceptions.ClientError) as denied:
+        iam.create_user(UserName="backdoor")
+    assert "because no permissions boundary allows" in denied.value.response["Error"]["Message"]
+    teacher.iam.delete_access_key(UserName=bob_user, AccessKeyId=key["AccessKeyId"])
+    teacher.iam.delete_user_policy(UserName=bob_user, PolicyName="everything")
+
+
+def test_the_instructors_cleanup_takes_what_participants_made_by_hand_and_nothing_else(as_who, tmp_path, monkeypatch):
+    """In a room everything named for a participant is theirs: made in the terminal without the
+    kit's tags, with extra policies and keys, it goes too; the instructor's own user stays."""
+    ctx = as_who("carol")
+    user, device = room.own_names("carol")
+    ctx.iam.create_user(UserName=user, Path="/handson-cli/")  # the seed's own command: no tags
+    ctx.iam.create_virtual_mfa_device(VirtualMFADeviceName=device)
+    ctx.iam.put_user_policy(UserName=user, PolicyName="mine", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:ListUsers", "Resource": "*"}]}))
+    ctx.iam.create_access_key(UserName=user)
+    ctx.iam.create_access_key(UserName=user)
+    teacher = as_who("teacher")
+    teacher.iam.create_user(UserName="instructor-made", Path="/staff/")
+    monkeypatch.setenv("HANDSON_SANDBOX", "room")
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert workshop.cleanup(teacher, yes=True) == 0
+    left = {u["UserName"] for u in teacher.iam.list_users()["Users"]}
+    assert left == {"instructor-made"} and teacher.iam.list_virtual_mfa_devices()["VirtualMFADevices"] == []
+    teacher.iam.delete_user(UserName="instructor-made")
+
+
+def test_the_hub_is_asked_again_once_the_cache_is_stale(the_room):
+    asked = []
+    caller = room_server.Hub(f"http://127.0.0.1:{the_room['hub'].server_port}/hub/api", SERVICE_TOKEN)
+    _Hub.asked = asked
+    for now in (0.0, 5.0, room_server.IDENTIFY_CACHE_SECONDS + 1):
+        assert caller.identify(f"token {token_of('alice')}", now=now).name == "alice"
+    assert asked.count("/hub/api/user") == 2
+
+
+@pytest.mark.parametrize(
+    ("given", "used"), [("http://localhost:10101", "http://127.0.0.1:10101"), ("http://localhost:10101/", "http://127.0.0.1:10101"), ("http://127.0.0.1:10101", "http://127.0.0.1:10101")]
+)
+def test_localhost_is_pinned_to_the_address_that_is_checked(monkeypatch, given, used):
+    monkeypatch.setenv("HANDSON_ROOM_URL", given)
+    assert room.url() == used

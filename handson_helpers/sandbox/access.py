@@ -294,9 +294,22 @@ def resource_of(service: str, action: str, params: dict[str, str], who: Principa
             return f"arn:aws:iam::{ACCOUNT_ID}:mfa{path}{params.get('VirtualMFADeviceName', '')}"
         if action == "ListUsers":
             return f"arn:aws:iam::{ACCOUNT_ID}:user{params.get('PathPrefix') or '/'}"
-        if "UserName" in params or action in ("GetUser", "ListAccessKeys", "CreateAccessKey", "ListMFADevices"):
+        if action == "GetAccessKeyLastUsed":  # the key's owner, whoever asks
+            key = _iam().access_keys.get(params.get("AccessKeyId", ""))
+            return _user_arn(key.user_name) if key is not None and key.user_name else "*"
+        if "UserName" in params or action in ("GetUser", "ListAccessKeys", "CreateAccessKey", "DeleteAccessKey", "UpdateAccessKey", "ListMFADevices"):
             return _user_arn(params.get("UserName") or who.user_name)
     return "*"
+
+
+def resources_of(service: str, action: str, params: dict[str, str], who: Principal) -> list[str]:
+    """Every ARN the call needs permission on: a rename needs both the old and the new user, as in AWS."""
+    resources = [resource_of(service, action, params, who)]
+    if service == "iam" and action == "UpdateUser" and (params.get("NewUserName") or params.get("NewPath")):
+        user = _iam().users.get(params.get("UserName", ""))
+        path = params.get("NewPath") or (user.path if user is not None else "/")
+        resources.append(f"arn:aws:iam::{ACCOUNT_ID}:user{path}{params.get('NewUserName') or params.get('UserName', '')}")
+    return resources
 
 
 def _documents(user_name: str) -> list:
@@ -374,11 +387,13 @@ def authorize(key_id: str, service: str, action: str, params: dict[str, str], re
             raise Denied(403, "InvalidClientTokenId", "The security token included in the request is invalid")
     if full_action in ALWAYS_ALLOWED:
         return who
-    resource = resource_of(service, action, params, who)
     values = context(who, region)
-    verdict = evaluate(who, service, action, resource, values)
-    if verdict == "allowed" and not bounded(who, service, action, resource, values):
-        verdict = "boundary"
+    for resource in resources_of(service, action, params, who):
+        verdict = evaluate(who, service, action, resource, values)
+        if verdict == "allowed" and not bounded(who, service, action, resource, values):
+            verdict = "boundary"
+        if verdict != "allowed":
+            break
     if verdict != "allowed":
         why = {
             "explicit": "with an explicit deny in an identity-based policy",
@@ -455,6 +470,18 @@ def create_user(self, region_name, user_name, path="/", tags=None):
     return user
 
 
+_prev_update_user = faithful.update_user
+
+
+def update_user(self, user_name, new_path=None, new_user_name=None):
+    """A renamed user's sessions stay the user's (AWS ties them to the user, not the name)."""
+    _prev_update_user(self, user_name, new_path, new_user_name)
+    if new_user_name:
+        for session in _sessions().values():
+            if session.user_name == user_name:
+                session.user_name = new_user_name
+
+
 _moto_user_from_key = models.IAMBackend.get_user_from_access_key_id
 
 
@@ -508,5 +535,6 @@ def apply(admin_key_id: str) -> None:
     IAMPolicyStatement._match = staticmethod(_match)
     sts_models.STSBackend.get_caller_identity = get_caller_identity
     models.IAMBackend.create_user = create_user
+    models.IAMBackend.update_user = update_user
     models.IAMBackend.get_user_from_access_key_id = get_user_from_access_key_id
     assert access_control.IAMPolicyStatement is IAMPolicyStatement

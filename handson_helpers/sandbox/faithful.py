@@ -105,10 +105,20 @@ _orig_update_user = models.IAMBackend.update_user
 
 
 def update_user(self, user_name, new_path=None, new_user_name=None):
-    """A rename may not make two names that differ only in case, either."""
+    """A rename may not make two names that differ only in case, either; the user keeps its
+    access keys and tags under the new name and path (moto leaves them on the old ones)."""
     if new_user_name and any(n.lower() == new_user_name.lower() and n != user_name for n in self.users):
         raise EntityAlreadyExists(f"User with name {new_user_name} already exists.")
-    return _orig_update_user(self, user_name, new_path, new_user_name)
+    user = self.users.get(user_name)
+    old_arn = user.arn if user is not None else None
+    tags = self.tagger.list_tags_for_resource(old_arn)["Tags"] if old_arn else []
+    _orig_update_user(self, user_name, new_path, new_user_name)
+    user = self.users[new_user_name or user_name]
+    for key in user.access_keys:
+        key.user_name = user.name
+    if old_arn and user.arn != old_arn:
+        self.tagger.delete_all_tags_for_resource(old_arn)
+        self.tagger.tag_resource(user.arn, tags)
 
 
 def create_virtual_mfa_device(self, device_name, path, tags=None):

@@ -25,8 +25,8 @@ from . import access
 
 PARTITION = "aws"
 TOKEN_RE = re.compile(r"(?:token|bearer) [A-Za-z0-9_.~+/=-]{8,256}", re.ASCII | re.IGNORECASE)
-# A participant's hub token is asked about once a minute at most, not on every connect().
-IDENTIFY_CACHE_SECONDS = 60.0
+# A token is asked about again after this long: a user the hub deleted or demoted loses the room soon after.
+IDENTIFY_CACHE_SECONDS = 10.0
 
 
 class NotAllowed(Exception):
@@ -90,15 +90,22 @@ def _iam() -> models.IAMBackend:
 
 
 def issue(raw: str) -> dict[str, str]:
-    """The participant's IAM user, scope policy and one active key: made once, then read back."""
+    """The participant's IAM user, scope policy and one active key: made once, then read back.
+
+    An existing user of that name is used only if it is the room's own for this participant (its
+    path and its tag); anything else (a name two hub users share, a user someone planted) is refused.
+    """
     suffix, tag = participant(raw), participant_tag(raw)
     if not suffix or tag is None:
         raise NotAllowed(403, "A participant needs a hub user name.")
     iam = _iam()
     name = identity_name(suffix)
-    user = iam.users.get(name)
+    user = next((u for n, u in iam.users.items() if n.lower() == name.lower()), None)
+    mine = {"Key": IDENTITY_TAG_KEY, "Value": tag["Value"]}
     if user is None:
-        user = iam.create_user(REGION, name, IDENTITY_PATH, [{"Key": IDENTITY_TAG_KEY, "Value": tag["Value"]}])
+        user = iam.create_user(REGION, name, IDENTITY_PATH, [mine])
+    elif user.name != name or user.path != IDENTITY_PATH or mine not in iam.tagger.list_tags_for_resource(user.arn)["Tags"]:
+        raise NotAllowed(409, f"The room's name {name} is taken by someone else; ask the instructor to pick another hub user name.")
     document = json.dumps(scope_policy(suffix))
     if user.policies.get(SCOPE_POLICY_NAME) != document:
         iam.put_user_policy(name, SCOPE_POLICY_NAME, document)
@@ -107,12 +114,10 @@ def issue(raw: str) -> dict[str, str]:
 
 
 def boundary(user_name: str) -> str | None:
-    """The scope that bounds a participant's own user (whoever made it), or None for other users."""
+    """The scope that bounds a user named for a participant (whoever made it, whether or not the
+    participant's identity still exists), or None for any other user."""
     suffix = suffix_of(user_name)
-    identity = _iam().users.get(identity_name(suffix)) if suffix else None
-    if suffix is None or identity is None or identity.path != IDENTITY_PATH:
-        return None
-    return json.dumps(scope_policy(suffix))
+    return None if suffix is None else json.dumps(scope_policy(suffix))
 
 
 def install() -> None:
