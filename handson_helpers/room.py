@@ -51,6 +51,7 @@ USER_ACTIONS = (
     "iam:ListUserPolicies",
     "iam:ListAttachedUserPolicies",
     "iam:ListGroupsForUser",
+    "iam:GetLoginProfile",
     "iam:EnableMFADevice",
     "iam:DeactivateMFADevice",
     "iam:ResyncMFADevice",

@@ -143,9 +143,9 @@ def test_a_room_of_participants_on_a_real_hub(the_hub):
     for kernel in kernels.values():
         assert kernel.execute(prepare)[0] == "ok"
 
-    # 1 → 2.1 → 2.2 in every participant's own server, at once
+    # 1 → 2.1 → 2.2 → 3.1 → 40 in every participant's own server, at once
     with ThreadPoolExecutor(4) as pool:
-        list(pool.map(lambda n: _run_notebooks(kernels[n], ["10", "21", "22"]), NAMES))
+        list(pool.map(lambda n: _run_notebooks(kernels[n], ["10", "21", "22", "31", "40"]), NAMES))
     memory = {n: hub.memory_of(pwd.getpwnam(n).pw_uid) for n in NAMES}
     shared = hub.tree_memory(the_hub["pid"])
 
@@ -234,7 +234,7 @@ print(json.dumps({{"codes": codes, "files": files, "procs": len(procs), "tokens_
                 "participants": ROOM,
                 "wall_s": round(wall, 1),
                 "servers_up_s": round(servers_up, 1),
-                "memory_per_participant_after_22": {
+                "memory_per_participant_after_40": {
                     "pss_mb_median": per[len(per) // 2],
                     "pss_mb_max": per[-1],
                     "rss_mb_median": sorted(m["rss_mb"] for m in memory.values())[len(per) // 2],
