@@ -1,6 +1,7 @@
 """Helpers for the IAM MFA hands-on notebooks: one function per step of the hands-on.
 
 Pass a Context from connect() into each step; nothing creates AWS clients at import time.
+Steps report through the Context's reporter: connect(hh.Silent()) keeps their reports unshown.
 """
 
 from .access import (
@@ -19,6 +20,7 @@ from .access import (
     wrong_code_refused,
 )
 from .cleanup import plan_cleanup, run_cleanup, verify_cleanup
+from .display import Reporter, Silent
 from .errors import HandsonError
 from .mfa import (
     console_view,
@@ -59,6 +61,8 @@ __all__ = [
     "wrong_code_refused",
     "Context",
     "HandsonError",
+    "Reporter",
+    "Silent",
     "check_settings",
     "connect",
     "console_view",

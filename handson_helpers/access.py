@@ -22,7 +22,7 @@ from datetime import datetime
 
 import boto3
 
-from . import display
+from .display import SHOW, Reporter
 from .errors import AWS_ERRORS, HandsonError, aws_call, explain, require_passed
 from .safefs import folder_problem, remove_private, write_private
 from .settings import KIT_POLICY_NAME, expand, owned, require_valid
@@ -224,12 +224,12 @@ def create_access_key(ctx: Context, user_name: str, key_file: str) -> str:
     tag = tagged_key(ctx, user_name)
     if on_disk and on_disk.key_id in existing:
         for name in ("count", "create", "key_id", "tag"):
-            display.command(steps[name])
+            ctx.report.command(steps[name])
         if tag != on_disk.key_id:  # the tag step did not happen (a crash right after the create)
             _tag_key(ctx, user_name, on_disk.key_id)
-            display.message("info", f"アクセスキー {mask(on_disk.key_id)} は作成済みでした。キットの目印(ユーザーのタグ)だけを付け直しました。")
+            ctx.report.message("info", f"アクセスキー {mask(on_disk.key_id)} は作成済みでした。キットの目印(ユーザーのタグ)だけを付け直しました。")
         else:
-            display.message("info", f"アクセスキー {mask(on_disk.key_id)} とファイル {key_file} は既に作成済みです。何も変更していません。")
+            ctx.report.message("info", f"アクセスキー {mask(on_disk.key_id)} とファイル {key_file} は既に作成済みです。何も変更していません。")
         return on_disk.key_id
     if tag and tag in existing:
         raise HandsonError(
@@ -246,7 +246,7 @@ def create_access_key(ctx: Context, user_name: str, key_file: str) -> str:
             "UnsafeFile",
         )
     if len(keys) >= MAX_ACCESS_KEYS:
-        display.command(steps["count"], str(len(keys)))
+        ctx.report.command(steps["count"], str(len(keys)))
         raise HandsonError(
             f"IAMユーザー {user_name} には既にアクセスキーが {len(keys)} 個あります。AWSではユーザーあたり {MAX_ACCESS_KEYS} 個までのため、"
             "これ以上作成できません(作成すると LimitExceeded で拒否されます)。キットが作成したものではないため削除もしません。"
@@ -255,12 +255,12 @@ def create_access_key(ctx: Context, user_name: str, key_file: str) -> str:
         )
     folder_existed = path.parent.is_dir()
     created = _create_key(ctx, user_name, key_file)
-    display.command(steps["mkdir"], "" if folder_existed else "(フォルダーを作成しました)")
-    display.command(steps["count"], str(len(keys)))
-    display.command(steps["create"], "(出力なし: アクセスキーIDとシークレットアクセスキーはファイルに保存しました。画面には表示しません)")
-    display.command(steps["key_id"], mask(created))
-    display.command(steps["tag"], "")
-    display.message(
+    ctx.report.command(steps["mkdir"], "" if folder_existed else "(フォルダーを作成しました)")
+    ctx.report.command(steps["count"], str(len(keys)))
+    ctx.report.command(steps["create"], "(出力なし: アクセスキーIDとシークレットアクセスキーはファイルに保存しました。画面には表示しません)")
+    ctx.report.command(steps["key_id"], mask(created))
+    ctx.report.command(steps["tag"], "")
+    ctx.report.message(
         "success",
         f"アクセスキー {mask(created)} を作成し、{key_file} に保存しました(本人だけが読める権限 600)。アクセスキーIDは秘密ではありませんが、保存されるノートブックには末尾4文字だけを表示します。",
     )
@@ -306,7 +306,7 @@ def recreate_access_key(ctx: Context, user_name: str, key_file: str) -> str:
         with aws_call("iam:DeleteAccessKey"):
             ctx.iam.delete_access_key(UserName=user_name, AccessKeyId=old)
     created = _create_key(ctx, user_name, key_file)
-    display.message("success", f"アクセスキーを作り直し({mask(created)})、{key_file} に保存しました。")
+    ctx.report.message("success", f"アクセスキーを作り直し({mask(created)})、{key_file} に保存しました。")
     return created
 
 
@@ -316,11 +316,11 @@ def verify_access_key(ctx: Context, user_name: str, key_file: str) -> None:
     on_disk = read_key_file(path)
     keys = {k["AccessKeyId"]: k["Status"] for k in list_keys(ctx, user_name)}
     status = keys.get(on_disk.key_id, "") if on_disk else ""
-    display.command(key_commands(str(path.parent), user_name, str(path))["check"], status)
+    ctx.report.command(key_commands(str(path.parent), user_name, str(path))["check"], status)
     private = bool(on_disk) and stat.S_IMODE(os.lstat(path).st_mode) == 0o600 and folder_problem(path.parent) is None
     results = [
-        display.check(f'IAMユーザー"{user_name}"のアクセスキーが有効(Active)', "Active", status or "(なし)", status == "Active"),
-        display.check("アクセスキーファイルが本人だけ読める状態で存在する", f"{key_file} (0600)", f"{key_file} ({'0600' if private else '存在しないか権限が違う'})", private),
+        ctx.report.check(f'IAMユーザー"{user_name}"のアクセスキーが有効(Active)', "Active", status or "(なし)", status == "Active"),
+        ctx.report.check("アクセスキーファイルが本人だけ読める状態で存在する", f"{key_file} (0600)", f"{key_file} ({'0600' if private else '存在しないか権限が違う'})", private),
     ]
     require_passed(all(results), "処理の実行のセルをもう一度実行してください(ファイルが無い場合は案内に従って作り直せます)。")
 
@@ -328,7 +328,7 @@ def verify_access_key(ctx: Context, user_name: str, key_file: str) -> None:
 def key_console_view(ctx: Context, user_name: str) -> None:
     """(参考) The console's アクセスキー panel: id (masked), status, created."""
     rows = [[mask(k["AccessKeyId"]), k["Status"], k["CreateDate"].strftime("%Y-%m-%d")] for k in list_keys(ctx, user_name)]
-    display.table(f"ユーザー {user_name} / セキュリティ認証情報(タブ) / アクセスキー", ["アクセスキーID", "ステータス", "作成日"], rows or [["(なし)", "", ""]])
+    ctx.report.table(f"ユーザー {user_name} / セキュリティ認証情報(タブ) / アクセスキー", ["アクセスキーID", "ステータス", "作成日"], rows or [["(なし)", "", ""]])
 
 
 # ----- 40: what MFA protects -----
@@ -355,19 +355,19 @@ def put_mfa_policy(ctx: Context, user_name: str, policy_name: str = KIT_POLICY_N
     require_valid(IAM_USER_NAME=user_name, POLICY_NAME=policy_name)
     _kits_user(ctx, user_name)
     define, put, listed = policy_commands(user_name, policy_name)
-    display.command(define)
+    ctx.report.command(define)
     ctx.require_write("iam:PutUserPolicy")
     with aws_call("iam:PutUserPolicy"):
         ctx.iam.put_user_policy(UserName=user_name, PolicyName=policy_name, PolicyDocument=policy_document())
-    display.command(put, "")
-    display.command(listed, "\t".join(user_policies(ctx, user_name)))
+    ctx.report.command(put, "")
+    ctx.report.command(listed, "\t".join(user_policies(ctx, user_name)))
 
 
 def user_keys(ctx: Context, key_file: str) -> Keys:
     """The user's access key, read from 3.1's file (the command a terminal uses for the same)."""
     require_valid(FILE_ACCESS_KEY=key_file)
     keys = read_key_file(expand(key_file))
-    display.command(f"read -r {' '.join(USER_VARS)} < {ref('FILE_ACCESS_KEY', str(expand(key_file)))}", "")
+    ctx.report.command(f"read -r {' '.join(USER_VARS)} < {ref('FILE_ACCESS_KEY', str(expand(key_file)))}", "")
     if keys is None:
         raise HandsonError(
             f"アクセスキーファイル {key_file} がありません(またはキットが保存したものではありません)。先に 31_create_access_key を実行してください。",
@@ -389,7 +389,7 @@ def caller_arn(ctx: Context, keys: Keys) -> str:
     """`aws sts get-caller-identity` with the user's key: who these credentials are."""
     with aws_call("sts:GetCallerIdentity"):
         arn = _settled(ctx, lambda: client_for(ctx, "sts", keys).get_caller_identity()["Arn"], ("InvalidClientTokenId",))
-    display.command(_as(keys, "  aws sts get-caller-identity", "    --query 'Arn'", "    --output text"), arn)
+    ctx.report.command(_as(keys, "  aws sts get-caller-identity", "    --query 'Arn'", "    --output text"), arn)
     return arn
 
 
@@ -426,18 +426,18 @@ def _read(ctx: Context, keys: Keys, user_name: str, user_path: str) -> ReadResul
 def protected_read(ctx: Context, keys: Keys, user_name: str, user_path: str) -> ReadResult:
     """The read the policy protects (iam:ListUsers), with the user's key or the MFA session."""
     result = _read(ctx, keys, user_name, user_path)
-    display.command(read_command(keys, user_name, user_path), result.text, refused=not result.allowed)
+    ctx.report.command(read_command(keys, user_name, user_path), result.text, refused=not result.allowed)
     if not result.allowed and result.code == "AccessDenied":
-        display.message(
+        ctx.report.message(
             "info",
             "拒否されました(AccessDenied)。アクセスキーだけで送ったリクエストには「MFAで認証済み」という情報"
             "(aws:MultiFactorAuthPresent)が含まれないため、ポリシーの Deny(BoolIfExists: false)に当てはまり、"
             "Allow があっても明示的な拒否が優先されます。アクセスキーが漏れても、MFAデバイスが無ければこの操作はできません。",
         )
     elif not result.allowed:
-        display.message("error", f"想定外の理由で拒否されました({result.code})。認証情報の有効期限や設定を確認してください。")
+        ctx.report.message("error", f"想定外の理由で拒否されました({result.code})。認証情報の有効期限や設定を確認してください。")
     elif keys.token:
-        display.message("success", "MFAで取得した一時的な認証情報では、同じ操作が成功しました。")
+        ctx.report.message("success", "MFAで取得した一時的な認証情報では、同じ操作が成功しました。")
     return result
 
 
@@ -468,7 +468,7 @@ def mfa_serial(ctx: Context, user_name: str) -> str:
     """The serial of the user's MFA device, from IAM (the device 22 enabled)."""
     with aws_call("iam:ListMFADevices"):
         devices = ctx.iam.list_mfa_devices(UserName=user_name)["MFADevices"]
-    display.command(
+    ctx.report.command(
         continued(
             "MFA_DEVICE_SERIAL=$(",
             "  aws iam list-mfa-devices",
@@ -487,21 +487,21 @@ def mfa_serial(ctx: Context, user_name: str) -> str:
 
 def wrong_code_refused(ctx: Context, keys: Keys, serial: str) -> str:
     """GetSessionToken with a code that is not the device's: AWS refuses it (AccessDenied)."""
-    display.command(f"MFA_TOKEN_CODE='{WRONG_CODE}'")
+    ctx.report.command(f"MFA_TOKEN_CODE='{WRONG_CODE}'")
     try:
         _get_session(ctx, keys, serial, WRONG_CODE)
     except AWS_ERRORS as exc:
         code = _code(exc)
         if code != "AccessDenied":
             raise explain(exc, "sts:GetSessionToken") from None
-        display.command(
+        ctx.report.command(
             session_command(keys),
             f"An error occurred (AccessDenied) when calling the GetSessionToken operation: {mask_text(exc.response['Error'].get('Message', ''))}",
             refused=True,
         )
-        display.message("info", "拒否されました。認証コードはMFAデバイス(認証アプリ)が30秒ごとに計算するもので、間違ったコードや古いコードでは一時的な認証情報を取得できません。")
+        ctx.report.message("info", "拒否されました。認証コードはMFAデバイス(認証アプリ)が30秒ごとに計算するもので、間違ったコードや古いコードでは一時的な認証情報を取得できません。")
         return code
-    display.message("warning", f"認証コード {WRONG_CODE} がたまたま正しいコードでした(約25万分の1の確率です)。次の手順に進んで構いません。")
+    ctx.report.message("warning", f"認証コード {WRONG_CODE} がたまたま正しいコードでした(約25万分の1の確率です)。次の手順に進んで構いません。")
     return ""
 
 
@@ -530,10 +530,10 @@ def get_session_token(ctx: Context, keys: Keys, serial: str, code: str) -> Keys:
         raise explain(exc, "sts:GetSessionToken") from None
 
 
-def show_session(session: Keys) -> None:
+def show_session(report: Reporter, session: Keys) -> None:
     """What may be shown of a session: that its key id starts with ASIA, and its expiry."""
     expires = session.expiration.isoformat() if session.expiration else "(不明)"
-    display.message(
+    report.message(
         "success",
         f"一時的な認証情報を取得しました。アクセスキーIDは {session.key_id[:4]} で始まる一時的なもので、有効期限は {expires} です。"
         "認証情報(シークレットアクセスキーとセッショントークン)は表示も保存もしません。",
@@ -549,19 +549,19 @@ def session_check_lines(serial: str) -> str:
 
 def show_session_step(keys: Keys, serial: str) -> None:
     """Before the form: the page-style 変数の確認 and the command the form runs."""
-    display.command(
+    SHOW.command(
         session_check_lines(serial),
         f'  # MFA_DEVICE_SERIAL:"{serial}"\n    MFA_DEVICE_SERIAL="{serial}"\n  # MFA_TOKEN_CODE:"<認証アプリに表示された認証コード>"\n    MFA_TOKEN_CODE="(次のセルのフォームに入力します)"',
         label="変数の確認",
     )
-    display.command(session_command(keys))
+    SHOW.command(session_command(keys))
 
 
 def verify_mfa_protection(ctx: Context, user_name: str, user_path: str, keys: Keys, session: Keys | None) -> None:
     """完了確認 of 40: the same read, refused with the access key alone, allowed with MFA."""
     without = _read(ctx, keys, user_name, user_path)
     with_mfa = _read(ctx, session, user_name, user_path) if session else ReadResult(False, "NoSession", "(一時的な認証情報がありません)")
-    display.table(
+    ctx.report.table(
         "同じ操作(aws iam list-users)の結果",
         ["認証情報", "MFA", "結果"],
         [
@@ -573,7 +573,7 @@ def verify_mfa_protection(ctx: Context, user_name: str, user_path: str, keys: Ke
             ],
         ],
     )
-    ok = display.check(
+    ok = ctx.report.check(
         "アクセスキーだけでは拒否され、MFAで取得した一時的な認証情報では成功する",
         f"拒否 (AccessDenied) / 成功: {user_name}",
         f"{'拒否 (' + without.code + ')' if not without.allowed else '成功'} / {('成功: ' + with_mfa.text) if with_mfa.allowed else '拒否 (' + with_mfa.code + ')'}",
@@ -584,7 +584,7 @@ def verify_mfa_protection(ctx: Context, user_name: str, user_path: str, keys: Ke
 
 def policy_console_view(ctx: Context, user_name: str) -> None:
     rows = [[name, "インライン"] for name in user_policies(ctx, user_name)]
-    display.table(f"ユーザー {user_name} / 許可(タブ) / 許可ポリシー", ["ポリシー名", "タイプ"], rows or [["(なし)", ""]])
+    ctx.report.table(f"ユーザー {user_name} / 許可(タブ) / 許可ポリシー", ["ポリシー名", "タイプ"], rows or [["(なし)", ""]])
 
 
 # ----- 後始末: the kit's policy, keys and key file (cleanup.plan_cleanup calls these) -----
@@ -674,20 +674,20 @@ def run_access_cleanup(ctx: Context, plan: AccessPlan, call) -> None:
     steps = iter(access_cleanup_commands(plan))
     if plan.empty:
         return
-    display.command(next(steps), "")
+    ctx.report.command(next(steps), "")
     if plan.delete_policy:
         ctx.require_write("iam:DeleteUserPolicy")
         call(ctx, "iam:DeleteUserPolicy", ctx.iam.delete_user_policy, UserName=plan.user_name, PolicyName=plan.policy_name)
-        display.command(next(steps), "")
+        ctx.report.command(next(steps), "")
     if plan.keys:
         ctx.require_write("iam:DeleteAccessKey")
-        display.command(next(steps), " ".join(mask(k) for k in plan.keys))
+        ctx.report.command(next(steps), " ".join(mask(k) for k in plan.keys))
         for key_id in plan.keys:
             call(ctx, "iam:DeleteAccessKey", ctx.iam.delete_access_key, UserName=plan.user_name, AccessKeyId=key_id)
-        display.command(next(steps), "")
+        ctx.report.command(next(steps), "")
     if plan.delete_file:
         remove_private(expand(plan.key_file))
-        display.command(next(steps), "")
+        ctx.report.command(next(steps), "")
 
 
 __all__ = [

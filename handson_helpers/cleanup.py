@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from . import display
 from .access import AccessPlan, access_cleanup_commands, access_cleanup_rows, plan_access_cleanup, read_key_file, run_access_cleanup
 from .errors import HandsonError, aws_call, require_passed
 from .mfa import device_tags, get_device, serial_for
@@ -65,7 +64,7 @@ def plan_cleanup(ctx: Context, user_name: str, user_path: str, device_name: str,
     """
     key_file = key_file or access_key_file(SEED_DIR_ACCESS_KEY, user_name)
     serial = serial_for(ctx.account_id, device_name)
-    display.command('MFA_DEVICE_SERIAL="arn:aws:iam::${AWS_ID}:mfa/${MFA_DEVICE_NAME}" \\\n  && echo ${MFA_DEVICE_SERIAL}', serial)
+    ctx.report.command('MFA_DEVICE_SERIAL="arn:aws:iam::${AWS_ID}:mfa/${MFA_DEVICE_NAME}" \\\n  && echo ${MFA_DEVICE_SERIAL}', serial)
     user = get_user(ctx, user_name)
     device = get_device(ctx, serial)
     owner = (device or {}).get("User", {}).get("UserName")
@@ -104,15 +103,15 @@ def plan_cleanup(ctx: Context, user_name: str, user_path: str, device_name: str,
         ["7", "IAMユーザーの削除", user_name, _word(plan.delete_user, whole.delete_user, "存在しない")],
         ["8", "QRコードファイルの削除", outfile, _word(plan.delete_file, whole.delete_file, "存在しない")],
     ]
-    display.table("後始末の予定(この順に実行します)", ["#", "操作", "対象", "予定"], rows)
+    ctx.report.table("後始末の予定(この順に実行します)", ["#", "操作", "対象", "予定"], rows)
     if refused:
-        display.message(
+        ctx.report.message(
             "warning",
             "キット以外で作成されたものがあるため、何も削除しません(一部だけ削除して中途半端な状態にしないためです): "
             + " / ".join(refused)
             + "。自分で作成したものだと確かめられる場合は、次のコマンドをターミナルで順に実行してください。",
         )
-        display.command("\n".join(commands(whole)))
+        ctx.report.command("\n".join(commands(whole)))
     return plan
 
 
@@ -154,20 +153,20 @@ def run_cleanup(ctx: Context, plan: Plan) -> None:
     if plan.deactivate:
         ctx.require_write("iam:DeactivateMFADevice")
         _call(ctx, "iam:DeactivateMFADevice", ctx.iam.deactivate_mfa_device, UserName=plan.user_name, SerialNumber=plan.serial)
-        display.command(next(steps), "")
+        ctx.report.command(next(steps), "")
     if plan.delete_device:
         ctx.require_write("iam:DeleteVirtualMFADevice")
         _call(ctx, "iam:DeleteVirtualMFADevice", ctx.iam.delete_virtual_mfa_device, SerialNumber=plan.serial)
-        display.command(next(steps), "")
+        ctx.report.command(next(steps), "")
     if plan.delete_user:
         ctx.require_write("iam:DeleteUser")
         _call(ctx, "iam:DeleteUser", ctx.iam.delete_user, UserName=plan.user_name)
-        display.command(next(steps), "")
+        ctx.report.command(next(steps), "")
     if plan.delete_file:
         remove_private(expand(plan.outfile))
-        display.command(next(steps), "")
+        ctx.report.command(next(steps), "")
     if plan.empty and not plan.refused:
-        display.message("info", "削除するものはありません(後始末は済んでいます)。")
+        ctx.report.message("info", "削除するものはありません(後始末は済んでいます)。")
 
 
 def _call(ctx: Context, action: str, method, **params) -> None:
@@ -192,9 +191,9 @@ def verify_cleanup(ctx: Context, user_name: str, device_name: str, outfile: str,
     file_gone = not os.path.lexists(expand(outfile))
     key_file_gone = not os.path.lexists(expand(key_file))
     results = [
-        display.check(f'IAMユーザー"{user_name}"が存在しない', "(なし)", "(なし)" if user_gone else user_name, user_gone),
-        display.check(f'仮想MFAデバイス"{device_name}"が存在しない', "(なし)", "(なし)" if device_gone else serial, device_gone),
-        display.check("QRコードファイルが存在しない", "(なし)", "(なし)" if file_gone else outfile, file_gone),
-        display.check("アクセスキーファイルが存在しない", "(なし)", "(なし)" if key_file_gone else key_file, key_file_gone),
+        ctx.report.check(f'IAMユーザー"{user_name}"が存在しない', "(なし)", "(なし)" if user_gone else user_name, user_gone),
+        ctx.report.check(f'仮想MFAデバイス"{device_name}"が存在しない', "(なし)", "(なし)" if device_gone else serial, device_gone),
+        ctx.report.check("QRコードファイルが存在しない", "(なし)", "(なし)" if file_gone else outfile, file_gone),
+        ctx.report.check("アクセスキーファイルが存在しない", "(なし)", "(なし)" if key_file_gone else key_file, key_file_gone),
     ]
     require_passed(all(results), "表示された警告を確認し、処理の実行のセルをもう一度実行してください。")

@@ -1,5 +1,7 @@
 """How steps show themselves: the equivalent aws CLI command, its result, and ✔/✘ checks.
 
+Steps report through a Reporter (a Context's ``report``) instead of showing directly, so the
+doing and the showing are apart: a Silent reporter keeps the reports instead of showing them.
 Each report carries text/plain (for `make demo`, nbval and terminals) and text/html (JupyterLab).
 """
 
@@ -29,71 +31,84 @@ class Report:
         return self.text
 
 
-def emit(report: Report) -> None:
-    """Display in a notebook, print elsewhere (make demo, terminals)."""
-    try:
-        from IPython import get_ipython
-
-        shell = get_ipython()
-    except ImportError:
-        shell = None
-    if shell is not None:
-        from IPython.display import display
-
-        display(report)
-    else:
-        print(report.text, flush=True)
-
-
 def _pre(text: str) -> str:
     return f'<pre style="margin:2px 0 6px 0;padding:6px;background:#f6f8fa;border-radius:4px">{html.escape(text)}</pre>'
 
 
-def command(cli: str, result: str | None = None, label: str = "コマンド", refused: bool = False) -> None:
-    """Show 'コマンド:' with the equivalent shell text and '結果:' with what it printed.
+class Reporter:
+    """What a step shows goes through here, so a caller can choose where it goes (see Silent)."""
 
-    ``cli`` is the hands-on's own `${VAR}` form (see shell.py), safe to paste into bash.
-    ``refused``: the command is shown to fail on purpose (AWS refuses it; tests expect that).
-    """
-    result_text = "(出力なし)" if result == "" else (result or "")
-    text = f"{label}:\n{cli}"
-    markup = f"<div><b>{html.escape(label)}:</b>{_pre(cli)}"
-    if result is not None:
-        text += f"\n結果:\n{result_text}"
-        markup += f"<b>結果:</b>{_pre(result_text)}"
-    emit(Report(text, markup + "</div>", cli, refused))
+    def emit(self, report: Report) -> None:
+        """Display in a notebook, print elsewhere (make demo, terminals)."""
+        try:
+            from IPython import get_ipython
 
+            shell = get_ipython()
+        except ImportError:
+            shell = None
+        if shell is not None:
+            from IPython.display import display
 
-def message(kind: str, text: str) -> None:
-    """A one-paragraph note: info, success, warning or error."""
-    background, color, mark = STYLES[kind]
-    emit(
-        Report(
-            f"{mark} {text}",
-            f'<div style="background:{background};color:{color};padding:6px 10px;border-radius:4px;margin:4px 0">{mark} {html.escape(text)}</div>',
+            display(report)
+        else:
+            print(report.text, flush=True)
+
+    def command(self, cli: str, result: str | None = None, label: str = "コマンド", refused: bool = False) -> None:
+        """Show 'コマンド:' with the equivalent shell text and '結果:' with what it printed.
+
+        ``cli`` is the hands-on's own `${VAR}` form (see shell.py), safe to paste into bash.
+        ``refused``: the command is shown to fail on purpose (AWS refuses it; tests expect that).
+        """
+        result_text = "(出力なし)" if result == "" else (result or "")
+        text = f"{label}:\n{cli}"
+        markup = f"<div><b>{html.escape(label)}:</b>{_pre(cli)}"
+        if result is not None:
+            text += f"\n結果:\n{result_text}"
+            markup += f"<b>結果:</b>{_pre(result_text)}"
+        self.emit(Report(text, markup + "</div>", cli, refused))
+
+    def message(self, kind: str, text: str) -> None:
+        """A one-paragraph note: info, success, warning or error."""
+        background, color, mark = STYLES[kind]
+        self.emit(
+            Report(
+                f"{mark} {text}",
+                f'<div style="background:{background};color:{color};padding:6px 10px;border-radius:4px;margin:4px 0">{mark} {html.escape(text)}</div>',
+            )
         )
-    )
+
+    def table(self, title: str, header: list[str], rows: list[list[str]]) -> None:
+        widths = [max(len(str(c)) for c in col) for col in zip(header, *rows)]
+        lines = [title, "  ".join(h.ljust(w) for h, w in zip(header, widths))]
+        lines += ["  ".join(str(c).ljust(w) for c, w in zip(row, widths)) for row in rows]
+        head = "".join(f"<th style='text-align:left'>{html.escape(h)}</th>" for h in header)
+        body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
+        self.emit(Report("\n".join(lines), f"<b>{html.escape(title)}</b><table><tr>{head}</tr>{body}</table>"))
+
+    def check(self, statement: str, expected: str, actual: str, ok: bool) -> bool:
+        """The 完了確認 verdict: ✔ or ✘ with the expected and the actual value. Returns ok."""
+        mark = "✔" if ok else "✘"
+        text = f"{mark} 完了確認: {statement}\n  期待値: {expected}\n  実際の値: {actual}"
+        kind = "success" if ok else "error"
+        background, color, _ = STYLES[kind]
+        markup = (
+            f'<div style="background:{background};color:{color};padding:6px 10px;border-radius:4px;margin:4px 0">'
+            f"<b>{mark} 完了確認:</b> {html.escape(statement)}<br>期待値: <code>{html.escape(expected)}</code><br>"
+            f"実際の値: <code>{html.escape(actual)}</code></div>"
+        )
+        self.emit(Report(text, markup))
+        return ok
 
 
-def table(title: str, header: list[str], rows: list[list[str]]) -> None:
-    widths = [max(len(str(c)) for c in col) for col in zip(header, *rows)]
-    lines = [title, "  ".join(h.ljust(w) for h, w in zip(header, widths))]
-    lines += ["  ".join(str(c).ljust(w) for c, w in zip(row, widths)) for row in rows]
-    head = "".join(f"<th style='text-align:left'>{html.escape(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
-    emit(Report("\n".join(lines), f"<b>{html.escape(title)}</b><table><tr>{head}</tr>{body}</table>"))
+class Silent(Reporter):
+    """Shows nothing and keeps the reports, so a caller can read what a step would have shown."""
+
+    def __init__(self) -> None:
+        self.reports: list[Report] = []
+
+    def emit(self, report: Report) -> None:
+        self.reports.append(report)
 
 
-def check(statement: str, expected: str, actual: str, ok: bool) -> bool:
-    """The 完了確認 verdict: ✔ or ✘ with the expected and the actual value. Returns ok."""
-    mark = "✔" if ok else "✘"
-    text = f"{mark} 完了確認: {statement}\n  期待値: {expected}\n  実際の値: {actual}"
-    kind = "success" if ok else "error"
-    background, color, _ = STYLES[kind]
-    markup = (
-        f'<div style="background:{background};color:{color};padding:6px 10px;border-radius:4px;margin:4px 0">'
-        f"<b>{mark} 完了確認:</b> {html.escape(statement)}<br>期待値: <code>{html.escape(expected)}</code><br>"
-        f"実際の値: <code>{html.escape(actual)}</code></div>"
-    )
-    emit(Report(text, markup))
-    return ok
+# For what runs without a Context: 設定値の確認, 01's environment check, the 変数の確認 blocks of 22 and 40.
+SHOW = Reporter()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from enum import Enum
 
-from . import display
+from .display import SHOW
 from .errors import HandsonError, aws_call, require_passed
 from .safefs import file_problem, folder_problem, read_bootstrap, write_private
 from .settings import expand, kit_tags, owned, require_valid
@@ -129,22 +129,22 @@ def create_virtual_mfa_device(ctx: Context, device_name: str, outfile: str, meth
     mkdir, cli = create_commands(device_name, method, str(expand(outfile).parent), str(expand(outfile)), ctx.participant)
     existing = get_device(ctx, serial)
     if existing:
-        display.command(cli)
+        ctx.report.command(cli)
         if existing.get("User"):
-            display.message("info", f"仮想MFAデバイス {device_name} は既に作成され、{existing['User']['UserName']} に対して有効化済みです。何も変更していません。")
+            ctx.report.message("info", f"仮想MFAデバイス {device_name} は既に作成され、{existing['User']['UserName']} に対して有効化済みです。何も変更していません。")
         elif qr_problem(outfile) is None:
-            display.message("info", f"仮想MFAデバイス {device_name} とQRコードファイルは既に作成済みです。何も変更していません。")
+            ctx.report.message("info", f"仮想MFAデバイス {device_name} とQRコードファイルは既に作成済みです。何も変更していません。")
         else:
             raise HandsonError(QR_LOST.format(name=device_name, file=outfile, problem=qr_problem(outfile)), "QrFileMissing")
         return serial
     folder_existed = expand(outfile).parent.is_dir()
     serial = _create(ctx, device_name, outfile, method)
-    display.command(mkdir, "" if folder_existed else "(フォルダーを作成しました)")
-    display.command(cli, f'{{\n    "VirtualMFADevice": {{\n        "SerialNumber": "{serial}"\n    }}\n}}')
+    ctx.report.command(mkdir, "" if folder_existed else "(フォルダーを作成しました)")
+    ctx.report.command(cli, f'{{\n    "VirtualMFADevice": {{\n        "SerialNumber": "{serial}"\n    }}\n}}')
     return serial
 
 
-def recreate_virtual_mfa_device(ctx: Context, device_name: str, outfile: str, show: bool = True) -> str:
+def recreate_virtual_mfa_device(ctx: Context, device_name: str, outfile: str) -> str:
     """Recovery when the QR file is lost: delete the unassigned device (the kit's) and create it again."""
     require_valid(MFA_DEVICE_NAME=device_name, FILE_MFA_OUTFILE=outfile)
     serial = serial_for(ctx.account_id, device_name)
@@ -166,8 +166,7 @@ def recreate_virtual_mfa_device(ctx: Context, device_name: str, outfile: str, sh
         with aws_call("iam:DeleteVirtualMFADevice"):
             ctx.iam.delete_virtual_mfa_device(SerialNumber=serial)
     serial = _create(ctx, device_name, outfile)
-    if show:
-        display.message("success", f"仮想MFAデバイス {device_name} を作り直し、新しいQRコードを {outfile} に保存しました。MFAアプリの古い登録は削除してください。")
+    ctx.report.message("success", f"仮想MFAデバイス {device_name} を作り直し、新しいQRコードを {outfile} に保存しました。MFAアプリの古い登録は削除してください。")
     return serial
 
 
@@ -175,7 +174,7 @@ def find_device_serial(ctx: Context, account_id: str, device_name: str) -> str:
     """The 2.2 step that reads the device's serial number back from IAM."""
     wanted = serial_for(account_id, device_name)
     found = [d["SerialNumber"] for d in list_devices(ctx) if d["SerialNumber"] == wanted]
-    display.command(
+    ctx.report.command(
         continued(
             "MFA_DEVICE_SERIAL=$(",
             "  aws iam list-virtual-mfa-devices",
@@ -251,8 +250,8 @@ def show_enable_check(user_name: str, serial: str) -> None:
     template = "\n".join(f'  # {name}:"{value}"\n    {name}="${{{name}}}"' for name, value in upper)
     actual = {"IAM_USER_NAME": user_name, "MFA_DEVICE_SERIAL": serial}
     printed = "\n".join(f'  # {name}:"{value}"\n    {name}="{actual.get(name, "(次のセルのフォームに入力します)")}"' for name, value in upper)
-    display.command(f"cat << END\n\n{template}\n\nEND", printed, label="変数の確認")
-    display.command(enable_command(user_name, serial))
+    SHOW.command(f"cat << END\n\n{template}\n\nEND", printed, label="変数の確認")
+    SHOW.command(enable_command(user_name, serial))
 
 
 def resync_mfa_device(ctx: Context, user_name: str, serial: str, code1: str, code2: str) -> None:
@@ -270,7 +269,7 @@ def enabled_users(ctx: Context, user_name: str) -> list[str]:
 def verify_mfa_enabled(ctx: Context, user_name: str) -> None:
     """完了確認 of 2.2: the seed's query over list-virtual-mfa-devices prints the user's name."""
     actual = " ".join(enabled_users(ctx, user_name))
-    display.command(
+    ctx.report.command(
         continued(
             "aws iam list-virtual-mfa-devices",
             '  --query "VirtualMFADevices[?User.UserName == \\`${IAM_USER_NAME}\\`].User.UserName"',
@@ -278,7 +277,7 @@ def verify_mfa_enabled(ctx: Context, user_name: str) -> None:
         ),
         actual,
     )
-    ok = display.check(f'IAMユーザー"{user_name}"のMFAが有効になっている', user_name, actual or "(なし)", actual == user_name)
+    ok = ctx.report.check(f'IAMユーザー"{user_name}"のMFAが有効になっている', user_name, actual or "(なし)", actual == user_name)
     require_passed(ok, "「仮想MFAデバイスの有効化」のセルをもう一度実行し、2つの認証コードを入力してください。")
 
 
@@ -288,7 +287,7 @@ def verify_device_created(ctx: Context, device_name: str, outfile: str) -> None:
     listed = get_device(ctx, serial) is not None
     path = expand(outfile)
     private = qr_problem(outfile) is None and (os.lstat(path).st_mode & 0o777) == 0o600 and folder_problem(path.parent) is None
-    display.command(
+    ctx.report.command(
         continued(
             "aws iam list-virtual-mfa-devices",
             '  --query "VirtualMFADevices[?SerialNumber == \\`arn:aws:iam::${AWS_ID}:mfa/${MFA_DEVICE_NAME}\\`].SerialNumber"',
@@ -296,8 +295,8 @@ def verify_device_created(ctx: Context, device_name: str, outfile: str) -> None:
         ),
         serial if listed else "",
     )
-    ok_device = display.check(f'仮想MFAデバイス"{device_name}"が存在する', serial, serial if listed else "(なし)", listed)
-    ok_file = display.check("QRコードファイルが本人だけ読める状態で存在する", f"{outfile} (0600)", f"{outfile} ({'0600' if private else '存在しないか権限が違う'})", private)
+    ok_device = ctx.report.check(f'仮想MFAデバイス"{device_name}"が存在する', serial, serial if listed else "(なし)", listed)
+    ok_file = ctx.report.check("QRコードファイルが本人だけ読める状態で存在する", f"{outfile} (0600)", f"{outfile} ({'0600' if private else '存在しないか権限が違う'})", private)
     require_passed(ok_device and ok_file, "処理の実行のセルをもう一度実行してください(QRコードファイルが無い場合は案内に従って作り直せます)。")
 
 
@@ -309,4 +308,4 @@ def console_view(ctx: Context, user_name: str) -> None:
         except ctx.iam.exceptions.NoSuchEntityException:
             devices = []
     rows = [[user_name, f"{d['SerialNumber']}(仮想)"] for d in devices] or [[user_name, "(割り当てなし)"]]
-    display.table("ユーザー概要 / 認証情報(タブ)", ["ユーザー名", "MFA デバイスの割り当て"], rows)
+    ctx.report.table("ユーザー概要 / 認証情報(タブ)", ["ユーザー名", "MFA デバイスの割り当て"], rows)

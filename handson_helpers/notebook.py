@@ -6,7 +6,7 @@ import importlib
 import os
 import sys
 
-from . import display
+from .display import SHOW
 from .errors import HandsonError, install_notebook_handler, require_passed
 from .safefs import folder_problem
 from .settings import LABELS, PATH_SETTINGS, check, expand
@@ -36,14 +36,14 @@ def check_settings(**values: str) -> None:
             f'  # {row.number}. {row.name}:"{expand(row.expected) if row.name in PATH_SETTINGS else row.expected}"',
             f'       {row.name}="{shown}"   {"✔" if row.ok else f"✘ {row.reason}"}',
         ]
-    display.command(
+    SHOW.command(
         "\n".join(assign(row.name, str(expand(row.actual)) if row.name in PATH_SETTINGS else row.actual) for row in rows),
         label="ターミナルで同じ変数を使う場合の変数の設定",
     )
-    display.command("cat << END\n\n" + "\n".join(template) + "\n\nEND", "\n".join(printed), label="変数の確認")
+    SHOW.command("cat << END\n\n" + "\n".join(template) + "\n\nEND", "\n".join(printed), label="変数の確認")
     bad = [row for row in rows if not row.ok]
     for row in bad:
-        display.message(
+        SHOW.message(
             "error",
             f"{row.number}. {ITEM_LABELS.get(row.name, row.name)} ({row.name}): {row.reason}。「設定値の指定」の手順 {row.number} に戻って設定し直してください。",
         )
@@ -52,7 +52,7 @@ def check_settings(**values: str) -> None:
             f"設定値の確認で ✘ が {len(bad)} 件あります。「設定値の指定」に戻って直し、このノートブックを最初から実行し直してください。",
             "SettingMismatch",
         )
-    display.message("success", "すべての設定値が期待値と一致しています。")
+    SHOW.message("success", "すべての設定値が期待値と一致しています。")
 
 
 def verify_environment(dir_mfa_outfile: str) -> None:
@@ -65,7 +65,7 @@ def verify_environment(dir_mfa_outfile: str) -> None:
         except ImportError:
             missing.append(name)
     results.append(
-        display.check(
+        SHOW.check(
             "必要なPythonパッケージがそろっている",
             "不足なし",
             "不足なし" if not missing else "不足: " + ", ".join(missing) + " → ターミナルで `make setup` を実行し、カーネルを再起動してください",
@@ -73,10 +73,10 @@ def verify_environment(dir_mfa_outfile: str) -> None:
         )
     )
     ok_python = sys.version_info >= (3, 10)
-    results.append(display.check("Python 3.10 以上で動いている", "3.10 以上", "OK" if ok_python else "古いPythonです → Python 3.10 以上で `make setup` をやり直してください", ok_python))
+    results.append(SHOW.check("Python 3.10 以上で動いている", "3.10 以上", "OK" if ok_python else "古いPythonです → Python 3.10 以上で `make setup` をやり直してください", ok_python))
     target = (os.environ.get("HANDSON_TARGET") or "sandbox").strip().lower()
     results.append(
-        display.check(
+        SHOW.check(
             "接続先が指定されている (HANDSON_TARGET)",
             "sandbox または aws",
             target if target in ("sandbox", "aws") else f"{target} → sandbox か aws を指定してJupyterLabを起動し直してください",
@@ -85,7 +85,7 @@ def verify_environment(dir_mfa_outfile: str) -> None:
     )
     problem = folder_problem(expand(dir_mfa_outfile))  # the same rule 21 applies before writing
     results.append(
-        display.check(
+        SHOW.check(
             "QRコードの保存先に、自分だけが書き込める",
             dir_mfa_outfile,
             dir_mfa_outfile if problem is None else f"{problem} → DIR_MFA_OUTFILE を自分だけが書き込める場所(ホームフォルダーの下など)に変更してください",

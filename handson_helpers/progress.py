@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 
-from . import display
 from .access import kit_key_ids, read_key_file, user_policies
 from .mfa import get_device, serial_for
 from .settings import (
@@ -48,7 +47,7 @@ def show_progress(ctx: Context) -> str:
     """A table of the sections with ✔/-, and the notebook to open next (returned)."""
     rows = progress(ctx)
     nothing_left = not any(done for _, _, done in rows)
-    display.table(
+    ctx.report.table(
         "いまの進み具合(IAMから取得)",
         ["ノートブック", "確認したこと", "状態"],
         [[name, what, "✔" if done else "-"] for name, what, done in rows],
@@ -56,11 +55,11 @@ def show_progress(ctx: Context) -> str:
     pending = next((name for name, _, done in rows if not done), None)
     if nothing_left:
         following = "01_preparation"
-        display.message("info", "まだ何も作成されていません(または後始末が済んでいます)。01_preparation から始めます。")
+        ctx.report.message("info", "まだ何も作成されていません(または後始末が済んでいます)。01_preparation から始めます。")
     elif pending:
         following = pending
-        display.message("info", f"次に開くノートブック: {pending}")
+        ctx.report.message("info", f"次に開くノートブック: {pending}")
     else:
         following = "90_cleanup"
-        display.message("success", "発展(40)まで完了しています。終わったら 90_cleanup で後始末をします。")
+        ctx.report.message("success", "発展(40)まで完了しています。終わったら 90_cleanup で後始末をします。")
     return following

@@ -12,7 +12,6 @@ from functools import partial
 
 import ipywidgets as w
 
-from . import display
 from .access import Keys, get_session_token, session_command, show_session
 from .errors import HandsonError
 from .mfa import Outcome
@@ -110,13 +109,13 @@ async def session_with_form(ctx: Context, keys: Keys, serial: str, outfile: str,
             ) from None
         form.submit()
     shell = get_ipython()
-    if not await _show_and_wait(form, shell, wait):
+    if not await _show_and_wait(form, shell, wait, ctx.report):
         return None
     if form.session is not None:
-        display.command(session_command(keys), form.session.expiration.isoformat() if form.session.expiration else "")
-        show_session(form.session)
+        ctx.report.command(session_command(keys), form.session.expiration.isoformat() if form.session.expiration else "")
+        show_session(ctx.report, form.session)
     elif form.result == Outcome.CANCELLED:
-        display.message("warning", "取得はキャンセルされました。このセルをもう一度実行すると再開できます。")
+        ctx.report.message("warning", "取得はキャンセルされました。このセルをもう一度実行すると再開できます。")
     elif form.status.value:
-        display.message("error", "一時的な認証情報を取得できませんでした。フォームのメッセージを確認し、このセルをもう一度実行してください。")
+        ctx.report.message("error", "一時的な認証情報を取得できませんでした。フォームのメッセージを確認し、このセルをもう一度実行してください。")
     return form.session

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import boto3
 import botocore.session
 from botocore.config import Config
 
-from . import display, room, sandbox
+from . import room, sandbox
+from .display import SHOW, Reporter, Silent
 from .errors import HandsonError, aws_call
 from .rules import REGION
 from .settings import participant_id, sandbox_mode
@@ -22,7 +23,7 @@ CLIENT_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 5}, co
 
 @dataclass(frozen=True)
 class Context:
-    """The clients of one notebook run, and who they act as."""
+    """The clients of one notebook run, who they act as, and where its steps report."""
 
     target: str
     iam: Any
@@ -33,6 +34,11 @@ class Context:
     region: str = REGION
     participant: str = ""  # the raw workshop participant id, read once at connect()
     allowed_account: str = ""  # HANDSON_AWS_ACCOUNT_ID, read once at connect()
+    report: Reporter = SHOW  # what the steps show goes here; Silent() keeps it instead
+
+    def with_report(self, report: Reporter) -> Context:
+        """The same clients, reporting elsewhere (e.g. a step whose output a widget replaces)."""
+        return replace(self, report=report)
 
     @property
     def writable(self) -> bool:
@@ -66,7 +72,7 @@ def sandbox_session(**credentials) -> boto3.Session:
     return boto3.Session(botocore_session=isolated, region_name=REGION, **credentials)
 
 
-def _session_and_endpoint(target: str):
+def _session_and_endpoint(target: str, report: Reporter):
     if target == "sandbox" and sandbox_mode() == "room":
         keys = room.credentials()
         session = sandbox_session(aws_access_key_id=keys["AccessKeyId"], aws_secret_access_key=keys["SecretAccessKey"])
@@ -74,7 +80,7 @@ def _session_and_endpoint(target: str):
     if target == "sandbox":
         box = sandbox.ensure_running()
         if box.notice:
-            display.message("warning", box.notice)
+            report.message("warning", box.notice)
         return sandbox_session(**box.credentials), box.url, None
     if os.environ.get("AWS_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL_IAM") or os.environ.get("AWS_ENDPOINT_URL_STS"):
         raise HandsonError(
@@ -85,36 +91,38 @@ def _session_and_endpoint(target: str):
     return (session if session.region_name else boto3.Session(region_name=REGION)), None, None
 
 
-def connect(show: bool = True, participant: str | None = None) -> Context:
-    """Clients for the chosen target, after asking STS who we are; shows account and caller first.
+def connect(reporter: Reporter | None = None, participant: str | None = None, *, show: bool = True) -> Context:
+    """Clients for the chosen target, after asking STS who we are; reports account and caller first.
 
+    ``reporter`` is where the steps given this Context report; None shows them.
+    ``show`` is temporary, for bench.py until its rewrite passes a reporter: False is Silent().
     ``participant`` defaults to HANDSON_PARTICIPANT / JUPYTERHUB_USER; in a JupyterHub room it is
     the hub user the room gave keys to, since those keys reach only that participant's names.
     """
+    report = reporter if reporter is not None else SHOW if show else Silent()
     target = target_name()
-    session, endpoint, keys = _session_and_endpoint(target)
+    session, endpoint, keys = _session_and_endpoint(target, report)
     iam = session.client("iam", endpoint_url=endpoint, config=CLIENT_CONFIG)
     sts = session.client("sts", endpoint_url=endpoint, config=CLIENT_CONFIG)
     with aws_call("sts:GetCallerIdentity"):
         identity = sts.get_caller_identity()
     who = keys["Participant"] if keys else participant_id() if participant is None else participant
     allowed = os.environ.get("HANDSON_AWS_ACCOUNT_ID", "").strip()
-    ctx = Context(target, iam, sts, identity["Account"], identity["Arn"], endpoint, session.region_name, who, allowed)
-    if show:
-        if keys:
-            role = "講師 (ルーム全体を操作できます)" if keys["Role"] == "instructor" else f"参加者 {who} (自分のユーザーとMFAデバイスだけを操作できます)"
-            display.message(
-                "info",
-                f"接続先: ワークショップのルーム用サンドボックス (オフライン、実AWSには接続しません) / {role} / アカウント: {ctx.account_id} / 呼び出し元: {ctx.caller_arn} / リージョン: {ctx.region}",
-            )
-        elif target == "sandbox":
-            display.message(
-                "info",
-                f"接続先: ローカルサンドボックス (オフライン、実AWSには接続しません) / アカウント: {ctx.account_id} / 呼び出し元: {ctx.caller_arn} / リージョン: {ctx.region}",
-            )
-        else:
-            guard = "変更可 (HANDSON_AWS_ACCOUNT_ID と一致)" if ctx.writable else "参照のみ (変更するには HANDSON_AWS_ACCOUNT_ID にこのアカウントIDを設定)"
-            display.message("warning", f"接続先: 実AWS / アカウント: {ctx.account_id} / 呼び出し元: {ctx.caller_arn} / リージョン: {ctx.region} / {guard}")
+    ctx = Context(target, iam, sts, identity["Account"], identity["Arn"], endpoint, session.region_name, who, allowed, report)
+    if keys:
+        role = "講師 (ルーム全体を操作できます)" if keys["Role"] == "instructor" else f"参加者 {who} (自分のユーザーとMFAデバイスだけを操作できます)"
+        report.message(
+            "info",
+            f"接続先: ワークショップのルーム用サンドボックス (オフライン、実AWSには接続しません) / {role} / アカウント: {ctx.account_id} / 呼び出し元: {ctx.caller_arn} / リージョン: {ctx.region}",
+        )
+    elif target == "sandbox":
+        report.message(
+            "info",
+            f"接続先: ローカルサンドボックス (オフライン、実AWSには接続しません) / アカウント: {ctx.account_id} / 呼び出し元: {ctx.caller_arn} / リージョン: {ctx.region}",
+        )
+    else:
+        guard = "変更可 (HANDSON_AWS_ACCOUNT_ID と一致)" if ctx.writable else "参照のみ (変更するには HANDSON_AWS_ACCOUNT_ID にこのアカウントIDを設定)"
+        report.message("warning", f"接続先: 実AWS / アカウント: {ctx.account_id} / 呼び出し元: {ctx.caller_arn} / リージョン: {ctx.region} / {guard}")
     return ctx
 
 
@@ -122,7 +130,7 @@ def get_account_id(ctx: Context) -> str:
     """The 2.2 step `aws sts get-caller-identity --query 'Account' --output text`."""
     with aws_call("sts:GetCallerIdentity"):
         account = ctx.sts.get_caller_identity()["Account"]
-    display.command(
+    ctx.report.command(
         continued("AWS_ID=$(", "  aws sts get-caller-identity", "    --query 'Account'", "    --output text", ")") + " \\\n  && echo ${AWS_ID}",
         account,
     )

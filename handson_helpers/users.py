@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from . import display
 from .errors import HandsonError, aws_call, require_passed
 from .settings import PARTICIPANT_TAG_KEY, kit_tags, owned, require_valid
 from .shell import continued, ref, tags_arg
@@ -60,9 +59,9 @@ def create_user(ctx: Context, user_name: str, user_path: str) -> dict:
         tags = user_tags(ctx, user_name)
         if any(t["Key"] == PARTICIPANT_TAG_KEY for t in tags) and not owned(tags, ctx.participant):
             raise HandsonError(f"IAMユーザー {user_name} は別の参加者のものとして既に存在します。変更しません。講師に確認してください。", "ForeignUser")
-        display.command(cli)
+        ctx.report.command(cli)
         mine = "" if owned(tags, ctx.participant) else "(キット以外で作成されたため、後始末では削除しません)"
-        display.message("info", f"IAMユーザー {user_name} は既に作成済みです{mine}。何も変更していません。")
+        ctx.report.message("info", f"IAMユーザー {user_name} は既に作成済みです{mine}。何も変更していません。")
         return existing
     ctx.require_write("iam:CreateUser")
     with aws_call("iam:CreateUser"):
@@ -75,7 +74,7 @@ def create_user(ctx: Context, user_name: str, user_path: str) -> dict:
                     f"IAMユーザー名は大文字と小文字を区別しません。{user_name} と大文字・小文字だけが違うユーザーが既に存在します。別のユーザー名を指定してください。何も変更していません。",
                     "EntityAlreadyExists",
                 ) from None
-    display.command(cli, f'{{\n    "User": {{\n        "Path": "{user["Path"]}",\n        "UserName": "{user["UserName"]}",\n        "Arn": "{user["Arn"]}"\n    }}\n}}')
+    ctx.report.command(cli, f'{{\n    "User": {{\n        "Path": "{user["Path"]}",\n        "UserName": "{user["UserName"]}",\n        "Arn": "{user["Arn"]}"\n    }}\n}}')
     return user
 
 
@@ -85,7 +84,7 @@ def verify_user(ctx: Context, user_name: str, user_path: str) -> None:
         pages = ctx.iam.get_paginator("list_users").paginate(PathPrefix=user_path)
         names = [u["UserName"] for page in pages for u in page["Users"] if u["UserName"] == user_name]
     actual = " ".join(names)
-    display.command(
+    ctx.report.command(
         continued(
             "aws iam list-users",
             f"  --path-prefix {ref('IAM_USER_PATH', user_path)}",
@@ -94,5 +93,5 @@ def verify_user(ctx: Context, user_name: str, user_path: str) -> None:
         ),
         actual,
     )
-    ok = display.check(f'IAMユーザー"{user_name}"がパス"{user_path}"に存在する', user_name, actual or "(なし)", actual == user_name)
+    ok = ctx.report.check(f'IAMユーザー"{user_name}"がパス"{user_path}"に存在する', user_name, actual or "(なし)", actual == user_name)
     require_passed(ok, "処理の実行のセルをもう一度実行してください。")

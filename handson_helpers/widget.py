@@ -13,7 +13,7 @@ from functools import partial
 
 import ipywidgets as w
 
-from . import display
+from .display import STYLES, Reporter, Silent
 from .errors import HandsonError
 from .mfa import (
     QR_LOST,
@@ -57,7 +57,7 @@ class CodeForm(w.VBox):
             self.countdown.value = f"現在の認証コードが切り替わるまで: <b>{seconds_left()}</b> 秒"
 
     def _show(self, kind: str, text: str) -> None:
-        background, color, mark = display.STYLES[kind]
+        background, color, mark = STYLES[kind]
         self.status.value = f'<div style="background:{background};color:{color};padding:6px 10px;border-radius:4px">{mark} {html.escape(text)}</div>'
 
 
@@ -277,7 +277,7 @@ async def _wait(widget, shell, mode: str) -> None:
             await asyncio.sleep(0.1)
 
 
-async def _show_and_wait(widget, shell, wait: bool) -> bool:
+async def _show_and_wait(widget, shell, wait: bool, report: Reporter) -> bool:
     """Display the widget; wait for it where the kernel allows. False if the cell cannot wait."""
     from IPython.display import display as show
 
@@ -287,7 +287,7 @@ async def _show_and_wait(widget, shell, wait: bool) -> bool:
         return True
     mode = _wait_mode(shell)
     if mode is None:
-        display.message("info", "この環境ではセルが入力を待てません。フォームで操作してから、次のセルを実行してください。")
+        report.message("info", "この環境ではセルが入力を待てません。フォームで操作してから、次のセルを実行してください。")
         return False
     try:
         await _wait(widget, shell, mode)
@@ -307,8 +307,8 @@ async def enable_with_form(ctx: Context, user_name: str, serial: str, outfile: s
     cli = enable_command(user_name, serial)
     device = get_device(ctx, serial)
     if device and device.get("User", {}).get("UserName") == user_name:
-        display.command(cli)
-        display.message("info", f"仮想MFAデバイスは既に {user_name} に対して有効化されています。何も変更していません。")
+        ctx.report.command(cli)
+        ctx.report.message("info", f"仮想MFAデバイスは既に {user_name} に対して有効化されています。何も変更していません。")
         return Outcome.ALREADY
     if device is None:
         raise HandsonError(f"仮想MFAデバイス {serial} が見つかりません。先に 21_create_virtual_mfa_device を実行してください。", "NoDevice")
@@ -322,22 +322,23 @@ async def enable_with_form(ctx: Context, user_name: str, serial: str, outfile: s
     if problem:
         if auto_mfa() or not wait or _wait_mode(shell) is None or os.path.lexists(expand(outfile)):
             raise HandsonError(QR_LOST.format(name=device_name, file=outfile, problem=problem), "QrFileMissing")
-        offer = RecreateOffer(outfile, partial(recreate_virtual_mfa_device, ctx, device_name, outfile, show=False))
-        await _show_and_wait(offer, shell, wait)
+        # The offer says itself that the device was recreated: the step's own report is kept, not shown.
+        offer = RecreateOffer(outfile, partial(recreate_virtual_mfa_device, ctx.with_report(Silent()), device_name, outfile))
+        await _show_and_wait(offer, shell, wait, ctx.report)
         if offer.result != Outcome.RECREATED:
-            display.message("warning", "作り直しはキャンセルされました。何も変更していません。このセルをもう一度実行すると再開できます。")
+            ctx.report.message("warning", "作り直しはキャンセルされました。何も変更していません。このセルをもう一度実行すると再開できます。")
             return Outcome.CANCELLED
     form = MfaEnableForm(user_name, serial, read_bootstrap(expand(outfile)) or b"", partial(enable_mfa_device, ctx, user_name, serial))
     if auto_mfa():
         form.fill_from_qr(outfile)
         form.submit()
-    if not await _show_and_wait(form, shell, wait):
+    if not await _show_and_wait(form, shell, wait, ctx.report):
         return ""
     if form.result in (Outcome.ENABLED, Outcome.ALREADY):
-        display.command(cli, "")
-        display.message("success", "仮想MFAデバイスの有効化が完了しました。続けて完了確認を実行します。")
+        ctx.report.command(cli, "")
+        ctx.report.message("success", "仮想MFAデバイスの有効化が完了しました。続けて完了確認を実行します。")
     elif form.result == Outcome.CANCELLED:
-        display.message("warning", "有効化はキャンセルされました。このセルをもう一度実行すると再開できます。")
+        ctx.report.message("warning", "有効化はキャンセルされました。このセルをもう一度実行すると再開できます。")
     elif form.status.value:
-        display.message("error", "有効化できませんでした。フォームのメッセージを確認し、このセルをもう一度実行してください。")
+        ctx.report.message("error", "有効化できませんでした。フォームのメッセージを確認し、このセルをもう一度実行してください。")
     return form.result or ""

@@ -17,7 +17,7 @@ import argparse
 import sys
 from dataclasses import dataclass
 
-from . import display, room
+from . import room
 from .access import list_keys, mask, tagged_key, user_policies
 from .errors import AWS_ERRORS, HandsonError, aws_call, explain, require_passed
 from .mfa import device_name_of, device_tags, list_devices
@@ -140,7 +140,7 @@ def status(ctx: Context, user_path: str = SEED_USER_PATH) -> list[Row]:
 def show_status(ctx: Context, user_path: str = SEED_USER_PATH) -> list[Row]:
     """The instructor's table: participant, user, device, MFA enabled, since."""
     rows = status(ctx, user_path)
-    display.table(
+    ctx.report.table(
         f"ワークショップの状況 ({len(rows)} 名分)",
         ["参加者", "IAMユーザー", "仮想MFAデバイス", "MFA有効", "有効化日時", "アクセスキー(3.1)", "MFA必須ポリシー(40)"],
         [
@@ -164,12 +164,12 @@ def verify_all_enabled(ctx: Context, user_path: str = SEED_USER_PATH) -> None:
     """完了確認 for the instructor: every participant listed has MFA enabled."""
     rows = status(ctx, user_path)
     if not rows:
-        display.message(
+        ctx.report.message(
             "warning", "キットのリソースを持つ参加者が一人も見つかりません。参加者が 10_create_iam_user を実行したか、接続先(HANDSON_TARGET とアカウント)が参加者と同じかを確認してください。"
         )
         return
     waiting = [r.participant or r.user or r.serial or "" for r in rows if not r.enabled]
-    ok = display.check(
+    ok = ctx.report.check(
         f"キットのリソースを持つ参加者 {len(rows)} 名全員のMFAが有効になっている",
         "未完了 0 名",
         f"未完了 {len(waiting)} 名" + (": " + ", ".join(waiting) if waiting else ""),
@@ -205,14 +205,14 @@ def cleanup(ctx: Context, yes: bool) -> int:
         steps += [("delete-user-policy", name, room.SCOPE_POLICY_NAME)] if room.SCOPE_POLICY_NAME in user_policies(ctx, name) else []
         steps += [("delete-access-key", name, k["AccessKeyId"]) for k in list_keys(ctx, name)]
         steps.append(("delete-user", name, None))
-    display.table(
+    ctx.report.table(
         "削除の予定 (この順に実行)",
         ["#", "操作", "IAMユーザー", "対象 (ポリシー名・アクセスキーID・シリアル番号)"],
         [[str(i), op, name or "", mask(target) if op == "delete-access-key" and target else target or ""] for i, (op, name, target) in enumerate(steps, 1)] or [["-", "(なし)", "", ""]],
     )
     if not steps or not yes:
         if steps:
-            display.message("info", "まだ何も削除していません。削除するには --yes を付けて実行してください。")
+            ctx.report.message("info", "まだ何も削除していません。削除するには --yes を付けて実行してください。")
         return 0
     ctx.require_write("iam:DeleteUser")
     failed = 0
@@ -232,8 +232,8 @@ def cleanup(ctx: Context, yes: bool) -> int:
             continue  # already gone, perhaps by the participant's own 後始末
         except AWS_ERRORS as exc:
             failed += 1
-            display.message("error", f"{op} {name or target}: {explain(exc, 'iam:' + op).message}")
-    display.message("success" if not failed else "warning", f"削除が終わりました ({len(steps) - failed}/{len(steps)} 件)。")
+            ctx.report.message("error", f"{op} {name or target}: {explain(exc, 'iam:' + op).message}")
+    ctx.report.message("success" if not failed else "warning", f"削除が終わりました ({len(steps) - failed}/{len(steps)} 件)。")
     return 1 if failed else 0
 
 

@@ -32,7 +32,7 @@ def sts(sandbox):
 
 @pytest.fixture
 def ctx(sandbox):
-    return hh.connect(show=False)
+    return hh.connect(hh.Silent())
 
 
 @pytest.fixture

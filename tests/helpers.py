@@ -29,6 +29,11 @@ def make_user_and_device(ctx, qr_file):
     return hh.create_virtual_mfa_device(ctx, DEVICE, qr_file)
 
 
+def shown(ctx) -> str:
+    """The text of every report the steps on ctx made; its reporter is Silent, so nothing was printed."""
+    return "\n".join(report.text for report in ctx.report.reports)
+
+
 def totp_at(secret, when):
     return pyotp.TOTP(secret).at(when)
 

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 from functools import partial
 
 import pytest
-from helpers import DEVICE, PATH, USER, make_user_and_device, outfile, phone_codes, stubbed
+from helpers import DEVICE, PATH, USER, make_user_and_device, outfile, phone_codes, shown, stubbed
 from secret_scan import scan_text
 
 import handson_helpers as hh
@@ -34,13 +34,13 @@ def secrets_in(keys: access.Keys) -> list[str]:
     return [s for s in (keys.secret, keys.token) if s]
 
 
-def test_31_creates_one_private_key_file_and_a_rerun_changes_nothing(ctx, iam, enabled, tmp_path, capsys):
+def test_31_creates_one_private_key_file_and_a_rerun_changes_nothing(ctx, iam, enabled, tmp_path):
     kf = key_file(tmp_path)
     key_id = hh.create_access_key(ctx, USER, kf)
     assert hh.create_access_key(ctx, USER, kf) == key_id
     hh.verify_access_key(ctx, USER, kf)
     hh.key_console_view(ctx, USER)
-    out = capsys.readouterr().out
+    out = shown(ctx)
     keys = access.read_key_file(expand(kf))
     assert keys.key_id == key_id and stat.S_IMODE(os.lstat(kf).st_mode) == 0o600
     assert stat.S_IMODE(os.lstat(os.path.dirname(kf)).st_mode) == 0o700
@@ -51,7 +51,7 @@ def test_31_creates_one_private_key_file_and_a_rerun_changes_nothing(ctx, iam, e
     assert repr(keys).count("*") == 12 and keys.secret not in repr(keys)
 
 
-def test_31_refuses_a_third_key_before_calling_aws(ctx, iam, enabled, tmp_path, capsys):
+def test_31_refuses_a_third_key_before_calling_aws(ctx, iam, enabled, tmp_path):
     for _ in range(2):
         iam.create_access_key(UserName=USER)  # made in a terminal: not the kit's
     with pytest.raises(hh.HandsonError) as err:
@@ -60,7 +60,7 @@ def test_31_refuses_a_third_key_before_calling_aws(ctx, iam, enabled, tmp_path, 
     assert len(iam.list_access_keys(UserName=USER)["AccessKeyMetadata"]) == 2 and not os.path.lexists(key_file(tmp_path))
 
 
-def test_31_lost_key_file_says_so_and_recreate_replaces_the_key(ctx, iam, enabled, tmp_path, capsys):
+def test_31_lost_key_file_says_so_and_recreate_replaces_the_key(ctx, iam, enabled, tmp_path):
     kf = key_file(tmp_path)
     old = hh.create_access_key(ctx, USER, kf)
     os.unlink(kf)
@@ -73,7 +73,7 @@ def test_31_lost_key_file_says_so_and_recreate_replaces_the_key(ctx, iam, enable
 
 
 @pytest.mark.parametrize("case", ["a link", "a file of other content", "a folder"])
-def test_31_never_writes_over_or_through_something_else(ctx, iam, enabled, tmp_path, case, capsys):
+def test_31_never_writes_over_or_through_something_else(ctx, iam, enabled, tmp_path, case):
     kf = expand(key_file(tmp_path))
     kf.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     victim = tmp_path / "victim.txt"
@@ -90,7 +90,7 @@ def test_31_never_writes_over_or_through_something_else(ctx, iam, enabled, tmp_p
     assert iam.list_access_keys(UserName=USER)["AccessKeyMetadata"] == [] and victim.read_text() == "precious"
 
 
-def test_31_for_a_user_the_kit_did_not_create_changes_nothing(ctx, iam, tmp_path, capsys):
+def test_31_for_a_user_the_kit_did_not_create_changes_nothing(ctx, iam, tmp_path):
     iam.create_user(UserName=USER, Path=PATH)
     with pytest.raises(hh.HandsonError) as err:
         hh.create_access_key(ctx, USER, key_file(tmp_path))
@@ -116,7 +116,7 @@ def test_40_the_same_read_is_refused_with_the_key_and_allowed_with_mfa(ctx, iam,
     kf = key_file(tmp_path)
     hh.create_access_key(ctx, USER, kf)
     keys, session, arn, denied, allowed = run_40(ctx, kf, qr)
-    out = capsys.readouterr().out
+    out = shown(ctx) + capsys.readouterr().out  # show_session_step has no Context: it prints
     assert arn == f"arn:aws:iam::123456789012:user/handson-cli/{USER}"
     assert (denied.allowed, denied.code) == (False, "AccessDenied") and (allowed.allowed, allowed.text) == (True, USER)
     assert session.key_id.startswith("ASIA") and session.expiration > datetime.now(timezone.utc) + timedelta(hours=11)
@@ -128,7 +128,7 @@ def test_40_the_same_read_is_refused_with_the_key_and_allowed_with_mfa(ctx, iam,
     assert iam.list_user_policies(UserName=USER)["PolicyNames"] == [KIT_POLICY_NAME]
 
 
-def test_40_without_a_session_the_check_fails_and_says_what_to_do(ctx, iam, enabled, tmp_path, capsys):
+def test_40_without_a_session_the_check_fails_and_says_what_to_do(ctx, iam, enabled, tmp_path):
     kf = key_file(tmp_path)
     hh.create_access_key(ctx, USER, kf)
     hh.put_mfa_policy(ctx, USER)
@@ -138,7 +138,7 @@ def test_40_without_a_session_the_check_fails_and_says_what_to_do(ctx, iam, enab
     assert err.value.code == "CheckFailed" and "認証コード" in err.value.message
 
 
-def test_40_before_31_or_22_names_the_section_to_run(ctx, iam, tmp_path, capsys):
+def test_40_before_31_or_22_names_the_section_to_run(ctx, iam, tmp_path):
     hh.create_user(ctx, USER, PATH)
     with pytest.raises(hh.HandsonError) as err:
         hh.user_keys(ctx, key_file(tmp_path))
@@ -149,7 +149,7 @@ def test_40_before_31_or_22_names_the_section_to_run(ctx, iam, tmp_path, capsys)
 
 
 @pytest.mark.parametrize("typed, code", [("", "EmptyCode"), ("12a456", "NotDigits"), ("12345", "WrongLength"), ("000000", "InvalidMfaCode")])
-def test_40_form_refuses_bad_codes_in_japanese_and_accepts_full_width_digits(ctx, iam, enabled, tmp_path, typed, code, capsys, monkeypatch):
+def test_40_form_refuses_bad_codes_in_japanese_and_accepts_full_width_digits(ctx, iam, enabled, tmp_path, typed, code):
     import pyotp
 
     from handson_helpers.session_form import MfaCodeForm
@@ -174,17 +174,17 @@ def test_40_form_refuses_bad_codes_in_japanese_and_accepts_full_width_digits(ctx
     assert "取得済み" in form.status.value
 
 
-def test_cleanup_removes_policy_keys_and_file_first_in_awss_order(ctx, iam, enabled, tmp_path, capsys):
+def test_cleanup_removes_policy_keys_and_file_first_in_awss_order(ctx, iam, enabled, tmp_path):
     _, qr = enabled
     kf = key_file(tmp_path)
     hh.create_access_key(ctx, USER, kf)
     run_40(ctx, kf, qr)
     iam.create_user(UserName="not-the-kits", Path=PATH)
-    capsys.readouterr()
     plan = hh.plan_cleanup(ctx, USER, PATH, DEVICE, qr, kf)
     assert plan.access.delete_policy and len(plan.access.keys) == 1 and plan.access.delete_file and not plan.access.foreign
+    ctx.report.reports.clear()
     hh.run_cleanup(ctx, plan)
-    out = capsys.readouterr().out
+    out = shown(ctx)
     order = ["unset ", "delete-user-policy", "delete-access-key", "rm ${FILE_ACCESS_KEY}", "deactivate-mfa-device", "delete-virtual-mfa-device", "delete-user \\\n", "rm ${FILE_MFA_OUTFILE}"]
     positions = [out.index(step) for step in order]
     assert positions == sorted(positions), out
@@ -192,7 +192,7 @@ def test_cleanup_removes_policy_keys_and_file_first_in_awss_order(ctx, iam, enab
     assert [u["UserName"] for u in iam.list_users()["Users"]] == ["not-the-kits"] and not os.path.lexists(kf)
 
 
-def test_cleanup_deletes_nothing_when_a_key_was_made_in_a_terminal_and_names_it(ctx, iam, enabled, tmp_path, capsys):
+def test_cleanup_deletes_nothing_when_a_key_was_made_in_a_terminal_and_names_it(ctx, iam, enabled, tmp_path):
     _, qr = enabled
     kf = key_file(tmp_path)
     kit_key = hh.create_access_key(ctx, USER, kf)
@@ -205,7 +205,7 @@ def test_cleanup_deletes_nothing_when_a_key_was_made_in_a_terminal_and_names_it(
     assert len(iam.list_virtual_mfa_devices()["VirtualMFADevices"]) == 1 and expand(kf).exists()
 
 
-def test_cleanup_after_a_restart_sees_the_policy_kept_by_the_sandbox(ctx, iam, enabled, tmp_path, capsys):
+def test_cleanup_after_a_restart_sees_the_policy_kept_by_the_sandbox(ctx, iam, enabled, tmp_path):
     import signal
 
     from handson_helpers import sandbox as sb
@@ -221,7 +221,7 @@ def test_cleanup_after_a_restart_sees_the_policy_kept_by_the_sandbox(ctx, iam, e
     hh.verify_cleanup(ctx, USER, DEVICE, qr, kf)
 
 
-def test_progress_and_workshop_show_31_and_40(ctx, iam, enabled, tmp_path, capsys, monkeypatch):
+def test_progress_and_workshop_show_31_and_40(ctx, iam, enabled, tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))  # progress reads the hands-on's own paths
     _, qr = enabled
     kf = key_file(tmp_path)
@@ -236,7 +236,7 @@ def test_progress_and_workshop_show_31_and_40(ctx, iam, enabled, tmp_path, capsy
     assert iam.list_users()["Users"] == [] and iam.list_virtual_mfa_devices()["VirtualMFADevices"] == []
 
 
-def test_workshop_cleanup_deletes_only_the_kits_key_and_policy(ctx, iam, enabled, tmp_path, capsys):
+def test_workshop_cleanup_deletes_only_the_kits_key_and_policy(ctx, iam, enabled, tmp_path):
     kf = key_file(tmp_path)
     kits = hh.create_access_key(ctx, USER, kf)
     hh.put_mfa_policy(ctx, USER)
@@ -270,7 +270,7 @@ def aws(monkeypatch):
         return user_clients[(service, keys.key_id)][0]
 
     monkeypatch.setattr(access, "client_for", client_for)
-    ctx = target.Context("aws", iam, sts, ACCOUNT, f"arn:aws:iam::{ACCOUNT}:user/instructor", None, allowed_account=ACCOUNT)
+    ctx = target.Context("aws", iam, sts, ACCOUNT, f"arn:aws:iam::{ACCOUNT}:user/instructor", None, allowed_account=ACCOUNT, report=hh.Silent())
     return ctx, iam_stub, user_clients
 
 
@@ -283,7 +283,7 @@ def kit_user(stub, tags=None):
     stub.add_response("list_user_tags", {"Tags": [{"Key": "handson-kit", "Value": "iam-mfa"}] + (tags or []), "IsTruncated": False}, {"UserName": USER})
 
 
-def test_aws_31_sends_list_create_and_tag_and_writes_only_the_file(aws, tmp_path, capsys):
+def test_aws_31_sends_list_create_and_tag_and_writes_only_the_file(aws, tmp_path):
     ctx, stub, _ = aws
     kf = key_file(tmp_path)
     kit_user(stub)
@@ -293,10 +293,11 @@ def test_aws_31_sends_list_create_and_tag_and_writes_only_the_file(aws, tmp_path
     stub.add_response("tag_user", {}, {"UserName": USER, "Tags": [{"Key": "handson-access-key", "Value": KEY_ID}]})
     assert hh.create_access_key(ctx, USER, kf) == KEY_ID
     stub.assert_no_pending_responses()
-    assert open(kf).read() == f"{KEY_ID}\t{SECRET}\n" and SECRET not in capsys.readouterr().out
+    assert open(kf).read() == f"{KEY_ID}\t{SECRET}\n"
+    assert "aws iam create-access-key" in shown(ctx) and SECRET not in shown(ctx)
 
 
-def test_aws_31_is_refused_without_the_account_guard(aws, tmp_path, capsys):
+def test_aws_31_is_refused_without_the_account_guard(aws, tmp_path):
     ctx, stub, _ = aws
     ctx = dataclasses.replace(ctx, allowed_account="")  # HANDSON_AWS_ACCOUNT_ID unset at connect()
     kit_user(stub)
@@ -308,7 +309,7 @@ def test_aws_31_is_refused_without_the_account_guard(aws, tmp_path, capsys):
     stub.assert_no_pending_responses()  # and no create_access_key was queued: a call would have failed the stub
 
 
-def test_aws_40_sends_the_policy_and_uses_the_users_key_then_the_session(aws, tmp_path, capsys):
+def test_aws_40_sends_the_policy_and_uses_the_users_key_then_the_session(aws, tmp_path):
     ctx, stub, clients = aws
     kf = expand(key_file(tmp_path))
     kf.parent.mkdir(parents=True, mode=0o700)
@@ -350,11 +351,11 @@ def test_aws_40_sends_the_policy_and_uses_the_users_key_then_the_session(aws, tm
     assert hh.protected_read(ctx, session, USER, PATH).text == USER
     for s in (stub, ustub, sstub, sess_stub):
         s.assert_no_pending_responses()
-    out = capsys.readouterr().out
-    assert SECRET not in out and "FwoGZXIvYXdzEXAMPLE" not in out
+    out = shown(ctx)
+    assert "aws sts get-session-token" in out and SECRET not in out and "FwoGZXIvYXdzEXAMPLE" not in out
 
 
-def test_aws_cleanup_deletes_the_policy_then_the_key(aws, tmp_path, capsys):
+def test_aws_cleanup_deletes_the_policy_then_the_key(aws, tmp_path):
     ctx, stub, _ = aws
     kf = expand(key_file(tmp_path))
     kf.parent.mkdir(parents=True, mode=0o700)
@@ -370,7 +371,7 @@ def test_aws_cleanup_deletes_the_policy_then_the_key(aws, tmp_path, capsys):
     assert not kf.exists()
 
 
-def test_aws_a_fresh_key_is_retried_until_aws_knows_it(aws, monkeypatch, capsys):
+def test_aws_a_fresh_key_is_retried_until_aws_knows_it(aws, monkeypatch):
     ctx, _, clients = aws
     monkeypatch.setattr(access, "AWS_SETTLE_SECONDS", 5)
     monkeypatch.setattr(access.time, "sleep", lambda s: None)

@@ -138,7 +138,7 @@ def test_device_exists_unassigned_but_qr_file_lost(ctx, iam, tmp_path):
         assert err.value.code == "QrFileMissing" and "一度しか返さない" in err.value.message
     assert iam_state(iam) == before
     new_serial = hh.recreate_virtual_mfa_device(ctx, DEVICE, qr)
-    assert new_serial == serial and expand(qr).exists()
+    assert new_serial == serial and expand(qr).exists() and "作り直し" in ctx.report.reports[-1].text
     assert hh.enable_mfa_device(ctx, USER, serial, *totp.consecutive_codes(totp.secret_from_qr(qr))) == "enabled"
 
 

@@ -251,7 +251,7 @@ def enable_with_the_phone(page, totp):
 
 def test_a_learner_enables_mfa_through_the_widget(page, lab, folder, iam, sandbox):
     started = time.monotonic()
-    ctx = hh.connect(show=False)
+    ctx = hh.connect(hh.Silent())
     serial = make_user_and_device(ctx, QR)
     open_notebook(page, lab, f"{folder}/22_enable_virtual_mfa_device.ipynb")
     run_all(page)
@@ -313,7 +313,7 @@ def test_run_all_from_preparation_to_cleanup_in_the_browser(page, lab, folder, i
 
 
 def test_a_lost_qr_file_is_recreated_from_the_form(page, lab, folder, iam, sandbox):
-    ctx = hh.connect(show=False)
+    ctx = hh.connect(hh.Silent())
     serial = make_user_and_device(ctx, QR)
     from handson_helpers.settings import expand
     from handson_helpers.totp import secret_from_qr
@@ -351,7 +351,7 @@ def test_a_learner_proves_what_mfa_protects_with_a_code_read_from_the_screen(pag
     from handson_helpers.settings import SEED_DIR_ACCESS_KEY, expand
 
     started = time.monotonic()
-    ctx = hh.connect(show=False)
+    ctx = hh.connect(hh.Silent())
     make_user_and_device(ctx, QR)
     key_file = expand(hh.access_key_file(SEED_DIR_ACCESS_KEY, USER))
     key_file.unlink(missing_ok=True)

@@ -60,7 +60,7 @@ def test_in_a_kernel_a_handson_error_is_its_japanese_message_without_traceback()
     nb = nbformat.v4.new_notebook()
     nb.cells = [
         nbformat.v4.new_code_cell("import handson_helpers as hh\nhh.setup()"),
-        nbformat.v4.new_code_cell("hh.create_user(hh.connect(show=False), 'bad name', '/handson-cli/')"),
+        nbformat.v4.new_code_cell("hh.create_user(hh.connect(hh.Silent()), 'bad name', '/handson-cli/')"),
     ]
     NotebookClient(nb, timeout=60, kernel_name="python3", allow_errors=True).execute()
     [error] = nb.cells[1].outputs

@@ -162,7 +162,7 @@ def test_a_room_of_participants_on_a_real_hub(the_hub):
     # the instructor (hub admin) sees every participant, live: 95 passes only when all have MFA on
     teacher = kernels[TEACHER]
     status, out = teacher.execute(
-        "import json, handson_helpers as hh\nfrom handson_helpers import workshop\nctx = hh.connect(show=False)\nprint(json.dumps({r.participant: r.enabled for r in workshop.status(ctx)}))"
+        "import json, handson_helpers as hh\nfrom handson_helpers import workshop\nctx = hh.connect(hh.Silent())\nprint(json.dumps({r.participant: r.enabled for r in workshop.status(ctx)}))"
     )
     assert status == "ok", out
     assert _last_json(out) == dict.fromkeys(NAMES, True)
@@ -174,7 +174,7 @@ def test_a_room_of_participants_on_a_real_hub(the_hub):
     status, out = kernels[a].execute(
         f"""
 import json, os, handson_helpers as hh
-ctx = hh.connect(show=False)
+ctx = hh.connect(hh.Silent())
 user, serial = "handson-cli-basic-user-{b}", "arn:aws:iam::123456789012:mfa/handson-cli-basic-user-mfa-{b}"
 codes = []
 for call in (lambda: ctx.iam.get_user(UserName=user), lambda: ctx.iam.deactivate_mfa_device(UserName=user, SerialNumber=serial),

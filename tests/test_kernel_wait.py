@@ -167,7 +167,7 @@ def start_waiting_cell(k: Kernel, ctx, tmp_path):
     """Run the notebook's enable cell (the next cell queued behind it); return both ids once it waits."""
     qr = outfile(tmp_path)
     serial = make_user_and_device(ctx, qr)
-    k.run(f"import handson_helpers as hh\nctx = hh.connect(show=False)\nIAM_USER_NAME, MFA_DEVICE_SERIAL, FILE_MFA_OUTFILE = {USER!r}, {serial!r}, {qr!r}")
+    k.run(f"import handson_helpers as hh\nctx = hh.connect()\nIAM_USER_NAME, MFA_DEVICE_SERIAL, FILE_MFA_OUTFILE = {USER!r}, {serial!r}, {qr!r}")
     cell = k.kc.execute(ENABLE_CELL)
     queued = k.kc.execute(NEXT_CELL)
     k.wait_for(lambda m: m["parent_header"].get("msg_id") == cell and m["msg_type"] == "display_data")

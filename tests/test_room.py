@@ -4,8 +4,6 @@ The hub here is a small HTTP server that answers ``GET /hub/api/user`` and ``/hu
 as JupyterHub does; tests/test_hub.py runs the same room under a real JupyterHub.
 """
 
-import contextlib
-import io
 import json
 import os
 import socket
@@ -107,8 +105,7 @@ def as_who(the_room, monkeypatch, tmp_path):
         monkeypatch.setenv("JUPYTERHUB_API_TOKEN", token_of(name))
         monkeypatch.setenv("JUPYTERHUB_USER", name)
         monkeypatch.delenv("HANDSON_SANDBOX", raising=False)
-        with contextlib.redirect_stdout(io.StringIO()):
-            return hh.connect()
+        return hh.connect(hh.Silent())
 
     return switch
 
@@ -126,10 +123,9 @@ def hands_on(ctx, home) -> str:
     """1 → 2.1 → 2.2 with the participant's own names; the device's serial."""
     user, device = room.own_names(hh.settings.participant(ctx.participant))
     qr = str(home / "qr" / f"{device}.png")
-    with contextlib.redirect_stdout(io.StringIO()):
-        hh.create_user(ctx, user, "/handson-cli/")
-        serial = hh.create_virtual_mfa_device(ctx, device, qr)
-        hh.enable_mfa_device(ctx, user, serial, *totp.consecutive_codes(totp.secret_from_qr(expand(qr))))
+    hh.create_user(ctx, user, "/handson-cli/")
+    serial = hh.create_virtual_mfa_device(ctx, device, qr)
+    hh.enable_mfa_device(ctx, user, serial, *totp.consecutive_codes(totp.secret_from_qr(expand(qr))))
     return serial
 
 
@@ -161,12 +157,14 @@ def test_keys_are_the_participants_own_and_stable(the_room):
 def test_the_hub_admin_is_the_instructor(as_who):
     ctx = as_who("teacher")
     assert ctx.caller_arn.endswith(":assumed-role/HandsonSandboxAdmin/learner")
+    assert "講師 (ルーム全体を操作できます)" in ctx.report.reports[0].text
 
 
 def test_a_participant_acts_as_their_own_iam_user(as_who):
     ctx = as_who("bob")
     assert ctx.caller_arn == f"{ACCOUNT}:user/handson-room/handson-room-bob" and ctx.participant == "bob"
     assert ctx.sts.get_caller_identity()["Arn"] == ctx.caller_arn
+    assert "参加者 bob (自分のユーザーとMFAデバイスだけを操作できます)" in ctx.report.reports[0].text
 
 
 def test_the_kit_names_come_from_the_room_not_the_environment(as_who, monkeypatch):
@@ -240,8 +238,7 @@ def test_the_instructor_sees_everyone_and_cleans_up_everything(as_who, tmp_path)
     teacher = as_who("teacher")
     rows = {r.participant: r for r in workshop.status(teacher)}
     assert rows["alice"].enabled and rows["bob"].enabled and not rows["late"].enabled and rows["late"].user is None
-    with contextlib.redirect_stdout(io.StringIO()):
-        assert workshop.cleanup(teacher, yes=True) == 0
+    assert workshop.cleanup(teacher, yes=True) == 0
     assert teacher.iam.list_users()["Users"] == [] and teacher.iam.list_virtual_mfa_devices()["VirtualMFADevices"] == []
     ctx = as_who("alice")  # a participant coming back after the cleanup gets a new identity
     assert ctx.caller_arn.endswith("user/handson-room/handson-room-alice")
@@ -263,7 +260,7 @@ def test_a_room_that_is_not_there_says_what_to_do(monkeypatch, env, code, says):
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     with pytest.raises(HandsonError) as refused:
-        hh.connect(show=False)
+        hh.connect(hh.Silent())
     assert refused.value.code == code and says in refused.value.message
 
 
@@ -286,7 +283,7 @@ def test_the_hub_token_goes_to_no_one_but_the_room(monkeypatch):
     monkeypatch.setenv("HANDSON_ROOM_UID", str(os.getuid()))
     monkeypatch.setenv("JUPYTERHUB_API_TOKEN", "tok-precious-0123456789")
     with pytest.raises(HandsonError) as refused:
-        hh.connect(show=False)
+        hh.connect(hh.Silent())
     assert refused.value.code == "RoomUnreachable" and "ユーザーID 65534" in refused.value.message
     assert impostor.stdout.read().strip() == "NOTHING"
     impostor.wait(10)
@@ -303,7 +300,7 @@ def test_a_refused_token_says_what_to_do(the_room, monkeypatch):
     monkeypatch.setenv("HANDSON_ROOM_URL", the_room["url"])
     monkeypatch.setenv("JUPYTERHUB_API_TOKEN", "tok-not-a-hub-token")
     with pytest.raises(HandsonError) as refused:
-        hh.connect(show=False)
+        hh.connect(hh.Silent())
     assert refused.value.code == "RoomRefused" and "tok-not-a-hub-token" not in refused.value.message
 
 
@@ -435,8 +432,7 @@ def test_the_instructors_cleanup_takes_what_participants_made_by_hand_and_nothin
     teacher = as_who("teacher")
     teacher.iam.create_user(UserName="instructor-made", Path="/staff/")
     monkeypatch.setenv("HANDSON_SANDBOX", "room")
-    with contextlib.redirect_stdout(io.StringIO()):
-        assert workshop.cleanup(teacher, yes=True) == 0
+    assert workshop.cleanup(teacher, yes=True) == 0  # teacher's reporter is Silent
     left = {u["UserName"] for u in teacher.iam.list_users()["Users"]}
     assert left == {"instructor-made"} and teacher.iam.list_virtual_mfa_devices()["VirtualMFADevices"] == []
     teacher.iam.delete_user(UserName="instructor-made")

@@ -108,7 +108,7 @@ REACHES = [
     ("status", lambda: cli("status")),
     ("start", lambda: cli("start")),
     ("env", lambda: cli("env")),
-    ("a kernel's connect", lambda: hh.connect(show=False).iam.list_users()),
+    ("a kernel's connect", lambda: hh.connect(hh.Silent()).iam.list_users()),
     ("reset", lambda: sb.reset()),
 ]
 
@@ -129,7 +129,7 @@ def test_a_listener_of_another_user_on_the_old_port_learns_no_secret(sandbox, na
 
 
 def test_a_kernel_keeps_working_when_its_sandbox_died_and_its_port_was_taken(sandbox):
-    ctx = hh.connect(show=False)
+    ctx = hh.connect(hh.Silent())
     ctx.iam.create_user(UserName="before-crash")
     old = kill_sandbox()
     impostor = Impostor(old.port, old.pid)
@@ -250,13 +250,13 @@ def test_distinct_participant_ids_get_distinct_valid_names(first, second):
         assert settings.problem("IAM_USER_NAME", user) is None and settings.problem("MFA_DEVICE_NAME", device) is None
 
 
-def test_one_participants_cleanup_never_touches_another_participants_resources(sandbox, iam, tmp_path, capsys):
+def test_one_participants_cleanup_never_touches_another_participants_resources(sandbox, iam, tmp_path):
     """In a shared account: 田中 and 佐藤 each run 1 → 2.1 → 2.2; 佐藤's 後始末 leaves 田中's alone."""
     from helpers import phone_codes
 
     done = {}
     for who in ("田中", "佐藤"):
-        ctx = hh.connect(show=False, participant=who)
+        ctx = hh.connect(hh.Silent(), participant=who)
         user, device = settings.scoped("handson-cli-basic-user", who), settings.scoped("handson-cli-basic-user-mfa", who)
         qr = str(tmp_path / who / f"{device}.png")
         hh.create_user(ctx, user, "/handson-cli/")
@@ -274,8 +274,8 @@ def test_one_participants_cleanup_never_touches_another_participants_resources(s
     assert [(r.participant, r.enabled) for r in rows] == [("田中", True)]
 
 
-def test_a_cleanup_leaves_a_same_named_user_of_another_participant_alone(sandbox, iam, tmp_path, capsys):
-    ctx = hh.connect(show=False, participant="mallory")
+def test_a_cleanup_leaves_a_same_named_user_of_another_participant_alone(sandbox, iam, tmp_path):
+    ctx = hh.connect(hh.Silent(), participant="mallory")
     name = settings.scoped("handson-cli-basic-user", "alice")
     iam.create_user(UserName=name, Path="/handson-cli/", Tags=settings.kit_tags("alice"))
     plan = hh.plan_cleanup(ctx, name, "/handson-cli/", settings.scoped("handson-cli-basic-user-mfa", "alice"), str(tmp_path / "x.png"))
@@ -367,7 +367,7 @@ def _modes(root: Path) -> dict:
 
 
 @pytest.mark.parametrize("kind", FOLDERS)
-def test_the_qr_folder_is_created_only_when_missing_and_never_chmodded(ctx, iam, tmp_path, kind, capsys):
+def test_the_qr_folder_is_created_only_when_missing_and_never_chmodded(ctx, iam, tmp_path, kind):
     folder, refused = _folder(tmp_path, kind)
     before = _modes(tmp_path)
     outfile = str(folder / "handson-cli-basic-user-mfa.png")
@@ -401,7 +401,7 @@ FILES = [
 
 
 @pytest.mark.parametrize("case, make", FILES, ids=[f[0] for f in FILES])
-def test_the_qr_file_is_never_written_through_a_link_or_over_a_foreign_file(ctx, iam, tmp_path, case, make, capsys):
+def test_the_qr_file_is_never_written_through_a_link_or_over_a_foreign_file(ctx, iam, tmp_path, case, make):
     folder = tmp_path / "qr"
     folder.mkdir(mode=0o700)
     victim = tmp_path / "victim.txt"
@@ -461,17 +461,19 @@ def _kit_run(who, user_path, directory, shown, monkeypatch):
     """Sections 1, 2.1, 2.2, 3.1, 40 and 後始末 through the kit; returns IAM's state before 後始末."""
     from handson_helpers import display
 
-    def record(report):
-        shell = getattr(report, "shell", None)
-        if shell and getattr(report, "refused", False):  # shown failing on purpose: it must fail in bash too
-            shell = f"if (\n{shell}\n); then echo 'AWS accepted what it must refuse' >&2; exit 97; fi"
-        shown.append(shell)
+    class Recorder(hh.Reporter):
+        def emit(self, report):
+            shell = report.shell
+            if shell and report.refused:  # shown failing on purpose: it must fail in bash too
+                shell = f"if (\n{shell}\n); then echo 'AWS accepted what it must refuse' >&2; exit 97; fi"
+            shown.append(shell)
 
-    monkeypatch.setattr(display, "emit", record)
+    recorder = Recorder()
+    monkeypatch.setattr(display.SHOW, "emit", recorder.emit)  # 設定値の確認 and 40's 変数の確認 have no Context
     monkeypatch.setenv("HANDSON_PARTICIPANT", who)
     user, device = settings.scoped("handson-cli-basic-user"), settings.scoped("handson-cli-basic-user-mfa")
     outfile = settings.mfa_outfile(directory, device)
-    ctx = hh.connect(show=False)
+    ctx = hh.connect(recorder)
 
     def check(**values):
         try:
@@ -638,7 +640,7 @@ NASTY = [
 ]
 
 
-def test_no_request_makes_the_sandbox_answer_500(sandbox, ctx, tmp_path, capsys):
+def test_no_request_makes_the_sandbox_answer_500(sandbox, ctx, tmp_path):
     hh.create_user(ctx, "handson-cli-basic-user", "/handson-cli/")
     hh.create_virtual_mfa_device(ctx, "handson-cli-basic-user-mfa", str(tmp_path / "qr.png"))
     sent, failures = 0, []
@@ -778,7 +780,7 @@ QR_FILES = [
 
 
 @pytest.mark.parametrize("case, make", QR_FILES, ids=[q[0] for q in QR_FILES])
-def test_a_qr_path_that_is_not_the_kits_png_gets_a_japanese_message(ctx, iam, tmp_path, case, make, capsys):
+def test_a_qr_path_that_is_not_the_kits_png_gets_a_japanese_message(ctx, iam, tmp_path, case, make):
     from helpers import DEVICE, PATH, USER
     from test_bad_input import iam_state
 
@@ -795,9 +797,9 @@ def test_a_qr_path_that_is_not_the_kits_png_gets_a_japanese_message(ctx, iam, tm
 
 
 @pytest.mark.parametrize("action", ["EnableMFADevice", "CreateUser", "CreateVirtualMFADevice"])
-def test_a_sandbox_that_dies_after_saving_is_reported_truthfully(ctx, iam, tmp_path, action, capsys):
+def test_a_sandbox_that_dies_after_saving_is_reported_truthfully(ctx, iam, tmp_path, action):
     """The change was saved, the answer never left: the kit must not say nothing changed."""
-    from helpers import DEVICE, PATH, USER, phone_codes
+    from helpers import DEVICE, PATH, USER, phone_codes, shown
 
     qr = str(tmp_path / "qr" / f"{DEVICE}.png")
     if action != "CreateUser":
@@ -817,8 +819,7 @@ def test_a_sandbox_that_dies_after_saving_is_reported_truthfully(ctx, iam, tmp_p
             hh.create_virtual_mfa_device(ctx, DEVICE, qr)
     except hh.HandsonError as exc:  # acceptable only when it says what it knows
         assert "何も変更されていません" not in exc.message and "何も変更していません" not in exc.message
-    out = capsys.readouterr().out
-    assert "何も変更されていません" not in out
+    assert "何も変更されていません" not in shown(ctx)
 
 
 BROKEN_STATES = [
@@ -847,18 +848,18 @@ def test_a_state_file_of_the_wrong_shape_is_set_aside_and_the_sandbox_starts(san
         p.unlink()
 
 
-def test_22_before_10_says_so_before_showing_the_form(ctx, iam, tmp_path, capsys):
+def test_22_before_10_says_so_before_showing_the_form(ctx, iam, tmp_path):
     from helpers import DEVICE, USER
 
     serial = hh.create_virtual_mfa_device(ctx, DEVICE, str(tmp_path / "qr.png"))
-    capsys.readouterr()
+    ctx.report.reports.clear()
     with pytest.raises(hh.HandsonError) as err:
         asyncio.run(hh.enable_with_form(ctx, USER, serial, str(tmp_path / "qr.png")))
     assert err.value.code == "NoUser" and "10_create_iam_user" in err.value.message
-    assert "[フォーム" not in capsys.readouterr().out
+    assert ctx.report.reports == []
 
 
-def test_22_before_21_names_the_section_to_run(ctx, capsys):
+def test_22_before_21_names_the_section_to_run(ctx):
     from helpers import DEVICE
 
     with pytest.raises(hh.HandsonError) as err:
@@ -875,8 +876,8 @@ CLI_MADE = [
 
 
 @pytest.mark.parametrize("case, cli_user, cli_device", CLI_MADE, ids=[c[0] for c in CLI_MADE])
-def test_cleanup_of_resources_made_in_a_terminal_is_all_or_nothing(ctx, iam, tmp_path, case, cli_user, cli_device, capsys):
-    from helpers import DEVICE, PATH, USER, phone_codes
+def test_cleanup_of_resources_made_in_a_terminal_is_all_or_nothing(ctx, iam, tmp_path, case, cli_user, cli_device):
+    from helpers import DEVICE, PATH, USER, phone_codes, shown
     from test_bad_input import iam_state
 
     qr = tmp_path / "qr" / f"{DEVICE}.png"
@@ -896,7 +897,7 @@ def test_cleanup_of_resources_made_in_a_terminal_is_all_or_nothing(ctx, iam, tmp
     before = iam_state(iam)
     plan = hh.plan_cleanup(ctx, USER, PATH, DEVICE, str(qr))
     hh.run_cleanup(ctx, plan)
-    out = capsys.readouterr().out
+    out = shown(ctx)
     if cli_user or cli_device:  # not the kit's: nothing at all is deleted, and the learner gets the commands
         assert plan.empty and plan.refused and iam_state(iam) == before and qr.exists()
         assert "aws iam deactivate-mfa-device" in out and "aws iam delete-virtual-mfa-device" in out
@@ -920,7 +921,7 @@ ATTACHED = [
 
 
 @pytest.mark.parametrize("case, attach", ATTACHED, ids=[a[0] for a in ATTACHED])
-def test_cleanup_deletes_nothing_when_the_kits_user_holds_something_else(ctx, iam, tmp_path, case, attach, capsys):
+def test_cleanup_deletes_nothing_when_the_kits_user_holds_something_else(ctx, iam, tmp_path, case, attach):
     from helpers import DEVICE, PATH, USER, make_user_and_device, phone_codes
     from test_bad_input import iam_state
 

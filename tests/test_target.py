@@ -29,7 +29,7 @@ def test_sandbox_is_the_default_and_every_request_stays_on_loopback(monkeypatch,
     monkeypatch.delenv("HANDSON_TARGET", raising=False)
     monkeypatch.setenv("AWS_PROFILE", "some-real-profile")
     monkeypatch.setenv("AWS_ENDPOINT_URL", "https://iam.amazonaws.com")
-    ctx = hh.connect(show=False)
+    ctx = hh.connect(hh.Silent())
     sent = []
     for client in (ctx.iam, ctx.sts):
         client.meta.events.register("before-send", lambda request, **_: sent.append(request.url))
@@ -41,7 +41,7 @@ def test_sandbox_is_the_default_and_every_request_stays_on_loopback(monkeypatch,
     assert sent and all(url.startswith(sandbox.url) for url in sent), sent
 
 
-def test_connect_to_aws_shows_account_and_caller_first(monkeypatch, capsys):
+def test_connect_to_aws_shows_account_and_caller_first(monkeypatch):
     monkeypatch.setenv("HANDSON_TARGET", "aws")
     monkeypatch.delenv("HANDSON_AWS_ACCOUNT_ID", raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
@@ -57,10 +57,18 @@ def test_connect_to_aws_shows_account_and_caller_first(monkeypatch, capsys):
         return made
 
     monkeypatch.setattr(boto3.Session, "client", client)
-    ctx = hh.connect()
-    out = capsys.readouterr().out
+    ctx = hh.connect(hh.Silent())
+    first = ctx.report.reports[0].text
     assert ctx.target == "aws" and ctx.endpoint is None
-    assert f"アカウント: {ACCOUNT}" in out and CALLER in out and "参照のみ" in out
+    assert f"アカウント: {ACCOUNT}" in first and CALLER in first and "参照のみ" in first
+
+
+def test_with_report_changes_only_where_the_steps_report(ctx):
+    silent = hh.Silent()
+    quiet = ctx.with_report(silent)
+    assert hh.get_account_id(quiet) == ctx.account_id and (quiet.iam, quiet.participant) == (ctx.iam, ctx.participant)
+    assert [r.shell.split("\n")[1] for r in silent.reports] == ["  aws sts get-caller-identity \\"]
+    assert len(ctx.report.reports) == 1  # only connect's own report: nothing of the step went to ctx's reporter
 
 
 def test_aws_target_refuses_a_leftover_sandbox_endpoint(monkeypatch):
@@ -131,7 +139,7 @@ def test_cleanup_on_aws_leaves_a_user_the_kit_did_not_create(aws_ctx, tmp_path):
 
 def test_a_kernel_never_imports_moto():
     """The emulator lives in the sandbox process; a learner's kernel stays light."""
-    code = "import sys, handson_helpers as hh; hh.connect(show=False); print('moto' in sys.modules, 'flask' in sys.modules)"
+    code = "import sys, handson_helpers as hh; hh.connect(hh.Silent()); print('moto' in sys.modules, 'flask' in sys.modules)"
     import subprocess
     import sys
 

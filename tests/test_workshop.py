@@ -13,7 +13,7 @@ PARTICIPANTS = [f"p{n:02d}" for n in range(20)]
 
 def participant_run(who, home, errors):
     try:
-        ctx = hh.connect(show=False, participant=who)
+        ctx = hh.connect(hh.Silent(), participant=who)
         user, device = scoped(SEED_USER_NAME, who), scoped(SEED_DEVICE_NAME, who)
         qr = str(home / who / f"{device}.png")
         hh.create_user(ctx, user, "/handson-cli/")
@@ -28,7 +28,7 @@ def workshop_cli(*args):
     return subprocess.run([sys.executable, "-m", "handson_helpers.workshop", *args], capture_output=True, text=True, timeout=120)
 
 
-def test_twenty_participants_then_status_then_exact_cleanup(ctx, iam, tmp_path, capsys):
+def test_twenty_participants_then_status_then_exact_cleanup(ctx, iam, tmp_path):
     iam.create_user(UserName="alice")  # someone else's user in the same account
     iam.create_user(UserName=f"{SEED_USER_NAME}-intruder", Path="/handson-cli/")  # the kit's name, not the kit's tag
     foreign = iam.create_virtual_mfa_device(VirtualMFADeviceName=f"{SEED_DEVICE_NAME}-foreign")["VirtualMFADevice"]["SerialNumber"]
@@ -38,7 +38,6 @@ def test_twenty_participants_then_status_then_exact_cleanup(ctx, iam, tmp_path, 
         t.start()
     for t in threads:
         t.join()
-    capsys.readouterr()
     assert errors == []
 
     rows = workshop.status(ctx)
@@ -59,8 +58,8 @@ def test_twenty_participants_then_status_then_exact_cleanup(ctx, iam, tmp_path, 
     assert [d["SerialNumber"] for d in iam.list_virtual_mfa_devices()["VirtualMFADevices"]] == [foreign]
 
 
-def test_an_unassigned_device_of_a_participant_is_listed_and_cleaned(iam, tmp_path, capsys):
-    ctx = hh.connect(show=False, participant="late")
+def test_an_unassigned_device_of_a_participant_is_listed_and_cleaned(iam, tmp_path):
+    ctx = hh.connect(hh.Silent(), participant="late")
     hh.create_user(ctx, scoped(SEED_USER_NAME, "late"), "/handson-cli/")
     hh.create_virtual_mfa_device(ctx, scoped(SEED_DEVICE_NAME, "late"), str(tmp_path / "qr.png"))
     [row] = workshop.status(ctx)
