@@ -117,6 +117,8 @@ def room_devices(ctx: Context) -> list[dict]:
 
 
 def status(ctx: Context, user_path: str = SEED_USER_PATH) -> list[Row]:
+    if f":user{room.IDENTITY_PATH}" in ctx.caller_arn:  # a participant's room key reaches only their own names
+        raise HandsonError("全員の状況は講師 (JupyterHub の管理者) だけが見られます。自分の進み具合は各ノートブックの完了確認で確かめてください。", "InstructorOnly")
     users = kit_users(ctx, user_path)
     devices = kit_devices(ctx, users)
     rows = []

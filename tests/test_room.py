@@ -438,6 +438,12 @@ def test_the_instructors_cleanup_takes_what_participants_made_by_hand_and_nothin
     teacher.iam.delete_user(UserName="instructor-made")
 
 
+def test_a_participant_asking_for_everyones_status_is_told_it_is_the_instructors(as_who):
+    with pytest.raises(HandsonError) as refused:
+        workshop.status(as_who("alice"))
+    assert refused.value.code == "InstructorOnly" and "講師" in refused.value.message
+
+
 def test_the_hub_is_asked_again_once_the_cache_is_stale(the_room):
     asked = []
     caller = room_server.Hub(f"http://127.0.0.1:{the_room['hub'].server_port}/hub/api", SERVICE_TOKEN)
