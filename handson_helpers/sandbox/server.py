@@ -91,7 +91,7 @@ class SandboxApp:
         self.notice = notice
         self.port = 0  # set once the server listens
         self.lock = threading.Lock()
-        self.commits = GroupCommit(store, lambda: snapshot(_iam_backend()), self.lock)
+        self.commits = GroupCommit(store)
         self.faults: list[dict] = []
         self.started_at = time.time()
 
@@ -147,14 +147,14 @@ class SandboxApp:
                 ticket = self.commits.seen()
             else:
                 if own is not None:  # GetSessionToken: a new session
-                    status, headers, payload, ticket = "200 OK", [("Content-Type", "text/xml")], own, self.commits.changed()
+                    status, headers, payload, ticket = "200 OK", [("Content-Type", "text/xml")], own, self.commits.changed(snapshot(_iam_backend()))
                 else:
                     fault = self._take_fault(action)
                     if fault and fault["code"] != DIE_AFTER_SAVE:
                         return self._error(start_response, fault["status"], fault["code"], fault["message"], service)
                     status, headers, payload = self._inner(service, environ)
                     changed = status.startswith("200") and not action.startswith(READ_PREFIXES)
-                    ticket = self.commits.changed() if changed else self.commits.seen()
+                    ticket = self.commits.changed(snapshot(_iam_backend())) if changed else self.commits.seen()
         try:  # answered only once the state it changed or saw is on disk (store.GroupCommit)
             self.commits.wait(ticket)
         except CommitFailed:
