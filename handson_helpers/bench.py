@@ -7,8 +7,6 @@ to artifacts/bench/results.json, never asserted by tests.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import json
 import os
 import shutil
@@ -31,13 +29,18 @@ def _rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def _cpu_s(pid: int) -> float:
+    """User plus system CPU time of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _prepare(ctx, qr: str) -> str:
-    """User and device ready for 2.2; output of the helpers is discarded."""
+    """User and device ready for 2.2 (``ctx`` reports to a Silent reporter)."""
     import handson_helpers as hh
 
-    with contextlib.redirect_stdout(io.StringIO()):
-        hh.create_user(ctx, USER, PATH)
-        return hh.create_virtual_mfa_device(ctx, DEVICE, qr)
+    hh.create_user(ctx, USER, PATH)
+    return hh.create_virtual_mfa_device(ctx, DEVICE, qr)
 
 
 def bench_steps(rounds: int, home: Path) -> dict:
@@ -47,7 +50,7 @@ def bench_steps(rounds: int, home: Path) -> dict:
     from handson_helpers.settings import expand
 
     aws = shutil.which("aws", path=str(Path(sys.executable).parent)) or shutil.which("aws") or "aws"
-    ctx = hh.connect(show=False)
+    ctx = hh.connect(hh.Silent())
     qr = str(home / "qr" / f"{DEVICE}.png")
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(sandbox.client_env(sandbox.ensure_running()), AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull)
@@ -70,13 +73,12 @@ def bench_steps(rounds: int, home: Path) -> dict:
         sandbox.reset()
         _prepare(ctx, qr)
         codes = totp.consecutive_codes(totp.secret_from_qr(expand(qr)))
-        with contextlib.redirect_stdout(io.StringIO()):
-            started = time.perf_counter()
-            account = hh.get_account_id(ctx)
-            serial = hh.find_device_serial(ctx, account, DEVICE)
-            hh.enable_mfa_device(ctx, USER, serial, *codes)
-            hh.verify_mfa_enabled(ctx, USER)
-            kit_times.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        account = hh.get_account_id(ctx)
+        serial = hh.find_device_serial(ctx, account, DEVICE)
+        hh.enable_mfa_device(ctx, USER, serial, *codes)
+        hh.verify_mfa_enabled(ctx, USER)
+        kit_times.append(time.perf_counter() - started)
     cli, kit = statistics.median(cli_times), statistics.median(kit_times)
     return {"rounds": rounds, "cli_median_s": round(cli, 4), "kit_median_s": round(kit, 4), "ratio": round(cli / kit, 1)}
 
@@ -144,65 +146,184 @@ def bench_notebooks() -> dict:
     }
 
 
-def _learner(n: int, latencies: list, failures: list, leaks: list) -> None:
+# What a participant may do in the hands-on, on their own user and device only; the lists need "*".
+OWN_ACTIONS = [
+    f"iam:{a}"
+    for a in (
+        "CreateUser GetUser DeleteUser TagUser ListUserTags ListMFADevices EnableMFADevice DeactivateMFADevice ResyncMFADevice "
+        "ListAccessKeys DeleteAccessKey ListUserPolicies DeleteUserPolicy CreateVirtualMFADevice DeleteVirtualMFADevice "
+        "TagMFADevice ListMFADeviceTags ListAttachedUserPolicies ListGroupsForUser GetLoginProfile"
+    ).split()
+]
+
+
+def _names(n: int) -> tuple[str, str]:
+    return f"{USER}-p{n:02d}", f"{DEVICE}-p{n:02d}"
+
+
+def room_policy(n: int) -> str:
+    """Participant n's inline policy: the room's own (room.scope_policy), for suffix ``p<n>``."""
+    from .room import scope_policy
+
+    return json.dumps(scope_policy(f"p{n:02d}"))
+
+
+def _room_keys(count: int) -> list[dict[str, str]]:
+    """As the room does (room.issue): per participant an IAM user under /handson-room/ with the room's policy and a key."""
+    import handson_helpers as hh
+
+    from .room import IDENTITY_PATH, identity_name
+
+    iam = hh.connect(hh.Silent()).iam
+    keys = []
+    for n in range(count):
+        name = identity_name(f"p{n:02d}")
+        iam.create_user(UserName=name, Path=IDENTITY_PATH)
+        iam.put_user_policy(UserName=name, PolicyName="handson-room", PolicyDocument=room_policy(n))
+        key = iam.create_access_key(UserName=name)["AccessKey"]
+        keys.append({"aws_access_key_id": key["AccessKeyId"], "aws_secret_access_key": key["SecretAccessKey"]})
+    return keys
+
+
+def _context(key: dict[str, str] | None):
+    """The kit's Context: the sandbox's administrator key, or a participant's own key."""
+    import handson_helpers as hh
+    from handson_helpers import sandbox
+    from handson_helpers.target import CLIENT_CONFIG, Context, sandbox_session
+
+    if key is None:
+        return hh.connect(hh.Silent())
+    box = sandbox.ensure_running()
+    session = sandbox_session(**key)
+    iam = session.client("iam", endpoint_url=box.url, config=CLIENT_CONFIG)
+    sts = session.client("sts", endpoint_url=box.url, config=CLIENT_CONFIG)
+    identity = sts.get_caller_identity()
+    return Context("sandbox", iam, sts, identity["Account"], identity["Arn"], box.url, report=hh.Silent())
+
+
+class _CallTimer:
+    """Times each HTTP request a client sends: from botocore's before-send (signed, about to go
+    out) to before-parse (the whole answer received), per attempt, so a retry counts as a call."""
+
+    def __init__(self, clients: list) -> None:
+        self.calls: list[tuple[str, float, int]] = []  # operation, seconds, HTTP status
+        self._started = threading.local()
+        for client in clients:
+            client.meta.events.register("before-send", self._send)
+            client.meta.events.register("before-parse", self._received)
+
+    def _send(self, request, **_):
+        self._started.at = time.perf_counter()
+
+    def _received(self, operation_model, response_dict, **_):
+        self.calls.append((operation_model.name, time.perf_counter() - self._started.at, response_dict["status_code"]))
+
+
+def _learner(n: int, ctx, failures: list, leaks: list) -> None:
+    """Participant n's 1 → 2.1 → 2.2 → 後始末 with the kit's helpers, on its own user and device."""
     import handson_helpers as hh
     from handson_helpers import totp
     from handson_helpers.settings import expand
 
-    user, device = f"{USER}-p{n:02d}", f"{DEVICE}-p{n:02d}"
+    user, device = _names(n)
     qr = str(Path.home() / "qr" / f"{device}.png")  # HOME is the benchmark's private folder
-
-    def timed(fn, *args):
-        started = time.perf_counter()
-        result = fn(*args)
-        latencies.append(time.perf_counter() - started)
-        return result
-
     try:
-        ctx = hh.connect(show=False)
-        timed(hh.create_user, ctx, user, PATH)
-        serial = timed(hh.create_virtual_mfa_device, ctx, device, qr)
-        timed(hh.enable_mfa_device, ctx, user, serial, *totp.consecutive_codes(totp.secret_from_qr(expand(qr))))
-        timed(hh.verify_mfa_enabled, ctx, user)
+        hh.create_user(ctx, user, PATH)
+        serial = hh.create_virtual_mfa_device(ctx, device, qr)
+        hh.enable_mfa_device(ctx, user, serial, *totp.consecutive_codes(totp.secret_from_qr(expand(qr))))
+        hh.verify_mfa_enabled(ctx, user)
         mine = [d["SerialNumber"] for d in ctx.iam.list_mfa_devices(UserName=user)["MFADevices"]]
         if mine != [serial]:
             leaks.append((user, mine))
-        plan = timed(hh.plan_cleanup, ctx, user, PATH, device, qr)
+        plan = hh.plan_cleanup(ctx, user, PATH, device, qr)
         if plan.serial != serial or plan.user_name != user:
             leaks.append((user, plan))
-        timed(hh.run_cleanup, ctx, plan)
-        timed(hh.verify_cleanup, ctx, user, device, qr)
+        hh.run_cleanup(ctx, plan)
+        hh.verify_cleanup(ctx, user, device, qr)
     except Exception as exc:  # noqa: BLE001 - a benchmark counts failures instead of stopping
         failures.append(f"{user}: {type(exc).__name__}: {exc}")
 
 
-def bench_scale(counts: list[int]) -> list[dict]:
+def _client_process(learners: list[int], keys: dict, ready, go, results) -> None:
+    """One client process: its learners' clients are made before ``go``, then each runs in a thread."""
+    contexts = {n: _context(keys.get(n)) for n in learners}
+    timer = _CallTimer([c for ctx in contexts.values() for c in (ctx.iam, ctx.sts)])
+    failures: list[str] = []
+    leaks: list[tuple] = []
+    ready.release()
+    go.wait()
+    threads = [threading.Thread(target=_learner, args=(n, contexts[n], failures, leaks)) for n in learners]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    results.put({"calls": timer.calls, "failures": failures, "leaks": len(leaks)})
+
+
+def _ms(values: list[float], q: float) -> float:
+    return round(1000 * values[min(len(values) - 1, int(len(values) * q))], 1)
+
+
+def bench_scale(counts: list[int], own_keys: bool = False, processes: int = 10) -> list[dict]:
+    """N learners at once, each doing 1 → 2.1 → 2.2 → 後始末 with no pause between calls.
+
+    Latency is per AWS API call: each HTTP request from botocore's before-send to before-parse
+    (signing and parsing excluded). The learners run as threads spread over up to ``processes``
+    client processes, so that one process's GIL does not add its queue to the sandbox's time.
+    With ``own_keys`` every learner signs with its own IAM user's access key (made by the
+    administrator beforehand, not timed), so each call also goes through the sandbox's policy
+    evaluation, as in a room where every participant has their own IAM user.
+    """
+    import multiprocessing
+
     from . import sandbox
 
+    spawn = multiprocessing.get_context("spawn")
     results = []
     for count in counts:
-        sandbox.reset()
-        latencies: list[float] = []
-        failures: list[str] = []
-        leaks: list[tuple] = []
-        threads = [threading.Thread(target=_learner, args=(n, latencies, failures, leaks)) for n in range(count)]
-        with contextlib.redirect_stdout(io.StringIO()):
-            started = time.perf_counter()
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-            total = time.perf_counter() - started
-        ordered = sorted(latencies)
+        box = sandbox.reset()
+        keys = dict(enumerate(_room_keys(count))) if own_keys else {}
+        groups = [list(range(count))[i::processes] for i in range(min(count, processes))]
+        ready, go, queue = spawn.Semaphore(0), spawn.Event(), spawn.Queue()
+        workers = [spawn.Process(target=_client_process, args=(g, {n: keys[n] for n in g if n in keys}, ready, go, queue)) for g in groups]
+        for w in workers:
+            w.start()
+        for _ in workers:
+            ready.acquire()
+        rss_before, cpu_before = _rss_mb(box.pid), _cpu_s(box.pid)
+        started = time.perf_counter()
+        go.set()
+        parts = [queue.get() for _ in workers]
+        total = time.perf_counter() - started
+        cpu = _cpu_s(box.pid) - cpu_before
+        for w in workers:
+            w.join()
+        calls = [c for p in parts for c in p["calls"]]
+        failures = [f for p in parts for f in p["failures"]]
+        seconds = sorted(c[1] for c in calls)
+        by_operation: dict[str, list[float]] = {}
+        for operation, took, _ in calls:
+            by_operation.setdefault(operation, []).append(took)
+        p95s = {op: _ms(sorted(t), 0.95) for op, t in by_operation.items()}
         results.append(
             {
                 "learners": count,
+                "signed_with": "own IAM user key" if own_keys else "administrator key",
+                "client_processes": len(workers),
                 "total_s": round(total, 2),
-                "p50_ms": round(1000 * ordered[len(ordered) // 2], 1) if ordered else None,
-                "p95_ms": round(1000 * ordered[int(len(ordered) * 0.95) - 1], 1) if ordered else None,
+                "calls": len(calls),
+                "calls_per_s": round(len(calls) / total, 1),
+                "p50_ms": _ms(seconds, 0.5) if seconds else None,
+                "p95_ms": _ms(seconds, 0.95) if seconds else None,
+                "max_ms": round(1000 * seconds[-1], 1) if seconds else None,
+                "slowest_p95_ms": dict(sorted(p95s.items(), key=lambda kv: -kv[1])[:5]),
+                "sandbox_cpu_ms_per_call": round(1000 * cpu / len(calls), 2) if calls else None,
+                "server_errors": sum(1 for c in calls if c[2] >= 500),
                 "failures": len(failures),
-                "cross_learner_leaks": len(leaks),
+                "cross_learner_leaks": sum(p["leaks"] for p in parts),
                 "first_failures": failures[:3],
+                "sandbox_rss_before_mb": round(rss_before, 1),
+                "sandbox_rss_after_mb": round(_rss_mb(box.pid), 1),
             }
         )
     return results
@@ -220,21 +341,43 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--learners", default="1,10,50")
     parser.add_argument("--no-suite", action="store_true", help="skip timing the whole test command")
+    parser.add_argument("--scale-only", action="store_true", help="only the simulated learners (implies --no-suite)")
     args = parser.parse_args(argv)
     from .run import private_sandbox
 
     results: dict = {}
+    counts = [int(n) for n in args.learners.split(",")]
     with private_sandbox("handson-bench-") as tmp:
-        results["sandbox"] = bench_sandbox(args.rounds)
-        results["steps_2_2"] = bench_steps(args.rounds, tmp)
-        results["notebooks"] = bench_notebooks()
-        results["scale"] = bench_scale([int(n) for n in args.learners.split(",")])
-    if not args.no_suite:
+        if not args.scale_only:
+            results["sandbox"] = bench_sandbox(args.rounds)
+            results["steps_2_2"] = bench_steps(args.rounds, tmp)
+            results["notebooks"] = bench_notebooks()
+        results["scale"] = bench_scale(counts) + bench_scale(counts, own_keys=True)
+    if not (args.no_suite or args.scale_only):
         results["suite"] = bench_suite()
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
+    rows = [] if args.scale_only else _summary(results)
+    for r in results["scale"]:
+        rows.append(
+            (
+                f"{r['learners']:>2} learners 1→2.1→2.2→後始末, {r['signed_with']}",
+                f"per call p50 {r['p50_ms']} ms, p95 {r['p95_ms']} ms, max {r['max_ms']} ms; {r['calls_per_s']} calls/s, "
+                f"sandbox CPU {r['sandbox_cpu_ms_per_call']} ms/call; "
+                f"failures {r['failures']}, leaks {r['cross_learner_leaks']}; sandbox RSS {r['sandbox_rss_after_mb']} MB",
+            )
+        )
+    if "suite" in results:
+        rows.append(("make test without set-up (goal ≤ 120 s)", f"{results['suite']['make_test_s']} s, {'passed' if results['suite']['passed'] else 'FAILED'}"))
+    width = max(len(k) for k, _ in rows)
+    print("\n".join(f"{k.ljust(width)}  {v}" for k, v in rows))
+    print(f"\nwritten to {OUT / 'results.json'}")
+    return 0 if all(r["failures"] == 0 and r["cross_learner_leaks"] == 0 for r in results["scale"]) else 1
+
+
+def _summary(results: dict) -> list[tuple[str, str]]:
     s, n = results["steps_2_2"], results["notebooks"]
-    rows = [
+    return [
         ("2.2 steps, aws CLI (median of rounds)", f"{s['cli_median_s']:.3f} s"),
         ("2.2 steps, handson_helpers", f"{s['kit_median_s']:.3f} s"),
         ("  ratio CLI / kit (goal ≥ 50×)", f"{s['ratio']}×"),
@@ -244,14 +387,6 @@ def main(argv: list[str] | None = None) -> int:
         ("kernel start → 2.2 form shown and enabled", f"{n['kernel_start_to_form_shown_and_enabled_s']} s"),
         ("kernel max RSS, 01→90 in one kernel (goal ≤ 120 MB)", f"{n['kernel_max_rss_01_to_90_mb']} MB"),
     ]
-    for r in results["scale"]:
-        rows.append((f"{r['learners']:>2} learners 1→2.1→2.2→後始末", f"{r['total_s']} s, p50 {r['p50_ms']} ms, p95 {r['p95_ms']} ms, failures {r['failures']}, leaks {r['cross_learner_leaks']}"))
-    if "suite" in results:
-        rows.append(("make test without set-up (goal ≤ 120 s)", f"{results['suite']['make_test_s']} s, {'passed' if results['suite']['passed'] else 'FAILED'}"))
-    width = max(len(k) for k, _ in rows)
-    print("\n".join(f"{k.ljust(width)}  {v}" for k, v in rows))
-    print(f"\nwritten to {OUT / 'results.json'}")
-    return 0 if all(r["failures"] == 0 and r["cross_learner_leaks"] == 0 for r in results["scale"]) else 1
 
 
 if __name__ == "__main__":

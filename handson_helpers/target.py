@@ -11,7 +11,7 @@ import botocore.session
 from botocore.config import Config
 
 from . import room, sandbox
-from .display import SHOW, Reporter, Silent
+from .display import SHOW, Reporter
 from .errors import HandsonError, aws_call
 from .rules import REGION
 from .settings import participant_id, sandbox_mode
@@ -91,15 +91,14 @@ def _session_and_endpoint(target: str, report: Reporter):
     return (session if session.region_name else boto3.Session(region_name=REGION)), None, None
 
 
-def connect(reporter: Reporter | None = None, participant: str | None = None, *, show: bool = True) -> Context:
+def connect(reporter: Reporter | None = None, participant: str | None = None) -> Context:
     """Clients for the chosen target, after asking STS who we are; reports account and caller first.
 
     ``reporter`` is where the steps given this Context report; None shows them.
-    ``show`` is temporary, for bench.py until its rewrite passes a reporter: False is Silent().
     ``participant`` defaults to HANDSON_PARTICIPANT / JUPYTERHUB_USER; in a JupyterHub room it is
     the hub user the room gave keys to, since those keys reach only that participant's names.
     """
-    report = reporter if reporter is not None else SHOW if show else Silent()
+    report = reporter if reporter is not None else SHOW
     target = target_name()
     session, endpoint, keys = _session_and_endpoint(target, report)
     iam = session.client("iam", endpoint_url=endpoint, config=CLIENT_CONFIG)

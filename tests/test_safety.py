@@ -982,6 +982,50 @@ def test_malformed_requests_are_refused_before_moto_sees_them(sandbox, iam, case
     assert sb.running() is not None  # and the sandbox lives on
 
 
+def _wire(box, body: bytes, headers: dict | None = None) -> bytes:
+    """A signed POST as the bytes on the wire, so that one connection can carry several."""
+    req = control.signed_request(box, "POST", box.url + "/", body, dict(FORM_CT), service="iam")
+    headers = {**dict(req.headers), "Host": f"127.0.0.1:{box.port}", "Content-Length": str(len(body)), **(headers or {})}
+    return b"POST / HTTP/1.1\r\n" + b"".join(f"{k}: {v}\r\n".encode() for k, v in headers.items()) + b"\r\n" + body
+
+
+def _answer(conn: socket.socket):
+    import http.client
+
+    resp = http.client.HTTPResponse(conn)
+    resp.begin()
+    return resp.status, resp.getheader("Connection"), resp.read()
+
+
+def test_a_connection_serves_the_next_request_once_a_body_was_read_to_its_end(sandbox, iam):
+    with socket.create_connection(("127.0.0.1", sandbox.port), timeout=10) as conn:
+        for name in ("first", "second"):
+            conn.sendall(_wire(sandbox, f"Action=CreateUser&Version=2010-05-08&UserName={name}".encode()))
+            status, connection, _ = _answer(conn)
+            assert (status, connection) == (200, None)
+    assert sorted(u["UserName"] for u in iam.list_users()["Users"]) == ["first", "second"]
+
+
+UNREAD_BODIES = [
+    ("a body over the cap", lambda smuggled: {"Content-Length": "70000"}, lambda smuggled: smuggled, 413),
+    ("a chunked body", lambda smuggled: {"Transfer-Encoding": "chunked"}, lambda smuggled: b"%x\r\n%s\r\n0\r\n\r\n" % (len(smuggled), smuggled), 403),
+    ("a request for another port", lambda smuggled: {"Host": "127.0.0.1:1", "Content-Length": str(len(smuggled))}, lambda smuggled: smuggled, 400),
+]
+
+
+@pytest.mark.parametrize("case, headers, body, status", UNREAD_BODIES, ids=[u[0] for u in UNREAD_BODIES])
+def test_a_body_the_sandbox_did_not_read_closes_the_connection(sandbox, iam, case, headers, body, status):
+    """Otherwise the unread body, here a whole signed request, would be read as the next request."""
+    smuggled = _wire(sandbox, b"Action=CreateUser&Version=2010-05-08&UserName=smuggled")
+    request = b"POST / HTTP/1.1\r\n" + b"".join(f"{k}: {v}\r\n".encode() for k, v in {"Host": f"127.0.0.1:{sandbox.port}", **FORM_CT, **headers(smuggled)}.items())
+    with socket.create_connection(("127.0.0.1", sandbox.port), timeout=10) as conn:
+        conn.sendall(request + b"\r\n" + body(smuggled))
+        got, connection, _ = _answer(conn)
+        assert (got, connection) == (status, "close")
+        assert conn.recv(1) == b""
+    assert iam.list_users()["Users"] == []
+
+
 def test_a_rename_cannot_make_names_that_differ_only_in_case_and_state_survives_a_restart(sandbox, iam):
     iam.create_user(UserName="t1")
     iam.create_user(UserName="t2")

@@ -7,6 +7,7 @@ on stdout once it listens (the parent waits for that line), then serves until SI
 from __future__ import annotations
 
 import argparse
+import functools
 import io
 import json
 import logging
@@ -30,7 +31,7 @@ from ..room import CREDENTIALS_PATH
 from . import access, auth, faithful, room
 from .control import CONTROL_SERVICE, proof
 from .paths import LOOPBACK, credentials, store_path
-from .store import Store, restore, snapshot
+from .store import CommitFailed, GroupCommit, Store, restore, snapshot
 
 READ_PREFIXES = ("Get", "List")
 XMLNS = {"iam": "https://iam.amazonaws.com/doc/2010-05-08/", "sts": "https://sts.amazonaws.com/doc/2011-06-15/"}
@@ -39,6 +40,7 @@ MAX_BODY = 64 * 1024  # IAM's largest document (a policy) is 10 KB
 FORM = "application/x-www-form-urlencoded"
 HOST_RE = re.compile(r"(127\.0\.0\.1|localhost|\[::1\]):[0-9]{1,5}", re.ASCII)
 NONCE_RE = re.compile(r"[0-9a-f]{32}", re.ASCII)
+BODY_READ = "handson.body_read"  # environ key: the request's whole body was read
 
 
 def _iam_backend():
@@ -54,6 +56,11 @@ def _error_xml(code: str, message: str, service: str = "iam") -> bytes:
         f"<Error><Type>Sender</Type><Code>{escape(code)}</Code><Message>{escape(message)}</Message></Error>"
         f"<RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>"
     ).encode()
+
+
+def _error_parts(status: int, code: str, message: str, service: str = "iam") -> tuple[str, list, bytes]:
+    reason = {400: "Bad Request", 403: "Forbidden", 404: "Not Found", 500: "Internal Server Error"}.get(status, "Error")
+    return f"{status} {reason}", [("Content-Type", "text/xml")], _error_xml(code, message, service)
 
 
 def _params(environ, body: bytes) -> dict[str, str]:
@@ -76,16 +83,17 @@ def _params(environ, body: bytes) -> dict[str, str]:
 
 
 class SandboxApp:
-    """WSGI wrapper: checks signatures and parameters as AWS does, serialises requests, saves
-    state before answering, injects faults."""
+    """WSGI wrapper: checks signatures and parameters as AWS does, serialises requests, answers
+    once the state is saved, injects faults."""
 
-    def __init__(self, inner, store: Store, key_id: str, secret: str, notice: str = ""):
-        self.inner = inner
+    def __init__(self, apps: dict, store: Store, key_id: str, secret: str, notice: str = ""):
+        self.apps = apps  # moto's Flask app per service
         self.store = store
         self.secrets = {key_id: secret}
         self.notice = notice
         self.port = 0  # set once the server listens
         self.lock = threading.Lock()
+        self.commits = GroupCommit(store)
         self.faults: list[dict] = []
         self.started_at = time.time()
         self.hub: room.Hub | None = None  # set when serving a JupyterHub room
@@ -111,6 +119,8 @@ class SandboxApp:
         if environ.get("HTTP_CONTENT_ENCODING", "identity").lower() not in ("", "identity"):
             return self._error(start_response, 400, "MalformedInput", "Content-Encoding is not supported.")
         body = environ["wsgi.input"].read(size) if size else b""
+        if len(body) == size and "HTTP_TRANSFER_ENCODING" not in environ:
+            environ[BODY_READ] = True  # the connection may serve another request (Handler)
         try:
             caller = auth.verify(environ, body, self.caller_secret, time.time(), self.started_at)
         except auth.Denied as denied:
@@ -135,41 +145,53 @@ class SandboxApp:
         # moto gets exactly the parameters that were checked, in one form body
         checked = urlencode(params).encode()
         environ.update({"QUERY_STRING": "", "REQUEST_METHOD": "POST", "CONTENT_TYPE": FORM, "CONTENT_LENGTH": str(len(checked)), "wsgi.input": io.BytesIO(checked)})
-        with self.lock:
+        fault = None
+        with self.lock:  # moto's backends are not thread-safe
             try:  # IAM users and their sessions: evaluated against their policies (access.py)
                 own = access.answer(caller.key_id, service, action, params, caller.region)
-            except auth.Denied as denied:
-                return self._error(start_response, denied.status, denied.code, denied.message, service)
-            if own is not None:
-                self.store.save(snapshot(_iam_backend()))
-                start_response("200 OK", [("Content-Type", "text/xml")])
-                return [own]
-            fault = self._take_fault(action)
-            if fault and fault["code"] != DIE_AFTER_SAVE:
-                return self._error(start_response, fault["status"], fault["code"], fault["message"], service)
-            captured = {}
+            except auth.Denied as denied:  # decided on the policies it saw: waits for them like a read
+                status, headers, payload = _error_parts(denied.status, denied.code, denied.message, service)
+                ticket = self.commits.seen()
+            else:
+                if own is not None:  # GetSessionToken: a new session
+                    status, headers, payload, ticket = "200 OK", [("Content-Type", "text/xml")], own, self.commits.changed(snapshot(_iam_backend()))
+                else:
+                    fault = self._take_fault(action)
+                    if fault and fault["code"] != DIE_AFTER_SAVE:
+                        return self._error(start_response, fault["status"], fault["code"], fault["message"], service)
+                    status, headers, payload = self._inner(service, action, environ)
+                    changed = status.startswith("200") and not action.startswith(READ_PREFIXES)
+                    ticket = self.commits.changed(snapshot(_iam_backend())) if changed else self.commits.seen()
+        try:  # answered only once the state it changed or saw is on disk (store.GroupCommit)
+            self.commits.wait(ticket)
+        except CommitFailed:
+            return self._error(start_response, 500, "ServiceFailure", "The sandbox could not save its state; the change may not have been kept.", service)
+        if fault:  # a crash after the change was saved, before the answer left
+            os._exit(70)
+        start_response(status, headers)
+        return [payload]
 
-            def capture(status, headers, exc_info=None):
-                captured["status"], captured["headers"] = status, headers
-                return lambda data: None
+    def _inner(self, service: str, action: str, environ) -> tuple[str, list, bytes]:
+        """moto's answer, from the service's own app: the service is known from the signature,
+        and moto's dispatcher would look it up again by listing its package folder on every request."""
+        captured = {}
 
-            try:
-                chunks = self.inner(environ, capture)
-            except NotImplementedError:  # an action moto lacks (e.g. GetMFADevice): say so, never a 500
-                return self._error(start_response, 400, "InvalidAction", f"The sandbox does not implement {action}.", service)
-            except Exception as exc:  # noqa: BLE001 - moto tripping over input it does not expect (e.g. an odd SAML assertion)
-                print(f"sandbox: {action} raised {type(exc).__name__}: {exc}", file=sys.stderr)
-                return self._error(start_response, 400, "InvalidInput", f"The sandbox could not process this {action} request.", service)
+        def capture(status, headers, exc_info=None):
+            captured["status"], captured["headers"] = status, headers
+            return lambda data: None
+
+        try:
+            chunks = self.apps[service](environ, capture)
             try:
                 payload = b"".join(chunks)
             finally:
                 getattr(chunks, "close", lambda: None)()
-            if captured["status"].startswith("200") and not action.startswith(READ_PREFIXES):
-                self.store.save(snapshot(_iam_backend()))
-            if fault:  # a crash after the change was saved, before the answer left
-                os._exit(70)
-        start_response(captured["status"], captured["headers"])
-        return [payload]
+        except NotImplementedError:  # an action moto lacks (e.g. GetMFADevice): say so, never a 500
+            return _error_parts(400, "InvalidAction", f"The sandbox does not implement {action}.", service)
+        except Exception as exc:  # noqa: BLE001 - moto tripping over input it does not expect (e.g. an odd SAML assertion)
+            print(f"sandbox: {action} raised {type(exc).__name__}: {exc}", file=sys.stderr)
+            return _error_parts(400, "InvalidInput", f"The sandbox could not process this {action} request.", service)
+        return captured["status"], captured["headers"], payload
 
     def caller_secret(self, key_id: str, token: str | None) -> str | None:
         """The secret a request must be signed with: the administrator's, an IAM user's access
@@ -180,9 +202,9 @@ class SandboxApp:
 
     @staticmethod
     def _error(start_response, status: int, code: str, message: str, service: str = "iam"):
-        reason = {400: "Bad Request", 403: "Forbidden", 404: "Not Found"}.get(status, "Error")
-        start_response(f"{status} {reason}", [("Content-Type", "text/xml")])
-        return [_error_xml(code, message, service)]
+        line, headers, payload = _error_parts(status, code, message, service)
+        start_response(line, headers)
+        return [payload]
 
     def _hello(self, environ, start_response):
         """Prove knowledge of the secret for a client's nonce, without revealing it."""
@@ -211,7 +233,11 @@ class SandboxApp:
                         result = room.issue(caller.name)
                     except ServiceException as exc:  # e.g. a name IAM holds in another case
                         raise room.NotAllowed(409, f"The room could not make {caller.name}'s user: {exc.message}") from None
-                    self.store.save(snapshot(_iam_backend()))
+                    ticket = self.commits.changed(snapshot(_iam_backend()))
+                try:  # the key works after a restart before anyone is told it
+                    self.commits.wait(ticket)
+                except CommitFailed:
+                    raise room.NotAllowed(503, "The room could not save its state; try again in a moment.") from None
         except room.NotAllowed as refused:
             start_response(f"{refused.status} Refused", [("Content-Type", "application/json")])
             return [json.dumps({"error": refused.message}).encode()]
@@ -236,7 +262,7 @@ class SandboxApp:
 
                 moto_api_backend.reset()
                 self.faults.clear()
-                self.store.clear()
+                self.commits.clear()
                 result = {"reset": True}
             elif path == "/_handson/faults" and method == "POST":
                 try:
@@ -274,10 +300,45 @@ class SandboxApp:
         }
 
 
+class _NothingMore(io.RawIOBase):
+    """What werkzeug's after-answer drain reads from a connection kept open: nothing, since the
+    bytes waiting there are the client's next request."""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        return 0
+
+
 class Handler(WSGIRequestHandler):
-    """A connection that sends nothing for a while is closed, so idle sockets cannot pile up."""
+    """A connection that sends nothing for a while is closed, so idle sockets cannot pile up.
+
+    werkzeug closes every connection after one answer because it cannot tell where a request
+    body it did not read ends. The sandbox reads each body itself, so a connection whose request
+    body was read to its end (``BODY_READ``) stays open for the client's next request: a new
+    connection and server thread per call were a quarter of the sandbox's time per call.
+    """
 
     timeout = 30
+    disable_nagle_algorithm = True  # headers and body are two writes: without it, the body waits for the client's delayed ACK
+
+    def handle_one_request(self):
+        self.environ = None  # BODY_READ is about this request only, not the previous one
+        super().handle_one_request()
+
+    def run_wsgi(self):
+        connection = self.rfile
+        try:
+            super().run_wsgi()
+        finally:
+            self.rfile = connection
+
+    def send_header(self, keyword, value):
+        if keyword.lower() == "connection" and value.lower() == "close" and self.environ and self.environ.get(BODY_READ):
+            self.rfile = _NothingMore()  # type: ignore[assignment]  # read by werkzeug's drain only
+            return  # http.server reads the next request line from this connection
+        super().send_header(keyword, value)
 
 
 def port_free(host: str, port: int) -> bool:
@@ -292,12 +353,22 @@ def port_free(host: str, port: int) -> bool:
     return True
 
 
+def _method_names_once_per_class() -> None:
+    """moto finds a request's handler by listing its response class's methods with
+    inspect.getmembers on every request (7% of a call's time); the classes no longer change once
+    the patches are applied, so the list is kept per class."""
+    from moto.core import responses, utils
+
+    responses.method_names_from_class = functools.cache(utils.method_names_from_class)
+
+
 def build_app(home: Path):
-    from moto.server import DomainDispatcherApplication, create_backend_app
+    from moto.server import create_backend_app
 
     key_id, secret = credentials(home)
     faithful.apply(key_id)
     access.apply(key_id)
+    _method_names_once_per_class()
     store = Store(store_path(home))
     notice = ""
     data = store.load()
@@ -315,7 +386,7 @@ def build_app(home: Path):
             notice = f"保存されていた状態 {store.path} を読み込めなかったため {aside} に移し、空の状態で起動しました。"
             print(f"sandbox: {store.path} has an unexpected shape ({type(exc).__name__}); moved to {aside}, starting empty", file=sys.stderr)
     notice = notice or store.notice
-    return SandboxApp(DomainDispatcherApplication(create_backend_app), store, key_id, secret, notice)
+    return SandboxApp({"iam": create_backend_app("iam"), "sts": create_backend_app("sts")}, store, key_id, secret, notice)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,6 +7,11 @@ one moto would not load in the next. The snapshot holds only what the hands-on t
 (users with path, id, date, tags and inline policies; access keys; virtual MFA devices with
 seed, enable date and user; unexpired GetSessionToken sessions, see access.py) as JSON, written to a temporary file, fsynced and renamed over the old one,
 so a kill at any moment leaves either the old or the new file, never a torn one.
+
+Saves are group commits (GroupCommit): one writer thread saves once for every change made since
+its last save, and a request is answered only after a save that covers what it changed or saw.
+An fsync takes about 10 ms here; with 50 learners one save per change, under the lock that
+serialises moto, was a third of the time that lock was held.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import os
 import re
 import shutil
 import sys
+import threading
 import time
 from datetime import datetime
 from pathlib import Path
@@ -172,8 +178,8 @@ class Store:
         tmp = self.path.with_name(self.path.name + ".tmp")
         tmp.unlink(missing_ok=True)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f)
+        with os.fdopen(fd, "wb") as f:
+            f.write(json.dumps(data).encode())  # one write: json.dump streams many small ones
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, self.path)
@@ -185,3 +191,95 @@ class Store:
 
     def clear(self) -> None:
         self.path.unlink(missing_ok=True)
+
+
+class CommitFailed(Exception):
+    """The save that had to cover a request's change failed; the request must not report success."""
+
+
+class GroupCommit:
+    """Durable saves for a server whose requests change state under one lock.
+
+    A request calls ``changed(snapshot)`` (or ``seen()`` when it only read) while it holds that
+    lock, then ``wait(ticket)`` after releasing it. The writer thread writes and fsyncs the latest
+    snapshot outside the lock, where the next requests already run; every change made meanwhile
+    goes into its next save. The snapshot is taken by the request (about 1% of a request's time
+    with 50 learners), so the writer never waits for the busy lock. After a failed save the next
+    request that waits makes the writer try again.
+    """
+
+    def __init__(self, store: Store):
+        self.store = store
+        self.writing = threading.Lock()  # held while saving, so clear() cannot be undone by a save in flight
+        self.cond = threading.Condition()
+        self.latest: dict | None = None  # the snapshot after change number ``last``
+        self.last = 0
+        self.tried = 0  # the latest change a finished save attempt covered
+        self.saved = 0  # the latest change a successful save covered
+        self.attempts = 0  # save attempts finished
+        self.waiting = 0  # requests in wait()
+        self.error: Exception | None = None
+        threading.Thread(target=self._write, name="store-writer", daemon=True).start()
+
+    def changed(self, snapshot: dict) -> int:
+        """Under the server's lock, after a change: its ticket."""
+        with self.cond:
+            self.last += 1
+            self.latest = snapshot
+            self.cond.notify_all()
+            return self.last
+
+    def seen(self) -> int:
+        """Under the server's lock, after a read: the ticket of the state it saw (maybe not yet saved)."""
+        return self.last
+
+    def wait(self, ticket: int) -> None:
+        """Return once a save covers ``ticket``; CommitFailed if an attempt that covered it failed
+        while this request waited."""
+        with self.cond:
+            if self.saved >= ticket:
+                return
+            attempts = self.attempts
+            self.waiting += 1
+            self.cond.notify_all()
+            try:
+                self.cond.wait_for(lambda: self.saved >= ticket or (self.attempts > attempts and self.tried >= ticket))
+            finally:
+                self.waiting -= 1
+            if self.saved < ticket:
+                raise CommitFailed(str(self.error))
+
+    def clear(self) -> None:
+        """Under the server's lock: remove the file; the changes not yet saved are gone with it (a reset)."""
+        with self.writing:
+            self.store.clear()
+            with self.cond:
+                self.latest, self.tried, self.saved = None, self.last, self.last
+                self.cond.notify_all()
+
+    def _due(self) -> bool:
+        return self.last > self.tried or (self.last > self.saved and self.waiting > 0)
+
+    def _write(self) -> None:
+        while True:
+            with self.cond:
+                self.cond.wait_for(self._due)
+            with self.writing:
+                with self.cond:
+                    if not self._due() or self.latest is None:  # cleared meanwhile: the file stays removed
+                        continue
+                    data, upto = self.latest, self.last
+                try:
+                    self.store.save(data)
+                    error = None
+                except Exception as exc:  # noqa: BLE001 - any failure is reported to the requests it covers
+                    error = exc
+            with self.cond:
+                self.attempts += 1
+                self.tried = max(self.tried, upto)
+                if error is None:
+                    self.saved = max(self.saved, upto)
+                else:
+                    self.error = error
+                    print(f"sandbox: could not save the state to {self.store.path}: {error}", file=sys.stderr)
+                self.cond.notify_all()
