@@ -219,32 +219,48 @@ class _CallTimer:
         self.calls.append((operation_model.name, time.perf_counter() - self._started.at, response_dict["status_code"]))
 
 
-def _learner(n: int, ctx, failures: list, leaks: list) -> None:
-    """Participant n's 1 → 2.1 → 2.2 → 後始末 with the kit's helpers, on its own user and device."""
+def _learner(n: int, ctx, failures: list, leaks: list, pace: tuple[float, float, float]) -> None:
+    """Participant n's 1 → 2.1 → 2.2 → 後始末 with the kit's helpers, on its own user and device.
+
+    ``pace`` = (latest start, shortest and longest pause between two steps) in seconds; all zero
+    is the stress case: everyone presses Run All at the same instant.
+    """
+    import random
+
     import handson_helpers as hh
     from handson_helpers import totp
     from handson_helpers.settings import expand
 
     user, device = _names(n)
     qr = str(Path.home() / "qr" / f"{device}.png")  # HOME is the benchmark's private folder
+
+    def pause(longest: float) -> None:
+        time.sleep(random.uniform(min(pace[1], longest), longest))
+
     try:
+        pause(pace[0])
         hh.create_user(ctx, user, PATH)
+        pause(pace[2])
         serial = hh.create_virtual_mfa_device(ctx, device, qr)
+        pause(pace[2])
         hh.enable_mfa_device(ctx, user, serial, *totp.consecutive_codes(totp.secret_from_qr(expand(qr))))
+        pause(pace[2])
         hh.verify_mfa_enabled(ctx, user)
         mine = [d["SerialNumber"] for d in ctx.iam.list_mfa_devices(UserName=user)["MFADevices"]]
         if mine != [serial]:
             leaks.append((user, mine))
+        pause(pace[2])
         plan = hh.plan_cleanup(ctx, user, PATH, device, qr)
         if plan.serial != serial or plan.user_name != user:
             leaks.append((user, plan))
+        pause(pace[2])
         hh.run_cleanup(ctx, plan)
         hh.verify_cleanup(ctx, user, device, qr)
     except Exception as exc:  # noqa: BLE001 - a benchmark counts failures instead of stopping
         failures.append(f"{user}: {type(exc).__name__}: {exc}")
 
 
-def _client_process(learners: list[int], keys: dict, ready, go, results) -> None:
+def _client_process(learners: list[int], keys: dict, pace: tuple[float, float, float], ready, go, results) -> None:
     """One client process: its learners' clients are made before ``go``, then each runs in a thread."""
     contexts = {n: _context(keys.get(n)) for n in learners}
     timer = _CallTimer([c for ctx in contexts.values() for c in (ctx.iam, ctx.sts)])
@@ -252,7 +268,7 @@ def _client_process(learners: list[int], keys: dict, ready, go, results) -> None
     leaks: list[tuple] = []
     ready.release()
     go.wait()
-    threads = [threading.Thread(target=_learner, args=(n, contexts[n], failures, leaks)) for n in learners]
+    threads = [threading.Thread(target=_learner, args=(n, contexts[n], failures, leaks, pace)) for n in learners]
     for t in threads:
         t.start()
     for t in threads:
@@ -264,8 +280,14 @@ def _ms(values: list[float], q: float) -> float:
     return round(1000 * values[min(len(values) - 1, int(len(values) * q))], 1)
 
 
-def bench_scale(counts: list[int], own_keys: bool = False, processes: int = 10) -> list[dict]:
-    """N learners at once, each doing 1 → 2.1 → 2.2 → 後始末 with no pause between calls.
+STRESS = (0.0, 0.0, 0.0)  # everyone presses Run All at the same instant
+# A room at work: learners start within 10 s of each other and take 1–3 s from one step to the next
+# (read the output, run the next cell); a human takes far longer, so this is still a busy room.
+CLASSROOM = (10.0, 1.0, 3.0)
+
+
+def bench_scale(counts: list[int], own_keys: bool = False, processes: int = 10, pace: tuple[float, float, float] = STRESS) -> list[dict]:
+    """N learners at once, each doing 1 → 2.1 → 2.2 → 後始末 at ``pace`` (see _learner).
 
     Latency is per AWS API call: each HTTP request from botocore's before-send to before-parse
     (signing and parsing excluded). The learners run as threads spread over up to ``processes``
@@ -285,7 +307,7 @@ def bench_scale(counts: list[int], own_keys: bool = False, processes: int = 10) 
         keys = dict(enumerate(_room_keys(count))) if own_keys else {}
         groups = [list(range(count))[i::processes] for i in range(min(count, processes))]
         ready, go, queue = spawn.Semaphore(0), spawn.Event(), spawn.Queue()
-        workers = [spawn.Process(target=_client_process, args=(g, {n: keys[n] for n in g if n in keys}, ready, go, queue)) for g in groups]
+        workers = [spawn.Process(target=_client_process, args=(g, {n: keys[n] for n in g if n in keys}, pace, ready, go, queue)) for g in groups]
         for w in workers:
             w.start()
         for _ in workers:
@@ -309,6 +331,7 @@ def bench_scale(counts: list[int], own_keys: bool = False, processes: int = 10) 
             {
                 "learners": count,
                 "signed_with": "own IAM user key" if own_keys else "administrator key",
+                "pace": "stress (no pause)" if pace == STRESS else f"classroom (start within {pace[0]:g} s, {pace[1]:g}–{pace[2]:g} s between steps)",
                 "client_processes": len(workers),
                 "total_s": round(total, 2),
                 "calls": len(calls),
@@ -352,7 +375,7 @@ def main(argv: list[str] | None = None) -> int:
             results["sandbox"] = bench_sandbox(args.rounds)
             results["steps_2_2"] = bench_steps(args.rounds, tmp)
             results["notebooks"] = bench_notebooks()
-        results["scale"] = bench_scale(counts) + bench_scale(counts, own_keys=True)
+        results["scale"] = bench_scale(counts) + bench_scale(counts, own_keys=True) + bench_scale([max(counts)], own_keys=True, pace=CLASSROOM)
     if not (args.no_suite or args.scale_only):
         results["suite"] = bench_suite()
     OUT.mkdir(parents=True, exist_ok=True)
@@ -361,7 +384,7 @@ def main(argv: list[str] | None = None) -> int:
     for r in results["scale"]:
         rows.append(
             (
-                f"{r['learners']:>2} learners 1→2.1→2.2→後始末, {r['signed_with']}",
+                f"{r['learners']:>2} learners 1→2.1→2.2→後始末, {r['signed_with']}, {r['pace']}",
                 f"per call p50 {r['p50_ms']} ms, p95 {r['p95_ms']} ms, max {r['max_ms']} ms; {r['calls_per_s']} calls/s, "
                 f"sandbox CPU {r['sandbox_cpu_ms_per_call']} ms/call; "
                 f"failures {r['failures']}, leaks {r['cross_learner_leaks']}; sandbox RSS {r['sandbox_rss_after_mb']} MB",
