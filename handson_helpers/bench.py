@@ -352,6 +352,15 @@ def bench_scale(counts: list[int], own_keys: bool = False, processes: int = 10, 
     return results
 
 
+def bench_hub(users: int) -> dict:
+    """Memory per participant on a real JupyterHub room: the hub test (make test-hub) with ``users``
+    participants, which writes its figures to artifacts/bench/hub.json (root only: real Unix users)."""
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:xdist", "tests/test_hub.py"], cwd=REPO, env={**os.environ, "HANDSON_HUB_USERS": str(users)}, capture_output=True, text=True)
+    if proc.returncode != 0:
+        return {"passed": False, "output": proc.stdout[-2000:]}
+    return {"passed": True, **json.loads((OUT / "hub.json").read_text())}
+
+
 def bench_suite() -> dict:
     """Wall time of make test once set up (make bench has installed what it needs)."""
     started = time.perf_counter()
@@ -365,6 +374,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--learners", default="1,10,50")
     parser.add_argument("--no-suite", action="store_true", help="skip timing the whole test command")
     parser.add_argument("--scale-only", action="store_true", help="only the simulated learners (implies --no-suite)")
+    parser.add_argument("--hub-users", type=int, default=5, help="participants of the JupyterHub room measured for memory (root; 0 skips)")
     args = parser.parse_args(argv)
     from .run import private_sandbox
 
@@ -376,6 +386,8 @@ def main(argv: list[str] | None = None) -> int:
             results["steps_2_2"] = bench_steps(args.rounds, tmp)
             results["notebooks"] = bench_notebooks()
         results["scale"] = bench_scale(counts) + bench_scale(counts, own_keys=True) + bench_scale([max(counts)], own_keys=True, pace=CLASSROOM)
+    if not args.scale_only and args.hub_users and os.geteuid() == 0:
+        results["hub"] = bench_hub(args.hub_users)
     if not (args.no_suite or args.scale_only):
         results["suite"] = bench_suite()
     OUT.mkdir(parents=True, exist_ok=True)
@@ -388,6 +400,17 @@ def main(argv: list[str] | None = None) -> int:
                 f"per call p50 {r['p50_ms']} ms, p95 {r['p95_ms']} ms, max {r['max_ms']} ms; {r['calls_per_s']} calls/s, "
                 f"sandbox CPU {r['sandbox_cpu_ms_per_call']} ms/call; "
                 f"failures {r['failures']}, leaks {r['cross_learner_leaks']}; sandbox RSS {r['sandbox_rss_after_mb']} MB",
+            )
+        )
+    if "hub" in results:
+        h = results["hub"]
+        rows.append(
+            (
+                f"JupyterHub room, {h.get('participants', args.hub_users)} participants (server + kernel after 40; goal ≤ 250 MB)",
+                f"PSS {h['memory_per_participant_after_40']['pss_mb_median']} MB, RSS {h['memory_per_participant_after_40']['rss_mb_median']} MB per participant; "
+                f"hub+proxy+room {h['hub_proxy_room_pss_mb']} MB; about {h['participants_per_24_gib']} participants per 24 GiB"
+                if h["passed"]
+                else "FAILED (run make test-hub)",
             )
         )
     if "suite" in results:
