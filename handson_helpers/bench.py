@@ -7,6 +7,7 @@ to artifacts/bench/results.json, never asserted by tests.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -161,44 +162,74 @@ def _names(n: int) -> tuple[str, str]:
     return f"{USER}-p{n:02d}", f"{DEVICE}-p{n:02d}"
 
 
-def room_policy(n: int) -> str:
-    """Participant n's inline policy: the room's own (room.scope_policy), for suffix ``p<n>``."""
-    from .room import scope_policy
+@contextlib.contextmanager
+def _room(count: int):
+    """A real room sandbox (``python -m handson_helpers.sandbox room``, as JupyterHub runs it) behind
+    a stand-in for the one hub call it makes (GET /hub/api/user); yields its URL, pid and each
+    learner's keys, fetched from its credentials endpoint with the learner's token as a kernel does."""
+    import socket
+    import tempfile
+    import urllib.request
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-    return json.dumps(scope_policy(f"p{n:02d}"))
+    from .room import CREDENTIALS_PATH
+
+    tokens = {f"token bench-learner-{n:02d}": f"p{n:02d}" for n in range(count)}
+
+    class Hub(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's name
+            name = tokens.get(self.headers.get("Authorization", ""))
+            self.send_response(200 if name and self.path.endswith("/user") else 403)
+            self.end_headers()
+            if name and self.path.endswith("/user"):
+                self.wfile.write(json.dumps({"kind": "user", "name": name, "admin": False}).encode())
+
+        def log_message(self, *args):
+            pass
+
+    hub = ThreadingHTTPServer(("127.0.0.1", 0), Hub)
+    threading.Thread(target=hub.serve_forever, daemon=True).start()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with tempfile.TemporaryDirectory(prefix="handson-bench-room-") as home:
+        env = {
+            **os.environ,
+            "HANDSON_HOME": f"{home}/room",
+            "JUPYTERHUB_SERVICE_URL": f"http://127.0.0.1:{port}",
+            "JUPYTERHUB_API_URL": f"http://127.0.0.1:{hub.server_port}/hub/api",
+            "JUPYTERHUB_API_TOKEN": "bench-room-service",
+        }
+        proc = subprocess.Popen([sys.executable, "-m", "handson_helpers.sandbox", "room"], env=env, stderr=subprocess.PIPE, text=True)
+        try:
+            assert proc.stderr is not None and "serving" in proc.stderr.readline()
+            url, keys = f"http://127.0.0.1:{port}", {}
+            for token, name in tokens.items():
+                with urllib.request.urlopen(urllib.request.Request(url + CREDENTIALS_PATH, headers={"Authorization": token}), timeout=30) as answer:
+                    issued = json.loads(answer.read())
+                keys[int(name[1:])] = {"aws_access_key_id": issued["AccessKeyId"], "aws_secret_access_key": issued["SecretAccessKey"]}
+            yield url, proc.pid, keys
+        finally:
+            proc.terminate()
+            proc.wait(30)
+            hub.shutdown()
 
 
-def _room_keys(count: int) -> list[dict[str, str]]:
-    """As the room does (room.issue): per participant an IAM user under /handson-room/ with the room's policy and a key."""
+def _context(key: dict[str, str] | None, url: str | None):
+    """The kit's Context: the private sandbox's administrator key, or a participant's key in the room at ``url``."""
+    import boto3
+
     import handson_helpers as hh
-
-    from .room import IDENTITY_PATH, identity_name
-
-    iam = hh.connect(hh.Silent()).iam
-    keys = []
-    for n in range(count):
-        name = identity_name(f"p{n:02d}")
-        iam.create_user(UserName=name, Path=IDENTITY_PATH)
-        iam.put_user_policy(UserName=name, PolicyName="handson-room", PolicyDocument=room_policy(n))
-        key = iam.create_access_key(UserName=name)["AccessKey"]
-        keys.append({"aws_access_key_id": key["AccessKeyId"], "aws_secret_access_key": key["SecretAccessKey"]})
-    return keys
-
-
-def _context(key: dict[str, str] | None):
-    """The kit's Context: the sandbox's administrator key, or a participant's own key."""
-    import handson_helpers as hh
-    from handson_helpers import sandbox
-    from handson_helpers.target import CLIENT_CONFIG, Context, sandbox_session
+    from handson_helpers.rules import REGION
+    from handson_helpers.target import CLIENT_CONFIG, Context
 
     if key is None:
         return hh.connect(hh.Silent())
-    box = sandbox.ensure_running()
-    session = sandbox_session(**key)
-    iam = session.client("iam", endpoint_url=box.url, config=CLIENT_CONFIG)
-    sts = session.client("sts", endpoint_url=box.url, config=CLIENT_CONFIG)
+    session = boto3.Session(region_name=REGION, **key)
+    iam = session.client("iam", endpoint_url=url, config=CLIENT_CONFIG)
+    sts = session.client("sts", endpoint_url=url, config=CLIENT_CONFIG)
     identity = sts.get_caller_identity()
-    return Context("sandbox", iam, sts, identity["Account"], identity["Arn"], box.url, report=hh.Silent())
+    return Context("sandbox", iam, sts, identity["Account"], identity["Arn"], url, report=hh.Silent())
 
 
 class _CallTimer:
@@ -260,9 +291,9 @@ def _learner(n: int, ctx, failures: list, leaks: list, pace: tuple[float, float,
         failures.append(f"{user}: {type(exc).__name__}: {exc}")
 
 
-def _client_process(learners: list[int], keys: dict, pace: tuple[float, float, float], ready, go, results) -> None:
+def _client_process(learners: list[int], keys: dict, url: str | None, pace: tuple[float, float, float], ready, go, results) -> None:
     """One client process: its learners' clients are made before ``go``, then each runs in a thread."""
-    contexts = {n: _context(keys.get(n)) for n in learners}
+    contexts = {n: _context(keys.get(n), url) for n in learners}
     timer = _CallTimer([c for ctx in contexts.values() for c in (ctx.iam, ctx.sts)])
     failures: list[str] = []
     leaks: list[tuple] = []
@@ -292,9 +323,9 @@ def bench_scale(counts: list[int], own_keys: bool = False, processes: int = 10, 
     Latency is per AWS API call: each HTTP request from botocore's before-send to before-parse
     (signing and parsing excluded). The learners run as threads spread over up to ``processes``
     client processes, so that one process's GIL does not add its queue to the sandbox's time.
-    With ``own_keys`` every learner signs with its own IAM user's access key (made by the
-    administrator beforehand, not timed), so each call also goes through the sandbox's policy
-    evaluation, as in a room where every participant has their own IAM user.
+    With ``own_keys`` the learners use a room sandbox (see _room), each signing with the key of
+    its own IAM user that the room issued, so every call also goes through the room's policy and
+    boundary evaluation; otherwise the private sandbox with its administrator key.
     """
     import multiprocessing
 
@@ -303,53 +334,59 @@ def bench_scale(counts: list[int], own_keys: bool = False, processes: int = 10, 
     spawn = multiprocessing.get_context("spawn")
     results = []
     for count in counts:
-        box = sandbox.reset()
-        keys = dict(enumerate(_room_keys(count))) if own_keys else {}
-        groups = [list(range(count))[i::processes] for i in range(min(count, processes))]
-        ready, go, queue = spawn.Semaphore(0), spawn.Event(), spawn.Queue()
-        workers = [spawn.Process(target=_client_process, args=(g, {n: keys[n] for n in g if n in keys}, pace, ready, go, queue)) for g in groups]
-        for w in workers:
-            w.start()
-        for _ in workers:
-            ready.acquire()
-        rss_before, cpu_before = _rss_mb(box.pid), _cpu_s(box.pid)
-        started = time.perf_counter()
-        go.set()
-        parts = [queue.get() for _ in workers]
-        total = time.perf_counter() - started
-        cpu = _cpu_s(box.pid) - cpu_before
-        for w in workers:
-            w.join()
-        calls = [c for p in parts for c in p["calls"]]
-        failures = [f for p in parts for f in p["failures"]]
-        seconds = sorted(c[1] for c in calls)
-        by_operation: dict[str, list[float]] = {}
-        for operation, took, _ in calls:
-            by_operation.setdefault(operation, []).append(took)
-        p95s = {op: _ms(sorted(t), 0.95) for op, t in by_operation.items()}
-        results.append(
-            {
-                "learners": count,
-                "signed_with": "own IAM user key" if own_keys else "administrator key",
-                "pace": "stress (no pause)" if pace == STRESS else f"classroom (start within {pace[0]:g} s, {pace[1]:g}–{pace[2]:g} s between steps)",
-                "client_processes": len(workers),
-                "total_s": round(total, 2),
-                "calls": len(calls),
-                "calls_per_s": round(len(calls) / total, 1),
-                "p50_ms": _ms(seconds, 0.5) if seconds else None,
-                "p95_ms": _ms(seconds, 0.95) if seconds else None,
-                "max_ms": round(1000 * seconds[-1], 1) if seconds else None,
-                "slowest_p95_ms": dict(sorted(p95s.items(), key=lambda kv: -kv[1])[:5]),
-                "sandbox_cpu_ms_per_call": round(1000 * cpu / len(calls), 2) if calls else None,
-                "server_errors": sum(1 for c in calls if c[2] >= 500),
-                "failures": len(failures),
-                "cross_learner_leaks": sum(p["leaks"] for p in parts),
-                "first_failures": failures[:3],
-                "sandbox_rss_before_mb": round(rss_before, 1),
-                "sandbox_rss_after_mb": round(_rss_mb(box.pid), 1),
-            }
-        )
+        with contextlib.ExitStack() as stack:
+            if own_keys:
+                url, pid, keys = stack.enter_context(_room(count))
+            else:
+                url, pid, keys = None, sandbox.reset().pid, {}
+            results.append(_run_learners(count, keys, url, pid, processes, pace, spawn))
     return results
+
+
+def _run_learners(count: int, keys: dict, url: str | None, pid: int, processes: int, pace: tuple[float, float, float], spawn) -> dict:
+    """One measured round: the client processes start their learners together and report each call."""
+    groups = [list(range(count))[i::processes] for i in range(min(count, processes))]
+    ready, go, queue = spawn.Semaphore(0), spawn.Event(), spawn.Queue()
+    workers = [spawn.Process(target=_client_process, args=(g, {n: keys[n] for n in g if n in keys}, url, pace, ready, go, queue)) for g in groups]
+    for w in workers:
+        w.start()
+    for _ in workers:
+        ready.acquire()
+    rss_before, cpu_before = _rss_mb(pid), _cpu_s(pid)
+    started = time.perf_counter()
+    go.set()
+    parts = [queue.get() for _ in workers]
+    total = time.perf_counter() - started
+    cpu = _cpu_s(pid) - cpu_before
+    for w in workers:
+        w.join()
+    calls = [c for p in parts for c in p["calls"]]
+    failures = [f for p in parts for f in p["failures"]]
+    seconds = sorted(c[1] for c in calls)
+    by_operation: dict[str, list[float]] = {}
+    for operation, took, _ in calls:
+        by_operation.setdefault(operation, []).append(took)
+    p95s = {op: _ms(sorted(t), 0.95) for op, t in by_operation.items()}
+    return {
+        "learners": count,
+        "signed_with": "own IAM user key, room sandbox" if url else "administrator key, private sandbox",
+        "pace": "stress (no pause)" if pace == STRESS else f"classroom (start within {pace[0]:g} s, {pace[1]:g}–{pace[2]:g} s between steps)",
+        "client_processes": len(workers),
+        "total_s": round(total, 2),
+        "calls": len(calls),
+        "calls_per_s": round(len(calls) / total, 1),
+        "p50_ms": _ms(seconds, 0.5) if seconds else None,
+        "p95_ms": _ms(seconds, 0.95) if seconds else None,
+        "max_ms": round(1000 * seconds[-1], 1) if seconds else None,
+        "slowest_p95_ms": dict(sorted(p95s.items(), key=lambda kv: -kv[1])[:5]),
+        "sandbox_cpu_ms_per_call": round(1000 * cpu / len(calls), 2) if calls else None,
+        "server_errors": sum(1 for c in calls if c[2] >= 500),
+        "failures": len(failures),
+        "cross_learner_leaks": sum(p["leaks"] for p in parts),
+        "first_failures": failures[:3],
+        "sandbox_rss_before_mb": round(rss_before, 1),
+        "sandbox_rss_after_mb": round(_rss_mb(pid), 1),
+    }
 
 
 def bench_hub(users: int) -> dict:
