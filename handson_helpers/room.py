@@ -97,17 +97,45 @@ def scope_policy(suffix: str) -> dict:
     }
 
 
+def _local_address(host: str) -> str | None:
+    """The address of this machine that ``host`` names (127.1, 0x7f000001, localhost, its own
+    host name, ...), or None for another machine's name."""
+    try:
+        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        return None
+    for family, _, _, _, sockaddr in infos:
+        address = str(sockaddr[0])
+        if ipaddress.ip_address(address).is_loopback:
+            return address
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind((address, 0))  # only this machine's own addresses can be bound
+            except OSError:
+                continue
+            return address
+    return None
+
+
 def url() -> str:
-    """HANDSON_ROOM_URL, with ``localhost`` pinned to 127.0.0.1: the address checked is the address used."""
+    """HANDSON_ROOM_URL, with a name of this machine pinned to its address: the address whose
+    listener is checked is the one the kernel connects to, however the URL spells it."""
     found = (os.environ.get("HANDSON_ROOM_URL") or "").strip().rstrip("/")
-    parts = urlsplit(found)
-    if parts.hostname == "localhost":
-        found = urlunsplit(parts._replace(netloc=f"127.0.0.1:{parts.port}" if parts.port else "127.0.0.1"))
     if not found:
         raise HandsonError(
             "HANDSON_SANDBOX=room ですが、ルームのサンドボックスの場所 (HANDSON_ROOM_URL) がありません。講師に JupyterHub の設定を確認してもらってください。",
             "RoomNotConfigured",
         )
+    parts = urlsplit(found)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if not parts.hostname or port is None or parts.scheme != "http":
+        raise HandsonError(f"HANDSON_ROOM_URL ({found}) は http://ホスト:ポート の形にしてください。講師に JupyterHub の設定を確認してもらってください。", "RoomNotConfigured")
+    local = _local_address(parts.hostname)
+    if local is not None:
+        found = urlunsplit(parts._replace(netloc=f"[{local}]:{port}" if ":" in local else f"{local}:{port}"))
     return found
 
 
@@ -136,13 +164,13 @@ def _check_listener(where: str) -> None:
     A participant could otherwise bind the room's port while the room is down and collect the
     tokens of everyone who connects; a socket's owner is something no other user can fake.
     """
-    parts = urlsplit(where)
+    parts = urlsplit(where)  # url() has pinned any name of this machine to an address
     try:
         host = str(ipaddress.ip_address(parts.hostname or ""))
     except ValueError:
-        host = None
-    if host is None or parts.port is None:
-        return  # a name (e.g. the hub's Service on Kubernetes): another machine, whose network the hub guards
+        return  # another machine's name (e.g. the hub's Service on Kubernetes), whose network the hub guards
+    if parts.port is None:
+        return
     expected = int(os.environ.get("HANDSON_ROOM_UID") or 0)
     deadline = time.monotonic() + RESTART_GRACE_SECONDS
     owner = listener_uid(host, parts.port)

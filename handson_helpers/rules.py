@@ -16,6 +16,9 @@ from functools import cache
 ACCOUNT_ID = "123456789012"  # the sandbox's fixed account id (moto's default)
 REGION = "ap-northeast-1"
 MAX_MFA_DEVICES_PER_USER = 8
+# IAM quotas: all of a user's inline policies together (white space not counted), tags per resource
+MAX_USER_INLINE_POLICY_CHARS = 2048
+MAX_TAGS_PER_RESOURCE = 50
 SERIAL_PREFIX_LEN = len(f"arn:aws:iam::{ACCOUNT_ID}:mfa/")
 # The model gives no maximum for a device name; the serial number (max 256) that embeds it does.
 EXTRA_MAX = {"virtualMFADeviceName": 256 - SERIAL_PREFIX_LEN}

@@ -111,9 +111,17 @@ def room_users(ctx: Context) -> list[tuple[dict, str]]:
     return [(u, suffix) for u in listed(ctx, "list_users", "Users") if (suffix := room.suffix_of(u["UserName"])) is not None]
 
 
-def room_devices(ctx: Context) -> list[dict]:
-    """In a room: every virtual device named for a participant (the room lets nobody else make one)."""
-    return [d for d in list_devices(ctx) if device_name_of(d["SerialNumber"]).lower().startswith(SEED_DEVICE_NAME + "-")]
+def room_devices(ctx: Context, users: list[tuple[dict, str]]) -> list[dict]:
+    """In a room: the virtual devices a participant can have made (named for them, at path /), unless
+    assigned to a user that is not a participant's (e.g. one the instructor made by hand)."""
+    theirs = {u["UserName"] for u, _ in users}
+    found = []
+    for device in list_devices(ctx):
+        serial = device["SerialNumber"]
+        owner = device.get("User", {}).get("UserName")
+        if serial.split(":mfa", 1)[1].count("/") == 1 and device_name_of(serial).lower().startswith(SEED_DEVICE_NAME + "-") and (owner is None or owner in theirs):
+            found.append(device)
+    return found
 
 
 def status(ctx: Context, user_path: str = SEED_USER_PATH) -> list[Row]:
@@ -187,7 +195,8 @@ def cleanup(ctx: Context, yes: bool) -> int:
     devices = [d for d, _ in kit_devices(ctx, users)]
     in_room = sandbox_mode() == "room" and ctx.target == "sandbox"
     if in_room:  # everything named for a participant is theirs there, made by the kit or in the terminal
-        users, devices = room_users(ctx), room_devices(ctx)
+        users = room_users(ctx)
+        devices = room_devices(ctx, users)
     steps: list[tuple[str, str | None, str | None]] = []
     for user, _ in users:
         if in_room:

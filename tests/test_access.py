@@ -13,6 +13,7 @@ import pytest
 from botocore.exceptions import ClientError
 from helpers import totp_at
 
+import handson_helpers as hh
 from conftest import AWS_CLI
 from handson_helpers import sandbox as sb
 from handson_helpers.access import MFA_POLICY
@@ -362,3 +363,61 @@ CONDITIONS = [
 @pytest.mark.parametrize("block, context, expected", CONDITIONS, ids=[json.dumps(c[0]) + str(c[1]) for c in CONDITIONS])
 def test_condition_rules(block, context, expected):
     assert conditions_met(block, context) is expected
+
+
+def _session_of(iam, ctx, user: str) -> tuple[dict, dict]:
+    key = iam.create_access_key(UserName=user)["AccessKey"]
+    own = hh.target.sandbox_session(aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"])
+    return key, own.client("sts", endpoint_url=ctx.endpoint).get_session_token()["Credentials"]
+
+
+def _as_session(ctx, token: dict):
+    keys = {"aws_access_key_id": token["AccessKeyId"], "aws_secret_access_key": token["SecretAccessKey"], "aws_session_token": token["SessionToken"]}
+    return hh.target.sandbox_session(**keys).client("sts", endpoint_url=ctx.endpoint)
+
+
+def test_a_session_dies_with_its_user_even_if_the_name_comes_back(iam, ctx):
+    """AWS ties a session to the user, not its name: a user made again is someone else."""
+    iam.create_user(UserName="returning")
+    key, token = _session_of(iam, ctx, "returning")
+    assert _as_session(ctx, token).get_caller_identity()["Arn"].endswith(":user/returning")
+    iam.delete_access_key(UserName="returning", AccessKeyId=key["AccessKeyId"])
+    iam.delete_user(UserName="returning")
+    iam.create_user(UserName="returning")
+    with pytest.raises(ClientError) as refused:
+        _as_session(ctx, token).get_caller_identity()
+    assert refused.value.response["Error"]["Code"] == "InvalidClientTokenId"
+
+
+def test_a_user_keeps_only_its_newest_sessions(iam, ctx):
+    from handson_helpers.sandbox.access import MAX_SESSIONS_PER_USER
+
+    iam.create_user(UserName="busy")
+    key = iam.create_access_key(UserName="busy")["AccessKey"]
+    sts = hh.target.sandbox_session(aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"]).client("sts", endpoint_url=ctx.endpoint)
+    tokens = [sts.get_session_token()["Credentials"] for _ in range(MAX_SESSIONS_PER_USER + 2)]
+    for old in tokens[:2]:
+        with pytest.raises(ClientError):
+            _as_session(ctx, old).get_caller_identity()
+    assert all(_as_session(ctx, t).get_caller_identity()["Arn"].endswith(":user/busy") for t in tokens[2:])
+
+
+@pytest.mark.parametrize("token", ["\xe9", "é" * 40, "\x7f"])
+def test_an_odd_session_token_header_is_refused_not_a_500(iam, ctx, sandbox, token):
+    """A session key id with a token that is not ASCII: refused like any wrong token."""
+    import http.client
+
+    iam.create_user(UserName="odd")
+    _, real = _session_of(iam, ctx, "odd")
+    conn = http.client.HTTPConnection(sandbox.host, sandbox.port, timeout=10)
+    headers = {
+        "Host": f"{sandbox.host}:{sandbox.port}",
+        "X-Amz-Date": time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()),
+        "X-Amz-Security-Token": token.encode("utf-8").decode("latin-1"),
+        "Authorization": f"AWS4-HMAC-SHA256 Credential={real['AccessKeyId']}/{time.strftime('%Y%m%d', time.gmtime())}/ap-northeast-1/sts/aws4_request, "
+        f"SignedHeaders=host;x-amz-date, Signature={'0' * 64}",
+        "Content-Type": "application/x-www-form-urlencoded",
+    }
+    conn.request("POST", "/", body=b"Action=GetCallerIdentity&Version=2011-06-15", headers=headers)
+    answer = conn.getresponse()
+    assert answer.status == 403 and b"<Code>" in answer.read()

@@ -1,6 +1,7 @@
 """Conformance: the sandbox answers the hands-on's calls as AWS does, through boto3 and the aws CLI."""
 
 import base64
+import json
 import re
 import time
 
@@ -249,3 +250,19 @@ def test_a_renamed_user_keeps_its_keys_tags_and_sessions(iam, sts, ctx):
     session = hh.target.sandbox_session(aws_access_key_id=token["AccessKeyId"], aws_secret_access_key=token["SecretAccessKey"], aws_session_token=token["SessionToken"])
     assert session.client("sts", endpoint_url=ctx.endpoint).get_caller_identity()["Arn"].endswith(":user/q/after")
     assert [k["AccessKeyId"] for k in iam.list_access_keys(UserName="after")["AccessKeyMetadata"]] == [key["AccessKeyId"]]
+
+
+def test_iams_quotas_hold_a_users_policies_and_tags(iam):
+    """2,048 characters of inline policy per user (white space not counted), 50 tags per user."""
+    iam.create_user(UserName="quota")
+    statement = {"Effect": "Allow", "Action": "iam:ListUsers", "Resource": "*"}
+    small = json.dumps({"Version": "2012-10-17", "Statement": [statement]}, indent=8)  # white space is free
+    iam.put_user_policy(UserName="quota", PolicyName="small", PolicyDocument=small)
+    large = json.dumps({"Version": "2012-10-17", "Statement": [{**statement, "Sid": f"S{i}"} for i in range(40)]})
+    with pytest.raises(ClientError) as refused:
+        iam.put_user_policy(UserName="quota", PolicyName="large", PolicyDocument=large)
+    assert refused.value.response["Error"]["Code"] == "LimitExceeded" and iam.list_user_policies(UserName="quota")["PolicyNames"] == ["small"]
+    iam.tag_user(UserName="quota", Tags=[{"Key": f"k{i}", "Value": "v"} for i in range(50)])
+    with pytest.raises(ClientError) as refused:
+        iam.tag_user(UserName="quota", Tags=[{"Key": "one-more", "Value": "v"}])
+    assert refused.value.response["Error"]["Code"] == "LimitExceeded" and len(iam.list_user_tags(UserName="quota")["Tags"]) == 50

@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 import urllib.error
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from helpers import totp_at
 
 import handson_helpers as hh
 from handson_helpers import hub, room, totp, workshop
@@ -248,6 +250,8 @@ def test_the_instructor_sees_everyone_and_cleans_up_everything(as_who, tmp_path)
     ("env", "code", "says"),
     [
         ({"HANDSON_SANDBOX": "shared"}, "BadSandboxMode", "private か room"),
+        ({"HANDSON_ROOM_URL": "http://127.0.0.1:109401", "JUPYTERHUB_API_TOKEN": "tok-x-12345678"}, "RoomNotConfigured", "http://ホスト:ポート"),
+        ({"HANDSON_ROOM_URL": "127.0.0.1:10101", "JUPYTERHUB_API_TOKEN": "tok-x-12345678"}, "RoomNotConfigured", "http://ホスト:ポート"),
         ({"HANDSON_SANDBOX": "room"}, "RoomNotConfigured", "HANDSON_ROOM_URL"),
         ({"HANDSON_SANDBOX": "room", "HANDSON_ROOM_URL": "http://127.0.0.1:9"}, "RoomNotConfigured", "JupyterHub の中でだけ"),
         ({"HANDSON_ROOM_URL": "http://127.0.0.1:9", "JUPYTERHUB_API_TOKEN": "tok-x-12345678"}, "RoomUnreachable", "講師に連絡"),
@@ -267,7 +271,7 @@ def test_a_room_that_is_not_there_says_what_to_do(monkeypatch, env, code, says):
 IMPOSTOR = """
 import socket, sys
 s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(); print(s.getsockname()[1], flush=True)
-s.settimeout(5)
+s.settimeout(3)
 try:
     conn, _ = s.accept(); conn.settimeout(2); print("GOT", conn.recv(65536), flush=True)
 except OSError:
@@ -275,11 +279,24 @@ except OSError:
 """
 
 
-def test_the_hub_token_goes_to_no_one_but_the_room(monkeypatch):
+# However the room's URL spells this machine, the kernel checks the listener it will talk to.
+SPELLINGS = [
+    "http://127.0.0.1:{port}",
+    "http://localhost:{port}",
+    "http://127.1:{port}",
+    "http://0x7f000001:{port}",
+    "http://2130706433:{port}",
+    "http://a@127.0.0.1:{port}",
+    "http://" + os.uname().nodename + ":{port}",
+]
+
+
+@pytest.mark.parametrize("spelling", SPELLINGS)
+def test_the_hub_token_goes_to_no_one_but_the_room(monkeypatch, spelling):
     """A participant (here uid nobody) listening where the room should be gets nothing from a kernel."""
     impostor = subprocess.Popen(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3", "-c", IMPOSTOR], stdout=subprocess.PIPE, text=True)
     port = int(impostor.stdout.readline())
-    monkeypatch.setenv("HANDSON_ROOM_URL", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("HANDSON_ROOM_URL", spelling.format(port=port))
     monkeypatch.setenv("HANDSON_ROOM_UID", str(os.getuid()))
     monkeypatch.setenv("JUPYTERHUB_API_TOKEN", "tok-precious-0123456789")
     with pytest.raises(HandsonError) as refused:
@@ -459,3 +476,19 @@ def test_the_hub_is_asked_again_once_the_cache_is_stale(the_room):
 def test_localhost_is_pinned_to_the_address_that_is_checked(monkeypatch, given, used):
     monkeypatch.setenv("HANDSON_ROOM_URL", given)
     assert room.url() == used
+
+
+def test_the_instructors_own_device_is_not_a_participants(as_who, monkeypatch):
+    """A device named like a participant's but at another path, or assigned to the instructor's own
+    user, is the instructor's: the room's cleanup leaves it."""
+    teacher = as_who("teacher")
+    teacher.iam.create_user(UserName="demo", Path="/instructor/")
+    elsewhere = teacher.iam.create_virtual_mfa_device(VirtualMFADeviceName="handson-cli-basic-user-mfa-demo", Path="/instructor/")["VirtualMFADevice"]
+    seed = elsewhere["Base32StringSeed"].decode()
+    teacher.iam.enable_mfa_device(UserName="demo", SerialNumber=elsewhere["SerialNumber"], AuthenticationCode1=totp_at(seed, time.time() - 30), AuthenticationCode2=totp_at(seed, time.time()))
+    monkeypatch.setenv("HANDSON_SANDBOX", "room")
+    assert workshop.cleanup(teacher, yes=True) == 0
+    assert [d["SerialNumber"] for d in teacher.iam.list_virtual_mfa_devices()["VirtualMFADevices"]] == [elsewhere["SerialNumber"]]
+    teacher.iam.deactivate_mfa_device(UserName="demo", SerialNumber=elsewhere["SerialNumber"])
+    teacher.iam.delete_virtual_mfa_device(SerialNumber=elsewhere["SerialNumber"])
+    teacher.iam.delete_user(UserName="demo")

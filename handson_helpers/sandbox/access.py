@@ -54,6 +54,8 @@ KEY_ALPHABET = string.ascii_uppercase + "234567"
 DEFAULT_SESSION_SECONDS = 43200
 # Expired sessions are kept this long to answer ExpiredToken rather than InvalidClientTokenId.
 KEEP_EXPIRED_SECONDS = 86400
+# Sessions kept per user (the oldest goes first): AWS keeps none, the sandbox must save each one.
+MAX_SESSIONS_PER_USER = 10
 # Calls that need no permission: AWS cannot deny them by policy.
 ALWAYS_ALLOWED = {"sts:GetCallerIdentity", "sts:GetSessionToken"}
 MFA_FAILED = "MultiFactorAuthentication failed with invalid MFA one time pass code."
@@ -71,6 +73,7 @@ class Session:
     issued: float
     expiration: float
     mfa_serial: str | None  # the device whose code was given, or None (no MFA)
+    user_id: str = ""  # the user's id: a user made again under the same name is someone else
 
 
 @dataclass(frozen=True)
@@ -113,8 +116,9 @@ def secret_for(key_id: str, token: str | None, now: float | None = None) -> str 
         return None  # the administrator's secret is the server's own (SandboxApp.secrets)
     session = _sessions().get(key_id)
     if session is not None:
-        if not token or not hmac.compare_digest(token, session.token) or session.user_name not in _iam().users:
-            return None
+        user = _iam().users.get(session.user_name)
+        if not token or not hmac.compare_digest(token.encode(), session.token.encode()) or user is None or (session.user_id and user.id != session.user_id):
+            return None  # a wrong token, or a user deleted (even if one of that name was made again)
         if (time.time() if now is None else now) >= session.expiration:
             raise Denied(403, "ExpiredToken", "The security token included in the request is expired")
         return session.secret
@@ -129,6 +133,9 @@ def principal(key_id: str) -> Principal:
         return ADMIN
     session = _sessions().get(key_id)
     if session is not None:
+        user = _iam().users.get(session.user_name)
+        if user is None or (session.user_id and user.id != session.user_id):  # deleted while the request waited
+            raise Denied(403, "InvalidClientTokenId", "The security token included in the request is invalid.")
         return Principal("session", session.user_name, session)
     key = _user_key(key_id)
     if key is None:  # verified a moment ago, deleted since: treat as unknown
@@ -437,7 +444,12 @@ def get_session_token(who: Principal, params: dict[str, str], now: float | None 
     if not 900 <= seconds <= 129600:
         raise Denied(400, "ValidationError", f"1 validation error detected: Value '{seconds}' at 'durationSeconds' failed to satisfy constraint: Member must have value between 900 and 129600")
     session = _new_session(user.name, seconds, serial or None, now)
-    _sessions()[session.key_id] = session
+    session.user_id = user.id
+    sessions = _sessions()
+    mine = sorted((s for s in sessions.values() if s.user_name == user.name), key=lambda s: s.issued)
+    for old in mine[: max(0, len(mine) - MAX_SESSIONS_PER_USER + 1)]:  # the state file stays small
+        del sessions[old.key_id]
+    sessions[session.key_id] = session
     expiration = datetime.fromtimestamp(session.expiration, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     return (
         f'<GetSessionTokenResponse xmlns="{STS_XMLNS}"><GetSessionTokenResult><Credentials>'
@@ -515,14 +527,14 @@ def check_sessions(items) -> None:
     for item in items:
         ok = isinstance(item, dict) and all(isinstance(item.get(k), str) for k in ("key_id", "secret", "token", "user_name"))
         ok = ok and all(isinstance(item.get(k), (int, float)) for k in ("issued", "expiration"))
-        if not ok or not isinstance(item.get("mfa_serial"), (str, type(None))):
+        if not ok or not isinstance(item.get("mfa_serial"), (str, type(None))) or not isinstance(item.get("user_id", ""), str):
             raise ValueError("unexpected state: session")
 
 
 def restore_sessions(items: list[dict]) -> None:
     sessions = _sessions()
     for item in items:
-        session = Session(**{k: item[k] for k in Session.__dataclass_fields__})
+        session = Session(**{k: item[k] for k in Session.__dataclass_fields__ if k in item})  # files saved before user_id: ""
         sessions[session.key_id] = session
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import json
 import re
 import secrets
 import time
@@ -32,7 +33,7 @@ from moto.iam.exceptions import (
 )
 from moto.sts import models as sts_models
 
-from ..rules import ACCOUNT_ID, MAX_MFA_DEVICES_PER_USER
+from ..rules import ACCOUNT_ID, MAX_MFA_DEVICES_PER_USER, MAX_TAGS_PER_RESOURCE, MAX_USER_INLINE_POLICY_CHARS
 
 ISSUER = "Amazon Web Services"
 # Who the learner is in the sandbox: an administrator's role session, as in CloudShell or with
@@ -104,6 +105,36 @@ def create_user(self, region_name, user_name, path="/", tags=None):
     if any(name.lower() == user_name.lower() for name in self.users):
         raise EntityAlreadyExists(f"User with name {user_name} already exists.")
     return _orig_create_user(self, region_name, user_name, path, tags)
+
+
+_orig_put_user_policy = models.IAMBackend.put_user_policy
+_orig_tag_user = models.IAMBackend.tag_user
+
+
+def _policy_chars(document: str) -> int:
+    """A policy's size as IAM counts it: white space outside strings does not count."""
+    try:
+        return len(json.dumps(json.loads(document), separators=(",", ":"), ensure_ascii=False))
+    except ValueError:
+        return len(document)  # moto's validator refuses it first
+
+
+def put_user_policy(self, user_name, policy_name, policy_json):
+    """IAM's quota: a user's inline policies together hold at most 2,048 characters."""
+    user = self.get_user(user_name)
+    others = sum(_policy_chars(doc) for name, doc in user.policies.items() if name != policy_name)
+    if others + _policy_chars(policy_json) > MAX_USER_INLINE_POLICY_CHARS:
+        raise LimitExceededException(f"Maximum policy size of {MAX_USER_INLINE_POLICY_CHARS} bytes exceeded for user {user.name}")
+    return _orig_put_user_policy(self, user_name, policy_name, policy_json)
+
+
+def tag_user(self, name, tags):
+    """IAM's quota: at most 50 tags on a user."""
+    user = self.get_user(name)
+    keys = {t["Key"] for t in self.tagger.list_tags_for_resource(user.arn)["Tags"]} | {t["Key"] for t in tags}
+    if len(keys) > MAX_TAGS_PER_RESOURCE:
+        raise LimitExceededException("The number of tags has reached the maximum limit.")
+    return _orig_tag_user(self, name, tags)
 
 
 _orig_update_user = models.IAMBackend.update_user
@@ -246,6 +277,8 @@ def apply(admin_key_id: str) -> None:
     responses.IamResponse.get_user = _for_a_user(_orig_get_user_response)
     responses.IamResponse.list_mfa_devices = _for_a_user(_orig_list_mfa_devices_response)
     models.IAMBackend.update_user = update_user
+    models.IAMBackend.put_user_policy = put_user_policy
+    models.IAMBackend.tag_user = tag_user
     models.IAMBackend.create_user = create_user
     models.IAMBackend.create_virtual_mfa_device = create_virtual_mfa_device
     models.IAMBackend.enable_mfa_device = enable_mfa_device

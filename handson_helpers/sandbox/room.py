@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -48,6 +49,7 @@ class Hub:
         self.api_url = api_url.rstrip("/")
         self.token = token
         self._seen: dict[str, tuple[float, Caller]] = {}
+        self._seen_lock = threading.Lock()
 
     def _get(self, path: str, authorization: str) -> dict:
         request = urllib.request.Request(self.api_url + path, headers={"Authorization": authorization})
@@ -59,7 +61,8 @@ class Hub:
         if not TOKEN_RE.fullmatch(authorization or ""):
             raise NotAllowed(401, "Send the server's JUPYTERHUB_API_TOKEN as 'Authorization: token ...'.")
         now = time.monotonic() if now is None else now
-        seen = self._seen.get(authorization)
+        with self._seen_lock:
+            seen = self._seen.get(authorization)
         if seen and now - seen[0] < IDENTIFY_CACHE_SECONDS:
             return seen[1]
         try:
@@ -75,8 +78,9 @@ class Hub:
         except (OSError, ValueError):
             raise NotAllowed(502, "The hub could not be asked who this is.") from None
         caller = Caller(name, admin)
-        self._seen = {k: v for k, v in self._seen.items() if now - v[0] < IDENTIFY_CACHE_SECONDS}
-        self._seen[authorization] = (now, caller)
+        with self._seen_lock:  # requests are served on many threads
+            self._seen = {k: v for k, v in self._seen.items() if now - v[0] < IDENTIFY_CACHE_SECONDS}
+            self._seen[authorization] = (now, caller)
         return caller
 
     @classmethod

@@ -152,6 +152,9 @@ class SandboxApp:
             except auth.Denied as denied:  # decided on the policies it saw: waits for them like a read
                 status, headers, payload = _error_parts(denied.status, denied.code, denied.message, service)
                 ticket = self.commits.seen()
+            except ServiceException as exc:  # IAM's own answer about what it read (e.g. a user just deleted)
+                status, headers, payload = _error_parts(400, exc.code, exc.message, service)
+                ticket = self.commits.seen()
             else:
                 if own is not None:  # GetSessionToken: a new session
                     status, headers, payload, ticket = "200 OK", [("Content-Type", "text/xml")], own, self.commits.changed(snapshot(_iam_backend()))
