@@ -130,17 +130,16 @@ def may_log_in(name: str, state: Path) -> bool:
 
 def ensure_unix_user(name: str, state: Path, notebooks: Path) -> None:
     """The Unix user for a hub user: made by the hub (home 0700, the notebooks copied in), or refused."""
-    if not re.fullmatch(USERNAME_PATTERN, name, re.ASCII):
-        raise ValueError(f"{name!r} is not a name this hub gives a Unix account")
+    if not may_log_in(name, state):
+        raise ValueError(f"{name!r} is not a name this hub gives a Unix account, or an account it did not create; pick another name")
     try:
-        pwd.getpwnam(name)
+        user = pwd.getpwnam(name)  # may_log_in: then it is one the hub made
     except KeyError:
         _run("useradd", "--create-home", "--shell", "/bin/bash", "--comment", "handson hub participant", name)
-        with open(_created_file(state), "a") as f:
-            f.write(name + "\n")
-    if name not in created_users(state):
-        raise ValueError(f"{name!r} is a Unix account this hub did not create; pick another name")
-    user = pwd.getpwnam(name)
+        if name not in created_users(state):
+            with open(_created_file(state), "a") as f:
+                f.write(name + "\n")
+        user = pwd.getpwnam(name)
     home = Path(user.pw_dir)
     home.chmod(0o700)  # the QR file and the kernel's files are the participant's alone
     target = home / "handson"
@@ -179,7 +178,7 @@ def serve(base: Path, state: Path, ports: dict[str, int], driver_token: str | No
     }
     if driver_token:
         env["HANDSON_HUB_DRIVER_TOKEN"] = driver_token
-    config = base / "venv" / "lib" / f"python{_venv_python_version(base)}" / "site-packages" / "handson_helpers" / "jupyterhub_config.py"
+    config = Path(__file__).with_name("jupyterhub_config.py")  # the copy setup() installed is the same file
     log = open(state / "jupyterhub.log", "ab")  # noqa: SIM115 - the hub's log, kept open for its lifetime
     return subprocess.Popen([str(base / "venv" / "bin" / "jupyterhub"), "-f", str(config)], cwd=state, env=env, stdout=log, stderr=subprocess.STDOUT)
 
@@ -199,11 +198,6 @@ def claim_instructor(base: Path, state: Path) -> str | None:
     if done.returncode not in (0, 3):
         raise SystemExit("could not set the instructor's password")
     return password if done.returncode == 0 else None
-
-
-def _venv_python_version(base: Path) -> str:
-    out = subprocess.run([str(base / "venv" / "bin" / "python"), "-c", "import sys; print(f'{sys.version_info[0]}.{sys.version_info[1]}')"], check=True, capture_output=True, text=True)
-    return out.stdout.strip()
 
 
 # ----- the driver: the hub's REST API, the servers' kernels -----

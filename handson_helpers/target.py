@@ -35,6 +35,7 @@ class Context:
     participant: str = ""  # the raw workshop participant id, read once at connect()
     allowed_account: str = ""  # HANDSON_AWS_ACCOUNT_ID, read once at connect()
     report: Reporter = SHOW  # what the steps show goes here; Silent() keeps it instead
+    room: bool = False  # the keys came from a JupyterHub room (room.py), read once at connect()
 
     def with_report(self, report: Reporter) -> Context:
         """The same clients, reporting elsewhere (e.g. a step whose output a widget replaces)."""
@@ -107,7 +108,7 @@ def connect(reporter: Reporter | None = None, participant: str | None = None) ->
         identity = sts.get_caller_identity()
     who = keys["Participant"] if keys else participant_id() if participant is None else participant
     allowed = os.environ.get("HANDSON_AWS_ACCOUNT_ID", "").strip()
-    ctx = Context(target, iam, sts, identity["Account"], identity["Arn"], endpoint, session.region_name, who, allowed, report)
+    ctx = Context(target, iam, sts, identity["Account"], identity["Arn"], endpoint, session.region_name, who, allowed, report, room=keys is not None)
     if keys:
         role = "講師 (ルーム全体を操作できます)" if keys["Role"] == "instructor" else f"参加者 {who} (自分のユーザーとMFAデバイスだけを操作できます)"
         report.message(

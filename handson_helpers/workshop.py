@@ -21,7 +21,7 @@ from . import room
 from .access import list_keys, mask, tagged_key, user_policies
 from .errors import AWS_ERRORS, HandsonError, aws_call, explain, require_passed
 from .mfa import device_name_of, device_tags, list_devices
-from .settings import HASH_LEN, KIT_POLICY_NAME, KIT_TAG, PARTICIPANT_TAG_KEY, SEED_DEVICE_NAME, SEED_USER_NAME, SEED_USER_PATH, participant, sandbox_mode
+from .settings import HASH_LEN, KIT_POLICY_NAME, KIT_TAG, PARTICIPANT_TAG_KEY, SEED_DEVICE_NAME, SEED_USER_NAME, SEED_USER_PATH, participant
 from .target import Context, connect
 from .users import listed, user_tags
 
@@ -143,7 +143,8 @@ def status(ctx: Context, user_path: str = SEED_USER_PATH) -> list[Row]:
         if device["SerialNumber"] not in shown:
             rows.append(Row(who, None, device["SerialNumber"], False, ""))
     started = {r.participant for r in rows}
-    rows += [Row(who, None, None, False, "") for _, who in room_identities(ctx) if who not in started]  # in the room, not yet at 1
+    if ctx.room:  # in the room, not yet at 1
+        rows += [Row(who, None, None, False, "") for _, who in room_identities(ctx) if who not in started]
     return sorted(rows, key=lambda r: (r.participant, r.user or ""))
 
 
@@ -191,15 +192,15 @@ def verify_all_enabled(ctx: Context, user_path: str = SEED_USER_PATH) -> None:
 def cleanup(ctx: Context, yes: bool) -> int:
     """List, then (with yes) delete, in AWS's order: the kit's inline policy and access key,
     deactivate, delete device, delete user."""
-    users = kit_users(ctx)
-    devices = [d for d, _ in kit_devices(ctx, users)]
-    in_room = sandbox_mode() == "room" and ctx.target == "sandbox"
-    if in_room:  # everything named for a participant is theirs there, made by the kit or in the terminal
+    if ctx.room:  # everything named for a participant is theirs there, made by the kit or in the terminal
         users = room_users(ctx)
         devices = room_devices(ctx, users)
+    else:
+        users = kit_users(ctx)
+        devices = [d for d, _ in kit_devices(ctx, users)]
     steps: list[tuple[str, str | None, str | None]] = []
     for user, _ in users:
-        if in_room:
+        if ctx.room:
             steps += [("delete-user-policy", user["UserName"], p) for p in user_policies(ctx, user["UserName"])]
             steps += [("delete-access-key", user["UserName"], k["AccessKeyId"]) for k in list_keys(ctx, user["UserName"])]
             continue
@@ -211,11 +212,12 @@ def cleanup(ctx: Context, yes: bool) -> int:
     steps += [("deactivate-mfa-device", d["User"]["UserName"], d["SerialNumber"]) for d in devices if d.get("User")]
     steps += [("delete-virtual-mfa-device", None, d["SerialNumber"]) for d in devices]
     steps += [("delete-user", u["UserName"], None) for u, _ in users]
-    for identity, _ in room_identities(ctx):  # a room's participants' own IAM users go last
-        name = identity["UserName"]
-        steps += [("delete-user-policy", name, room.SCOPE_POLICY_NAME)] if room.SCOPE_POLICY_NAME in user_policies(ctx, name) else []
-        steps += [("delete-access-key", name, k["AccessKeyId"]) for k in list_keys(ctx, name)]
-        steps.append(("delete-user", name, None))
+    if ctx.room:  # a room's participants' own IAM users go last
+        for identity, _ in room_identities(ctx):
+            name = identity["UserName"]
+            steps += [("delete-user-policy", name, room.SCOPE_POLICY_NAME)] if room.SCOPE_POLICY_NAME in user_policies(ctx, name) else []
+            steps += [("delete-access-key", name, k["AccessKeyId"]) for k in list_keys(ctx, name)]
+            steps.append(("delete-user", name, None))
     ctx.report.table(
         "削除の予定 (この順に実行)",
         ["#", "操作", "IAMユーザー", "対象 (ポリシー名・アクセスキーID・シリアル番号)"],

@@ -122,13 +122,28 @@ def _ask(url: str, authorization: str | None, method: str = "GET") -> tuple[int,
 
 
 def hands_on(ctx, home) -> str:
-    """1 → 2.1 → 2.2 with the participant's own names; the device's serial."""
+    """1 → 2.1 → 2.2 with the participant's own names, unless their user is there already; the user's name."""
     user, device = room.own_names(hh.settings.participant(ctx.participant))
+    if user in {u["UserName"] for u in ctx.iam.list_users()["Users"]}:
+        return user
     qr = str(home / "qr" / f"{device}.png")
     hh.create_user(ctx, user, "/handson-cli/")
     serial = hh.create_virtual_mfa_device(ctx, device, qr)
     hh.enable_mfa_device(ctx, user, serial, *totp.consecutive_codes(totp.secret_from_qr(expand(qr))))
-    return serial
+    return user
+
+
+EVERYTHING = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
+
+
+def unbounded_key(ctx, home):
+    """What 3.1 and 40 allow a participant: their own user with an Allow-everything policy and a key;
+    the user's name, the key, and an IAM client signing with it."""
+    user = hands_on(ctx, home)
+    ctx.iam.put_user_policy(UserName=user, PolicyName="everything", PolicyDocument=EVERYTHING)
+    key = ctx.iam.create_access_key(UserName=user)["AccessKey"]
+    iam = hh.target.sandbox_session(aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"]).client("iam", endpoint_url=ctx.endpoint)
+    return user, key, iam
 
 
 @pytest.mark.parametrize(
@@ -183,8 +198,7 @@ PAIRS = [("bob", "alice"), ("axb", "a.b"), ("alice", "x-alice"), ("a.b", "axb"),
 def test_a_participant_cannot_touch_anothers_user_or_device(as_who, tmp_path, attacker, victim):
     victim_ctx = as_who(victim)
     victim_user, victim_device = room.own_names(hh.settings.participant(victim))
-    if victim_user not in {u["UserName"] for u in victim_ctx.iam.list_users()["Users"]}:
-        hands_on(victim_ctx, tmp_path / victim.encode().hex())
+    hands_on(victim_ctx, tmp_path / victim.encode().hex())
     serial = f"{ACCOUNT}:mfa/{victim_device}"
     ctx = as_who(attacker)
     calls = [
@@ -214,13 +228,8 @@ def test_a_key_made_by_a_participant_stays_within_their_names(as_who, tmp_path):
     keeps that user to the participant's names all the same."""
     as_who("alice")
     ctx = as_who("bob")
-    bob_user, _ = room.own_names("bob")
-    if bob_user not in {u["UserName"] for u in ctx.iam.list_users()["Users"]}:
-        hands_on(ctx, tmp_path)
-    ctx.iam.put_user_policy(UserName=bob_user, PolicyName="everything", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
-    key = ctx.iam.create_access_key(UserName=bob_user)["AccessKey"]
+    bob_user, key, iam = unbounded_key(ctx, tmp_path)
     try:
-        iam = hh.target.sandbox_session(aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"]).client("iam", endpoint_url=ctx.endpoint)
         assert iam.get_user(UserName=bob_user)["User"]["UserName"] == bob_user
         for call in (lambda: iam.get_user(UserName=room.own_names("alice")[0]), lambda: iam.create_user(UserName="someone-else")):
             with pytest.raises(iam.exceptions.ClientError) as denied:
@@ -234,8 +243,7 @@ def test_a_key_made_by_a_participant_stays_within_their_names(as_who, tmp_path):
 def test_the_instructor_sees_everyone_and_cleans_up_everything(as_who, tmp_path):
     for name in ("alice", "bob"):
         ctx = as_who(name)
-        if room.own_names(name)[0] not in {u["UserName"] for u in ctx.iam.list_users()["Users"]}:
-            hands_on(ctx, tmp_path / name)
+        hands_on(ctx, tmp_path / name)
     as_who("late")  # joined, not started
     teacher = as_who("teacher")
     rows = {r.participant: r for r in workshop.status(teacher)}
@@ -384,9 +392,7 @@ def test_make_hubs_config_is_that_room(tmp_path, monkeypatch):
 )
 def test_a_participant_cannot_move_their_own_user_out_of_reach(as_who, tmp_path, move):
     ctx = as_who("eve")
-    user, _ = room.own_names("eve")
-    if user not in {u["UserName"] for u in ctx.iam.list_users()["Users"]}:
-        hands_on(ctx, tmp_path)
+    user = hands_on(ctx, tmp_path)
     with pytest.raises(ctx.iam.exceptions.ClientError) as denied:
         ctx.iam.update_user(UserName=user, **move)
     assert denied.value.response["Error"]["Code"] == "AccessDenied"
@@ -416,19 +422,13 @@ def test_a_room_identity_someone_else_made_is_never_handed_out(the_room, as_who,
 
 
 def test_a_participants_users_stay_bounded_after_their_identity_is_gone(as_who, tmp_path):
-    ctx = as_who("bob")
-    bob_user, _ = room.own_names("bob")
-    if bob_user not in {u["UserName"] for u in ctx.iam.list_users()["Users"]}:
-        hands_on(ctx, tmp_path)
-    ctx.iam.put_user_policy(UserName=bob_user, PolicyName="everything", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
-    key = ctx.iam.create_access_key(UserName=bob_user)["AccessKey"]
+    bob_user, key, iam = unbounded_key(as_who("bob"), tmp_path)
     teacher = as_who("teacher")
     identity = room.identity_name("bob")
     for old in teacher.iam.list_access_keys(UserName=identity)["AccessKeyMetadata"]:
         teacher.iam.delete_access_key(UserName=identity, AccessKeyId=old["AccessKeyId"])
     teacher.iam.delete_user_policy(UserName=identity, PolicyName=room.SCOPE_POLICY_NAME)
     teacher.iam.delete_user(UserName=identity)
-    iam = hh.target.sandbox_session(aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"]).client("iam", endpoint_url=teacher.endpoint)
     with pytest.raises(iam.exceptions.ClientError) as denied:
         iam.create_user(UserName="backdoor")
     assert "because no permissions boundary allows" in denied.value.response["Error"]["Message"]
@@ -436,7 +436,7 @@ def test_a_participants_users_stay_bounded_after_their_identity_is_gone(as_who, 
     teacher.iam.delete_user_policy(UserName=bob_user, PolicyName="everything")
 
 
-def test_the_instructors_cleanup_takes_what_participants_made_by_hand_and_nothing_else(as_who, tmp_path, monkeypatch):
+def test_the_instructors_cleanup_takes_what_participants_made_by_hand_and_nothing_else(as_who):
     """In a room everything named for a participant is theirs: made in the terminal without the
     kit's tags, with extra policies and keys, it goes too; the instructor's own user stays."""
     ctx = as_who("carol")
@@ -448,7 +448,6 @@ def test_the_instructors_cleanup_takes_what_participants_made_by_hand_and_nothin
     ctx.iam.create_access_key(UserName=user)
     teacher = as_who("teacher")
     teacher.iam.create_user(UserName="instructor-made", Path="/staff/")
-    monkeypatch.setenv("HANDSON_SANDBOX", "room")
     assert workshop.cleanup(teacher, yes=True) == 0  # teacher's reporter is Silent
     left = {u["UserName"] for u in teacher.iam.list_users()["Users"]}
     assert left == {"instructor-made"} and teacher.iam.list_virtual_mfa_devices()["VirtualMFADevices"] == []
@@ -478,7 +477,7 @@ def test_localhost_is_pinned_to_the_address_that_is_checked(monkeypatch, given, 
     assert room.url() == used
 
 
-def test_the_instructors_own_device_is_not_a_participants(as_who, monkeypatch):
+def test_the_instructors_own_device_is_not_a_participants(as_who):
     """A device named like a participant's but at another path, or assigned to the instructor's own
     user, is the instructor's: the room's cleanup leaves it."""
     teacher = as_who("teacher")
@@ -486,7 +485,6 @@ def test_the_instructors_own_device_is_not_a_participants(as_who, monkeypatch):
     elsewhere = teacher.iam.create_virtual_mfa_device(VirtualMFADeviceName="handson-cli-basic-user-mfa-demo", Path="/instructor/")["VirtualMFADevice"]
     seed = elsewhere["Base32StringSeed"].decode()
     teacher.iam.enable_mfa_device(UserName="demo", SerialNumber=elsewhere["SerialNumber"], AuthenticationCode1=totp_at(seed, time.time() - 30), AuthenticationCode2=totp_at(seed, time.time()))
-    monkeypatch.setenv("HANDSON_SANDBOX", "room")
     assert workshop.cleanup(teacher, yes=True) == 0
     assert [d["SerialNumber"] for d in teacher.iam.list_virtual_mfa_devices()["VirtualMFADevices"]] == [elsewhere["SerialNumber"]]
     teacher.iam.deactivate_mfa_device(UserName="demo", SerialNumber=elsewhere["SerialNumber"])

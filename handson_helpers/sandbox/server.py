@@ -392,6 +392,16 @@ def build_app(home: Path):
     return SandboxApp({"iam": create_backend_app("iam"), "sts": create_backend_app("sts")}, store, key_id, secret, notice)
 
 
+def _listen(app: SandboxApp, host: str, port: int, stop_on=(signal.SIGTERM,)):
+    """A threaded server for ``app`` that stops cleanly on the given signals."""
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = make_server(host, port, app, threaded=True, request_handler=Handler)
+    app.port = server.server_port
+    for signum in stop_on:
+        signal.signal(signum, lambda *_: threading.Thread(target=server.shutdown).start())
+    return server
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="handson_helpers.sandbox.server")
     parser.add_argument("--home", type=Path, required=True)
@@ -401,11 +411,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.host not in LOOPBACK:
         print(f"refusing to listen on {args.host}: the sandbox serves loopback only", file=sys.stderr)
         return 2
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
     app = build_app(args.home)
-    server = make_server(args.host, args.port if port_free(args.host, args.port) else 0, app, threaded=True, request_handler=Handler)
-    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
-    app.port = server.server_port
+    server = _listen(app, args.host, args.port if port_free(args.host, args.port) else 0)
     print(json.dumps({"port": server.server_port, "notice": app.notice}), flush=True)
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
@@ -422,15 +429,11 @@ def serve_room(home: Path) -> int:
         return 2
     # On Kubernetes the URL names the hub's Service ("hub"), which the pod cannot bind: HANDSON_ROOM_BIND=0.0.0.0
     bind = os.environ.get("HANDSON_ROOM_BIND") or where.hostname
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
     app = build_app(home)
     app.hub = room.Hub.from_environment()
     room.install()
-    server = make_server(bind, where.port, app, threaded=True, request_handler=Handler)
-    app.port = server.server_port
+    server = _listen(app, bind, where.port, (signal.SIGTERM, signal.SIGINT))  # the hub stops its services with these
     app.host = where.netloc
-    for signum in (signal.SIGTERM, signal.SIGINT):  # the hub stops its services with these
-        signal.signal(signum, lambda *_: threading.Thread(target=server.shutdown).start())
     print(f"room sandbox: serving {where.netloc} for {app.hub.api_url}", file=sys.stderr, flush=True)
     server.serve_forever()
     return 0
