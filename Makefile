@@ -7,7 +7,7 @@ IPK6 ?= .venv-ipykernel6
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 LAB_PORT ?= 8888
 # pytest-xdist workers, each with its own HOME and sandbox (conftest.py)
-TEST_WORKERS ?= 3
+TEST_WORKERS ?= 4
 HUB_PORT ?= 8000
 HUB_USERS ?= 20
 

@@ -27,7 +27,7 @@ from .errors import AWS_ERRORS, HandsonError, aws_call, explain, require_passed
 from .safefs import folder_problem, remove_private, write_private
 from .settings import KIT_POLICY_NAME, expand, owned, require_valid
 from .shell import PLAIN, continued, quote, ref
-from .target import Context, sandbox_session
+from .target import Context, sandbox_client
 from .totp import normalize_code
 from .users import get_user, listed, user_tags
 
@@ -98,7 +98,7 @@ def client_for(ctx: Context, service: str, keys: Keys):
     from .target import CLIENT_CONFIG
 
     if ctx.target == "sandbox":
-        return sandbox_session(**keys.boto).client(service, endpoint_url=ctx.endpoint, config=CLIENT_CONFIG)
+        return sandbox_client(service, ctx.endpoint, **keys.boto)
     return boto3.Session(region_name=ctx.region, **keys.boto).client(service, config=CLIENT_CONFIG)
 
 

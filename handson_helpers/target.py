@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import os
+import threading
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -64,32 +67,48 @@ def target_name() -> str:
     return name
 
 
-def sandbox_session(**credentials) -> boto3.Session:
-    """A boto3 session for the sandbox with the given keys (the administrator's, or an IAM user's)."""
+@functools.cache
+def _sandbox_session(route: Path | None) -> boto3.Session:
+    """One session per sandbox for the whole process, since a new one parses botocore's endpoint and
+    service models again (~60 ms a connect); the keys are given to each client instead."""
     # The learner's AWS_PROFILE must neither leak into nor break the sandbox's clients.
     isolated = botocore.session.Session(session_vars={"profile": (None, None, None, None), "config_file": (None, None, os.devnull, None)})
-    if sandbox_mode() == "private":  # every request goes to the sandbox that proved itself, wherever it listens now
-        isolated.register("before-sign", sandbox.route(sandbox.home()))
-    return boto3.Session(botocore_session=isolated, region_name=REGION, **credentials)
+    if route is not None:  # every request goes to the sandbox that proved itself, wherever it listens now
+        isolated.register("before-sign", sandbox.route(route))
+    return boto3.Session(botocore_session=isolated, region_name=REGION)
 
 
-def _session_and_endpoint(target: str, report: Reporter):
+_client_lock = threading.Lock()
+
+
+def sandbox_client(service: str, endpoint: str | None, **credentials):
+    """A client for the sandbox that signs with the given keys (the administrator's, or an IAM user's)."""
+    session = _sandbox_session(sandbox.home() if sandbox_mode() == "private" else None)
+    with _client_lock:  # a boto3 session is not thread-safe, the clients it makes are
+        return session.client(service, endpoint_url=endpoint, config=CLIENT_CONFIG, **credentials)
+
+
+def _clients(target: str, report: Reporter):
+    """The IAM and STS clients for the target, its endpoint and region, and the room's keys if any."""
     if target == "sandbox" and sandbox_mode() == "room":
         keys = room.credentials()
-        session = sandbox_session(aws_access_key_id=keys["AccessKeyId"], aws_secret_access_key=keys["SecretAccessKey"])
-        return session, room.url(), keys
+        endpoint = room.url()
+        credentials = {"aws_access_key_id": keys["AccessKeyId"], "aws_secret_access_key": keys["SecretAccessKey"]}
+        return sandbox_client("iam", endpoint, **credentials), sandbox_client("sts", endpoint, **credentials), endpoint, REGION, keys
     if target == "sandbox":
         box = sandbox.ensure_running()
         if box.notice:
             report.message("warning", box.notice)
-        return sandbox_session(**box.credentials), box.url, None
+        return sandbox_client("iam", box.url, **box.credentials), sandbox_client("sts", box.url, **box.credentials), box.url, REGION, None
     if os.environ.get("AWS_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL_IAM") or os.environ.get("AWS_ENDPOINT_URL_STS"):
         raise HandsonError(
             "HANDSON_TARGET=aws なのに AWS_ENDPOINT_URL(_IAM/_STS) が設定されています。サンドボックス用の環境変数を外し(unset AWS_ENDPOINT_URL)、JupyterLabを起動し直してください。",
             "EndpointOverride",
         )
     session = boto3.Session()
-    return (session if session.region_name else boto3.Session(region_name=REGION)), None, None
+    if not session.region_name:
+        session = boto3.Session(region_name=REGION)
+    return session.client("iam", config=CLIENT_CONFIG), session.client("sts", config=CLIENT_CONFIG), None, session.region_name, None
 
 
 def connect(reporter: Reporter | None = None, participant: str | None = None) -> Context:
@@ -101,14 +120,12 @@ def connect(reporter: Reporter | None = None, participant: str | None = None) ->
     """
     report = reporter if reporter is not None else SHOW
     target = target_name()
-    session, endpoint, keys = _session_and_endpoint(target, report)
-    iam = session.client("iam", endpoint_url=endpoint, config=CLIENT_CONFIG)
-    sts = session.client("sts", endpoint_url=endpoint, config=CLIENT_CONFIG)
+    iam, sts, endpoint, region, keys = _clients(target, report)
     with aws_call("sts:GetCallerIdentity"):
         identity = sts.get_caller_identity()
     who = keys["Participant"] if keys else participant_id() if participant is None else participant
     allowed = os.environ.get("HANDSON_AWS_ACCOUNT_ID", "").strip()
-    ctx = Context(target, iam, sts, identity["Account"], identity["Arn"], endpoint, session.region_name, who, allowed, report, room=keys is not None)
+    ctx = Context(target, iam, sts, identity["Account"], identity["Arn"], endpoint, region, who, allowed, report, room=keys is not None)
     if keys:
         role = "講師 (ルーム全体を操作できます)" if keys["Role"] == "instructor" else f"参加者 {who} (自分のユーザーとMFAデバイスだけを操作できます)"
         report.message(

@@ -7,11 +7,29 @@ from pathlib import Path
 
 import boto3
 import pytest
+from helpers import IPCKernelManager
 
 import handson_helpers as hh
 from handson_helpers import sandbox as sb
 
 AWS_CLI = shutil.which("aws", path=str(Path(sys.executable).parent)) or shutil.which("aws")
+
+
+def pytest_configure(config):
+    """nbval's kernels too."""
+    import nbval.kernel
+
+    nbval.kernel.KernelManager = IPCKernelManager
+
+
+@pytest.fixture(scope="session")
+def zygote(tmp_path_factory):
+    """This test process's fork server (zygote.py): a fast `aws` in zygote.bin, kernels from zygote.kernel_manager()."""
+    from zygote import Server
+
+    server = Server(tmp_path_factory.mktemp("zygote"))
+    yield server
+    server.stop()
 
 
 @pytest.fixture
@@ -36,14 +54,13 @@ def ctx(sandbox):
 
 
 @pytest.fixture
-def aws_cli(sandbox, tmp_path):
+def aws_cli(sandbox, tmp_path, zygote):
     """Run the aws CLI against the sandbox, as a learner's terminal after `eval $(... env)`."""
-    assert AWS_CLI, "the aws CLI is missing: run `make setup` (awscli is in requirements.txt)"
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(sb.client_env(sandbox), AWS_CONFIG_FILE=str(tmp_path / "none"), AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"))
 
     def run(*args, check=False):
-        proc = subprocess.run([AWS_CLI, *args, "--output", "json"], env=env, capture_output=True, text=True, timeout=60)
+        proc = subprocess.run([zygote.bin / "aws", *args, "--output", "json"], env=env, capture_output=True, text=True, timeout=60)
         if check:
             assert proc.returncode == 0, proc.stderr
         return proc

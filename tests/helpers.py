@@ -1,10 +1,12 @@
 """Shared bits of the tests: the learner's phone, and a user+device made through the kit."""
 
+import os
 import time
 
 import boto3
 import pyotp
 from botocore.stub import Stubber
+from jupyter_client.manager import AsyncKernelManager, KernelManager
 
 import handson_helpers as hh
 from handson_helpers import totp
@@ -49,3 +51,20 @@ def stubbed(service):
 # The learner's phone for a pasted bash script: `python -c "$PHONE" QR_FILE N` prints the Nth of two
 # consecutive codes, as MFA_AUTH_CODE1/2 would be typed.
 PHONE = "import sys, pyotp, time; from handson_helpers import totp; print(pyotp.TOTP(totp.secret_from_qr(sys.argv[1])).at(time.time() + 30 * (int(sys.argv[2]) - 1)))"
+
+
+class _OverIPC:
+    """The tests' kernels talk over IPC files in this process's HOME. Over TCP the client picks free
+    ports that the kernel binds a moment later, and kernels started at once by parallel workers can
+    pick the same one: the loser dies before it answers."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**{"transport": "ipc", "ip": os.path.join(os.environ["HOME"], "kernel"), **kwargs})
+
+
+class IPCKernelManager(_OverIPC, KernelManager):
+    pass
+
+
+class AsyncIPCKernelManager(_OverIPC, AsyncKernelManager):
+    """For nbclient."""

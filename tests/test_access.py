@@ -14,7 +14,6 @@ from botocore.exceptions import ClientError
 from helpers import totp_at
 
 import handson_helpers as hh
-from conftest import AWS_CLI
 from handson_helpers import sandbox as sb
 from handson_helpers.access import MFA_POLICY
 from handson_helpers.sandbox import paths
@@ -28,6 +27,8 @@ MFA_FAILED = "MultiFactorAuthentication failed with invalid MFA one time pass co
 
 class As:
     """One set of credentials, used through boto3 or the aws CLI (as a terminal would)."""
+
+    aws = "aws"  # the aws CLI, run by the tests' fork server (set below)
 
     def __init__(self, sandbox, tmp_path, key_id, secret, token=None):
         self.sandbox, self.tmp_path = sandbox, tmp_path
@@ -56,12 +57,17 @@ class As:
         args = [service, operation.replace("_", "-")]
         for key, value in params.items():
             args += ["--" + re.sub(r"(?<!^)(?=[A-Z])", "-", key).lower(), str(value)]
-        proc = subprocess.run([AWS_CLI, *args, "--output", "json"], env=env, capture_output=True, text=True, timeout=60)
+        proc = subprocess.run([self.aws, *args, "--output", "json"], env=env, capture_output=True, text=True, timeout=60)
         if proc.returncode == 0:
             return None, json.loads(proc.stdout) if proc.stdout.strip() else {}, ""
         match = re.search(r"An error occurred \((\w+)\) when calling the \w+ operation: (.*)", proc.stderr)
         assert match, proc.stderr
         return match.group(1), {}, match.group(2).strip()
+
+
+@pytest.fixture(autouse=True)
+def _aws_cli(zygote, monkeypatch):
+    monkeypatch.setattr(As, "aws", str(zygote.bin / "aws"))
 
 
 @pytest.fixture
@@ -367,13 +373,13 @@ def test_condition_rules(block, context, expected):
 
 def _session_of(iam, ctx, user: str) -> tuple[dict, dict]:
     key = iam.create_access_key(UserName=user)["AccessKey"]
-    own = hh.target.sandbox_session(aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"])
-    return key, own.client("sts", endpoint_url=ctx.endpoint).get_session_token()["Credentials"]
+    own = hh.target.sandbox_client("sts", ctx.endpoint, aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"])
+    return key, own.get_session_token()["Credentials"]
 
 
 def _as_session(ctx, token: dict):
     keys = {"aws_access_key_id": token["AccessKeyId"], "aws_secret_access_key": token["SecretAccessKey"], "aws_session_token": token["SessionToken"]}
-    return hh.target.sandbox_session(**keys).client("sts", endpoint_url=ctx.endpoint)
+    return hh.target.sandbox_client("sts", ctx.endpoint, **keys)
 
 
 def test_a_session_dies_with_its_user_even_if_the_name_comes_back(iam, ctx):
@@ -394,7 +400,7 @@ def test_a_user_keeps_only_its_newest_sessions(iam, ctx):
 
     iam.create_user(UserName="busy")
     key = iam.create_access_key(UserName="busy")["AccessKey"]
-    sts = hh.target.sandbox_session(aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"]).client("sts", endpoint_url=ctx.endpoint)
+    sts = hh.target.sandbox_client("sts", ctx.endpoint, aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"])
     tokens = [sts.get_session_token()["Credentials"] for _ in range(MAX_SESSIONS_PER_USER + 2)]
     for old in tokens[:2]:
         with pytest.raises(ClientError):

@@ -1,8 +1,9 @@
 """JupyterLab in a real Chromium: a learner runs 2.2, scans the QR on screen and types two codes.
 
 Starts one JupyterLab for all cases (isolated settings, workspaces and runtime) on a free
-loopback port, each case in its own copy of the notebooks; drives Debian's Chromium with
-Playwright, and keeps screenshots under artifacts/browser/. The cases share one xdist worker.
+loopback port, each case in its own copy of the notebooks; drives Debian's Chromium headless
+shell (the build Playwright itself uses for headless runs) and keeps screenshots under
+artifacts/browser/. The cases share one xdist worker.
 """
 
 import io
@@ -30,7 +31,7 @@ from handson_helpers.settings import SEED_DIR_MFA_OUTFILE
 
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "artifacts" / "browser"
-CHROMIUM = os.environ.get("HANDSON_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM = os.environ.get("HANDSON_CHROMIUM", "/usr/bin/chromium-headless-shell")
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -75,6 +76,8 @@ class Lab:
                 f"--IdentityProvider.token={self.token}",
                 f"--ServerApp.root_dir={self.root}",
                 "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+                "--KernelManager.transport=ipc",  # as the other tests' kernels (helpers.IPCKernelManager)
+                f"--KernelManager.ip={tmp / 'kernel'}",
             ],
             env=env,
             stdout=self.log,
@@ -128,7 +131,7 @@ class Lab:
 @pytest.fixture(scope="module")
 def browser():
     if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium not found at {CHROMIUM}: install it with `apt-get install chromium` (.ci/run does this)")
+        pytest.fail(f"Chromium not found at {CHROMIUM}: install it with `apt-get install chromium-headless-shell` (.ci/run does this)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:

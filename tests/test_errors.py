@@ -5,7 +5,7 @@ import os
 import signal
 
 import pytest
-from helpers import PATH, USER, make_user_and_device, outfile, phone_codes
+from helpers import PATH, USER, AsyncIPCKernelManager, make_user_and_device, outfile, phone_codes
 from test_bad_input import iam_state
 
 import handson_helpers as hh
@@ -14,15 +14,23 @@ from handson_helpers import sandbox as sb
 MAX_ATTEMPTS = 5  # handson_helpers.target.CLIENT_CONFIG
 
 
+@pytest.fixture
+def quick_backoff(monkeypatch):
+    """botocore waits up to 1+2+4+8 s between throttled attempts; the attempts are what is tested."""
+    from botocore.retries.standard import ExponentialBackoff
+
+    monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda self, context: 0.01)
+
+
 @pytest.mark.parametrize("code, status", [("Throttling", 400), ("ServiceFailure", 500)])
-def test_transient_faults_are_retried(ctx, iam, code, status):
+def test_transient_faults_are_retried(ctx, iam, code, status, quick_backoff):
     sb.inject_fault("CreateUser", code, status=status, count=MAX_ATTEMPTS - 1)
     hh.create_user(ctx, USER, PATH)
     assert [u["UserName"] for u in iam.list_users()["Users"]] == [USER]
 
 
 @pytest.mark.parametrize("code, status, words", [("Throttling", 400, "再試行しても"), ("ServiceFailure", 500, "再試行しても")])
-def test_faults_that_outlast_the_retries_are_explained_and_change_nothing(ctx, iam, code, status, words):
+def test_faults_that_outlast_the_retries_are_explained_and_change_nothing(ctx, iam, code, status, words, quick_backoff):
     sb.inject_fault("CreateUser", code, status=status, count=MAX_ATTEMPTS)
     with pytest.raises(hh.HandsonError) as err:
         hh.create_user(ctx, USER, PATH)
@@ -62,7 +70,7 @@ def test_in_a_kernel_a_handson_error_is_its_japanese_message_without_traceback()
         nbformat.v4.new_code_cell("import handson_helpers as hh\nhh.setup()"),
         nbformat.v4.new_code_cell("hh.create_user(hh.connect(hh.Silent()), 'bad name', '/handson-cli/')"),
     ]
-    NotebookClient(nb, timeout=60, kernel_name="python3", allow_errors=True).execute()
+    NotebookClient(nb, timeout=60, kernel_name="python3", allow_errors=True, kernel_manager_class=AsyncIPCKernelManager).execute()
     [error] = nb.cells[1].outputs
     assert error.output_type == "error"  # Run All stops here
     assert error.traceback == [error.traceback[0]] and error.traceback[0].startswith("✘ 設定値 IAM_USER_NAME が正しくありません")

@@ -17,8 +17,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from helpers import USER, make_user_and_device, outfile, phone_codes
-from jupyter_client import KernelManager
+from helpers import USER, IPCKernelManager, make_user_and_device, outfile, phone_codes
 from jupyter_client.kernelspec import KernelSpecManager
 from secret_scan import scan_text
 from test_bad_input import iam_state
@@ -43,7 +42,7 @@ class Kernel:
         spec_dir.joinpath("kernel.json").write_text(f'{{"argv": ["{python}", "-m", "ipykernel_launcher", "-f", "{{connection_file}}"], "display_name": "test", "language": "python"}}')
         env = {k: v for k, v in os.environ.items() if k != "HANDSON_AUTO_MFA"}  # a learner: nobody types for them
         env["PYTHONPATH"] = str(REPO)  # the kit from this work tree, also in the ipykernel 6 environment
-        self.km = KernelManager(kernel_name="handson-test", kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(tmp / "kernels")]))
+        self.km = IPCKernelManager(kernel_name="handson-test", kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(tmp / "kernels")]))
         self.km.start_kernel(env=env)
         self.kc = self.km.client()
         self.kc.start_channels()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from helpers import DEVICE, PATH, PHONE, USER, make_user_and_device, phone_codes
+from helpers import DEVICE, PATH, PHONE, USER, AsyncIPCKernelManager, make_user_and_device, phone_codes
 from nbclient import NotebookClient
 from secret_scan import scan_notebook, scan_repo, scan_text
 from test_bad_input import iam_state
@@ -107,16 +107,10 @@ def prepare(stem, ctx):
         hh.put_mfa_policy(ctx, USER)
 
 
-def execute(nb):
-    for attempt in (1, 2):
-        try:
-            NotebookClient(nb, timeout=120, kernel_name="python3", store_widget_state=False, shutdown_kernel="immediate", resources={"metadata": {"path": str(NB_DIR)}}).execute()
-            return nb
-        except RuntimeError as exc:
-            # Kernels started at the same moment by parallel workers can race for a port and die
-            # before they answer; that is the machine, not the notebook, so start it once more.
-            if attempt == 2 or "Kernel died before replying to kernel_info" not in str(exc):
-                raise
+def execute(nb, zygote):
+    """Run every cell in a new kernel, then kill it (a kernel forked by the tests' fork server: a new process)."""
+    options = {"timeout": 120, "store_widget_state": False, "shutdown_kernel": "immediate"}
+    return NotebookClient(nb, kernel_name="python3", kernel_manager_class=zygote.kernel_manager_class, resources={"metadata": {"path": str(NB_DIR)}}, **options).execute()
 
 
 def check_outputs(nb):
@@ -150,14 +144,36 @@ def start_over(path, ctx):
 _references = {}
 
 
-def reference(path, ctx, iam):
+def reference(path, ctx, iam, zygote):
     """End state and 完了確認 of an uninterrupted run, once per process (a notebook's cases share an xdist worker)."""
     if path not in _references:
         start_over(path, ctx)
-        ran = execute(without_outputs(path))
+        ran = execute(without_outputs(path), zygote)
         _references[path] = end_state(iam), check_outputs(ran)
         assert any("✔" in text for text in _references[path][1])
     return _references[path]
+
+
+PROBE = """
+import json, os, sys
+already = sorted(name for name in sys.modules if name.startswith(("handson_helpers", "awscli", "ipykernel_launcher")))
+import boto3, botocore, handson_helpers
+seen = {"already": already, "path": sys.path, "argv0": sys.argv[0], "cwd": os.getcwd(), "env": sorted(os.environ)}
+print(json.dumps({**seen, "botocore": botocore.__file__, "boto3": boto3.__version__, "main": sys.modules["__main__"].__name__}))
+"""
+
+
+def test_a_forked_kernel_is_a_kernel_as_jupyter_starts_it(zygote):
+    """The restart sweep's kernels come from the tests' fork server: a new process that has run and
+    loaded nothing of the kit, with the path, arguments, environment and libraries of a real one."""
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(PROBE)])
+    seen = []
+    for forked in (False, True):
+        manager = zygote.kernel_manager_class if forked else AsyncIPCKernelManager
+        ran = NotebookClient(nb, kernel_name="python3", kernel_manager_class=manager, timeout=60, shutdown_kernel="immediate", resources={"metadata": {"path": str(NB_DIR)}}).execute()
+        seen.append(json.loads(ran.cells[0].outputs[0]["text"]))
+    real, forked = seen
+    assert forked == real and real["already"] == [] and "awscli" not in real["botocore"]
 
 
 BOUNDARIES = [
@@ -168,13 +184,13 @@ BOUNDARIES = [
 
 
 @pytest.mark.parametrize("path, boundary", BOUNDARIES)
-def test_a_kernel_restart_at_any_cell_boundary_reaches_the_same_end(path, boundary, ctx, iam, capsys):
-    want_state, want_check = reference(path, ctx, iam)
+def test_a_kernel_restart_at_any_cell_boundary_reaches_the_same_end(path, boundary, ctx, iam, zygote, capsys):
+    want_state, want_check = reference(path, ctx, iam, zygote)
     start_over(path, ctx)
     partial = without_outputs(path)
     partial.cells = partial.cells[:boundary]
-    execute(partial)  # the kernel is killed here: a restart mid-notebook
-    rerun = execute(without_outputs(path))
+    execute(partial, zygote)  # the kernel is killed here: a restart mid-notebook
+    rerun = execute(without_outputs(path), zygote)
     assert end_state(iam) == want_state
     assert check_outputs(rerun) == want_check
     assert scan_notebook(rerun) == [] and scan_text(json.dumps(rerun)) == []
@@ -255,12 +271,10 @@ def pasted(nb) -> list[str]:
     return texts
 
 
-def test_pasting_the_stored_notebooks_into_a_terminal_reproduces_each_section(sandbox, iam, tmp_path):
+def test_pasting_the_stored_notebooks_into_a_terminal_reproduces_each_section(sandbox, iam, tmp_path, zygote):
     """10 → 21 → 22 → 31 → 40 → 90, from the stored outputs alone, through the aws CLI against the sandbox."""
-    from conftest import AWS_CLI
-
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(sb.client_env(sandbox), AWS_CONFIG_FILE=str(tmp_path / "none"), PHONE=PHONE, PATH=f"{Path(AWS_CLI).parent}:{os.environ['PATH']}")
+    env.update(sb.client_env(sandbox), AWS_CONFIG_FILE=str(tmp_path / "none"), PHONE=PHONE, PATH=f"{zygote.bin}:{Path(sys.executable).parent}:{os.environ['PATH']}")
     qr = expand(QR)
     expected_after = {
         "10_create_iam_user": lambda: [u["UserName"] for u in iam.list_users(PathPrefix=PATH)["Users"]] == [USER],

@@ -142,7 +142,7 @@ def unbounded_key(ctx, home):
     user = hands_on(ctx, home)
     ctx.iam.put_user_policy(UserName=user, PolicyName="everything", PolicyDocument=EVERYTHING)
     key = ctx.iam.create_access_key(UserName=user)["AccessKey"]
-    iam = hh.target.sandbox_session(aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"]).client("iam", endpoint_url=ctx.endpoint)
+    iam = hh.target.sandbox_client("iam", ctx.endpoint, aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"])
     return user, key, iam
 
 
@@ -279,7 +279,8 @@ def test_a_room_that_is_not_there_says_what_to_do(monkeypatch, env, code, says):
 IMPOSTOR = """
 import socket, sys
 s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(); print(s.getsockname()[1], flush=True)
-s.settimeout(3)
+sys.stdin.read()  # until the kernel has had its answer: a connection it made is waiting by then
+s.setblocking(False)
 try:
     conn, _ = s.accept(); conn.settimeout(2); print("GOT", conn.recv(65536), flush=True)
 except OSError:
@@ -302,7 +303,7 @@ SPELLINGS = [
 @pytest.mark.parametrize("spelling", SPELLINGS)
 def test_the_hub_token_goes_to_no_one_but_the_room(monkeypatch, spelling):
     """A participant (here uid nobody) listening where the room should be gets nothing from a kernel."""
-    impostor = subprocess.Popen(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3", "-c", IMPOSTOR], stdout=subprocess.PIPE, text=True)
+    impostor = subprocess.Popen(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3", "-c", IMPOSTOR], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     port = int(impostor.stdout.readline())
     monkeypatch.setenv("HANDSON_ROOM_URL", spelling.format(port=port))
     monkeypatch.setenv("HANDSON_ROOM_UID", str(os.getuid()))
@@ -310,8 +311,7 @@ def test_the_hub_token_goes_to_no_one_but_the_room(monkeypatch, spelling):
     with pytest.raises(HandsonError) as refused:
         hh.connect(hh.Silent())
     assert refused.value.code == "RoomUnreachable" and "ユーザーID 65534" in refused.value.message
-    assert impostor.stdout.read().strip() == "NOTHING"
-    impostor.wait(10)
+    assert impostor.communicate(timeout=10)[0].strip() == "NOTHING"
 
 
 def test_the_listener_check_reads_who_listens(the_room):

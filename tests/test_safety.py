@@ -535,7 +535,7 @@ def _state(iam, qr: Path):
 
 
 @pytest.mark.parametrize("case", PASTE_CASES)
-def test_pasting_every_shown_command_into_bash_does_exactly_what_the_kit_did(sandbox, iam, tmp_path, case, monkeypatch):
+def test_pasting_every_shown_command_into_bash_does_exactly_what_the_kit_did(sandbox, iam, tmp_path, case, monkeypatch, zygote):
     who, user_path, directory, marker = _values(tmp_path, case)
     shown = []
     kit_state, qr = _kit_run(who, user_path, directory, shown, monkeypatch)
@@ -548,7 +548,7 @@ def test_pasting_every_shown_command_into_bash_does_exactly_what_the_kit_did(san
     }
     setup = [phone.get(t, t) for t in texts[:cut]]
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(sb.client_env(sandbox), AWS_CONFIG_FILE=str(tmp_path / "none"), PHONE=PHONE, PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    env.update(sb.client_env(sandbox), AWS_CONFIG_FILE=str(tmp_path / "none"), PHONE=PHONE, PATH=f"{zygote.bin}:{Path(sys.executable).parent}:{os.environ['PATH']}")
     for part, commands in (("sections 1 to 40", setup), ("後始末", texts[cut + 1 :])):
         script = "set -eu\n" + "\n".join(commands) + "\n"
         proc = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)

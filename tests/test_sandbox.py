@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -137,6 +138,66 @@ def test_the_seeds_cli_commands_run_verbatim_in_a_shell(sandbox, tmp_path):
         "arn:aws:iam::123456789012:mfa/handson-cli-basic-user-mfa",
         "handson-cli-basic-user",
     ]
+
+
+def test_the_tests_fast_aws_is_the_real_aws(sandbox, iam, tmp_path, zygote):
+    """The paste tests run `aws` through the tests' fork server (zygote.py): the same program must print
+    the same, fail the same and end the same way as the real command, also when interrupted or killed."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(sb.client_env(sandbox), AWS_CONFIG_FILE=str(tmp_path / "none"), AWS_MAX_ATTEMPTS="1")
+    iam.create_user(UserName="someone", Path="/handson-cli/")
+    for args in (
+        ["sts", "get-caller-identity", "--query", "Account", "--output", "text"],
+        ["iam", "list-users", "--path-prefix", "/handson-cli/", "--query", "Users[].UserName"],
+        ["iam", "get-user", "--user-name", "nobody"],  # an AWS error
+        ["iam", "create-user", "--user-name", "bad name"],  # refused by the sandbox's validation
+        ["iam", "no-such-command"],  # a usage error
+        ["iam", "list-users", "--query", "Users[0"],  # a bad query
+        ["--version"],
+    ):
+        real = subprocess.run([AWS_CLI, *args], env=env, capture_output=True, text=True, timeout=60, cwd=tmp_path)
+        fast = subprocess.run([zygote.bin / "aws", *args], env=env, capture_output=True, text=True, timeout=60, cwd=tmp_path)
+        assert (fast.returncode, fast.stdout, fast.stderr) == (real.returncode, real.stdout, real.stderr), args
+    blocked = ["iam", "create-user", "--cli-input-json", "file:///dev/stdin"]  # waits for input that never comes
+    for how, wanted in ((signal.SIGINT, 130), (signal.SIGKILL, -signal.SIGKILL)):
+        ends = []
+        for aws in (AWS_CLI, zygote.bin / "aws"):
+            never, held = os.pipe()
+            proc = subprocess.Popen([aws, *blocked], env=env, stdin=never, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            deadline = time.monotonic() + 30
+            while not any(_reads_stdin(pid) for pid in [str(proc.pid), *_forked(zygote)]) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            proc.send_signal(how)
+            ends.append(proc.wait(30))
+            deadline = time.monotonic() + 10
+            while _forked(zygote) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert _forked(zygote) == [], f"{how!r} left the program running"
+            os.close(never)
+            os.close(held)
+        assert ends == [wanted, wanted], how
+    assert [u["UserName"] for u in iam.list_users()["Users"]] == ["someone"]
+
+
+def _reads_stdin(pid: str) -> bool:
+    """Whether the process waits in a read of a pipe (its stdin: awscli opens /dev/stdin)."""
+    try:
+        return "pipe_read" in Path(f"/proc/{pid}/wchan").read_text()
+    except OSError:
+        return False
+
+
+def _forked(zygote) -> list[str]:
+    """The fork server's live children: watchers and the programs they run."""
+    children = []
+    for pid in sorted(filter(str.isdigit, os.listdir("/proc")), key=int):
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if stat[1] == str(zygote.processes["aws"].pid) or (stat[1] in children and stat[0] != "Z"):
+            children.append(pid)
+    return children
 
 
 def test_only_the_owner_of_the_credentials_may_use_the_sandbox(sandbox, iam):

@@ -145,3 +145,32 @@ def test_a_kernel_never_imports_moto():
 
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True).stdout.split()
     assert out == ["False", "False"]
+
+
+def test_connects_share_botocores_models_and_each_client_signs_with_its_own_key(ctx, iam):
+    """One boto3 session per sandbox and process (a new one parses botocore's JSON again, ~60 ms):
+    the keys still belong to each client."""
+    again = hh.connect(hh.Silent())
+    assert target._sandbox_session.cache_info().currsize == 1
+    iam.create_user(UserName="someone")
+    key = iam.create_access_key(UserName="someone")["AccessKey"]
+    own = target.sandbox_client("sts", ctx.endpoint, aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"])
+    assert own.get_caller_identity()["Arn"].endswith(":user/someone")
+    assert ctx.sts.get_caller_identity()["Arn"] == again.sts.get_caller_identity()["Arn"] != own.get_caller_identity()["Arn"]
+
+
+def test_the_package_loads_a_step_only_when_it_is_used():
+    """`import handson_helpers` is cheap for the sandbox server, the workshop CLI and a pasted
+    script's `from handson_helpers import totp`; every public name still resolves."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, handson_helpers as hh, handson_helpers.sandbox.server, handson_helpers.totp\n"
+        "print(sorted(m for m in ('ipywidgets', 'handson_helpers.access', 'handson_helpers.target', 'handson_helpers.widget') if m in sys.modules))\n"
+        "print(all(callable(getattr(hh, name)) for name in hh.__all__), hh.target.CLIENT_CONFIG is not None, 'connect' in dir(hh))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True).stdout.splitlines()
+    assert out == ["[]", "True True True"]
+    with pytest.raises(AttributeError):
+        hh.no_such_step  # noqa: B018

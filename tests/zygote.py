@@ -1,0 +1,211 @@
+"""Fork servers for the tests' many short Python processes: the aws CLI and the restart sweep's kernels.
+
+On two cores `make test` spent most of its time importing the same modules again: each `aws`
+command imports awscli and its botocore (~0.3 s of its ~0.45 s), each kernel IPython, zmq and
+boto3. A server per kind imports them once (nothing of ipykernel or the kit: their classes read the
+environment when they are defined); a tiny client (`python -SE zygote.py SOCKET aws|kernel ARGS`,
+standing where the real program stands) hands it its argv, environment, working folder and standard
+streams, and the server forks a child that runs the real program's own entry point (awscli's
+``main``, ipykernel's ``launch_new_instance``) with them. The child is a new process that has run
+nothing; it imports ipykernel and the kit (handson_helpers) itself, as after a real kernel restart.
+
+The client stands in for the child: signals it receives are passed on, its exit status is the
+child's, and if it is killed the child is killed too. Tests compare both kinds with the real ones
+(test_sandbox: the same output, errors and endings as `aws`; test_notebooks: the same path,
+arguments, environment and libraries as a kernel Jupyter starts).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import socket
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+# What importing the programs wrote into the environment (awscli adds its data folder to AWS_DATA_PATH),
+# with the value it had before: a child starts from its client's environment with these applied again.
+_import_env: dict[str, tuple[str | None, str]] = {}
+FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
+
+
+def client(path: str, kind: str, argv: list[str]) -> None:
+    """Run ``kind`` (aws or kernel) with ``argv`` in a child of the server at ``path``; exit as it exits."""
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    conn.connect(path)
+    request = {"kind": kind, "argv": [sys.argv[0], *argv], "env": dict(os.environ), "cwd": os.getcwd()}
+    socket.send_fds(conn, [json.dumps(request).encode()], [0, 1, 2])
+    for signum in FORWARDED:
+        signal.signal(signum, lambda signum, _frame: conn.send(bytes([signum])))
+    answer = b""
+    while len(answer) < 4:
+        chunk = conn.recv(4)
+        if not chunk:
+            os._exit(70)  # the server went away
+        answer += chunk
+    (code,) = struct.unpack("!i", answer)
+    if code < 0:  # killed by a signal: so is the stand-in
+        signal.signal(-code, signal.SIG_DFL)
+        os.kill(os.getpid(), -code)
+    os._exit(code)
+
+
+# What each kind of program imports before it does anything. One server per kind: awscli puts its own
+# copy of botocore in sys.modules, which a kernel's boto3 must not get.
+PRELOAD = {
+    "aws": ["awscli.clidriver", "awscli.handlers"],  # handlers: the plugins every command loads
+    "kernel": ["boto3", "IPython", "ipywidgets", "jupyter_client.session", "pyotp", "qrcode", "PIL.Image", "tornado.ioloop", "zmq"],
+}
+
+
+def serve(kind: str, path: str) -> None:
+    """Import what ``kind`` needs once, then fork a watcher per request."""
+    import importlib
+
+    before = dict(os.environ)
+    for module in PRELOAD[kind]:
+        importlib.import_module(module)
+    # ipykernel's classes read JPY_PARENT_PID and the like when they are defined: the child imports them
+    assert not [name for name in sys.modules if name.startswith(("ipykernel", "handson_helpers"))]
+    assert kind == "aws" or "awscli" not in sys.modules["botocore"].__file__
+    _import_env.update({key: (before.get(key), value) for key, value in os.environ.items() if before.get(key) != value})
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    listener.bind(path)
+    listener.listen(64)
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the watchers reap themselves
+    print("ready", flush=True)
+    while True:
+        conn, _ = listener.accept()
+        if os.fork() == 0:
+            listener.close()
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            _watch(conn)
+        conn.close()
+
+
+def _watch(conn: socket.socket) -> None:
+    """Fork the program, pass the client's signals to it, and send back how it ended."""
+    message, fds, _, _ = socket.recv_fds(conn, 1 << 20, 3)
+    request = json.loads(message)
+    pid = os.fork()
+    if pid == 0:
+        conn.close()
+        _run(request, fds)
+    for fd in fds:
+        os.close(fd)
+    child = os.pidfd_open(pid)
+    while True:
+        ready, _, _ = select.select([conn, child], [], [])
+        if child in ready:
+            _, status = os.waitpid(pid, 0)
+            conn.send(struct.pack("!i", os.waitstatus_to_exitcode(status)))
+            os._exit(0)
+        data = conn.recv(16)
+        if not data:  # the client was killed
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            os._exit(0)
+        for signum in data:
+            os.kill(pid, signum)
+
+
+def _run(request: dict, fds: list[int]) -> None:
+    for number, fd in enumerate(fds):
+        os.dup2(fd, number)
+        os.close(fd)
+    os.chdir(request["cwd"])
+    env = request["env"]
+    for key, (was, imported) in _import_env.items():
+        if env.get(key) != was:
+            print(f"zygote: {key} differs from the server's, so its import-time value cannot be reproduced", file=sys.stderr)
+            os._exit(70)
+        env[key] = imported
+    os.environ.clear()
+    os.environ.update(env)
+    for signum in FORWARDED:
+        signal.signal(signum, signal.default_int_handler if signum == signal.SIGINT else signal.SIG_DFL)
+    code: object = 0
+    try:
+        if request["kind"] == "aws":  # as the `aws` script: its folder first on sys.path
+            from awscli.clidriver import main
+
+            sys.argv = request["argv"]
+            sys.path[0] = os.path.dirname(sys.executable)
+            code = main()
+        else:  # as `python -m ipykernel_launcher`
+            import importlib.util
+
+            from ipykernel import kernelapp
+
+            sys.argv = [importlib.util.find_spec("ipykernel_launcher").origin, *request["argv"][1:]]
+            del sys.path[0]  # as ipykernel_launcher drops the '' that -m puts there
+            kernelapp.launch_new_instance()
+    except SystemExit as exited:
+        code = exited.code
+        if isinstance(code, str):
+            print(code, file=sys.stderr)
+    except KeyboardInterrupt:
+        code = 130
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+    os._exit(code if isinstance(code, int) else 0 if code is None else 1)
+
+
+class Server:
+    """This test process's fork servers, an `aws` that runs through one and a kernel spec that uses the other."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.processes = {}
+        for kind in PRELOAD:
+            process = subprocess.Popen([sys.executable, __file__, "serve", kind, self.socket(kind)], stdout=subprocess.PIPE, start_new_session=True)
+            self.processes[kind] = process
+            assert process.stdout and process.stdout.readline() == b"ready\n", f"the tests' {kind} fork server did not start"
+        self.bin = folder / "bin"
+        self.bin.mkdir()
+        aws = self.bin / "aws"
+        aws.write_text(f"#!{sys.executable} -SE\nimport sys\nsys.path.insert(0, {str(Path(__file__).parent)!r})\nimport zygote\nzygote.client({self.socket('aws')!r}, 'aws', sys.argv[1:])\n")
+        aws.chmod(0o755)
+
+    def socket(self, kind: str) -> str:
+        return str(self.folder / f"{kind}.sock")
+
+    @property
+    def kernel_manager_class(self):
+        """For nbclient: a kernel manager whose python3 kernel is forked here. It talks over IPC files
+        in this server's folder, so kernels started at once by parallel workers never race for a port."""
+        from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
+        from jupyter_client.manager import AsyncKernelManager
+
+        spec = KernelSpec(argv=[sys.executable, "-SE", __file__, self.socket("kernel"), "kernel", "-f", "{connection_file}"], display_name="Python 3", language="python", name="python3")
+        ipc = str(self.folder / "kernel")
+
+        class Specs(KernelSpecManager):
+            def get_kernel_spec(self, kernel_name, *args, **kwargs):
+                return spec
+
+        class Forked(AsyncKernelManager):
+            def __init__(self, **kwargs):
+                super().__init__(kernel_spec_manager=Specs(), transport="ipc", ip=ipc, **kwargs)
+
+        return Forked
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            process.terminate()
+            process.wait(10)
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "serve":
+        serve(sys.argv[2], sys.argv[3])
+    else:
+        client(sys.argv[1], sys.argv[2], sys.argv[3:])
