@@ -58,18 +58,19 @@ _NAMES = {
 __all__ = sorted(_NAMES)
 
 
+# Modules reached as attributes, as `hh.target` was when this file imported every step.
+_MODULES = {module for module, _ in _NAMES.values()} | {"room", "rules", "sandbox", "shell", "totp"}
+
+
 def __getattr__(name: str):
-    """A public name from its module, or a submodule (``hh.target`` after ``import handson_helpers as hh``)."""
+    """A public name from its module, or one of the kit's modules (``hh.settings``)."""
     if name in _NAMES:
         module, attribute = _NAMES[name]
         value = getattr(importlib.import_module(f".{module}", __name__), attribute)
         globals()[name] = value
         return value
-    try:
+    if name in _MODULES:
         return importlib.import_module(f".{name}", __name__)
-    except ModuleNotFoundError as missing:
-        if missing.name != f"{__name__}.{name}":
-            raise
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

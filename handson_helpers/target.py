@@ -67,7 +67,7 @@ def target_name() -> str:
     return name
 
 
-@functools.cache
+@functools.lru_cache(maxsize=8)
 def _sandbox_session(route: Path | None) -> boto3.Session:
     """One session per sandbox for the whole process, since a new one parses botocore's endpoint and
     service models again (~60 ms a connect); the keys are given to each client instead."""

@@ -11,6 +11,7 @@ from helpers import IPCKernelManager
 
 import handson_helpers as hh
 from handson_helpers import sandbox as sb
+from handson_helpers.sandbox import control
 
 AWS_CLI = shutil.which("aws", path=str(Path(sys.executable).parent)) or shutil.which("aws")
 
@@ -34,8 +35,14 @@ def zygote(tmp_path_factory):
 
 @pytest.fixture
 def sandbox():
-    """The running sandbox, emptied."""
-    return sb.reset()
+    """The running sandbox, emptied, on its home's own port: a case that took that port from it (an
+    impostor on the old port) moved it elsewhere, and a stop and start in a later case would move it
+    back under that case's clients."""
+    box = sb.reset()
+    if box.port != control.preferred_port(sb.home()):
+        sb.stop()
+        box = sb.start()
+    return box
 
 
 @pytest.fixture

@@ -158,8 +158,8 @@ PROBE = """
 import json, os, sys
 already = sorted(name for name in sys.modules if name.startswith(("handson_helpers", "awscli", "ipykernel_launcher")))
 import boto3, botocore, handson_helpers
-seen = {"already": already, "path": sys.path, "argv0": sys.argv[0], "cwd": os.getcwd(), "env": sorted(os.environ)}
-print(json.dumps({**seen, "botocore": botocore.__file__, "boto3": boto3.__version__, "main": sys.modules["__main__"].__name__}))
+seen = {"already": already, "path": sys.path, "argv0": sys.argv[0], "cwd": os.getcwd(), "env": dict(os.environ), "umask": os.umask(0o22)}
+print(json.dumps({**seen, "botocore": botocore.__file__, "boto3": boto3.__version__}))
 """
 
 

@@ -63,14 +63,19 @@ class Impostor:
     """Another uid listening on ``port``; ``received`` holds every request it got."""
 
     def __init__(self, port: int, pid: int, relay: int = 0):
-        self.proc = subprocess.Popen([*NOBODY, "/usr/bin/python3", "-c", IMPOSTOR, str(port), str(pid), str(relay)], stdout=subprocess.PIPE, text=True)
-        assert self.proc.stdout.readline().strip() == "listening", "the impostor could not take the port"
+        self.proc = subprocess.Popen([*NOBODY, "/usr/bin/python3", "-c", IMPOSTOR, str(port), str(pid), str(relay)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        if self.proc.stdout.readline().strip() != "listening":
+            raise AssertionError(f"the impostor could not take port {port}: {self.proc.communicate(timeout=10)[1][-500:]}\n{_holders(port)}")
         self.received = b""
 
     def stop(self) -> bytes:
         self.proc.kill()
         self.received = b"".join(bytes.fromhex(line) for line in self.proc.stdout.read().split())
         return self.received
+
+
+def _holders(port: int) -> str:
+    return subprocess.run(["ss", "-tanp", f"sport = :{port}"], capture_output=True, text=True).stdout
 
 
 def kill_sandbox() -> control.Sandbox:

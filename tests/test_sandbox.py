@@ -140,13 +140,17 @@ def test_the_seeds_cli_commands_run_verbatim_in_a_shell(sandbox, tmp_path):
     ]
 
 
-def test_the_tests_fast_aws_is_the_real_aws(sandbox, iam, tmp_path, zygote):
-    """The paste tests run `aws` through the tests' fork server (zygote.py): the same program must print
-    the same, fail the same and end the same way as the real command, also when interrupted or killed."""
+@pytest.fixture
+def terminal(sandbox, tmp_path):
+    """The environment of a learner's terminal after `eval $(... env)`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(sb.client_env(sandbox), AWS_CONFIG_FILE=str(tmp_path / "none"), AWS_MAX_ATTEMPTS="1")
-    iam.create_user(UserName="someone", Path="/handson-cli/")
-    for args in (
+    return env
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
         ["sts", "get-caller-identity", "--query", "Account", "--output", "text"],
         ["iam", "list-users", "--path-prefix", "/handson-cli/", "--query", "Users[].UserName"],
         ["iam", "get-user", "--user-name", "nobody"],  # an AWS error
@@ -154,35 +158,46 @@ def test_the_tests_fast_aws_is_the_real_aws(sandbox, iam, tmp_path, zygote):
         ["iam", "no-such-command"],  # a usage error
         ["iam", "list-users", "--query", "Users[0"],  # a bad query
         ["--version"],
-    ):
-        real = subprocess.run([AWS_CLI, *args], env=env, capture_output=True, text=True, timeout=60, cwd=tmp_path)
-        fast = subprocess.run([zygote.bin / "aws", *args], env=env, capture_output=True, text=True, timeout=60, cwd=tmp_path)
-        assert (fast.returncode, fast.stdout, fast.stderr) == (real.returncode, real.stdout, real.stderr), args
+    ],
+    ids=lambda args: " ".join(args[:2]),
+)
+def test_the_tests_fast_aws_prints_and_fails_as_the_real_aws(iam, terminal, tmp_path, zygote, args):
+    """The paste tests run `aws` through the tests' fork server (zygote.py): the same program must
+    print the same, fail the same and exit with the same status as the real command."""
+    iam.create_user(UserName="someone", Path="/handson-cli/")
+    real = subprocess.run([AWS_CLI, *args], env=terminal, capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    fast = subprocess.run([zygote.bin / "aws", *args], env=terminal, capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert (fast.returncode, fast.stdout, fast.stderr) == (real.returncode, real.stdout, real.stderr)
+
+
+@pytest.mark.parametrize("how, wanted", [(signal.SIGINT, 130), (signal.SIGKILL, -signal.SIGKILL)], ids=["interrupted", "killed"])
+def test_the_tests_fast_aws_ends_as_the_real_aws(iam, terminal, zygote, how, wanted):
+    """Interrupted or killed while it waits, the forked `aws` ends as the real one, and nothing of it runs on."""
     blocked = ["iam", "create-user", "--cli-input-json", "file:///dev/stdin"]  # waits for input that never comes
-    for how, wanted in ((signal.SIGINT, 130), (signal.SIGKILL, -signal.SIGKILL)):
-        ends = []
-        for aws in (AWS_CLI, zygote.bin / "aws"):
-            never, held = os.pipe()
-            proc = subprocess.Popen([aws, *blocked], env=env, stdin=never, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            deadline = time.monotonic() + 30
-            while not any(_reads_stdin(pid) for pid in [str(proc.pid), *_forked(zygote)]) and time.monotonic() < deadline:
-                time.sleep(0.05)
-            proc.send_signal(how)
-            ends.append(proc.wait(30))
-            deadline = time.monotonic() + 10
-            while _forked(zygote) and time.monotonic() < deadline:
-                time.sleep(0.1)
-            assert _forked(zygote) == [], f"{how!r} left the program running"
-            os.close(never)
-            os.close(held)
-        assert ends == [wanted, wanted], how
-    assert [u["UserName"] for u in iam.list_users()["Users"]] == ["someone"]
+    ends = []
+    for aws in (AWS_CLI, zygote.bin / "aws"):
+        never, held = os.pipe()
+        proc = subprocess.Popen([aws, *blocked], env=terminal, stdin=never, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while not any(_reads_stdin(pid) for pid in [str(proc.pid), *_forked(zygote)]):
+            assert time.monotonic() < deadline, f"{aws} never came to wait for its input"
+            time.sleep(0.05)
+        proc.send_signal(how)
+        ends.append(proc.wait(30))
+        deadline = time.monotonic() + 10
+        while _forked(zygote) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _forked(zygote) == [], f"{how!r} left the program running"
+        os.close(never)
+        os.close(held)
+    assert ends == [wanted, wanted]
+    assert iam.list_users()["Users"] == []
 
 
 def _reads_stdin(pid: str) -> bool:
     """Whether the process waits in a read of a pipe (its stdin: awscli opens /dev/stdin)."""
     try:
-        return "pipe_read" in Path(f"/proc/{pid}/wchan").read_text()
+        return Path(f"/proc/{pid}/wchan").read_text() in ("pipe_read", "anon_pipe_read", "pipe_wait")
     except OSError:
         return False
 

@@ -62,31 +62,40 @@ def test_access_keys_and_unassigned_devices_survive_a_restart(ctx, iam, tmp_path
 
 
 WRITER = """
-import sys
+import os, sys
 from pathlib import Path
 from handson_helpers.sandbox.store import Store
 store = Store(Path(sys.argv[1]))
-i = 0
-print("ready", flush=True)
-while True:
-    i += 1
-    store.save({"format": 1, "users": [{"name": f"user{n}", "pad": "x" * 2000} for n in range(i % 200)], "devices": [], "i": i})
+for _ in sys.stdin:  # a new writer for each line (forked: the store's imports take half a second)
+    pid = os.fork()
+    if pid == 0:
+        i = 0
+        print(os.getpid(), flush=True)
+        while True:
+            i += 1
+            store.save({"format": 1, "users": [{"name": f"user{n}", "pad": "x" * 2000} for n in range(i % 200)], "devices": [], "i": i})
+    os.waitpid(pid, 0)
+    print("killed", flush=True)
 """
 
 
 def test_a_write_interrupted_at_any_moment_leaves_a_loadable_store(tmp_path):
     path = tmp_path / "iam-state.json"
     seen = set()
+    writers = subprocess.Popen([sys.executable, "-c", WRITER, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     for round_ in range(15):
-        proc = subprocess.Popen([sys.executable, "-c", WRITER, str(path)], stdout=subprocess.PIPE, text=True)
-        assert proc.stdout.readline().strip() == "ready"
+        writers.stdin.write("write\n")
+        writers.stdin.flush()
+        writer = int(writers.stdout.readline())
         time.sleep(0.01 + (round_ % 5) * 0.013)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
+        os.kill(writer, signal.SIGKILL)
+        assert writers.stdout.readline().strip() == "killed"
         data = Store(path).load()
         if data is not None:
             assert data["format"] == 1 and len(data["users"]) == data["i"] % 200
             seen.add(data["i"])
+    writers.stdin.close()
+    assert writers.wait(10) == 0
     assert seen, "the writer never completed a save"
     assert not list(tmp_path.glob("*.unreadable-*"))
 

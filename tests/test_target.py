@@ -150,8 +150,9 @@ def test_a_kernel_never_imports_moto():
 def test_connects_share_botocores_models_and_each_client_signs_with_its_own_key(ctx, iam):
     """One boto3 session per sandbox and process (a new one parses botocore's JSON again, ~60 ms):
     the keys still belong to each client."""
+    made = target._sandbox_session.cache_info().misses
     again = hh.connect(hh.Silent())
-    assert target._sandbox_session.cache_info().currsize == 1
+    assert target._sandbox_session.cache_info().misses == made
     iam.create_user(UserName="someone")
     key = iam.create_access_key(UserName="someone")["AccessKey"]
     own = target.sandbox_client("sts", ctx.endpoint, aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"])
@@ -174,3 +175,4 @@ def test_the_package_loads_a_step_only_when_it_is_used():
     assert out == ["[]", "True True True"]
     with pytest.raises(AttributeError):
         hh.no_such_step  # noqa: B018
+    assert not hasattr(hh, "sandbox.server") and not hasattr(hh, "jupyterhub_config")  # only the package's own steps and modules

@@ -27,9 +27,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-# What importing the programs wrote into the environment (awscli adds its data folder to AWS_DATA_PATH),
-# with the value it had before: a child starts from its client's environment with these applied again.
-_import_env: dict[str, tuple[str | None, str]] = {}
+# What importing the programs read from the environment (debugpy its PYDEVD_* switches), and what it
+# wrote there (awscli adds its data folder to AWS_DATA_PATH): a child starts from its client's
+# environment, which must hold the values read, with the writes applied again.
+_import_reads: dict[str, str | None] = {}
+_import_writes: dict[str, str] = {}
 FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
 
 
@@ -37,10 +39,12 @@ def client(path: str, kind: str, argv: list[str]) -> None:
     """Run ``kind`` (aws or kernel) with ``argv`` in a child of the server at ``path``; exit as it exits."""
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     conn.connect(path)
-    request = {"kind": kind, "argv": [sys.argv[0], *argv], "env": dict(os.environ), "cwd": os.getcwd()}
-    socket.send_fds(conn, [json.dumps(request).encode()], [0, 1, 2])
     for signum in FORWARDED:
         signal.signal(signum, lambda signum, _frame: conn.send(bytes([signum])))
+    umask = os.umask(0)
+    os.umask(umask)
+    request = {"kind": kind, "argv": [sys.argv[0], *argv], "env": dict(os.environ), "cwd": os.getcwd(), "umask": umask}
+    socket.send_fds(conn, [json.dumps(request).encode()], [0, 1, 2])
     answer = b""
     while len(answer) < 4:
         chunk = conn.recv(4)
@@ -48,9 +52,11 @@ def client(path: str, kind: str, argv: list[str]) -> None:
             os._exit(70)  # the server went away
         answer += chunk
     (code,) = struct.unpack("!i", answer)
-    if code < 0:  # killed by a signal: so is the stand-in
-        signal.signal(-code, signal.SIG_DFL)
+    if code < 0:  # killed by a signal: so is the stand-in (as a shell reports it, if that signal cannot be sent back)
+        if -code not in (signal.SIGKILL, signal.SIGSTOP):
+            signal.signal(-code, signal.SIG_DFL)
         os.kill(os.getpid(), -code)
+        code = 128 - code
     os._exit(code)
 
 
@@ -58,27 +64,61 @@ def client(path: str, kind: str, argv: list[str]) -> None:
 # copy of botocore in sys.modules, which a kernel's boto3 must not get.
 PRELOAD = {
     "aws": ["awscli.clidriver", "awscli.handlers"],  # handlers: the plugins every command loads
-    "kernel": ["boto3", "IPython", "ipywidgets", "jupyter_client.session", "pyotp", "qrcode", "PIL.Image", "tornado.ioloop", "zmq"],
+    "kernel": ["boto3", "debugpy.server.api", "IPython", "ipywidgets", "jupyter_client.session", "pyotp", "qrcode", "PIL.Image", "tornado.ioloop", "zmq"],
 }
+
+
+class _Recorded(dict):
+    """os.environ while the server imports: every key read through it (or os.getenv) is noted with its value."""
+
+    def __init__(self, real):
+        super().__init__(real)
+        self.real = real
+
+    def __getitem__(self, key):
+        _import_reads.setdefault(key, self.real.get(key))
+        return self.real[key]
+
+    def get(self, key, default=None):
+        _import_reads.setdefault(key, self.real.get(key))
+        return self.real.get(key, default)
+
+    def __contains__(self, key):
+        _import_reads.setdefault(key, self.real.get(key))
+        return key in self.real
+
+    def __setitem__(self, key, value):
+        self.real[key] = value
+        super().__setitem__(key, value)
 
 
 def serve(kind: str, path: str) -> None:
     """Import what ``kind`` needs once, then fork a watcher per request."""
     import importlib
 
-    before = dict(os.environ)
-    for module in PRELOAD[kind]:
-        importlib.import_module(module)
+    real = os.environ
+    before = dict(real)
+    os.environ = _Recorded(real)  # type: ignore[assignment]  # noqa: B003 - a recorder, not a new environment
+    try:
+        for module in PRELOAD[kind]:
+            importlib.import_module(module)
+    finally:
+        os.environ = real  # noqa: B003
+    kept = [name for name, module in list(sys.modules.items()) if any(isinstance(value, _Recorded) for value in vars(module).values())]
+    assert not kept, f"{kept} kept the environment of the import: a child would see it, not its own"
     # ipykernel's classes read JPY_PARENT_PID and the like when they are defined: the child imports them
     assert not [name for name in sys.modules if name.startswith(("ipykernel", "handson_helpers"))]
     assert kind == "aws" or "awscli" not in sys.modules["botocore"].__file__
-    _import_env.update({key: (before.get(key), value) for key, value in os.environ.items() if before.get(key) != value})
+    _import_writes.update({key: value for key, value in os.environ.items() if before.get(key) != value})
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     listener.bind(path)
     listener.listen(64)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the watchers reap themselves
     print("ready", flush=True)
     while True:
+        ready, _, _ = select.select([listener, sys.stdin], [], [])
+        if sys.stdin in ready:  # the test process is gone (or done): so is this server and what it runs
+            os.killpg(0, signal.SIGKILL)
         conn, _ = listener.accept()
         if os.fork() == 0:
             listener.close()
@@ -118,12 +158,13 @@ def _run(request: dict, fds: list[int]) -> None:
         os.dup2(fd, number)
         os.close(fd)
     os.chdir(request["cwd"])
+    os.umask(request["umask"])
     env = request["env"]
-    for key, (was, imported) in _import_env.items():
-        if env.get(key) != was:
-            print(f"zygote: {key} differs from the server's, so its import-time value cannot be reproduced", file=sys.stderr)
-            os._exit(70)
-        env[key] = imported
+    differ = sorted(key for key, value in _import_reads.items() if env.get(key) != value)
+    if differ:  # the preloaded modules would not be what a fresh start makes of this environment
+        print(f"zygote: {', '.join(differ)} differ from the environment the {request['kind']} server imported in", file=sys.stderr)
+        os._exit(70)
+    env.update(_import_writes)
     os.environ.clear()
     os.environ.update(env)
     for signum in FORWARDED:
@@ -166,9 +207,11 @@ class Server:
         self.folder = folder
         self.processes = {}
         for kind in PRELOAD:
-            process = subprocess.Popen([sys.executable, __file__, "serve", kind, self.socket(kind)], stdout=subprocess.PIPE, start_new_session=True)
+            with open(folder / f"{kind}.log", "wb") as log:  # what the imports print (debugpy warns of frozen modules)
+                process = subprocess.Popen([sys.executable, __file__, "serve", kind, self.socket(kind)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, start_new_session=True)
             self.processes[kind] = process
-            assert process.stdout and process.stdout.readline() == b"ready\n", f"the tests' {kind} fork server did not start"
+            ready = process.stdout.readline() if process.stdout else b""
+            assert ready == b"ready\n", f"the tests' {kind} fork server did not start: {(folder / f'{kind}.log').read_text()}"
         self.bin = folder / "bin"
         self.bin.mkdir()
         aws = self.bin / "aws"
@@ -199,8 +242,10 @@ class Server:
         return Forked
 
     def stop(self) -> None:
+        """End the servers and whatever they still run (a server also ends when this process dies)."""
         for process in self.processes.values():
-            process.terminate()
+            if process.stdin:
+                process.stdin.close()
             process.wait(10)
 
 
