@@ -90,16 +90,18 @@ def sandbox_client(service: str, endpoint: str | None, **credentials):
 
 def _clients(target: str, report: Reporter):
     """The IAM and STS clients for the target, its endpoint and region, and the room's keys if any."""
-    if target == "sandbox" and sandbox_mode() == "room":
-        keys = room.credentials()
-        endpoint = room.url()
-        credentials = {"aws_access_key_id": keys["AccessKeyId"], "aws_secret_access_key": keys["SecretAccessKey"]}
-        return sandbox_client("iam", endpoint, **credentials), sandbox_client("sts", endpoint, **credentials), endpoint, REGION, keys
     if target == "sandbox":
-        box = sandbox.ensure_running()
-        if box.notice:
-            report.message("warning", box.notice)
-        return sandbox_client("iam", box.url, **box.credentials), sandbox_client("sts", box.url, **box.credentials), box.url, REGION, None
+        keys = None
+        if sandbox_mode() == "room":
+            keys = room.credentials()
+            endpoint = room.url()
+            credentials = {"aws_access_key_id": keys["AccessKeyId"], "aws_secret_access_key": keys["SecretAccessKey"]}
+        else:
+            box = sandbox.ensure_running()
+            if box.notice:
+                report.message("warning", box.notice)
+            endpoint, credentials = box.url, box.credentials
+        return sandbox_client("iam", endpoint, **credentials), sandbox_client("sts", endpoint, **credentials), endpoint, REGION, keys
     if os.environ.get("AWS_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL_IAM") or os.environ.get("AWS_ENDPOINT_URL_STS"):
         raise HandsonError(
             "HANDSON_TARGET=aws なのに AWS_ENDPOINT_URL(_IAM/_STS) が設定されています。サンドボックス用の環境変数を外し(unset AWS_ENDPOINT_URL)、JupyterLabを起動し直してください。",

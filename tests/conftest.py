@@ -25,7 +25,7 @@ def pytest_configure(config):
 
 @pytest.fixture(scope="session")
 def zygote(tmp_path_factory):
-    """This test process's fork server (zygote.py): a fast `aws` in zygote.bin, kernels from zygote.kernel_manager()."""
+    """This test process's fork server (zygote.py): a fast `aws` in zygote.bin, forked kernels through zygote.kernel_manager_class."""
     from zygote import Server
 
     server = Server(tmp_path_factory.mktemp("zygote"))

@@ -14,11 +14,14 @@ child's, and if it is killed the child is killed too. Tests compare both kinds w
 (test_sandbox: the same output, errors and endings as `aws`; test_notebooks: the same path,
 arguments, environment and libraries as a kernel Jupyter starts). What stays the server's: the
 hash seed of str (every forked kernel iterates a set of strings in the same order) and what the
-preloaded modules read from the environment other than through os.environ or os.getenv.
+preloaded modules read from the environment other than through os.environ's keys (os.getenv too).
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import importlib.util
 import json
 import os
 import select
@@ -70,48 +73,43 @@ PRELOAD = {
 }
 
 
-class _Recorded(dict):
-    """os.environ while the server imports: every key read through it (or os.getenv) is noted with its value."""
+@contextlib.contextmanager
+def _recorded_environ():
+    """Note every key the imports read from os.environ (get, in, os.getenv all go through
+    __getitem__) with the value it had, and every key they set; the object itself stays os.environ."""
+    environ = type(os.environ)
+    read, write = environ.__getitem__, environ.__setitem__
 
-    def __init__(self, real):
-        super().__init__(real)
-        self.real = real
+    def getitem(self, key):
+        try:
+            value = read(self, key)
+        except KeyError:
+            value = None
+            raise
+        finally:  # a value the imports set themselves is not the client's to match
+            if isinstance(key, str) and key not in _import_writes:
+                _import_reads.setdefault(key, value)
+        return value
 
-    def __getitem__(self, key):
-        _import_reads.setdefault(key, self.real.get(key))
-        return self.real[key]
+    def setitem(self, key, value):
+        _import_writes[key] = value
+        write(self, key, value)
 
-    def get(self, key, default=None):
-        _import_reads.setdefault(key, self.real.get(key))
-        return self.real.get(key, default)
-
-    def __contains__(self, key):
-        _import_reads.setdefault(key, self.real.get(key))
-        return key in self.real
-
-    def __setitem__(self, key, value):
-        self.real[key] = value
-        super().__setitem__(key, value)
+    environ.__getitem__, environ.__setitem__ = getitem, setitem
+    try:
+        yield
+    finally:
+        environ.__getitem__, environ.__setitem__ = read, write
 
 
 def serve(kind: str, path: str) -> None:
     """Import what ``kind`` needs once, then fork a watcher per request."""
-    import importlib
-
-    real = os.environ
-    before = dict(real)
-    os.environ = _Recorded(real)  # type: ignore[assignment]  # noqa: B003 - a recorder, not a new environment
-    try:
+    with _recorded_environ():
         for module in PRELOAD[kind]:
             importlib.import_module(module)
-    finally:
-        os.environ = real  # noqa: B003
-    kept = [name for name, module in list(sys.modules.items()) if any(isinstance(value, _Recorded) for value in vars(module).values())]
-    assert not kept, f"{kept} kept the environment of the import: a child would see it, not its own"
     # ipykernel's classes read JPY_PARENT_PID and the like when they are defined: the child imports them
     assert not [name for name in sys.modules if name.startswith(("ipykernel", "handson_helpers"))]
     assert kind == "aws" or "awscli" not in sys.modules["botocore"].__file__
-    _import_writes.update({key: value for key, value in os.environ.items() if before.get(key) != value})
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     listener.bind(path)
     listener.listen(64)
@@ -180,8 +178,6 @@ def _run(request: dict, fds: list[int]) -> None:
             sys.path[0] = os.path.dirname(sys.executable)
             code = main()
         else:  # as `python -m ipykernel_launcher`
-            import importlib.util
-
             from ipykernel import kernelapp
 
             sys.argv = [importlib.util.find_spec("ipykernel_launcher").origin, *request["argv"][1:]]
@@ -223,23 +219,21 @@ class Server:
     def socket(self, kind: str) -> str:
         return str(self.folder / f"{kind}.sock")
 
-    @property
+    @functools.cached_property
     def kernel_manager_class(self):
-        """For nbclient: a kernel manager whose python3 kernel is forked here. It talks over IPC files
-        in this server's folder, so kernels started at once by parallel workers never race for a port."""
+        """For nbclient: a kernel manager (over IPC, as the tests' others) whose python3 kernel is forked here."""
+        from helpers import AsyncIPCKernelManager
         from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
-        from jupyter_client.manager import AsyncKernelManager
 
         spec = KernelSpec(argv=[sys.executable, "-SE", __file__, self.socket("kernel"), "kernel", "-f", "{connection_file}"], display_name="Python 3", language="python", name="python3")
-        ipc = str(self.folder / "kernel")
 
         class Specs(KernelSpecManager):
             def get_kernel_spec(self, kernel_name, *args, **kwargs):
                 return spec
 
-        class Forked(AsyncKernelManager):
+        class Forked(AsyncIPCKernelManager):
             def __init__(self, **kwargs):
-                super().__init__(kernel_spec_manager=Specs(), transport="ipc", ip=ipc, **kwargs)
+                super().__init__(kernel_spec_manager=Specs(), **kwargs)
 
         return Forked
 
