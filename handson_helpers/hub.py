@@ -260,7 +260,8 @@ class Kernel:
         from tornado.websocket import websocket_connect
 
         url = self.hub.url.replace("http", "ws", 1) + f"/user/{self.name}/api/kernels/{self.id}/channels"
-        conn = await websocket_connect(HTTPRequest(url, headers={"Authorization": f"token {self.token}"}))
+        # tornado gives up on a connection after 20 s; a server just started among 20 others may take longer
+        conn = await websocket_connect(HTTPRequest(url, headers={"Authorization": f"token {self.token}"}, connect_timeout=timeout, request_timeout=timeout))
         msg_id = uuid.uuid4().hex
         header = {"msg_id": msg_id, "username": self.name, "session": uuid.uuid4().hex, "msg_type": "execute_request", "version": "5.3", "date": ""}
         content = {"code": code, "silent": False, "store_history": False, "user_expressions": {}, "allow_stdin": False, "stop_on_error": True}
