@@ -81,9 +81,7 @@ def _holders(port: int) -> str:
 def kill_sandbox() -> control.Sandbox:
     box = sb.ensure_running()
     os.kill(box.pid, signal.SIGKILL)
-    deadline = time.monotonic() + 10
-    while control._alive(box.pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    assert control.wait_gone(box.pid), "the killed sandbox still runs"
     return box
 
 
@@ -1039,6 +1037,42 @@ def test_a_rename_cannot_make_names_that_differ_only_in_case_and_state_survives_
     sb.stop()
     box = sb.start()
     assert not box.notice and sorted(sb.info(box)["users"]) == ["/t1", "/t2"]
+
+
+# A process whose main thread has ended while another thread still holds its listening socket, as a
+# killed sandbox is while its store's writer thread waits in fsync for the disk.
+HALF_DEAD = r"""
+import ctypes, socket, sys, threading
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen()
+print(s.getsockname()[1], flush=True)
+threading.Thread(target=sys.stdin.read).start()
+ctypes.CDLL(None).pthread_exit(None)
+"""
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def test_a_sandbox_counts_as_stopped_only_once_its_port_is_free():
+    proc = subprocess.Popen([sys.executable, "-c", HALF_DEAD], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    port = int(proc.stdout.readline())
+    try:
+        deadline = time.monotonic() + 10
+        while control.state(f"/proc/{proc.pid}/stat") != "Z":
+            assert time.monotonic() < deadline, "the main thread did not end"
+            time.sleep(0.01)
+        assert not control.wait_gone(proc.pid, timeout=0.3) and not _port_free(port)
+    finally:
+        proc.stdin.close()
+    assert control.wait_gone(proc.pid) and _port_free(port)
+    proc.wait(timeout=10)
 
 
 def test_a_sandbox_whose_credentials_were_lost_is_retired_not_orphaned(sandbox):

@@ -251,12 +251,41 @@ def stop() -> bool:
 
 
 def _terminate(pid: int) -> None:
+    """End ``pid`` and return once its port is free again."""
     os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and _alive(pid):
-        time.sleep(0.05)
-    if _alive(pid):
+    if not wait_gone(pid):
         os.kill(pid, signal.SIGKILL)
+        wait_gone(pid)
+
+
+def wait_gone(pid: int, timeout: float = 10) -> bool:
+    """Wait until every thread of ``pid`` has ended, so its sockets are closed.
+
+    A killed server's main thread is a zombie at once, but a thread inside ``fsync`` (the store's
+    writer) ends, and releases the listening socket, only when the disk answers.
+    """
+    deadline = time.monotonic() + timeout
+    while not _gone(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def _gone(pid: int) -> bool:
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return not _alive(pid)  # no /proc (not Linux)
+    for tid in tids:
+        try:
+            if state(f"/proc/{pid}/task/{tid}/stat") not in ("Z", "X"):
+                return False
+        except (OSError, IndexError):
+            continue
+    return True
 
 
 def _serves(pid: int, base: Path) -> bool:
@@ -265,6 +294,11 @@ def _serves(pid: int, base: Path) -> bool:
         return f"\0--home\0{base}\0".encode() in Path(f"/proc/{pid}/cmdline").read_bytes() and os.stat(f"/proc/{pid}").st_uid == os.geteuid()
     except OSError:
         return False
+
+
+def state(stat: str) -> str:
+    """The state letter (R, S, D, Z...) in a process's or thread's /proc stat file."""
+    return Path(stat).read_text().rsplit(")", 1)[1].split()[0]
 
 
 def _alive(pid: int) -> bool:
@@ -279,7 +313,7 @@ def _alive(pid: int) -> bool:
     except ChildProcessError:
         pass
     try:
-        if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+        if state(f"/proc/{pid}/stat") == "Z":
             return False
         return b"handson_helpers.sandbox.server" in Path(f"/proc/{pid}/cmdline").read_bytes()
     except (OSError, IndexError):
