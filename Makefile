@@ -10,6 +10,14 @@ LAB_PORT ?= 8888
 TEST_WORKERS ?= 4
 HUB_PORT ?= 8000
 HUB_USERS ?= 20
+# Python may cache bytecode here even where the environment turns that off (PYTHONDONTWRITEBYTECODE=1,
+# as in many containers): make test starts ~500 Python processes (kernels, sandboxes, aws), and
+# without the cache each compiles the kit again and each pytest worker rewrites every test module.
+unexport PYTHONDONTWRITEBYTECODE
+# jsonschema's optional IRI format check (pulled in by jupyter-events) builds an Earley grammar each
+# time jsonschema is imported: 1 CPU-s in every Jupyter server and pytest process. Nothing here
+# checks IRIs, and jsonschema skips that format when the package is absent.
+UNUSED := rfc3987-syntax lark
 
 .PHONY: setup dev lab test test-hub hub lint unit nbval demo notebooks bench sandbox-status clean
 
@@ -21,10 +29,12 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip uninstall --quiet --yes $(UNUSED)
 	touch $@
 
 $(VENV)/.dev-installed: $(VENV)/.installed requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip uninstall --quiet --yes $(UNUSED)
 	touch $@
 
 $(IPK6)/.installed: tests/requirements-ipykernel6.txt
