@@ -252,44 +252,11 @@ def enable_with_the_phone(page, totp):
     return now
 
 
-def test_a_learner_enables_mfa_through_the_widget(page, lab, folder, iam, sandbox):
-    started = time.monotonic()
-    ctx = hh.connect(hh.Silent())
-    serial = make_user_and_device(ctx, QR)
-    open_notebook(page, lab, f"{folder}/22_enable_virtual_mfa_device.ipynb")
-    run_all(page)
-    totp = phone_scans_screen(page, "01_qr_shown")
-
-    before = iam_state(iam)
-    page.locator(".handson-code1 input").fill("123456")
-    page.locator(".handson-code2 input").fill("654321")
-    page.locator("button.handson-enable").click()
-    status = page.locator(".handson-status")
-    status.get_by_text("認証コードが正しくありません").wait_for(timeout=30_000)
-    page.wait_for_function(  # the form empties both boxes for fresh codes
-        "() => ['.handson-code1 input', '.handson-code2 input'].every(s => document.querySelector(s).value === '')"
-    )
-    status.scroll_into_view_if_needed()
-    shot(page, "02_wrong_codes")
-    assert iam_state(iam) == before
-
-    now = enable_with_the_phone(page, totp)
-    status.get_by_text("有効化しました").wait_for(timeout=30_000)
-    page.get_by_text(f'✔ 完了確認: IAMユーザー"{USER}"のMFAが有効になっている').first.wait_for(timeout=60_000)
-    wait_idle(page)
-    assert page.locator("img.handson-qr").count() == 0
-    shot(page, "03_enabled")
-    page.locator("button.handson-enable").dblclick()  # an impatient learner: harmless, and it says so
-    status.get_by_text("既に有効化されています").wait_for(timeout=30_000)
-    assert len(iam.list_mfa_devices(UserName=USER)["MFADevices"]) == 1
-    assert iam.list_mfa_devices(UserName=USER)["MFADevices"][0]["SerialNumber"] == serial
-
-    text = save_from_browser(page, lab.root / folder / "22_enable_virtual_mfa_device.ipynb")
-    nb = json.loads(text)
-    assert scan_notebook(nb) == [] and scan_text(text) == []
-    assert totp.secret not in text and totp.at(now) not in text and totp.at(now - 30) not in text
-    assert "✔ 完了確認" in text
-    print(f"\nbrowser case took {time.monotonic() - started:.1f} s")
+def close_notebook(page):
+    menu(page, "File", "Close and Shut Down Notebook…")
+    dialog = page.locator(".jp-Dialog button.jp-mod-accept")
+    if dialog.count():
+        dialog.first.click()
 
 
 def test_run_all_from_preparation_to_cleanup_in_the_browser(page, lab, folder, iam, sandbox):
@@ -307,67 +274,66 @@ def test_run_all_from_preparation_to_cleanup_in_the_browser(page, lab, folder, i
         outputs = page.locator(".jp-OutputArea-output").all_inner_texts()
         assert not any("✘" in text for text in outputs), (name, outputs)
         shot(page, f"run_all_{name}")
-        menu(page, "File", "Close and Shut Down Notebook…")
-        dialog = page.locator(".jp-Dialog button.jp-mod-accept")
-        if dialog.count():
-            dialog.first.click()
+        close_notebook(page)
     assert iam.list_users()["Users"] == []
     print(f"\nbrowser Run All 01→90 took {time.monotonic() - started:.1f} s")
 
 
-def test_a_lost_qr_file_is_recreated_from_the_form(page, lab, folder, iam, sandbox):
-    ctx = hh.connect(hh.Silent())
-    serial = make_user_and_device(ctx, QR)
-    from handson_helpers.settings import expand
-    from handson_helpers.totp import secret_from_qr
-
-    old_secret = secret_from_qr(expand(QR))
-    expand(QR).unlink()
-    open_notebook(page, lab, f"{folder}/22_enable_virtual_mfa_device.ipynb")
-    run_all(page)
-    button = page.locator("button.handson-recreate")
-    button.wait_for(state="visible", timeout=60_000)
-    button.scroll_into_view_if_needed()
-    shot(page, "04_qr_lost_offer")
-    button.click()
-    totp = phone_scans_screen(page)
-    assert totp.secret != old_secret and expand(QR).exists()
-    now = time.time()
-    page.locator(".handson-code1 input").fill(totp.at(now - 30))
-    page.locator(".handson-code2 input").fill(totp.at(now))
-    page.locator("button.handson-enable").click()
-    page.get_by_text(f'✔ 完了確認: IAMユーザー"{USER}"のMFAが有効になっている').first.wait_for(timeout=60_000)
-    assert iam.list_mfa_devices(UserName=USER)["MFADevices"][0]["SerialNumber"] == serial
-
-
-def close_notebook(page):
-    menu(page, "File", "Close and Shut Down Notebook…")
-    dialog = page.locator(".jp-Dialog button.jp-mod-accept")
-    if dialog.count():
-        dialog.first.click()
-
-
-def test_a_learner_proves_what_mfa_protects_with_a_code_read_from_the_screen(page, lab, folder, iam, sandbox):
-    """22 (the phone scans the QR on screen) → 31 → 40: a wrong code is refused, then the code
-    the phone shows gets the session, and the same read that the key alone was refused passes."""
+def test_a_learner_recreates_a_lost_qr_mistypes_enables_and_proves_what_mfa_protects(page, lab, folder, iam, sandbox):
+    """One learner through 22 → 31 → 40 in one page, as a workshop goes: the QR file of 2.1 is gone,
+    so the form offers a new one; the phone scans it from the screen; wrong codes are refused and
+    change nothing; the phone's codes (one typed with full-width digits) enable the device; then a
+    wrong session code is refused, and the code the phone shows gets the session that reads what
+    the key alone could not. Nothing secret is left in the saved notebooks."""
     from handson_helpers.access import read_key_file
     from handson_helpers.settings import SEED_DIR_ACCESS_KEY, expand
+    from handson_helpers.totp import secret_from_qr
 
     started = time.monotonic()
     ctx = hh.connect(hh.Silent())
-    make_user_and_device(ctx, QR)
+    serial = make_user_and_device(ctx, QR)
+    old_secret = secret_from_qr(expand(QR))
+    expand(QR).unlink()
     key_file = expand(hh.access_key_file(SEED_DIR_ACCESS_KEY, USER))
     key_file.unlink(missing_ok=True)
     try:
         open_notebook(page, lab, f"{folder}/22_enable_virtual_mfa_device.ipynb")
         run_all(page)
-        totp = phone_scans_screen(page)
-        now = time.time()
-        page.locator(".handson-code1 input").fill(totp.at(now - 30))
-        page.locator(".handson-code2 input").fill(totp.at(now))
+        button = page.locator("button.handson-recreate")
+        button.wait_for(state="visible", timeout=60_000)
+        button.scroll_into_view_if_needed()
+        shot(page, "01_qr_lost_offer")
+        button.click()
+        totp = phone_scans_screen(page, "02_qr_shown")
+        assert totp.secret != old_secret and expand(QR).exists()
+
+        before = iam_state(iam)
+        page.locator(".handson-code1 input").fill("123456")
+        page.locator(".handson-code2 input").fill("654321")
         page.locator("button.handson-enable").click()
+        status = page.locator(".handson-status")
+        status.get_by_text("認証コードが正しくありません").wait_for(timeout=30_000)
+        page.wait_for_function(  # the form empties both boxes for fresh codes
+            "() => ['.handson-code1 input', '.handson-code2 input'].every(s => document.querySelector(s).value === '')"
+        )
+        status.scroll_into_view_if_needed()
+        shot(page, "03_wrong_codes")
+        assert iam_state(iam) == before
+
+        now = enable_with_the_phone(page, totp)
+        status.get_by_text("有効化しました").wait_for(timeout=30_000)
         page.get_by_text(f'✔ 完了確認: IAMユーザー"{USER}"のMFAが有効になっている').first.wait_for(timeout=60_000)
         wait_idle(page)
+        assert page.locator("img.handson-qr").count() == 0
+        shot(page, "04_enabled")
+        page.locator("button.handson-enable").dblclick()  # an impatient learner: harmless, and it says so
+        status.get_by_text("既に有効化されています").wait_for(timeout=30_000)
+        assert [d["SerialNumber"] for d in iam.list_mfa_devices(UserName=USER)["MFADevices"]] == [serial]
+
+        text = save_from_browser(page, lab.root / folder / "22_enable_virtual_mfa_device.ipynb")
+        assert scan_notebook(json.loads(text)) == [] and scan_text(text) == []
+        assert totp.secret not in text and totp.at(now) not in text and totp.at(now - 30) not in text
+        assert "✔ 完了確認" in text
         close_notebook(page)
 
         open_from_file_browser(page, "31_create_access_key.ipynb")
@@ -388,7 +354,6 @@ def test_a_learner_proves_what_mfa_protects_with_a_code_read_from_the_screen(pag
         wrong = "000000" if totp.now() != "000000" else "111111"
         box.fill(wrong)
         page.locator("button.handson-get-session").click()
-        status = page.locator(".handson-status")
         status.get_by_text("認証コードが正しくありません").wait_for(timeout=30_000)
         page.wait_for_function("() => document.querySelector('.handson-token-code input').value === ''")
         status.scroll_into_view_if_needed()

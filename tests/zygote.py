@@ -3,7 +3,7 @@
 On two cores `make test` spent most of its time importing the same modules again: each `aws`
 command imports awscli and its botocore (~0.3 s of its ~0.45 s), each kernel IPython, zmq and
 boto3. A server per kind imports them once (nothing of ipykernel or the kit: their classes read the
-environment when they are defined); a tiny client (`python -SE zygote.py SOCKET aws|kernel ARGS`,
+environment when they are defined); a tiny client (`python -SE zygote_client.py SOCKET aws|kernel ARGS`,
 standing where the real program stands) hands it its argv, environment, working folder and standard
 streams, and the server forks a child that runs the real program's own entry point (awscli's
 ``main``, ipykernel's ``launch_new_instance``) with them. The child is a new process that has run
@@ -32,37 +32,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+from zygote_client import CLIENT, FORWARDED
+
 # What importing the programs read from the environment (debugpy its PYDEVD_* switches), and what it
 # wrote there (awscli adds its data folder to AWS_DATA_PATH): a child starts from its client's
 # environment, which must hold the values read, with the writes applied again.
 _import_reads: dict[str, str | None] = {}
 _import_writes: dict[str, str] = {}
-FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2)
-
-
-def client(path: str, kind: str, argv: list[str]) -> None:
-    """Run ``kind`` (aws or kernel) with ``argv`` in a child of the server at ``path``; exit as it exits."""
-    conn = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    conn.connect(path)
-    for signum in FORWARDED:
-        signal.signal(signum, lambda signum, _frame: conn.send(bytes([signum])))
-    umask = os.umask(0)
-    os.umask(umask)
-    request = {"kind": kind, "argv": [sys.argv[0], *argv], "env": dict(os.environ), "cwd": os.getcwd(), "umask": umask}
-    socket.send_fds(conn, [json.dumps(request).encode()], [0, 1, 2])
-    answer = b""
-    while len(answer) < 4:
-        chunk = conn.recv(4)
-        if not chunk:
-            os._exit(70)  # the server went away
-        answer += chunk
-    (code,) = struct.unpack("!i", answer)
-    if code < 0:  # killed by a signal: so is the stand-in (as a shell reports it, if that signal cannot be sent back)
-        if -code not in (signal.SIGKILL, signal.SIGSTOP):
-            signal.signal(-code, signal.SIG_DFL)
-        os.kill(os.getpid(), -code)
-        code = 128 - code
-    os._exit(code)
 
 
 # What each kind of program imports before it does anything. One server per kind: awscli puts its own
@@ -213,7 +189,7 @@ class Server:
         self.bin = folder / "bin"
         self.bin.mkdir()
         aws = self.bin / "aws"
-        aws.write_text(f"#!{sys.executable} -SE\nimport sys\nsys.path.insert(0, {str(Path(__file__).parent)!r})\nimport zygote\nzygote.client({self.socket('aws')!r}, 'aws', sys.argv[1:])\n")
+        aws.write_text(f"#!{sys.executable} -SE\nimport sys\nsys.path.insert(0, {os.path.dirname(CLIENT)!r})\nfrom zygote_client import client\nclient({self.socket('aws')!r}, 'aws', sys.argv[1:])\n")
         aws.chmod(0o755)
 
     def socket(self, kind: str) -> str:
@@ -225,7 +201,7 @@ class Server:
         from helpers import AsyncIPCKernelManager
         from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
 
-        spec = KernelSpec(argv=[sys.executable, "-SE", __file__, self.socket("kernel"), "kernel", "-f", "{connection_file}"], display_name="Python 3", language="python", name="python3")
+        spec = KernelSpec(argv=[sys.executable, "-SE", CLIENT, self.socket("kernel"), "kernel", "-f", "{connection_file}"], display_name="Python 3", language="python", name="python3")
 
         class Specs(KernelSpecManager):
             def get_kernel_spec(self, kernel_name, *args, **kwargs):
@@ -246,7 +222,4 @@ class Server:
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "serve":
-        serve(sys.argv[2], sys.argv[3])
-    else:
-        client(sys.argv[1], sys.argv[2], sys.argv[3:])
+    serve(sys.argv[2], sys.argv[3])
