@@ -16,7 +16,7 @@ HUB_USERS ?= 20
 unexport PYTHONDONTWRITEBYTECODE
 # jsonschema's optional IRI format check (pulled in by jupyter-events) builds an Earley grammar each
 # time jsonschema is imported: 1 CPU-s in every Jupyter server and pytest process. Nothing here
-# checks IRIs, and jsonschema skips that format when the package is absent.
+# checks IRIs, and jsonschema skips that format when the package is absent (hub.py's venv: the same).
 UNUSED := rfc3987-syntax lark
 
 .PHONY: setup dev lab test test-hub hub lint unit nbval demo notebooks bench sandbox-status clean
@@ -29,12 +29,12 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
-	$(PY) -m pip uninstall --quiet --yes $(UNUSED)
+	$(PY) -m pip uninstall -qq --yes $(UNUSED)
 	touch $@
 
 $(VENV)/.dev-installed: $(VENV)/.installed requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
-	$(PY) -m pip uninstall --quiet --yes $(UNUSED)
+	$(PY) -m pip uninstall -qq --yes $(UNUSED)
 	touch $@
 
 $(IPK6)/.installed: tests/requirements-ipykernel6.txt

@@ -32,6 +32,9 @@ import uuid
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+# As the Makefile's UNUSED: jsonschema's optional IRI check builds a parser at every import
+# (1 CPU-s in each participant's server); nothing here checks IRIs.
+UNUSED = ("rfc3987-syntax", "lark")
 HUB_DIR = Path(os.environ.get("HANDSON_HUB_DIR") or "/opt/handson-hub")
 ROOM_SERVICE = "handson-room"
 ROOM_ROLE = {"name": ROOM_SERVICE, "scopes": ["read:users"], "services": [ROOM_SERVICE]}
@@ -85,6 +88,7 @@ def setup(base: Path = HUB_DIR) -> None:
             req.write(requirements)
             req.flush()
             _run(str(venv / "bin" / "pip"), "install", "--quiet", "-r", req.name)
+        _run(str(venv / "bin" / "pip"), "uninstall", "-qq", "--yes", *UNUSED)
         req_stamp.write_text(requirements)
     digest = _kit_digest()
     if not stamp.exists() or stamp.read_text() != digest:

@@ -268,7 +268,7 @@ def test_run_all_from_preparation_to_cleanup_in_the_browser(page, lab, folder, i
             open_from_file_browser(page, f"{name}.ipynb")
         run_all(page)
         if name.startswith("22"):
-            enable_with_the_phone(page, phone_scans_screen(page))
+            enable_with_the_phone(page, phone_scans_screen(page, "run_all_22_qr_shown"))
         page.get_by_text("✔ 完了確認").first.wait_for(timeout=60_000)
         wait_idle(page)
         outputs = page.locator(".jp-OutputArea-output").all_inner_texts()
@@ -279,12 +279,10 @@ def test_run_all_from_preparation_to_cleanup_in_the_browser(page, lab, folder, i
     print(f"\nbrowser Run All 01→90 took {time.monotonic() - started:.1f} s")
 
 
-def test_a_learner_recreates_a_lost_qr_mistypes_enables_and_proves_what_mfa_protects(page, lab, folder, iam, sandbox):
-    """One learner through 22 → 31 → 40 in one page, as a workshop goes: the QR file of 2.1 is gone,
-    so the form offers a new one; the phone scans it from the screen; wrong codes are refused and
-    change nothing; the phone's codes (one typed with full-width digits) enable the device; then a
-    wrong session code is refused, and the code the phone shows gets the session that reads what
-    the key alone could not. Nothing secret is left in the saved notebooks."""
+def test_one_learner_from_a_lost_qr_to_mfa_protected_access(page, lab, folder, iam, sandbox):
+    """22 → 31 → 40 in one page, as a learner goes: a lost QR is recreated, wrong codes are refused
+    and change nothing, the phone's codes enable, a wrong then the right session code in 40 (one
+    page: loading JupyterLab and a kernel cost more than the checks)."""
     from handson_helpers.access import read_key_file
     from handson_helpers.settings import SEED_DIR_ACCESS_KEY, expand
     from handson_helpers.totp import secret_from_qr

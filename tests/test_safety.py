@@ -1060,19 +1060,19 @@ def _port_free(port: int) -> bool:
         return True
 
 
-def test_a_sandbox_counts_as_stopped_only_once_its_port_is_free():
-    proc = subprocess.Popen([sys.executable, "-c", HALF_DEAD], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    port = int(proc.stdout.readline())
-    try:
-        deadline = time.monotonic() + 10
-        while control.state(f"/proc/{proc.pid}/stat") != "Z":
-            assert time.monotonic() < deadline, "the main thread did not end"
-            time.sleep(0.01)
-        assert not control.wait_gone(proc.pid, timeout=0.3) and not _port_free(port)
-    finally:
-        proc.stdin.close()
-    assert control.wait_gone(proc.pid) and _port_free(port)
-    proc.wait(timeout=10)
+def test_a_process_is_gone_only_when_its_last_thread_has_ended():
+    """What stop() and the tests' kill wait for: the port is free when wait_gone returns."""
+    with subprocess.Popen([sys.executable, "-c", HALF_DEAD], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) as proc:
+        port = int(proc.stdout.readline())
+        try:
+            deadline = time.monotonic() + 10
+            while control.state(f"/proc/{proc.pid}/stat") != "Z":
+                assert time.monotonic() < deadline, "the main thread did not end"
+                time.sleep(0.01)
+            assert not control.wait_gone(proc.pid, timeout=0.3) and not _port_free(port)
+        finally:
+            proc.stdin.close()
+        assert control.wait_gone(proc.pid) and _port_free(port)
 
 
 def test_a_sandbox_whose_credentials_were_lost_is_retired_not_orphaned(sandbox):

@@ -182,7 +182,7 @@ class Server:
         self.processes = {}
         for kind in PRELOAD:
             with open(folder / f"{kind}.log", "wb") as log:  # what the imports print (debugpy warns of frozen modules)
-                process = subprocess.Popen([sys.executable, __file__, "serve", kind, self.socket(kind)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, start_new_session=True)
+                process = subprocess.Popen([sys.executable, __file__, kind, self.socket(kind)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, start_new_session=True)
             self.processes[kind] = process
             ready = process.stdout.readline() if process.stdout else b""
             assert ready == b"ready\n", f"the tests' {kind} fork server did not start: {(folder / f'{kind}.log').read_text()}"
@@ -222,4 +222,4 @@ class Server:
 
 
 if __name__ == "__main__":
-    serve(sys.argv[2], sys.argv[3])
+    serve(sys.argv[1], sys.argv[2])

@@ -22,7 +22,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -251,10 +251,11 @@ def stop() -> bool:
 
 
 def _terminate(pid: int) -> None:
-    """End ``pid`` and return once its port is free again."""
+    """End ``pid``, waiting (up to 20 s) until all its threads have ended and so its port is free."""
     os.kill(pid, signal.SIGTERM)
-    if not wait_gone(pid):
-        os.kill(pid, signal.SIGKILL)
+    if not wait_gone(pid) and _alive(pid):
+        with suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
         wait_gone(pid)
 
 
@@ -273,12 +274,12 @@ def wait_gone(pid: int, timeout: float = 10) -> bool:
 
 
 def _gone(pid: int) -> bool:
+    if not os.path.isdir("/proc/self/task"):  # not Linux
+        return not _alive(pid)
     try:
         tids = os.listdir(f"/proc/{pid}/task")
     except FileNotFoundError:
         return True
-    except OSError:
-        return not _alive(pid)  # no /proc (not Linux)
     for tid in tids:
         try:
             if state(f"/proc/{pid}/task/{tid}/stat") not in ("Z", "X"):
