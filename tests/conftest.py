@@ -1,5 +1,4 @@
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -7,7 +6,7 @@ from pathlib import Path
 
 import boto3
 import pytest
-from helpers import IPCKernelManager
+from helpers import IPCKernelManager, terminal_env
 
 import handson_helpers as hh
 from handson_helpers import sandbox as sb
@@ -63,8 +62,7 @@ def ctx(sandbox):
 @pytest.fixture
 def aws_cli(sandbox, tmp_path, zygote):
     """Run the aws CLI against the sandbox, as a learner's terminal after `eval $(... env)`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(sb.client_env(sandbox), AWS_CONFIG_FILE=str(tmp_path / "none"), AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"))
+    env = terminal_env(sandbox, tmp_path, AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"))
 
     def run(*args, check=False):
         proc = subprocess.run([zygote.bin / "aws", *args, "--output", "json"], env=env, capture_output=True, text=True, timeout=60)

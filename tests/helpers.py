@@ -10,6 +10,8 @@ from jupyter_client.manager import AsyncKernelManager, KernelManager
 
 import handson_helpers as hh
 from handson_helpers import totp
+from handson_helpers.access import Keys, client_for
+from handson_helpers.sandbox import client_env
 
 USER = "handson-cli-basic-user"
 PATH = "/handson-cli/"
@@ -46,6 +48,18 @@ def stubbed(service):
     stub = Stubber(client)
     stub.activate()
     return client, stub
+
+
+def signing_with(ctx, service, creds: dict):
+    """A client at ctx's target that signs with an AccessKey or STS Credentials dict, as the kit's own are made."""
+    return client_for(ctx, service, Keys(creds["AccessKeyId"], creds["SecretAccessKey"], creds.get("SessionToken")))
+
+
+def terminal_env(box, tmp_path, **extra) -> dict:
+    """A learner's terminal after `eval $(... env)`: the sandbox's variables, none of this process's AWS_ ones, no config file."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(client_env(box), AWS_CONFIG_FILE=str(tmp_path / "none"), **extra)
+    return env
 
 
 # The learner's phone for a pasted bash script: `python -c "$PHONE" QR_FILE N` prints the Nth of two

@@ -11,9 +11,8 @@ import time
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from helpers import totp_at
+from helpers import signing_with, totp_at
 
-import handson_helpers as hh
 from handson_helpers import sandbox as sb
 from handson_helpers.access import MFA_POLICY
 from handson_helpers.sandbox import paths
@@ -373,25 +372,19 @@ def test_condition_rules(block, context, expected):
 
 def _session_of(iam, ctx, user: str) -> tuple[dict, dict]:
     key = iam.create_access_key(UserName=user)["AccessKey"]
-    own = hh.target.sandbox_client("sts", ctx.endpoint, aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"])
-    return key, own.get_session_token()["Credentials"]
-
-
-def _as_session(ctx, token: dict):
-    keys = {"aws_access_key_id": token["AccessKeyId"], "aws_secret_access_key": token["SecretAccessKey"], "aws_session_token": token["SessionToken"]}
-    return hh.target.sandbox_client("sts", ctx.endpoint, **keys)
+    return key, signing_with(ctx, "sts", key).get_session_token()["Credentials"]
 
 
 def test_a_session_dies_with_its_user_even_if_the_name_comes_back(iam, ctx):
     """AWS ties a session to the user, not its name: a user made again is someone else."""
     iam.create_user(UserName="returning")
     key, token = _session_of(iam, ctx, "returning")
-    assert _as_session(ctx, token).get_caller_identity()["Arn"].endswith(":user/returning")
+    assert signing_with(ctx, "sts", token).get_caller_identity()["Arn"].endswith(":user/returning")
     iam.delete_access_key(UserName="returning", AccessKeyId=key["AccessKeyId"])
     iam.delete_user(UserName="returning")
     iam.create_user(UserName="returning")
     with pytest.raises(ClientError) as refused:
-        _as_session(ctx, token).get_caller_identity()
+        signing_with(ctx, "sts", token).get_caller_identity()
     assert refused.value.response["Error"]["Code"] == "InvalidClientTokenId"
 
 
@@ -400,12 +393,12 @@ def test_a_user_keeps_only_its_newest_sessions(iam, ctx):
 
     iam.create_user(UserName="busy")
     key = iam.create_access_key(UserName="busy")["AccessKey"]
-    sts = hh.target.sandbox_client("sts", ctx.endpoint, aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"])
+    sts = signing_with(ctx, "sts", key)
     tokens = [sts.get_session_token()["Credentials"] for _ in range(MAX_SESSIONS_PER_USER + 2)]
     for old in tokens[:2]:
         with pytest.raises(ClientError):
-            _as_session(ctx, old).get_caller_identity()
-    assert all(_as_session(ctx, t).get_caller_identity()["Arn"].endswith(":user/busy") for t in tokens[2:])
+            signing_with(ctx, "sts", old).get_caller_identity()
+    assert all(signing_with(ctx, "sts", t).get_caller_identity()["Arn"].endswith(":user/busy") for t in tokens[2:])
 
 
 @pytest.mark.parametrize("token", ["\xe9", "é" * 40, "\x7f"])

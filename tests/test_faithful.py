@@ -9,10 +9,9 @@ import pytest
 import zxingcpp
 from botocore import xform_name
 from botocore.exceptions import ClientError
-from helpers import totp_at
+from helpers import signing_with, totp_at
 from PIL import Image
 
-import handson_helpers as hh
 from conftest import cli_json
 
 VIA = ["boto3", "cli"]
@@ -242,13 +241,12 @@ def test_a_renamed_user_keeps_its_keys_tags_and_sessions(iam, sts, ctx):
     iam.create_user(UserName="before", Path="/p/", Tags=[{"Key": "k", "Value": "v"}])
     iam.put_user_policy(UserName="before", PolicyName="read", PolicyDocument='{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:ListUsers","Resource":"*"}]}')
     key = iam.create_access_key(UserName="before")["AccessKey"]
-    own = hh.target.sandbox_client("sts", ctx.endpoint, aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"])
+    own = signing_with(ctx, "sts", key)
     token = own.get_session_token()["Credentials"]
     iam.update_user(UserName="before", NewUserName="after", NewPath="/q/")
     assert iam.list_user_tags(UserName="after")["Tags"] == [{"Key": "k", "Value": "v"}]
     assert own.get_caller_identity()["Arn"] == "arn:aws:iam::123456789012:user/q/after"
-    session = hh.target.sandbox_client("sts", ctx.endpoint, aws_access_key_id=token["AccessKeyId"], aws_secret_access_key=token["SecretAccessKey"], aws_session_token=token["SessionToken"])
-    assert session.get_caller_identity()["Arn"].endswith(":user/q/after")
+    assert signing_with(ctx, "sts", token).get_caller_identity()["Arn"].endswith(":user/q/after")
     assert [k["AccessKeyId"] for k in iam.list_access_keys(UserName="after")["AccessKeyMetadata"]] == [key["AccessKeyId"]]
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from helpers import DEVICE, PATH, PHONE, USER, AsyncIPCKernelManager, make_user_and_device, phone_codes
+from helpers import DEVICE, PATH, PHONE, USER, AsyncIPCKernelManager, make_user_and_device, phone_codes, terminal_env
 from nbclient import NotebookClient
 from secret_scan import scan_notebook, scan_repo, scan_text
 from test_bad_input import iam_state
@@ -273,8 +273,7 @@ def pasted(nb) -> list[str]:
 
 def test_pasting_the_stored_notebooks_into_a_terminal_reproduces_each_section(sandbox, iam, tmp_path, zygote):
     """10 → 21 → 22 → 31 → 40 → 90, from the stored outputs alone, through the aws CLI against the sandbox."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(sb.client_env(sandbox), AWS_CONFIG_FILE=str(tmp_path / "none"), PHONE=PHONE, PATH=f"{zygote.bin}:{Path(sys.executable).parent}:{os.environ['PATH']}")
+    env = terminal_env(sandbox, tmp_path, PHONE=PHONE, PATH=f"{zygote.bin}:{Path(sys.executable).parent}:{os.environ['PATH']}")
     qr = expand(QR)
     expected_after = {
         "10_create_iam_user": lambda: [u["UserName"] for u in iam.list_users(PathPrefix=PATH)["Users"]] == [USER],

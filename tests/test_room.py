@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import totp_at
+from helpers import signing_with, totp_at
 
 import handson_helpers as hh
 from handson_helpers import hub, room, totp, workshop
@@ -142,8 +142,7 @@ def unbounded_key(ctx, home):
     user = hands_on(ctx, home)
     ctx.iam.put_user_policy(UserName=user, PolicyName="everything", PolicyDocument=EVERYTHING)
     key = ctx.iam.create_access_key(UserName=user)["AccessKey"]
-    iam = hh.target.sandbox_client("iam", ctx.endpoint, aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"])
-    return user, key, iam
+    return user, key, signing_with(ctx, "iam", key)
 
 
 @pytest.mark.parametrize(

@@ -16,13 +16,14 @@ from pathlib import Path
 
 import boto3
 import pytest
-from helpers import PHONE
+from helpers import PHONE, terminal_env
 
 import handson_helpers as hh
 from conftest import AWS_CLI
 from handson_helpers import rules, safefs, settings
 from handson_helpers import sandbox as sb
 from handson_helpers.sandbox import control, paths
+from handson_helpers.sandbox.server import port_free
 
 NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
 # A listener run as another user: records every byte it is sent; answers as the sandbox would,
@@ -160,8 +161,7 @@ def test_a_request_captured_on_a_stale_port_cannot_be_replayed(sandbox, tmp_path
     """The aws CLI in a terminal keeps the old endpoint; what it sends there is useless later."""
     old = kill_sandbox()
     impostor = Impostor(old.port, old.pid)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(control.client_env(old), AWS_CONFIG_FILE=str(tmp_path / "none"), AWS_MAX_ATTEMPTS="1")
+    env = terminal_env(old, tmp_path, AWS_MAX_ATTEMPTS="1")
     try:
         subprocess.run([AWS_CLI, "iam", "create-user", "--user-name", "victim"], env=env, capture_output=True, timeout=60)
         if not port_back:
@@ -550,8 +550,7 @@ def test_pasting_every_shown_command_into_bash_does_exactly_what_the_kit_did(san
         "PHONE1": 'MFA_TOKEN_CODE=$(python -c "$PHONE" "${FILE_MFA_OUTFILE}" 2)',
     }
     setup = [phone.get(t, t) for t in texts[:cut]]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(sb.client_env(sandbox), AWS_CONFIG_FILE=str(tmp_path / "none"), PHONE=PHONE, PATH=f"{zygote.bin}:{Path(sys.executable).parent}:{os.environ['PATH']}")
+    env = terminal_env(sandbox, tmp_path, PHONE=PHONE, PATH=f"{zygote.bin}:{Path(sys.executable).parent}:{os.environ['PATH']}")
     for part, commands in (("sections 1 to 40", setup), ("後始末", texts[cut + 1 :])):
         script = "set -eu\n" + "\n".join(commands) + "\n"
         proc = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)
@@ -1050,16 +1049,6 @@ ctypes.CDLL(None).pthread_exit(None)
 """
 
 
-def _port_free(port: int) -> bool:
-    with socket.socket() as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
-
-
 def test_a_process_is_gone_only_when_its_last_thread_has_ended():
     """What stop() and the tests' kill wait for: the port is free when wait_gone returns."""
     with subprocess.Popen([sys.executable, "-c", HALF_DEAD], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) as proc:
@@ -1069,10 +1058,10 @@ def test_a_process_is_gone_only_when_its_last_thread_has_ended():
             while control.state(f"/proc/{proc.pid}/stat") != "Z":
                 assert time.monotonic() < deadline, "the main thread did not end"
                 time.sleep(0.01)
-            assert not control.wait_gone(proc.pid, timeout=0.3) and not _port_free(port)
+            assert not control.wait_gone(proc.pid, timeout=0.3) and not port_free("127.0.0.1", port)
         finally:
             proc.stdin.close()
-        assert control.wait_gone(proc.pid) and _port_free(port)
+        assert control.wait_gone(proc.pid) and port_free("127.0.0.1", port)
 
 
 def test_a_sandbox_whose_credentials_were_lost_is_retired_not_orphaned(sandbox):

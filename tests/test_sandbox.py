@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import terminal_env
 
 from conftest import AWS_CLI
 from handson_helpers import sandbox as sb
@@ -143,9 +144,7 @@ def test_the_seeds_cli_commands_run_verbatim_in_a_shell(sandbox, tmp_path):
 @pytest.fixture
 def terminal(sandbox, tmp_path):
     """The environment of a learner's terminal after `eval $(... env)`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(sb.client_env(sandbox), AWS_CONFIG_FILE=str(tmp_path / "none"), AWS_MAX_ATTEMPTS="1")
-    return env
+    return terminal_env(sandbox, tmp_path, AWS_MAX_ATTEMPTS="1")
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 import boto3
 import pytest
 from botocore.stub import Stubber
-from helpers import DEVICE, PATH, USER, make_user_and_device, outfile, phone_codes, stubbed
+from helpers import DEVICE, PATH, USER, make_user_and_device, outfile, phone_codes, signing_with, stubbed
 
 import handson_helpers as hh
 from handson_helpers import target
@@ -155,7 +155,7 @@ def test_connects_share_botocores_models_and_each_client_signs_with_its_own_key(
     assert target._sandbox_session.cache_info().misses == made
     iam.create_user(UserName="someone")
     key = iam.create_access_key(UserName="someone")["AccessKey"]
-    own = target.sandbox_client("sts", ctx.endpoint, aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"])
+    own = signing_with(ctx, "sts", key)
     assert own.get_caller_identity()["Arn"].endswith(":user/someone")
     assert ctx.sts.get_caller_identity()["Arn"] == again.sts.get_caller_identity()["Arn"] != own.get_caller_identity()["Arn"]
 
