@@ -19,7 +19,7 @@ unexport PYTHONDONTWRITEBYTECODE
 # checks IRIs, and jsonschema skips that format when the package is absent (hub.py's venv: the same).
 UNUSED := rfc3987-syntax lark
 
-.PHONY: setup dev lab test test-hub hub lint unit nbval demo notebooks bench sandbox-status clean
+.PHONY: setup dev lab test test-hub repeat hub lint unit nbval demo notebooks bench sandbox-status clean
 
 setup: $(VENV)/.installed
 
@@ -60,6 +60,12 @@ hub: setup
 # The hub proven with HUB_USERS real users through its REST API (root; CI runs it after make test)
 test-hub: dev
 	HANDSON_HUB_USERS=$(HUB_USERS) $(PY) -m pytest -p no:xdist tests/test_hub.py
+
+# Concurrent code is done when it is green N of N times: the hub test and the browser tests REPEAT
+# times from a fresh clone of HEAD (root, as test-hub), each run reported (tests/repeat.py)
+REPEAT ?= 5
+repeat:
+	$(PYTHON) tests/repeat.py --runs $(REPEAT)
 
 lint: dev
 	$(VENV)/bin/ruff check handson_helpers tests conftest.py

@@ -352,8 +352,9 @@ def test_the_readme_shows_the_room_make_hub_runs():
 
     c = Config()
     exec(_readme_block("# /opt/tljh/config/jupyterhub_config.d/handson-room.py"), {"c": c})  # noqa: S102 - the README's own block
-    url = "http://127.0.0.1:10101"
+    url = "http://127.0.0.1:1010"
     assert _lazy(c.JupyterHub.services, []) == [hub.room_service("/opt/tljh/user/bin/python", "/opt/tljh/state/handson-room", url)]
+    assert _lazy(c.Spawner.args, []) == hub.SPAWNER_ARGS
     assert _lazy(c.JupyterHub.load_roles, []) == [hub.ROOM_ROLE]
     assert _lazy(c.Spawner.environment, {}) == hub.spawner_environment(url, 0)
 
@@ -379,6 +380,9 @@ def test_make_hubs_config_is_that_room(tmp_path, monkeypatch):
     assert c.JupyterHub.load_roles == [hub.ROOM_ROLE]
     assert {k: v for k, v in c.Spawner.environment.items() if k != "PATH"} == hub.spawner_environment(url, os.getuid())
     assert c.JupyterHub.bind_url.startswith("http://127.0.0.1:") and c.Authenticator.admin_users == {hub.INSTRUCTOR}
+    assert c.JupyterHub.authenticator_class == "handson_helpers.hub_auth.HandsonAuthenticator"
+    assert "--KernelManager.transport=ipc" in c.Spawner.args  # kernels over IPC files in the participant's home
+    assert hub.DEFAULT_PORTS["room"] < 1024  # a port only root can bind
 
 
 @pytest.mark.parametrize(
