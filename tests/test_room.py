@@ -6,7 +6,6 @@ as JupyterHub does; tests/test_hub.py runs the same room under a real JupyterHub
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -29,19 +28,14 @@ from handson_helpers.settings import expand
 ACCOUNT = "arn:aws:iam::123456789012"
 SERVICE_TOKEN = "room-service-token-0123456789"
 pytestmark = pytest.mark.xdist_group("room")  # one room per run, its tests in order
-PARTICIPANTS = ["alice", "bob", "a.b", "axb", "x-alice", "alicex", "Ünï Code", "late", "carol", "dave", "eve"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+PARTICIPANTS = ["alice", "bob", "a.b", "axb", "x-alice", "alicex", "Ünï Code", "late", "carol", "dave", "eve", "erin"]
 
 
 class _Hub(BaseHTTPRequestHandler):
     tokens: dict[str, dict] = {}
     admins: set[str] = set()
     asked: list[str] = []
+    created: dict[str, str] = {}
 
     def do_GET(self):  # noqa: N802 - http.server's name
         auth = self.headers.get("Authorization", "")
@@ -50,7 +44,7 @@ class _Hub(BaseHTTPRequestHandler):
             body = self.tokens[auth]  # like a server token's view: no admin field
         elif self.path.startswith("/hub/api/users/") and auth == f"token {SERVICE_TOKEN}":
             name = urllib.request.unquote(self.path.rsplit("/", 1)[1])
-            body = {"kind": "user", "name": name, "admin": name in self.admins}
+            body = {"kind": "user", "name": name, "admin": name in self.admins, "created": self.created.get(name, "2026-12-01T09:00:00Z")}
         else:
             self.send_response(403)
             self.end_headers()
@@ -71,27 +65,27 @@ def token_of(name: str) -> str:
 
 @pytest.fixture(scope="module")
 def the_room(tmp_path_factory):
-    hub = ThreadingHTTPServer(("127.0.0.1", 0), _Hub)
+    fake = ThreadingHTTPServer(("127.0.0.1", 0), _Hub)
     _Hub.tokens = {f"token {token_of(n)}": {"kind": "user", "name": n} for n in [*PARTICIPANTS, "teacher"]}
     _Hub.tokens["token tok-service-x"] = {"kind": "service", "name": "other-service"}
     _Hub.admins = {"teacher"}
-    threading.Thread(target=hub.serve_forever, daemon=True).start()
+    threading.Thread(target=fake.serve_forever, daemon=True).start()
     home = tmp_path_factory.mktemp("room")
     os.chmod(home, 0o700)
-    port = _free_port()
+    port = hub.free_port(range(10000, 12000))  # outside the ephemeral range: no other process is handed it
     env = {
         **os.environ,
         "HANDSON_HOME": str(home / "state"),
         "JUPYTERHUB_SERVICE_URL": f"http://127.0.0.1:{port}",
-        "JUPYTERHUB_API_URL": f"http://127.0.0.1:{hub.server_port}/hub/api",
+        "JUPYTERHUB_API_URL": f"http://127.0.0.1:{fake.server_port}/hub/api",
         "JUPYTERHUB_API_TOKEN": SERVICE_TOKEN,
     }
     proc = subprocess.Popen([sys.executable, "-m", "handson_helpers.sandbox", "room"], env=env, stderr=subprocess.PIPE, text=True)
     assert "room sandbox: serving" in proc.stderr.readline()
-    yield {"url": f"http://127.0.0.1:{port}", "home": home, "proc": proc, "hub": hub}
+    yield {"url": f"http://127.0.0.1:{port}", "home": home, "proc": proc, "hub": fake}
     proc.terminate()
     assert proc.wait(10) == 0  # SIGTERM: a clean stop, as the hub expects of its services
-    hub.shutdown()
+    fake.shutdown()
 
 
 @pytest.fixture
@@ -316,7 +310,7 @@ def test_the_hub_token_goes_to_no_one_but_the_room(monkeypatch, spelling):
 def test_the_listener_check_reads_who_listens(the_room):
     port = int(the_room["url"].rsplit(":", 1)[1])
     assert room.listener_uid("127.0.0.1", port) == os.getuid()
-    assert room.listener_uid("127.0.0.1", _free_port()) is None
+    assert room.listener_uid("127.0.0.1", hub.free_port(range(10000, 12000))) is None
 
 
 def test_a_refused_token_says_what_to_do(the_room, monkeypatch):
@@ -493,3 +487,25 @@ def test_the_instructors_own_device_is_not_a_participants(as_who):
     teacher.iam.deactivate_mfa_device(UserName="demo", SerialNumber=elsewhere["SerialNumber"])
     teacher.iam.delete_virtual_mfa_device(SerialNumber=elsewhere["SerialNumber"])
     teacher.iam.delete_user(UserName="demo")
+
+
+def test_a_name_given_to_someone_new_gets_a_new_key_and_the_old_one_stops(as_who, the_room):
+    """The hub deleted "erin" (how FirstUseAuthenticator resets a password) and someone made a new
+    "erin": the keys the last holder's kernels had no longer work, and neither do their sessions."""
+    old = as_who("erin")
+    old_key = old.iam._request_signer._credentials.access_key  # what the old holder's kernel holds
+    old_session = old.sts.get_session_token()["Credentials"]
+    _Hub.created["erin"] = "2026-12-02T09:00:00Z"
+    try:
+        time.sleep(room_server.IDENTIFY_CACHE_SECONDS + 0.5)  # the room asks the hub again
+        new = as_who("erin")
+        assert new.iam._request_signer._credentials.access_key != old_key
+        new.iam.list_users()
+        for stale in (old.iam, signing_with(new, "iam", old_session)):
+            with pytest.raises(new.iam.exceptions.ClientError) as refused:
+                stale.list_users()
+            assert refused.value.response["Error"]["Code"] == "InvalidClientTokenId"
+        again = as_who("erin")  # the same holder asks again: the same key
+        assert again.iam._request_signer._credentials.access_key == new.iam._request_signer._credentials.access_key
+    finally:
+        _Hub.created.pop("erin")

@@ -516,6 +516,13 @@ def get_user_from_access_key_id(self, access_key_id):
 # ----- the state file (store.py) -----
 
 
+def forget_sessions(user_name: str) -> None:
+    """End every session of a user now (AWS cannot; the room does when a name changes hands)."""
+    sessions = _sessions()
+    for key_id in [k for k, s in sessions.items() if s.user_name == user_name]:
+        del sessions[key_id]
+
+
 def snapshot_sessions(now: float | None = None) -> list[dict]:
     now = time.time() if now is None else now
     return [asdict(s) for s in _sessions().values() if s.expiration + KEEP_EXPIRED_SECONDS > now]

@@ -233,7 +233,7 @@ class SandboxApp:
             else:
                 with self.lock:
                     try:
-                        result = room.issue(caller.name)
+                        result = room.issue(caller.name, caller.since)
                     except ServiceException as exc:  # e.g. a name IAM holds in another case
                         raise room.NotAllowed(409, f"The room could not make {caller.name}'s user: {exc.message}") from None
                     ticket = self.commits.changed(snapshot(_iam_backend()))
