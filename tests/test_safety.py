@@ -1170,19 +1170,55 @@ def _managed(iam, n: int) -> list[str]:
     return [iam.create_policy(PolicyName=f"p{i}", PolicyDocument=_document(100))["Policy"]["Arn"] for i in range(n)]
 
 
+def _attach(operation: str, **entity):
+    """Attach the first n local managed policies to the entity."""
+
+    def call(iam, n):
+        for arn in sorted(p["Arn"] for p in iam.list_policies(Scope="Local")["Policies"])[:n]:
+            getattr(iam, operation)(PolicyArn=arn, **entity)
+
+    return call
+
+
+def _inline(operation: str, **entity):
+    """An inline policy of n characters (and 500 spaces, which do not count) on the entity."""
+    return lambda iam, n: getattr(iam, operation)(PolicyName="p", PolicyDocument=_document(n, 500), **entity)
+
+
+def _made(*steps):
+    return lambda iam: [step(iam) for step in steps]
+
+
+USER_U = lambda iam: iam.create_user(UserName="u")  # noqa: E731 - table cells
+GROUP_G = lambda iam: iam.create_group(GroupName="g")  # noqa: E731
+ROLE_R = lambda iam: iam.create_role(RoleName="r", AssumeRolePolicyDocument=_trust(200))  # noqa: E731
+ELEVEN = lambda iam: _managed(iam, 11)  # noqa: E731
+POLICY_M = "arn:aws:iam::123456789012:policy/m"
 # (case, setup, call with a size or a count, the largest accepted, AWS's message): IAM's quotas on what is evaluated on every call
 QUOTAS = [
-    ("a user's inline policies", lambda iam: iam.create_user(UserName="u"), lambda iam, n: iam.put_user_policy(UserName="u", PolicyName="p", PolicyDocument=_document(n, 500)), 2048, "Maximum policy size of 2048 bytes exceeded for user u"),
-    ("a group's inline policies", lambda iam: iam.create_group(GroupName="g"), lambda iam, n: iam.put_group_policy(GroupName="g", PolicyName="p", PolicyDocument=_document(n, 500)), 5120, "Maximum policy size of 5120 bytes exceeded for group g"),
-    ("a role's inline policies", lambda iam: iam.create_role(RoleName="r", AssumeRolePolicyDocument=_trust(200)), lambda iam, n: iam.put_role_policy(RoleName="r", PolicyName="p", PolicyDocument=_document(n, 500)), 10240, "Maximum policy size of 10240 bytes exceeded for role r"),
-    ("a managed policy", lambda iam: None, lambda iam, n: iam.create_policy(PolicyName=f"m{n}", PolicyDocument=_document(n, 500)), 6144, "Cannot exceed quota for PolicySize: 6144"),
-    ("a managed policy's new version", lambda iam: iam.create_policy(PolicyName="m", PolicyDocument=_document(100)), lambda iam, n: iam.create_policy_version(PolicyArn="arn:aws:iam::123456789012:policy/m", PolicyDocument=_document(n, 500)), 6144, "Cannot exceed quota for PolicySize: 6144"),
-    ("a role's trust policy", lambda iam: None, lambda iam, n: iam.create_role(RoleName=f"r{n}", AssumeRolePolicyDocument=_trust(n, 500)), 2048, "Cannot exceed quota for ACLSizePerRole: 2048"),
-    ("a role's new trust policy", lambda iam: iam.create_role(RoleName="r", AssumeRolePolicyDocument=_trust(200)), lambda iam, n: iam.update_assume_role_policy(RoleName="r", PolicyDocument=_trust(n, 500)), 2048, "Cannot exceed quota for ACLSizePerRole: 2048"),
-    ("policies attached to a user", lambda iam: (iam.create_user(UserName="u"), _managed(iam, 11)), lambda iam, n: [iam.attach_user_policy(UserName="u", PolicyArn=a) for a in [p["Arn"] for p in iam.list_policies(Scope="Local")["Policies"]][:n]], 10, "Cannot exceed quota for PoliciesPerUser: 10"),
-    ("policies attached to a group", lambda iam: (iam.create_group(GroupName="g"), _managed(iam, 11)), lambda iam, n: [iam.attach_group_policy(GroupName="g", PolicyArn=a) for a in [p["Arn"] for p in iam.list_policies(Scope="Local")["Policies"]][:n]], 10, "Cannot exceed quota for PoliciesPerGroup: 10"),
-    ("policies attached to a role", lambda iam: (iam.create_role(RoleName="r", AssumeRolePolicyDocument=_trust(200)), _managed(iam, 11)), lambda iam, n: [iam.attach_role_policy(RoleName="r", PolicyArn=a) for a in [p["Arn"] for p in iam.list_policies(Scope="Local")["Policies"]][:n]], 10, "Cannot exceed quota for PoliciesPerRole: 10"),
-    ("groups of a user", lambda iam: (iam.create_user(UserName="u"), [iam.create_group(GroupName=f"g{i}") for i in range(11)]), lambda iam, n: [iam.add_user_to_group(GroupName=f"g{i}", UserName="u") for i in range(n)], 10, "Cannot exceed quota for GroupsPerUser: 10"),
+    ("a user's inline policies", USER_U, _inline("put_user_policy", UserName="u"), 2048, "Maximum policy size of 2048 bytes exceeded for user u"),
+    ("a group's inline policies", GROUP_G, _inline("put_group_policy", GroupName="g"), 5120, "Maximum policy size of 5120 bytes exceeded for group g"),
+    ("a role's inline policies", ROLE_R, _inline("put_role_policy", RoleName="r"), 10240, "Maximum policy size of 10240 bytes exceeded for role r"),
+    ("a managed policy", _made(), lambda iam, n: iam.create_policy(PolicyName=f"m{n}", PolicyDocument=_document(n, 500)), 6144, "Cannot exceed quota for PolicySize: 6144"),
+    (
+        "a managed policy's new version",
+        lambda iam: iam.create_policy(PolicyName="m", PolicyDocument=_document(100)),
+        lambda iam, n: iam.create_policy_version(PolicyArn=POLICY_M, PolicyDocument=_document(n, 500)),
+        6144,
+        "Cannot exceed quota for PolicySize: 6144",
+    ),
+    ("a role's trust policy", _made(), lambda iam, n: iam.create_role(RoleName=f"r{n}", AssumeRolePolicyDocument=_trust(n, 500)), 2048, "Cannot exceed quota for ACLSizePerRole: 2048"),
+    ("a role's new trust policy", ROLE_R, lambda iam, n: iam.update_assume_role_policy(RoleName="r", PolicyDocument=_trust(n, 500)), 2048, "Cannot exceed quota for ACLSizePerRole: 2048"),
+    ("policies attached to a user", _made(USER_U, ELEVEN), _attach("attach_user_policy", UserName="u"), 10, "Cannot exceed quota for PoliciesPerUser: 10"),
+    ("policies attached to a group", _made(GROUP_G, ELEVEN), _attach("attach_group_policy", GroupName="g"), 10, "Cannot exceed quota for PoliciesPerGroup: 10"),
+    ("policies attached to a role", _made(ROLE_R, ELEVEN), _attach("attach_role_policy", RoleName="r"), 10, "Cannot exceed quota for PoliciesPerRole: 10"),
+    (
+        "groups of a user",
+        _made(USER_U, *[lambda iam, i=i: iam.create_group(GroupName=f"g{i}") for i in range(11)]),
+        lambda iam, n: [iam.add_user_to_group(GroupName=f"g{i}", UserName="u") for i in range(n)],
+        10,
+        "Cannot exceed quota for GroupsPerUser: 10",
+    ),
 ]
 
 
@@ -1221,7 +1257,7 @@ def test_list_operations_return_no_tags_or_boundaries(iam):
     ]
     for listing in listings:
         text = json.dumps(listing, default=str)
-        assert "AKIASECRETKEYID12345" not in text and '"Tags"' not in text and "PermissionsBoundary\"" not in text, text[:300]
+        assert "AKIASECRETKEYID12345" not in text and '"Tags"' not in text and 'PermissionsBoundary"' not in text, text[:300]
     assert iam.list_virtual_mfa_devices()["VirtualMFADevices"][0]["User"]["UserName"] == "u"  # the rest is there
     assert iam.list_user_tags(UserName="u")["Tags"] == tags  # and the tags where AWS gives them
 
