@@ -49,7 +49,8 @@ BODY_READ = "handson.body_read"  # environ key: the request's whole body was rea
 # that whoever runs it (the hub, the kit's ensure_running) starts it again.
 HOLD_LIMIT_SECONDS = 30.0
 STOP_GRACE_SECONDS = 5.0  # after SIGTERM: a clean stop within this, else exit all the same
-# Connections: each has a thread. Per client (a local Unix user, else an address) and in all.
+# Connections: each has a thread. In all, and in a room per client (a local Unix user, else an
+# address; HANDSON_ROOM_CONNECTIONS_PER_CLIENT, for a benchmark whose learners share one uid).
 MAX_CONNECTIONS = 512
 MAX_CONNECTIONS_PER_CLIENT = 32
 IDLE_SECONDS = 30.0  # a connection with no request in it this long is closed
@@ -379,8 +380,9 @@ class Server(ThreadedWSGIServer):
     over its share (here, a few hundred idle connections of one participant) is refused at once
     and the others are served as before."""
 
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args, per_client: int = MAX_CONNECTIONS, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        self.per_client_limit = per_client
         self.clients: dict[object, tuple] = {}  # connection -> its client (peers.client_of)
         self.per_client: collections.Counter = collections.Counter()
         self.counting = threading.Lock()
@@ -388,7 +390,7 @@ class Server(ThreadedWSGIServer):
     def process_request(self, request, client_address):
         client = peers.client_of(request)
         with self.counting:
-            full = len(self.clients) >= MAX_CONNECTIONS or self.per_client[client] >= MAX_CONNECTIONS_PER_CLIENT
+            full = len(self.clients) >= MAX_CONNECTIONS or self.per_client[client] >= self.per_client_limit
             if not full:
                 self.clients[request] = client
                 self.per_client[client] += 1
@@ -509,10 +511,10 @@ def build_app(home: Path):
     return SandboxApp({"iam": create_backend_app("iam"), "sts": create_backend_app("sts")}, store, key_id, secret, notice)
 
 
-def _listen(app: SandboxApp, host: str, port: int, stop_on=(signal.SIGTERM,)):
+def _listen(app: SandboxApp, host: str, port: int, stop_on=(signal.SIGTERM,), per_client: int = MAX_CONNECTIONS):
     """A threaded server for ``app`` that stops cleanly on the given signals."""
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = Server(host, port, app, handler=Handler)
+    server = Server(host, port, app, handler=Handler, per_client=per_client)
     app.port = server.server_port
     for signum in stop_on:
         signal.signal(signum, lambda *_: app.stop(server))
@@ -549,7 +551,8 @@ def serve_room(home: Path) -> int:
     app = build_app(home)
     app.hub = room.Hub.from_environment()
     room.install()
-    server = _listen(app, bind, where.port, (signal.SIGTERM, signal.SIGINT))  # the hub stops its services with these
+    per_client = int(os.environ.get("HANDSON_ROOM_CONNECTIONS_PER_CLIENT") or MAX_CONNECTIONS_PER_CLIENT)
+    server = _listen(app, bind, where.port, (signal.SIGTERM, signal.SIGINT), per_client)  # the hub stops its services with these
     app.host = where.netloc
     print(f"room sandbox: serving {where.netloc} for {app.hub.api_url}", file=sys.stderr, flush=True)
     server.serve_forever()
