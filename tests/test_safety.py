@@ -1234,7 +1234,7 @@ def test_iams_quotas_on_policies_are_enforced_with_awss_error(iam, case, setup, 
 def test_list_operations_return_no_tags_or_boundaries(iam):
     """AWS's listing operations leave tags out ("this operation does not return tags"): the kit's
     tag on a user holds its access key id, which another participant must not read from a list."""
-    tags = [{"Key": "handson-access-key", "Value": "AKIASECRETKEYID12345"}]
+    tags = [{"Key": "handson-access-key", "Value": "key-id-marker-7f3a9c"}]
     iam.create_user(UserName="u", Tags=tags)
     device = iam.create_virtual_mfa_device(VirtualMFADeviceName="d", Tags=tags)["VirtualMFADevice"]
     seed = device["Base32StringSeed"].decode()
@@ -1257,7 +1257,7 @@ def test_list_operations_return_no_tags_or_boundaries(iam):
     ]
     for listing in listings:
         text = json.dumps(listing, default=str)
-        assert "AKIASECRETKEYID12345" not in text and '"Tags"' not in text and 'PermissionsBoundary"' not in text, text[:300]
+        assert "key-id-marker-7f3a9c" not in text and '"Tags"' not in text and 'PermissionsBoundary"' not in text, text[:300]
     assert iam.list_virtual_mfa_devices()["VirtualMFADevices"][0]["User"]["UserName"] == "u"  # the rest is there
     assert iam.list_user_tags(UserName="u")["Tags"] == tags  # and the tags where AWS gives them
 
