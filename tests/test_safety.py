@@ -1090,3 +1090,214 @@ def test_a_bad_fault_request_is_refused_not_a_500(sandbox, payload):
     with pytest.raises(urllib.error.HTTPError) as err:
         urllib.request.urlopen(req, timeout=5)
     assert err.value.code == 400
+
+
+# ----- issue 21: the room under attack (the room's own cases are in tests/test_room.py) -----
+
+USER_ARN_PREFIX = "arn:aws:iam::123456789012:user/"
+# (pattern, value, matches): AWS's two wildcards and nothing else; the pathological ones first
+WILDCARDS = [
+    (USER_ARN_PREFIX + "*" * 40 + "a", USER_ARN_PREFIX + "handson-cli/handson-cli-basic-user-bob", False),  # the review's
+    (USER_ARN_PREFIX + "*" * 40 + "b", USER_ARN_PREFIX + "handson-cli/handson-cli-basic-user-bob", True),
+    ("*a" * 60 + "b", "a" * 300, False),
+    ("?*" * 60 + "b", "a" * 300, False),
+    ("*" + "a" * 200 + "b", "a" * 400, False),
+    ("*" * 2000, "x" * 600, True),
+    ("iam:*", "iam:GetUser", True),
+    ("iam:Get*", "iam:ListUsers", False),
+    ("iam:???User", "iam:GetUser", True),
+    ("iam:??User", "iam:GetUser", False),
+    ("*", "", True),
+    ("?", "", False),
+    ("", "", True),
+    ("a.b", "axb", False),  # no regular expression: a '.' is a dot
+    ("a+", "aa", False),
+    ("(a|b)", "a", False),
+    ("[ab]", "a", False),
+    ("a\\*", "a\\xyz", True),  # a backslash escapes nothing
+    ("a$", "a", False),
+    ("a*", "a\nb", True),  # '*' spans any character, a newline included
+    ("*/handson-cli-basic-user-bob", USER_ARN_PREFIX + "handson-cli/handson-cli-basic-user-bob", True),
+    ("*/handson-cli-basic-user-bob", USER_ARN_PREFIX + "handson-cli/handson-cli-basic-user-bobx", False),
+]
+
+
+@pytest.mark.parametrize("pattern, value, expected", WILDCARDS, ids=[f"{p[:30]}…{len(p)}|{v[:20]}" for p, v, _ in WILDCARDS])
+def test_wildcard_matching_is_awss_and_takes_steps_linear_in_the_input(pattern, value, expected):
+    from handson_helpers.sandbox import wildcard
+
+    matched, steps = wildcard.walk(pattern, value)
+    assert matched is expected
+    assert steps <= (len(pattern) + 1) * (len(value) + 1)  # the bound for any input
+    if pattern.count("*") > 30 or len(pattern) > 1000:  # many stars, which backtracked exponentially: about linear
+        assert steps <= 4 * (len(pattern) + len(value))
+
+
+def test_wildcard_matching_agrees_with_a_regular_expression_on_small_inputs():
+    """Every small pattern over a, b, * and ? against every small value: the same verdict as the
+    regular expression it replaced (safe at this size)."""
+    import itertools
+    import re
+
+    from handson_helpers.sandbox import wildcard
+
+    values = ["".join(v) for n in range(5) for v in itertools.product("ab", repeat=n)]
+    checked = 0
+    for n in range(5):
+        for pattern in map("".join, itertools.product("ab*?", repeat=n)):
+            regex = re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern), re.DOTALL)
+            for value in values:
+                assert wildcard.matches(pattern, value) is (regex.fullmatch(value) is not None), (pattern, value)
+                checked += 1
+    assert checked == 341 * 31
+
+
+def _document(size: int, spaces: int = 0) -> str:
+    """An identity policy of exactly ``size`` characters as IAM counts them, plus ``spaces`` that do not count."""
+    doc = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:GetUser", "Resource": USER_ARN_PREFIX}]}
+    pad = size - len(json.dumps(doc, separators=(",", ":")))
+    doc["Statement"][0]["Resource"] += "x" * pad
+    return json.dumps(doc, separators=(",", ":")).replace(",", "," + " " * spaces, 1)
+
+
+def _trust(size: int, spaces: int = 0) -> str:
+    doc = {"Version": "2012-10-17", "Statement": [{"Sid": "", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "sts:AssumeRole"}]}
+    doc["Statement"][0]["Sid"] = "S" * (size - len(json.dumps(doc, separators=(",", ":"))))
+    return json.dumps(doc, separators=(",", ":")).replace(",", "," + " " * spaces, 1)
+
+
+def _managed(iam, n: int) -> list[str]:
+    return [iam.create_policy(PolicyName=f"p{i}", PolicyDocument=_document(100))["Policy"]["Arn"] for i in range(n)]
+
+
+def _attach(operation: str, **entity):
+    """Attach the first n local managed policies to the entity."""
+
+    def call(iam, n):
+        for arn in sorted(p["Arn"] for p in iam.list_policies(Scope="Local")["Policies"])[:n]:
+            getattr(iam, operation)(PolicyArn=arn, **entity)
+
+    return call
+
+
+def _inline(operation: str, **entity):
+    """An inline policy of n characters (and 500 spaces, which do not count) on the entity."""
+    return lambda iam, n: getattr(iam, operation)(PolicyName="p", PolicyDocument=_document(n, 500), **entity)
+
+
+def _made(*steps):
+    return lambda iam: [step(iam) for step in steps]
+
+
+USER_U = lambda iam: iam.create_user(UserName="u")  # noqa: E731 - table cells
+GROUP_G = lambda iam: iam.create_group(GroupName="g")  # noqa: E731
+ROLE_R = lambda iam: iam.create_role(RoleName="r", AssumeRolePolicyDocument=_trust(200))  # noqa: E731
+ELEVEN = lambda iam: _managed(iam, 11)  # noqa: E731
+POLICY_M = "arn:aws:iam::123456789012:policy/m"
+# (case, setup, call with a size or a count, the largest accepted, AWS's message): IAM's quotas on what is evaluated on every call
+QUOTAS = [
+    ("a user's inline policies", USER_U, _inline("put_user_policy", UserName="u"), 2048, "Maximum policy size of 2048 bytes exceeded for user u"),
+    ("a group's inline policies", GROUP_G, _inline("put_group_policy", GroupName="g"), 5120, "Maximum policy size of 5120 bytes exceeded for group g"),
+    ("a role's inline policies", ROLE_R, _inline("put_role_policy", RoleName="r"), 10240, "Maximum policy size of 10240 bytes exceeded for role r"),
+    ("a managed policy", _made(), lambda iam, n: iam.create_policy(PolicyName=f"m{n}", PolicyDocument=_document(n, 500)), 6144, "Cannot exceed quota for PolicySize: 6144"),
+    (
+        "a managed policy's new version",
+        lambda iam: iam.create_policy(PolicyName="m", PolicyDocument=_document(100)),
+        lambda iam, n: iam.create_policy_version(PolicyArn=POLICY_M, PolicyDocument=_document(n, 500)),
+        6144,
+        "Cannot exceed quota for PolicySize: 6144",
+    ),
+    ("a role's trust policy", _made(), lambda iam, n: iam.create_role(RoleName=f"r{n}", AssumeRolePolicyDocument=_trust(n, 500)), 2048, "Cannot exceed quota for ACLSizePerRole: 2048"),
+    ("a role's new trust policy", ROLE_R, lambda iam, n: iam.update_assume_role_policy(RoleName="r", PolicyDocument=_trust(n, 500)), 2048, "Cannot exceed quota for ACLSizePerRole: 2048"),
+    ("policies attached to a user", _made(USER_U, ELEVEN), _attach("attach_user_policy", UserName="u"), 10, "Cannot exceed quota for PoliciesPerUser: 10"),
+    ("policies attached to a group", _made(GROUP_G, ELEVEN), _attach("attach_group_policy", GroupName="g"), 10, "Cannot exceed quota for PoliciesPerGroup: 10"),
+    ("policies attached to a role", _made(ROLE_R, ELEVEN), _attach("attach_role_policy", RoleName="r"), 10, "Cannot exceed quota for PoliciesPerRole: 10"),
+    (
+        "groups of a user",
+        _made(USER_U, *[lambda iam, i=i: iam.create_group(GroupName=f"g{i}") for i in range(11)]),
+        lambda iam, n: [iam.add_user_to_group(GroupName=f"g{i}", UserName="u") for i in range(n)],
+        10,
+        "Cannot exceed quota for GroupsPerUser: 10",
+    ),
+]
+
+
+@pytest.mark.parametrize("case, setup, call, limit, message", QUOTAS, ids=[q[0] for q in QUOTAS])
+def test_iams_quotas_on_policies_are_enforced_with_awss_error(iam, case, setup, call, limit, message):
+    setup(iam)
+    call(iam, limit)  # at the quota (white space not counted): accepted
+    with pytest.raises(iam.exceptions.LimitExceededException) as refused:
+        call(iam, limit + 1)
+    assert refused.value.response["Error"]["Message"] == message
+
+
+def test_list_operations_return_no_tags_or_boundaries(iam):
+    """AWS's listing operations leave tags out ("this operation does not return tags"): the kit's
+    tag on a user holds its access key id, which another participant must not read from a list."""
+    tags = [{"Key": "handson-access-key", "Value": "key-id-marker-7f3a9c"}]
+    iam.create_user(UserName="u", Tags=tags)
+    device = iam.create_virtual_mfa_device(VirtualMFADeviceName="d", Tags=tags)["VirtualMFADevice"]
+    seed = device["Base32StringSeed"].decode()
+    iam.enable_mfa_device(UserName="u", SerialNumber=device["SerialNumber"], AuthenticationCode1=_code(seed, -30), AuthenticationCode2=_code(seed, 0))
+    iam.create_role(RoleName="r", AssumeRolePolicyDocument=_trust(200), Tags=tags)
+    iam.create_policy(PolicyName="p", PolicyDocument=_document(100), Tags=tags)
+    iam.create_group(GroupName="g")
+    iam.add_user_to_group(GroupName="g", UserName="u")
+    iam.create_instance_profile(InstanceProfileName="ip", Tags=tags)
+    iam.add_role_to_instance_profile(InstanceProfileName="ip", RoleName="r")
+    listings = [
+        iam.list_users(),
+        iam.list_virtual_mfa_devices(),
+        iam.list_virtual_mfa_devices(AssignmentStatus="Assigned"),
+        iam.list_roles(),
+        iam.list_policies(Scope="Local"),
+        iam.get_group(GroupName="g"),
+        iam.list_instance_profiles(),
+        iam.list_instance_profiles_for_role(RoleName="r"),
+    ]
+    for listing in listings:
+        text = json.dumps(listing, default=str)
+        assert "key-id-marker-7f3a9c" not in text and '"Tags"' not in text and 'PermissionsBoundary"' not in text, text[:300]
+    assert iam.list_virtual_mfa_devices()["VirtualMFADevices"][0]["User"]["UserName"] == "u"  # the rest is there
+    assert iam.list_user_tags(UserName="u")["Tags"] == tags  # and the tags where AWS gives them
+
+
+def _code(seed: str, offset: float) -> str:
+    from helpers import totp_at
+
+    return totp_at(seed, time.time() + offset)
+
+
+# Calls that name no user: AWS's answer to a role session (the learner's administrator) is a
+# ValidationError, never an act on whoever owns the key id given.
+NO_USER = [
+    ("get_user", {}),
+    ("list_mfa_devices", {}),
+    ("list_access_keys", {}),
+    ("create_access_key", {}),
+    ("delete_access_key", {"AccessKeyId": "KEY"}),
+    ("update_access_key", {"AccessKeyId": "KEY", "Status": "Inactive"}),
+    ("list_ssh_public_keys", {}),
+    ("list_signing_certificates", {}),
+    ("list_service_specific_credentials", {}),
+    ("deactivate_mfa_device", {"SerialNumber": "arn:aws:iam::123456789012:mfa/d"}),
+    ("get_login_profile", {}),
+]
+
+
+@pytest.mark.parametrize("operation, params", NO_USER, ids=[n[0] for n in NO_USER])
+def test_a_role_session_naming_no_user_acts_on_nobody(iam, operation, params):
+    iam.create_user(UserName="victim")
+    key = iam.create_access_key(UserName="victim")["AccessKey"]["AccessKeyId"]
+    with pytest.raises(iam.exceptions.ClientError) as refused:
+        getattr(iam, operation)(**{k: key if v == "KEY" else v for k, v in params.items()})
+    assert refused.value.response["Error"]["Code"] == "ValidationError" and "non-User credentials" in refused.value.response["Error"]["Message"]
+    assert [(k["AccessKeyId"], k["Status"]) for k in iam.list_access_keys(UserName="victim")["AccessKeyMetadata"]] == [(key, "Active")]
+
+
+def test_invisible_characters_are_shown_escaped():
+    from handson_helpers.display import visible
+
+    assert visible("Ünï Code 田中") == "Ünï Code 田中"
+    for sneaky in ("\u2028", "\u2029", "\u00a0", "\u3000", "\u200b", "\u202e", "\x1b", "\n", "\ufeff"):
+        assert visible(f"alice{sneaky}bob") == f"alice\\u{ord(sneaky):04x}bob"

@@ -19,13 +19,15 @@ from dataclasses import dataclass
 
 from moto.iam import models
 
-from ..room import IDENTITY_PATH, IDENTITY_TAG_KEY, SCOPE_POLICY_NAME, identity_name, scope_policy, suffix_of
+from ..room import IDENTITY_PATH, IDENTITY_TAG_KEY, SCOPE_POLICY_NAME, device_fits, identity_name, participant_of, scope_policy, suffix_of
 from ..rules import ACCOUNT_ID, REGION
-from ..settings import participant, participant_tag
+from ..settings import PARTICIPANT_TAG_KEY, participant, participant_tag
 from . import access
 
 PARTITION = "aws"
 HOLDER_TAG_KEY = "handson-room-holder"  # the hub user's creation time: who holds the name now
+TAG_KEY_RE = re.compile(r"Tags\.member\.([0-9]+)\.Key|TagKeys\.member\.([0-9]+)", re.ASCII)
+DEVICE_ACTIONS = ("EnableMFADevice", "ResyncMFADevice", "DeactivateMFADevice")
 TOKEN_RE = re.compile(r"(?:token|bearer) [A-Za-z0-9_.~+/=-]{8,256}", re.ASCII | re.IGNORECASE)
 # A token is asked about again after this long: a user the hub deleted or demoted loses the room soon after.
 IDENTIFY_CACHE_SECONDS = 10.0
@@ -136,6 +138,42 @@ def boundary(user_name: str) -> str | None:
     return None if suffix is None else json.dumps(scope_policy(suffix))
 
 
+def own_tag_value(user_name: str) -> str | None:
+    """The participant tag value the room gave the participant whose user this is (on their
+    identity, which only the room and the instructor can tag), or None."""
+    suffix = participant_of(user_name)
+    identity = _iam().users.get(identity_name(suffix)) if suffix is not None else None
+    if identity is None:
+        return None
+    return next((t["Value"] for t in _iam().tagger.list_tags_for_resource(identity.arn)["Tags"] if t["Key"] == IDENTITY_TAG_KEY), None)
+
+
+def rule(who: access.Principal, service: str, action: str, params: dict[str, str]) -> tuple[str, str] | None:
+    """The room's rules beyond IAM's: (resource, why) for a call that breaks one, else None.
+
+    A user named for a participant holds only that participant's device: EnableMFADevice of any
+    other device is refused to everyone, Resync/Deactivate to participants (the instructor may
+    deactivate, to repair). A participant's ``handson-participant`` tag, which the instructor's
+    view reads, may name only themselves: no text that imitates another's row.
+    """
+    if service != "iam":
+        return None
+    if action in DEVICE_ACTIONS and (action == "EnableMFADevice" or who.kind != "admin"):
+        serial = params.get("SerialNumber", "")
+        if not device_fits(params.get("UserName", ""), serial):
+            return serial, "a workshop room assigns a participant's user only that participant's own MFA device"
+    if who.kind == "admin":
+        return None
+    for key, match in ((v, TAG_KEY_RE.fullmatch(k)) for k, v in params.items()):
+        if match is None or key.lower() != PARTICIPANT_TAG_KEY:
+            continue
+        value = params.get(f"Tags.member.{match.group(1)}.Value") if match.group(1) else None
+        if value is None or value != own_tag_value(who.user_name):
+            return access.resource_of(service, action, params, who), f"a workshop room's {PARTICIPANT_TAG_KEY} tag names the participant who acts, and nobody else"
+    return None
+
+
 def install() -> None:
-    """Make the access evaluation apply participants' boundaries."""
+    """Make the access evaluation apply participants' boundaries and the room's own rules."""
     access.boundary_of = boundary
+    access.room_rule = rule
