@@ -26,7 +26,7 @@ from .display import SHOW, Reporter
 from .errors import AWS_ERRORS, HandsonError, aws_call, explain, require_passed
 from .safefs import folder_problem, remove_private, write_private
 from .settings import KIT_POLICY_NAME, expand, owned, require_valid
-from .shell import PLAIN, continued, quote, ref
+from .shell import PLAIN, continued, private_dir, quote, ref
 from .target import Context, sandbox_client
 from .totp import normalize_code
 from .users import get_user, listed, user_tags
@@ -181,9 +181,10 @@ def key_commands(directory: str, user_name: str, key_file: str) -> dict[str, str
     user = ref("IAM_USER_NAME", user_name)
     keyfile = ref("FILE_ACCESS_KEY", key_file)
     return {
-        "mkdir": f"ls -d {folder} > /dev/null 2>&1 || mkdir -p -m 700 {folder}",
+        "mkdir": private_dir(folder),
         "count": continued("aws iam list-access-keys", f"  --user-name {user}", "  --query 'length(AccessKeyMetadata[])'"),
-        "create": "(\n  umask 077\n  "
+        # noclobber: `>` neither replaces a file that is there nor writes through a link in its place
+        "create": "(\n  umask 077\n  set -o noclobber\n  "
         + continued(
             "aws iam create-access-key",
             f"    --user-name {user}",

@@ -9,7 +9,7 @@ from .display import SHOW
 from .errors import HandsonError, aws_call, require_passed
 from .safefs import file_problem, folder_problem, read_bootstrap, write_private
 from .settings import expand, kit_tags, owned, require_valid
-from .shell import continued, ref, tags_arg
+from .shell import continued, private_dir, ref, tags_arg
 from .target import Context
 from .totp import validate_codes
 from .users import get_user
@@ -109,8 +109,7 @@ def qr_problem(outfile: str) -> str | None:
 
 def create_commands(device_name: str, method: str, directory: str, outfile: str, participant: str = "") -> tuple[str, str]:
     """The folder step and the create step of 2.1, as the page writes them."""
-    folder = ref("DIR_MFA_OUTFILE", directory)
-    mkdir = f"ls -d {folder} > /dev/null 2>&1 || mkdir -p -m 700 {folder}"
+    mkdir = private_dir(ref("DIR_MFA_OUTFILE", directory))
     create = continued(
         "aws iam create-virtual-mfa-device",
         f"  --virtual-mfa-device-name {ref('MFA_DEVICE_NAME', device_name)}",
