@@ -17,6 +17,7 @@ from pathlib import Path
 import boto3
 import pytest
 from helpers import PHONE, terminal_env
+from helpers import typed as typed_codes
 
 import handson_helpers as hh
 from conftest import AWS_CLI
@@ -379,7 +380,7 @@ def test_the_qr_folder_is_created_only_when_missing_and_never_chmodded(ctx, iam,
     if refused:
         with pytest.raises(hh.HandsonError) as err:
             hh.create_virtual_mfa_device(ctx, "handson-cli-basic-user-mfa", outfile)
-        assert "フォルダー" in err.value.message and "何も変更していません" in err.value.message
+        assert "ディレクトリ" in err.value.message and "何も変更していません" in err.value.message
         assert iam.list_virtual_mfa_devices()["VirtualMFADevices"] == []
         assert _modes(tmp_path) == before
         assert preparation is not None, "01 準備 said ✔ for a folder 21 refuses"
@@ -575,10 +576,11 @@ def _kit_run(who, user_path, directory, shown, monkeypatch):
     hh.verify_user(ctx, user, user_path)
     check(MFA_DEVICE_NAME=device, MFA_BOOTSTRAP_METHOD="QRCodePNG", DIR_MFA_OUTFILE=directory, FILE_MFA_OUTFILE=outfile)
     hh.create_virtual_mfa_device(ctx, device, outfile)
+    assert hh.set_variables(IAM_USER_NAME=user, IAM_USER_PATH=user_path, MFA_DEVICE_NAME=device, DIR_MFA_OUTFILE=directory) == outfile  # 22's 設定値の指定
     check(IAM_USER_NAME=user, IAM_USER_PATH=user_path, MFA_DEVICE_NAME=device, FILE_MFA_OUTFILE=outfile)
     account = hh.get_account_id(ctx)
     serial = hh.find_device_serial(ctx, account, device)
-    shown.append("PHONE")
+    shown.append("MFA_AUTH_CODE1='<")  # what show_enable_check shows before the form (the form shows the command), typed from the phone
     assert asyncio.run(hh.enable_with_form(ctx, user, serial, outfile, wait=False)) == "enabled"
     hh.verify_mfa_enabled(ctx, user)
     key_file = settings.access_key_file(directory, user)
@@ -593,16 +595,15 @@ def _kit_run(who, user_path, directory, shown, monkeypatch):
     assert not hh.protected_read(ctx, keys, user, user_path).allowed
     mfa_serial = hh.mfa_serial(ctx, user)
     hh.wrong_code_refused(ctx, keys, mfa_serial)
-    shown.append("PHONE1")
     hh.show_session_step(keys, mfa_serial)
     session = asyncio.run(hh.session_with_form(ctx, keys, mfa_serial, outfile, wait=False))
     assert hh.protected_read(ctx, session, user, user_path).allowed
     hh.verify_mfa_protection(ctx, user, user_path, keys, session)
     state = _state(ctx.iam, settings.expand(outfile))
     shown.append("CLEANUP")
-    check(IAM_USER_NAME=user, IAM_USER_PATH=user_path, MFA_DEVICE_NAME=device, FILE_MFA_OUTFILE=outfile, FILE_ACCESS_KEY=key_file)
+    check(IAM_USER_NAME=user, IAM_USER_PATH=user_path, MFA_DEVICE_NAME=device, FILE_MFA_OUTFILE=outfile, FILE_ACCESS_KEY=key_file, POLICY_NAME=policy)
     hh.get_account_id(ctx)
-    hh.run_cleanup(ctx, hh.plan_cleanup(ctx, user, user_path, device, outfile, key_file))
+    hh.run_cleanup(ctx, hh.plan_cleanup(ctx, user, user_path, device, outfile, key_file, policy))
     hh.verify_cleanup(ctx, user, device, outfile, key_file)
     assert not os.path.lexists(settings.expand(key_file))
     return state, settings.expand(outfile)
@@ -631,11 +632,7 @@ def test_pasting_every_shown_command_into_bash_does_exactly_what_the_kit_did(san
     assert iam.list_users()["Users"] == [] and not os.path.lexists(qr)
     texts = [s for s in shown if s]
     cut = texts.index("CLEANUP")
-    phone = {
-        "PHONE": 'MFA_AUTH_CODE1=$(python -c "$PHONE" "${FILE_MFA_OUTFILE}" 1)\nMFA_AUTH_CODE2=$(python -c "$PHONE" "${FILE_MFA_OUTFILE}" 2)',
-        "PHONE1": 'MFA_TOKEN_CODE=$(python -c "$PHONE" "${FILE_MFA_OUTFILE}" 2)',
-    }
-    setup = [phone.get(t, t) for t in texts[:cut]]
+    setup = [typed_codes(t) for t in texts[:cut]]  # 22's and 40's placeholders, typed from the phone
     env = terminal_env(sandbox, tmp_path, PHONE=PHONE, PATH=f"{zygote.bin}:{Path(sys.executable).parent}:{os.environ['PATH']}")
     for part, commands in (("sections 1 to 40", setup), ("後始末", texts[cut + 1 :])):
         script = "set -eu\n" + "\n".join(commands) + "\n"
