@@ -558,7 +558,7 @@ def show_session_step(keys: Keys, serial: str) -> None:
     SHOW.command("MFA_TOKEN_CODE='<認証アプリに表示された認証コード>'", label="変数の設定")
     SHOW.command(
         session_check_lines(serial),
-        f'  # MFA_DEVICE_SERIAL:"{serial}"\n    MFA_DEVICE_SERIAL="{serial}"\n  # MFA_TOKEN_CODE:"<認証アプリに表示された認証コード>"\n    MFA_TOKEN_CODE="(次のセルのフォームに入力します)"',
+        f'  # MFA_DEVICE_SERIAL:"{serial}"\n    MFA_DEVICE_SERIAL="{serial}"\n  # MFA_TOKEN_CODE:"<認証アプリに表示された認証コード>"\n    MFA_TOKEN_CODE="(下のフォームに入力します)"',
         label="変数の確認",
     )
     SHOW.command(session_command(keys))

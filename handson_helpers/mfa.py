@@ -250,7 +250,7 @@ def show_enable_check(user_name: str, serial: str) -> None:
     upper = enable_check_lines(user_name, serial)
     template = "\n".join(f'  # {name}:"{value}"\n    {name}="${{{name}}}"' for name, value in upper)
     actual = {"IAM_USER_NAME": user_name, "MFA_DEVICE_SERIAL": serial}
-    printed = "\n".join(f'  # {name}:"{value}"\n    {name}="{actual.get(name, "(次のセルのフォームに入力します)")}"' for name, value in upper)
+    printed = "\n".join(f'  # {name}:"{value}"\n    {name}="{actual.get(name, "(下のフォームに入力します)")}"' for name, value in upper)
     SHOW.command(f"cat << END\n\n{template}\n\nEND", printed, label="変数の確認")
     SHOW.command(enable_command(user_name, serial))
 

@@ -55,6 +55,15 @@ def test_stored_notebooks_and_the_repo_hold_no_secret():
         assert "widgets" not in nb["metadata"]
 
 
+def test_stored_outputs_show_a_neutral_home_not_the_rehearsals():
+    """Issue 24 (10): the rehearsal's temporary HOME read as if it were the learner's."""
+    from handson_helpers.run import NEUTRAL_HOME
+
+    texts = [json.dumps(c.get("outputs", []), ensure_ascii=False) for p in notebooks() for c in nbformat.read(p, as_version=4).cells]
+    assert not [t for t in texts if "/tmp/handson-" in t]
+    assert any(f"{NEUTRAL_HOME}/environment/" in t for t in texts)
+
+
 # What an output may keep after nbval's sanitizer: the policy language's version is a constant.
 CONSTANT_DATES = {"2012-10-17"}
 

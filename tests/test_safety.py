@@ -470,7 +470,7 @@ def test_pasted_31_never_writes_the_secret_into_a_folder_made_by_another_user(tm
     marker = tmp_path / "aws-ran"
     steps = access.key_commands(str(folder), "u", str(folder / "u-access-key.txt"))
     script = (
-        f"set -eu\naws() {{ touch {marker}; printf 'AKIAEXAMPLEEXAMPLE12\\tsecret\\n'; }}\n"
+        f"set -eu\naws() {{ touch {marker}; printf 'id\\tsecret\\n'; }}\n"
         f"{assign('IAM_USER_NAME', 'u')}\n{assign('DIR_ACCESS_KEY', str(folder))}\n{assign('FILE_ACCESS_KEY', str(folder / 'u-access-key.txt'))}\n"
         f"{steps['mkdir']}\n{steps['create']}\n"
     )
@@ -496,7 +496,7 @@ def test_pasted_31_never_writes_through_a_link_or_over_a_file(tmp_path, make):
     marker = tmp_path / "aws-ran"
     steps = access.key_commands(str(folder), "u", str(key_file))
     script = (
-        f"set -eu\naws() {{ touch {marker}; printf 'AKIAEXAMPLEEXAMPLE12\\tsecret\\n'; }}\n"
+        f"set -eu\naws() {{ touch {marker}; printf 'id\\tsecret\\n'; }}\n"
         f"{assign('IAM_USER_NAME', 'u')}\n{assign('DIR_ACCESS_KEY', str(folder))}\n{assign('FILE_ACCESS_KEY', str(key_file))}\n"
         f"{steps['mkdir']}\n{steps['create']}\n"
     )
