@@ -489,7 +489,7 @@ def mfa_serial(ctx: Context, user_name: str) -> str:
 
 def wrong_code_refused(ctx: Context, keys: Keys, serial: str) -> str:
     """GetSessionToken with a code that is not the device's: AWS refuses it (AccessDenied)."""
-    ctx.report.command(f"MFA_TOKEN_CODE='{WRONG_CODE}'")
+    ctx.report.command(f"MFA_TOKEN_CODE='{WRONG_CODE}'", label="変数の設定")
     try:
         _get_session(ctx, keys, serial, WRONG_CODE)
     except AWS_ERRORS as exc:
@@ -504,7 +504,7 @@ def wrong_code_refused(ctx: Context, keys: Keys, serial: str) -> str:
         ctx.report.message(
             "info",
             "拒否されました。認証コードは認証アプリが30秒ごとに計算するもので、間違ったコード、古いコード、一度使ったコードでは一時的な認証情報を取得できません。"
-            "アプリに表示された正しいコードまで拒否され続ける場合は、デバイスの同期がずれています: 23_resync_virtual_mfa_device で再同期します。",
+            "アプリに表示された正しいコードまで拒否され続ける場合は、デバイスの同期がずれている可能性があります: 23_resync_virtual_mfa_device で再同期します。",
         )
         return code
     ctx.report.message("warning", f"認証コード {WRONG_CODE} がたまたま正しいコードでした(約25万分の1の確率です)。次の手順に進んで構いません。")
