@@ -17,13 +17,15 @@ from pathlib import Path
 import boto3
 import pytest
 from helpers import PHONE, terminal_env
+from helpers import typed as typed_codes
 
 import handson_helpers as hh
 from conftest import AWS_CLI
-from handson_helpers import rules, safefs, settings
+from handson_helpers import access, mfa, rules, safefs, settings
 from handson_helpers import sandbox as sb
 from handson_helpers.sandbox import control, paths
 from handson_helpers.sandbox.server import port_free
+from handson_helpers.shell import assign
 
 NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
 # A listener run as another user: records every byte it is sent; answers as the sandbox would,
@@ -378,7 +380,7 @@ def test_the_qr_folder_is_created_only_when_missing_and_never_chmodded(ctx, iam,
     if refused:
         with pytest.raises(hh.HandsonError) as err:
             hh.create_virtual_mfa_device(ctx, "handson-cli-basic-user-mfa", outfile)
-        assert "フォルダー" in err.value.message and "何も変更していません" in err.value.message
+        assert "ディレクトリ" in err.value.message and "何も変更していません" in err.value.message
         assert iam.list_virtual_mfa_devices()["VirtualMFADevices"] == []
         assert _modes(tmp_path) == before
         assert preparation is not None, "01 準備 said ✔ for a folder 21 refuses"
@@ -416,6 +418,91 @@ def test_the_qr_file_is_never_written_through_a_link_or_over_a_foreign_file(ctx,
         hh.create_virtual_mfa_device(ctx, "handson-cli-basic-user-mfa", str(path))
     assert victim.read_text() == "precious" and _modes(tmp_path) == before
     assert iam.list_virtual_mfa_devices()["VirtualMFADevices"] == []
+
+
+# The shown folder step refuses a link even to a folder of the learner's own (stricter than the kit).
+SHELL_STRICTER = {"a link to a private folder"}
+
+
+def _folder_steps(folder: Path) -> list[str]:
+    """21's and 31's folder steps as shown, with their variables, ready for bash."""
+    mkdir_qr, _ = mfa.create_commands("d", "QRCodePNG", str(folder), str(folder / "d.png"))
+    mkdir_key = access.key_commands(str(folder), "u", str(folder / "u-access-key.txt"))["mkdir"]
+    variables = f"{assign('DIR_MFA_OUTFILE', str(folder))}\n{assign('DIR_ACCESS_KEY', str(folder))}\n"
+    return [f"set -eu\n{variables}{step}\n" for step in (mkdir_qr, mkdir_key)]
+
+
+@pytest.mark.parametrize("kind", FOLDERS)
+def test_the_shown_folder_step_refuses_what_the_kit_refuses(tmp_path, kind):
+    """Issue 21 (10): `ls -d … || mkdir` took any folder that was there; the shown step is as strict as the kit."""
+    folder, refused = _folder(tmp_path, kind)
+    for script in _folder_steps(folder):
+        before = _modes(tmp_path)
+        proc = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=30, cwd=tmp_path)
+        if refused or kind in SHELL_STRICTER:
+            assert proc.returncode != 0 and "自分だけが書き込めるディレクトリではありません" in proc.stderr, proc.stderr
+            assert {k: v for k, v in _modes(tmp_path).items() if k in before} == before
+        else:
+            assert proc.returncode == 0, proc.stderr
+            after = _modes(tmp_path)
+            assert {k: v for k, v in after.items() if k in before} == before  # nothing existing changed
+            assert all(stat.S_IMODE(after[new][0]) == 0o700 for new in set(after) - set(before))
+
+
+def _taken_after_the_check(tmp_path, case):
+    """A folder that passed 設定値の確認 while missing, then made by another user before the paste."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o1777)  # like /tmp: anyone may add an entry
+    folder = shared / "a" / "b"
+    assert settings.problem("DIR_ACCESS_KEY", str(folder)) is None
+    taken = folder if case == "the folder itself" else folder.parent
+    taken.mkdir(parents=True)
+    for level in (folder.parent, folder) if case == "the folder itself" else (folder.parent,):
+        os.chown(level, 65534, 65534)
+        level.chmod(0o777)
+    return folder
+
+
+@pytest.mark.parametrize("case", ["the folder itself", "a level above it"])
+def test_pasted_31_never_writes_the_secret_into_a_folder_made_by_another_user(tmp_path, case):
+    folder = _taken_after_the_check(tmp_path, case)
+    marker = tmp_path / "aws-ran"
+    steps = access.key_commands(str(folder), "u", str(folder / "u-access-key.txt"))
+    script = (
+        f"set -eu\naws() {{ touch {marker}; printf 'id\\tsecret\\n'; }}\n"
+        f"{assign('IAM_USER_NAME', 'u')}\n{assign('DIR_ACCESS_KEY', str(folder))}\n{assign('FILE_ACCESS_KEY', str(folder / 'u-access-key.txt'))}\n"
+        f"{steps['mkdir']}\n{steps['create']}\n"
+    )
+    proc = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=30, cwd=tmp_path)
+    assert proc.returncode != 0 and "自分だけが書き込めるディレクトリではありません" in proc.stderr
+    assert not marker.exists() and not list(folder.parent.rglob("*access-key*"))
+
+
+@pytest.mark.parametrize("make", ["a link to another user's file", "a link to nowhere", "a file already there"])
+def test_pasted_31_never_writes_through_a_link_or_over_a_file(tmp_path, make):
+    folder = tmp_path / "keys"
+    folder.mkdir(mode=0o700)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    os.chown(victim, 65534, 65534)
+    key_file = folder / "u-access-key.txt"
+    if make == "a link to another user's file":
+        key_file.symlink_to(victim)
+    elif make == "a link to nowhere":
+        key_file.symlink_to(tmp_path / "nowhere")
+    else:
+        key_file.write_text("mine")
+    marker = tmp_path / "aws-ran"
+    steps = access.key_commands(str(folder), "u", str(key_file))
+    script = (
+        f"set -eu\naws() {{ touch {marker}; printf 'id\\tsecret\\n'; }}\n"
+        f"{assign('IAM_USER_NAME', 'u')}\n{assign('DIR_ACCESS_KEY', str(folder))}\n{assign('FILE_ACCESS_KEY', str(key_file))}\n"
+        f"{steps['mkdir']}\n{steps['create']}\n"
+    )
+    proc = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=30, cwd=tmp_path)
+    assert proc.returncode != 0 and not marker.exists()
+    assert victim.read_text() == "precious" and not (tmp_path / "nowhere").exists()
 
 
 @pytest.mark.parametrize("kind", ["sticky and open (1777)", "group-writable (0770)", "another user's", "a link another user planted"])
@@ -489,10 +576,11 @@ def _kit_run(who, user_path, directory, shown, monkeypatch):
     hh.verify_user(ctx, user, user_path)
     check(MFA_DEVICE_NAME=device, MFA_BOOTSTRAP_METHOD="QRCodePNG", DIR_MFA_OUTFILE=directory, FILE_MFA_OUTFILE=outfile)
     hh.create_virtual_mfa_device(ctx, device, outfile)
+    assert hh.set_variables(IAM_USER_NAME=user, IAM_USER_PATH=user_path, MFA_DEVICE_NAME=device, DIR_MFA_OUTFILE=directory) == outfile  # 22's 設定値の指定
     check(IAM_USER_NAME=user, IAM_USER_PATH=user_path, MFA_DEVICE_NAME=device, FILE_MFA_OUTFILE=outfile)
     account = hh.get_account_id(ctx)
     serial = hh.find_device_serial(ctx, account, device)
-    shown.append("PHONE")
+    shown.append("MFA_AUTH_CODE1='<")  # what show_enable_check shows before the form (the form shows the command), typed from the phone
     assert asyncio.run(hh.enable_with_form(ctx, user, serial, outfile, wait=False)) == "enabled"
     hh.verify_mfa_enabled(ctx, user)
     key_file = settings.access_key_file(directory, user)
@@ -507,16 +595,15 @@ def _kit_run(who, user_path, directory, shown, monkeypatch):
     assert not hh.protected_read(ctx, keys, user, user_path).allowed
     mfa_serial = hh.mfa_serial(ctx, user)
     hh.wrong_code_refused(ctx, keys, mfa_serial)
-    shown.append("PHONE1")
     hh.show_session_step(keys, mfa_serial)
     session = asyncio.run(hh.session_with_form(ctx, keys, mfa_serial, outfile, wait=False))
     assert hh.protected_read(ctx, session, user, user_path).allowed
     hh.verify_mfa_protection(ctx, user, user_path, keys, session)
     state = _state(ctx.iam, settings.expand(outfile))
     shown.append("CLEANUP")
-    check(IAM_USER_NAME=user, IAM_USER_PATH=user_path, MFA_DEVICE_NAME=device, FILE_MFA_OUTFILE=outfile, FILE_ACCESS_KEY=key_file)
+    check(IAM_USER_NAME=user, IAM_USER_PATH=user_path, MFA_DEVICE_NAME=device, FILE_MFA_OUTFILE=outfile, FILE_ACCESS_KEY=key_file, POLICY_NAME=policy)
     hh.get_account_id(ctx)
-    hh.run_cleanup(ctx, hh.plan_cleanup(ctx, user, user_path, device, outfile, key_file))
+    hh.run_cleanup(ctx, hh.plan_cleanup(ctx, user, user_path, device, outfile, key_file, policy))
     hh.verify_cleanup(ctx, user, device, outfile, key_file)
     assert not os.path.lexists(settings.expand(key_file))
     return state, settings.expand(outfile)
@@ -545,11 +632,7 @@ def test_pasting_every_shown_command_into_bash_does_exactly_what_the_kit_did(san
     assert iam.list_users()["Users"] == [] and not os.path.lexists(qr)
     texts = [s for s in shown if s]
     cut = texts.index("CLEANUP")
-    phone = {
-        "PHONE": 'MFA_AUTH_CODE1=$(python -c "$PHONE" "${FILE_MFA_OUTFILE}" 1)\nMFA_AUTH_CODE2=$(python -c "$PHONE" "${FILE_MFA_OUTFILE}" 2)',
-        "PHONE1": 'MFA_TOKEN_CODE=$(python -c "$PHONE" "${FILE_MFA_OUTFILE}" 2)',
-    }
-    setup = [phone.get(t, t) for t in texts[:cut]]
+    setup = [typed_codes(t) for t in texts[:cut]]  # 22's and 40's placeholders, typed from the phone
     env = terminal_env(sandbox, tmp_path, PHONE=PHONE, PATH=f"{zygote.bin}:{Path(sys.executable).parent}:{os.environ['PATH']}")
     for part, commands in (("sections 1 to 40", setup), ("後始末", texts[cut + 1 :])):
         script = "set -eu\n" + "\n".join(commands) + "\n"
