@@ -209,6 +209,9 @@ def test_a_room_of_participants_on_a_real_hub(the_hub):
     # participant A against participant B: the room says AccessDenied, Unix says no to B's files
     a, b = NAMES[0], NAMES[1]
     b_uid = pwd.getpwnam(b).pw_uid
+    status, out = teacher.execute(f"print(json.dumps(ctx.iam.list_access_keys(UserName='handson-cli-basic-user-{b}')['AccessKeyMetadata'][0]['AccessKeyId']))")
+    assert status == "ok", out
+    b_key = _last_json(out)  # B's 3.1 key id (only an id: the secret is in B's file)
     status, out = kernels[a].execute(
         f"""
 import json, os, handson_helpers as hh
@@ -217,7 +220,9 @@ user, serial = "handson-cli-basic-user-{b}", "arn:aws:iam::123456789012:mfa/hand
 codes = []
 for call in (lambda: ctx.iam.get_user(UserName=user), lambda: ctx.iam.deactivate_mfa_device(UserName=user, SerialNumber=serial),
              lambda: ctx.iam.delete_virtual_mfa_device(SerialNumber=serial), lambda: ctx.iam.delete_user(UserName=user),
-             lambda: ctx.iam.list_mfa_devices(UserName=user)):
+             lambda: ctx.iam.list_mfa_devices(UserName=user),
+             lambda: ctx.iam.resync_mfa_device(UserName="handson-cli-basic-user-{a}", SerialNumber=serial, AuthenticationCode1="123456", AuthenticationCode2="234567"),
+             lambda: ctx.iam.delete_access_key(AccessKeyId="{b_key}")):  # no UserName: the caller's own user, as AWS reads it
     try:
         call(); codes.append("allowed")
     except ctx.iam.exceptions.ClientError as exc:
@@ -248,12 +253,18 @@ except PermissionError:
     room_port = "denied"
 except OSError as exc:
     room_port = str(exc)
-print(json.dumps({{"codes": codes, "files": files, "procs": len(procs), "tokens_seen": sum(environ), "moto": "moto" in sys.modules, "room_port": room_port}}))
+listed = ctx.iam.list_virtual_mfa_devices()["VirtualMFADevices"]
+list_tags = sum("Tags" in d.get("User", {{}}) or "Tags" in d for d in listed)
+print(json.dumps({{"list_tags": list_tags, "codes": codes,
+                  "files": files, "procs": len(procs), "tokens_seen": sum(environ), "moto": "moto" in sys.modules, "room_port": room_port}}))
 """
     )
     assert status == "ok", out
     seen = _last_json(out)
-    assert seen["codes"] == ["AccessDenied"] * 5, seen
+    assert seen["codes"] == ["AccessDenied"] * 7, seen  # B's device on A's user; B's key by id alone (A's own identity is out of scope)
+    status, out = teacher.execute(f"print(json.dumps(ctx.iam.list_access_keys(UserName='handson-cli-basic-user-{b}')['AccessKeyMetadata'][0]['AccessKeyId']))")
+    assert status == "ok" and _last_json(out) == b_key, out  # B's key is still there
+    assert seen["list_tags"] == 0, seen  # list operations return no tags (they leaked key ids)
     assert seen["files"] == ["denied"] * 4, seen  # the QR, the folders, B's kernels' IPC files
     assert seen["room_port"] == "denied", seen
     assert seen["procs"] >= 2 and seen["tokens_seen"] == 0, seen  # B's server and kernel, their tokens unreadable
