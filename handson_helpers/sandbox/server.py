@@ -521,6 +521,17 @@ def _listen(app: SandboxApp, host: str, port: int, stop_on=(signal.SIGTERM,), pe
     return server
 
 
+def _listen_preferring(app: SandboxApp, host: str, port: int):
+    """The home's own port when it is free, else one the system picks, bound where it is tried:
+    asking whether a port is free and binding it later races whoever binds it in between."""
+    if port:
+        try:
+            return _listen(app, host, port)
+        except SystemExit:  # werkzeug exits (status 1) instead of raising when the port is taken
+            pass
+    return _listen(app, host, 0)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="handson_helpers.sandbox.server")
     parser.add_argument("--home", type=Path, required=True)
@@ -531,7 +542,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"refusing to listen on {args.host}: the sandbox serves loopback only", file=sys.stderr)
         return 2
     app = build_app(args.home)
-    server = _listen(app, args.host, args.port if port_free(args.host, args.port) else 0)
+    server = _listen_preferring(app, args.host, args.port)
     print(json.dumps({"port": server.server_port, "notice": app.notice}), flush=True)
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
