@@ -17,7 +17,7 @@ from .errors import HandsonError
 from .mfa import Outcome
 from .settings import expand
 from .target import Context
-from .totp import secret_from_qr
+from .totp import authenticator_codes, secret_from_qr
 from .widget import CODE_STYLE, CodeForm, _show_and_wait, auto_mfa
 
 
@@ -85,10 +85,9 @@ class MfaCodeForm(CodeForm):
         self._finish(Outcome.CANCELLED)
 
     def fill_from_qr(self, outfile: str) -> None:
-        """The built-in authenticator: read the QR file as the phone did and type the current code."""
-        import pyotp
-
-        self.code.value = pyotp.TOTP(secret_from_qr(expand(outfile))).now()
+        """The built-in authenticator: read the QR file as the phone did and type the current code
+        (or the next one, when it typed the current one already)."""
+        (self.code.value,) = authenticator_codes(secret_from_qr(expand(outfile)), 1)
 
 
 async def session_with_form(ctx: Context, keys: Keys, serial: str, outfile: str, wait: bool = True) -> Keys | None:

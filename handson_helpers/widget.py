@@ -29,7 +29,7 @@ from .mfa import (
 from .safefs import PNG_SIGNATURE, read_bootstrap
 from .settings import expand
 from .target import Context
-from .totp import consecutive_codes, normalize_code, seconds_left, secret_from_qr
+from .totp import authenticator_codes, normalize_code, seconds_left, secret_from_qr
 from .users import get_user
 
 CODE_STYLE = {"description_width": "150px"}
@@ -168,7 +168,7 @@ class MfaEnableForm(CodeForm):
 
     def fill_from_qr(self, outfile: str) -> None:
         """The built-in authenticator: read the QR file and type two consecutive codes."""
-        self.code1.value, self.code2.value = consecutive_codes(secret_from_qr(expand(outfile)))
+        self.code1.value, self.code2.value = authenticator_codes(secret_from_qr(expand(outfile)), 2)
 
 
 class RecreateOffer(w.VBox):

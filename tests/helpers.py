@@ -23,9 +23,17 @@ def outfile(home):
 
 
 def phone_codes(png_path, offset_windows=0):
-    """Two consecutive codes read from the QR image, shifted by whole 30-second windows."""
+    """Two consecutive codes read from the QR image: the built-in authenticator's (never a code it
+    typed before), or shifted by whole 30-second windows."""
     secret = totp.secret_from_qr(png_path)
+    if offset_windows == 0:
+        return totp.authenticator_codes(secret, 2)
     return totp.consecutive_codes(secret, time.time() + offset_windows * 30)
+
+
+def phone_code(secret):
+    """One code of the device, as the built-in authenticator types it (never one it typed before)."""
+    return totp.authenticator_codes(secret, 1)[0]
 
 
 def make_user_and_device(ctx, qr_file):
@@ -62,9 +70,9 @@ def terminal_env(box, tmp_path, **extra) -> dict:
     return env
 
 
-# The learner's phone for a pasted bash script: `python -c "$PHONE" QR_FILE N` prints the Nth of two
-# consecutive codes, as MFA_AUTH_CODE1/2 would be typed.
-PHONE = "import sys, pyotp, time; from handson_helpers import totp; print(pyotp.TOTP(totp.secret_from_qr(sys.argv[1])).at(time.time() + 30 * (int(sys.argv[2]) - 1)))"
+# The learner's phone for a pasted bash script: `python -c "$PHONE" QR_FILE N` prints N consecutive
+# codes (the built-in authenticator's: never one it typed before), as MFA_AUTH_CODE1/2 or MFA_TOKEN_CODE.
+PHONE = "import sys; from handson_helpers import totp; print(*totp.authenticator_codes(totp.secret_from_qr(sys.argv[1]), int(sys.argv[2])))"
 
 
 class _OverIPC:

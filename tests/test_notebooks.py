@@ -262,9 +262,9 @@ def pasted(nb) -> list[str]:
                 shell = text[len(label) :].split("\n結果:\n")[0]
                 if "${MFA_AUTH_CODE1}" in shell and not any("MFA_AUTH_CODE1=" in t for t in texts):
                     # the page's 変数の設定 of the two codes, typed from the phone
-                    texts.append('MFA_AUTH_CODE1=$(python -c "$PHONE" "${FILE_MFA_OUTFILE}" 1)\nMFA_AUTH_CODE2=$(python -c "$PHONE" "${FILE_MFA_OUTFILE}" 2)')
+                    texts.append('read -r MFA_AUTH_CODE1 MFA_AUTH_CODE2 <<< "$(python -c "$PHONE" "${FILE_MFA_OUTFILE}" 2)"')
                 if label == "変数の確認:\n" and "MFA_TOKEN_CODE" in shell:
-                    texts.append('MFA_TOKEN_CODE=$(python -c "$PHONE" "${FILE_MFA_OUTFILE}" 2)')  # the code the phone shows now
+                    texts.append('MFA_TOKEN_CODE=$(python -c "$PHONE" "${FILE_MFA_OUTFILE}" 1)')  # the code the phone shows now
                 if "\n結果:\nAn error occurred (" in text:
                     shell = f"if (\n{shell}\n); then echo 'AWS accepted what it must refuse' >&2; exit 97; fi"  # refused on purpose
                 texts.append(shell)
