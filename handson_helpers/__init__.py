@@ -35,16 +35,17 @@ _STEPS = {
         "recreate_virtual_mfa_device",
         "resync_mfa_device",
         "show_enable_check",
+        "show_resync_check",
         "verify_device_created",
         "verify_mfa_enabled",
     ),
     "notebook": ("check_settings", "setup", "verify_environment"),
     "progress": ("show_progress",),
-    "session_form": ("session_with_form",),
+    "session_form": ("session_with_form", "verify_resynced"),
     "settings": ("access_key_file", "expected", "mfa_outfile", "scoped"),
     "target": ("Context", "connect", "get_account_id"),
     "users": ("create_user", "verify_user"),
-    "widget": ("enable_with_form",),
+    "widget": ("enable_with_form", "resync_with_form"),
 }
 _NAMES = {name: (module, name) for module, names in _STEPS.items() for name in names}
 _NAMES.update(workshop_status=("workshop", "show_status"), workshop_verify_all_enabled=("workshop", "verify_all_enabled"))

@@ -23,7 +23,8 @@ from datetime import datetime
 import boto3
 
 from .display import SHOW, Reporter
-from .errors import AWS_ERRORS, HandsonError, aws_call, explain, require_passed
+from .errors import AWS_ERRORS, HandsonError, aws_call, error_code, explain, require_passed
+from .mfa import OUT_OF_SYNC_HINT, THROTTLED
 from .safefs import folder_problem, remove_private, write_private
 from .settings import KIT_POLICY_NAME, expand, owned, require_valid
 from .shell import PLAIN, continued, quote, ref
@@ -102,10 +103,6 @@ def client_for(ctx: Context, service: str, keys: Keys):
     return boto3.Session(region_name=ctx.region, **keys.boto).client(service, config=CLIENT_CONFIG)
 
 
-def _code(exc) -> str:
-    return getattr(exc, "response", {}).get("Error", {}).get("Code", "")
-
-
 def _settled(ctx: Context, call, retry: tuple[str, ...]):
     """Real AWS only: retry codes a fresh key or policy gives for a few seconds, then give up."""
     deadline = time.monotonic() + (AWS_SETTLE_SECONDS if ctx.target == "aws" else 0)
@@ -113,7 +110,7 @@ def _settled(ctx: Context, call, retry: tuple[str, ...]):
         try:
             return call()
         except AWS_ERRORS as exc:
-            if _code(exc) not in retry or time.monotonic() >= deadline:
+            if error_code(exc) not in retry or time.monotonic() >= deadline:
                 raise
             time.sleep(2)
 
@@ -416,7 +413,7 @@ def _read(ctx: Context, keys: Keys, user_name: str, user_path: str) -> ReadResul
     try:
         users = _settled(ctx, lambda: client.list_users(PathPrefix=user_path)["Users"], retry)
     except AWS_ERRORS as exc:
-        code = _code(exc)
+        code = error_code(exc)
         if code not in ("AccessDenied", "InvalidClientTokenId", "ExpiredToken"):
             raise explain(exc, "iam:ListUsers") from None
         return ReadResult(False, code, f"An error occurred ({code}) when calling the ListUsers operation: {mask_text(exc.response['Error'].get('Message', ''))}")
@@ -491,7 +488,7 @@ def wrong_code_refused(ctx: Context, keys: Keys, serial: str) -> str:
     try:
         _get_session(ctx, keys, serial, WRONG_CODE)
     except AWS_ERRORS as exc:
-        code = _code(exc)
+        code = error_code(exc)
         if code != "AccessDenied":
             raise explain(exc, "sts:GetSessionToken") from None
         ctx.report.command(
@@ -522,11 +519,14 @@ def get_session_token(ctx: Context, keys: Keys, serial: str, code: str) -> Keys:
     try:
         return _get_session(ctx, keys, serial, validate_code(code))
     except AWS_ERRORS as exc:
-        if _code(exc) == "AccessDenied":
+        if error_code(exc) == "AccessDenied":
             raise HandsonError(
-                "認証コードが正しくありません(AWSが受け付けませんでした)。認証アプリに新しいコードが表示されたら、そのコードを入力し直してください。",
+                "認証コードが正しくありません(AWSが受け付けませんでした)。認証アプリに新しいコードが表示されたら、そのコードを入力し直してください"
+                "(一度使った認証コードは使えません)。" + OUT_OF_SYNC_HINT,
                 "InvalidMfaCode",
             ) from None
+        if error_code(exc) == "Throttling":
+            raise HandsonError(THROTTLED, "Throttling") from None
         raise explain(exc, "sts:GetSessionToken") from None
 
 

@@ -38,9 +38,7 @@ class Device:
         created = iam.create_virtual_mfa_device(VirtualMFADeviceName=device)["VirtualMFADevice"]
         self.seed, self.serial = created["Base32StringSeed"].decode(), created["SerialNumber"]
         key = iam.create_access_key(UserName=name)["AccessKey"]
-        self.sts = boto3.client(
-            "sts", endpoint_url=sandbox.url, region_name="ap-northeast-1", aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"], config=NO_RETRY
-        )
+        self.sts = boto3.client("sts", endpoint_url=sandbox.url, region_name="ap-northeast-1", aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"], config=NO_RETRY)
         self.step = int(time.time() // 30)  # the steps of one case are counted from here
 
     def code(self, step):
