@@ -24,6 +24,7 @@ _STEPS = {
         "verify_mfa_protection",
         "wrong_code_refused",
     ),
+    "backup": ("as_user", "create_backup_device", "create_refused_without_mfa", "put_manage_mfa_policy", "show_backup_enable_check", "verify_backup_device"),
     "cleanup": ("plan_cleanup", "run_cleanup", "verify_cleanup"),
     "display": ("Reporter", "Silent"),
     "errors": ("HandsonError",),

@@ -58,7 +58,8 @@ def get_device(ctx: Context, serial: str) -> dict | None:
     return next((d for d in list_devices(ctx) if d["SerialNumber"] == serial), None)
 
 
-def _create(ctx: Context, device_name: str, outfile: str, method: str = "QRCodePNG") -> str:
+def create_and_save(ctx: Context, device_name: str, outfile: str, method: str = "QRCodePNG") -> str:
+    """CreateVirtualMFADevice, and its QR (or key) into ``outfile``; the device is deleted again if the file cannot be written."""
     path = expand(outfile)
     problem = file_problem(path)
     if problem:  # refused before anything is created in IAM
@@ -139,7 +140,7 @@ def create_virtual_mfa_device(ctx: Context, device_name: str, outfile: str, meth
             raise HandsonError(QR_LOST.format(name=device_name, file=outfile, problem=qr_problem(outfile)), "QrFileMissing")
         return serial
     folder_existed = expand(outfile).parent.is_dir()
-    serial = _create(ctx, device_name, outfile, method)
+    serial = create_and_save(ctx, device_name, outfile, method)
     ctx.report.command(mkdir, "" if folder_existed else "(フォルダーを作成しました)")
     ctx.report.command(cli, f'{{\n    "VirtualMFADevice": {{\n        "SerialNumber": "{serial}"\n    }}\n}}')
     return serial
@@ -166,7 +167,7 @@ def recreate_virtual_mfa_device(ctx: Context, device_name: str, outfile: str) ->
         ctx.require_write("iam:DeleteVirtualMFADevice")
         with aws_call("iam:DeleteVirtualMFADevice"):
             ctx.iam.delete_virtual_mfa_device(SerialNumber=serial)
-    serial = _create(ctx, device_name, outfile)
+    serial = create_and_save(ctx, device_name, outfile)
     ctx.report.message("success", f"仮想MFAデバイス {device_name} を作り直し、新しいQRコードを {outfile} に保存しました。MFAアプリの古い登録は削除してください。")
     return serial
 
@@ -262,20 +263,20 @@ def enable_check_lines(user_name: str, serial: str) -> list[tuple[str, str]]:
 
 def show_enable_check(user_name: str, serial: str) -> None:
     """仮想MFAデバイスの有効化, before the form: the page's 変数の確認 block and the command to run."""
-    _show_pair_check(user_name, serial, enable_command(user_name, serial))
+    show_pair_check(user_name, serial, enable_command(user_name, serial))
 
 
 def show_resync_check(user_name: str, serial: str) -> None:
     """23's 変数の確認 before the form, and the command the form runs."""
-    _show_pair_check(user_name, serial, resync_command(user_name, serial))
+    show_pair_check(user_name, serial, resync_command(user_name, serial))
 
 
-def _show_pair_check(user_name: str, serial: str, command: str) -> None:
+def show_pair_check(user_name: str, serial: str, command: str, serial_variable: str = "MFA_DEVICE_SERIAL") -> None:
     """The page's 変数の確認 block and the command; the codes are typed into the form, so their
-    lower lines say so instead of a value."""
-    upper = enable_check_lines(user_name, serial)
+    lower lines say so instead of a value. 45 names its device's serial MFA_BACKUP_DEVICE_SERIAL."""
+    upper = [(serial_variable if name == "MFA_DEVICE_SERIAL" else name, value) for name, value in enable_check_lines(user_name, serial)]
     template = "\n".join(f'  # {name}:"{value}"\n    {name}="${{{name}}}"' for name, value in upper)
-    actual = {"IAM_USER_NAME": user_name, "MFA_DEVICE_SERIAL": serial}
+    actual = {"IAM_USER_NAME": user_name, serial_variable: serial}
     printed = "\n".join(f'  # {name}:"{value}"\n    {name}="{actual.get(name, "(次のセルのフォームに入力します)")}"' for name, value in upper)
     SHOW.command(f"cat << END\n\n{template}\n\nEND", printed, label="変数の確認")
     SHOW.command(command)
