@@ -57,10 +57,16 @@ def put_manage_mfa_policy(ctx: Context, user_name: str, user_path: str, policy_n
     put_user_policy(ctx, user_name, policy_name, json.dumps(manage_policy(user_path), indent=2), "MFA_POLICY_NAME")
 
 
+def _required(session: Keys | None) -> Keys:
+    """40's form returns None when cancelled: the steps after it say what to run."""
+    if session is None:
+        raise HandsonError(NO_SESSION, "NoSession")
+    return session
+
+
 def as_user(ctx: Context, keys: Keys | None) -> Context:
     """The same target and reporter, with IAM and STS clients signing as the user's ``keys``."""
-    if keys is None:
-        raise HandsonError(NO_SESSION, "NoSession")
+    keys = _required(keys)
     return replace(ctx, iam=client_for(ctx, "iam", keys), sts=client_for(ctx, "sts", keys))
 
 
@@ -119,6 +125,7 @@ def create_refused_without_mfa(ctx: Context, keys: Keys, user_name: str, device_
 def create_backup_device(ctx: Context, session: Keys | None, user_name: str, device_name: str, outfile: str) -> str:
     """CreateVirtualMFADevice with the MFA session; the QR goes to ``outfile`` as in 2.1. Returns the serial."""
     require_valid(IAM_USER_NAME=user_name, MFA_BACKUP_DEVICE_NAME=device_name, FILE_MFA_BACKUP_OUTFILE=outfile)
+    session = _required(session)
     user_ctx = as_user(ctx, session)
     serial = serial_for(ctx.account_id, device_name)
     devices = _user_devices(ctx, user_name)
@@ -139,8 +146,7 @@ def create_backup_device(ctx: Context, session: Keys | None, user_name: str, dev
 
 def show_backup_enable_check(session: Keys | None, user_name: str, serial: str) -> None:
     """The 変数の確認 block and the enable command, run with the session's credentials."""
-    if session is None:
-        raise HandsonError(NO_SESSION, "NoSession")
+    session = _required(session)
     command = enable_command(user_name, serial).replace("MFA_DEVICE_SERIAL", "MFA_BACKUP_DEVICE_SERIAL")
     show_pair_check(user_name, serial, _as(session, *("  " + line.removesuffix(" \\") for line in command.splitlines())), "MFA_BACKUP_DEVICE_SERIAL")
 

@@ -359,7 +359,7 @@ def test_aws_cleanup_deletes_the_policy_then_the_key(aws, tmp_path):
     kf.parent.mkdir(parents=True, mode=0o700)
     kf.write_text(f"{KEY_ID}\t{SECRET}\n")
     kf.chmod(0o600)
-    plan = access.AccessPlan(USER, str(kf), KIT_POLICY_NAME, True, (KEY_ID,), True, ())
+    plan = access.AccessPlan(USER, str(kf), (KIT_POLICY_NAME,), (KIT_POLICY_NAME,), (KEY_ID,), True, ())
     stub.add_response("delete_user_policy", {}, {"UserName": USER, "PolicyName": KIT_POLICY_NAME})
     stub.add_response("delete_access_key", {}, {"UserName": USER, "AccessKeyId": KEY_ID})
     from handson_helpers.cleanup import _call
