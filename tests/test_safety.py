@@ -546,8 +546,8 @@ def test_pasting_every_shown_command_into_bash_does_exactly_what_the_kit_did(san
     texts = [s for s in shown if s]
     cut = texts.index("CLEANUP")
     phone = {
-        "PHONE": 'MFA_AUTH_CODE1=$(python -c "$PHONE" "${FILE_MFA_OUTFILE}" 1)\nMFA_AUTH_CODE2=$(python -c "$PHONE" "${FILE_MFA_OUTFILE}" 2)',
-        "PHONE1": 'MFA_TOKEN_CODE=$(python -c "$PHONE" "${FILE_MFA_OUTFILE}" 2)',
+        "PHONE": 'read -r MFA_AUTH_CODE1 MFA_AUTH_CODE2 <<< "$(python -c "$PHONE" "${FILE_MFA_OUTFILE}" 2)"',
+        "PHONE1": 'MFA_TOKEN_CODE=$(python -c "$PHONE" "${FILE_MFA_OUTFILE}" 1)',
     }
     setup = [phone.get(t, t) for t in texts[:cut]]
     env = terminal_env(sandbox, tmp_path, PHONE=PHONE, PATH=f"{zygote.bin}:{Path(sys.executable).parent}:{os.environ['PATH']}")
