@@ -16,7 +16,7 @@ from .errors import HandsonError, aws_call, require_passed
 from .mfa import device_tags, get_device, serial_for
 from .safefs import read_bootstrap, remove_private
 from .settings import KIT_POLICY_NAME, SEED_BACKUP_DEVICE_NAME, SEED_DIR_ACCESS_KEY, access_key_file, expand, mfa_outfile, owned, scoped
-from .shell import continued, quote, ref
+from .shell import assign, continued, ref
 from .target import Context
 from .users import get_user, is_kits_user, listed
 
@@ -72,7 +72,7 @@ def _backup_commands(plan: Plan) -> list[str]:
     if backup.delete_device:
         steps.append(continued("aws iam delete-virtual-mfa-device", f"  --serial-number {serial}"))
     if backup.delete_file:
-        steps.append(f"rm {quote(str(expand(backup.outfile)))}")
+        steps.append("rm " + assign("FILE", str(expand(backup.outfile))).split("=", 1)[1])  # "${HOME}/…" as the page writes paths
     return steps
 
 
