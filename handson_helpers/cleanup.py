@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .access import AccessPlan, access_cleanup_commands, access_cleanup_rows, plan_access_cleanup, read_key_file, run_access_cleanup
 from .errors import HandsonError, aws_call, require_passed
-from .mfa import device_tags, get_device, serial_for
+from .mfa import device_tags, get_device, list_devices, serial_for
 from .safefs import read_bootstrap, remove_private
 from .settings import KIT_POLICY_NAME, SEED_BACKUP_DEVICE_NAME, SEED_DIR_ACCESS_KEY, access_key_file, expand, mfa_outfile, owned, scoped
 from .shell import assign, continued, ref
@@ -112,7 +112,8 @@ def plan_cleanup(
     serial = serial_for(ctx.account_id, device_name)
     ctx.report.command('MFA_DEVICE_SERIAL="arn:aws:iam::${AWS_ID}:mfa/${MFA_DEVICE_NAME}" \\\n  && echo ${MFA_DEVICE_SERIAL}', serial)
     user = get_user(ctx, user_name)
-    device = get_device(ctx, serial)
+    devices = {d["SerialNumber"]: d for d in list_devices(ctx)}  # one read for 2.1's device and 45's
+    device = devices.get(serial)
     owner = (device or {}).get("User", {}).get("UserName")
     kits_user = user is not None and is_kits_user(ctx, user, user_path)
     path = expand(outfile)
@@ -126,7 +127,7 @@ def plan_cleanup(
     for qr in (outfile, backup_outfile):
         if os.path.lexists(expand(qr)) and read_bootstrap(expand(qr)) is None:
             refused.append(f"{qr} はキットが保存したQRコード画像(またはキー)ではありません")
-    backup = get_device(ctx, backup_serial)
+    backup = devices.get(backup_serial)
     backup_owner = (backup or {}).get("User", {}).get("UserName")
     if backup_owner and backup_owner != user_name:
         refused.append(f"仮想MFAデバイス {backup_serial} は別のユーザー {backup_owner} に割り当てられています")
