@@ -24,6 +24,7 @@ _STEPS = {
         "verify_mfa_protection",
         "wrong_code_refused",
     ),
+    "backup": ("as_user", "create_backup_device", "create_refused_without_mfa", "put_manage_mfa_policy", "show_backup_enable_check", "verify_backup_device"),
     "cleanup": ("plan_cleanup", "run_cleanup", "verify_cleanup"),
     "display": ("Reporter", "Silent"),
     "errors": ("HandsonError",),
@@ -35,16 +36,17 @@ _STEPS = {
         "recreate_virtual_mfa_device",
         "resync_mfa_device",
         "show_enable_check",
+        "show_resync_check",
         "verify_device_created",
         "verify_mfa_enabled",
     ),
     "notebook": ("check_settings", "set_variables", "setup", "verify_environment"),
     "progress": ("show_progress",),
-    "session_form": ("session_with_form",),
+    "session_form": ("session_with_form", "verify_resynced"),
     "settings": ("access_key_file", "expected", "mfa_outfile", "scoped"),
     "target": ("Context", "connect", "get_account_id"),
     "users": ("create_user", "verify_user"),
-    "widget": ("enable_with_form",),
+    "widget": ("enable_with_form", "resync_with_form"),
 }
 _NAMES = {name: (module, name) for module, names in _STEPS.items() for name in names}
 _NAMES.update(workshop_status=("workshop", "show_status"), workshop_verify_all_enabled=("workshop", "verify_all_enabled"))

@@ -23,10 +23,11 @@ from datetime import datetime
 import boto3
 
 from .display import SHOW, Reporter
-from .errors import AWS_ERRORS, HandsonError, aws_call, explain, require_passed
+from .errors import AWS_ERRORS, HandsonError, aws_call, error_code, explain, require_passed
+from .mfa import OUT_OF_SYNC_HINT, THROTTLED
 from .safefs import folder_problem, remove_private, write_private
-from .settings import KIT_POLICY_NAME, expand, owned, require_valid
-from .shell import continued, private_dir, ref
+from .settings import KIT_POLICY_NAME, KIT_POLICY_NAMES, expand, owned, require_valid
+from .shell import PLAIN, continued, private_dir, quote, ref
 from .target import Context, sandbox_client
 from .totp import normalize_code
 from .users import get_user, listed, user_tags
@@ -102,10 +103,6 @@ def client_for(ctx: Context, service: str, keys: Keys):
     return boto3.Session(region_name=ctx.region, **keys.boto).client(service, config=CLIENT_CONFIG)
 
 
-def _code(exc) -> str:
-    return getattr(exc, "response", {}).get("Error", {}).get("Code", "")
-
-
 def _settled(ctx: Context, call, retry: tuple[str, ...]):
     """Real AWS only: retry codes a fresh key or policy gives for a few seconds, then give up."""
     deadline = time.monotonic() + (AWS_SETTLE_SECONDS if ctx.target == "aws" else 0)
@@ -113,7 +110,7 @@ def _settled(ctx: Context, call, retry: tuple[str, ...]):
         try:
             return call()
         except AWS_ERRORS as exc:
-            if _code(exc) not in retry or time.monotonic() >= deadline:
+            if error_code(exc) not in retry or time.monotonic() >= deadline:
                 raise
             time.sleep(2)
 
@@ -340,9 +337,9 @@ def policy_document() -> str:
     return json.dumps(MFA_POLICY, indent=2)
 
 
-def policy_commands(user_name: str, policy_name: str) -> tuple[str, str, str]:
-    user, policy = ref("IAM_USER_NAME", user_name), ref("POLICY_NAME", policy_name)
-    define = f"POLICY_DOCUMENT=$(cat << 'END'\n{policy_document()}\nEND\n)"
+def policy_commands(user_name: str, policy_name: str, document: str | None = None, variable: str = "POLICY_NAME") -> tuple[str, str, str]:
+    user, policy = ref("IAM_USER_NAME", user_name), ref(variable, policy_name)
+    define = f"POLICY_DOCUMENT=$(cat << 'END'\n{document or policy_document()}\nEND\n)"
     put = continued("aws iam put-user-policy", f"  --user-name {user}", f"  --policy-name {policy}", '  --policy-document "${POLICY_DOCUMENT}"')
     listed = continued("aws iam list-user-policies", f"  --user-name {user}", "  --query 'PolicyNames'", "  --output text")
     return define, put, listed
@@ -355,12 +352,17 @@ def user_policies(ctx: Context, user_name: str) -> list[str]:
 def put_mfa_policy(ctx: Context, user_name: str, policy_name: str = KIT_POLICY_NAME) -> None:
     """Attach AWS's MFA-required pattern to the user as an inline policy (same result on a rerun)."""
     require_valid(IAM_USER_NAME=user_name, POLICY_NAME=policy_name)
+    put_user_policy(ctx, user_name, policy_name, policy_document())
+
+
+def put_user_policy(ctx: Context, user_name: str, policy_name: str, document: str, variable: str = "POLICY_NAME") -> None:
+    """An inline policy of the kit on the kit's user, with the commands a terminal runs for it."""
     _kits_user(ctx, user_name)
-    define, put, listed = policy_commands(user_name, policy_name)
+    define, put, listed = policy_commands(user_name, policy_name, document, variable)
     ctx.report.command(define)
     ctx.require_write("iam:PutUserPolicy")
     with aws_call("iam:PutUserPolicy"):
-        ctx.iam.put_user_policy(UserName=user_name, PolicyName=policy_name, PolicyDocument=policy_document())
+        ctx.iam.put_user_policy(UserName=user_name, PolicyName=policy_name, PolicyDocument=document)
     ctx.report.command(put, "")
     ctx.report.command(listed, "\t".join(user_policies(ctx, user_name)))
 
@@ -418,7 +420,7 @@ def _read(ctx: Context, keys: Keys, user_name: str, user_path: str) -> ReadResul
     try:
         users = _settled(ctx, lambda: client.list_users(PathPrefix=user_path)["Users"], retry)
     except AWS_ERRORS as exc:
-        code = _code(exc)
+        code = error_code(exc)
         if code not in ("AccessDenied", "InvalidClientTokenId", "ExpiredToken"):
             raise explain(exc, "iam:ListUsers") from None
         return ReadResult(False, code, f"An error occurred ({code}) when calling the ListUsers operation: {mask_text(exc.response['Error'].get('Message', ''))}")
@@ -493,7 +495,7 @@ def wrong_code_refused(ctx: Context, keys: Keys, serial: str) -> str:
     try:
         _get_session(ctx, keys, serial, WRONG_CODE)
     except AWS_ERRORS as exc:
-        code = _code(exc)
+        code = error_code(exc)
         if code != "AccessDenied":
             raise explain(exc, "sts:GetSessionToken") from None
         ctx.report.command(
@@ -528,11 +530,14 @@ def get_session_token(ctx: Context, keys: Keys, serial: str, code: str) -> Keys:
     try:
         return _get_session(ctx, keys, serial, validate_code(code))
     except AWS_ERRORS as exc:
-        if _code(exc) == "AccessDenied":
+        if error_code(exc) == "AccessDenied":
             raise HandsonError(
-                "認証コードが正しくありません(AWSが受け付けませんでした)。認証アプリに新しいコードが表示されたら、そのコードを入力し直してください。",
+                "認証コードが正しくありません(AWSが受け付けませんでした)。認証アプリに新しいコードが表示されたら、そのコードを入力し直してください"
+                "(一度使った認証コードは使えません)。" + OUT_OF_SYNC_HINT,
                 "InvalidMfaCode",
             ) from None
+        if error_code(exc) == "Throttling":
+            raise HandsonError(THROTTLED, "Throttling") from None
         raise explain(exc, "sts:GetSessionToken") from None
 
 
@@ -601,11 +606,15 @@ def policy_console_view(ctx: Context, user_name: str) -> None:
 class AccessPlan:
     user_name: str
     key_file: str
-    policy_name: str
-    delete_policy: bool
+    policy_names: tuple[str, ...]  # the kit's inline policy names (40's, 45's)
+    policies: tuple[str, ...]  # those of them the user has
     keys: tuple[str, ...]  # the kit's access keys
     delete_file: bool
     foreign: tuple[str, ...]  # what else is attached to the user (not the kit's): DeleteUser would conflict
+
+    @property
+    def delete_policy(self) -> bool:
+        return bool(self.policies)
 
     @property
     def empty(self) -> bool:
@@ -613,19 +622,20 @@ class AccessPlan:
 
 
 def plan_access_cleanup(ctx: Context, user_name: str, key_file: str, policy_name: str = KIT_POLICY_NAME) -> AccessPlan:
-    """What of 3.1 and 40 the kit would delete, read from IAM and the disk."""
+    """What of 3.1, 40 and 45 the kit would delete, read from IAM and the disk."""
     user = get_user(ctx, user_name)
     policies = user_policies(ctx, user_name) if user else []
     keys = [k["AccessKeyId"] for k in list_keys(ctx, user_name)] if user else []
     mine = kit_key_ids(ctx, user_name, key_file) if user else set()
     path = expand(key_file)
-    foreign = [f"インラインポリシー {p}" for p in policies if p != policy_name]
+    names = (policy_name, *(n for n in KIT_POLICY_NAMES if n != policy_name))
+    foreign = [f"インラインポリシー {p}" for p in policies if p not in names]
     foreign += [f"アクセスキー {mask(k)}" for k in keys if k not in mine]
     return AccessPlan(
         user_name,
         key_file,
-        policy_name,
-        policy_name in policies,
+        names,
+        tuple(n for n in names if n in policies),
         tuple(k for k in keys if k in mine),
         read_key_file(path) is not None,
         tuple(foreign),
@@ -637,8 +647,10 @@ def access_cleanup_commands(plan: AccessPlan) -> list[str]:
     steps = []
     if not plan.empty:
         steps.append("unset " + " ".join(TERMINAL_VARS))
-    if plan.delete_policy:
-        steps.append(continued("aws iam delete-user-policy", f"  --user-name {user}", f"  --policy-name {ref('POLICY_NAME', plan.policy_name)}"))
+    for policy in plan.policies:
+        # 40's policy is the notebook's POLICY_NAME; 45's has no variable in 後始末
+        name = ref("POLICY_NAME", policy) if policy == plan.policy_names[0] else policy if PLAIN.fullmatch(policy) else quote(policy)
+        steps.append(continued("aws iam delete-user-policy", f"  --user-name {user}", f"  --policy-name {name}"))
     if plan.keys:
         steps.append(
             continued(
@@ -659,11 +671,11 @@ def access_cleanup_commands(plan: AccessPlan) -> list[str]:
 
 def access_cleanup_rows(plan: AccessPlan | None, whole: AccessPlan | None, word) -> list[list[str]]:
     """Rows of the 後始末 table for these steps (``word(planned, needed, absent)`` from cleanup.py)."""
-    planned = plan or AccessPlan("", "", KIT_POLICY_NAME, False, (), False, ())
+    planned = plan or AccessPlan("", "", (KIT_POLICY_NAME,), (), (), False, ())
     whole = whole or planned
     return [
         ["1", "ターミナルの一時的な認証情報の変数を消す", "SESSION_* / USER_*", _unset_word(planned, whole)],
-        ["2", "インラインポリシーの削除", whole.policy_name, word(planned.delete_policy, whole.delete_policy, "存在しない")],
+        ["2", "インラインポリシーの削除", ", ".join(whole.policies or whole.policy_names[:1]), word(planned.delete_policy, whole.delete_policy, "存在しない")],
         ["3", "アクセスキーの削除", ", ".join(mask(k) for k in whole.keys) or "(キットのものなし)", word(bool(planned.keys), bool(whole.keys), "存在しない")],
         ["4", "アクセスキーファイルの削除", whole.key_file, word(planned.delete_file, whole.delete_file, "存在しない")],
     ]
@@ -676,14 +688,14 @@ def _unset_word(plan: AccessPlan, whole: AccessPlan) -> str:
 
 
 def run_access_cleanup(ctx: Context, plan: AccessPlan, call) -> None:
-    """Delete in AWS's order: policy, keys, key file (``call`` from cleanup.py ignores NoSuchEntity)."""
+    """Delete in AWS's order: policies, keys, key file (``call`` from cleanup.py ignores NoSuchEntity)."""
     steps = iter(access_cleanup_commands(plan))
     if plan.empty:
         return
     ctx.report.command(next(steps), "")
-    if plan.delete_policy:
+    for policy in plan.policies:
         ctx.require_write("iam:DeleteUserPolicy")
-        call(ctx, "iam:DeleteUserPolicy", ctx.iam.delete_user_policy, UserName=plan.user_name, PolicyName=plan.policy_name)
+        call(ctx, "iam:DeleteUserPolicy", ctx.iam.delete_user_policy, UserName=plan.user_name, PolicyName=policy)
         ctx.report.command(next(steps), "")
     if plan.keys:
         ctx.require_write("iam:DeleteAccessKey")

@@ -9,15 +9,31 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from .access import AccessPlan, access_cleanup_commands, access_cleanup_rows, plan_access_cleanup, read_key_file, run_access_cleanup
 from .errors import HandsonError, aws_call, require_passed
-from .mfa import device_tags, get_device, serial_for
+from .mfa import device_tags, get_device, list_devices, serial_for
 from .safefs import read_bootstrap, remove_private
-from .settings import KIT_POLICY_NAME, SEED_DIR_ACCESS_KEY, access_key_file, expand, owned
-from .shell import continued, ref
+from .settings import KIT_POLICY_NAME, SEED_BACKUP_DEVICE_NAME, SEED_DIR_ACCESS_KEY, access_key_file, expand, mfa_outfile, owned, scoped
+from .shell import assign, continued, ref
 from .target import Context
 from .users import get_user, is_kits_user, listed
+
+
+@dataclass(frozen=True)
+class BackupPlan:
+    """45's second device and its QR file."""
+
+    serial: str
+    outfile: str
+    deactivate: bool
+    delete_device: bool
+    delete_file: bool
+
+    @property
+    def empty(self) -> bool:
+        return not (self.deactivate or self.delete_device or self.delete_file)
 
 
 @dataclass(frozen=True)
@@ -30,17 +46,34 @@ class Plan:
     delete_user: bool
     delete_file: bool
     refused: tuple[str, ...]
-    access: AccessPlan | None = None  # 3.1 and 40: the kit's inline policy, access keys and key file
+    access: AccessPlan | None = None  # 3.1, 40 and 45: the kit's inline policies, access keys and key file
+    backup: BackupPlan | None = None  # 45: the second device
 
     @property
     def empty(self) -> bool:
         access = self.access is not None and not self.access.empty
-        return not (access or self.deactivate or self.delete_device or self.delete_user or self.delete_file)
+        backup = self.backup is not None and not self.backup.empty
+        return not (access or backup or self.deactivate or self.delete_device or self.delete_user or self.delete_file)
 
 
 def commands(plan: Plan) -> list[str]:
     """The aws CLI steps of a plan, in IAM's order, as a learner would type them."""
-    return (access_cleanup_commands(plan.access) if plan.access else []) + _device_and_user_commands(plan)
+    return (access_cleanup_commands(plan.access) if plan.access else []) + _backup_commands(plan) + _device_and_user_commands(plan)
+
+
+def _backup_commands(plan: Plan) -> list[str]:
+    backup = plan.backup
+    if backup is None:
+        return []
+    user, serial = ref("IAM_USER_NAME", plan.user_name), backup.serial
+    steps = []
+    if backup.deactivate:
+        steps.append(continued("aws iam deactivate-mfa-device", f"  --user-name {user}", f"  --serial-number {serial}"))
+    if backup.delete_device:
+        steps.append(continued("aws iam delete-virtual-mfa-device", f"  --serial-number {serial}"))
+    if backup.delete_file:
+        steps.append("rm " + assign("FILE", str(expand(backup.outfile))).split("=", 1)[1])  # "${HOME}/…" as the page writes paths
+    return steps
 
 
 def _device_and_user_commands(plan: Plan) -> list[str]:
@@ -57,16 +90,30 @@ def _device_and_user_commands(plan: Plan) -> list[str]:
     return steps
 
 
-def plan_cleanup(ctx: Context, user_name: str, user_path: str, device_name: str, outfile: str, key_file: str | None = None, policy_name: str = KIT_POLICY_NAME) -> Plan:
+def plan_cleanup(
+    ctx: Context,
+    user_name: str,
+    user_path: str,
+    device_name: str,
+    outfile: str,
+    key_file: str | None = None,
+    policy_name: str = KIT_POLICY_NAME,
+    backup_name: str | None = None,
+) -> Plan:
     """Read IAM and the disk, and list what 後始末 would delete (shown before deleting).
 
-    ``key_file`` (3.1's FILE_ACCESS_KEY) defaults to the hands-on's path for this user.
+    ``key_file`` (3.1's FILE_ACCESS_KEY) defaults to the hands-on's path for this user;
+    ``backup_name`` (45's device, its QR file beside 2.1's) to the hands-on's name for this learner.
     """
     key_file = key_file or access_key_file(SEED_DIR_ACCESS_KEY, user_name)
+    backup_name = backup_name or scoped(SEED_BACKUP_DEVICE_NAME, ctx.participant)
+    backup_serial = serial_for(ctx.account_id, backup_name)
+    backup_outfile = mfa_outfile(str(Path(outfile).parent), backup_name)
     serial = serial_for(ctx.account_id, device_name)
     ctx.report.command('MFA_DEVICE_SERIAL="arn:aws:iam::${AWS_ID}:mfa/${MFA_DEVICE_NAME}" \\\n  && echo ${MFA_DEVICE_SERIAL}', serial)
     user = get_user(ctx, user_name)
-    device = get_device(ctx, serial)
+    devices = {d["SerialNumber"]: d for d in list_devices(ctx)}  # one read for 2.1's device and 45's
+    device = devices.get(serial)
     owner = (device or {}).get("User", {}).get("UserName")
     kits_user = user is not None and is_kits_user(ctx, user, user_path)
     path = expand(outfile)
@@ -77,14 +124,21 @@ def plan_cleanup(ctx: Context, user_name: str, user_path: str, device_name: str,
         refused.append(f"IAMユーザー {user_name} はキットがこの学習者用に作成したもの(パス {user_path} とキットのタグ)ではありません")
     if device is not None and (not owner or owner == user_name) and not owned(device_tags(ctx, serial), ctx.participant):
         refused.append(f"仮想MFAデバイス {device_name} はキットが作成したもの(キットのタグ)ではありません")
-    if os.path.lexists(path) and read_bootstrap(path) is None:
-        refused.append(f"{outfile} はキットが保存したQRコード画像(またはキー)ではありません")
+    for qr in (outfile, backup_outfile):
+        if os.path.lexists(expand(qr)) and read_bootstrap(expand(qr)) is None:
+            refused.append(f"{qr} はキットが保存したQRコード画像(またはキー)ではありません")
+    backup = devices.get(backup_serial)
+    backup_owner = (backup or {}).get("User", {}).get("UserName")
+    if backup_owner and backup_owner != user_name:
+        refused.append(f"仮想MFAデバイス {backup_serial} は別のユーザー {backup_owner} に割り当てられています")
+    elif backup is not None and not owned(device_tags(ctx, backup_serial), ctx.participant):
+        refused.append(f"仮想MFAデバイス {backup_name} はキットが作成したもの(キットのタグ)ではありません")
     if os.path.lexists(expand(key_file)) and read_key_file(expand(key_file)) is None:
         refused.append(f"{key_file} はキットが保存したアクセスキーファイルではありません")
     # The kit's policy, keys and key file; other keys and inline policies are in access.foreign.
     access = plan_access_cleanup(ctx, user_name, key_file, policy_name) if user is None or kits_user else None
     if kits_user and access is not None:
-        refused += [f"IAMユーザー {user_name} に{item}が付いています" for item in access.foreign] + attachments(ctx, user_name, serial)
+        refused += [f"IAMユーザー {user_name} に{item}が付いています" for item in access.foreign] + attachments(ctx, user_name, (serial, backup_serial))
     whole = Plan(
         user_name=user_name,
         serial=serial,
@@ -95,14 +149,20 @@ def plan_cleanup(ctx: Context, user_name: str, user_path: str, device_name: str,
         delete_file=os.path.lexists(path),
         refused=tuple(refused),
         access=access,
+        backup=BackupPlan(backup_serial, backup_outfile, backup_owner == user_name, backup is not None, os.path.lexists(expand(backup_outfile))),
     )
     plan = whole if not refused else Plan(user_name, serial, outfile, False, False, False, False, tuple(refused))
-    rows = access_cleanup_rows(plan.access, whole.access, _word) + [
-        ["5", "MFAデバイスの無効化", f"{user_name} / {serial}", _word(plan.deactivate, whole.deactivate, "割り当てなし")],
-        ["6", "仮想MFAデバイスの削除", serial, _word(plan.delete_device, whole.delete_device, "存在しない")],
-        ["7", "IAMユーザーの削除", user_name, _word(plan.delete_user, whole.delete_user, "存在しない")],
-        ["8", "QRコードファイルの削除", outfile, _word(plan.delete_file, whole.delete_file, "存在しない")],
-    ]
+    rows = (
+        access_cleanup_rows(plan.access, whole.access, _word)
+        + _backup_rows(plan.backup, whole.backup)
+        + [
+            ["", "MFAデバイスの無効化", f"{user_name} / {serial}", _word(plan.deactivate, whole.deactivate, "割り当てなし")],
+            ["", "仮想MFAデバイスの削除", serial, _word(plan.delete_device, whole.delete_device, "存在しない")],
+            ["", "IAMユーザーの削除", user_name, _word(plan.delete_user, whole.delete_user, "存在しない")],
+            ["", "QRコードファイルの削除", outfile, _word(plan.delete_file, whole.delete_file, "存在しない")],
+        ]
+    )
+    rows = [[str(number), *row[1:]] for number, row in enumerate(rows, 1)]
     ctx.report.table("後始末の予定(この順に実行します)", ["#", "操作", "対象", "予定"], rows)
     if refused:
         ctx.report.message(
@@ -115,11 +175,24 @@ def plan_cleanup(ctx: Context, user_name: str, user_path: str, device_name: str,
     return plan
 
 
-def attachments(ctx: Context, user_name: str, serial: str) -> list[str]:
+def _backup_rows(plan: BackupPlan | None, whole: BackupPlan | None) -> list[list[str]]:
+    """45's rows, only for a learner who has its device or QR file (the others never did 45)."""
+    if whole is None or whole.empty:
+        return []
+    plan = plan or BackupPlan(whole.serial, whole.outfile, False, False, False)
+    return [
+        ["", "予備のMFAデバイスの無効化", whole.serial, _word(plan.deactivate, whole.deactivate, "割り当てなし")],
+        ["", "予備の仮想MFAデバイスの削除", whole.serial, _word(plan.delete_device, whole.delete_device, "存在しない")],
+        ["", "予備のQRコードファイルの削除", whole.outfile, _word(plan.delete_file, whole.delete_file, "存在しない")],
+    ]
+
+
+def attachments(ctx: Context, user_name: str, serials: tuple[str, ...]) -> list[str]:
     """What else holds the user (DeleteUser would refuse) beyond access keys and inline policies,
-    which plan_access_cleanup has already sorted into the kit's (3.1, 40) and others."""
+    which plan_access_cleanup has already sorted into the kit's (3.1, 40, 45) and others, and the
+    kit's devices (``serials``)."""
     iam, found = ctx.iam, []
-    devices = [d["SerialNumber"] for d in listed(ctx, "list_mfa_devices", "MFADevices", UserName=user_name) if d["SerialNumber"] != serial]
+    devices = [d["SerialNumber"] for d in listed(ctx, "list_mfa_devices", "MFADevices", UserName=user_name) if d["SerialNumber"] not in serials]
     attached = [p["PolicyName"] for p in listed(ctx, "list_attached_user_policies", "AttachedPolicies", UserName=user_name)]
     groups = [g["GroupName"] for g in listed(ctx, "list_groups_for_user", "Groups", UserName=user_name)]
     with aws_call("iam:GetLoginProfile"):
@@ -147,8 +220,10 @@ def _word(planned: bool, needed: bool, absent: str) -> str:
 
 def run_cleanup(ctx: Context, plan: Plan) -> None:
     """Carry out a plan from plan_cleanup; each step is skipped when already done."""
-    if plan.access is not None:  # first: the inline policy and access keys, which DeleteUser would refuse
+    if plan.access is not None:  # first: the inline policies and access keys, which DeleteUser would refuse
         run_access_cleanup(ctx, plan.access, _call)
+    if plan.backup is not None:  # then 45's device, which DeleteUser would refuse too
+        _run_backup_cleanup(ctx, plan.user_name, plan.backup)
     steps = iter(_device_and_user_commands(plan))
     if plan.deactivate:
         ctx.require_write("iam:DeactivateMFADevice")
@@ -167,6 +242,21 @@ def run_cleanup(ctx: Context, plan: Plan) -> None:
         ctx.report.command(next(steps), "")
     if plan.empty and not plan.refused:
         ctx.report.message("info", "削除するものはありません(後始末は済んでいます)。")
+
+
+def _run_backup_cleanup(ctx: Context, user_name: str, backup: BackupPlan) -> None:
+    steps = iter(_backup_commands(Plan(user_name, "", "", False, False, False, False, (), backup=backup)))
+    if backup.deactivate:
+        ctx.require_write("iam:DeactivateMFADevice")
+        _call(ctx, "iam:DeactivateMFADevice", ctx.iam.deactivate_mfa_device, UserName=user_name, SerialNumber=backup.serial)
+        ctx.report.command(next(steps), "")
+    if backup.delete_device:
+        ctx.require_write("iam:DeleteVirtualMFADevice")
+        _call(ctx, "iam:DeleteVirtualMFADevice", ctx.iam.delete_virtual_mfa_device, SerialNumber=backup.serial)
+        ctx.report.command(next(steps), "")
+    if backup.delete_file:
+        remove_private(expand(backup.outfile))
+        ctx.report.command(next(steps), "")
 
 
 def _call(ctx: Context, action: str, method, **params) -> None:
@@ -190,10 +280,14 @@ def verify_cleanup(ctx: Context, user_name: str, device_name: str, outfile: str,
     device_gone = get_device(ctx, serial) is None
     file_gone = not os.path.lexists(expand(outfile))
     key_file_gone = not os.path.lexists(expand(key_file))
+    backup_name = scoped(SEED_BACKUP_DEVICE_NAME, ctx.participant)
+    backup_gone = get_device(ctx, serial_for(ctx.account_id, backup_name)) is None and not os.path.lexists(expand(mfa_outfile(str(Path(outfile).parent), backup_name)))
     results = [
         ctx.report.check(f'IAMユーザー"{user_name}"が存在しない', "(なし)", "(なし)" if user_gone else user_name, user_gone),
         ctx.report.check(f'仮想MFAデバイス"{device_name}"が存在しない', "(なし)", "(なし)" if device_gone else serial, device_gone),
         ctx.report.check("QRコードファイルが存在しない", "(なし)", "(なし)" if file_gone else outfile, file_gone),
         ctx.report.check("アクセスキーファイルが存在しない", "(なし)", "(なし)" if key_file_gone else key_file, key_file_gone),
     ]
+    if not backup_gone:  # 45's device or QR file: said only when left (a learner who skipped 45 never sees it)
+        results.append(ctx.report.check(f'予備の仮想MFAデバイス"{backup_name}"とQRコードファイルが存在しない', "(なし)", backup_name, False))
     require_passed(all(results), "表示された警告を確認し、処理の実行のセルをもう一度実行してください。")

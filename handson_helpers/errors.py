@@ -42,8 +42,9 @@ def require_passed(ok: bool, hint: str) -> None:
         raise HandsonError(f"完了確認に失敗しました(✘)。{hint}", "CheckFailed")
 
 
-def _code(exc: ClientError) -> str:
-    return exc.response.get("Error", {}).get("Code", "")
+def error_code(exc) -> str:
+    """AWS's error code of a ClientError ('' for anything else)."""
+    return getattr(exc, "response", {}).get("Error", {}).get("Code", "")
 
 
 def explain(exc: Exception, action: str) -> HandsonError:
@@ -64,7 +65,7 @@ def explain(exc: Exception, action: str) -> HandsonError:
         return HandsonError("リージョンが設定されていません。AWS_DEFAULT_REGION=ap-northeast-1 を設定してください。", "NoRegion")
     if not isinstance(exc, ClientError):
         return HandsonError(f"{action} で予期しないエラーが発生しました ({type(exc).__name__})。{REPEAT_HINT}")
-    code = _code(exc)
+    code = error_code(exc)
     messages = {
         "InvalidAuthenticationCode": (
             "認証コードが正しくありません(IAMが受け付けませんでした)。何も変更されていません。認証アプリに新しいコードが表示されるまで待ち、連続して表示された2つのコードを入力し直してください。"

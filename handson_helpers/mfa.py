@@ -6,7 +6,7 @@ import os
 from enum import Enum
 
 from .display import SHOW
-from .errors import HandsonError, aws_call, require_passed
+from .errors import AWS_ERRORS, HandsonError, aws_call, error_code, require_passed
 from .safefs import file_problem, folder_problem, read_bootstrap, write_private
 from .settings import expand, kit_tags, owned, require_valid
 from .shell import continued, private_dir, ref, tags_arg
@@ -19,6 +19,7 @@ class Outcome(str, Enum):
     """How a step's form ended (a str, so a notebook or a test can compare it with text)."""
 
     ENABLED = "enabled"
+    RESYNCED = "resynced"
     ALREADY = "already"
     RECREATED = "recreated"
     DONE = "done"
@@ -57,7 +58,8 @@ def get_device(ctx: Context, serial: str) -> dict | None:
     return next((d for d in list_devices(ctx) if d["SerialNumber"] == serial), None)
 
 
-def _create(ctx: Context, device_name: str, outfile: str, method: str = "QRCodePNG") -> str:
+def create_and_save(ctx: Context, device_name: str, outfile: str, method: str = "QRCodePNG") -> str:
+    """CreateVirtualMFADevice, and its QR (or key) into ``outfile``; the device is deleted again if the file cannot be written."""
     path = expand(outfile)
     problem = file_problem(path)
     if problem:  # refused before anything is created in IAM
@@ -137,7 +139,7 @@ def create_virtual_mfa_device(ctx: Context, device_name: str, outfile: str, meth
             raise HandsonError(QR_LOST.format(name=device_name, file=outfile, problem=qr_problem(outfile)), "QrFileMissing")
         return serial
     folder_existed = expand(outfile).parent.is_dir()
-    serial = _create(ctx, device_name, outfile, method)
+    serial = create_and_save(ctx, device_name, outfile, method)
     ctx.report.command(mkdir, "" if folder_existed else "(ディレクトリを作成しました)")
     ctx.report.command(cli, f'{{\n    "VirtualMFADevice": {{\n        "SerialNumber": "{serial}"\n    }}\n}}')
     return serial
@@ -164,7 +166,7 @@ def recreate_virtual_mfa_device(ctx: Context, device_name: str, outfile: str) ->
         ctx.require_write("iam:DeleteVirtualMFADevice")
         with aws_call("iam:DeleteVirtualMFADevice"):
             ctx.iam.delete_virtual_mfa_device(SerialNumber=serial)
-    serial = _create(ctx, device_name, outfile)
+    serial = create_and_save(ctx, device_name, outfile)
     ctx.report.message("success", f"仮想MFAデバイス {device_name} を作り直し、新しいQRコードを {outfile} に保存しました。認証アプリの古い登録は削除してください。")
     return serial
 
@@ -214,18 +216,36 @@ def enable_mfa_device(ctx: Context, user_name: str, serial: str, code1: str, cod
             if (get_device(ctx, serial) or {}).get("User", {}).get("UserName") == user_name:
                 return Outcome.ALREADY  # a concurrent click got there first
             raise HandsonError("このデバイスは既に別のユーザーに割り当てられています。", "EntityAlreadyExists") from None
+        except AWS_ERRORS as exc:
+            _raise_throttled(exc)
+            raise
     return Outcome.ENABLED
 
 
-def enable_command(user_name: str, serial: str) -> str:
-    """The 2.2 enable step exactly as the page writes it."""
+def _raise_throttled(exc: Exception) -> None:
+    """Too many wrong codes for this device (the sandbox's model, README): say to wait."""
+    if error_code(exc) == "Throttling":
+        raise HandsonError(THROTTLED, "Throttling") from None
+
+
+def _pair_command(verb: str, user_name: str, serial: str) -> str:
     return continued(
-        "aws iam enable-mfa-device",
+        f"aws iam {verb}",
         f"  --user-name {ref('IAM_USER_NAME', user_name)}",
         f"  --serial-number {ref('MFA_DEVICE_SERIAL', serial)}",
         "  --authentication-code1 ${MFA_AUTH_CODE1}",
         "  --authentication-code2 ${MFA_AUTH_CODE2}",
     )
+
+
+def enable_command(user_name: str, serial: str) -> str:
+    """The 2.2 enable step exactly as the page writes it."""
+    return _pair_command("enable-mfa-device", user_name, serial)
+
+
+def resync_command(user_name: str, serial: str) -> str:
+    """23's resync step, in the same form as 2.2's enable step."""
+    return _pair_command("resync-mfa-device", user_name, serial)
 
 
 CODE_PLACEHOLDERS = {"MFA_AUTH_CODE1": "<連続した認証コードの1回目>", "MFA_AUTH_CODE2": "<連続した認証コードの2回目>"}
@@ -242,25 +262,70 @@ def enable_check_lines(user_name: str, serial: str) -> list[tuple[str, str]]:
 
 def show_enable_check(user_name: str, serial: str) -> None:
     """仮想MFAデバイスの有効化, before the form: the page's 変数の設定 of the two codes (placeholders,
-    never digits), its 変数の確認 block and the command to run.
+    never digits), its 変数の確認 block and the command to run."""
+    show_pair_check(user_name, serial, enable_command(user_name, serial))
 
-    The codes are typed into the form, so their lower lines say so instead of a value.
-    """
+
+def show_resync_check(user_name: str, serial: str) -> None:
+    """23's 変数の設定 and 変数の確認 before the form, and the command the form runs."""
+    show_pair_check(user_name, serial, resync_command(user_name, serial))
+
+
+def show_pair_check(user_name: str, serial: str, command: str, serial_variable: str = "MFA_DEVICE_SERIAL") -> None:
+    """The page's 変数の設定 of the two codes (placeholders, never digits), its 変数の確認 block and
+    the command; the codes are typed into the form, so their lower lines say so instead of a value.
+    45 names its device's serial MFA_BACKUP_DEVICE_SERIAL."""
     SHOW.command("\n".join(f"{name}='{value}'" for name, value in CODE_PLACEHOLDERS.items()), label="変数の設定")
-    upper = enable_check_lines(user_name, serial)
+    upper = [(serial_variable if name == "MFA_DEVICE_SERIAL" else name, value) for name, value in enable_check_lines(user_name, serial)]
     template = "\n".join(f'  # {name}:"{value}"\n    {name}="${{{name}}}"' for name, value in upper)
-    actual = {"IAM_USER_NAME": user_name, "MFA_DEVICE_SERIAL": serial}
+    actual = {"IAM_USER_NAME": user_name, serial_variable: serial}
     printed = "\n".join(f'  # {name}:"{value}"\n    {name}="{actual.get(name, "(下のフォームに入力します)")}"' for name, value in upper)
     SHOW.command(f"cat << END\n\n{template}\n\nEND", printed, label="変数の確認")
-    SHOW.command(enable_command(user_name, serial))
+    SHOW.command(command)
 
 
-def resync_mfa_device(ctx: Context, user_name: str, serial: str, code1: str, code2: str) -> None:
-    """ResyncMFADevice, for a device whose clock drifted from IAM's."""
+THROTTLED = (
+    "間違った認証コードが続いたため、AWSがこのMFAデバイスの認証コードをしばらく受け付けなくなっています。"
+    "10分ほど待ってから、認証アプリに表示された新しい認証コードで、もう一度実行してください。何も変更されていません。"
+)
+# 40's wrong-code message: AWS's answer cannot tell a mistyped code from a device out of sync
+OUT_OF_SYNC_HINT = (
+    "認証アプリの認証コードを正しく入力しても拒否される場合は、MFAデバイスの時刻がずれています"
+    "(有効化のときに認証コードの入力が遅れた場合など)。時刻がずれている場合は 23_resync_virtual_mfa_device で再同期してください。"
+)
+
+
+def require_assigned(ctx: Context, user_name: str, serial: str) -> None:
+    """23 and 45 need the device enabled for the user (read from IAM): else say which section to run."""
+    state = get_device(ctx, serial)
+    if state is None:
+        raise HandsonError(f"仮想MFAデバイス {serial} が見つかりません。先に 21_create_virtual_mfa_device と 22_enable_virtual_mfa_device を実行してください。", "NoDevice")
+    assigned = state.get("User", {}).get("UserName")
+    if assigned != user_name:
+        where = f"別のIAMユーザー {assigned} に割り当てられています" if assigned else "まだ有効化されていません。先に 22_enable_virtual_mfa_device を実行してください"
+        raise HandsonError(f"仮想MFAデバイス {device_name_of(serial)} は IAMユーザー {user_name} に対して有効化されていません({where})。", "NotAssigned")
+
+
+def resync_mfa_device(ctx: Context, user_name: str, serial: str, code1: str, code2: str) -> Outcome:
+    """ResyncMFADevice with two consecutive codes, for a device IAM holds as out of sync (codes
+    typed too late at enabling, or a phone's clock that drifted). The codes are checked as 22's are."""
+    require_assigned(ctx, user_name, serial)
     first, second = validate_codes(code1, code2)
     ctx.require_write("iam:ResyncMFADevice")
     with aws_call("iam:ResyncMFADevice"):
-        ctx.iam.resync_mfa_device(UserName=user_name, SerialNumber=serial, AuthenticationCode1=first, AuthenticationCode2=second)
+        try:
+            ctx.iam.resync_mfa_device(UserName=user_name, SerialNumber=serial, AuthenticationCode1=first, AuthenticationCode2=second)
+        except ctx.iam.exceptions.InvalidAuthenticationCodeException:
+            raise HandsonError(
+                "認証コードが正しくありません(IAMが受け付けませんでした)。何も変更されていません。"
+                "認証アプリに新しい認証コードが表示されるまで待ち、連続して表示された2つを入力し直してください"
+                "(一度使った認証コードは使えません。認証アプリの時刻が5分以上ずれている場合は、スマートフォンの時刻を「自動設定」にしてください)。",
+                "InvalidAuthenticationCode",
+            ) from None
+        except AWS_ERRORS as exc:
+            _raise_throttled(exc)
+            raise
+    return Outcome.RESYNCED
 
 
 def enabled_users(ctx: Context, user_name: str) -> list[str]:

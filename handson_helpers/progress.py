@@ -8,6 +8,7 @@ from .access import kit_key_ids, read_key_file, user_policies
 from .mfa import get_device, serial_for
 from .settings import (
     KIT_POLICY_NAME,
+    SEED_BACKUP_DEVICE_NAME,
     SEED_DEVICE_NAME,
     SEED_DIR_ACCESS_KEY,
     SEED_DIR_MFA_OUTFILE,
@@ -24,10 +25,13 @@ from .users import get_user
 DONE, TODO = "✔", "-"
 # 40 ends with a read made with a session that lives only in the kernel: IAM keeps no trace of it.
 POLICY_ONLY = "ポリシーのみ設定済み"
+# Advanced sections a learner may skip: shown, never named as the next notebook (23 leaves nothing
+# in IAM to read back, so it is not a row).
+OPTIONAL = ("45_add_backup_mfa_device",)
 
 
 def progress(ctx: Context) -> list[tuple[str, str, str]]:
-    """(notebook, what it leaves behind, state) for 1, 2.1, 2.2, 3.1 and 40, from IAM and the disk;
+    """(notebook, what it leaves behind, state) for 1, 2.1, 2.2, 3.1, 40 and 45, from IAM and the disk;
     後始末 is done when all are gone. 40 is never ✔ here: its policy shows, its session step cannot."""
     user_name, device_name = scoped(SEED_USER_NAME), scoped(SEED_DEVICE_NAME)
     user = get_user(ctx, user_name)
@@ -38,6 +42,9 @@ def progress(ctx: Context) -> list[tuple[str, str, str]]:
     on_disk = read_key_file(expand(key_file))
     has_key = bool(user and on_disk and on_disk.key_id in kit_key_ids(ctx, user_name, key_file))
     has_policy = bool(user and KIT_POLICY_NAME in user_policies(ctx, user_name))
+    backup_name = scoped(SEED_BACKUP_DEVICE_NAME)
+    backup = get_device(ctx, serial_for(ctx.account_id, backup_name))
+    has_backup = bool(backup and backup.get("User", {}).get("UserName") == user_name)
 
     def mark(done: bool) -> str:
         return DONE if done else TODO
@@ -48,6 +55,7 @@ def progress(ctx: Context) -> list[tuple[str, str, str]]:
         ("22_enable_virtual_mfa_device", f'"{user_name}"のMFAが有効', mark(enabled)),
         ("31_create_access_key", f'"{user_name}"のアクセスキーとアクセスキーファイル', mark(has_key)),
         ("40_mfa_protected_access", f'MFA必須のインラインポリシー"{KIT_POLICY_NAME}"(一時的な認証情報での確認はIAMに残りません)', POLICY_ONLY if has_policy else TODO),
+        ("45_add_backup_mfa_device", f'(任意)予備の仮想MFAデバイス"{backup_name}"が有効', mark(has_backup)),
     ]
 
 
@@ -58,7 +66,7 @@ def show_progress(ctx: Context) -> str:
     if all(state == TODO for _, _, state in rows):
         ctx.report.message("info", "まだ何も作成されていません(または後始末が済んでいます)。01_preparation から始めます。")
         return "01_preparation"
-    name, state = next((name, state) for name, _, state in rows if state != DONE)  # 40 is never DONE
+    name, state = next((name, state) for name, _, state in rows if state != DONE and name not in OPTIONAL)  # 40 is never DONE
     if state == POLICY_ONLY:
         ctx.report.message(
             "info",

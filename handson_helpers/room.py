@@ -25,7 +25,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from .errors import HandsonError
 from .rules import ACCOUNT_ID
-from .settings import SEED_DEVICE_NAME, SEED_USER_NAME, SEED_USER_PATH
+from .settings import SEED_BACKUP_DEVICE_NAME, SEED_DEVICE_NAME, SEED_USER_NAME, SEED_USER_PATH
 
 IDENTITY_PATH = "/handson-room/"
 IDENTITY_PREFIX = "handson-room-"
@@ -34,8 +34,8 @@ SCOPE_POLICY_NAME = "handson-room-scope"
 CREDENTIALS_PATH = "/_handson/room/credentials"
 # JupyterHub starts a managed service again as soon as it sees it exit
 RESTART_GRACE_SECONDS = 10.0
-# What the hands-on does with the participant's own user (1, 2.2, 3.1, 40, 後始末) and device (2.1,
-# 後始末); nothing else, so no rename (UpdateUser), untagging or other path can move a name out of reach.
+# What the hands-on does with the participant's own user (1, 2.2, 23, 3.1, 40, 45, 後始末) and devices
+# (2.1, 45, 後始末); nothing else, so no rename (UpdateUser), untagging or other path can move a name out of reach.
 USER_ACTIONS = (
     "iam:CreateUser",
     "iam:GetUser",
@@ -72,6 +72,11 @@ def own_names(suffix: str) -> tuple[str, str]:
     return f"{SEED_USER_NAME}-{suffix}", f"{SEED_DEVICE_NAME}-{suffix}"
 
 
+def backup_name(suffix: str) -> str:
+    """The second device a participant may add in 45 (settings.scoped's form of its seed name)."""
+    return f"{SEED_BACKUP_DEVICE_NAME}-{suffix}"
+
+
 def suffix_of(user_name: str) -> str | None:
     """Whose own user ``user_name`` is (their suffix), by name alone; None for any other name."""
     prefix = SEED_USER_NAME + "-"
@@ -87,13 +92,13 @@ def participant_of(user_name: str) -> str | None:
 
 def device_fits(user_name: str, serial: str) -> bool:
     """The room's rule for MFA devices: a user named for a participant holds that participant's own
-    device and no other (AWS would let an administrator assign any device to any user)."""
+    devices (2.1's and 45's backup) and no other (AWS would let an administrator assign any device to any user)."""
     owner = participant_of(user_name)
-    return owner is None or serial.lower() == f"arn:aws:iam::{ACCOUNT_ID}:mfa/{own_names(owner)[1]}".lower()
+    return owner is None or serial.lower() in {f"arn:aws:iam::{ACCOUNT_ID}:mfa/{name}".lower() for name in (own_names(owner)[1], backup_name(owner))}
 
 
 def scope_policy(suffix: str) -> dict:
-    """The participant's own user (at the hands-on's path, or "/") and device, and the two account-wide lists.
+    """The participant's own user (at the hands-on's path, or "/"), devices (2.1's and 45's), and the two account-wide lists.
 
     The room applies it twice: as the participant's identity policy, and as the permissions
     boundary of every user named for the participant, whoever made it.
@@ -105,7 +110,7 @@ def scope_policy(suffix: str) -> dict:
         "Statement": [
             # the bare name too: a user that does not exist yet has no path (GetUser before 1 creates it)
             {"Sid": "OwnUser", "Effect": "Allow", "Action": list(USER_ACTIONS), "Resource": [f"{arn}user{SEED_USER_PATH}{user}", f"{arn}user/{user}"]},
-            {"Sid": "OwnDevice", "Effect": "Allow", "Action": list(DEVICE_ACTIONS), "Resource": f"{arn}mfa/{device}"},
+            {"Sid": "OwnDevice", "Effect": "Allow", "Action": list(DEVICE_ACTIONS), "Resource": [f"{arn}mfa/{device}", f"{arn}mfa/{backup_name(suffix)}"]},
             {"Sid": "AccountLists", "Effect": "Allow", "Action": list(ACCOUNT_LISTS), "Resource": "*"},
         ],
     }

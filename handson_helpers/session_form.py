@@ -16,8 +16,9 @@ from .access import Keys, get_session_token, session_command, show_session
 from .errors import HandsonError
 from .mfa import Outcome
 from .settings import expand
+from .shell import continued, ref
 from .target import Context
-from .totp import secret_from_qr
+from .totp import authenticator_codes, secret_from_qr
 from .widget import CODE_STYLE, CodeForm, _show_and_wait, auto_mfa
 
 
@@ -85,10 +86,9 @@ class MfaCodeForm(CodeForm):
         self._finish(Outcome.CANCELLED)
 
     def fill_from_qr(self, outfile: str) -> None:
-        """The built-in authenticator: read the QR file as the phone did and type the current code."""
-        import pyotp
-
-        self.code.value = pyotp.TOTP(secret_from_qr(expand(outfile))).now()
+        """The built-in authenticator: read the QR file as the phone did and type the current code
+        (or the next one, when it typed the current one already)."""
+        (self.code.value,) = authenticator_codes(secret_from_qr(expand(outfile)), 1)
 
 
 async def session_with_form(ctx: Context, keys: Keys, serial: str, outfile: str, wait: bool = True) -> Keys | None:
@@ -119,3 +119,38 @@ async def session_with_form(ctx: Context, keys: Keys, serial: str, outfile: str,
     elif form.status.value:
         ctx.report.message("error", "一時的な認証情報を取得できませんでした。フォームのメッセージを確認し、このセルをもう一度実行してください。")
     return form.session
+
+
+async def verify_resynced(ctx: Context, user_name: str, serial: str, key_file: str, outfile: str, wait: bool = True) -> None:
+    """完了確認 of 23: the device is the user's, and AWS takes a code the app shows now.
+
+    Only GetSessionToken checks one code, with the user's own access key (3.1): before 3.1 the
+    second check is left to 40, and the step says so.
+    """
+    from .access import read_key_file
+    from .errors import require_passed
+    from .users import listed
+
+    mine = [d["SerialNumber"] for d in listed(ctx, "list_mfa_devices", "MFADevices", UserName=user_name)]
+    ctx.report.command(
+        continued(
+            "aws iam list-mfa-devices",
+            f"  --user-name {ref('IAM_USER_NAME', user_name)}",
+            "  --query 'MFADevices[].SerialNumber'",
+            "  --output text",
+        ),
+        " ".join(mine),
+    )
+    results = [ctx.report.check(f'仮想MFAデバイスがIAMユーザー"{user_name}"に割り当てられている', serial, " ".join(mine) or "(なし)", serial in mine)]
+    keys = read_key_file(expand(key_file))
+    if keys is None:
+        ctx.report.message(
+            "info",
+            "アクセスキー(手順3.1)がまだ無いため、認証アプリの今の認証コードをAWSが受け付けることは、"
+            "40_mfa_protected_access の一時的な認証情報の取得で確かめます(再同期が受け付けられたこと自体が、連続した2つの今の認証コードが正しかったことを示しています)。",
+        )
+    else:
+        ctx.report.message("info", "手順3.1のアクセスキーで、認証アプリに今表示されている認証コードを使って一時的な認証情報を取得します(受け付けられれば、時刻は合っています)。")
+        session = await session_with_form(ctx, keys, serial, outfile, wait)
+        results.append(ctx.report.check("認証アプリの今の認証コードをAWSが受け付ける", "一時的な認証情報を取得できる", "取得できた" if session else "取得できなかった", session is not None))
+    require_passed(all(results), "「仮想MFAデバイスの再同期」のセルをもう一度実行し、認証アプリに連続して表示された2つの認証コードを入力してください。")

@@ -15,11 +15,14 @@ from .safefs import folder_problem
 SEED_USER_NAME = "handson-cli-basic-user"
 SEED_USER_PATH = "/handson-cli/"
 SEED_DEVICE_NAME = "handson-cli-basic-user-mfa"
+SEED_BACKUP_DEVICE_NAME = "handson-cli-basic-user-mfa-backup"  # 45's second device
 SEED_MFA_BOOTSTRAP_METHOD = "QRCodePNG"
 SEED_DIR_MFA_OUTFILE = "${HOME}/environment/tmp-handson-cli-iam-user-basic"
 # 3.1 and 40: the access key file lives beside the QR file, in the hands-on's own folder.
 SEED_DIR_ACCESS_KEY = "${HOME}/environment/tmp-handson-cli-iam-user-basic"
-KIT_POLICY_NAME = "handson-cli-require-mfa"  # the inline policy of 40; 後始末 deletes only this name
+KIT_POLICY_NAME = "handson-cli-require-mfa"  # the inline policy of 40
+MANAGE_MFA_POLICY_NAME = "handson-cli-manage-own-mfa"  # the inline policy of 45
+KIT_POLICY_NAMES = (KIT_POLICY_NAME, MANAGE_MFA_POLICY_NAME)  # 後始末 deletes only these names
 KIT_TAG = {"Key": "handson-kit", "Value": "iam-mfa"}
 PARTICIPANT_TAG_KEY = "handson-participant"
 
@@ -33,6 +36,8 @@ API_PARAMETER = {
     "IAM_USER_PATH": ("CreateUser", "Path"),
     "MFA_DEVICE_NAME": ("CreateVirtualMFADevice", "VirtualMFADeviceName"),
     "POLICY_NAME": ("PutUserPolicy", "PolicyName"),
+    "MFA_BACKUP_DEVICE_NAME": ("CreateVirtualMFADevice", "VirtualMFADeviceName"),
+    "MFA_POLICY_NAME": ("PutUserPolicy", "PolicyName"),
 }
 LABELS = {
     "IAM_USER_NAME": "IAMユーザー名",
@@ -44,8 +49,11 @@ LABELS = {
     "DIR_ACCESS_KEY": "アクセスキー出力ファイル用ディレクトリ",
     "FILE_ACCESS_KEY": "アクセスキー出力ファイル名",
     "POLICY_NAME": "インラインポリシー名",
+    "MFA_BACKUP_DEVICE_NAME": "予備の仮想MFAデバイス名",
+    "FILE_MFA_BACKUP_OUTFILE": "予備のMFAブートストラップ出力ファイル名",
+    "MFA_POLICY_NAME": "MFA管理用のインラインポリシー名",
 }
-PATH_SETTINGS = ("DIR_MFA_OUTFILE", "FILE_MFA_OUTFILE", "DIR_ACCESS_KEY", "FILE_ACCESS_KEY")
+PATH_SETTINGS = ("DIR_MFA_OUTFILE", "FILE_MFA_OUTFILE", "DIR_ACCESS_KEY", "FILE_ACCESS_KEY", "FILE_MFA_BACKUP_OUTFILE")
 BOOTSTRAP_METHODS = ("QRCodePNG", "Base32StringSeed")
 SANDBOX_MODES = ("private", "room")
 
@@ -145,6 +153,9 @@ def expected() -> dict[str, str]:
         "DIR_ACCESS_KEY": SEED_DIR_ACCESS_KEY,
         "FILE_ACCESS_KEY": access_key_file(SEED_DIR_ACCESS_KEY, scoped(SEED_USER_NAME)),
         "POLICY_NAME": KIT_POLICY_NAME,
+        "MFA_BACKUP_DEVICE_NAME": scoped(SEED_BACKUP_DEVICE_NAME),
+        "FILE_MFA_BACKUP_OUTFILE": mfa_outfile(SEED_DIR_MFA_OUTFILE, scoped(SEED_BACKUP_DEVICE_NAME)),
+        "MFA_POLICY_NAME": MANAGE_MFA_POLICY_NAME,
     }
 
 
@@ -154,7 +165,7 @@ def _japanese(name: str, violation: rules.Violation, value: str) -> str:
         return f"{label}は{violation.limit}文字以内です({len(value)}文字)"
     if violation.kind == "pattern" and name == "IAM_USER_PATH":
         return "パスは / で始まり / で終わり、間は半角の英数字と記号だけです(空白・全角文字・改行は使えません。例: /handson-cli/)"
-    if violation.kind == "pattern" and name == "POLICY_NAME":
+    if violation.kind == "pattern" and name in ("POLICY_NAME", "MFA_POLICY_NAME"):
         return f"{label}に使えるのは半角の英数字と + = , . @ _ - だけです(空白・全角文字は使えません)"
     if violation.kind == "pattern":
         return f"{label}に使えるのは半角の英数字と + = , . @ _ - だけです(空白・/・全角文字・改行は使えません)"

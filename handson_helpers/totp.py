@@ -74,3 +74,43 @@ def consecutive_codes(secret: str, now: float | None = None) -> tuple[str, str]:
     now = time.time() if now is None else now
     totp = pyotp.TOTP(secret)
     return totp.at(now - INTERVAL), totp.at(now)
+
+
+# The built-in authenticator's memory: per device (a digest of its secret, never the secret), the
+# last step whose code it typed. Kept for two minutes past that step.
+MEMORY_FILE = "authenticator-steps.json"
+MEMORY_STEPS = 4
+
+
+def authenticator_codes(secret: str, count: int, now: float | None = None) -> tuple[str, ...]:
+    """The built-in authenticator (HANDSON_AUTO_MFA, the tests' phone): ``count`` consecutive codes
+    ending at the current step, or right after the last code it typed for this device.
+
+    AWS accepts each code once (RFC 6238, section 5.2); a learner waits 30 seconds for the next
+    one, while a demo or a test that asks twice in a step takes the next code instead of waiting.
+    The memory is a file in HANDSON_HOME, shared by the kernels and the tests, under a lock.
+    """
+    import fcntl
+    import hashlib
+    import json
+    import os
+
+    from .sandbox.paths import home
+
+    current = int((time.time() if now is None else now) // INTERVAL)
+    key = hashlib.sha256(secret.encode()).hexdigest()[:32]
+    fd = os.open(home() / MEMORY_FILE, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(fd, "r+", encoding="ascii") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            memory = json.loads(f.read() or "{}")
+        except ValueError:
+            memory = {}
+        memory = {k: v for k, v in memory.items() if isinstance(v, int) and v >= current - MEMORY_STEPS} if isinstance(memory, dict) else {}
+        first = max(current - count + 1, memory.get(key, current - count) + 1)
+        memory[key] = first + count - 1
+        f.seek(0)
+        f.truncate()
+        f.write(json.dumps(memory))
+    totp = pyotp.TOTP(secret)
+    return tuple(totp.at((first + i) * INTERVAL) for i in range(count))

@@ -1,5 +1,6 @@
-"""The 2.2 form: QR code inline, two code boxes, one button. It only collects input;
-enabling is mfa.enable_mfa_device, which takes the two codes as arguments."""
+"""The 2.2 form: QR code inline, two code boxes, one button; 23 uses the same form without the QR.
+It only collects input: enabling is mfa.enable_mfa_device and resyncing mfa.resync_mfa_device,
+which take the two codes as arguments."""
 
 from __future__ import annotations
 
@@ -25,11 +26,14 @@ from .mfa import (
     get_device,
     qr_problem,
     recreate_virtual_mfa_device,
+    require_assigned,
+    resync_command,
+    resync_mfa_device,
 )
 from .safefs import PNG_SIGNATURE, read_bootstrap
 from .settings import expand
 from .target import Context
-from .totp import consecutive_codes, normalize_code, seconds_left, secret_from_qr
+from .totp import authenticator_codes, normalize_code, seconds_left, secret_from_qr
 from .users import get_user
 
 CODE_STYLE = {"description_width": "150px"}
@@ -62,14 +66,18 @@ class CodeForm(w.VBox):
 
 
 class MfaEnableForm(CodeForm):
-    """QR, countdown, code boxes, the enable button and a status line."""
+    """QR, countdown, code boxes, the enable button and a status line; for 23 (``resync``) the
+    same form without the QR, whose button resyncs."""
 
-    def __init__(self, user_name: str, serial: str, bootstrap: bytes, enable: Callable[[str, str], Outcome]):
+    def __init__(self, user_name: str, serial: str, bootstrap: bytes, enable: Callable[[str, str], Outcome], resync: bool = False):
         """``enable`` gets the two typed codes (e.g. mfa.enable_mfa_device bound to a Context)."""
-        self.user_name, self.serial, self.enable = user_name, serial, enable
+        self.user_name, self.serial, self.enable, self.resync = user_name, serial, enable, resync
         self.result: Outcome | None = None
         self._busy = False
-        if bootstrap.startswith(PNG_SIGNATURE):
+        if resync:  # the app registered the device at 2.2: no QR or key is shown again
+            self.image = w.HTML()
+            how = f"<b>① 認証アプリで、手順2.2で登録したMFAデバイス(アカウント名 {html.escape(device_name_of(serial))}@…)の認証コードを表示します。</b>"
+        elif bootstrap.startswith(PNG_SIGNATURE):
             self.image = w.Image(value=bootstrap, format="png", width=240, height=240)
             how = "<b>① 認証アプリ(スマートフォンのアプリ等)でこのQRコードを読み取ります。</b>"
         else:  # Base32StringSeed: the key is typed into the app instead of scanning a QR
@@ -83,7 +91,7 @@ class MfaEnableForm(CodeForm):
         self.code1 = w.Text(description="認証コード(1回目)", placeholder="123456", style=CODE_STYLE, continuous_update=False)
         self.code2 = w.Text(description="認証コード(2回目)", placeholder="654321", style=CODE_STYLE, continuous_update=False)
         self.confirm = w.HTML()
-        self.enable_button = w.Button(description="MFAを有効化", button_style="primary", icon="check")
+        self.enable_button = w.Button(description="MFAデバイスを再同期" if resync else "MFAを有効化", button_style="primary", icon="refresh" if resync else "check")
         self.cancel_button = w.Button(description="キャンセル")
         self.status = w.HTML()
         self.enable_button.on_click(self.submit)
@@ -94,7 +102,7 @@ class MfaEnableForm(CodeForm):
         self.code2.add_class("handson-code2")
         self.image.add_class("handson-qr")
         self.status.add_class("handson-status")
-        self.enable_button.add_class("handson-enable")
+        self.enable_button.add_class("handson-resync" if resync else "handson-enable")
         self._update_confirm()
         super().__init__(
             [
@@ -111,7 +119,7 @@ class MfaEnableForm(CodeForm):
         )
 
     def __repr__(self) -> str:  # the text/plain of the output: never the QR or the codes
-        return "仮想MFAデバイス有効化フォーム"
+        return "仮想MFAデバイス再同期フォーム" if self.resync else "仮想MFAデバイス有効化フォーム"
 
     def _update_confirm(self, _change=None) -> None:
         """The page's 変数の確認 block, live: the codes only as 'entered' or not, never their digits."""
@@ -150,11 +158,13 @@ class MfaEnableForm(CodeForm):
             outcome = self.enable(self.code1.value, self.code2.value)
         except HandsonError as exc:
             self._show("error", exc.message)
-            if exc.code == "InvalidAuthenticationCode":
+            if exc.code in ("InvalidAuthenticationCode", "Throttling"):
                 self.code1.value = self.code2.value = ""
         else:
             if outcome == Outcome.ENABLED:
                 self._show("success", "仮想MFAデバイスを有効化しました。QRコードの表示を消しました。")
+            elif outcome == Outcome.RESYNCED:
+                self._show("success", "仮想MFAデバイスを再同期しました。AWSは、認証アプリに今表示される認証コードを受け付けます。")
             else:
                 self._show("info", "このデバイスは既に有効化されています。もう一度押しても何も変わりません。")
             if not self.finished:
@@ -168,7 +178,7 @@ class MfaEnableForm(CodeForm):
 
     def fill_from_qr(self, outfile: str) -> None:
         """The built-in authenticator: read the QR file and type two consecutive codes."""
-        self.code1.value, self.code2.value = consecutive_codes(secret_from_qr(expand(outfile)))
+        self.code1.value, self.code2.value = authenticator_codes(secret_from_qr(expand(outfile)), 2)
 
 
 class RecreateOffer(w.VBox):
@@ -341,4 +351,28 @@ async def enable_with_form(ctx: Context, user_name: str, serial: str, outfile: s
         ctx.report.message("warning", "有効化はキャンセルされました。このセルをもう一度実行すると再開できます。")
     elif form.status.value:
         ctx.report.message("error", "有効化できませんでした。フォームのメッセージを確認し、このセルをもう一度実行してください。")
+    return form.result or ""
+
+
+async def resync_with_form(ctx: Context, user_name: str, serial: str, outfile: str, wait: bool = True) -> str:
+    """23's resync step: 22's form without the QR; waits until resynced or cancelled.
+
+    ``outfile`` is 2.1's QR file, read only by the built-in authenticator (HANDSON_AUTO_MFA).
+    """
+    from IPython import get_ipython
+
+    require_assigned(ctx, user_name, serial)  # before the learner types anything
+    form = MfaEnableForm(user_name, serial, b"", partial(resync_mfa_device, ctx, user_name, serial), resync=True)
+    if auto_mfa():
+        form.fill_from_qr(outfile)
+        form.submit()
+    if not await _show_and_wait(form, get_ipython(), wait, ctx.report):
+        return ""
+    if form.result == Outcome.RESYNCED:
+        ctx.report.command(resync_command(user_name, serial), "")
+        ctx.report.message("success", "仮想MFAデバイスの再同期が完了しました。続けて完了確認を実行します。")
+    elif form.result == Outcome.CANCELLED:
+        ctx.report.message("warning", "再同期はキャンセルされました。このセルをもう一度実行すると再開できます。")
+    elif form.status.value:
+        ctx.report.message("error", "再同期できませんでした。フォームのメッセージを確認し、このセルをもう一度実行してください。")
     return form.result or ""

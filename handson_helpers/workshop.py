@@ -23,7 +23,7 @@ from .access import list_keys, mask, tagged_key, user_policies
 from .display import visible
 from .errors import AWS_ERRORS, HandsonError, aws_call, explain, require_passed
 from .mfa import device_name_of, device_tags, list_devices
-from .settings import HASH_LEN, KIT_POLICY_NAME, KIT_TAG, PARTICIPANT_TAG_KEY, SEED_DEVICE_NAME, SEED_USER_NAME, SEED_USER_PATH, participant
+from .settings import HASH_LEN, KIT_POLICY_NAME, KIT_POLICY_NAMES, KIT_TAG, PARTICIPANT_TAG_KEY, SEED_BACKUP_DEVICE_NAME, SEED_DEVICE_NAME, SEED_USER_NAME, SEED_USER_PATH, participant
 from .target import Context, connect
 from .users import listed, user_tags
 
@@ -77,7 +77,9 @@ def kit_devices(ctx: Context, users: list[tuple[dict, str]]) -> list[tuple[dict,
     owners = {u["UserName"]: who for u, who in users}
     found = []
     for device in list_devices(ctx):
-        suffix = _suffix(device_name_of(device["SerialNumber"]), SEED_DEVICE_NAME)
+        name = device_name_of(device["SerialNumber"])
+        suffix = _suffix(name, SEED_BACKUP_DEVICE_NAME)  # 45's second device, else 2.1's
+        suffix = _suffix(name, SEED_DEVICE_NAME) if suffix is None else suffix
         if suffix is None:
             continue
         owner = device.get("User", {}).get("UserName")
@@ -89,6 +91,11 @@ def kit_devices(ctx: Context, users: list[tuple[dict, str]]) -> list[tuple[dict,
         if who is not None:
             found.append((device, who))
     return found
+
+
+def _is_backup(device: dict) -> bool:
+    """45's second device: listed after 2.1's in the instructor's table."""
+    return _suffix(device_name_of(device["SerialNumber"]), SEED_BACKUP_DEVICE_NAME) is not None
 
 
 def kit_access(ctx: Context, user_name: str) -> tuple[str, bool]:
@@ -138,14 +145,15 @@ def status(ctx: Context, user_path: str = SEED_USER_PATH) -> list[Row]:
         devices = [(d, named.get(_suffix(device_name_of(d["SerialNumber"]), SEED_DEVICE_NAME) or "", who)) for d, who in devices]
     rows = []
     for user, who in users:
-        mine = [d for d, _ in devices if d.get("User", {}).get("UserName") == user["UserName"]]
+        mine = sorted((d for d, _ in devices if d.get("User", {}).get("UserName") == user["UserName"]), key=_is_backup)
         mine = mine or [d for d, owner in devices if not d.get("User") and owner == who]
         device = mine[0] if mine else None
         enabled = bool(device and device.get("User"))
         since = device["EnableDate"].isoformat(timespec="seconds") if device and enabled else ""
         key, policy = kit_access(ctx, user["UserName"])
         rows.append(Row(who, user["UserName"], device["SerialNumber"] if device else None, enabled, since, key, policy))
-    shown = {r.serial for r in rows}
+    listed_users = {r.user for r in rows}
+    shown = {r.serial for r in rows} | {d["SerialNumber"] for d, _ in devices if d.get("User", {}).get("UserName") in listed_users}
     for device, who in devices:
         if device["SerialNumber"] not in shown:
             rows.append(Row(who, None, device["SerialNumber"], False, ""))
@@ -197,7 +205,7 @@ def verify_all_enabled(ctx: Context, user_path: str = SEED_USER_PATH) -> None:
 
 
 def cleanup(ctx: Context, yes: bool) -> int:
-    """List, then (with yes) delete, in AWS's order: the kit's inline policy and access key,
+    """List, then (with yes) delete, in AWS's order: the kit's inline policies and access key,
     deactivate, delete device, delete user."""
     if ctx.room:  # everything named for a participant is theirs there, made by the kit or in the terminal
         users = room_users(ctx)
@@ -211,9 +219,8 @@ def cleanup(ctx: Context, yes: bool) -> int:
             steps += [("delete-user-policy", user["UserName"], p) for p in user_policies(ctx, user["UserName"])]
             steps += [("delete-access-key", user["UserName"], k["AccessKeyId"]) for k in list_keys(ctx, user["UserName"])]
             continue
-        key, policy = kit_access(ctx, user["UserName"])
-        if policy:
-            steps.append(("delete-user-policy", user["UserName"], KIT_POLICY_NAME))
+        key, _ = kit_access(ctx, user["UserName"])
+        steps += [("delete-user-policy", user["UserName"], p) for p in user_policies(ctx, user["UserName"]) if p in KIT_POLICY_NAMES]  # 40's and 45's
         if key:
             steps.append(("delete-access-key", user["UserName"], key))
     steps += [("deactivate-mfa-device", d["User"]["UserName"], d["SerialNumber"]) for d in devices if d.get("User")]

@@ -23,9 +23,17 @@ def outfile(home):
 
 
 def phone_codes(png_path, offset_windows=0):
-    """Two consecutive codes read from the QR image, shifted by whole 30-second windows."""
+    """Two consecutive codes read from the QR image: the built-in authenticator's (never a code it
+    typed before), or shifted by whole 30-second windows."""
     secret = totp.secret_from_qr(png_path)
+    if offset_windows == 0:
+        return totp.authenticator_codes(secret, 2)
     return totp.consecutive_codes(secret, time.time() + offset_windows * 30)
+
+
+def phone_code(secret):
+    """One code of the device, as the built-in authenticator types it (never one it typed before)."""
+    return totp.authenticator_codes(secret, 1)[0]
 
 
 def make_user_and_device(ctx, qr_file):
@@ -62,13 +70,13 @@ def terminal_env(box, tmp_path, **extra) -> dict:
     return env
 
 
-# The learner's phone for a pasted bash script: `python -c "$PHONE" QR_FILE N` prints the Nth of two
-# consecutive codes, as MFA_AUTH_CODE1/2 would be typed.
-PHONE = "import sys, pyotp, time; from handson_helpers import totp; print(pyotp.TOTP(totp.secret_from_qr(sys.argv[1])).at(time.time() + 30 * (int(sys.argv[2]) - 1)))"
+# The learner's phone for a pasted bash script: `python -c "$PHONE" QR_FILE N` prints N consecutive
+# codes (the built-in authenticator's: never one it typed before), as MFA_AUTH_CODE1/2 or MFA_TOKEN_CODE.
+PHONE = "import sys; from handson_helpers import totp; print(*totp.authenticator_codes(totp.secret_from_qr(sys.argv[1]), int(sys.argv[2])))"
 # What a learner types where a notebook shows the page's placeholder for a code (22's two, 40's one).
 TYPED = {
-    "MFA_AUTH_CODE1='<": 'MFA_AUTH_CODE1=$(python -c "$PHONE" "${FILE_MFA_OUTFILE}" 1)\nMFA_AUTH_CODE2=$(python -c "$PHONE" "${FILE_MFA_OUTFILE}" 2)',
-    "MFA_TOKEN_CODE='<": 'MFA_TOKEN_CODE=$(python -c "$PHONE" "${FILE_MFA_OUTFILE}" 2)',  # the code the phone shows after the two used
+    "MFA_AUTH_CODE1='<": 'read -r MFA_AUTH_CODE1 MFA_AUTH_CODE2 <<< "$(python -c "$PHONE" "${FILE_MFA_OUTFILE}" 2)"',
+    "MFA_TOKEN_CODE='<": 'MFA_TOKEN_CODE=$(python -c "$PHONE" "${FILE_MFA_OUTFILE}" 1)',  # the code the phone shows now
 }
 
 

@@ -11,9 +11,10 @@ import time
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from helpers import signing_with, totp_at
+from helpers import phone_code, signing_with, totp_at
 
 from handson_helpers import sandbox as sb
+from handson_helpers import totp
 from handson_helpers.access import MFA_POLICY
 from handson_helpers.sandbox import paths
 from handson_helpers.sandbox.access import conditions_met
@@ -75,11 +76,11 @@ def world(iam, sandbox, tmp_path):
     iam.create_user(UserName=USER, Path=PATH)
     created = iam.create_virtual_mfa_device(VirtualMFADeviceName=DEVICE)["VirtualMFADevice"]
     seed, serial = created["Base32StringSeed"].decode(), created["SerialNumber"]
-    now = time.time()
-    iam.enable_mfa_device(UserName=USER, SerialNumber=serial, AuthenticationCode1=totp_at(seed, now - 30), AuthenticationCode2=totp_at(seed, now))
+    code1, code2 = totp.authenticator_codes(seed, 2)
+    iam.enable_mfa_device(UserName=USER, SerialNumber=serial, AuthenticationCode1=code1, AuthenticationCode2=code2)
     key = iam.create_access_key(UserName=USER)["AccessKey"]
     user = As(sandbox, tmp_path, key["AccessKeyId"], key["SecretAccessKey"])
-    return {"seed": seed, "serial": serial, "key": key, "user": user, "sandbox": sandbox, "tmp_path": tmp_path}
+    return {"seed": seed, "serial": serial, "key": key, "user": user, "sandbox": sandbox, "tmp_path": tmp_path, "enable_codes": (code1, code2)}
 
 
 def protect(iam):
@@ -87,7 +88,7 @@ def protect(iam):
 
 
 def session_of(world, via="boto3", code=None):
-    error, response, message = world["user"].call(via, "sts", "get_session_token", SerialNumber=world["serial"], TokenCode=code or totp_at(world["seed"], time.time()))
+    error, response, message = world["user"].call(via, "sts", "get_session_token", SerialNumber=world["serial"], TokenCode=code or phone_code(world["seed"]))
     assert error is None, message
     creds = response["Credentials"]
     return As(world["sandbox"], world["tmp_path"], creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"]), creds
@@ -145,17 +146,28 @@ def _wrong_codes(world, iam):
         "a stale code (ten minutes old)": totp_at(world["seed"], now - 600),
         "a code from ten minutes ahead": totp_at(world["seed"], now + 600),
         "another device's code": totp_at(other["Base32StringSeed"].decode(), now),
+        # RFC 6238 5.2: a code is accepted once; the codes that enabled the device are spent
+        "the second code that enabled the device": world["enable_codes"][1],
+        "the first code that enabled the device": world["enable_codes"][0],
     }
 
 
-WRONG = ["a made-up code", "a stale code (ten minutes old)", "a code from ten minutes ahead", "another device's code"]
+WRONG = [
+    "a made-up code",
+    "a stale code (ten minutes old)",
+    "a code from ten minutes ahead",
+    "another device's code",
+    "the second code that enabled the device",
+    "the first code that enabled the device",
+]
+SPENT = {"the second code that enabled the device", "the first code that enabled the device"}
 
 
 @pytest.mark.parametrize("via", VIA)
 @pytest.mark.parametrize("case", WRONG)
 def test_get_session_token_refuses_a_wrong_code(world, iam, via, case):
     code = _wrong_codes(world, iam)[case]
-    if code in (totp_at(world["seed"], time.time() + 30 * w) for w in range(-2, 2)):
+    if case not in SPENT and code in (totp_at(world["seed"], time.time() + 30 * w) for w in range(-2, 3)):
         pytest.fail("the wrong code built for this case happens to be valid now; rerun")
     error, response, message = world["user"].call(via, "sts", "get_session_token", SerialNumber=world["serial"], TokenCode=code)
     assert (error, message) == ("AccessDenied", MFA_FAILED)
@@ -191,7 +203,7 @@ def test_the_right_code_gives_credentials_that_pass_the_same_read(world, iam, vi
 def test_the_session_lasts_twelve_hours_unless_asked_otherwise(world):
     _, creds = session_of(world)
     assert abs(creds["Expiration"].timestamp() - time.time() - 43200) < 60
-    error, response, _ = world["user"].call("boto3", "sts", "get_session_token", SerialNumber=world["serial"], TokenCode=totp_at(world["seed"], time.time()), DurationSeconds=900)
+    error, response, _ = world["user"].call("boto3", "sts", "get_session_token", SerialNumber=world["serial"], TokenCode=phone_code(world["seed"]), DurationSeconds=900)
     assert error is None and abs(response["Credentials"]["Expiration"].timestamp() - time.time() - 900) < 60
 
 

@@ -172,3 +172,62 @@ def test_user_exists_under_another_path_is_not_the_kits(ctx, iam):
         hh.create_user(ctx, USER, PATH)
     assert err.value.code == "ForeignUser"
     assert iam_state(iam) == before
+
+
+# 23's resync takes its two codes through the same checks as 22's enable; (case, codes from
+# (seed, the codes that enabled the device, now), expected HandsonError code or None when resynced)
+RESYNC_CASES = [
+    *[(case, make, expected) for case, make, expected in CODE_CASES if expected in ("EmptyCode", "WrongLength", "NotDigits", "SameCode")],
+    ("the codes that enabled it (spent)", lambda s, used, n: used, "InvalidAuthenticationCode"),
+    ("a pair reaching back to a spent code", lambda s, used, n: (used[1], totp_at(s, n + 30)), "InvalidAuthenticationCode"),
+    ("made-up codes", lambda s, used, n: ("000000", "111111"), "InvalidAuthenticationCode"),
+    ("ten minutes ago", lambda s, used, n: pair(s, n - 600), "InvalidAuthenticationCode"),
+    ("the next two codes, full-width", lambda s, used, n: tuple(c.translate(FULL_WIDTH) for c in pair(s, n, 2)), None),
+]
+
+
+@pytest.mark.parametrize("case, make, expected", RESYNC_CASES, ids=[c[0] for c in RESYNC_CASES])
+def test_resync_code_boxes(ctx, iam, prepared, case, make, expected):
+    serial, seed, _ = prepared
+    used = totp.authenticator_codes(seed, 2)
+    assert hh.enable_mfa_device(ctx, USER, serial, *used) == "enabled"
+    code1, code2 = make(seed, used, time.time())
+    if expected is None:
+        assert hh.resync_mfa_device(ctx, USER, serial, code1, code2) == "resynced"
+        return
+    with pytest.raises(hh.HandsonError) as err:
+        hh.resync_mfa_device(ctx, USER, serial, code1, code2)
+    assert err.value.code == expected and JAPANESE.search(err.value.message)
+    for typed in (code1, code2):
+        if typed and len(typed.strip()) >= 4:
+            assert typed.strip() not in err.value.message
+
+
+def test_resync_before_22_or_for_another_users_device_names_what_to_do(ctx, iam, prepared):
+    serial, seed, _ = prepared
+    codes = totp.authenticator_codes(seed, 2)
+    with pytest.raises(hh.HandsonError) as err:
+        hh.resync_mfa_device(ctx, USER, serial, *codes)
+    assert err.value.code == "NotAssigned" and "22_enable_virtual_mfa_device" in err.value.message
+    iam.create_user(UserName="someone-else")
+    iam.enable_mfa_device(UserName="someone-else", SerialNumber=serial, AuthenticationCode1=codes[0], AuthenticationCode2=codes[1])
+    with pytest.raises(hh.HandsonError) as err:
+        hh.resync_mfa_device(ctx, USER, serial, *totp.authenticator_codes(seed, 2))
+    assert err.value.code == "NotAssigned" and "someone-else" in err.value.message
+    with pytest.raises(hh.HandsonError) as err:
+        hh.resync_mfa_device(ctx, USER, serial + "-missing", *codes)
+    assert err.value.code == "NoDevice"
+
+
+def test_too_many_wrong_codes_say_to_wait_and_change_nothing(ctx, iam, prepared):
+    from handson_helpers.sandbox import otp
+
+    serial, seed, _ = prepared
+    assert hh.enable_mfa_device(ctx, USER, serial, *totp.authenticator_codes(seed, 2)) == "enabled"
+    for _ in range(otp.MAX_WRONG_CODES):
+        with pytest.raises(hh.HandsonError) as err:
+            hh.resync_mfa_device(ctx, USER, serial, "000000", "111111")
+        assert err.value.code == "InvalidAuthenticationCode"
+    with pytest.raises(hh.HandsonError) as err:
+        hh.resync_mfa_device(ctx, USER, serial, *totp.authenticator_codes(seed, 2))
+    assert err.value.code == "Throttling" and "10分ほど待って" in err.value.message

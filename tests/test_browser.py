@@ -27,6 +27,7 @@ from test_bad_input import iam_state
 
 import handson_helpers as hh
 from handson_helpers.settings import SEED_DIR_MFA_OUTFILE
+from handson_helpers.totp import authenticator_codes
 
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "artifacts" / "browser"
@@ -241,8 +242,9 @@ def save_from_browser(page, saved: Path) -> str:
 def enable_with_the_phone(page, totp):
     """Two consecutive codes from the phone, the first with full-width digits, then the button."""
     now = time.time()
-    page.locator(".handson-code1 input").press_sequentially(totp.at(now - 30).translate(FULL_WIDTH))
-    page.locator(".handson-code2 input").press_sequentially(totp.at(now))
+    code1, code2 = authenticator_codes(totp.secret, 2, now)  # never a code typed before: AWS takes each once
+    page.locator(".handson-code1 input").press_sequentially(code1.translate(FULL_WIDTH))
+    page.locator(".handson-code2 input").press_sequentially(code2)
     page.locator("button.handson-enable").click()
     return now
 
@@ -351,7 +353,7 @@ def test_one_learner_from_a_lost_qr_to_mfa_protected_access(page, lab, folder, i
         page.wait_for_function("() => document.querySelector('.handson-token-code input').value === ''")
         status.scroll_into_view_if_needed()
         shot(page, "06_wrong_session_code")
-        box.press_sequentially(totp.now().translate(FULL_WIDTH))  # what the phone shows now, typed with an IME
+        box.press_sequentially(authenticator_codes(totp.secret, 1)[0].translate(FULL_WIDTH))  # what the phone shows now, typed with an IME
         page.locator("button.handson-get-session").click()
         status.get_by_text("一時的な認証情報を取得しました").wait_for(timeout=30_000)
         page.get_by_text("✔ 完了確認: アクセスキーだけでは拒否され、MFAで取得した一時的な認証情報では成功する").first.wait_for(timeout=60_000)

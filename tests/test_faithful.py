@@ -170,7 +170,11 @@ def test_resync_needs_consecutive_codes_of_an_assigned_device(call, device, iam,
     error, _ = call(via, "iam", "ResyncMFADevice", UserName=USER, SerialNumber=serial, AuthenticationCode1="111111", AuthenticationCode2="222222")
     assert error == "InvalidAuthenticationCode"
     error, _ = call(via, "iam", "ResyncMFADevice", UserName=USER, SerialNumber=serial, AuthenticationCode1=code1, AuthenticationCode2=code2)
-    assert error is None
+    assert error == "InvalidAuthenticationCode"  # the codes that enabled it are spent (RFC 6238, 5.2)
+    error, _ = call(via, "iam", "ResyncMFADevice", UserName=USER, SerialNumber=serial, AuthenticationCode1=code2, AuthenticationCode2=totp_at(seed, time.time() + 30))
+    assert error == "InvalidAuthenticationCode"  # a pair reaching back to a spent code
+    error, _ = call(via, "iam", "ResyncMFADevice", UserName=USER, SerialNumber=serial, AuthenticationCode1=totp_at(seed, time.time() + 30), AuthenticationCode2=totp_at(seed, time.time() + 60))
+    assert error is None  # the phone's next two codes
 
 
 @pytest.mark.parametrize("via", VIA)

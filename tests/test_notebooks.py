@@ -117,14 +117,14 @@ def prepare(stem, ctx):
     """IAM as it is when a learner opens this notebook after the ones before it."""
     if stem.startswith("21"):
         hh.create_user(ctx, USER, PATH)
-    if stem.startswith(("22", "31", "40", "90", "95")):
+    if stem.startswith(("22", "23", "31", "40", "45", "90", "95")):
         make_user_and_device(ctx, QR)
-    if stem.startswith(("31", "40", "90", "95")):
+    if stem.startswith(("23", "31", "40", "45", "90", "95")):
         serial = f"arn:aws:iam::123456789012:mfa/{DEVICE}"
         hh.enable_mfa_device(ctx, USER, serial, *phone_codes(expand(QR)))
-    if stem.startswith(("40", "90", "95")):
+    if stem.startswith(("40", "45", "90", "95")):
         hh.create_access_key(ctx, USER, KEY_FILE)
-    if stem.startswith(("90", "95")):
+    if stem.startswith(("45", "90", "95")):
         hh.put_mfa_policy(ctx, USER)
 
 
@@ -320,13 +320,14 @@ def pasted(nb) -> list[str]:
 
 
 def test_pasting_the_stored_notebooks_into_a_terminal_reproduces_each_section(sandbox, iam, tmp_path, zygote):
-    """10 → 21 → 22 → 31 → 40 → 90, from the stored outputs alone, through the aws CLI against the sandbox."""
+    """10 → 21 → 22 → 23 → 31 → 40 → 90, from the stored outputs alone, through the aws CLI against the sandbox."""
     env = terminal_env(sandbox, tmp_path, PHONE=PHONE, PATH=f"{zygote.bin}:{Path(sys.executable).parent}:{os.environ['PATH']}")
     qr = expand(QR)
     expected_after = {
         "10_create_iam_user": lambda: [u["UserName"] for u in iam.list_users(PathPrefix=PATH)["Users"]] == [USER],
         "21_create_virtual_mfa_device": lambda: len(iam.list_virtual_mfa_devices()["VirtualMFADevices"]) == 1 and qr.exists(),
         "22_enable_virtual_mfa_device": lambda: [d.get("User", {}).get("UserName") for d in iam.list_virtual_mfa_devices()["VirtualMFADevices"]] == [USER],
+        "23_resync_virtual_mfa_device": lambda: [d.get("User", {}).get("UserName") for d in iam.list_virtual_mfa_devices()["VirtualMFADevices"]] == [USER],
         "31_create_access_key": lambda: len(iam.list_access_keys(UserName=USER)["AccessKeyMetadata"]) == 1 and keyfile.exists(),
         "40_mfa_protected_access": lambda: iam.list_user_policies(UserName=USER)["PolicyNames"] == ["handson-cli-require-mfa"],
         "90_cleanup": lambda: iam.list_users()["Users"] == [] and iam.list_virtual_mfa_devices()["VirtualMFADevices"] == [] and not qr.exists() and not keyfile.exists(),

@@ -127,3 +127,38 @@ def test_a_base32_key_instead_of_a_qr_is_typed_into_the_app_and_enables(ctx, iam
     plan = hh.plan_cleanup(ctx, USER, "/handson-cli/", "handson-cli-basic-user-mfa", str(key_file))
     hh.run_cleanup(ctx, plan)
     assert not key_file.exists() and "aws iam create-virtual-mfa-device" in shown(ctx) and key not in shown(ctx)
+
+
+def test_23_resync_uses_the_same_form_without_the_qr(ctx, iam, tmp_path):
+    qr = outfile(tmp_path)
+    serial = make_user_and_device(ctx, qr)
+    secret = totp.secret_from_qr(expand(qr))
+    with pytest.raises(hh.HandsonError) as err:  # before 22: said before the form is shown
+        asyncio.run(hh.resync_with_form(ctx, USER, serial, qr, wait=False))
+    assert err.value.code == "NotAssigned" and "22_enable_virtual_mfa_device" in err.value.message
+    assert hh.enable_mfa_device(ctx, USER, serial, *phone_codes(qr)) == "enabled"
+    form = MfaEnableForm(USER, serial, b"", partial(hh.resync_mfa_device, ctx, USER, serial), resync=True)
+    assert repr(form) == "仮想MFAデバイス再同期フォーム" and form.enable_button.description == "MFAデバイスを再同期"
+    assert not any(isinstance(child, w.Image) for child in form.children)
+    form.code1.value, form.code2.value = "123456", "654321"
+    form.submit()
+    assert "認証コードが正しくありません" in form.status.value and form.code1.value == form.code2.value == "" and not form.finished
+    code1, code2 = totp.authenticator_codes(secret, 2)
+    form.code1.value, form.code2.value = code1.translate(FULL_WIDTH), " " + code2
+    form.submit()
+    assert form.result == "resynced" and "再同期しました" in form.status.value
+    assert not any(code1 in json.dumps(s) or code2 in json.dumps(s) for s in all_state(form))
+
+
+def test_23_built_in_authenticator_resyncs_and_the_check_passes(ctx, iam, tmp_path, monkeypatch):
+    monkeypatch.setenv("HANDSON_AUTO_MFA", "1")
+    qr = outfile(tmp_path)
+    serial = make_user_and_device(ctx, qr)
+    assert hh.enable_mfa_device(ctx, USER, serial, *phone_codes(qr)) == "enabled"
+    assert asyncio.run(hh.resync_with_form(ctx, USER, serial, qr)) == "resynced"
+    key_file = str(tmp_path / "key.txt")
+    asyncio.run(hh.verify_resynced(ctx, USER, serial, key_file, qr))  # no access key yet: 40 checks the code
+    assert "40_mfa_protected_access" in shown(ctx)
+    hh.create_access_key(ctx, USER, key_file)
+    asyncio.run(hh.verify_resynced(ctx, USER, serial, key_file, qr))  # with 3.1's key: a session from a current code
+    assert "✔ 完了確認: 認証アプリの今の認証コードをAWSが受け付ける" in shown(ctx)

@@ -15,8 +15,8 @@ apply (moto turns it into a Deny), the request context (``aws:MultiFactorAuthPre
 ``aws:MultiFactorAuthAge``, ``aws:username``, …) and policy variables such as ``${aws:username}``.
 
 GetSessionToken is answered here rather than by moto (which ignores the MFA code and hands out a
-fixed example key): the code is checked against the device's seed with the same windows as
-EnableMFADevice, a device of another user is refused, and the session credentials are kept on the
+fixed example key): the code is checked against the device's seed by otp.py's model (its learned
+clock offset, each code once, wrong codes throttled), a device of another user is refused, and the session credentials are kept on the
 STS backend (so a reset forgets them) and in the state file (so a restart keeps them until they
 expire).
 
@@ -38,13 +38,12 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from xml.sax.saxutils import escape
 
-import pyotp
 from moto.iam import access_control, models
 from moto.iam.access_control import IAMPolicy, IAMPolicyStatement, IAMUserAccessKey, PermissionResult
 from moto.sts import models as sts_models
 
 from ..rules import ACCOUNT_ID, acts_on_caller
-from . import faithful, wildcard
+from . import faithful, otp, wildcard
 from .auth import Denied
 
 PARTITION = "aws"
@@ -433,13 +432,12 @@ def authorize(key_id: str, service: str, action: str, params: dict[str, str], re
 # ----- GetSessionToken -----
 
 
-def code_matches(seed: str, code: str, now: float | None = None) -> bool:
-    """One TOTP code of the device, in the windows EnableMFADevice accepts for its second code."""
-    if not re.fullmatch(r"[0-9]{6}", code or "", re.ASCII):
-        return False
-    totp = pyotp.TOTP(seed)
-    current = int((time.time() if now is None else now) // totp.interval)
-    return any(secrets.compare_digest(totp.at(window * totp.interval), code) for window in range(current - faithful.ACCEPT_PAST_WINDOWS, current + faithful.ACCEPT_FUTURE_WINDOWS + 1))
+def code_matches(device, code: str, now: float | None = None) -> bool:
+    """One TOTP code of the device, as otp.py's model accepts it (its learned clock, each code
+    once); Denied with Throttling after too many wrong codes."""
+    if otp.throttled(device, now):
+        raise Denied(400, *otp.THROTTLED)
+    return otp.accept_code(device, code, now)
 
 
 def _new_session(user_name: str, seconds: int, serial: str | None, now: float) -> Session:
@@ -455,14 +453,15 @@ def get_session_token(who: Principal, params: dict[str, str], now: float | None 
     serial, code = params.get("SerialNumber"), params.get("TokenCode")
     if bool(serial) != bool(code):
         raise Denied(403, "AccessDenied", "MultiFactorAuthentication failed, must provide both MFA serial number and one time pass code.")
-    user = _iam().get_user(who.user_name)
-    if serial:
-        device = _iam().virtual_mfa_devices.get(serial)
-        if code is None or serial not in user.mfa_devices or device is None or not code_matches(device.base32_string_seed, code, now):
-            raise Denied(403, "AccessDenied", MFA_FAILED)  # another user's device or a wrong code: the same answer
     seconds = int(params.get("DurationSeconds") or DEFAULT_SESSION_SECONDS)
     if not 900 <= seconds <= 129600:
         raise Denied(400, "ValidationError", f"1 validation error detected: Value '{seconds}' at 'durationSeconds' failed to satisfy constraint: Member must have value between 900 and 129600")
+    user = _iam().get_user(who.user_name)
+    if serial:
+        device = _iam().virtual_mfa_devices.get(serial)
+        # another user's device or a wrong code: the same answer (and no failure counted on another's device)
+        if code is None or serial not in user.mfa_devices or device is None or not code_matches(device, code, now):
+            raise Denied(403, "AccessDenied", MFA_FAILED)
     session = _new_session(user.name, seconds, serial or None, now)
     session.user_id = user.id
     sessions = _sessions()

@@ -15,10 +15,8 @@ import io
 import json
 import re
 import secrets
-import time
 from urllib.parse import quote
 
-import pyotp
 import qrcode
 from moto.core.responses import ActionResult, EmptyResult
 from moto.core.serialize import never_return
@@ -45,6 +43,7 @@ from ..rules import (
     MAX_TRUST_POLICY_CHARS,
     MAX_USER_INLINE_POLICY_CHARS,
 )
+from . import otp
 
 ISSUER = "Amazon Web Services"
 # Who the learner is in the sandbox: an administrator's role session, as in CloudShell or with
@@ -53,16 +52,14 @@ ADMIN_ROLE = "HandsonSandboxAdmin"
 ADMIN_SESSION = "learner"
 ADMIN_ARN = f"arn:aws:sts::{ACCOUNT_ID}:assumed-role/{ADMIN_ROLE}/{ADMIN_SESSION}"
 ADMIN_USER_ID = f"AROA{hashlib.sha256(ADMIN_ROLE.encode()).hexdigest()[:17].upper()}:{ADMIN_SESSION}"
-# A pair (w, w+1) of TOTP windows is accepted when w+1 lies within this many 30-second
-# windows of "now": up to two windows in the past, because a learner reads the second code,
-# types both and clicks (easily a minute), and one in the future for clock skew. Codes
-# from ten minutes ago, two windows apart, swapped or repeated are refused, as AWS does.
-ACCEPT_PAST_WINDOWS = 2
-ACCEPT_FUTURE_WINDOWS = 1
 
 
 class InvalidAuthenticationCode(IAMException):
     code = "InvalidAuthenticationCode"
+
+
+class Throttled(IAMException):
+    code = otp.THROTTLED[0]
 
 
 def otpauth_uri(device_name: str, account_id: str, seed: str) -> str:
@@ -81,20 +78,13 @@ def qr_png(uri: str) -> bytes:
     return buf.getvalue()
 
 
-def codes_match(seed: str, code1: str, code2: str, now: float | None = None) -> bool:
-    """True when code1, code2 are the TOTP codes of two consecutive windows near now."""
-    if not all(isinstance(c, str) and re.fullmatch(r"[0-9]{6}", c, re.ASCII) for c in (code1, code2)):
-        return False
-    totp = pyotp.TOTP(seed)
-    current = int((time.time() if now is None else now) // totp.interval)
-    for second in range(current - ACCEPT_PAST_WINDOWS, current + ACCEPT_FUTURE_WINDOWS + 1):
-        first_code = totp.at((second - 1) * totp.interval)
-        second_code = totp.at(second * totp.interval)
-        if first_code == second_code:
-            continue  # ambiguous pair: AWS would not accept a repeated code either
-        if secrets.compare_digest(first_code, code1) and secrets.compare_digest(second_code, code2):
-            return True
-    return False
+def codes_match(device, code1: str, code2: str, now: float | None = None) -> None:
+    """EnableMFADevice's and ResyncMFADevice's check of two consecutive codes (otp.py's model):
+    InvalidAuthenticationCode when they match nothing, Throttling after too many wrong ones."""
+    if otp.throttled(device, now):
+        raise Throttled(otp.THROTTLED[1])
+    if not otp.accept_pair(device, code1, code2, now):
+        raise InvalidAuthenticationCode("Authentication code for device is not valid.")
 
 
 _orig_create_user = models.IAMBackend.create_user
@@ -244,8 +234,7 @@ def enable_mfa_device(self, user_name, serial_number, authentication_code_1, aut
         raise EntityAlreadyExists("MFA Device is already in use.")
     if len(user.mfa_devices) >= MAX_MFA_DEVICES_PER_USER:
         raise LimitExceededException("Cannot exceed quota for MFADevicesPerUser: 8")
-    if not codes_match(device.base32_string_seed, authentication_code_1, authentication_code_2):
-        raise InvalidAuthenticationCode("Authentication code for device is not valid.")
+    codes_match(device, authentication_code_1, authentication_code_2)  # late codes: enabled, out of sync
     assign_device(self, user, device)
 
 
@@ -261,8 +250,7 @@ def resync_mfa_device(self, user_name, serial_number, authentication_code_1, aut
     user, device = _assigned_device(self, user_name, serial_number)
     if serial_number not in user.mfa_devices:
         raise NotFoundException(f"MFA device {serial_number} is not assigned to user {user_name}.")
-    if not codes_match(device.base32_string_seed, authentication_code_1, authentication_code_2):
-        raise InvalidAuthenticationCode("Authentication code for device is not valid.")
+    codes_match(device, authentication_code_1, authentication_code_2)
 
 
 def delete_user(self, user_name):

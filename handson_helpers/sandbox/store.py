@@ -5,8 +5,8 @@ CreateVirtualMFADevice would mint a new seed, and the learner's phone holds the 
 Why not pickle moto's backend: its internals change between releases, and a pickle from
 one moto would not load in the next. The snapshot holds only what the hands-on touches
 (users with path, id, date, tags and inline policies; access keys; virtual MFA devices with
-seed, enable date and user; unexpired GetSessionToken sessions, see access.py) as JSON, written to a temporary file, fsynced and renamed over the old one,
-so a kill at any moment leaves either the old or the new file, never a torn one.
+seed, enable date, user and code state, see otp.py; unexpired GetSessionToken sessions, see
+access.py) as JSON, written to a temporary file, fsynced and renamed over the old one, so a kill at any moment leaves either the old or the new file, never a torn one.
 
 Saves are group commits (GroupCommit): one writer thread saves once for every change made since
 its last save, and a request is answered only after a save that covers what it changed or saw.
@@ -28,7 +28,7 @@ from pathlib import Path
 
 from moto.iam import models
 
-from . import access
+from . import access, otp
 from .faithful import assign_device, otpauth_uri, qr_png
 
 FORMAT = 1
@@ -71,6 +71,7 @@ def snapshot(backend: models.IAMBackend) -> dict:
             "tags": backend.tagger.list_tags_for_resource(device.serial_number)["Tags"],
             "enable_date": _dt(device.enable_date),
             "user": device.user.name if device.user else None,
+            **otp.snapshot(device),
         }
         for device in backend.virtual_mfa_devices.values()
     ]
@@ -103,6 +104,7 @@ def _check_shape(data: dict) -> None:
         _require(re.fullmatch(r"[A-Z2-7]{16,128}=*", device["seed"]) is not None, "device seed")
         _require(device.get("user") is None or device["user"] in names, "device of a missing user")
         _require(isinstance(device.get("enable_date"), optional), "device date")
+        _require(otp.check(device), "device code state")
     access.check_sessions(data.get("sessions", []))
 
 
@@ -135,6 +137,7 @@ def restore(backend: models.IAMBackend, data: dict) -> list[str]:
         device.base32_string_seed = item["seed"]
         name = device.serial_number.rsplit("/", 1)[-1]
         device.qr_code_png = qr_png(otpauth_uri(name, backend.account_id, device.base32_string_seed))
+        otp.restore(device, item)
         backend.virtual_mfa_devices[device.serial_number] = device
         backend.tagger.tag_resource(device.serial_number, item.get("tags") or [])
         if item.get("user"):
