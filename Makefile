@@ -24,6 +24,11 @@ UNUSED := rfc3987-syntax lark
 PIP_LOCKED := -m pip install --quiet --no-deps --require-hashes
 LOCK := $(VENV)/bin/uv pip compile --quiet --universal --python-version 3.11 --fork-strategy fewest --generate-hashes \
 	--custom-compile-command 'make lock' $(foreach p,$(UNUSED) handson-iam-mfa,--no-emit-package $(p)) $(if $(UPGRADE),--upgrade)
+HUB_RANGES := $(PY) -c 'from handson_helpers.hub import _learner_requirements as r; print(r(), end="")'
+# $(call relock,FILE,COMMAND): COMMAND writes locks/FILE again (preferring its pins); the file is
+# replaced only when it changed, since a newer lock rebuilds its venv
+relock = cp locks/$(1) locks/.$(1).new && $(2) -o locks/.$(1).new && \
+	{ cmp -s locks/.$(1).new locks/$(1) && rm locks/.$(1).new || mv locks/.$(1).new locks/$(1); }
 LATEST ?= .venv-latest
 PYTEST_ARGS := --dist loadgroup tests notebooks --ignore=tests/test_hub.py --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg
 
@@ -59,10 +64,10 @@ $(IPK6)/.installed: locks/ipykernel6.txt
 # Write locks/ from the ranges again: each pin kept while its range allows it; UPGRADE=1 takes the newest
 # the ranges allow (what make test-latest tests). The dev and hub locks keep the learner's versions.
 lock: dev
-	$(LOCK) requirements.txt -o locks/learner.txt
-	$(LOCK) requirements-dev.txt -c locks/learner.txt -o locks/dev.txt
-	$(PY) -c 'from handson_helpers.hub import _learner_requirements as r; print(r(), end="")' | $(LOCK) - -c locks/learner.txt -o locks/hub.txt
-	$(LOCK) tests/requirements-ipykernel6.txt -o locks/ipykernel6.txt
+	$(call relock,learner.txt,$(LOCK) requirements.txt)
+	$(call relock,dev.txt,$(LOCK) requirements-dev.txt -c locks/learner.txt)
+	$(call relock,hub.txt,$(HUB_RANGES) | $(LOCK) - -c locks/learner.txt)
+	$(call relock,ipykernel6.txt,$(LOCK) tests/requirements-ipykernel6.txt)
 
 lab: setup
 	$(PY) -m handson_helpers.sandbox start
