@@ -152,7 +152,7 @@ def _store_round_trip() -> list[str]:
     source.create_access_key("drift")
     source.put_user_policy("drift", "p", '{"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "iam:*", "Resource": "*"}]}')
     device = source.create_virtual_mfa_device("drift-mfa", "/")
-    device.base32_string_seed = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+    device.base32_string_seed = "JBSWY3DPEHPK3PXP"
     faithful.assign_device(source, user, device)
     before = store.snapshot(source)
     target = models.IAMBackend(region_name="global", account_id=ACCOUNT_ID)
