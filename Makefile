@@ -88,7 +88,7 @@ test-latest:
 	$(LATEST)/bin/python -m pip uninstall -qq --yes $(UNUSED)
 	$(PYTHON) -m venv $(LATEST)-ipykernel6
 	$(LATEST)-ipykernel6/bin/python -m pip install --quiet -r tests/requirements-ipykernel6.txt
-	HANDSON_IPYKERNEL6_PYTHON=$(LATEST)-ipykernel6/bin/python $(LATEST)/bin/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS) --ignore=tests/test_locks.py
+	HANDSON_IPYKERNEL6_PYTHON=$(CURDIR)/$(LATEST)-ipykernel6/bin/python $(LATEST)/bin/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS) --ignore=tests/test_locks.py
 
 # A JupyterHub workshop room on this machine (root: it makes the participants' Unix users); see README
 hub: setup
