@@ -32,7 +32,7 @@ relock = cp locks/$(1) locks/.$(1).new && $(2) -o locks/.$(1).new && \
 LATEST ?= .venv-latest
 PYTEST_ARGS := --dist loadgroup tests notebooks --ignore=tests/test_hub.py --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: setup dev lock lab test test-latest test-hub hub lint unit nbval demo notebooks bench sandbox-status clean
+.PHONY: setup dev lock lab test test-latest test-hub repeat hub lint unit nbval demo notebooks bench sandbox-status clean
 
 setup: $(VENV)/.installed $(VENV)/.kit
 
@@ -98,6 +98,12 @@ hub: setup
 # The hub proven with HUB_USERS real users through its REST API (root; CI runs it after make test)
 test-hub: dev
 	HANDSON_HUB_USERS=$(HUB_USERS) $(PY) -m pytest -p no:xdist tests/test_hub.py
+
+# Concurrent code is done when it is green N of N times: the hub test and the browser tests REPEAT
+# times from a fresh clone of HEAD (root, as test-hub), each run reported (tests/repeat.py)
+REPEAT ?= 5
+repeat:
+	$(PYTHON) tests/repeat.py --runs $(REPEAT)
 
 lint: dev
 	$(VENV)/bin/ruff check handson_helpers tests conftest.py

@@ -38,7 +38,7 @@ _STEPS = {
         "verify_device_created",
         "verify_mfa_enabled",
     ),
-    "notebook": ("check_settings", "setup", "verify_environment"),
+    "notebook": ("check_settings", "set_variables", "setup", "verify_environment"),
     "progress": ("show_progress",),
     "session_form": ("session_with_form",),
     "settings": ("access_key_file", "expected", "mfa_outfile", "scoped"),

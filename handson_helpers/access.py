@@ -26,7 +26,7 @@ from .display import SHOW, Reporter
 from .errors import AWS_ERRORS, HandsonError, aws_call, explain, require_passed
 from .safefs import folder_problem, remove_private, write_private
 from .settings import KIT_POLICY_NAME, expand, owned, require_valid
-from .shell import PLAIN, continued, quote, ref
+from .shell import continued, private_dir, ref
 from .target import Context, sandbox_client
 from .totp import normalize_code
 from .users import get_user, listed, user_tags
@@ -181,9 +181,10 @@ def key_commands(directory: str, user_name: str, key_file: str) -> dict[str, str
     user = ref("IAM_USER_NAME", user_name)
     keyfile = ref("FILE_ACCESS_KEY", key_file)
     return {
-        "mkdir": f"ls -d {folder} > /dev/null 2>&1 || mkdir -p -m 700 {folder}",
+        "mkdir": private_dir(folder),
         "count": continued("aws iam list-access-keys", f"  --user-name {user}", "  --query 'length(AccessKeyMetadata[])'"),
-        "create": "(\n  umask 077\n  "
+        # noclobber: `>` neither replaces a file that is there nor writes through a link in its place
+        "create": "(\n  umask 077\n  set -o noclobber\n  "
         + continued(
             "aws iam create-access-key",
             f"    --user-name {user}",
@@ -242,7 +243,7 @@ def create_access_key(ctx: Context, user_name: str, key_file: str) -> str:
     problem = key_file_problem(key_file)
     if problem:
         raise HandsonError(
-            f"アクセスキーファイル {key_file} を保存できません: {problem}。DIR_ACCESS_KEY を自分だけが書き込めるフォルダー(例: ホームフォルダーの下)に変更してください。何も変更していません。",
+            f"アクセスキーファイル {key_file} を保存できません: {problem}。DIR_ACCESS_KEY を自分だけが書き込めるディレクトリ(例: ホームディレクトリの下)に変更してください。何も変更していません。",
             "UnsafeFile",
         )
     if len(keys) >= MAX_ACCESS_KEYS:
@@ -255,7 +256,7 @@ def create_access_key(ctx: Context, user_name: str, key_file: str) -> str:
         )
     folder_existed = path.parent.is_dir()
     created = _create_key(ctx, user_name, key_file)
-    ctx.report.command(steps["mkdir"], "" if folder_existed else "(フォルダーを作成しました)")
+    ctx.report.command(steps["mkdir"], "" if folder_existed else "(ディレクトリを作成しました)")
     ctx.report.command(steps["count"], str(len(keys)))
     ctx.report.command(steps["create"], "(出力なし: アクセスキーIDとシークレットアクセスキーはファイルに保存しました。画面には表示しません)")
     ctx.report.command(steps["key_id"], mask(created))
@@ -327,7 +328,8 @@ def verify_access_key(ctx: Context, user_name: str, key_file: str) -> None:
 
 def key_console_view(ctx: Context, user_name: str) -> None:
     """(参考) The console's アクセスキー panel: id (masked), status, created."""
-    rows = [[mask(k["AccessKeyId"]), k["Status"], k["CreateDate"].strftime("%Y-%m-%d")] for k in list_keys(ctx, user_name)]
+    status = {"Active": "アクティブ", "Inactive": "非アクティブ"}  # the console's words for the CLI's Status
+    rows = [[mask(k["AccessKeyId"]), status.get(k["Status"], k["Status"]), k["CreateDate"].strftime("%Y-%m-%d")] for k in list_keys(ctx, user_name)]
     ctx.report.table(f"ユーザー {user_name} / セキュリティ認証情報(タブ) / アクセスキー", ["アクセスキーID", "ステータス", "作成日"], rows or [["(なし)", "", ""]])
 
 
@@ -487,7 +489,7 @@ def mfa_serial(ctx: Context, user_name: str) -> str:
 
 def wrong_code_refused(ctx: Context, keys: Keys, serial: str) -> str:
     """GetSessionToken with a code that is not the device's: AWS refuses it (AccessDenied)."""
-    ctx.report.command(f"MFA_TOKEN_CODE='{WRONG_CODE}'")
+    ctx.report.command(f"MFA_TOKEN_CODE='{WRONG_CODE}'", label="変数の設定")
     try:
         _get_session(ctx, keys, serial, WRONG_CODE)
     except AWS_ERRORS as exc:
@@ -499,7 +501,11 @@ def wrong_code_refused(ctx: Context, keys: Keys, serial: str) -> str:
             f"An error occurred (AccessDenied) when calling the GetSessionToken operation: {mask_text(exc.response['Error'].get('Message', ''))}",
             refused=True,
         )
-        ctx.report.message("info", "拒否されました。認証コードはMFAデバイス(認証アプリ)が30秒ごとに計算するもので、間違ったコードや古いコードでは一時的な認証情報を取得できません。")
+        ctx.report.message(
+            "info",
+            "拒否されました。認証コードは認証アプリが30秒ごとに計算するもので、間違ったコード、古いコード、一度使ったコードでは一時的な認証情報を取得できません。"
+            "アプリに表示された正しいコードまで拒否され続ける場合は、デバイスの同期がずれている可能性があります: 23_resync_virtual_mfa_device で再同期します。",
+        )
         return code
     ctx.report.message("warning", f"認証コード {WRONG_CODE} がたまたま正しいコードでした(約25万分の1の確率です)。次の手順に進んで構いません。")
     return ""
@@ -548,10 +554,11 @@ def session_check_lines(serial: str) -> str:
 
 
 def show_session_step(keys: Keys, serial: str) -> None:
-    """Before the form: the page-style 変数の確認 and the command the form runs."""
+    """Before the form: the code's 変数の設定 (a placeholder), the page-style 変数の確認 and the command the form runs."""
+    SHOW.command("MFA_TOKEN_CODE='<認証アプリに表示された認証コード>'", label="変数の設定")
     SHOW.command(
         session_check_lines(serial),
-        f'  # MFA_DEVICE_SERIAL:"{serial}"\n    MFA_DEVICE_SERIAL="{serial}"\n  # MFA_TOKEN_CODE:"<認証アプリに表示された認証コード>"\n    MFA_TOKEN_CODE="(次のセルのフォームに入力します)"',
+        f'  # MFA_DEVICE_SERIAL:"{serial}"\n    MFA_DEVICE_SERIAL="{serial}"\n  # MFA_TOKEN_CODE:"<認証アプリに表示された認証コード>"\n    MFA_TOKEN_CODE="(下のフォームに入力します)"',
         label="変数の確認",
     )
     SHOW.command(session_command(keys))
@@ -583,7 +590,7 @@ def verify_mfa_protection(ctx: Context, user_name: str, user_path: str, keys: Ke
 
 
 def policy_console_view(ctx: Context, user_name: str) -> None:
-    rows = [[name, "インライン"] for name in user_policies(ctx, user_name)]
+    rows = [[name, "カスタマーインライン"] for name in user_policies(ctx, user_name)]
     ctx.report.table(f"ユーザー {user_name} / 許可(タブ) / 許可ポリシー", ["ポリシー名", "タイプ"], rows or [["(なし)", ""]])
 
 
@@ -631,8 +638,7 @@ def access_cleanup_commands(plan: AccessPlan) -> list[str]:
     if not plan.empty:
         steps.append("unset " + " ".join(TERMINAL_VARS))
     if plan.delete_policy:
-        name = plan.policy_name if PLAIN.fullmatch(plan.policy_name) else quote(plan.policy_name)  # 後始末 has no POLICY_NAME variable
-        steps.append(continued("aws iam delete-user-policy", f"  --user-name {user}", f"  --policy-name {name}"))
+        steps.append(continued("aws iam delete-user-policy", f"  --user-name {user}", f"  --policy-name {ref('POLICY_NAME', plan.policy_name)}"))
     if plan.keys:
         steps.append(
             continued(

@@ -199,6 +199,7 @@ def _room(count: int):
             "JUPYTERHUB_SERVICE_URL": f"http://127.0.0.1:{port}",
             "JUPYTERHUB_API_URL": f"http://127.0.0.1:{hub.server_port}/hub/api",
             "JUPYTERHUB_API_TOKEN": "bench-room-service",
+            "HANDSON_ROOM_CONNECTIONS_PER_CLIENT": str(2 * count + 32),  # here every learner is this one uid
         }
         proc = subprocess.Popen([sys.executable, "-m", "handson_helpers.sandbox", "room"], env=env, stderr=subprocess.PIPE, text=True)
         try:

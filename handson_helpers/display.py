@@ -8,6 +8,7 @@ Each report carries text/plain (for `make demo`, nbval and terminals) and text/h
 from __future__ import annotations
 
 import html
+import unicodedata
 
 STYLES = {
     "info": ("#e8f1fb", "#1f5fa8", "ℹ"),
@@ -15,6 +16,13 @@ STYLES = {
     "warning": ("#fff6e0", "#8a5a00", "⚠"),
     "error": ("#fdecea", "#a61b1b", "✘"),
 }
+
+
+def visible(text: str) -> str:
+    """Text with what a reader cannot see written as ``\\uXXXX``: control, format and unassigned
+    characters and every separator but the ASCII space (a line separator or a no-break space in a
+    participant's tag must not pass for another participant's row)."""
+    return "".join(f"\\u{ord(c):04x}" if unicodedata.category(c)[0] == "C" or (unicodedata.category(c)[0] == "Z" and c != " ") else c for c in text)
 
 
 class Report:
@@ -78,6 +86,7 @@ class Reporter:
         )
 
     def table(self, title: str, header: list[str], rows: list[list[str]]) -> None:
+        rows = [[visible(str(c)) for c in row] for row in rows]
         widths = [max(len(str(c)) for c in col) for col in zip(header, *rows)]
         lines = [title, "  ".join(h.ljust(w) for h, w in zip(header, widths))]
         lines += ["  ".join(str(c).ljust(w) for c, w in zip(row, widths)) for row in rows]

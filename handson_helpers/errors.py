@@ -67,7 +67,7 @@ def explain(exc: Exception, action: str) -> HandsonError:
     code = _code(exc)
     messages = {
         "InvalidAuthenticationCode": (
-            "認証コードが正しくありません(IAMが受け付けませんでした)。何も変更されていません。MFAアプリに新しいコードが表示されるまで待ち、連続して表示された2つのコードを入力し直してください。"
+            "認証コードが正しくありません(IAMが受け付けませんでした)。何も変更されていません。認証アプリに新しいコードが表示されるまで待ち、連続して表示された2つのコードを入力し直してください。"
         ),
         "EntityAlreadyExists": "同じ名前のリソースが既に存在します。",
         "EntityTemporarilyUnmodifiable": "IAMがこのリソースを一時的に変更できない状態です。少し待ってから再実行してください。",

@@ -22,6 +22,7 @@ import pwd
 import re
 import secrets
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -32,18 +33,31 @@ import uuid
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+# The system's Python: every user can run it (root's own Python may live in a 0700 home).
+SYSTEM_PYTHON = "/usr/bin/python3"
 HUB_DIR = Path(os.environ.get("HANDSON_HUB_DIR") or "/opt/handson-hub")
 ROOM_SERVICE = "handson-room"
 ROOM_ROLE = {"name": ROOM_SERVICE, "scopes": ["read:users"], "services": [ROOM_SERVICE]}
 # Unix names the hub may create: lower-case ASCII, and never one that exists already (see ensure_unix_user).
 USERNAME_PATTERN = r"[a-z][a-z0-9]{1,30}"
+NAME_MAX = 31
 INSTRUCTOR = os.environ.get("HANDSON_HUB_INSTRUCTOR") or "instructor"  # the hub admin
-DEFAULT_PORTS = {"hub": 8000, "api": 8081, "proxy_api": 8001, "room": 10101}
+# The room listens below 1024, where only root can bind: no participant can hold its port while the
+# hub restarts it. Single-user servers get ports from SERVER_PORTS, below the kernel's ephemeral range
+# (net.ipv4.ip_local_port_range, 32768-60999 by default), handed out by the hub one at a time.
+DEFAULT_PORTS = {"hub": 8000, "api": 8081, "proxy_api": 8001, "room": 1010}
+SERVER_PORTS = range(12000, 20000)
 
 
 def room_service(python: str, home: str, url: str) -> dict:
     """The room sandbox as a managed JupyterHub service: started, watched and stopped by the hub."""
     return {"name": ROOM_SERVICE, "url": url, "command": [python, "-m", "handson_helpers.sandbox", "room"], "environment": {"HANDSON_HOME": home}}
+
+
+# Kernels talk to their server over IPC files in the participant's 0700 home instead of TCP ports:
+# no two servers starting together can pick the same port, and no other local user can subscribe
+# to a kernel's output (the QR image, the typed codes' widget messages).
+SPAWNER_ARGS = ["--KernelManager.transport=ipc"]
 
 
 def spawner_environment(url: str, room_uid: int = 0) -> dict:
@@ -72,7 +86,7 @@ def _kit_digest() -> str:
 
 
 def setup(base: Path = HUB_DIR) -> None:
-    """The venv (from /usr/bin/python3: root's own Python may live in a 0700 home), the kit, the proxy."""
+    """The venv (from SYSTEM_PYTHON, which every user can run), the kit, the proxy."""
     base.mkdir(mode=0o755, parents=True, exist_ok=True)
     venv, stamp = base / "venv", base / "venv" / ".handson-kit"
     # The exact versions make lock wrote from _learner_requirements() (without the Makefile's UNUSED)
@@ -80,7 +94,7 @@ def setup(base: Path = HUB_DIR) -> None:
     req_stamp = venv / ".handson-requirements"
     if not req_stamp.exists() or req_stamp.read_text() != requirements:
         shutil.rmtree(venv, ignore_errors=True)  # a new venv: installing over the old one would keep what the lock dropped
-        _run("/usr/bin/python3", "-m", "venv", str(venv))
+        _run(SYSTEM_PYTHON, "-m", "venv", str(venv))
         with tempfile.NamedTemporaryFile("w", suffix=".txt") as req:
             req.write(requirements)
             req.flush()
@@ -103,6 +117,41 @@ def setup(base: Path = HUB_DIR) -> None:
         _run("npm", "install", "--silent", "--no-audit", "--no-fund", "--prefix", str(base / "proxy"), "configurable-http-proxy@5")
     for path in (base, venv, base / "notebooks", base / "proxy"):
         path.chmod(0o755)
+
+
+# ----- ports -----
+
+
+def free_port(candidates: range, taken: set[int] = frozenset()) -> int:  # type: ignore[assignment]
+    """A port of ``candidates`` that nothing listens on and ``taken`` does not hold.
+
+    Picking port 0 and releasing it races: two servers starting together get the same port (the kernel
+    hands ephemeral ports to everyone). Ports outside the ephemeral range are handed out only here.
+    """
+    start = secrets.randbelow(len(candidates))
+    for offset in range(len(candidates)):
+        port = candidates[(start + offset) % len(candidates)]
+        if port in taken:
+            continue
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+    raise OSError(f"no free port in {candidates.start}-{candidates.stop - 1}")
+
+
+class ServerPorts:
+    """Ports for the single-user servers, one at a time in the hub's process (pre_spawn_hook)."""
+
+    def __init__(self, candidates: range = SERVER_PORTS):
+        self.candidates = candidates
+        self.given: dict[str, int] = {}
+
+    def assign(self, spawner) -> None:
+        self.given.pop(spawner.user.name, None)  # a restart gets a port free now, not the old one
+        spawner.port = self.given[spawner.user.name] = free_port(self.candidates, set(self.given.values()))
 
 
 # ----- the participants' Unix users -----
@@ -129,38 +178,130 @@ def may_log_in(name: str, state: Path) -> bool:
 
 
 def ensure_unix_user(name: str, state: Path, notebooks: Path) -> None:
-    """The Unix user for a hub user: made by the hub (home 0700, the notebooks copied in), or refused."""
+    """The Unix user for a hub user: made by the hub (home 0700), or refused. What goes into the
+    home is done by the participant's own uid (``_as_participant``): root never acts on a path the
+    participant can change (a link swapped in while root copied and chowned was root for them)."""
     if not may_log_in(name, state):
         raise ValueError(f"{name!r} is not a name this hub gives a Unix account, or an account it did not create; pick another name")
     try:
         user = pwd.getpwnam(name)  # may_log_in: then it is one the hub made
     except KeyError:
-        _run("useradd", "--create-home", "--shell", "/bin/bash", "--comment", "handson hub participant", name)
+        if os.path.lexists(_home_of_a_new_user(name)):  # useradd would hand an old home (files and all) to the new account
+            raise ValueError(f"{name!r}: a home of that name is still there; remove it before the name is given out again") from None
+        _run("useradd", "--create-home", "--key", "HOME_MODE=0700", "--shell", "/bin/bash", "--comment", "handson hub participant", name)
         if name not in created_users(state):
             with open(_created_file(state), "a") as f:
                 f.write(name + "\n")
         user = pwd.getpwnam(name)
-    home = Path(user.pw_dir)
-    home.chmod(0o700)  # the QR file and the kernel's files are the participant's alone
-    target = home / "handson"
-    if not target.exists():
-        shutil.copytree(notebooks, target)
-        for path in [target, *target.rglob("*")]:
-            os.chown(path, user.pw_uid, user.pw_gid)
+    _as_participant(user, _FILL_HOME, str(notebooks))
+
+
+# Run as the participant: the home stays theirs alone (the QR file, the kernels' IPC files), and the
+# notebooks are copied in once; whatever they did to their home can only touch their own files.
+_FILL_HOME = """
+import os, shutil, sys
+home = os.path.expanduser("~")
+os.chmod(home, 0o700)
+target = os.path.join(home, "handson")
+if not os.path.lexists(target):
+    shutil.copytree(sys.argv[1], target, symlinks=True)
+"""
+
+
+def _as_participant(user: pwd.struct_passwd, code: str, *args: str) -> None:
+    """``code`` in a child that is the participant (uid, gid, no other groups), isolated from the
+    participant's Python settings, with a minimal environment."""
+    env = {"HOME": user.pw_dir, "USER": user.pw_name, "LOGNAME": user.pw_name, "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
+    subprocess.run([SYSTEM_PYTHON, "-I", "-c", code, *args], user=user.pw_uid, group=user.pw_gid, extra_groups=[], env=env, cwd="/", check=True, timeout=120, umask=0o077)
 
 
 def remove_users(state: Path, names: list[str] | None = None) -> list[str]:
-    """Delete the Unix users (and homes) the hub created; any other name is left alone."""
+    """Delete the Unix users (and homes) the hub created; any other name is left alone. A name stays
+    on the hub's list until its account and home are really gone, so a later call finishes the job."""
     mine = created_users(state)
     gone = []
     for name in names if names is not None else mine:
-        if name in mine:
-            subprocess.run(["pkill", "-KILL", "-u", name], check=False)
-            subprocess.run(["userdel", "--remove", name], check=False, capture_output=True)
+        if name in mine and _delete_account(name):
             gone.append(name)
     left = [n for n in mine if n not in gone]
     _created_file(state).write_text("".join(n + "\n" for n in left))
     return gone
+
+
+def _delete_account(name: str, timeout: float = 15) -> bool:
+    """Kill the user's processes, wait until none is left (userdel refuses a user who still runs
+    something), then delete the account and its home."""
+    try:
+        user = pwd.getpwnam(name)
+    except KeyError:
+        return True
+    deadline = time.monotonic() + timeout
+    while _processes_of(user.pw_uid):
+        subprocess.run(["pkill", "-KILL", "-u", name], check=False)
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    subprocess.run(["userdel", "--remove", name], check=False, capture_output=True)
+    home = Path(user.pw_dir)
+    if home.is_dir() and not home.is_symlink() and home.stat().st_uid == user.pw_uid:
+        shutil.rmtree(home)  # nothing of the user's runs any more, and rmtree never follows a link
+    try:
+        pwd.getpwnam(name)
+        return False
+    except KeyError:
+        return not os.path.lexists(home)
+
+
+def _processes_of(uid: int) -> list[int]:
+    found = []
+    for pid in _pids():
+        try:
+            if Path(f"/proc/{pid}").stat().st_uid == uid:
+                found.append(pid)
+        except FileNotFoundError:
+            continue
+    return found
+
+
+def _home_of_a_new_user(name: str) -> Path:
+    """Where useradd will put the home (its HOME default), to refuse a name whose home is still there."""
+    defaults = subprocess.run(["useradd", "-D"], capture_output=True, text=True, check=True).stdout
+    base = next((line.split("=", 1)[1] for line in defaults.splitlines() if line.startswith("HOME=")), "/home")
+    return Path(base) / name
+
+
+class LoginThrottle:
+    """Failed logins per key (a name, a client): the first few are free, then each one doubles the
+    wait before the next try (2 s, 4 s, ... at most 15 min); a success clears its keys. A client
+    gets many more free tries than a name: a whole class may come through one proxy or NAT address.
+    Bounded in memory: a flood of new names forgets the oldest first."""
+
+    FREE = {"name": 5, "client": 100}
+    FIRST, LONGEST, KEYS = 2.0, 900.0, 10_000
+
+    def __init__(self):
+        self.failures: dict[tuple[str, str], tuple[int, float]] = {}
+
+    def wait(self, keys: list[tuple[str, str]], now: float) -> int:
+        """Seconds before these keys may try again (0: now)."""
+        left = 0.0
+        for key in keys:
+            count, last = self.failures.get(key, (0, 0.0))
+            free = self.FREE[key[0]]
+            if count >= free:
+                left = max(left, last + min(self.LONGEST, self.FIRST * 2 ** min(30, count - free)) - now)
+        return int(left + 0.999) if left > 0 else 0
+
+    def failed(self, keys: list[tuple[str, str]], now: float) -> None:
+        for key in keys:
+            count, _ = self.failures.pop(key, (0, 0.0))
+            self.failures[key] = (count + 1, now)  # newest last, so the oldest go first
+        while len(self.failures) > self.KEYS:
+            del self.failures[next(iter(self.failures))]
+
+    def succeeded(self, keys: list[tuple[str, str]]) -> None:
+        for key in keys:
+            self.failures.pop(key, None)
 
 
 # ----- serve (root) -----
@@ -325,14 +466,7 @@ def _pids() -> list[int]:
 
 def memory_of(uid: int) -> dict[str, float]:
     """Every process of one Unix user: a participant's single-user server and kernels."""
-    owned = []
-    for pid in _pids():
-        try:
-            if Path(f"/proc/{pid}").stat().st_uid == uid:
-                owned.append(pid)
-        except FileNotFoundError:
-            continue
-    return _memory(owned)
+    return _memory(_processes_of(uid))
 
 
 def tree_memory(root: int) -> dict[str, float]:

@@ -26,15 +26,14 @@ c.JupyterHub.db_url = f"sqlite:///{state / 'jupyterhub.sqlite'}"
 c.JupyterHub.cookie_secret_file = str(state / "jupyterhub_cookie_secret")
 c.ConfigurableHTTPProxy.pid_file = str(state / "proxy.pid")
 
-# Each participant types a password of their own on first login (TLJH's default authenticator).
-c.JupyterHub.authenticator_class = "firstuseauthenticator.FirstUseAuthenticator"
+# Each participant types a password of their own on first login (TLJH's default authenticator,
+# hardened: hub_auth.py). root, daemon and any account the hub did not make cannot even log in.
+c.JupyterHub.authenticator_class = "handson_helpers.hub_auth.HandsonAuthenticator"
 c.FirstUseAuthenticator.create_users = True
 c.FirstUseAuthenticator.dbm_path = str(state / "passwords.dbm")
 c.Authenticator.allow_all = True
 c.Authenticator.admin_users = {hub.INSTRUCTOR}
 c.Authenticator.username_pattern = hub.USERNAME_PATTERN
-# root, daemon and any other account the hub did not make cannot even log in (None refuses)
-c.Authenticator.post_auth_hook = lambda authenticator, handler, model: model if hub.may_log_in(model["name"], state) else None
 
 c.JupyterHub.spawner_class = "jupyterhub.spawner.LocalProcessSpawner"
 c.Spawner.cmd = [str(venv_bin / "jupyterhub-singleuser")]
@@ -42,7 +41,16 @@ c.Spawner.default_url = "/lab/tree/handson/00_contents.ipynb"
 c.Spawner.start_timeout = 600  # a room's worth of servers starting at once on two cores
 c.Spawner.http_timeout = 600
 c.Spawner.environment = {"PATH": f"{venv_bin}:/usr/local/bin:/usr/bin:/bin", **hub.spawner_environment(room_url, os.getuid())}
-c.Spawner.pre_spawn_hook = lambda spawner: hub.ensure_unix_user(spawner.user.name, state, base / "notebooks")
+c.Spawner.args = hub.SPAWNER_ARGS
+server_ports = hub.ServerPorts()
+
+
+def pre_spawn(spawner):
+    hub.ensure_unix_user(spawner.user.name, state, base / "notebooks")
+    server_ports.assign(spawner)
+
+
+c.Spawner.pre_spawn_hook = pre_spawn
 
 # The room sandbox: the same definition the README shows.
 c.JupyterHub.services = [hub.room_service(str(venv_bin / "python"), str(state / "room"), room_url)]

@@ -9,7 +9,7 @@ from .display import SHOW
 from .errors import HandsonError, aws_call, require_passed
 from .safefs import file_problem, folder_problem, read_bootstrap, write_private
 from .settings import expand, kit_tags, owned, require_valid
-from .shell import continued, ref, tags_arg
+from .shell import continued, private_dir, ref, tags_arg
 from .target import Context
 from .totp import validate_codes
 from .users import get_user
@@ -62,7 +62,7 @@ def _create(ctx: Context, device_name: str, outfile: str, method: str = "QRCodeP
     problem = file_problem(path)
     if problem:  # refused before anything is created in IAM
         raise HandsonError(
-            f"QRコードファイル {outfile} を保存できません: {problem}。DIR_MFA_OUTFILE を自分だけが書き込めるフォルダー(例: ホームフォルダーの下)に変更してください。何も変更していません。",
+            f"QRコードファイル {outfile} を保存できません: {problem}。DIR_MFA_OUTFILE を自分だけが書き込めるディレクトリ(例: ホームディレクトリの下)に変更してください。何も変更していません。",
             "UnsafeFile",
         )
     ctx.require_write("iam:CreateVirtualMFADevice")
@@ -103,14 +103,13 @@ def qr_problem(outfile: str) -> str | None:
     if not os.path.lexists(path):
         return "ありません"
     if read_bootstrap(path) is None:
-        return "はキットが保存したQRコード画像(またはキー)ではありません(空のファイル、フォルダー、リンク、別の形式など)"
+        return "はキットが保存したQRコード画像(またはキー)ではありません(空のファイル、ディレクトリ、リンク、別の形式など)"
     return None
 
 
 def create_commands(device_name: str, method: str, directory: str, outfile: str, participant: str = "") -> tuple[str, str]:
     """The folder step and the create step of 2.1, as the page writes them."""
-    folder = ref("DIR_MFA_OUTFILE", directory)
-    mkdir = f"ls -d {folder} > /dev/null 2>&1 || mkdir -p -m 700 {folder}"
+    mkdir = private_dir(ref("DIR_MFA_OUTFILE", directory))
     create = continued(
         "aws iam create-virtual-mfa-device",
         f"  --virtual-mfa-device-name {ref('MFA_DEVICE_NAME', device_name)}",
@@ -139,7 +138,7 @@ def create_virtual_mfa_device(ctx: Context, device_name: str, outfile: str, meth
         return serial
     folder_existed = expand(outfile).parent.is_dir()
     serial = _create(ctx, device_name, outfile, method)
-    ctx.report.command(mkdir, "" if folder_existed else "(フォルダーを作成しました)")
+    ctx.report.command(mkdir, "" if folder_existed else "(ディレクトリを作成しました)")
     ctx.report.command(cli, f'{{\n    "VirtualMFADevice": {{\n        "SerialNumber": "{serial}"\n    }}\n}}')
     return serial
 
@@ -166,7 +165,7 @@ def recreate_virtual_mfa_device(ctx: Context, device_name: str, outfile: str) ->
         with aws_call("iam:DeleteVirtualMFADevice"):
             ctx.iam.delete_virtual_mfa_device(SerialNumber=serial)
     serial = _create(ctx, device_name, outfile)
-    ctx.report.message("success", f"仮想MFAデバイス {device_name} を作り直し、新しいQRコードを {outfile} に保存しました。MFAアプリの古い登録は削除してください。")
+    ctx.report.message("success", f"仮想MFAデバイス {device_name} を作り直し、新しいQRコードを {outfile} に保存しました。認証アプリの古い登録は削除してください。")
     return serial
 
 
@@ -242,14 +241,16 @@ def enable_check_lines(user_name: str, serial: str) -> list[tuple[str, str]]:
 
 
 def show_enable_check(user_name: str, serial: str) -> None:
-    """仮想MFAデバイスの有効化, before the form: the page's 変数の確認 block and the command to run.
+    """仮想MFAデバイスの有効化, before the form: the page's 変数の設定 of the two codes (placeholders,
+    never digits), its 変数の確認 block and the command to run.
 
     The codes are typed into the form, so their lower lines say so instead of a value.
     """
+    SHOW.command("\n".join(f"{name}='{value}'" for name, value in CODE_PLACEHOLDERS.items()), label="変数の設定")
     upper = enable_check_lines(user_name, serial)
     template = "\n".join(f'  # {name}:"{value}"\n    {name}="${{{name}}}"' for name, value in upper)
     actual = {"IAM_USER_NAME": user_name, "MFA_DEVICE_SERIAL": serial}
-    printed = "\n".join(f'  # {name}:"{value}"\n    {name}="{actual.get(name, "(次のセルのフォームに入力します)")}"' for name, value in upper)
+    printed = "\n".join(f'  # {name}:"{value}"\n    {name}="{actual.get(name, "(下のフォームに入力します)")}"' for name, value in upper)
     SHOW.command(f"cat << END\n\n{template}\n\nEND", printed, label="変数の確認")
     SHOW.command(enable_command(user_name, serial))
 
@@ -301,11 +302,15 @@ def verify_device_created(ctx: Context, device_name: str, outfile: str) -> None:
 
 
 def console_view(ctx: Context, user_name: str) -> None:
-    """(参考) What the console's 認証情報 tab lists under 'MFA デバイスの割り当て'."""
+    """(参考) The console's セキュリティ認証情報 tab, 多要素認証 (MFA) panel: one row per device.
+
+    Today's console lists devices in a table (タイプ, 識別子, 作成日); the page's older screen had a
+    field 'MFA デバイスの割り当て', which is now the button that adds a device.
+    """
     with aws_call("iam:ListMFADevices"):
         try:
             devices = ctx.iam.list_mfa_devices(UserName=user_name)["MFADevices"]
         except ctx.iam.exceptions.NoSuchEntityException:
             devices = []
-    rows = [[user_name, f"{d['SerialNumber']}(仮想)"] for d in devices] or [[user_name, "(割り当てなし)"]]
-    ctx.report.table("ユーザー概要 / 認証情報(タブ)", ["ユーザー名", "MFA デバイスの割り当て"], rows)
+    rows = [["仮想", d["SerialNumber"], d["EnableDate"].strftime("%Y-%m-%d")] for d in devices] or [["(なし)", "", ""]]
+    ctx.report.table(f"ユーザー {user_name} / セキュリティ認証情報(タブ) / 多要素認証 (MFA)", ["タイプ", "識別子", "作成日"], rows)

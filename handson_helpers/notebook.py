@@ -9,8 +9,8 @@ import sys
 from .display import SHOW
 from .errors import HandsonError, install_notebook_handler, require_passed
 from .safefs import folder_problem
-from .settings import LABELS, PATH_SETTINGS, check, expand
-from .shell import assign
+from .settings import LABELS, PATH_SETTINGS, check, expand, mfa_outfile
+from .shell import assign, ref
 
 PACKAGES = ("boto3", "ipywidgets", "jupyter_ui_poll", "pyotp", "qrcode", "PIL", "zxingcpp")
 ITEM_LABELS = LABELS
@@ -55,6 +55,16 @@ def check_settings(**values: str) -> None:
     SHOW.message("success", "すべての設定値が期待値と一致しています。")
 
 
+def set_variables(**values: str) -> str:
+    """設定値の指定 as the page writes it, for a terminal: each variable's 変数の設定, and
+    FILE_MFA_OUTFILE derived from DIR_MFA_OUTFILE and MFA_DEVICE_NAME as the page does (returned)."""
+    lines = [assign(name, str(expand(value)) if name in PATH_SETTINGS else value) for name, value in values.items()]
+    outfile = mfa_outfile(values["DIR_MFA_OUTFILE"], values["MFA_DEVICE_NAME"])
+    lines.append(f'FILE_MFA_OUTFILE="${{DIR_MFA_OUTFILE}}/${{MFA_DEVICE_NAME}}.png" \\\n  && echo {ref("FILE_MFA_OUTFILE", str(expand(outfile)))}')
+    SHOW.command("\n".join(lines), str(expand(outfile)), label="変数の設定")
+    return outfile
+
+
 def verify_environment(dir_mfa_outfile: str) -> None:
     """準備: check what the hands-on needs; each failed check says what to do."""
     results = []
@@ -88,11 +98,11 @@ def verify_environment(dir_mfa_outfile: str) -> None:
         SHOW.check(
             "QRコードの保存先に、自分だけが書き込める",
             dir_mfa_outfile,
-            dir_mfa_outfile if problem is None else f"{problem} → DIR_MFA_OUTFILE を自分だけが書き込める場所(ホームフォルダーの下など)に変更してください",
+            dir_mfa_outfile if problem is None else f"{problem} → DIR_MFA_OUTFILE を自分だけが書き込める場所(ホームディレクトリの下など)に変更してください",
             problem is None,
         )
     )
     require_passed(all(results), "✘ の行の案内に従って直し、このノートブックを最初から実行し直してください。")
 
 
-__all__ = ["HandsonError", "check_settings", "setup", "verify_environment"]
+__all__ = ["HandsonError", "check_settings", "set_variables", "setup", "verify_environment"]

@@ -78,6 +78,20 @@ def suffix_of(user_name: str) -> str | None:
     return user_name.lower()[len(prefix) :] if user_name.lower().startswith(prefix) else None
 
 
+def participant_of(user_name: str) -> str | None:
+    """Whose user ``user_name`` is in the room (their suffix): a participant's own user or identity."""
+    if user_name.lower().startswith(IDENTITY_PREFIX):
+        return user_name.lower()[len(IDENTITY_PREFIX) :]
+    return suffix_of(user_name)
+
+
+def device_fits(user_name: str, serial: str) -> bool:
+    """The room's rule for MFA devices: a user named for a participant holds that participant's own
+    device and no other (AWS would let an administrator assign any device to any user)."""
+    owner = participant_of(user_name)
+    return owner is None or serial.lower() == f"arn:aws:iam::{ACCOUNT_ID}:mfa/{own_names(owner)[1]}".lower()
+
+
 def scope_policy(suffix: str) -> dict:
     """The participant's own user (at the hands-on's path, or "/") and device, and the two account-wide lists.
 
@@ -139,23 +153,36 @@ def url() -> str:
     return found
 
 
-def listener_uid(host: str, port: int) -> int | None:
-    """Who owns the socket listening on ``host:port`` (an IP address of this machine, from
-    /proc/net/tcp or tcp6, a wildcard bind included), or None when nothing listens there."""
+def _proc_words(host: str) -> str:
+    """An address as /proc/net/tcp prints it: each 32-bit word in host (little-endian) byte order."""
     packed = socket.inet_pton(socket.AF_INET6 if ":" in host else socket.AF_INET, host)
-    # the kernel prints each 32-bit word of an address in host (little-endian) byte order
-    words = "".join(packed[i : i + 4][::-1].hex().upper() for i in range(0, len(packed), 4))
-    wanted = (words, "0" * len(words))
+    return "".join(packed[i : i + 4][::-1].hex().upper() for i in range(0, len(packed), 4))
+
+
+def socket_uid(host: str, port: int, peer: tuple[str, int] | None = None) -> int | None:
+    """Who owns the socket on ``host:port`` of this machine (from /proc/net/tcp or tcp6): the one
+    listening there (a wildcard bind included), or the one connected from there to ``peer``; None
+    when there is none."""
+    words = _proc_words(host)
+    wanted = (words, "0" * len(words)) if peer is None else (words,)
+    remote = None if peer is None else (_proc_words(peer[0]), peer[1])
     try:
         lines = Path("/proc/net/tcp6" if ":" in host else "/proc/net/tcp").read_text().splitlines()[1:]
     except OSError:
         return None
     for line in lines:
         fields = line.split()
-        address, listening = fields[1].rsplit(":", 1), fields[3] == "0A"
-        if listening and int(address[1], 16) == port and address[0] in wanted:
+        address, other = fields[1].rsplit(":", 1), fields[2].rsplit(":", 1)
+        if int(address[1], 16) != port or address[0] not in wanted:
+            continue
+        if (fields[3] == "0A") if remote is None else (other[0] == remote[0] and int(other[1], 16) == remote[1]):
             return int(fields[7])
     return None
+
+
+def listener_uid(host: str, port: int) -> int | None:
+    """Who owns the socket listening on ``host:port`` (an IP address of this machine), or None."""
+    return socket_uid(host, port)
 
 
 def _check_listener(where: str) -> None:

@@ -16,8 +16,16 @@ from functools import cache
 ACCOUNT_ID = "123456789012"  # the sandbox's fixed account id (moto's default)
 REGION = "ap-northeast-1"
 MAX_MFA_DEVICES_PER_USER = 8
-# IAM quotas: all of a user's inline policies together (white space not counted), tags per resource
+# IAM quotas: all of a user's (group's, role's) inline policies together, one managed policy, a
+# role's trust policy (white space not counted); managed policies attached to one entity, groups
+# per user, tags per resource
 MAX_USER_INLINE_POLICY_CHARS = 2048
+MAX_GROUP_INLINE_POLICY_CHARS = 5120
+MAX_ROLE_INLINE_POLICY_CHARS = 10240
+MAX_MANAGED_POLICY_CHARS = 6144
+MAX_TRUST_POLICY_CHARS = 2048
+MAX_ATTACHED_POLICIES = 10
+MAX_GROUPS_PER_USER = 10
 MAX_TAGS_PER_RESOURCE = 50
 SERIAL_PREFIX_LEN = len(f"arn:aws:iam::{ACCOUNT_ID}:mfa/")
 # The model gives no maximum for a device name; the serial number (max 256) that embeds it does.
@@ -164,6 +172,14 @@ def validate(service: str, operation: str, params: dict[str, str]) -> list[Viola
         if violation is not None:
             found.append(violation)
     return found
+
+
+@cache
+def acts_on_caller(operation: str) -> bool:
+    """Whether an IAM operation takes an optional UserName, which AWS reads as the user whose key
+    signed the request (GetUser, ListAccessKeys, DeleteAccessKey, ListSSHPublicKeys, ...)."""
+    shape = _model("iam").operation_model(operation).input_shape
+    return shape is not None and "UserName" in shape.members and "UserName" not in shape.required_members
 
 
 def member_shape(service: str, operation: str, name: str):

@@ -18,6 +18,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+# The HOME stored outputs show: the rehearsal's temporary one would read as the learner's own.
+NEUTRAL_HOME = "/home/learner"
 FORM_PLACEHOLDER = "(実行すると、ここにQRコードと認証コードの入力欄が表示されます。保存されたノートブックには、QRコードも入力した認証コードも残りません。)"
 
 
@@ -56,13 +58,22 @@ def private_sandbox(prefix: str):
             os.environ.update(saved)
 
 
+def _neutral_home(output: dict, home: str) -> None:
+    """Show the rehearsal's temporary HOME as NEUTRAL_HOME in a stored output (nbval's sanitizer maps both)."""
+    if "text" in output:
+        output["text"] = output["text"].replace(home, NEUTRAL_HOME)
+    for kind, value in output.get("data", {}).items():
+        if isinstance(value, str):
+            output["data"][kind] = value.replace(home, NEUTRAL_HOME)
+
+
 def run(update: bool) -> int:
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
     failed = 0
-    with private_sandbox("handson-run-"):
+    with private_sandbox("handson-run-") as home:
         for path in notebooks():
             nb = nbformat.read(path, as_version=4)
             print(f"\n=== {path.name}: {nb.cells[0].source.splitlines()[0].lstrip('# ')}", flush=True)
@@ -93,6 +104,7 @@ def run(update: bool) -> int:
                         placeholder = cell.metadata.get("handson_placeholder", FORM_PLACEHOLDER)
                         cell.outputs = [nbformat.v4.new_output("display_data", data={"text/plain": placeholder})]
                     for output in cell.get("outputs", []):
+                        _neutral_home(output, str(home))
                         # A stored view of a widget whose model is gone shows as an error when the
                         # notebook is opened; its text stands in until the cell runs again.
                         output.get("data", {}).pop("application/vnd.jupyter.widget-view+json", None)

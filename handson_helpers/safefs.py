@@ -52,15 +52,15 @@ def folder_problem(folder: Path) -> str | None:
             return f"{component} は別のユーザーのシンボリックリンクです"
     existing = next(p for p in [folder, *folder.parents] if os.path.lexists(p))
     if not existing.is_dir():
-        return f"{existing} はフォルダーではありません"
+        return f"{existing} はディレクトリではありません"
     real = Path(os.path.realpath(existing))
     for current in [real, *real.parents]:
         st = current.stat()
         holds_the_file = existing == folder and current == real
         if st.st_uid != me and (holds_the_file or st.st_uid != 0):
-            return f"{current} は別のユーザーのフォルダーです"
+            return f"{current} は別のユーザーのディレクトリです"
         if _others_can_write(st) and (holds_the_file or not st.st_mode & stat.S_ISVTX):
-            return f"{current} は他のユーザーも書き込めるフォルダーです"
+            return f"{current} は他のユーザーも書き込めるディレクトリです"
     if not os.access(real, os.W_OK | os.X_OK):
         return f"{real} に書き込む権限がありません"
     return None
@@ -71,7 +71,7 @@ def private_folder(folder: Path, label: str) -> Path:
     problem = folder_problem(folder)
     if problem:
         raise HandsonError(
-            f"{label} に指定されたフォルダーは使えません: {problem}。自分だけが書き込めるフォルダー(例: ホームフォルダーの下)を指定してください。何も変更していません。",
+            f"{label} に指定されたディレクトリは使えません: {problem}。自分だけが書き込めるディレクトリ(例: ホームディレクトリの下)を指定してください。何も変更していません。",
             "UnsafeFolder",
         )
     folder = Path(os.path.abspath(folder))
@@ -87,7 +87,7 @@ def private_folder(folder: Path, label: str) -> Path:
             pass  # created a moment ago by a concurrent run; checked below
     problem = folder_problem(folder)
     if problem:  # something appeared in the meantime
-        raise HandsonError(f"{label} のフォルダーを安全に作成できませんでした: {problem}。", "UnsafeFolder")
+        raise HandsonError(f"{label} のディレクトリを安全に作成できませんでした: {problem}。", "UnsafeFolder")
     return Path(os.path.realpath(folder))  # resolved once: later opens cannot be redirected
 
 
@@ -99,7 +99,7 @@ def file_problem(path: Path) -> str | None:
     if stat.S_ISLNK(st.st_mode):
         return f"{path} はシンボリックリンクです"
     if not stat.S_ISREG(st.st_mode):
-        return f"{path} はファイルではありません(フォルダーなど)"
+        return f"{path} はファイルではありません(ディレクトリなど)"
     if st.st_uid != os.geteuid():
         return f"{path} は別のユーザーのファイルです"
     if st.st_size and read_bootstrap(path) is None:

@@ -176,7 +176,7 @@ def problem(name: str, value) -> str | None:
         folder = expand(value) if name.startswith("DIR_") else expand(value).parent
         reason = folder_problem(folder)
         if reason:
-            return f"{reason}。自分だけが書き込めるフォルダー(例: ホームフォルダーの下)を指定してください"
+            return f"{reason}。自分だけが書き込めるディレクトリ(例: ホームディレクトリの下)を指定してください"
     return None
 
 

@@ -26,11 +26,11 @@ def validate_codes(code1: str | None, code2: str | None) -> tuple[str, str]:
     for label, raw in (("1回目", code1), ("2回目", code2)):
         code = normalize_code(raw)
         if not code:
-            raise HandsonError(f"認証コード({label})が空です。MFAアプリに表示された6桁の数字を入力してください。", "EmptyCode")
+            raise HandsonError(f"認証コード({label})が空です。認証アプリに表示された6桁の数字を入力してください。", "EmptyCode")
         if not code.isascii() or not code.isdigit():
             raise HandsonError(f"認証コード({label})に数字以外の文字が含まれています。6桁の数字だけを入力してください。", "NotDigits")
         if len(code) != 6:
-            raise HandsonError(f"認証コード({label})は6桁の数字です(入力は{len(code)}桁)。MFAアプリの表示をもう一度確認してください。", "WrongLength")
+            raise HandsonError(f"認証コード({label})は6桁の数字です(入力は{len(code)}桁)。認証アプリの表示をもう一度確認してください。", "WrongLength")
         normalized.append(code)
     if normalized[0] == normalized[1]:
         raise HandsonError(

@@ -187,7 +187,7 @@ class RecreateOffer(w.VBox):
         text = (
             f"QRコードファイル {outfile} がありません。AWSはQRコード(シード)を作成時の一度しか返さないため、"
             "再表示はできません。デバイスはまだ有効化されていないので、作り直しても失うものはありません。"
-            "作り直すと新しいQRコードが表示されます(MFAアプリに古い登録があれば削除してください)。"
+            "作り直すと新しいQRコードが表示されます(認証アプリに古い登録があれば削除してください)。"
         )
         super().__init__([w.HTML(f"⚠ {html.escape(text)}"), w.HBox([self.recreate_button, self.cancel_button]), self.status])
 

@@ -14,11 +14,13 @@ deleted.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from dataclasses import dataclass
 
 from . import room
 from .access import list_keys, mask, tagged_key, user_policies
+from .display import visible
 from .errors import AWS_ERRORS, HandsonError, aws_call, explain, require_passed
 from .mfa import device_name_of, device_tags, list_devices
 from .settings import HASH_LEN, KIT_POLICY_NAME, KIT_TAG, PARTICIPANT_TAG_KEY, SEED_DEVICE_NAME, SEED_USER_NAME, SEED_USER_PATH, participant
@@ -50,8 +52,8 @@ def _participant(tags: list[dict], suffix: str) -> str | None:
     tag = next((t["Value"] for t in tags if t.get("Key") == PARTICIPANT_TAG_KEY), None)
     if tag is None:
         return "" if suffix == "" else None
-    if tag.startswith("sha256:"):
-        return tag if suffix.endswith("-" + tag[7 : 7 + HASH_LEN]) else None
+    if tag.startswith("sha256:"):  # exactly what participant_tag writes: no text of one's own after the hash
+        return tag if re.fullmatch("sha256:[0-9a-f]{64}", tag) and suffix.endswith("-" + tag[7 : 7 + HASH_LEN]) else None
     return tag if participant(tag) == suffix else None
 
 
@@ -129,6 +131,11 @@ def status(ctx: Context, user_path: str = SEED_USER_PATH) -> list[Row]:
         raise HandsonError("全員の状況は講師 (JupyterHub の管理者) だけが見られます。自分の進み具合は各ノートブックの完了確認で確かめてください。", "InstructorOnly")
     users = kit_users(ctx, user_path)
     devices = kit_devices(ctx, users)
+    identities = room_identities(ctx) if ctx.room else []
+    if ctx.room:  # who a participant is comes from the room's identity, which only the room tags, not from their own tags
+        named = {identity["UserName"][len(room.IDENTITY_PREFIX) :]: tag for identity, tag in identities}
+        users = [(u, named.get(_suffix(u["UserName"], SEED_USER_NAME) or "", who)) for u, who in users]
+        devices = [(d, named.get(_suffix(device_name_of(d["SerialNumber"]), SEED_DEVICE_NAME) or "", who)) for d, who in devices]
     rows = []
     for user, who in users:
         mine = [d for d, _ in devices if d.get("User", {}).get("UserName") == user["UserName"]]
@@ -144,7 +151,7 @@ def status(ctx: Context, user_path: str = SEED_USER_PATH) -> list[Row]:
             rows.append(Row(who, None, device["SerialNumber"], False, ""))
     started = {r.participant for r in rows}
     if ctx.room:  # in the room, not yet at 1
-        rows += [Row(who, None, None, False, "") for _, who in room_identities(ctx) if who not in started]
+        rows += [Row(who, None, None, False, "") for _, who in identities if who not in started]
     return sorted(rows, key=lambda r: (r.participant, r.user or ""))
 
 
@@ -179,7 +186,7 @@ def verify_all_enabled(ctx: Context, user_path: str = SEED_USER_PATH) -> None:
             "warning", "キットのリソースを持つ参加者が一人も見つかりません。参加者が 10_create_iam_user を実行したか、接続先(HANDSON_TARGET とアカウント)が参加者と同じかを確認してください。"
         )
         return
-    waiting = [r.participant or r.user or r.serial or "" for r in rows if not r.enabled]
+    waiting = [visible(r.participant or r.user or r.serial or "") for r in rows if not r.enabled]
     ok = ctx.report.check(
         f"キットのリソースを持つ参加者 {len(rows)} 名全員のMFAが有効になっている",
         "未完了 0 名",

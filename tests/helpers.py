@@ -65,6 +65,16 @@ def terminal_env(box, tmp_path, **extra) -> dict:
 # The learner's phone for a pasted bash script: `python -c "$PHONE" QR_FILE N` prints the Nth of two
 # consecutive codes, as MFA_AUTH_CODE1/2 would be typed.
 PHONE = "import sys, pyotp, time; from handson_helpers import totp; print(pyotp.TOTP(totp.secret_from_qr(sys.argv[1])).at(time.time() + 30 * (int(sys.argv[2]) - 1)))"
+# What a learner types where a notebook shows the page's placeholder for a code (22's two, 40's one).
+TYPED = {
+    "MFA_AUTH_CODE1='<": 'MFA_AUTH_CODE1=$(python -c "$PHONE" "${FILE_MFA_OUTFILE}" 1)\nMFA_AUTH_CODE2=$(python -c "$PHONE" "${FILE_MFA_OUTFILE}" 2)',
+    "MFA_TOKEN_CODE='<": 'MFA_TOKEN_CODE=$(python -c "$PHONE" "${FILE_MFA_OUTFILE}" 2)',  # the code the phone shows after the two used
+}
+
+
+def typed(shell: str) -> str:
+    """A shown block with the learner's codes in place of the page's placeholders (never digits in a notebook)."""
+    return next((codes for placeholder, codes in TYPED.items() if placeholder in shell), shell)
 
 
 class _OverIPC:

@@ -11,7 +11,6 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -47,17 +46,11 @@ QR = hh.mfa_outfile(SEED_DIR_MFA_OUTFILE, DEVICE)
 pytestmark = pytest.mark.xdist_group("browser")
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Lab:
     def __init__(self, tmp: Path):
         self.root = tmp / "notebooks"
         self.root.mkdir()
-        self.port, self.token = free_port(), secrets.token_hex(16)
+        self.token = secrets.token_hex(16)
         env = {k: v for k, v in os.environ.items() if k != "HANDSON_AUTO_MFA"}  # the learner's phone is the test
         for name in ("JUPYTERLAB_SETTINGS_DIR", "JUPYTERLAB_WORKSPACES_DIR", "JUPYTER_RUNTIME_DIR", "JUPYTER_CONFIG_DIR"):
             env[name] = str(tmp / name.lower())
@@ -72,7 +65,7 @@ class Lab:
                 "--no-browser",
                 "--allow-root",
                 "--ServerApp.ip=127.0.0.1",
-                f"--ServerApp.port={self.port}",
+                "--ServerApp.port=0",  # the server binds a port itself (picking one for it raced other workers)
                 f"--IdentityProvider.token={self.token}",
                 f"--ServerApp.root_dir={self.root}",
                 "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
@@ -83,12 +76,14 @@ class Lab:
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
+        info = Path(env["JUPYTER_RUNTIME_DIR"]) / f"jpserver-{self.proc.pid}.json"  # where it says which port it bound
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
+                self.port = json.loads(info.read_text())["port"]
                 self.api("GET", "/api/status")
                 return
-            except OSError:
+            except (OSError, ValueError, KeyError):
                 assert self.proc.poll() is None, (tmp / "lab.log").read_text()
                 time.sleep(0.2)
         raise AssertionError("JupyterLab did not answer within 60 s")

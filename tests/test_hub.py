@@ -11,7 +11,8 @@ import json
 import os
 import pwd
 import secrets
-import socket
+import shutil
+import subprocess
 import time
 import urllib.error
 import urllib.parse
@@ -27,16 +28,16 @@ ROOM = int(os.environ.get("HANDSON_HUB_USERS", "20"))
 NAMES = [f"hbt{n:02d}" for n in range(1, ROOM + 1)]
 TEACHER = "hbtteacher"
 RESULTS = Path(__file__).resolve().parents[1] / "artifacts" / "bench" / "hub.json"
+LOGS = Path(__file__).resolve().parents[1] / "artifacts" / "hub"
 QR_DIR = "environment/tmp-handson-cli-iam-user-basic"
 
 
-def _free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
+def _ports() -> dict[str, int]:
+    """The hub's ports as make hub picks them: outside the ephemeral range, the room's below 1024."""
+    ports: dict[str, int] = {}
+    for name in ("hub", "api", "proxy_api"):
+        ports[name] = hub.free_port(range(10000, 12000), set(ports.values()))
+    ports["room"] = hub.free_port(range(900, 1000))
     return ports
 
 
@@ -53,7 +54,7 @@ def the_hub(tmp_path_factory):
     hub.setup()
     state = tmp_path_factory.mktemp("hub")
     os.chmod(state, 0o700)
-    ports = dict(zip(("hub", "api", "proxy_api", "room"), _free_ports(4)))
+    ports = _ports()
     token = secrets.token_hex(32)
     os.environ["HANDSON_HUB_INSTRUCTOR"] = TEACHER  # the hub's admin, as 'instructor' is for make hub
     proc = hub.serve(hub.HUB_DIR, state, ports, driver_token=token)
@@ -69,6 +70,8 @@ def the_hub(tmp_path_factory):
                 pass
         proc.terminate()
         proc.wait(60)
+        LOGS.mkdir(parents=True, exist_ok=True)  # make repeat looks for port races in every run's log
+        shutil.copy(state / "jupyterhub.log", LOGS / f"jupyterhub-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log")
         removed = hub.remove_users(state)
         assert set(removed) <= {*NAMES, TEACHER}
         for name in [*NAMES, TEACHER]:
@@ -97,11 +100,35 @@ def _last_json(out: str):
     return json.loads(found[-1])
 
 
-def _run_notebooks(kernel: hub.Kernel, prefixes: list[str]) -> None:
+def _run_notebooks(kernel: hub.Kernel, prefixes: list[str], log: Path) -> None:
     for prefix in prefixes:
         for number, code in enumerate(hub.notebook_code(prefix), 1):
-            status, out = kernel.execute(code)
+            try:
+                status, out = kernel.execute(code)
+            except (OSError, TimeoutError) as exc:  # a kernel that died: say why, from the kernel and its server
+                raise AssertionError(f"{kernel.name}: notebook {prefix}, code cell {number}: {exc}\n{_why_dead(kernel, log)}") from exc
             assert status == "ok", f"{kernel.name}: notebook {prefix}, code cell {number} failed:\n{out[-1500:]}"
+
+
+def _why_dead(kernel: hub.Kernel, log: Path) -> str:
+    """The kernel's state as its server sees it, and what the server and the kernel wrote to the hub's log."""
+    try:
+        state = kernel.hub.call("GET", f"/user/{kernel.name}/api/kernels/{kernel.id}", token=kernel.token).get("execution_state")
+    except (OSError, ValueError) as exc:
+        state = f"unknown ({exc})"
+    lines = [line for line in log.read_text(errors="replace").splitlines() if kernel.name in line or "Error" in line or "Traceback" in line]
+    return f"kernel {kernel.id} is {state}; the hub's log ({log}) says:\n" + "\n".join(lines[-40:])
+
+
+def _tcp_listeners(uid: int) -> list[int]:
+    """The TCP ports on which a process of this uid listens (IPv4 and IPv6)."""
+    ports = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and int(fields[7]) == uid:
+                ports.append(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports
 
 
 def _log_in(url: str, name: str, password: str) -> int:
@@ -144,11 +171,19 @@ def test_a_room_of_participants_on_a_real_hub(the_hub):
         assert kernel.execute(prepare)[0] == "ok"
 
     # 1 → 2.1 → 2.2, then 3.1 → 40, in every participant's own server, at once
+    # each participant's server listens on its one port; its kernels talk over IPC files in the 0700 home
+    # (over TCP, 21 servers starting together raced for kernel ports, and anyone could read a kernel's output)
+    # (its kernel's one TCP listener is ipykernel's pipe for forked subprocesses' output: bound in place,
+    # no race, and it takes only pushes signed with the kernel's random key; nothing can be read from it)
+    for name in [*NAMES, TEACHER]:
+        listeners = _tcp_listeners(pwd.getpwnam(name).pw_uid)
+        assert len(listeners) == 2 and len([p for p in listeners if p in hub.SERVER_PORTS]) == 1, (name, listeners)
+    log = the_hub["state"] / "jupyterhub.log"
     with ThreadPoolExecutor(4) as pool:
-        list(pool.map(lambda n: _run_notebooks(kernels[n], ["10", "21", "22"]), NAMES))
+        list(pool.map(lambda n: _run_notebooks(kernels[n], ["10", "21", "22"], log), NAMES))
     after_22 = {n: hub.memory_of(pwd.getpwnam(n).pw_uid) for n in NAMES}
     with ThreadPoolExecutor(4) as pool:
-        list(pool.map(lambda n: _run_notebooks(kernels[n], ["31", "40"]), NAMES))
+        list(pool.map(lambda n: _run_notebooks(kernels[n], ["31", "40"], log), NAMES))
     after_40 = {n: hub.memory_of(pwd.getpwnam(n).pw_uid) for n in NAMES}
     shared = hub.tree_memory(the_hub["pid"])
 
@@ -169,11 +204,14 @@ def test_a_room_of_participants_on_a_real_hub(the_hub):
     )
     assert status == "ok", out
     assert _last_json(out) == dict.fromkeys(NAMES, True)
-    _run_notebooks(teacher, ["95"])
+    _run_notebooks(teacher, ["95"], log)
 
     # participant A against participant B: the room says AccessDenied, Unix says no to B's files
     a, b = NAMES[0], NAMES[1]
     b_uid = pwd.getpwnam(b).pw_uid
+    status, out = teacher.execute(f"print(json.dumps([k['AccessKeyId'] for k in ctx.iam.list_access_keys(UserName='handson-cli-basic-user-{b}')['AccessKeyMetadata']]))")
+    assert status == "ok", out
+    (b_key,) = _last_json(out)  # B's 3.1 key id (only an id: the secret is in B's file)
     status, out = kernels[a].execute(
         f"""
 import json, os, handson_helpers as hh
@@ -182,13 +220,15 @@ user, serial = "handson-cli-basic-user-{b}", "arn:aws:iam::123456789012:mfa/hand
 codes = []
 for call in (lambda: ctx.iam.get_user(UserName=user), lambda: ctx.iam.deactivate_mfa_device(UserName=user, SerialNumber=serial),
              lambda: ctx.iam.delete_virtual_mfa_device(SerialNumber=serial), lambda: ctx.iam.delete_user(UserName=user),
-             lambda: ctx.iam.list_mfa_devices(UserName=user)):
+             lambda: ctx.iam.list_mfa_devices(UserName=user),
+             lambda: ctx.iam.resync_mfa_device(UserName="handson-cli-basic-user-{a}", SerialNumber=serial, AuthenticationCode1="123456", AuthenticationCode2="234567"),
+             lambda: ctx.iam.delete_access_key(AccessKeyId="{b_key}")):  # no UserName: the caller's own user, as AWS reads it
     try:
         call(); codes.append("allowed")
     except ctx.iam.exceptions.ClientError as exc:
         codes.append(exc.response["Error"]["Code"])
 files = []
-for path in ("/home/{b}/{QR_DIR}/handson-cli-basic-user-mfa-{b}.png", "/home/{b}/{QR_DIR}", "/home/{b}"):
+for path in ("/home/{b}/{QR_DIR}/handson-cli-basic-user-mfa-{b}.png", "/home/{b}/{QR_DIR}", "/home/{b}", "/home/{b}/.local/share/jupyter/runtime"):
     try:
         open(path, "rb").read() if path.endswith(".png") else os.listdir(path); files.append("read")
     except PermissionError:
@@ -205,20 +245,34 @@ for p in procs:
         environ.append("JUPYTERHUB_API_TOKEN" in open(f"/proc/{{p}}/environ", "rb").read().decode(errors="replace"))
     except (PermissionError, FileNotFoundError, ProcessLookupError):
         environ.append(False)
-import sys
-print(json.dumps({{"codes": codes, "files": files, "procs": len(procs), "tokens_seen": sum(environ), "moto": "moto" in sys.modules}}))
+import socket, sys
+try:  # the room's port, below 1024: nobody but root can hold it, not even while the hub restarts the room
+    socket.socket().bind(("127.0.0.1", {the_hub["ports"]["room"]}))
+    room_port = "bound"
+except PermissionError:
+    room_port = "denied"
+except OSError as exc:
+    room_port = str(exc)
+listed = ctx.iam.list_virtual_mfa_devices()["VirtualMFADevices"]
+list_tags = sum("Tags" in d.get("User", {{}}) or "Tags" in d for d in listed)
+print(json.dumps({{"list_tags": list_tags, "codes": codes,
+                  "files": files, "procs": len(procs), "tokens_seen": sum(environ), "moto": "moto" in sys.modules, "room_port": room_port}}))
 """
     )
     assert status == "ok", out
     seen = _last_json(out)
-    assert seen["codes"] == ["AccessDenied"] * 5, seen
-    assert seen["files"] == ["denied"] * 3, seen
+    assert seen["codes"] == ["AccessDenied"] * 7, seen  # B's device on A's user; B's key by id alone (A's own identity is out of scope)
+    status, out = teacher.execute(f"print(json.dumps([k['AccessKeyId'] for k in ctx.iam.list_access_keys(UserName='handson-cli-basic-user-{b}')['AccessKeyMetadata']]))")
+    assert status == "ok" and _last_json(out) == [b_key], out  # B's key is still there
+    assert seen["list_tags"] == 0, seen  # list operations return no tags (they leaked key ids)
+    assert seen["files"] == ["denied"] * 4, seen  # the QR, the folders, B's kernels' IPC files
+    assert seen["room_port"] == "denied", seen
     assert seen["procs"] >= 2 and seen["tokens_seen"] == 0, seen  # B's server and kernel, their tokens unreadable
     assert seen["moto"] is False  # after 1 → 2.2, a room kernel has not loaded the emulator
 
     # 後始末 in every server, then the instructor's cleanup leaves the room empty
     with ThreadPoolExecutor(4) as pool:
-        list(pool.map(lambda n: _run_notebooks(kernels[n], ["90"]), NAMES))
+        list(pool.map(lambda n: _run_notebooks(kernels[n], ["90"], log), NAMES))
     status, out = teacher.execute(
         "import json\nfrom handson_helpers import workshop\ncode = workshop.cleanup(ctx, yes=True)\n"
         "print(json.dumps({'code': code, 'users': [u['UserName'] for u in ctx.iam.list_users()['Users']], 'devices': ctx.iam.list_virtual_mfa_devices()['VirtualMFADevices']}))"
@@ -248,3 +302,95 @@ print(json.dumps({{"codes": codes, "files": files, "procs": len(procs), "tokens_
             indent=2,
         )
     )
+
+
+def _as_unix_user(name: str, code: str, **kwargs) -> subprocess.Popen:
+    """Python code run as a participant would run it in their own shell."""
+    user = pwd.getpwnam(name)
+    env = {"HOME": user.pw_dir, "PATH": "/usr/bin:/bin"}
+    return subprocess.Popen(["/usr/bin/python3", "-c", code], user=user.pw_uid, group=user.pw_gid, extra_groups=[], env=env, cwd=user.pw_dir, **kwargs)
+
+
+def test_root_never_acts_on_a_path_the_participant_can_swap(the_hub, tmp_path):
+    """The issue's attack: the participant deletes ~/handson and keeps swapping it for a link to a
+    root-owned folder while the hub (root) fills the home again at each server start."""
+    name, state = "hbtswap", the_hub["state"]
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "file").write_text("root's")
+    os.chmod(tmp_path, 0o755)
+    hub.ensure_unix_user(name, state, hub.HUB_DIR / "notebooks")
+    try:
+        home = Path(pwd.getpwnam(name).pw_dir)
+        assert {p.stat().st_uid for p in (home / "handson").rglob("*")} == {pwd.getpwnam(name).pw_uid}
+        swapper = _as_unix_user(
+            name,
+            f"""
+import os, shutil, time
+target, end = os.path.expanduser("~/handson"), time.monotonic() + 60
+while time.monotonic() < end:
+    try:
+        if os.path.islink(target):
+            os.unlink(target)
+        elif os.path.isdir(target):
+            os.rename(target, target + ".gone"); shutil.rmtree(target + ".gone", ignore_errors=True)
+            os.symlink({str(victim)!r}, target)
+    except OSError:
+        pass
+""",
+        )
+        try:
+            for _ in range(40):  # forty server starts while the swapping goes on
+                try:
+                    hub.ensure_unix_user(name, state, hub.HUB_DIR / "notebooks")
+                except subprocess.CalledProcessError:
+                    pass  # the participant's own copy tripped over their own swapping: their files only
+        finally:
+            swapper.kill()
+            swapper.wait()
+        assert victim.stat().st_uid == 0 and (victim / "file").stat().st_uid == 0
+        assert (victim / "file").read_text() == "root's" and sorted(p.name for p in victim.iterdir()) == ["file"]
+        assert home.stat().st_uid == pwd.getpwnam(name).pw_uid and (home.stat().st_mode & 0o777) == 0o700
+    finally:
+        hub.remove_users(state, [name])
+
+
+def test_a_deleted_hub_user_leaves_nothing_for_the_next_one_of_that_name(the_hub):
+    """FirstUseAuthenticator resets a password by deleting the hub user: the Unix account, its home
+    (QR file, key file) and processes go with it, so whoever logs in next with that name starts anew."""
+    client, name = the_hub["client"], "hbtreset"
+    url = client.url
+    assert _log_in(url, name, "first-holder-12") == 302
+    client.start_server(name)
+    home = Path(pwd.getpwnam(name).pw_dir)
+    secret = home / "environment" / "left-behind.png"
+    secret.parent.mkdir()
+    secret.write_bytes(b"the first holder's QR")
+    client.call("DELETE", f"/hub/api/users/{name}/server")
+    client.call("DELETE", f"/hub/api/users/{name}")
+    with pytest.raises(KeyError):
+        pwd.getpwnam(name)
+    assert not home.exists()
+    assert _log_in(url, name, "second-holder-12") == 302  # a new person, a new password, an empty account
+    client.start_server(name)
+    assert not (Path(pwd.getpwnam(name).pw_dir) / "environment" / "left-behind.png").exists()
+    client.call("DELETE", f"/hub/api/users/{name}/server")
+    client.call("DELETE", f"/hub/api/users/{name}")
+
+
+def test_refused_logins_write_nothing_and_guessing_is_slowed(the_hub):
+    client = the_hub["client"]
+    url, dbm_files = client.url, lambda: sum(p.stat().st_size for p in the_hub["state"].glob("passwords.dbm*"))
+    before = dbm_files()
+    for name in ("x" * 200_000, "Root", "root", "daemon", "a b", "hbt-dash"):
+        assert _log_in(url, name, "whatever-1234") == 403
+    assert dbm_files() == before  # a refused name stores no password
+
+    name = "hbtguess"
+    assert _log_in(url, name, "the-right-one-12") == 302
+    for _ in range(hub.LoginThrottle.FREE["name"]):
+        assert _log_in(url, name, "a-wrong-guess-12") == 403
+    assert _log_in(url, name, "the-right-one-12") == 403  # even the right password waits now
+    assert _log_in(url, "hbtother", "another-user-12") == 302  # others of the same client are not locked out
+    for other in (name, "hbtother"):
+        client.call("DELETE", f"/hub/api/users/{other}")

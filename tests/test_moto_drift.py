@@ -36,7 +36,7 @@ REPLACED = [
     ("moto.iam.models.IAMBackend.create_user", access.create_user),
     ("moto.iam.models.IAMBackend.update_user", faithful.update_user),
     ("moto.iam.models.IAMBackend.update_user", access.update_user),
-    ("moto.iam.models.IAMBackend.put_user_policy", faithful.put_user_policy),
+    ("moto.iam.models.IAMBackend.add_user_to_group", faithful.add_user_to_group),
     ("moto.iam.models.IAMBackend.tag_user", faithful.tag_user),
     ("moto.iam.models.IAMBackend.enable_mfa_device", faithful.enable_mfa_device),
     ("moto.iam.models.IAMBackend.delete_user", faithful.delete_user),
@@ -45,8 +45,6 @@ REPLACED = [
     ("moto.iam.models.IAMBackend.get_user_from_access_key_id", access.get_user_from_access_key_id),
     ("moto.sts.models.STSBackend.get_caller_identity", faithful.get_caller_identity),
     ("moto.sts.models.STSBackend.get_caller_identity", access.get_caller_identity),
-    ("moto.iam.responses.IamResponse.get_user", faithful._for_a_user(None)),
-    ("moto.iam.responses.IamResponse.list_mfa_devices", faithful._for_a_user(None)),
     ("moto.iam.responses.IamResponse.create_virtual_mfa_device", faithful._create_device_response),
     ("moto.iam.access_control.IAMPolicyStatement.is_action_permitted", access._statement_is_action_permitted),
     ("moto.iam.access_control.IAMPolicyStatement._check_conditions", access._conditions_checked_above),
@@ -58,6 +56,15 @@ REPLACED = [
 CALLED = [
     ("moto.iam.models.IAMBackend.create_virtual_mfa_device", ["self", "device_name", "path"]),  # faithful: tags are the kit's
     ("moto.iam.models.IAMBackend.get_user", ["self", "name"]),
+    ("moto.iam.models.IAMBackend.get_group", ["self", "group_name"]),  # faithful's quotas find the entity
+    ("moto.iam.models.IAMBackend.get_role", ["self", "role_name"]),
+    # faithful._inline_quota and _attach_quota pass the entity's name, the policy and its document in this order
+    ("moto.iam.models.IAMBackend.put_user_policy", ["self", "user_name", "policy_name", "policy_json"]),
+    ("moto.iam.models.IAMBackend.put_group_policy", ["self", "group_name", "policy_name", "policy_json"]),
+    ("moto.iam.models.IAMBackend.put_role_policy", ["self", "role_name", "policy_name", "policy_json"]),
+    ("moto.iam.models.IAMBackend.attach_user_policy", ["self", "policy_arn", "user_name"]),
+    ("moto.iam.models.IAMBackend.attach_group_policy", ["self", "policy_arn", "group_name"]),
+    ("moto.iam.models.IAMBackend.attach_role_policy", ["self", "policy_arn", "role_name"]),
     ("moto.iam.models.IAMBackend.create_access_key", ["self", "user_name", "prefix", "status"]),  # room.py
     ("moto.iam.models.AccessKey.__init__", ["self", "user_name", "prefix", "account_id", "status"]),  # store.py
     ("moto.iam.models.VirtualMfaDevice.__init__", ["self", "account_id", "region_name", "device_name"]),  # store.py
@@ -69,6 +76,14 @@ CALLED = [
     ("moto.iam.responses.IamResponse.get_access_key", ["self"]),
     ("moto.moto_api._internal.models.moto_api_backend.reset", []),
     ("moto.server.create_backend_app", ["service"]),
+]
+
+# faithful._sized reads the document at a position and passes the rest on: the parameters up to it
+POSITIONAL = [
+    ("moto.iam.models.IAMBackend.create_policy", ["self", "description", "path", "policy_document"]),
+    ("moto.iam.models.IAMBackend.create_policy_version", ["self", "policy_arn", "policy_document"]),
+    ("moto.iam.models.IAMBackend.create_role", ["self", "role_name", "assume_role_policy_document"]),
+    ("moto.iam.models.IAMBackend.update_assume_role_policy", ["self", "role_name", "policy_document"]),
 ]
 
 # Names the kit imports or assigns onto, with the type it relies on
@@ -194,13 +209,13 @@ def problems() -> list[str]:
             found.append(f"{where} takes {_params(theirs)}; the kit's {ours.__module__}.{ours.__qualname__} takes {_params(ours)}")
     if not isinstance(inspect.getattr_static(Statement, "_match", None), staticmethod):
         found.append("moto.iam.access_control.IAMPolicyStatement._match is no longer a staticmethod")
-    for where, expected in CALLED:
+    for where, expected in CALLED + POSITIONAL:
         try:
             theirs = _find(where)
         except (AttributeError, ImportError):
             found.append(f"{where} is gone")
             continue
-        if _params(theirs) != expected:
+        if _params(theirs)[: len(expected) if (where, expected) in POSITIONAL else None] != expected:
             found.append(f"{where} takes {_params(theirs)}; the kit passes {expected}")
     for where, kind in PRESENT:
         try:
@@ -236,11 +251,11 @@ def test_moto_still_has_what_the_sandbox_patches():
 
 def test_the_sandbox_patches_nothing_this_module_does_not_check():
     """A new assignment onto moto in the sandbox must be added to the tables above."""
-    checked = {where.rsplit(".", 1)[-1] for where, _ in REPLACED} | {"RESPONSE_KEY_PATH_TO_TRANSFORMER", "method_names_from_class"}
-    new = {"resync_mfa_device", "list_mfa_device_tags"}  # moto has none: the kit adds them
+    checked = {where.rsplit(".", 1)[-1] for where, _ in REPLACED + CALLED + POSITIONAL} | {"RESPONSE_KEY_PATH_TO_TRANSFORMER", "method_names_from_class"}
+    new = {"resync_mfa_device", "list_mfa_device_tags", "handson_sessions"}  # moto has none: the kit adds them
     assigned = set()
     for path in (REPO / "handson_helpers" / "sandbox").glob("*.py"):
-        for m in re.finditer(r"^\s+(?:models|sts_models|responses|IAMPolicyStatement)(?:\.\w+)*\.(\w+) = ", path.read_text(), re.MULTILINE):
+        for m in re.finditer(r"^\s+(?:models|sts_models|responses|IAMPolicyStatement|backend)(?:\.\w+)*\.(\w+) = ", path.read_text(), re.MULTILINE):
             assigned.add(m.group(1))
     assert assigned and assigned - checked - new == set()
 

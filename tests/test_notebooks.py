@@ -8,7 +8,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from helpers import DEVICE, PATH, PHONE, USER, AsyncIPCKernelManager, make_user_and_device, phone_codes, terminal_env
+from helpers import DEVICE, PATH, PHONE, USER, AsyncIPCKernelManager, make_user_and_device, phone_codes, terminal_env, typed
 from nbclient import NotebookClient
 from secret_scan import scan_notebook, scan_repo, scan_text
 from test_bad_input import iam_state
@@ -37,6 +37,18 @@ def test_names_are_numbered_ascii_and_there_is_a_contents_notebook():
     assert all(p.stem in contents for p in STEPS)
 
 
+# Notebooks another branch adds at the same time (issue 24: resync, a backup device); linked from here already.
+ARRIVING = {"23_resync_virtual_mfa_device.ipynb", "45_add_backup_mfa_device.ipynb"}
+
+
+def test_every_link_between_notebooks_leads_to_one():
+    import re
+
+    targets = {link for path in notebooks() for cell in nbformat.read(path, as_version=4).cells if cell.cell_type == "markdown" for link in re.findall(r"\]\(([^)#]+\.ipynb)\)", cell.source)}
+    assert {"22_enable_virtual_mfa_device.ipynb", "90_cleanup.ipynb"} <= targets
+    assert [t for t in targets if not (NB_DIR / t).exists() and t not in ARRIVING] == []
+
+
 @pytest.mark.parametrize("path", STEPS, ids=lambda p: p.stem)
 def test_every_section_keeps_the_seeds_page_structure(path):
     nb = nbformat.read(path, as_version=4)
@@ -53,6 +65,15 @@ def test_stored_notebooks_and_the_repo_hold_no_secret():
         nb = json.loads(path.read_text())
         assert scan_notebook(nb) == [], path.name
         assert "widgets" not in nb["metadata"]
+
+
+def test_stored_outputs_show_a_neutral_home_not_the_rehearsals():
+    """Issue 24 (10): the rehearsal's temporary HOME read as if it were the learner's."""
+    from handson_helpers.run import NEUTRAL_HOME
+
+    texts = [json.dumps(c.get("outputs", []), ensure_ascii=False) for p in notebooks() for c in nbformat.read(p, as_version=4).cells]
+    assert not [t for t in texts if "/tmp/handson-" in t]
+    assert any(f"{NEUTRAL_HOME}/environment/" in t for t in texts)
 
 
 # What an output may keep after nbval's sanitizer: the policy language's version is a constant.
@@ -221,7 +242,7 @@ def shown_blocks(nb):
     for cell in nb.cells:
         for output in cell.get("outputs", []):
             text = output.get("data", {}).get("text/plain", "")
-            for label in ("コマンド:\n", "変数の確認:\n"):
+            for label in ("コマンド:\n", "変数の確認:\n", "変数の設定:\n"):
                 if text.startswith(label):
                     texts.append(text[len(label) :].split("\n結果:\n")[0])
     return texts
@@ -248,7 +269,39 @@ def test_22_shows_every_command_of_the_seed_verbatim():
         assert block in shown, f"not shown verbatim:\n{block}"
 
 
-SHELL_LABELS = ("ターミナルで同じ変数を使う場合の変数の設定:\n", "変数の確認:\n", "コマンド:\n")
+def seed_assignments(text):
+    """The page's 変数の設定 blocks: what follows '変数の設定:' and a blank line, up to the next blank line."""
+    lines, blocks = text.splitlines(), []
+    for i, line in enumerate(lines):
+        if line.strip() == "変数の設定:":
+            body = []
+            for following in lines[i + 2 :]:
+                if not following.strip():
+                    break
+                body.append(following)
+            blocks.append("\n".join(body))
+    return blocks
+
+
+SEED_ASSIGNMENTS = Path(__file__).parent / "data" / "seed-2.2-assignments.txt"
+
+
+def test_22_shows_every_variable_setting_of_the_seed_and_no_code():
+    """Issue 24 (9): the page's DIR/FILE_MFA_OUTFILE lines and the two codes' assignments, the codes as
+    the page's placeholders, within the blocks a terminal user copies; never a code's digits."""
+    kept = SEED_ASSIGNMENTS.read_text(encoding="utf-8").rstrip("\n").split("\n\n%%\n\n")
+    if SEED.exists():
+        assert kept == seed_assignments(SEED.read_text(encoding="utf-8"))
+    assert len(kept) == 7 and kept[4].startswith('FILE_MFA_OUTFILE="${DIR_MFA_OUTFILE}/${MFA_DEVICE_NAME}.png"')
+    shown = shown_blocks(nbformat.read(NB_DIR / "22_enable_virtual_mfa_device.ipynb", as_version=4))
+    for block in kept:
+        assert any(block in text for text in shown), f"not shown verbatim:\n{block}"
+    import re
+
+    assert not [t for t in shown if re.search(r"MFA_AUTH_CODE[12]=\S*\d{6}", t)]
+
+
+SHELL_LABELS = ("ターミナルで同じ変数を使う場合の変数の設定:\n", "変数の設定:\n", "変数の確認:\n", "コマンド:\n")
 
 
 def pasted(nb) -> list[str]:
@@ -259,12 +312,7 @@ def pasted(nb) -> list[str]:
             text = output.get("data", {}).get("text/plain", "")
             label = next((lab for lab in SHELL_LABELS if text.startswith(lab)), None)
             if label:
-                shell = text[len(label) :].split("\n結果:\n")[0]
-                if "${MFA_AUTH_CODE1}" in shell and not any("MFA_AUTH_CODE1=" in t for t in texts):
-                    # the page's 変数の設定 of the two codes, typed from the phone
-                    texts.append('MFA_AUTH_CODE1=$(python -c "$PHONE" "${FILE_MFA_OUTFILE}" 1)\nMFA_AUTH_CODE2=$(python -c "$PHONE" "${FILE_MFA_OUTFILE}" 2)')
-                if label == "変数の確認:\n" and "MFA_TOKEN_CODE" in shell:
-                    texts.append('MFA_TOKEN_CODE=$(python -c "$PHONE" "${FILE_MFA_OUTFILE}" 2)')  # the code the phone shows now
+                shell = typed(text[len(label) :].split("\n結果:\n")[0])  # the placeholders of the codes, typed from the phone
                 if "\n結果:\nAn error occurred (" in text:
                     shell = f"if (\n{shell}\n); then echo 'AWS accepted what it must refuse' >&2; exit 97; fi"  # refused on purpose
                 texts.append(shell)

@@ -4,9 +4,9 @@ The hub here is a small HTTP server that answers ``GET /hub/api/user`` and ``/hu
 as JupyterHub does; tests/test_hub.py runs the same room under a real JupyterHub.
 """
 
+import functools
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -29,19 +29,14 @@ from handson_helpers.settings import expand
 ACCOUNT = "arn:aws:iam::123456789012"
 SERVICE_TOKEN = "room-service-token-0123456789"
 pytestmark = pytest.mark.xdist_group("room")  # one room per run, its tests in order
-PARTICIPANTS = ["alice", "bob", "a.b", "axb", "x-alice", "alicex", "Ünï Code", "late", "carol", "dave", "eve"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+PARTICIPANTS = ["alice", "bob", "a.b", "axb", "x-alice", "alicex", "Ünï Code", "late", "carol", "dave", "eve", "frank", "grace", "heidi", "ivan", "eve!x", "Zoë X", "erin"]
 
 
 class _Hub(BaseHTTPRequestHandler):
     tokens: dict[str, dict] = {}
     admins: set[str] = set()
     asked: list[str] = []
+    created: dict[str, str] = {}
 
     def do_GET(self):  # noqa: N802 - http.server's name
         auth = self.headers.get("Authorization", "")
@@ -50,7 +45,7 @@ class _Hub(BaseHTTPRequestHandler):
             body = self.tokens[auth]  # like a server token's view: no admin field
         elif self.path.startswith("/hub/api/users/") and auth == f"token {SERVICE_TOKEN}":
             name = urllib.request.unquote(self.path.rsplit("/", 1)[1])
-            body = {"kind": "user", "name": name, "admin": name in self.admins}
+            body = {"kind": "user", "name": name, "admin": name in self.admins, "created": self.created.get(name, "2026-12-01T09:00:00Z")}
         else:
             self.send_response(403)
             self.end_headers()
@@ -69,29 +64,39 @@ def token_of(name: str) -> str:
     return "tok-" + name.encode().hex()
 
 
-@pytest.fixture(scope="module")
-def the_room(tmp_path_factory):
-    hub = ThreadingHTTPServer(("127.0.0.1", 0), _Hub)
-    _Hub.tokens = {f"token {token_of(n)}": {"kind": "user", "name": n} for n in [*PARTICIPANTS, "teacher"]}
-    _Hub.tokens["token tok-service-x"] = {"kind": "service", "name": "other-service"}
-    _Hub.admins = {"teacher"}
-    threading.Thread(target=hub.serve_forever, daemon=True).start()
-    home = tmp_path_factory.mktemp("room")
-    os.chmod(home, 0o700)
-    port = _free_port()
+def start_room(home: Path, hub_port: int, prelude: str = "") -> tuple[subprocess.Popen, str]:
+    """The room service as the hub starts it (``prelude``: code run first, to inject a fault); its URL."""
+    port = hub.free_port(range(10000, 12000))  # outside the ephemeral range: no other process is handed it
     env = {
         **os.environ,
         "HANDSON_HOME": str(home / "state"),
         "JUPYTERHUB_SERVICE_URL": f"http://127.0.0.1:{port}",
-        "JUPYTERHUB_API_URL": f"http://127.0.0.1:{hub.server_port}/hub/api",
+        "JUPYTERHUB_API_URL": f"http://127.0.0.1:{hub_port}/hub/api",
         "JUPYTERHUB_API_TOKEN": SERVICE_TOKEN,
     }
-    proc = subprocess.Popen([sys.executable, "-m", "handson_helpers.sandbox", "room"], env=env, stderr=subprocess.PIPE, text=True)
-    assert "room sandbox: serving" in proc.stderr.readline()
-    yield {"url": f"http://127.0.0.1:{port}", "home": home, "proc": proc, "hub": hub}
+    command = ["-m", "handson_helpers.sandbox", "room"]
+    if prelude:
+        command = ["-c", prelude + "\nimport sys\nfrom handson_helpers.sandbox.__main__ import main\nsys.exit(main(['room']))"]
+    proc = subprocess.Popen([sys.executable, *command], env=env, stderr=subprocess.PIPE, text=True)
+    first = proc.stderr.readline()
+    assert "room sandbox: serving" in first, first
+    return proc, f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture(scope="module")
+def the_room(tmp_path_factory):
+    fake = ThreadingHTTPServer(("127.0.0.1", 0), _Hub)
+    _Hub.tokens = {f"token {token_of(n)}": {"kind": "user", "name": n} for n in [*PARTICIPANTS, "teacher"]}
+    _Hub.tokens["token tok-service-x"] = {"kind": "service", "name": "other-service"}
+    _Hub.admins = {"teacher"}
+    threading.Thread(target=fake.serve_forever, daemon=True).start()
+    home = tmp_path_factory.mktemp("room")
+    os.chmod(home, 0o700)
+    proc, url = start_room(home, fake.server_port)
+    yield {"url": url, "home": home, "proc": proc, "hub": fake}
     proc.terminate()
     assert proc.wait(10) == 0  # SIGTERM: a clean stop, as the hub expects of its services
-    hub.shutdown()
+    fake.shutdown()
 
 
 @pytest.fixture
@@ -316,7 +321,7 @@ def test_the_hub_token_goes_to_no_one_but_the_room(monkeypatch, spelling):
 def test_the_listener_check_reads_who_listens(the_room):
     port = int(the_room["url"].rsplit(":", 1)[1])
     assert room.listener_uid("127.0.0.1", port) == os.getuid()
-    assert room.listener_uid("127.0.0.1", _free_port()) is None
+    assert room.listener_uid("127.0.0.1", hub.free_port(range(10000, 12000))) is None
 
 
 def test_a_refused_token_says_what_to_do(the_room, monkeypatch):
@@ -352,8 +357,9 @@ def test_the_readme_shows_the_room_make_hub_runs():
 
     c = Config()
     exec(_readme_block("# /opt/tljh/config/jupyterhub_config.d/handson-room.py"), {"c": c})  # noqa: S102 - the README's own block
-    url = "http://127.0.0.1:10101"
+    url = "http://127.0.0.1:1010"
     assert _lazy(c.JupyterHub.services, []) == [hub.room_service("/opt/tljh/user/bin/python", "/opt/tljh/state/handson-room", url)]
+    assert _lazy(c.Spawner.args, []) == hub.SPAWNER_ARGS
     assert _lazy(c.JupyterHub.load_roles, []) == [hub.ROOM_ROLE]
     assert _lazy(c.Spawner.environment, {}) == hub.spawner_environment(url, 0)
 
@@ -379,6 +385,9 @@ def test_make_hubs_config_is_that_room(tmp_path, monkeypatch):
     assert c.JupyterHub.load_roles == [hub.ROOM_ROLE]
     assert {k: v for k, v in c.Spawner.environment.items() if k != "PATH"} == hub.spawner_environment(url, os.getuid())
     assert c.JupyterHub.bind_url.startswith("http://127.0.0.1:") and c.Authenticator.admin_users == {hub.INSTRUCTOR}
+    assert c.JupyterHub.authenticator_class == "handson_helpers.hub_auth.HandsonAuthenticator"
+    assert "--KernelManager.transport=ipc" in c.Spawner.args  # kernels over IPC files in the participant's home
+    assert hub.DEFAULT_PORTS["room"] < 1024  # a port only root can bind
 
 
 @pytest.mark.parametrize(
@@ -489,3 +498,338 @@ def test_the_instructors_own_device_is_not_a_participants(as_who):
     teacher.iam.deactivate_mfa_device(UserName="demo", SerialNumber=elsewhere["SerialNumber"])
     teacher.iam.delete_virtual_mfa_device(SerialNumber=elsewhere["SerialNumber"])
     teacher.iam.delete_user(UserName="demo")
+
+
+def test_a_name_given_to_someone_new_gets_a_new_key_and_the_old_one_stops(as_who, the_room):
+    """The hub deleted "erin" (how FirstUseAuthenticator resets a password) and someone made a new
+    "erin": the keys the last holder's kernels had no longer work, and neither do their sessions."""
+    old = as_who("erin")
+    old_key = old.iam._request_signer._credentials.access_key  # what the old holder's kernel holds
+    old_session = old.sts.get_session_token()["Credentials"]
+    _Hub.created["erin"] = "2026-12-02T09:00:00Z"
+    try:
+        time.sleep(room_server.IDENTIFY_CACHE_SECONDS + 0.5)  # the room asks the hub again
+        new = as_who("erin")
+        assert new.iam._request_signer._credentials.access_key != old_key
+        new.iam.list_users()
+        for stale in (old.iam, signing_with(new, "iam", old_session)):
+            with pytest.raises(new.iam.exceptions.ClientError) as refused:
+                stale.list_users()
+            assert refused.value.response["Error"]["Code"] == "InvalidClientTokenId"
+        again = as_who("erin")  # the same holder asks again: the same key
+        assert again.iam._request_signer._credentials.access_key == new.iam._request_signer._credentials.access_key
+    finally:
+        _Hub.created.pop("erin")
+
+
+# ----- issue 21: the room under attack -----
+
+
+def at_21(ctx, home) -> tuple[str, str, str]:
+    """1 → 2.1 with the participant's own names, 2.2 not yet done: (user, serial, seed)."""
+    user, device = room.own_names(hh.settings.participant(ctx.participant))
+    qr = str(home / "qr" / f"{device}.png")
+    hh.create_user(ctx, user, "/handson-cli/")
+    serial = hh.create_virtual_mfa_device(ctx, device, qr)
+    return user, serial, totp.secret_from_qr(expand(qr))
+
+
+def _denied(client, call, *, code="AccessDenied") -> str:
+    with pytest.raises(client.exceptions.ClientError) as refused:
+        call()
+    assert refused.value.response["Error"]["Code"] == code, refused.value.response["Error"]
+    return refused.value.response["Error"]["Message"]
+
+
+def test_a_participants_device_is_assigned_to_no_one_else(as_who, tmp_path):
+    """The review's attack: A has B's seed (from B's kernel) and assigns B's still unassigned device
+    to A's own user. The room refuses it to A's identity, to A's user's own key and to the
+    instructor, and refuses any device not named for A, too; B's 2.2 then works."""
+    victim = as_who("frank")
+    _, serial, seed = at_21(victim, tmp_path / "frank")
+    attacker = as_who("grace")
+    grace_user = hands_on(attacker, tmp_path / "grace")
+    _, _, unbounded = unbounded_key(attacker, tmp_path / "grace")
+    teacher = as_who("teacher")
+    stray = teacher.iam.create_virtual_mfa_device(VirtualMFADeviceName="stray-device")["VirtualMFADevice"]
+    stray_seed = stray["Base32StringSeed"].decode()
+
+    def codes(of):
+        return {"AuthenticationCode1": totp_at(of, time.time() - 30), "AuthenticationCode2": totp_at(of, time.time())}
+
+    for client in (attacker.iam, unbounded, teacher.iam):
+        for target, of in ((serial, seed), (stray["SerialNumber"], stray_seed)):
+            message = _denied(client, functools.partial(client.enable_mfa_device, UserName=grace_user, SerialNumber=target, **codes(of)))
+            assert target in message and "workshop room" in message
+    for client in (attacker.iam, unbounded):
+        _denied(client, functools.partial(client.resync_mfa_device, UserName=grace_user, SerialNumber=serial, **codes(seed)))
+        _denied(client, functools.partial(client.deactivate_mfa_device, UserName=grace_user, SerialNumber=serial))
+    assert teacher.iam.list_mfa_devices(UserName=grace_user)["MFADevices"][0]["SerialNumber"] != serial
+    victim = as_who("frank")
+    frank_user = room.own_names("frank")[0]
+    assert hh.enable_mfa_device(victim, frank_user, serial, totp_at(seed, time.time() - 30), totp_at(seed, time.time())) == "enabled"
+    teacher.iam.delete_virtual_mfa_device(SerialNumber=stray["SerialNumber"])
+
+
+def test_a_call_naming_no_user_acts_on_the_signing_keys_user(the_room, as_who, tmp_path):
+    """DeleteAccessKey (and every call whose omitted UserName means the caller) with another's key
+    id acts on the caller's own user, as AWS does: NoSuchEntity, and the other's key stays."""
+    _, bob_identity = _ask(the_room["url"], f"token {token_of('heidi')}")
+    heidi = as_who("heidi")
+    heidi_user, heidi_key, _ = unbounded_key(heidi, tmp_path / "heidi")
+    ivan = as_who("ivan")
+    ivan_user, key, iam = unbounded_key(ivan, tmp_path / "ivan")
+    ivan_arn = f"{ACCOUNT}:user/handson-cli/{ivan_user}"
+    theirs = [bob_identity["AccessKeyId"], heidi_key["AccessKeyId"]]
+    for victim_key in theirs:
+        _denied(iam, functools.partial(iam.delete_access_key, AccessKeyId=victim_key), code="NoSuchEntity")
+        # not in the room's scope: refused, on ivan's own user, not the key's owner
+        assert f"on resource: {ivan_arn} " in _denied(iam, functools.partial(iam.update_access_key, AccessKeyId=victim_key, Status="Inactive"))
+        for call in (ivan.iam.delete_access_key, functools.partial(ivan.iam.update_access_key, Status="Inactive")):  # ivan's room identity
+            assert f"on resource: {ACCOUNT}:user/handson-room/{room.identity_name('ivan')} " in _denied(ivan.iam, functools.partial(call, AccessKeyId=victim_key))
+        _denied(iam, functools.partial(iam.get_access_key_last_used, AccessKeyId=victim_key))
+    teacher = as_who("teacher")
+    assert {k["Status"] for name in (heidi_user, room.identity_name("heidi")) for k in teacher.iam.list_access_keys(UserName=name)["AccessKeyMetadata"]} == {"Active"}
+    assert {k["AccessKeyId"] for k in teacher.iam.list_access_keys(UserName=heidi_user)["AccessKeyMetadata"]} >= {heidi_key["AccessKeyId"]}
+    assert iam.get_user()["User"]["UserName"] == ivan_user
+    assert {k["UserName"] for k in iam.list_access_keys()["AccessKeyMetadata"]} == {ivan_user}
+    assert {d["UserName"] for d in iam.list_mfa_devices()["MFADevices"]} == {ivan_user}
+    for call in (iam.list_ssh_public_keys, iam.list_signing_certificates, iam.list_service_specific_credentials, lambda: iam.change_password(OldPassword="x" * 8, NewPassword="y" * 8)):
+        assert f"on resource: {ivan_arn} " in _denied(iam, call)  # authorised on ivan's own user, the one it would act on
+    teacher.iam.delete_access_key(UserName=ivan_user, AccessKeyId=key["AccessKeyId"])
+
+
+def test_list_operations_show_a_participant_no_ones_tags(as_who, tmp_path):
+    """The kit's tag on a user holds its 3.1 access key id: no list shows it to another participant."""
+    heidi = as_who("heidi")
+    hands_on(heidi, tmp_path / "heidi")
+    key = heidi.iam.create_access_key(UserName=room.own_names("heidi")[0])["AccessKey"]["AccessKeyId"]
+    heidi.iam.tag_user(UserName=room.own_names("heidi")[0], Tags=[{"Key": "handson-access-key", "Value": key}])
+    ivan = as_who("ivan")
+    for listing in (ivan.iam.list_users(), ivan.iam.list_virtual_mfa_devices(), ivan.iam.list_virtual_mfa_devices(AssignmentStatus="Assigned")):
+        assert key not in json.dumps(listing, default=str) and '"Tags"' not in json.dumps(listing, default=str)
+    as_who("teacher").iam.delete_access_key(UserName=room.own_names("heidi")[0], AccessKeyId=key)
+
+
+def _own_tag(name: str) -> str:
+    return hh.settings.participant_tag(name)["Value"]
+
+
+@pytest.mark.parametrize("who", ["eve", "Zoë X", "eve!x"])
+def test_a_participant_cannot_retag_themselves_as_someone_else(as_who, tmp_path, who):
+    """The instructor's view reads the handson-participant tag: a participant may write only their own."""
+    import hashlib
+
+    ctx = as_who(who)
+    user = hands_on(ctx, tmp_path / who.encode().hex())
+    serial = f"{ACCOUNT}:mfa/{room.own_names(hh.settings.participant(who))[1]}"
+    own = _own_tag(who)
+    short = hh.settings.participant(who)[-8:]
+    spoofs = ["bob", "bob\u2028", "alice\u00a0", " " + own, own + "\u3000", own.upper(), "sha256:" + hashlib.sha256(b"bob").hexdigest(), f"sha256:{short}\u2028bob", f"sha256:{short}" + "0" * 56]
+    for value in [v for v in spoofs if v != own]:
+        tag = [{"Key": "handson-participant", "Value": value}]
+        _denied(ctx.iam, functools.partial(ctx.iam.tag_user, UserName=user, Tags=tag))
+        _denied(ctx.iam, functools.partial(ctx.iam.tag_mfa_device, SerialNumber=serial, Tags=tag))
+        _denied(ctx.iam, functools.partial(ctx.iam.tag_user, UserName=user, Tags=[{"Key": "HANDSON-PARTICIPANT", "Value": value}]))
+    _denied(ctx.iam, lambda: ctx.iam.untag_user(UserName=user, TagKeys=["handson-participant"]))
+    ctx.iam.tag_user(UserName=user, Tags=[{"Key": "handson-participant", "Value": own}])  # their own: as the kit writes it
+    teacher = as_who("teacher")
+    rows = {r.user: r.participant for r in workshop.status(teacher)}
+    assert rows[user] == own
+
+
+def test_the_instructors_view_names_a_participant_by_their_room_identity(as_who, tmp_path):
+    """Even a participant tag the room did not write (the instructor's, or from before this rule)
+    does not rename a row: the view takes who it is from the room's identity, and shows invisible
+    characters escaped."""
+    ctx = as_who("eve!x")
+    user = hands_on(ctx, tmp_path)
+    real = _own_tag("eve!x")
+    teacher = as_who("teacher")
+    forged = real[:15] + "0" * 56  # the participant's own 8 hex digits, a hash of something else
+    teacher.iam.tag_user(UserName=user, Tags=[{"Key": "handson-participant", "Value": forged}])
+    try:
+        assert {r.user: r.participant for r in workshop.status(teacher)}[user] == real
+    finally:
+        teacher.iam.tag_user(UserName=user, Tags=[{"Key": "handson-participant", "Value": real}])
+    assert workshop._participant([hh.settings.KIT_TAG, {"Key": "handson-participant", "Value": real + "\u2028bob"}], hh.settings.participant("eve!x")) is None
+
+
+SLOW_CLIENT = r"""
+import socket, sys, time
+port, count, seconds = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
+conns = []
+for _ in range(count):
+    c = socket.create_connection(("127.0.0.1", port), timeout=10)
+    c.sendall(b"POST / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n" % port)
+    conns.append(c)
+time.sleep(1)
+refused, kept = 0, []
+for c in conns:
+    c.setblocking(False)
+    try:
+        data = c.recv(4096)
+        refused += data.startswith(b"HTTP/1.1 503") or data == b""
+    except BlockingIOError:
+        kept.append(c)
+    except OSError:
+        refused += 1
+print(f"refused {refused} kept {len(kept)}", flush=True)
+closed, deadline = set(), time.monotonic() + seconds
+while len(closed) < len(kept) and time.monotonic() < deadline:  # a byte a second, as a slow client sends
+    for i, c in enumerate(kept):
+        if i in closed:
+            continue
+        try:
+            if c.recv(1) == b"":
+                closed.add(i)
+        except BlockingIOError:
+            try:
+                c.send(b"X")
+            except OSError:
+                closed.add(i)
+        except OSError:
+            closed.add(i)
+    time.sleep(1)
+print(f"closed {len(closed)}", flush=True)
+"""
+
+
+def test_hundreds_of_slow_connections_of_one_user_starve_no_one_else(the_room, as_who):
+    """A participant (here uid nobody) opens 300 connections and sends a byte now and then: the room
+    keeps at most its share of them, closes those when the request is late, and answers another
+    participant all the while."""
+    from handson_helpers.sandbox import server
+
+    port = the_room["url"].rsplit(":", 1)[1]
+    slow = subprocess.Popen(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3", "-c", SLOW_CLIENT, port, "300", "40"], stdout=subprocess.PIPE, text=True)
+    try:
+        refused, kept = map(int, slow.stdout.readline().split()[1::2])
+        ctx = as_who("bob")  # another participant, while those connections are open
+        assert ctx.sts.get_caller_identity()["Arn"].endswith("/" + room.identity_name("bob"))
+        assert ctx.iam.list_users()["Users"]
+        closed = int(slow.stdout.readline().split()[1])
+    finally:
+        slow.kill()
+        slow.wait(10)
+    assert refused + kept == 300 and 0 < kept <= server.MAX_CONNECTIONS_PER_CLIENT
+    assert closed == kept  # the room closed every late request itself, within the client's bounded wait
+
+
+def _outcome(call) -> str:
+    """What became of a call: "answered", AWS's error code, or the connection's failure."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        call()
+    except ClientError as exc:
+        return exc.response["Error"]["Code"]
+    except BotoCoreError as exc:
+        return type(exc).__name__
+    return "answered"
+
+
+def _hang(kind: str) -> str:
+    """A fault for the room process only: ListUsers hangs, holding the lock (and, for "gil", the GIL too)."""
+    body = 're.fullmatch("(a*)*b", "a" * 64)' if kind == "gil" else "time.sleep(3600)"
+    return f"""
+import re, time
+from handson_helpers.sandbox import access, server
+server.HOLD_LIMIT_SECONDS = 5.0 if {kind!r} == "gil" else 3600.0
+answer = access.answer
+def hung(key_id, service, action, params, region):
+    if action == "ListUsers":
+        {body}
+    return answer(key_id, service, action, params, region)
+access.answer = hung
+"""
+
+
+@pytest.mark.parametrize("kind", ["gil", "sleep"])
+def test_a_room_stuck_in_a_request_exits_and_starts_again(the_room, tmp_path, kind):
+    """Stuck holding the GIL, the watchdog ends it; stuck otherwise, SIGTERM (the hub's stop) does.
+    Either way the service exits for the hub to start again, and the new one serves the old state."""
+    import boto3
+    from botocore.config import Config
+
+    home = tmp_path / "stuck"
+    home.mkdir(mode=0o700)
+    proc, url = start_room(home, the_room["hub"].server_port, _hang(kind))
+    _, keys = _ask(url, f"token {token_of('alice')}")
+    config = Config(retries={"max_attempts": 1}, read_timeout=120)
+
+    def client(at):
+        return boto3.client("iam", endpoint_url=at, region_name="ap-northeast-1", aws_access_key_id=keys["AccessKeyId"], aws_secret_access_key=keys["SecretAccessKey"], config=config)
+
+    answered: list[str] = []
+    hung = threading.Thread(target=lambda: answered.append(_outcome(client(url).list_users)), daemon=True)
+    hung.start()
+    time.sleep(1)
+    if kind == "sleep":
+        proc.terminate()
+    status = proc.wait(60)
+    stderr = proc.stderr.read()
+    assert status == (1 if kind == "gil" else 0), stderr[-2000:]
+    if kind == "gil":
+        assert "Timeout (0:00:05)!" in stderr and "hung" in stderr, stderr[-2000:]  # faulthandler: where it hung
+    hung.join(60)
+    assert answered and answered[0] != "answered"  # the stuck call got no answer, the connection closed
+    again, url = start_room(home, the_room["hub"].server_port)
+    try:
+        assert room.identity_name("alice") in {u["UserName"] for u in client(url).list_users()["Users"]}
+    finally:
+        again.terminate()
+        assert again.wait(10) == 0
+
+
+PATHOLOGICAL = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "iam:" + "*" * 40 + "Z", "Resource": "*"},
+            {"Effect": "Allow", "Action": "iam:GetUser", "Resource": [f"{ACCOUNT}:user/" + "*" * 40 + "a", f"{ACCOUNT}:user/" + "?*" * 30 + "q"]},
+            {"Effect": "Deny", "NotAction": "iam:" + "*" * 40 + "Q", "Resource": "*", "Condition": {"StringLike": {"aws:username": "*" * 40 + "a"}}},
+        ],
+    }
+)
+
+
+def test_a_policy_of_many_wildcards_freezes_nothing_even_after_a_restart(the_room, tmp_path):
+    """The review's policy on A's own user, then A's call: it answers, and another participant's call
+    answers beside it; the room is saved with that policy and, started again, still answers."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import boto3
+    from botocore.config import Config
+
+    home = tmp_path / "wild"
+    home.mkdir(mode=0o700)
+    proc, url = start_room(home, the_room["hub"].server_port)
+    config = Config(retries={"max_attempts": 1}, read_timeout=60)
+
+    def client(keys, at):
+        return boto3.client("iam", endpoint_url=at, region_name="ap-northeast-1", aws_access_key_id=keys["AccessKeyId"], aws_secret_access_key=keys["SecretAccessKey"], config=config)
+
+    _, alice = _ask(url, f"token {token_of('alice')}")
+    _, bob = _ask(url, f"token {token_of('bob')}")
+    identity = client(alice, url)
+    user = room.own_names("alice")[0]
+    identity.create_user(UserName=user, Path="/handson-cli/")
+    identity.put_user_policy(UserName=user, PolicyName="wild", PolicyDocument=PATHOLOGICAL)
+    key = identity.create_access_key(UserName=user)["AccessKey"]
+    try:
+        for at in (url, None):
+            if at is None:  # the hub restarts the service: the saved policy is evaluated again
+                proc.terminate()
+                assert proc.wait(10) == 0
+                proc, url = start_room(home, the_room["hub"].server_port)
+                at = url
+            with ThreadPoolExecutor(2) as pool:
+                wild = pool.submit(_outcome, functools.partial(client(key, at).get_user, UserName=user))
+                other = pool.submit(client(bob, at).list_users)
+                assert other.result(timeout=60)["Users"]
+                # the Deny with many stars does not apply to alice, the Allow's many stars match no user: refused, promptly
+                assert wild.result(timeout=60) == "AccessDenied"
+    finally:
+        proc.terminate()
+        assert proc.wait(10) == 0

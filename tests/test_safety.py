@@ -17,13 +17,15 @@ from pathlib import Path
 import boto3
 import pytest
 from helpers import PHONE, terminal_env
+from helpers import typed as typed_codes
 
 import handson_helpers as hh
 from conftest import AWS_CLI
-from handson_helpers import rules, safefs, settings
+from handson_helpers import access, mfa, rules, safefs, settings
 from handson_helpers import sandbox as sb
 from handson_helpers.sandbox import control, paths
 from handson_helpers.sandbox.server import port_free
+from handson_helpers.shell import assign
 
 NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
 # A listener run as another user: records every byte it is sent; answers as the sandbox would,
@@ -378,7 +380,7 @@ def test_the_qr_folder_is_created_only_when_missing_and_never_chmodded(ctx, iam,
     if refused:
         with pytest.raises(hh.HandsonError) as err:
             hh.create_virtual_mfa_device(ctx, "handson-cli-basic-user-mfa", outfile)
-        assert "フォルダー" in err.value.message and "何も変更していません" in err.value.message
+        assert "ディレクトリ" in err.value.message and "何も変更していません" in err.value.message
         assert iam.list_virtual_mfa_devices()["VirtualMFADevices"] == []
         assert _modes(tmp_path) == before
         assert preparation is not None, "01 準備 said ✔ for a folder 21 refuses"
@@ -416,6 +418,91 @@ def test_the_qr_file_is_never_written_through_a_link_or_over_a_foreign_file(ctx,
         hh.create_virtual_mfa_device(ctx, "handson-cli-basic-user-mfa", str(path))
     assert victim.read_text() == "precious" and _modes(tmp_path) == before
     assert iam.list_virtual_mfa_devices()["VirtualMFADevices"] == []
+
+
+# The shown folder step refuses a link even to a folder of the learner's own (stricter than the kit).
+SHELL_STRICTER = {"a link to a private folder"}
+
+
+def _folder_steps(folder: Path) -> list[str]:
+    """21's and 31's folder steps as shown, with their variables, ready for bash."""
+    mkdir_qr, _ = mfa.create_commands("d", "QRCodePNG", str(folder), str(folder / "d.png"))
+    mkdir_key = access.key_commands(str(folder), "u", str(folder / "u-access-key.txt"))["mkdir"]
+    variables = f"{assign('DIR_MFA_OUTFILE', str(folder))}\n{assign('DIR_ACCESS_KEY', str(folder))}\n"
+    return [f"set -eu\n{variables}{step}\n" for step in (mkdir_qr, mkdir_key)]
+
+
+@pytest.mark.parametrize("kind", FOLDERS)
+def test_the_shown_folder_step_refuses_what_the_kit_refuses(tmp_path, kind):
+    """Issue 21 (10): `ls -d … || mkdir` took any folder that was there; the shown step is as strict as the kit."""
+    folder, refused = _folder(tmp_path, kind)
+    for script in _folder_steps(folder):
+        before = _modes(tmp_path)
+        proc = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=30, cwd=tmp_path)
+        if refused or kind in SHELL_STRICTER:
+            assert proc.returncode != 0 and "自分だけが書き込めるディレクトリではありません" in proc.stderr, proc.stderr
+            assert {k: v for k, v in _modes(tmp_path).items() if k in before} == before
+        else:
+            assert proc.returncode == 0, proc.stderr
+            after = _modes(tmp_path)
+            assert {k: v for k, v in after.items() if k in before} == before  # nothing existing changed
+            assert all(stat.S_IMODE(after[new][0]) == 0o700 for new in set(after) - set(before))
+
+
+def _taken_after_the_check(tmp_path, case):
+    """A folder that passed 設定値の確認 while missing, then made by another user before the paste."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o1777)  # like /tmp: anyone may add an entry
+    folder = shared / "a" / "b"
+    assert settings.problem("DIR_ACCESS_KEY", str(folder)) is None
+    taken = folder if case == "the folder itself" else folder.parent
+    taken.mkdir(parents=True)
+    for level in (folder.parent, folder) if case == "the folder itself" else (folder.parent,):
+        os.chown(level, 65534, 65534)
+        level.chmod(0o777)
+    return folder
+
+
+@pytest.mark.parametrize("case", ["the folder itself", "a level above it"])
+def test_pasted_31_never_writes_the_secret_into_a_folder_made_by_another_user(tmp_path, case):
+    folder = _taken_after_the_check(tmp_path, case)
+    marker = tmp_path / "aws-ran"
+    steps = access.key_commands(str(folder), "u", str(folder / "u-access-key.txt"))
+    script = (
+        f"set -eu\naws() {{ touch {marker}; printf 'id\\tsecret\\n'; }}\n"
+        f"{assign('IAM_USER_NAME', 'u')}\n{assign('DIR_ACCESS_KEY', str(folder))}\n{assign('FILE_ACCESS_KEY', str(folder / 'u-access-key.txt'))}\n"
+        f"{steps['mkdir']}\n{steps['create']}\n"
+    )
+    proc = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=30, cwd=tmp_path)
+    assert proc.returncode != 0 and "自分だけが書き込めるディレクトリではありません" in proc.stderr
+    assert not marker.exists() and not list(folder.parent.rglob("*access-key*"))
+
+
+@pytest.mark.parametrize("make", ["a link to another user's file", "a link to nowhere", "a file already there"])
+def test_pasted_31_never_writes_through_a_link_or_over_a_file(tmp_path, make):
+    folder = tmp_path / "keys"
+    folder.mkdir(mode=0o700)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    os.chown(victim, 65534, 65534)
+    key_file = folder / "u-access-key.txt"
+    if make == "a link to another user's file":
+        key_file.symlink_to(victim)
+    elif make == "a link to nowhere":
+        key_file.symlink_to(tmp_path / "nowhere")
+    else:
+        key_file.write_text("mine")
+    marker = tmp_path / "aws-ran"
+    steps = access.key_commands(str(folder), "u", str(key_file))
+    script = (
+        f"set -eu\naws() {{ touch {marker}; printf 'id\\tsecret\\n'; }}\n"
+        f"{assign('IAM_USER_NAME', 'u')}\n{assign('DIR_ACCESS_KEY', str(folder))}\n{assign('FILE_ACCESS_KEY', str(key_file))}\n"
+        f"{steps['mkdir']}\n{steps['create']}\n"
+    )
+    proc = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=30, cwd=tmp_path)
+    assert proc.returncode != 0 and not marker.exists()
+    assert victim.read_text() == "precious" and not (tmp_path / "nowhere").exists()
 
 
 @pytest.mark.parametrize("kind", ["sticky and open (1777)", "group-writable (0770)", "another user's", "a link another user planted"])
@@ -489,10 +576,11 @@ def _kit_run(who, user_path, directory, shown, monkeypatch):
     hh.verify_user(ctx, user, user_path)
     check(MFA_DEVICE_NAME=device, MFA_BOOTSTRAP_METHOD="QRCodePNG", DIR_MFA_OUTFILE=directory, FILE_MFA_OUTFILE=outfile)
     hh.create_virtual_mfa_device(ctx, device, outfile)
+    assert hh.set_variables(IAM_USER_NAME=user, IAM_USER_PATH=user_path, MFA_DEVICE_NAME=device, DIR_MFA_OUTFILE=directory) == outfile  # 22's 設定値の指定
     check(IAM_USER_NAME=user, IAM_USER_PATH=user_path, MFA_DEVICE_NAME=device, FILE_MFA_OUTFILE=outfile)
     account = hh.get_account_id(ctx)
     serial = hh.find_device_serial(ctx, account, device)
-    shown.append("PHONE")
+    shown.append("MFA_AUTH_CODE1='<")  # what show_enable_check shows before the form (the form shows the command), typed from the phone
     assert asyncio.run(hh.enable_with_form(ctx, user, serial, outfile, wait=False)) == "enabled"
     hh.verify_mfa_enabled(ctx, user)
     key_file = settings.access_key_file(directory, user)
@@ -507,16 +595,15 @@ def _kit_run(who, user_path, directory, shown, monkeypatch):
     assert not hh.protected_read(ctx, keys, user, user_path).allowed
     mfa_serial = hh.mfa_serial(ctx, user)
     hh.wrong_code_refused(ctx, keys, mfa_serial)
-    shown.append("PHONE1")
     hh.show_session_step(keys, mfa_serial)
     session = asyncio.run(hh.session_with_form(ctx, keys, mfa_serial, outfile, wait=False))
     assert hh.protected_read(ctx, session, user, user_path).allowed
     hh.verify_mfa_protection(ctx, user, user_path, keys, session)
     state = _state(ctx.iam, settings.expand(outfile))
     shown.append("CLEANUP")
-    check(IAM_USER_NAME=user, IAM_USER_PATH=user_path, MFA_DEVICE_NAME=device, FILE_MFA_OUTFILE=outfile, FILE_ACCESS_KEY=key_file)
+    check(IAM_USER_NAME=user, IAM_USER_PATH=user_path, MFA_DEVICE_NAME=device, FILE_MFA_OUTFILE=outfile, FILE_ACCESS_KEY=key_file, POLICY_NAME=policy)
     hh.get_account_id(ctx)
-    hh.run_cleanup(ctx, hh.plan_cleanup(ctx, user, user_path, device, outfile, key_file))
+    hh.run_cleanup(ctx, hh.plan_cleanup(ctx, user, user_path, device, outfile, key_file, policy))
     hh.verify_cleanup(ctx, user, device, outfile, key_file)
     assert not os.path.lexists(settings.expand(key_file))
     return state, settings.expand(outfile)
@@ -545,11 +632,7 @@ def test_pasting_every_shown_command_into_bash_does_exactly_what_the_kit_did(san
     assert iam.list_users()["Users"] == [] and not os.path.lexists(qr)
     texts = [s for s in shown if s]
     cut = texts.index("CLEANUP")
-    phone = {
-        "PHONE": 'MFA_AUTH_CODE1=$(python -c "$PHONE" "${FILE_MFA_OUTFILE}" 1)\nMFA_AUTH_CODE2=$(python -c "$PHONE" "${FILE_MFA_OUTFILE}" 2)',
-        "PHONE1": 'MFA_TOKEN_CODE=$(python -c "$PHONE" "${FILE_MFA_OUTFILE}" 2)',
-    }
-    setup = [phone.get(t, t) for t in texts[:cut]]
+    setup = [typed_codes(t) for t in texts[:cut]]  # 22's and 40's placeholders, typed from the phone
     env = terminal_env(sandbox, tmp_path, PHONE=PHONE, PATH=f"{zygote.bin}:{Path(sys.executable).parent}:{os.environ['PATH']}")
     for part, commands in (("sections 1 to 40", setup), ("後始末", texts[cut + 1 :])):
         script = "set -eu\n" + "\n".join(commands) + "\n"
@@ -1096,3 +1179,214 @@ def test_a_bad_fault_request_is_refused_not_a_500(sandbox, payload):
     with pytest.raises(urllib.error.HTTPError) as err:
         urllib.request.urlopen(req, timeout=5)
     assert err.value.code == 400
+
+
+# ----- issue 21: the room under attack (the room's own cases are in tests/test_room.py) -----
+
+USER_ARN_PREFIX = "arn:aws:iam::123456789012:user/"
+# (pattern, value, matches): AWS's two wildcards and nothing else; the pathological ones first
+WILDCARDS = [
+    (USER_ARN_PREFIX + "*" * 40 + "a", USER_ARN_PREFIX + "handson-cli/handson-cli-basic-user-bob", False),  # the review's
+    (USER_ARN_PREFIX + "*" * 40 + "b", USER_ARN_PREFIX + "handson-cli/handson-cli-basic-user-bob", True),
+    ("*a" * 60 + "b", "a" * 300, False),
+    ("?*" * 60 + "b", "a" * 300, False),
+    ("*" + "a" * 200 + "b", "a" * 400, False),
+    ("*" * 2000, "x" * 600, True),
+    ("iam:*", "iam:GetUser", True),
+    ("iam:Get*", "iam:ListUsers", False),
+    ("iam:???User", "iam:GetUser", True),
+    ("iam:??User", "iam:GetUser", False),
+    ("*", "", True),
+    ("?", "", False),
+    ("", "", True),
+    ("a.b", "axb", False),  # no regular expression: a '.' is a dot
+    ("a+", "aa", False),
+    ("(a|b)", "a", False),
+    ("[ab]", "a", False),
+    ("a\\*", "a\\xyz", True),  # a backslash escapes nothing
+    ("a$", "a", False),
+    ("a*", "a\nb", True),  # '*' spans any character, a newline included
+    ("*/handson-cli-basic-user-bob", USER_ARN_PREFIX + "handson-cli/handson-cli-basic-user-bob", True),
+    ("*/handson-cli-basic-user-bob", USER_ARN_PREFIX + "handson-cli/handson-cli-basic-user-bobx", False),
+]
+
+
+@pytest.mark.parametrize("pattern, value, expected", WILDCARDS, ids=[f"{p[:30]}…{len(p)}|{v[:20]}" for p, v, _ in WILDCARDS])
+def test_wildcard_matching_is_awss_and_takes_steps_linear_in_the_input(pattern, value, expected):
+    from handson_helpers.sandbox import wildcard
+
+    matched, steps = wildcard.walk(pattern, value)
+    assert matched is expected
+    assert steps <= (len(pattern) + 1) * (len(value) + 1)  # the bound for any input
+    if pattern.count("*") > 30 or len(pattern) > 1000:  # many stars, which backtracked exponentially: about linear
+        assert steps <= 4 * (len(pattern) + len(value))
+
+
+def test_wildcard_matching_agrees_with_a_regular_expression_on_small_inputs():
+    """Every small pattern over a, b, * and ? against every small value: the same verdict as the
+    regular expression it replaced (safe at this size)."""
+    import itertools
+    import re
+
+    from handson_helpers.sandbox import wildcard
+
+    values = ["".join(v) for n in range(5) for v in itertools.product("ab", repeat=n)]
+    checked = 0
+    for n in range(5):
+        for pattern in map("".join, itertools.product("ab*?", repeat=n)):
+            regex = re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern), re.DOTALL)
+            for value in values:
+                assert wildcard.matches(pattern, value) is (regex.fullmatch(value) is not None), (pattern, value)
+                checked += 1
+    assert checked == 341 * 31
+
+
+def _document(size: int, spaces: int = 0) -> str:
+    """An identity policy of exactly ``size`` characters as IAM counts them, plus ``spaces`` that do not count."""
+    doc = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:GetUser", "Resource": USER_ARN_PREFIX}]}
+    pad = size - len(json.dumps(doc, separators=(",", ":")))
+    doc["Statement"][0]["Resource"] += "x" * pad
+    return json.dumps(doc, separators=(",", ":")).replace(",", "," + " " * spaces, 1)
+
+
+def _trust(size: int, spaces: int = 0) -> str:
+    doc = {"Version": "2012-10-17", "Statement": [{"Sid": "", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "sts:AssumeRole"}]}
+    doc["Statement"][0]["Sid"] = "S" * (size - len(json.dumps(doc, separators=(",", ":"))))
+    return json.dumps(doc, separators=(",", ":")).replace(",", "," + " " * spaces, 1)
+
+
+def _managed(iam, n: int) -> list[str]:
+    return [iam.create_policy(PolicyName=f"p{i}", PolicyDocument=_document(100))["Policy"]["Arn"] for i in range(n)]
+
+
+def _attach(operation: str, **entity):
+    """Attach the first n local managed policies to the entity."""
+
+    def call(iam, n):
+        for arn in sorted(p["Arn"] for p in iam.list_policies(Scope="Local")["Policies"])[:n]:
+            getattr(iam, operation)(PolicyArn=arn, **entity)
+
+    return call
+
+
+def _inline(operation: str, **entity):
+    """An inline policy of n characters (and 500 spaces, which do not count) on the entity."""
+    return lambda iam, n: getattr(iam, operation)(PolicyName="p", PolicyDocument=_document(n, 500), **entity)
+
+
+def _made(*steps):
+    return lambda iam: [step(iam) for step in steps]
+
+
+USER_U = lambda iam: iam.create_user(UserName="u")  # noqa: E731 - table cells
+GROUP_G = lambda iam: iam.create_group(GroupName="g")  # noqa: E731
+ROLE_R = lambda iam: iam.create_role(RoleName="r", AssumeRolePolicyDocument=_trust(200))  # noqa: E731
+ELEVEN = lambda iam: _managed(iam, 11)  # noqa: E731
+POLICY_M = "arn:aws:iam::123456789012:policy/m"
+# (case, setup, call with a size or a count, the largest accepted, AWS's message): IAM's quotas on what is evaluated on every call
+QUOTAS = [
+    ("a user's inline policies", USER_U, _inline("put_user_policy", UserName="u"), 2048, "Maximum policy size of 2048 bytes exceeded for user u"),
+    ("a group's inline policies", GROUP_G, _inline("put_group_policy", GroupName="g"), 5120, "Maximum policy size of 5120 bytes exceeded for group g"),
+    ("a role's inline policies", ROLE_R, _inline("put_role_policy", RoleName="r"), 10240, "Maximum policy size of 10240 bytes exceeded for role r"),
+    ("a managed policy", _made(), lambda iam, n: iam.create_policy(PolicyName=f"m{n}", PolicyDocument=_document(n, 500)), 6144, "Cannot exceed quota for PolicySize: 6144"),
+    (
+        "a managed policy's new version",
+        lambda iam: iam.create_policy(PolicyName="m", PolicyDocument=_document(100)),
+        lambda iam, n: iam.create_policy_version(PolicyArn=POLICY_M, PolicyDocument=_document(n, 500)),
+        6144,
+        "Cannot exceed quota for PolicySize: 6144",
+    ),
+    ("a role's trust policy", _made(), lambda iam, n: iam.create_role(RoleName=f"r{n}", AssumeRolePolicyDocument=_trust(n, 500)), 2048, "Cannot exceed quota for ACLSizePerRole: 2048"),
+    ("a role's new trust policy", ROLE_R, lambda iam, n: iam.update_assume_role_policy(RoleName="r", PolicyDocument=_trust(n, 500)), 2048, "Cannot exceed quota for ACLSizePerRole: 2048"),
+    ("policies attached to a user", _made(USER_U, ELEVEN), _attach("attach_user_policy", UserName="u"), 10, "Cannot exceed quota for PoliciesPerUser: 10"),
+    ("policies attached to a group", _made(GROUP_G, ELEVEN), _attach("attach_group_policy", GroupName="g"), 10, "Cannot exceed quota for PoliciesPerGroup: 10"),
+    ("policies attached to a role", _made(ROLE_R, ELEVEN), _attach("attach_role_policy", RoleName="r"), 10, "Cannot exceed quota for PoliciesPerRole: 10"),
+    (
+        "groups of a user",
+        _made(USER_U, *[lambda iam, i=i: iam.create_group(GroupName=f"g{i}") for i in range(11)]),
+        lambda iam, n: [iam.add_user_to_group(GroupName=f"g{i}", UserName="u") for i in range(n)],
+        10,
+        "Cannot exceed quota for GroupsPerUser: 10",
+    ),
+]
+
+
+@pytest.mark.parametrize("case, setup, call, limit, message", QUOTAS, ids=[q[0] for q in QUOTAS])
+def test_iams_quotas_on_policies_are_enforced_with_awss_error(iam, case, setup, call, limit, message):
+    setup(iam)
+    call(iam, limit)  # at the quota (white space not counted): accepted
+    with pytest.raises(iam.exceptions.LimitExceededException) as refused:
+        call(iam, limit + 1)
+    assert refused.value.response["Error"]["Message"] == message
+
+
+def test_list_operations_return_no_tags_or_boundaries(iam):
+    """AWS's listing operations leave tags out ("this operation does not return tags"): the kit's
+    tag on a user holds its access key id, which another participant must not read from a list."""
+    tags = [{"Key": "handson-access-key", "Value": "key-id-marker-7f3a9c"}]
+    iam.create_user(UserName="u", Tags=tags)
+    device = iam.create_virtual_mfa_device(VirtualMFADeviceName="d", Tags=tags)["VirtualMFADevice"]
+    seed = device["Base32StringSeed"].decode()
+    iam.enable_mfa_device(UserName="u", SerialNumber=device["SerialNumber"], AuthenticationCode1=_code(seed, -30), AuthenticationCode2=_code(seed, 0))
+    iam.create_role(RoleName="r", AssumeRolePolicyDocument=_trust(200), Tags=tags)
+    iam.create_policy(PolicyName="p", PolicyDocument=_document(100), Tags=tags)
+    iam.create_group(GroupName="g")
+    iam.add_user_to_group(GroupName="g", UserName="u")
+    iam.create_instance_profile(InstanceProfileName="ip", Tags=tags)
+    iam.add_role_to_instance_profile(InstanceProfileName="ip", RoleName="r")
+    listings = [
+        iam.list_users(),
+        iam.list_virtual_mfa_devices(),
+        iam.list_virtual_mfa_devices(AssignmentStatus="Assigned"),
+        iam.list_roles(),
+        iam.list_policies(Scope="Local"),
+        iam.get_group(GroupName="g"),
+        iam.list_instance_profiles(),
+        iam.list_instance_profiles_for_role(RoleName="r"),
+    ]
+    for listing in listings:
+        text = json.dumps(listing, default=str)
+        assert "key-id-marker-7f3a9c" not in text and '"Tags"' not in text and 'PermissionsBoundary"' not in text, text[:300]
+    assert iam.list_virtual_mfa_devices()["VirtualMFADevices"][0]["User"]["UserName"] == "u"  # the rest is there
+    assert iam.list_user_tags(UserName="u")["Tags"] == tags  # and the tags where AWS gives them
+
+
+def _code(seed: str, offset: float) -> str:
+    from helpers import totp_at
+
+    return totp_at(seed, time.time() + offset)
+
+
+# Calls that name no user: AWS's answer to a role session (the learner's administrator) is a
+# ValidationError, never an act on whoever owns the key id given.
+NO_USER = [
+    ("get_user", {}),
+    ("list_mfa_devices", {}),
+    ("list_access_keys", {}),
+    ("create_access_key", {}),
+    ("delete_access_key", {"AccessKeyId": "KEY"}),
+    ("update_access_key", {"AccessKeyId": "KEY", "Status": "Inactive"}),
+    ("list_ssh_public_keys", {}),
+    ("list_signing_certificates", {}),
+    ("list_service_specific_credentials", {}),
+    ("deactivate_mfa_device", {"SerialNumber": "arn:aws:iam::123456789012:mfa/d"}),
+    ("get_login_profile", {}),
+]
+
+
+@pytest.mark.parametrize("operation, params", NO_USER, ids=[n[0] for n in NO_USER])
+def test_a_role_session_naming_no_user_acts_on_nobody(iam, operation, params):
+    iam.create_user(UserName="victim")
+    key = iam.create_access_key(UserName="victim")["AccessKey"]["AccessKeyId"]
+    with pytest.raises(iam.exceptions.ClientError) as refused:
+        getattr(iam, operation)(**{k: key if v == "KEY" else v for k, v in params.items()})
+    assert refused.value.response["Error"]["Code"] == "ValidationError" and "non-User credentials" in refused.value.response["Error"]["Message"]
+    assert [(k["AccessKeyId"], k["Status"]) for k in iam.list_access_keys(UserName="victim")["AccessKeyMetadata"]] == [(key, "Active")]
+
+
+def test_invisible_characters_are_shown_escaped():
+    from handson_helpers.display import visible
+
+    assert visible("Ünï Code 田中") == "Ünï Code 田中"
+    for sneaky in ("\u2028", "\u2029", "\u00a0", "\u3000", "\u200b", "\u202e", "\x1b", "\n", "\ufeff"):
+        assert visible(f"alice{sneaky}bob") == f"alice\\u{ord(sneaky):04x}bob"

@@ -43,8 +43,8 @@ from moto.iam import access_control, models
 from moto.iam.access_control import IAMPolicy, IAMPolicyStatement, IAMUserAccessKey, PermissionResult
 from moto.sts import models as sts_models
 
-from ..rules import ACCOUNT_ID
-from . import faithful
+from ..rules import ACCOUNT_ID, acts_on_caller
+from . import faithful, wildcard
 from .auth import Denied
 
 PARTITION = "aws"
@@ -185,10 +185,6 @@ def _date(text: str) -> float | None:
         return None
 
 
-def _like(pattern: str, value: str) -> bool:
-    return re.fullmatch("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern), value, re.DOTALL) is not None
-
-
 def _compare(convert, test):
     def check(expected: str, actual: str) -> bool:
         a, b = convert(actual), convert(expected)
@@ -203,12 +199,12 @@ OPERATORS = {
     "StringNotEquals": (lambda e, a: a == e, True),
     "StringEqualsIgnoreCase": (lambda e, a: a.lower() == e.lower(), False),
     "StringNotEqualsIgnoreCase": (lambda e, a: a.lower() == e.lower(), True),
-    "StringLike": (lambda e, a: _like(e, a), False),
-    "StringNotLike": (lambda e, a: _like(e, a), True),
-    "ArnEquals": (lambda e, a: _like(e, a), False),
-    "ArnLike": (lambda e, a: _like(e, a), False),
-    "ArnNotEquals": (lambda e, a: _like(e, a), True),
-    "ArnNotLike": (lambda e, a: _like(e, a), True),
+    "StringLike": (wildcard.matches, False),
+    "StringNotLike": (wildcard.matches, True),
+    "ArnEquals": (wildcard.matches, False),
+    "ArnLike": (wildcard.matches, False),
+    "ArnNotEquals": (wildcard.matches, True),
+    "ArnNotLike": (wildcard.matches, True),
     "Bool": (lambda e, a: a.lower() == e.lower(), False),
     "NumericEquals": (_compare(_number, lambda a, b: a == b), False),
     "NumericNotEquals": (_compare(_number, lambda a, b: a == b), True),
@@ -274,11 +270,11 @@ def _conditions_checked_above(self, incoming_condition_values) -> bool:
     return True  # moto's own check (StringEquals only, absent keys count as met) is replaced above
 
 
-def _match(pattern: str, string: str) -> re.Match | None:
-    """AWS's wildcards, ``*`` and ``?``, and nothing else: moto reads the rest as a regular
-    expression, so a ``.`` or ``+`` in a name would match other names."""
-    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-    return re.fullmatch(regex, string, re.DOTALL)
+def _match(pattern: str, string: str) -> bool | None:
+    """AWS's wildcards (wildcard.py) for moto's Action, NotAction and Resource: moto reads the
+    rest as a regular expression, so a ``.`` or ``+`` in a name would match other names, and
+    many ``*`` would backtrack for hours. None for no match, as moto's caller tests for."""
+    return True if isinstance(pattern, str) and wildcard.matches(pattern, string) else None
 
 
 # ----- what a call acts on, and the verdict -----
@@ -304,7 +300,7 @@ def resource_of(service: str, action: str, params: dict[str, str], who: Principa
         if action == "GetAccessKeyLastUsed":  # the key's owner, whoever asks
             key = _iam().access_keys.get(params.get("AccessKeyId", ""))
             return _user_arn(key.user_name) if key is not None and key.user_name else "*"
-        if "UserName" in params or action in ("GetUser", "ListAccessKeys", "CreateAccessKey", "DeleteAccessKey", "UpdateAccessKey", "ListMFADevices"):
+        if "UserName" in params or action == "ChangePassword":  # caller_defaults filled UserName in
             return _user_arn(params.get("UserName") or who.user_name)
     return "*"
 
@@ -370,6 +366,14 @@ def _no_boundary(user_name: str) -> str | None:
 boundary_of: Callable[[str], str | None] = _no_boundary
 
 
+def _no_room_rule(who: Principal, service: str, action: str, params: dict[str, str]) -> tuple[str, str] | None:
+    return None
+
+
+# A workshop room's own rule beyond IAM's, for every caller (room.py): None, or the resource and why not.
+room_rule: Callable[[Principal, str, str, dict[str, str]], tuple[str, str] | None] = _no_room_rule
+
+
 def bounded(who: Principal, service: str, action: str, resource: str, values: dict[str, str]) -> bool:
     """Whether the user's permissions boundary, if it has one, allows the call (AWS needs both)."""
     document = boundary_of(who.user_name)
@@ -379,10 +383,26 @@ def bounded(who: Principal, service: str, action: str, resource: str, values: di
     return result is PermissionResult.PERMITTED
 
 
+def caller_defaults(who: Principal, service: str, action: str, params: dict[str, str]) -> None:
+    """An omitted UserName is the signing key's user, for the permission check and for the call
+    alike (moto would act on whoever owns the AccessKeyId given); a role session has no user."""
+    if service != "iam" or params.get("UserName") or not acts_on_caller(action):
+        return
+    if who.kind == "admin":
+        raise Denied(400, "ValidationError", "Must specify userName when calling with non-User credentials")
+    params["UserName"] = who.user_name
+
+
 def authorize(key_id: str, service: str, action: str, params: dict[str, str], region: str) -> Principal:
-    """Denied with AWS's answer when the caller may not make this call; else who it is."""
+    """Denied with AWS's answer when the caller may not make this call; else who it is.
+    Fills in ``params`` what AWS reads from the caller (caller_defaults)."""
     who = principal(key_id)
     full_action = f"{service}:{action}"
+    caller_defaults(who, service, action, params)
+    refused = room_rule(who, service, action, params)
+    if refused is not None:
+        arn = faithful.ADMIN_ARN if who.kind == "admin" else _user_arn(who.user_name)
+        raise Denied(403, "AccessDenied", f"User: {arn} is not authorized to perform: {full_action} on resource: {refused[0]} because {refused[1]}")
     if who.kind == "admin":
         if full_action == "sts:GetSessionToken":  # the learner's role session, as in CloudShell
             raise Denied(403, "AccessDenied", SESSION_REFUSED)
@@ -514,6 +534,13 @@ def get_user_from_access_key_id(self, access_key_id):
 
 
 # ----- the state file (store.py) -----
+
+
+def forget_sessions(user_name: str) -> None:
+    """End every session of a user now (AWS cannot; the room does when a name changes hands)."""
+    sessions = _sessions()
+    for key_id in [k for k, s in sessions.items() if s.user_name == user_name]:
+        del sessions[key_id]
 
 
 def snapshot_sessions(now: float | None = None) -> list[dict]:

@@ -33,7 +33,18 @@ from moto.iam.exceptions import (
 )
 from moto.sts import models as sts_models
 
-from ..rules import ACCOUNT_ID, MAX_MFA_DEVICES_PER_USER, MAX_TAGS_PER_RESOURCE, MAX_USER_INLINE_POLICY_CHARS
+from ..rules import (
+    ACCOUNT_ID,
+    MAX_ATTACHED_POLICIES,
+    MAX_GROUP_INLINE_POLICY_CHARS,
+    MAX_GROUPS_PER_USER,
+    MAX_MANAGED_POLICY_CHARS,
+    MAX_MFA_DEVICES_PER_USER,
+    MAX_ROLE_INLINE_POLICY_CHARS,
+    MAX_TAGS_PER_RESOURCE,
+    MAX_TRUST_POLICY_CHARS,
+    MAX_USER_INLINE_POLICY_CHARS,
+)
 
 ISSUER = "Amazon Web Services"
 # Who the learner is in the sandbox: an administrator's role session, as in CloudShell or with
@@ -108,6 +119,20 @@ def create_user(self, region_name, user_name, path="/", tags=None):
 
 
 _orig_put_user_policy = models.IAMBackend.put_user_policy
+_orig = {
+    name: getattr(models.IAMBackend, name)
+    for name in (
+        "put_group_policy",
+        "put_role_policy",
+        "create_policy",
+        "create_policy_version",
+        "create_role",
+        "update_assume_role_policy",
+        "attach_user_policy",
+        "attach_group_policy",
+        "attach_role_policy",
+    )
+}
 _orig_tag_user = models.IAMBackend.tag_user
 
 
@@ -119,13 +144,53 @@ def _policy_chars(document: str) -> int:
         return len(document)  # moto's validator refuses it first
 
 
-def put_user_policy(self, user_name, policy_name, policy_json):
-    """IAM's quota: a user's inline policies together hold at most 2,048 characters."""
+def _inline_quota(kind: str, limit: int, find, original):
+    """IAM's quota on an entity's inline policies together (2,048 characters for a user, 5,120 for
+    a group, 10,240 for a role): every policy is evaluated on each of its calls, so none grows without bound."""
+
+    def put(self, entity_name, policy_name, policy_json):
+        entity = find(self, entity_name)
+        others = sum(_policy_chars(doc) for name, doc in entity.policies.items() if name != policy_name)
+        if others + _policy_chars(policy_json) > limit:
+            raise LimitExceededException(f"Maximum policy size of {limit} bytes exceeded for {kind} {entity.name}")
+        return original(self, entity_name, policy_name, policy_json)
+
+    return put
+
+
+def _sized(limit: int, quota: str, position: int, original):
+    """IAM's quota on one document: a managed policy (version) or a role's trust policy."""
+
+    def call(self, *args, **kwargs):
+        document = args[position] if len(args) > position else None
+        if isinstance(document, str) and _policy_chars(document) > limit:
+            raise LimitExceededException(f"Cannot exceed quota for {quota}: {limit}")
+        return original(self, *args, **kwargs)
+
+    return call
+
+
+def _attach_quota(quota: str, limit: int, find, original):
+    """IAM's quota on managed policies attached to one user, group or role (moto has none)."""
+
+    def attach(self, policy_arn, entity_name):
+        entity = find(self, entity_name)
+        if policy_arn not in entity.managed_policies and len(entity.managed_policies) >= limit:
+            raise LimitExceededException(f"Cannot exceed quota for {quota}: {limit}")
+        return original(self, policy_arn, entity_name)
+
+    return attach
+
+
+_orig_add_user_to_group = models.IAMBackend.add_user_to_group
+
+
+def add_user_to_group(self, group_name, user_name):
     user = self.get_user(user_name)
-    others = sum(_policy_chars(doc) for name, doc in user.policies.items() if name != policy_name)
-    if others + _policy_chars(policy_json) > MAX_USER_INLINE_POLICY_CHARS:
-        raise LimitExceededException(f"Maximum policy size of {MAX_USER_INLINE_POLICY_CHARS} bytes exceeded for user {user.name}")
-    return _orig_put_user_policy(self, user_name, policy_name, policy_json)
+    groups = [g for g in self.groups.values() if user in g.users]
+    if len(groups) >= MAX_GROUPS_PER_USER and all(g.name != group_name for g in groups):
+        raise LimitExceededException(f"Cannot exceed quota for GroupsPerUser: {MAX_GROUPS_PER_USER}")
+    return _orig_add_user_to_group(self, group_name, user_name)
 
 
 def tag_user(self, name, tags):
@@ -227,27 +292,29 @@ def list_mfa_device_tags(self, serial_number):
     return self.tagger.list_tags_for_resource(serial_number)["Tags"]
 
 
+# What AWS's listing operations leave out although the listed object has it ("this operation does
+# not return tags"): another user's tags (the kit's hold an access key id) are read with ListUserTags,
+# which a participant's scope does not allow.
+UNLISTED = {
+    "ListUsersResponse.Users.User": ("Tags", "PermissionsBoundary"),
+    "GetGroupResponse.Users.User": ("Tags", "PermissionsBoundary"),
+    "ListVirtualMFADevicesResponse.VirtualMFADevices.VirtualMFADevice": ("Tags",),
+    "ListVirtualMFADevicesResponse.VirtualMFADevices.VirtualMFADevice.User": ("Tags", "PermissionsBoundary"),
+    "ListRolesResponse.Roles.Role": ("Tags", "PermissionsBoundary"),
+    "ListPoliciesResponse.Policies.Policy": ("Tags",),
+    "ListInstanceProfilesResponse.InstanceProfiles.InstanceProfile": ("Tags",),
+    "ListInstanceProfilesResponse.InstanceProfiles.InstanceProfile.Roles.Role": ("Tags", "PermissionsBoundary"),
+    "ListInstanceProfilesForRoleResponse.InstanceProfiles.InstanceProfile": ("Tags",),
+    "ListInstanceProfilesForRoleResponse.InstanceProfiles.InstanceProfile.Roles.Role": ("Tags", "PermissionsBoundary"),
+}
 _admin_key_id = ""
 _orig_caller_identity = sts_models.STSBackend.get_caller_identity
-_orig_get_user_response = responses.IamResponse.get_user
-_orig_list_mfa_devices_response = responses.IamResponse.list_mfa_devices
 
 
 def get_caller_identity(self, access_key_id, region):
     if access_key_id == _admin_key_id:
         return ADMIN_USER_ID, ADMIN_ARN, ACCOUNT_ID
     return _orig_caller_identity(self, access_key_id, region)
-
-
-def _for_a_user(original):
-    """GetUser/ListMFADevices without a name answer for the caller; a role session is not a user."""
-
-    def response(self):
-        if not self._get_param("UserName") and self.get_access_key() == _admin_key_id:
-            raise ValidationError("Must specify userName when calling with non-User credentials")
-        return original(self)
-
-    return response
 
 
 def _create_device_response(self):
@@ -274,10 +341,21 @@ def apply(admin_key_id: str) -> None:
     global _admin_key_id
     _admin_key_id = admin_key_id
     sts_models.STSBackend.get_caller_identity = get_caller_identity
-    responses.IamResponse.get_user = _for_a_user(_orig_get_user_response)
-    responses.IamResponse.list_mfa_devices = _for_a_user(_orig_list_mfa_devices_response)
     models.IAMBackend.update_user = update_user
-    models.IAMBackend.put_user_policy = put_user_policy
+    backend = models.IAMBackend
+    backend.put_user_policy = _inline_quota("user", MAX_USER_INLINE_POLICY_CHARS, backend.get_user, _orig_put_user_policy)
+    backend.put_group_policy = _inline_quota("group", MAX_GROUP_INLINE_POLICY_CHARS, backend.get_group, _orig["put_group_policy"])
+    backend.put_role_policy = _inline_quota("role", MAX_ROLE_INLINE_POLICY_CHARS, backend.get_role, _orig["put_role_policy"])
+    # create_policy(description, path, document, ...), create_policy_version(arn, document, ...),
+    # create_role(name, trust document, ...), update_assume_role_policy(name, document)
+    backend.create_policy = _sized(MAX_MANAGED_POLICY_CHARS, "PolicySize", 2, _orig["create_policy"])
+    backend.create_policy_version = _sized(MAX_MANAGED_POLICY_CHARS, "PolicySize", 1, _orig["create_policy_version"])
+    backend.create_role = _sized(MAX_TRUST_POLICY_CHARS, "ACLSizePerRole", 1, _orig["create_role"])
+    backend.update_assume_role_policy = _sized(MAX_TRUST_POLICY_CHARS, "ACLSizePerRole", 1, _orig["update_assume_role_policy"])
+    backend.attach_user_policy = _attach_quota("PoliciesPerUser", MAX_ATTACHED_POLICIES, backend.get_user, _orig["attach_user_policy"])
+    backend.attach_group_policy = _attach_quota("PoliciesPerGroup", MAX_ATTACHED_POLICIES, backend.get_group, _orig["attach_group_policy"])
+    backend.attach_role_policy = _attach_quota("PoliciesPerRole", MAX_ATTACHED_POLICIES, backend.get_role, _orig["attach_role_policy"])
+    backend.add_user_to_group = add_user_to_group
     models.IAMBackend.tag_user = tag_user
     models.IAMBackend.create_user = create_user
     models.IAMBackend.create_virtual_mfa_device = create_virtual_mfa_device
@@ -291,6 +369,7 @@ def apply(admin_key_id: str) -> None:
     responses.IamResponse.create_virtual_mfa_device = _create_device_response
     responses.IamResponse.list_mfa_device_tags = _list_device_tags_response
     hidden = {f"ListVirtualMFADevicesResponse.VirtualMFADevices.VirtualMFADevice.{field}": never_return for field in ("Base32StringSeed", "QRCodePNG")}
+    hidden |= {f"{path}.{field}": never_return for path, fields in UNLISTED.items() for field in fields}
     responses.IamResponse.RESPONSE_KEY_PATH_TO_TRANSFORMER = {
         **responses.IamResponse.RESPONSE_KEY_PATH_TO_TRANSFORMER,
         **hidden,

@@ -19,12 +19,15 @@ from dataclasses import dataclass
 
 from moto.iam import models
 
-from ..room import IDENTITY_PATH, IDENTITY_TAG_KEY, SCOPE_POLICY_NAME, identity_name, scope_policy, suffix_of
+from ..room import IDENTITY_PATH, IDENTITY_TAG_KEY, SCOPE_POLICY_NAME, device_fits, identity_name, participant_of, scope_policy, suffix_of
 from ..rules import ACCOUNT_ID, REGION
-from ..settings import participant, participant_tag
+from ..settings import PARTICIPANT_TAG_KEY, participant, participant_tag
 from . import access
 
 PARTITION = "aws"
+HOLDER_TAG_KEY = "handson-room-holder"  # the hub user's creation time: who holds the name now
+TAG_KEY_RE = re.compile(r"Tags\.member\.([0-9]+)\.Key|TagKeys\.member\.([0-9]+)", re.ASCII)
+DEVICE_ACTIONS = ("EnableMFADevice", "ResyncMFADevice", "DeactivateMFADevice")
 TOKEN_RE = re.compile(r"(?:token|bearer) [A-Za-z0-9_.~+/=-]{8,256}", re.ASCII | re.IGNORECASE)
 # A token is asked about again after this long: a user the hub deleted or demoted loses the room soon after.
 IDENTIFY_CACHE_SECONDS = 10.0
@@ -40,6 +43,7 @@ class NotAllowed(Exception):
 class Caller:
     name: str
     admin: bool
+    since: str = ""  # when the hub made this user: a name deleted and made again is another person
 
 
 class Hub:
@@ -70,14 +74,16 @@ class Hub:
             if model.get("kind", "user") != "user" or not isinstance(model.get("name"), str):
                 raise NotAllowed(403, "Only a hub user's server gets sandbox keys.")
             name = model["name"]
-            admin = model.get("admin")
-            if not isinstance(admin, bool):  # the server's token may not see it; the room's own token can
-                admin = bool(self._get("/users/" + urllib.parse.quote(name, safe=""), f"token {self.token}").get("admin"))
+            # the room's own token sees what a server's token may not: the admin flag and the user's creation
+            full = self._get("/users/" + urllib.parse.quote(name, safe=""), f"token {self.token}")
+            admin, since = full.get("admin"), full.get("created")
+            if not isinstance(admin, bool) or not isinstance(since, str):
+                raise NotAllowed(502, "The hub did not say who this user is.")
         except urllib.error.HTTPError as exc:
             raise NotAllowed(403 if exc.code in (401, 403) else 502, f"The hub did not accept the token (HTTP {exc.code}).") from None
         except (OSError, ValueError):
             raise NotAllowed(502, "The hub could not be asked who this is.") from None
-        caller = Caller(name, admin)
+        caller = Caller(name, admin, since)
         with self._seen_lock:  # requests are served on many threads
             self._seen = {k: v for k, v in self._seen.items() if now - v[0] < IDENTIFY_CACHE_SECONDS}
             self._seen[authorization] = (now, caller)
@@ -93,11 +99,13 @@ def _iam() -> models.IAMBackend:
     return models.iam_backends[ACCOUNT_ID][PARTITION]
 
 
-def issue(raw: str) -> dict[str, str]:
+def issue(raw: str, since: str = "") -> dict[str, str]:
     """The participant's IAM user, scope policy and one active key: made once, then read back.
 
     An existing user of that name is used only if it is the room's own for this participant (its
     path and its tag); anything else (a name two hub users share, a user someone planted) is refused.
+    ``since`` is when the hub made the hub user: if it changed, the name was deleted and given to
+    someone new, and the keys the last holder's kernels had are deleted before a new one is issued.
     """
     suffix, tag = participant(raw), participant_tag(raw)
     if not suffix or tag is None:
@@ -110,6 +118,12 @@ def issue(raw: str) -> dict[str, str]:
         user = iam.create_user(REGION, name, IDENTITY_PATH, [mine])
     elif user.name != name or user.path != IDENTITY_PATH or mine not in iam.tagger.list_tags_for_resource(user.arn)["Tags"]:
         raise NotAllowed(409, f"The room's name {name} is taken by someone else; ask the instructor to pick another hub user name.")
+    holder = next((t["Value"] for t in iam.tagger.list_tags_for_resource(user.arn)["Tags"] if t["Key"] == HOLDER_TAG_KEY), None)
+    if holder != since:
+        for old in list(user.access_keys):
+            iam.delete_access_key(old.access_key_id, name)
+        access.forget_sessions(name)
+        iam.tag_user(name, [{"Key": HOLDER_TAG_KEY, "Value": since}])
     document = json.dumps(scope_policy(suffix))
     if user.policies.get(SCOPE_POLICY_NAME) != document:
         iam.put_user_policy(name, SCOPE_POLICY_NAME, document)
@@ -124,6 +138,42 @@ def boundary(user_name: str) -> str | None:
     return None if suffix is None else json.dumps(scope_policy(suffix))
 
 
+def own_tag_value(user_name: str) -> str | None:
+    """The participant tag value the room gave the participant whose user this is (on their
+    identity, which only the room and the instructor can tag), or None."""
+    suffix = participant_of(user_name)
+    identity = _iam().users.get(identity_name(suffix)) if suffix is not None else None
+    if identity is None:
+        return None
+    return next((t["Value"] for t in _iam().tagger.list_tags_for_resource(identity.arn)["Tags"] if t["Key"] == IDENTITY_TAG_KEY), None)
+
+
+def rule(who: access.Principal, service: str, action: str, params: dict[str, str]) -> tuple[str, str] | None:
+    """The room's rules beyond IAM's: (resource, why) for a call that breaks one, else None.
+
+    A user named for a participant holds only that participant's device: EnableMFADevice of any
+    other device is refused to everyone, Resync/Deactivate to participants (the instructor may
+    deactivate, to repair). A participant's ``handson-participant`` tag, which the instructor's
+    view reads, may name only themselves: no text that imitates another's row.
+    """
+    if service != "iam":
+        return None
+    if action in DEVICE_ACTIONS and (action == "EnableMFADevice" or who.kind != "admin"):
+        serial = params.get("SerialNumber", "")
+        if not device_fits(params.get("UserName", ""), serial):
+            return serial, "a workshop room assigns a participant's user only that participant's own MFA device"
+    if who.kind == "admin":
+        return None
+    for key, match in ((v, TAG_KEY_RE.fullmatch(k)) for k, v in params.items()):
+        if match is None or key.lower() != PARTICIPANT_TAG_KEY:
+            continue
+        value = params.get(f"Tags.member.{match.group(1)}.Value") if match.group(1) else None
+        if value is None or value != own_tag_value(who.user_name):
+            return access.resource_of(service, action, params, who), f"a workshop room's {PARTICIPANT_TAG_KEY} tag names the participant who acts, and nobody else"
+    return None
+
+
 def install() -> None:
-    """Make the access evaluation apply participants' boundaries."""
+    """Make the access evaluation apply participants' boundaries and the room's own rules."""
     access.boundary_of = boundary
+    access.room_rule = rule

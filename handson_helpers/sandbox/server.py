@@ -7,6 +7,9 @@ on stdout once it listens (the parent waits for that line), then serves until SI
 from __future__ import annotations
 
 import argparse
+import collections
+import contextlib
+import faulthandler
 import functools
 import io
 import json
@@ -24,11 +27,11 @@ from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
 from xml.sax.saxutils import escape
 
 from moto.core.exceptions import ServiceException
-from werkzeug.serving import WSGIRequestHandler, make_server
+from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
 from .. import rules
 from ..room import CREDENTIALS_PATH
-from . import access, auth, faithful, room
+from . import access, auth, faithful, peers, room
 from .control import CONTROL_SERVICE, proof
 from .paths import LOOPBACK, credentials, store_path
 from .store import CommitFailed, GroupCommit, MotoChanged, Store, restore, snapshot
@@ -41,6 +44,17 @@ FORM = "application/x-www-form-urlencoded"
 HOST_RE = re.compile(r"(127\.0\.0\.1|localhost|\[::1\]):[0-9]{1,5}", re.ASCII)
 NONCE_RE = re.compile(r"[0-9a-f]{32}", re.ASCII)
 BODY_READ = "handson.body_read"  # environ key: the request's whole body was read
+# The watchdog: a request holds the lock for milliseconds; one that holds it this long has hung the
+# sandbox for everyone, and the process exits (status 1, with every thread's stack on stderr) so
+# that whoever runs it (the hub, the kit's ensure_running) starts it again.
+HOLD_LIMIT_SECONDS = 30.0
+STOP_GRACE_SECONDS = 5.0  # after SIGTERM: a clean stop within this, else exit all the same
+# Connections: each has a thread. In all, and in a room per client (a local Unix user, else an
+# address; HANDSON_ROOM_CONNECTIONS_PER_CLIENT, for a benchmark whose learners share one uid).
+MAX_CONNECTIONS = 512
+MAX_CONNECTIONS_PER_CLIENT = 32
+IDLE_SECONDS = 30.0  # a connection with no request in it this long is closed
+REQUEST_SECONDS = 10.0  # a request must arrive whole (headers and body) this long after its first byte
 
 
 def _iam_backend():
@@ -97,7 +111,28 @@ class SandboxApp:
         self.faults: list[dict] = []
         self.started_at = time.time()
         self.hub: room.Hub | None = None  # set when serving a JupyterHub room
+        self.stopping = False  # SIGTERM came: the stop deadline replaces the watchdog
         self.host = ""  # the room's address as kernels reach it (host:port), when not loopback
+
+    @contextlib.contextmanager
+    def held(self):
+        """The lock that serialises moto, watched: held beyond HOLD_LIMIT_SECONDS, the process
+        exits. faulthandler's timer is a C thread, so it fires even while a hung request keeps
+        the GIL (as a backtracking regular expression does)."""
+        with self.lock:
+            if not self.stopping:
+                faulthandler.dump_traceback_later(HOLD_LIMIT_SECONDS, exit=True)
+            try:
+                yield
+            finally:
+                if not self.stopping:
+                    faulthandler.cancel_dump_traceback_later()
+
+    def stop(self, server) -> None:
+        """SIGTERM: stop serving, and exit within STOP_GRACE_SECONDS even if a request hangs."""
+        self.stopping = True
+        faulthandler.dump_traceback_later(STOP_GRACE_SECONDS, exit=True)
+        threading.Thread(target=server.shutdown).start()
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
@@ -142,11 +177,8 @@ class SandboxApp:
         violations = rules.validate(service, action, params)
         if violations:
             return self._error(start_response, 400, "ValidationError", rules.summary(violations), service)
-        # moto gets exactly the parameters that were checked, in one form body
-        checked = urlencode(params).encode()
-        environ.update({"QUERY_STRING": "", "REQUEST_METHOD": "POST", "CONTENT_TYPE": FORM, "CONTENT_LENGTH": str(len(checked)), "wsgi.input": io.BytesIO(checked)})
         fault = None
-        with self.lock:  # moto's backends are not thread-safe
+        with self.held():  # moto's backends are not thread-safe
             try:  # IAM users and their sessions: evaluated against their policies (access.py)
                 own = access.answer(caller.key_id, service, action, params, caller.region)
             except auth.Denied as denied:  # decided on the policies it saw: waits for them like a read
@@ -159,6 +191,9 @@ class SandboxApp:
                 if own is not None:  # GetSessionToken: a new session
                     status, headers, payload, ticket = "200 OK", [("Content-Type", "text/xml")], own, self.commits.changed(snapshot(_iam_backend()))
                 else:
+                    # moto gets exactly the parameters that were checked (and a UserName AWS reads from the caller), in one form body
+                    checked = urlencode(params).encode()
+                    environ.update({"QUERY_STRING": "", "REQUEST_METHOD": "POST", "CONTENT_TYPE": FORM, "CONTENT_LENGTH": str(len(checked)), "wsgi.input": io.BytesIO(checked)})
                     fault = self._take_fault(action)
                     if fault and fault["code"] != DIE_AFTER_SAVE:
                         return self._error(start_response, fault["status"], fault["code"], fault["message"], service)
@@ -231,9 +266,9 @@ class SandboxApp:
                 key_id, secret = next(iter(self.secrets.items()))
                 result = {"AccessKeyId": key_id, "SecretAccessKey": secret, "Role": "instructor", "Participant": caller.name}
             else:
-                with self.lock:
+                with self.held():
                     try:
-                        result = room.issue(caller.name)
+                        result = room.issue(caller.name, caller.since)
                     except ServiceException as exc:  # e.g. a name IAM holds in another case
                         raise room.NotAllowed(409, f"The room could not make {caller.name}'s user: {exc.message}") from None
                     ticket = self.commits.changed(snapshot(_iam_backend()))
@@ -257,7 +292,7 @@ class SandboxApp:
     def _control(self, environ, body: bytes, start_response):
         path = environ["PATH_INFO"]
         method = environ["REQUEST_METHOD"]
-        with self.lock:
+        with self.held():
             if path == "/_handson/info" and method == "GET":
                 result = self._info()
             elif path == "/_handson/reset" and method == "POST":
@@ -314,6 +349,83 @@ class _NothingMore(io.RawIOBase):
         return 0
 
 
+class _Deadline(io.RawIOBase):
+    """A connection's bytes, for a client that must send a request within REQUEST_SECONDS of its
+    first byte (a byte now and then keeps no thread forever) and may wait IDLE_SECONDS between."""
+
+    def __init__(self, handler: Handler):
+        self.handler = handler
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        handler, conn = self.handler, self.handler.connection
+        began = handler.request_began
+        timeout = IDLE_SECONDS if began is None else began + REQUEST_SECONDS - time.monotonic()
+        if timeout <= 0:
+            raise TimeoutError("the request did not arrive in time")
+        conn.settimeout(timeout)
+        try:
+            count = conn.recv_into(buffer)
+        finally:
+            conn.settimeout(IDLE_SECONDS)  # for writing the answer
+        if count and began is None:
+            handler.request_began = time.monotonic()
+        return count
+
+
+class Server(ThreadedWSGIServer):
+    """werkzeug's threaded server, with a bound on connections per client and in all: a client
+    over its share (here, a few hundred idle connections of one participant) is refused at once
+    and the others are served as before."""
+
+    def __init__(self, *args, per_client: int = MAX_CONNECTIONS, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.per_client_limit = per_client
+        self.clients: dict[object, tuple] = {}  # connection -> its client (peers.client_of)
+        self.per_client: collections.Counter = collections.Counter()
+        self.counting = threading.Lock()
+
+    def process_request(self, request, client_address):
+        client = peers.client_of(request)
+        with self.counting:
+            full = len(self.clients) >= MAX_CONNECTIONS or self.per_client[client] >= self.per_client_limit
+            if not full:
+                self.clients[request] = client
+                self.per_client[client] += 1
+        if full:
+            self._refuse(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except Exception:
+            self._forget(request)
+            raise
+
+    def process_request_thread(self, request, client_address):
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._forget(request)
+
+    def _forget(self, request) -> None:
+        with self.counting:
+            client = self.clients.pop(request, None)
+            if client is not None:
+                self.per_client[client] -= 1
+                if not self.per_client[client]:
+                    del self.per_client[client]
+
+    def _refuse(self, request) -> None:
+        body = _error_xml("Throttling", "Too many connections from this client; close some and try again.")
+        head = f"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/xml\r\nConnection: close\r\nContent-Length: {len(body)}\r\n\r\n"
+        with contextlib.suppress(OSError):
+            request.setblocking(False)
+            request.send(head.encode() + body)
+        self.shutdown_request(request)
+
+
 class Handler(WSGIRequestHandler):
     """A connection that sends nothing for a while is closed, so idle sockets cannot pile up.
 
@@ -323,11 +435,18 @@ class Handler(WSGIRequestHandler):
     connection and server thread per call were a quarter of the sandbox's time per call.
     """
 
-    timeout = 30
+    timeout = IDLE_SECONDS
     disable_nagle_algorithm = True  # headers and body are two writes: without it, the body waits for the client's delayed ACK
+
+    def setup(self) -> None:
+        super().setup()
+        self.request_began: float | None = None
+        self.rfile.close()  # the socket's own file: closing it leaves the socket open
+        self.rfile = io.BufferedReader(_Deadline(self))
 
     def handle_one_request(self):
         self.environ = None  # BODY_READ is about this request only, not the previous one
+        self.request_began = None
         super().handle_one_request()
 
     def run_wsgi(self):
@@ -394,14 +513,25 @@ def build_app(home: Path):
     return SandboxApp({"iam": create_backend_app("iam"), "sts": create_backend_app("sts")}, store, key_id, secret, notice)
 
 
-def _listen(app: SandboxApp, host: str, port: int, stop_on=(signal.SIGTERM,)):
+def _listen(app: SandboxApp, host: str, port: int, stop_on=(signal.SIGTERM,), per_client: int = MAX_CONNECTIONS):
     """A threaded server for ``app`` that stops cleanly on the given signals."""
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    server = make_server(host, port, app, threaded=True, request_handler=Handler)
+    server = Server(host, port, app, handler=Handler, per_client=per_client)
     app.port = server.server_port
     for signum in stop_on:
-        signal.signal(signum, lambda *_: threading.Thread(target=server.shutdown).start())
+        signal.signal(signum, lambda *_: app.stop(server))
     return server
+
+
+def _listen_preferring(app: SandboxApp, host: str, port: int):
+    """The home's own port when it is free, else one the system picks, bound where it is tried:
+    asking whether a port is free and binding it later races whoever binds it in between."""
+    if port:
+        try:
+            return _listen(app, host, port)
+        except SystemExit:  # werkzeug exits (status 1) instead of raising when the port is taken
+            pass
+    return _listen(app, host, 0)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -419,7 +549,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"sandbox: {exc}", file=sys.stderr)
         print(json.dumps({"error": exc.notice}), flush=True)  # control.start shows it to the learner
         return 1
-    server = _listen(app, args.host, args.port if port_free(args.host, args.port) else 0)
+    server = _listen_preferring(app, args.host, args.port)
     print(json.dumps({"port": server.server_port, "notice": app.notice}), flush=True)
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
@@ -439,7 +569,8 @@ def serve_room(home: Path) -> int:
     app = build_app(home)
     app.hub = room.Hub.from_environment()
     room.install()
-    server = _listen(app, bind, where.port, (signal.SIGTERM, signal.SIGINT))  # the hub stops its services with these
+    per_client = int(os.environ.get("HANDSON_ROOM_CONNECTIONS_PER_CLIENT") or MAX_CONNECTIONS_PER_CLIENT)
+    server = _listen(app, bind, where.port, (signal.SIGTERM, signal.SIGINT), per_client)  # the hub stops its services with these
     app.host = where.netloc
     print(f"room sandbox: serving {where.netloc} for {app.hub.api_url}", file=sys.stderr, flush=True)
     server.serve_forever()

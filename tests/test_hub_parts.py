@@ -1,0 +1,73 @@
+"""hub.py's parts that need no hub: the login throttle and the ports it hands out (the real hub: test_hub.py)."""
+
+import socket
+from types import SimpleNamespace
+
+import pytest
+
+from handson_helpers import hub
+
+
+def test_a_name_gets_a_few_free_tries_then_waits_longer_each_time():
+    throttle, keys = hub.LoginThrottle(), [("name", "taro"), ("client", "10.0.0.1")]
+    for n in range(hub.LoginThrottle.FREE["name"]):
+        assert throttle.wait(keys, 100.0 + n) == 0
+        throttle.failed(keys, 100.0 + n)
+    last = 100.0 + hub.LoginThrottle.FREE["name"] - 1
+    assert throttle.wait(keys, last) == 2 and throttle.wait(keys, last + 2.5) == 0
+    throttle.failed(keys, last + 2.5)
+    assert throttle.wait(keys, last + 2.5) == 4  # doubled
+    for _ in range(60):
+        throttle.failed(keys, last + 3)
+    assert throttle.wait(keys, last + 3) == hub.LoginThrottle.LONGEST  # capped
+    assert throttle.wait([("name", "hanako"), ("client", "10.0.0.2")], last + 3) == 0  # others are not locked out
+    throttle.succeeded(keys)
+    assert throttle.wait(keys, last + 3) == 0
+
+
+def test_a_class_behind_one_address_is_not_locked_out_by_its_typos():
+    throttle = hub.LoginThrottle()
+    for n in range(40):  # 40 participants, two typos each, one shared NAT address
+        for _ in range(2):
+            throttle.failed([("name", f"p{n}"), ("client", "192.0.2.1")], 0.0)
+    assert throttle.wait([("name", "p41"), ("client", "192.0.2.1")], 0.0) == 0
+
+
+def test_a_flood_of_new_names_cannot_grow_the_throttle_without_bound():
+    throttle = hub.LoginThrottle()
+    for n in range(hub.LoginThrottle.KEYS + 500):
+        throttle.failed([("name", f"n{n}")], float(n))
+    assert len(throttle.failures) == hub.LoginThrottle.KEYS
+    assert ("name", f"n{hub.LoginThrottle.KEYS + 499}") in throttle.failures and ("name", "n0") not in throttle.failures
+
+
+def test_ports_are_handed_out_outside_the_ephemeral_range_and_never_twice():
+    low, high = (int(n) for n in open("/proc/sys/net/ipv4/ip_local_port_range").read().split())
+    assert hub.SERVER_PORTS.stop <= low or hub.SERVER_PORTS.start > high
+    ports = hub.ServerPorts(range(hub.SERVER_PORTS.start, hub.SERVER_PORTS.start + 40))
+    spawners = [SimpleNamespace(user=SimpleNamespace(name=f"p{n}"), port=0) for n in range(30)]
+    for spawner in spawners:  # a room's worth of servers starting together
+        ports.assign(spawner)
+    assert len({s.port for s in spawners}) == 30 and all(s.port in ports.candidates for s in spawners)
+
+
+def test_a_port_something_listens_on_is_skipped():
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        port = held.getsockname()[1]
+        held.listen()
+        assert hub.free_port(range(port, port + 2)) == port + 1 or not _bindable(port + 1)
+        with pytest.raises(OSError, match="no free port"):
+            hub.free_port(range(port, port + 1))
+    assert hub.free_port(range(port, port + 1)) == port
+    with pytest.raises(OSError, match="no free port"):
+        hub.free_port(range(port, port + 1), {port})
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
