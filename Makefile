@@ -16,31 +16,58 @@ HUB_USERS ?= 20
 unexport PYTHONDONTWRITEBYTECODE
 # jsonschema's optional IRI format check (pulled in by jupyter-events) builds an Earley grammar each
 # time jsonschema is imported: 1 CPU-s in every Jupyter server and pytest process. Nothing here
-# checks IRIs, and jsonschema skips that format when the package is absent (hub.py's venv: the same).
+# checks IRIs, and jsonschema skips that format when the package is absent: make lock leaves them out
+# of every lock (the hub's venv too); make test-latest uninstalls them.
 UNUSED := rfc3987-syntax lark
+# make lab/test install exact versions with hashes from locks/ (make lock writes them from the ranges in
+# requirements*.txt and hub.py); --no-deps: the lock is the whole environment, UNUSED left out of it.
+PIP_LOCKED := -m pip install --quiet --no-deps --require-hashes
+LOCK := $(VENV)/bin/uv pip compile --quiet --universal --python-version 3.11 --fork-strategy fewest --generate-hashes \
+	--custom-compile-command 'make lock' $(foreach p,$(UNUSED) handson-iam-mfa,--no-emit-package $(p)) $(if $(UPGRADE),--upgrade)
+HUB_RANGES := $(PY) -c 'from handson_helpers.hub import _learner_requirements as r; print(r(), end="")'
+# $(call relock,FILE,COMMAND): COMMAND writes locks/FILE again (preferring its pins); the file is
+# replaced only when it changed, since a newer lock rebuilds its venv
+relock = cp locks/$(1) locks/.$(1).new && $(2) -o locks/.$(1).new && \
+	{ cmp -s locks/.$(1).new locks/$(1) && rm locks/.$(1).new || mv locks/.$(1).new locks/$(1); }
+LATEST ?= .venv-latest
+PYTEST_ARGS := --dist loadgroup tests notebooks --ignore=tests/test_hub.py --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: setup dev lab test test-hub repeat hub lint unit nbval demo notebooks bench sandbox-status clean
+.PHONY: setup dev lock lab test test-latest test-hub repeat hub lint unit nbval demo notebooks bench sandbox-status clean
 
-setup: $(VENV)/.installed
+setup: $(VENV)/.installed $(VENV)/.kit
 
-dev: $(VENV)/.dev-installed $(IPK6)/.installed
+dev: $(VENV)/.kit $(VENV)/.dev-installed $(IPK6)/.installed
 
-$(VENV)/.installed: requirements.txt pyproject.toml
+# A new venv for a changed lock: installing over the old one would keep what the lock dropped
+$(VENV)/.installed: locks/learner.txt
+	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
-	$(PY) -m pip uninstall -qq --yes $(UNUSED)
+	$(PY) $(PIP_LOCKED) -r locks/learner.txt
 	touch $@
 
-$(VENV)/.dev-installed: $(VENV)/.installed requirements-dev.txt
-	$(PY) -m pip install --quiet -r requirements-dev.txt
-	$(PY) -m pip uninstall -qq --yes $(UNUSED)
+# The kit itself, editable (outside the lock: pip cannot hash a folder)
+$(VENV)/.kit: $(VENV)/.installed pyproject.toml
+	$(PY) -m pip install --quiet --no-deps --editable .
 	touch $@
 
-$(IPK6)/.installed: tests/requirements-ipykernel6.txt
+# locks/dev.txt is the learner's lock (the same versions) plus the test tools
+$(VENV)/.dev-installed: $(VENV)/.installed locks/dev.txt
+	$(PY) $(PIP_LOCKED) -r locks/dev.txt
+	touch $@
+
+$(IPK6)/.installed: locks/ipykernel6.txt
+	rm -rf $(IPK6)
 	$(PYTHON) -m venv $(IPK6)
-	$(IPK6)/bin/python -m pip install --quiet -r tests/requirements-ipykernel6.txt
+	$(IPK6)/bin/python $(PIP_LOCKED) -r locks/ipykernel6.txt
 	touch $@
+
+# Write locks/ from the ranges again: each pin kept while its range allows it; UPGRADE=1 takes the newest
+# the ranges allow (what make test-latest tests). The dev and hub locks keep the learner's versions.
+lock: dev
+	$(call relock,learner.txt,$(LOCK) requirements.txt)
+	$(call relock,dev.txt,$(LOCK) requirements-dev.txt -c locks/learner.txt)
+	$(call relock,hub.txt,$(HUB_RANGES) | $(LOCK) - -c locks/learner.txt)
+	$(call relock,ipykernel6.txt,$(LOCK) tests/requirements-ipykernel6.txt)
 
 lab: setup
 	$(PY) -m handson_helpers.sandbox start
@@ -50,7 +77,18 @@ lab: setup
 # One session: the tests and nbval over every notebook; --dist loadgroup keeps the notebooks, the browser
 # cases and each notebook's restart sweep on one worker each
 test: dev lint
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup tests notebooks --ignore=tests/test_hub.py --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg
+	$(PY) -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
+
+# The suite on the newest versions the ranges allow, in new venvs of their own (not the lock, so
+# test_locks.py is left out): green here, then make lock UPGRADE=1 and make test.
+test-latest:
+	rm -rf $(LATEST) $(LATEST)-ipykernel6
+	$(PYTHON) -m venv $(LATEST)
+	$(LATEST)/bin/python -m pip install --quiet -r requirements-dev.txt
+	$(LATEST)/bin/python -m pip uninstall -qq --yes $(UNUSED)
+	$(PYTHON) -m venv $(LATEST)-ipykernel6
+	$(LATEST)-ipykernel6/bin/python -m pip install --quiet -r tests/requirements-ipykernel6.txt
+	HANDSON_IPYKERNEL6_PYTHON=$(CURDIR)/$(LATEST)-ipykernel6/bin/python $(LATEST)/bin/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS) --ignore=tests/test_locks.py
 
 # A JupyterHub workshop room on this machine (root: it makes the participants' Unix users); see README
 hub: setup
@@ -91,4 +129,4 @@ sandbox-status: setup
 	$(PY) -m handson_helpers.sandbox status
 
 clean:
-	rm -rf $(VENV) $(IPK6) artifacts
+	rm -rf $(VENV) $(IPK6) $(LATEST) $(LATEST)-ipykernel6 artifacts

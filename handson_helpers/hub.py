@@ -35,9 +35,6 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 # The system's Python: every user can run it (root's own Python may live in a 0700 home).
 SYSTEM_PYTHON = "/usr/bin/python3"
-# As the Makefile's UNUSED: jsonschema's optional IRI check builds a parser at every import
-# (1 CPU-s in each participant's server); nothing here checks IRIs.
-UNUSED = ("rfc3987-syntax", "lark")
 HUB_DIR = Path(os.environ.get("HANDSON_HUB_DIR") or "/opt/handson-hub")
 ROOM_SERVICE = "handson-room"
 ROOM_ROLE = {"name": ROOM_SERVICE, "scopes": ["read:users"], "services": [ROOM_SERVICE]}
@@ -92,17 +89,16 @@ def setup(base: Path = HUB_DIR) -> None:
     """The venv (from SYSTEM_PYTHON, which every user can run), the kit, the proxy."""
     base.mkdir(mode=0o755, parents=True, exist_ok=True)
     venv, stamp = base / "venv", base / "venv" / ".handson-kit"
-    requirements = _learner_requirements()
-    if not (venv / "bin" / "python").exists():
-        _run(SYSTEM_PYTHON, "-m", "venv", str(venv))
+    # The exact versions make lock wrote from _learner_requirements() (without the Makefile's UNUSED)
+    requirements = (REPO / "locks" / "hub.txt").read_text()
     req_stamp = venv / ".handson-requirements"
     if not req_stamp.exists() or req_stamp.read_text() != requirements:
-        _run(str(venv / "bin" / "pip"), "install", "--quiet", "--upgrade", "pip")
+        shutil.rmtree(venv, ignore_errors=True)  # a new venv: installing over the old one would keep what the lock dropped
+        _run(SYSTEM_PYTHON, "-m", "venv", str(venv))
         with tempfile.NamedTemporaryFile("w", suffix=".txt") as req:
             req.write(requirements)
             req.flush()
-            _run(str(venv / "bin" / "pip"), "install", "--quiet", "-r", req.name)
-        _run(str(venv / "bin" / "pip"), "uninstall", "-qq", "--yes", *UNUSED)
+            _run(str(venv / "bin" / "pip"), "install", "--quiet", "--no-deps", "--require-hashes", "-r", req.name)
         req_stamp.write_text(requirements)
     digest = _kit_digest()
     if not stamp.exists() or stamp.read_text() != digest:

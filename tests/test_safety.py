@@ -914,6 +914,12 @@ BROKEN_STATES = [
     ("a user with a number as name", {"users": [{"name": 1, "path": "/", "id": "x", "create_date": None}]}),
     ("a device of a missing user", {"users": [], "devices": [{"serial": SERIAL, "seed": "JBSWY3DPEHPK3PXP", "user": "ghost", "enable_date": None}]}),
     ("a device without a seed", {"devices": [{"serial": SERIAL}]}),
+    # fields the rebuild hands to moto: a wrong type here must not read as a moto change (store.MotoChanged)
+    ("device tags of the wrong type", {"devices": [{"serial": SERIAL, "seed": "JBSWY3DPEHPK3PXP", "user": None, "enable_date": None, "tags": 5}]}),
+    ("a user date that is a number", {"users": [{"name": "u", "path": "/", "id": "x", "create_date": 5}]}),
+    ("a user date that is not a date", {"users": [{"name": "u", "path": "/", "id": "x", "create_date": "yesterday"}]}),
+    ("an access key date that is a number", {"users": [{"name": "u", "path": "/", "id": "x", "create_date": None, "access_keys": [{"id": "AKIAX", "secret": "s", "status": "A", "create_date": 1}]}]}),
+    ("a device date that is a list", {"devices": [{"serial": SERIAL, "seed": "JBSWY3DPEHPK3PXP", "user": None, "enable_date": ["2024"]}]}),
     ("a string", "hello"),
     ("not JSON at all", None),
 ]

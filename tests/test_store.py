@@ -1,5 +1,6 @@
 """The sandbox keeps its state, seeds included, across kill -9 and torn writes."""
 
+import importlib.metadata
 import json
 import os
 import signal
@@ -159,3 +160,34 @@ def test_a_change_that_could_not_be_saved_is_answered_with_an_error(sandbox, iam
     # the next request has the save tried again; what it shows is then on disk
     assert [u["UserName"] for u in iam.list_users()["Users"]] == ["unsaved"]
     assert [u["name"] for u in json.loads(store.read_text())["users"]] == ["unsaved"]
+
+
+# A moto whose AccessKey renamed a parameter store.py passes: the state file is as the kit wrote it
+MOTO_CHANGED = """
+import moto.iam.models as models
+_original = models.AccessKey.__init__
+def __init__(self, user_name, key_prefix, account_id, status="Active"):
+    _original(self, user_name, key_prefix, account_id, status)
+models.AccessKey.__init__ = __init__
+"""
+
+
+def test_a_state_file_this_moto_cannot_rebuild_stops_the_sandbox_and_is_left_in_place(sandbox, iam, tmp_path, monkeypatch):
+    iam.create_user(UserName=USER)
+    key = iam.create_access_key(UserName=USER)["AccessKey"]["AccessKeyId"]
+    sb.stop()
+    store = paths.store_path(paths.home())
+    saved = store.read_bytes()
+    (tmp_path / "sitecustomize.py").write_text(MOTO_CHANGED)  # imported by the sandbox's Python at start
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    with pytest.raises(sb.SandboxError) as refused:
+        sb.start()
+    message = refused.value.message
+    assert f"moto {importlib.metadata.version('moto')} では復元できません" in message and str(store) in message
+    assert "locks/learner.txt" in message and "TypeError" in message
+    assert store.read_bytes() == saved and not list(store.parent.glob("iam-state.json.unreadable-*"))
+    assert sb.running() is None
+    monkeypatch.delenv("PYTHONPATH")
+    box = sb.start()  # the moto the kit was made for reads the same file
+    assert not box.notice
+    assert [k["AccessKeyId"] for k in iam.list_access_keys(UserName=USER)["AccessKeyMetadata"]] == [key]

@@ -192,10 +192,15 @@ def start(host: str = "127.0.0.1", port: int = 0, base: Path | None = None) -> S
         out.close()
         try:
             hello = json.loads(line)
-            bound = int(hello["port"])
-        except (ValueError, KeyError, TypeError):
+            refused = hello.get("error")  # the server could not take the saved state and says why
+            bound = int(hello["port"]) if refused is None else 0
+        except (ValueError, KeyError, TypeError, AttributeError):
             proc.kill()
             raise SandboxError(f"サンドボックスを起動できませんでした。ログ {log_path(base)} を確認し、`make setup` をやり直してから再度実行してください。") from None
+        if refused is not None:
+            proc.kill()
+            proc.wait()
+            raise SandboxError(str(refused))
         sandbox = Sandbox(proc.pid, host, bound, time.time(), key_id, secret, notice=str(hello.get("notice") or ""))
         _write_state(base, sandbox)
         return sandbox

@@ -34,7 +34,7 @@ from ..room import CREDENTIALS_PATH
 from . import access, auth, faithful, peers, room
 from .control import CONTROL_SERVICE, proof
 from .paths import LOOPBACK, credentials, store_path
-from .store import CommitFailed, GroupCommit, Store, restore, snapshot
+from .store import CommitFailed, GroupCommit, MotoChanged, Store, restore, snapshot
 
 READ_PREFIXES = ("Get", "List")
 XMLNS = {"iam": "https://iam.amazonaws.com/doc/2010-05-08/", "sts": "https://sts.amazonaws.com/doc/2011-06-15/"}
@@ -496,10 +496,12 @@ def build_app(home: Path):
     data = store.load()
     if data:
         try:
-            skipped = restore(_iam_backend(), data)
+            skipped = restore(_iam_backend(), data, store.path)
             if skipped:
                 aside = store.set_aside(keep=True)
                 notice = f"保存されていた状態のうち {', '.join(skipped)} を読み込めませんでした。元のファイルは {aside} に残してあります。"
+        except MotoChanged:
+            raise  # the file is fine, the moto is not: stop, and leave the file where it is
         except Exception as exc:  # any shape we did not write: keep the file, start empty
             from moto.moto_api._internal.models import moto_api_backend
 
@@ -541,7 +543,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.host not in LOOPBACK:
         print(f"refusing to listen on {args.host}: the sandbox serves loopback only", file=sys.stderr)
         return 2
-    app = build_app(args.home)
+    try:
+        app = build_app(args.home)
+    except MotoChanged as exc:
+        print(f"sandbox: {exc}", file=sys.stderr)
+        print(json.dumps({"error": exc.notice}), flush=True)  # control.start shows it to the learner
+        return 1
     server = _listen_preferring(app, args.host, args.port)
     print(json.dumps({"port": server.server_port, "notice": app.notice}), flush=True)
     devnull = os.open(os.devnull, os.O_WRONLY)

@@ -16,6 +16,7 @@ serialises moto, was a third of the time that lock was held.
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import re
@@ -83,19 +84,32 @@ def _require(ok: bool, what: str) -> None:
         raise ValueError(f"unexpected state: {what}")
 
 
+def _date_or_none(value) -> bool:
+    if value is not None and not isinstance(value, str):
+        return False
+    try:
+        _parse(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _tags(value) -> bool:
+    return value is None or (isinstance(value, list) and all(isinstance(t, dict) and isinstance(t.get("Key"), str) and isinstance(t.get("Value"), str) for t in value))
+
+
 def _check_shape(data: dict) -> None:
     """Refuse anything this module did not write, before touching the backend."""
     text = (str,)
-    optional = (str, type(None))
     _require(isinstance(data.get("users", []), list) and isinstance(data.get("devices", []), list), "lists")
     names = set()
     for user in data.get("users", []):
         _require(isinstance(user, dict), "user")
         _require(all(isinstance(user.get(k), text) for k in ("name", "path", "id")), "user fields")
-        _require(isinstance(user.get("create_date"), optional), "user date")
-        _require(all(isinstance(t, dict) and isinstance(t.get("Key"), str) and isinstance(t.get("Value"), str) for t in user.get("tags") or []), "user tags")
+        _require(_date_or_none(user.get("create_date")), "user date")
+        _require(_tags(user.get("tags")), "user tags")
         for key in user.get("access_keys", []):
-            _require(isinstance(key, dict) and all(isinstance(key.get(k), str) for k in ("id", "secret", "status")), "access key")
+            _require(isinstance(key, dict) and all(isinstance(key.get(k), str) for k in ("id", "secret", "status")) and _date_or_none(key.get("create_date")), "access key")
         policies = user.get("policies", {})
         _require(isinstance(policies, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in policies.items()), "user policies")
         names.add(user["name"])
@@ -103,18 +117,44 @@ def _check_shape(data: dict) -> None:
         _require(isinstance(device, dict) and isinstance(device.get("serial"), str) and isinstance(device.get("seed"), str), "device")
         _require(re.fullmatch(r"[A-Z2-7]{16,128}=*", device["seed"]) is not None, "device seed")
         _require(device.get("user") is None or device["user"] in names, "device of a missing user")
-        _require(isinstance(device.get("enable_date"), optional), "device date")
+        _require(_date_or_none(device.get("enable_date")), "device date")
+        _require(_tags(device.get("tags")), "device tags")
         _require(otp.check(device), "device code state")
     access.check_sessions(data.get("sessions", []))
 
 
-def restore(backend: models.IAMBackend, data: dict) -> list[str]:
-    """Load a snapshot item by item; returns what could not be loaded (the rest is kept)."""
+class MotoChanged(Exception):
+    """A state file of the shape this module writes that the installed moto cannot rebuild: the
+    learner's state is fine, the moto is not the one the kit was made for (locks/learner.txt)."""
+
+    def __init__(self, path: Path, error: Exception):
+        self.version = importlib.metadata.version("moto")
+        self.path = path
+        super().__init__(f"moto {self.version} cannot rebuild the state in {path} ({type(error).__name__}: {error}); the file is left as it was")
+        self.notice = (
+            f"保存されていた状態 {path} を、インストールされている moto {self.version} では復元できません"
+            f"(moto の内部が変わりました: {type(error).__name__})。ファイルはそのまま残してあります。"
+            "moto を固定されたバージョン(locks/learner.txt: `make clean setup`)に戻してから、もう一度実行してください。"
+        )
+
+
+def restore(backend: models.IAMBackend, data: dict, path: Path) -> list[str]:
+    """Load a snapshot item by item; returns what could not be loaded (the rest is kept).
+    ValueError for a file of another shape; MotoChanged when moto cannot take a well-formed one."""
     _check_shape(data)
+    try:
+        return _rebuild(backend, data)
+    except (TypeError, AttributeError) as exc:  # the shape was checked: moto's classes or signatures changed
+        raise MotoChanged(path, exc) from exc
+
+
+def _rebuild(backend: models.IAMBackend, data: dict) -> list[str]:
     skipped = []
     for item in data.get("users", []):
         try:
             user = backend.create_user("us-east-1", item["name"], item["path"], item.get("tags") or None)
+        except (TypeError, AttributeError):
+            raise  # moto changed: restore() says so rather than skipping every user
         except Exception:  # e.g. two names differing only in case, from an older sandbox
             skipped.append(f"user {item['name']}")
             continue
