@@ -4,6 +4,7 @@ it and its neighbours, table-driven. The hostile local user is a real second uid
 import asyncio
 import json
 import os
+import re
 import signal
 import socket
 import stat
@@ -227,6 +228,24 @@ def test_forged_or_replayed_requests_are_refused(sandbox, iam, case, tamper, cod
     assert status in (400, 403) and f"<Code>{code}</Code>" in text
     assert iam.list_users()["Users"] == []
     assert signed(sandbox, body)[0] == 200  # the same request, honestly signed, works
+
+
+@pytest.mark.parametrize(
+    "part, value",
+    [("region", "a" * 64_000), ("region", "ap-northeast-1" + "*" * 40), ("service", "iam" * 400), ("key", "AKIA" + "A" * 5_000), ("key", "akia-lower-case-key")],
+    ids=["long region", "region with wildcards", "long service", "long key id", "lower-case key id"],
+)
+def test_a_credential_scope_out_of_aws_shapes_is_refused_before_anything_reads_it(sandbox, iam, part, value):
+    """The region becomes aws:RequestedRegion, which a participant's own policy can match with
+    wildcards: a 64,000-character region held the room's lock for 26 s (the adversarial review)."""
+    body = b"Action=ListUsers&Version=2010-05-08"
+    honest = control.signed_request(sandbox, "POST", sandbox.url + "/", body, {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}, service="iam")
+    scope = re.search(r"Credential=([^/]+)/(\d{8})/([^/]+)/([^/]+)/aws4_request", honest.headers["Authorization"])
+    parts = {"key": scope[1], "region": scope[3], "service": scope[4]}
+    parts[part] = value
+    forged = honest.headers["Authorization"].replace(scope[0], f"Credential={parts['key']}/{scope[2]}/{parts['region']}/{parts['service']}/aws4_request")
+    status, text = signed(sandbox, body, Authorization=forged)
+    assert status == 400 and "<Code>IncompleteSignature</Code>" in text
 
 
 # ----- class 2: participant ids never share a name, and 後始末 touches only its own -----
