@@ -26,6 +26,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -161,6 +162,9 @@ def _created_file(state: Path) -> Path:
     return state / "unix-users"
 
 
+_USERS = threading.Lock()  # the hub adds and removes accounts from threads (hub_classes.py)
+
+
 def created_users(state: Path) -> list[str]:
     path = _created_file(state)
     return path.read_text().split() if path.exists() else []
@@ -188,10 +192,11 @@ def ensure_unix_user(name: str, state: Path, notebooks: Path) -> None:
     except KeyError:
         if os.path.lexists(_home_of_a_new_user(name)):  # useradd would hand an old home (files and all) to the new account
             raise ValueError(f"{name!r}: a home of that name is still there; remove it before the name is given out again") from None
-        _run("useradd", "--create-home", "--key", "HOME_MODE=0700", "--shell", "/bin/bash", "--comment", "handson hub participant", name)
-        if name not in created_users(state):
-            with open(_created_file(state), "a") as f:
-                f.write(name + "\n")
+        with _USERS:
+            _run("useradd", "--create-home", "--key", "HOME_MODE=0700", "--shell", "/bin/bash", "--comment", "handson hub participant", name)
+            if name not in created_users(state):
+                with open(_created_file(state), "a") as f:
+                    f.write(name + "\n")
         user = pwd.getpwnam(name)
     _as_participant(user, _FILL_HOME, str(notebooks))
 
@@ -212,19 +217,19 @@ def _as_participant(user: pwd.struct_passwd, code: str, *args: str) -> None:
     """``code`` in a child that is the participant (uid, gid, no other groups), isolated from the
     participant's Python settings, with a minimal environment."""
     env = {"HOME": user.pw_dir, "USER": user.pw_name, "LOGNAME": user.pw_name, "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
-    subprocess.run([SYSTEM_PYTHON, "-I", "-c", code, *args], user=user.pw_uid, group=user.pw_gid, extra_groups=[], env=env, cwd="/", check=True, timeout=120, umask=0o077)
+    subprocess.run([SYSTEM_PYTHON, "-I", "-c", code, *args], user=user.pw_uid, group=user.pw_gid, extra_groups=[], env=env, cwd="/", check=True, timeout=30, umask=0o077)
 
 
 def remove_users(state: Path, names: list[str] | None = None) -> list[str]:
     """Delete the Unix users (and homes) the hub created; any other name is left alone. A name stays
     on the hub's list until its account and home are really gone, so a later call finishes the job."""
-    mine = created_users(state)
     gone = []
-    for name in names if names is not None else mine:
-        if name in mine and _delete_account(name):
+    for name in names if names is not None else created_users(state):
+        if name in created_users(state) and _delete_account(name):
             gone.append(name)
-    left = [n for n in mine if n not in gone]
-    _created_file(state).write_text("".join(n + "\n" for n in left))
+    with _USERS:
+        left = [n for n in created_users(state) if n not in gone]
+        _created_file(state).write_text("".join(n + "\n" for n in left))
     return gone
 
 
@@ -241,6 +246,8 @@ def _delete_account(name: str, timeout: float = 15) -> bool:
         if time.monotonic() > deadline:
             return False
         time.sleep(0.1)
+    if shutil.which("crontab"):  # userdel leaves crontabs: they would run as the next holder of the name
+        subprocess.run(["crontab", "-r", "-u", name], check=False, capture_output=True)
     subprocess.run(["userdel", "--remove", name], check=False, capture_output=True)
     home = Path(user.pw_dir)
     if home.is_dir() and not home.is_symlink() and home.stat().st_uid == user.pw_uid:
@@ -253,12 +260,13 @@ def _delete_account(name: str, timeout: float = 15) -> bool:
 
 
 def _processes_of(uid: int) -> list[int]:
+    """The live processes of a uid (a zombie is gone already, whether or not its parent reaps it)."""
     found = []
     for pid in _pids():
         try:
-            if Path(f"/proc/{pid}").stat().st_uid == uid:
+            if Path(f"/proc/{pid}").stat().st_uid == uid and Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
                 found.append(pid)
-        except FileNotFoundError:
+        except (FileNotFoundError, ProcessLookupError, IndexError):
             continue
     return found
 
@@ -271,37 +279,28 @@ def _home_of_a_new_user(name: str) -> Path:
 
 
 class LoginThrottle:
-    """Failed logins per key (a name, a client): the first few are free, then each one doubles the
-    wait before the next try (2 s, 4 s, ... at most 15 min); a success clears its keys. A client
-    gets many more free tries than a name: a whole class may come through one proxy or NAT address.
-    Bounded in memory: a flood of new names forgets the oldest first."""
+    """Failed logins per name: the first few are free, then each one doubles the wait before the
+    next try (2 s, 4 s, ... at most 15 min); a success clears the name. Only names with a password
+    count (wrong passwords for existing accounts), so the table is as small as the room."""
 
-    FREE = {"name": 5, "client": 100}
-    FIRST, LONGEST, KEYS = 2.0, 900.0, 10_000
+    FREE, FIRST, LONGEST = 5, 2.0, 900.0
 
     def __init__(self):
-        self.failures: dict[tuple[str, str], tuple[int, float]] = {}
+        self.failures: dict[str, tuple[int, float]] = {}
 
-    def wait(self, keys: list[tuple[str, str]], now: float) -> int:
-        """Seconds before these keys may try again (0: now)."""
-        left = 0.0
-        for key in keys:
-            count, last = self.failures.get(key, (0, 0.0))
-            free = self.FREE[key[0]]
-            if count >= free:
-                left = max(left, last + min(self.LONGEST, self.FIRST * 2 ** min(30, count - free)) - now)
+    def wait(self, name: str, now: float) -> int:
+        """Seconds before this name may try again (0: now)."""
+        count, last = self.failures.get(name, (0, 0.0))
+        if count < self.FREE:
+            return 0
+        left = last + min(self.LONGEST, self.FIRST * 2 ** min(30, count - self.FREE)) - now
         return int(left + 0.999) if left > 0 else 0
 
-    def failed(self, keys: list[tuple[str, str]], now: float) -> None:
-        for key in keys:
-            count, _ = self.failures.pop(key, (0, 0.0))
-            self.failures[key] = (count + 1, now)  # newest last, so the oldest go first
-        while len(self.failures) > self.KEYS:
-            del self.failures[next(iter(self.failures))]
+    def failed(self, name: str, now: float) -> None:
+        self.failures[name] = (self.failures.get(name, (0, 0.0))[0] + 1, now)
 
-    def succeeded(self, keys: list[tuple[str, str]]) -> None:
-        for key in keys:
-            self.failures.pop(key, None)
+    def succeeded(self, name: str) -> None:
+        self.failures.pop(name, None)
 
 
 # ----- serve (root) -----
@@ -310,6 +309,9 @@ class LoginThrottle:
 def serve(base: Path, state: Path, ports: dict[str, int], driver_token: str | None = None) -> subprocess.Popen:
     """Start JupyterHub (its config: jupyterhub_config.py) and return the process."""
     state.mkdir(mode=0o700, parents=True, exist_ok=True)
+    unprivileged = int(Path("/proc/sys/net/ipv4/ip_unprivileged_port_start").read_text())
+    if ports["room"] >= unprivileged:  # e.g. 0 in Docker's default: then any participant could bind it
+        raise SystemExit(f"the room's port {ports['room']} must be below net.ipv4.ip_unprivileged_port_start ({unprivileged}), where only root can bind")
     env = {
         **os.environ,
         "HANDSON_HUB_DIR": str(base),

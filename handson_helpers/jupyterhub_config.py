@@ -5,6 +5,7 @@ room sandbox is a managed service that every server finds through HANDSON_ROOM_U
 """
 
 # ruff: noqa: F821 - JupyterHub provides get_config()
+import asyncio
 import json
 import os
 from pathlib import Path
@@ -27,15 +28,15 @@ c.JupyterHub.cookie_secret_file = str(state / "jupyterhub_cookie_secret")
 c.ConfigurableHTTPProxy.pid_file = str(state / "proxy.pid")
 
 # Each participant types a password of their own on first login (TLJH's default authenticator,
-# hardened: hub_auth.py). root, daemon and any account the hub did not make cannot even log in.
-c.JupyterHub.authenticator_class = "handson_helpers.hub_auth.HandsonAuthenticator"
+# hardened: hub_classes.py). root, daemon and any account the hub did not make cannot even log in.
+c.JupyterHub.authenticator_class = "handson_helpers.hub_classes.HandsonAuthenticator"
 c.FirstUseAuthenticator.create_users = True
 c.FirstUseAuthenticator.dbm_path = str(state / "passwords.dbm")
 c.Authenticator.allow_all = True
 c.Authenticator.admin_users = {hub.INSTRUCTOR}
 c.Authenticator.username_pattern = hub.USERNAME_PATTERN
 
-c.JupyterHub.spawner_class = "jupyterhub.spawner.LocalProcessSpawner"
+c.JupyterHub.spawner_class = "handson_helpers.hub_classes.HandsonSpawner"  # LocalProcessSpawner, checked
 c.Spawner.cmd = [str(venv_bin / "jupyterhub-singleuser")]
 c.Spawner.default_url = "/lab/tree/handson/00_contents.ipynb"
 c.Spawner.start_timeout = 600  # a room's worth of servers starting at once on two cores
@@ -45,8 +46,9 @@ c.Spawner.args = hub.SPAWNER_ARGS
 server_ports = hub.ServerPorts()
 
 
-def pre_spawn(spawner):
-    hub.ensure_unix_user(spawner.user.name, state, base / "notebooks")
+async def pre_spawn(spawner):
+    """In a thread: a participant who stops the copy made as them stalls only their own start."""
+    await asyncio.to_thread(hub.ensure_unix_user, spawner.user.name, state, base / "notebooks")
     server_ports.assign(spawner)
 
 

@@ -385,7 +385,8 @@ def test_make_hubs_config_is_that_room(tmp_path, monkeypatch):
     assert c.JupyterHub.load_roles == [hub.ROOM_ROLE]
     assert {k: v for k, v in c.Spawner.environment.items() if k != "PATH"} == hub.spawner_environment(url, os.getuid())
     assert c.JupyterHub.bind_url.startswith("http://127.0.0.1:") and c.Authenticator.admin_users == {hub.INSTRUCTOR}
-    assert c.JupyterHub.authenticator_class == "handson_helpers.hub_auth.HandsonAuthenticator"
+    assert c.JupyterHub.authenticator_class == "handson_helpers.hub_classes.HandsonAuthenticator"
+    assert c.JupyterHub.spawner_class == "handson_helpers.hub_classes.HandsonSpawner"
     assert "--KernelManager.transport=ipc" in c.Spawner.args  # kernels over IPC files in the participant's home
     assert hub.DEFAULT_PORTS["room"] < 1024  # a port only root can bind
 

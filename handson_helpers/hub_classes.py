@@ -1,0 +1,87 @@
+"""make hub's JupyterHub classes, hardened for a room whose participants have shells.
+
+Imported only by the hub (its venv has JupyterHub and firstuseauthenticator): jupyterhub_config.py
+names them. Everything that may wait (useradd, a copy run as the participant, userdel) runs in a
+thread, so one participant can never stall the hub's event loop for everyone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dbm
+import os
+import pwd
+import time
+from pathlib import Path
+
+from firstuseauthenticator import FirstUseAuthenticator
+from jupyterhub.spawner import LocalProcessSpawner
+
+from . import hub, room
+
+
+class HandsonAuthenticator(FirstUseAuthenticator):
+    """TLJH's FirstUseAuthenticator, with three changes:
+
+    - A name the hub would refuse anyway writes nothing (FirstUseAuthenticator stores a password
+      for any name before JupyterHub checks it: a 2 MB name was 2 MB more in the file per request).
+    - Guessing a name's password is slowed down (hub.LoginThrottle), per name only: every
+      participant comes through the proxy, and a client address is whatever X-Real-Ip says.
+    - Deleting a hub user (how FirstUseAuthenticator resets a password) also deletes the Unix
+      account the hub made for it, home included: the next person to log in with that name starts
+      from nothing instead of finding the last one's QR file, access key file and sessions.
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.state = Path(os.environ["HANDSON_HUB_STATE"])
+        self.throttle = hub.LoginThrottle()
+
+    def _has_password(self, name: str) -> bool:
+        try:
+            with dbm.open(self.dbm_path, "r") as db:
+                return name.encode() in db
+        except dbm.error:
+            return False
+
+    async def authenticate(self, handler, data):
+        name = self.normalize_username(str(data.get("username", ""))[: hub.NAME_MAX + 1])
+        if not (self.validate_username(name) and hub.may_log_in(name, self.state)):
+            return None  # nothing stored, nothing counted: no password was tried
+        now = time.monotonic()
+        wait = self.throttle.wait(name, now)
+        if wait:
+            handler.custom_login_error = f"ログインの失敗が続いたため、{wait} 秒後にもう一度試してください。 (Too many failed logins: try again in {wait} s.)"
+            return None
+        result = await super().authenticate(handler, data)
+        if result is not None:
+            self.throttle.succeeded(name)
+        elif self._has_password(name):  # a wrong password for an account that exists
+            self.throttle.failed(name, now)
+        return result
+
+    async def delete_user(self, user):
+        super().delete_user(user)
+        await asyncio.to_thread(hub.remove_users, self.state, [user.name])
+
+
+class HandsonSpawner(LocalProcessSpawner):
+    """LocalProcessSpawner whose route goes only to the participant's own server.
+
+    The hub hands out the port (hub.ServerPorts), but any local user can bind it first and answer
+    the hub's readiness check: the route, and the participant's cookie with it, would go to them.
+    So the server counts as started only once the listener on its port is the participant's.
+    """
+
+    async def start(self):
+        started = await super().start()
+        uid = pwd.getpwnam(self.user.name).pw_uid
+        deadline = time.monotonic() + self.start_timeout
+        while (owner := await asyncio.to_thread(room.listener_uid, "127.0.0.1", self.port)) is None:
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{self.user.name}'s server did not listen on port {self.port}")
+            await asyncio.sleep(0.2)
+        if owner != uid:
+            await self.stop(now=True)
+            raise RuntimeError(f"port {self.port} was taken by uid {owner} before {self.user.name}'s server bound it; start the server again")
+        return started
