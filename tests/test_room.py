@@ -507,13 +507,21 @@ def test_a_name_given_to_someone_new_gets_a_new_key_and_the_old_one_stops(as_who
     old = as_who("erin")
     old_key = old.iam._request_signer._credentials.access_key  # what the old holder's kernel holds
     old_session = old.sts.get_session_token()["Credentials"]
+    user, device = room.own_names("erin")  # the old holder's own user, with a key and an Allow * policy
+    old.iam.create_user(UserName=user, Path="/handson-cli/")
+    old.iam.create_virtual_mfa_device(VirtualMFADeviceName=device)
+    everything = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    old.iam.put_user_policy(UserName=user, PolicyName="everything", PolicyDocument=json.dumps(everything))
+    planted = old.iam.create_access_key(UserName=user)["AccessKey"]
     _Hub.created["erin"] = "2026-12-02T09:00:00Z"
     try:
         time.sleep(room_server.IDENTIFY_CACHE_SECONDS + 0.5)  # the room asks the hub again
         new = as_who("erin")
         assert new.iam._request_signer._credentials.access_key != old_key
         new.iam.list_users()
-        for stale in (old.iam, signing_with(new, "iam", old_session)):
+        assert [u["UserName"] for u in new.iam.list_users()["Users"] if "erin" in u["UserName"]] == [room.identity_name("erin")]
+        assert [d for d in new.iam.list_virtual_mfa_devices()["VirtualMFADevices"] if "erin" in d["SerialNumber"]] == []
+        for stale in (old.iam, signing_with(new, "iam", old_session), signing_with(new, "iam", planted)):
             with pytest.raises(new.iam.exceptions.ClientError) as refused:
                 stale.list_users()
             assert refused.value.response["Error"]["Code"] == "InvalidClientTokenId"

@@ -248,6 +248,15 @@ def test_a_credential_scope_out_of_aws_shapes_is_refused_before_anything_reads_i
     assert status == 400 and "<Code>IncompleteSignature</Code>" in text
 
 
+@pytest.mark.parametrize("head", ["X-Pad: " + "a" * 9000, "\r\n".join(f"X-Pad-{n}: a" for n in range(60))], ids=["a long header line", "many header lines"])
+def test_a_request_head_beyond_what_sdks_send_is_refused_before_it_is_kept(sandbox, head):
+    """32 connections of one participant each holding 100 lines of 64 KB made the room hold 200 MB."""
+    with socket.create_connection(("127.0.0.1", sandbox.port), timeout=10) as conn:
+        conn.sendall(f"POST / HTTP/1.1\r\nHost: 127.0.0.1:{sandbox.port}\r\n{head}\r\nContent-Length: 0\r\n\r\n".encode())
+        answer = conn.recv(200).decode(errors="replace")
+    assert answer.startswith("HTTP/1.") and " 431 " in answer.split("\r\n")[0], answer
+
+
 # ----- class 2: participant ids never share a name, and 後始末 touches only its own -----
 
 COLLIDING = [

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from moto.iam import models
 
-from ..room import IDENTITY_PATH, IDENTITY_TAG_KEY, SCOPE_POLICY_NAME, device_fits, identity_name, participant_of, scope_policy, suffix_of
+from ..room import IDENTITY_PATH, IDENTITY_TAG_KEY, SCOPE_POLICY_NAME, backup_name, device_fits, identity_name, own_names, participant_of, scope_policy, suffix_of
 from ..rules import ACCOUNT_ID, REGION
 from ..settings import PARTICIPANT_TAG_KEY, participant, participant_tag
 from . import access
@@ -120,6 +120,8 @@ def issue(raw: str, since: str = "") -> dict[str, str]:
         raise NotAllowed(409, f"The room's name {name} is taken by someone else; ask the instructor to pick another hub user name.")
     holder = next((t["Value"] for t in iam.tagger.list_tags_for_resource(user.arn)["Tags"] if t["Key"] == HOLDER_TAG_KEY), None)
     if holder != since:
+        if holder is not None:  # the name changed hands: nothing of the last holder's may reach the new one
+            _clear_participant(suffix)
         for old in list(user.access_keys):
             iam.delete_access_key(old.access_key_id, name)
         access.forget_sessions(name)
@@ -129,6 +131,32 @@ def issue(raw: str, since: str = "") -> dict[str, str]:
         iam.put_user_policy(name, SCOPE_POLICY_NAME, document)
     key = next((k for k in user.access_keys if k.status == "Active"), None) or iam.create_access_key(name)
     return {"AccessKeyId": key.access_key_id, "SecretAccessKey": key.secret_access_key, "Role": "participant", "Participant": raw}
+
+
+def _clear_participant(suffix: str) -> None:
+    """Delete every user and device named for a participant (the hands-on's user, 2.1's and 45's
+    devices), with their keys, sessions, policies and login profile, as the instructor's cleanup
+    does: a last holder's 3.1 key with an ``Allow *`` policy could otherwise act on the new one's."""
+    iam = _iam()
+    for user in [u for u in iam.users.values() if suffix_of(u.name) == suffix]:
+        access.forget_sessions(user.name)
+        for key in list(user.access_keys):
+            iam.delete_access_key(key.access_key_id, user.name)
+        for policy in list(user.policies):
+            iam.delete_user_policy(user.name, policy)
+        for arn in list(user.managed_policies):
+            iam.detach_user_policy(arn, user.name)
+        for group in [g for g in iam.groups.values() if user in g.users]:
+            group.users.remove(user)
+        if user.password is not None:
+            iam.delete_login_profile(user.name)
+        for serial in list(user.mfa_devices):
+            iam.deactivate_mfa_device(user.name, serial)
+        iam.delete_user(user.name)
+    for device in (own_names(suffix)[1], backup_name(suffix)):
+        serial = f"arn:aws:iam::{ACCOUNT_ID}:mfa/{device}"
+        if serial in iam.virtual_mfa_devices:
+            iam.delete_virtual_mfa_device(serial)
 
 
 def boundary(user_name: str) -> str | None:

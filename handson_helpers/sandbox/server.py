@@ -11,6 +11,7 @@ import collections
 import contextlib
 import faulthandler
 import functools
+import http.client
 import io
 import json
 import logging
@@ -424,6 +425,13 @@ class Server(ThreadedWSGIServer):
             request.setblocking(False)
             request.send(head.encode() + body)
         self.shutdown_request(request)
+
+
+# What one request's head may hold: http.server reads headers with http.client's limits (64 KB a
+# line, 100 lines), so 32 connections of one participant could make the room hold 200 MB. AWS's
+# SDKs send about 10 headers of well under 1 KB; a longer head gets 431 before anything reads it.
+http.client._MAXLINE = 8192  # type: ignore[attr-defined]
+http.client._MAXHEADERS = 40  # type: ignore[attr-defined]
 
 
 class Handler(WSGIRequestHandler):
