@@ -180,7 +180,8 @@ def key_commands(directory: str, user_name: str, key_file: str) -> dict[str, str
     return {
         "mkdir": private_dir(folder),
         "count": continued("aws iam list-access-keys", f"  --user-name {user}", "  --query 'length(AccessKeyMetadata[])'"),
-        # noclobber: `>` neither replaces a file that is there nor writes through a link in its place
+        # noclobber: `>` neither replaces a regular file nor writes through a link to one (a FIFO or a device it
+        # would open: the folder step made sure that nobody else can put anything in the folder)
         "create": "(\n  umask 077\n  set -o noclobber\n  "
         + continued(
             "aws iam create-access-key",

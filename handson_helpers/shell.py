@@ -47,20 +47,22 @@ def private_dir(folder: str) -> str:
 
     ``folder`` is a reference from ``ref``. 設定値の確認 checked the folders that existed then; what
     could change since is a missing level made by another user (in a shared sticky folder such as
-    /tmp) or a link put in its place, so every level must belong to the learner or root, and the
-    folder itself must be a real folder of the learner's that others cannot write to (group write
-    only for the learner's own group, as in a Jupyter docker-stacks home). A bare
-    ``ls -d … || mkdir`` took any folder that was there.
+    /tmp) or a link put in its place, so every level of the real path (links resolved) must belong
+    to the learner or root and be writable by nobody else unless sticky, and the folder itself must
+    be a real folder of the learner's that others cannot write to (group write only for the
+    learner's own group, as in a Jupyter docker-stacks home). A bare ``ls -d … || mkdir`` took any
+    folder that was there.
     """
     mine = '-type d -user "$(id -u)" ! -perm -002 \\( ! -perm -020 -o -group "$(id -g)" \\)'
     return (
         f"(umask 077 && mkdir -p {folder}) \\\n"
         f"  && find {folder} -maxdepth 0 {mine} | grep -q . \\\n"
         "  && (\n"
-        f"    D={folder}\n"
-        '    until [ "${D}" = / ] || [ "${D}" = . ]; do\n'
+        f"    D=$(cd -P {folder} && pwd -P) || exit 1\n"
+        f'    find "${{D}}" -maxdepth 0 {mine} | grep -q . || exit 1\n'
+        '    until [ "${D}" = / ]; do\n'
         '      D=$(dirname "${D}")\n'
-        '      find "${D}" -maxdepth 0 \\( -user "$(id -u)" -o -user 0 \\) | grep -q . || exit 1\n'
+        '      find "${D}" -maxdepth 0 \\( -user "$(id -u)" -o -user 0 \\) \\( ! -perm -002 -o -perm -1000 \\) | grep -q . || exit 1\n'
         "    done\n"
         "  ) \\\n"
         f'  || {{ echo "{folder.strip(chr(34))} は自分だけが書き込めるディレクトリではありません" >&2; false; }}'

@@ -492,6 +492,28 @@ def _taken_after_the_check(tmp_path, case):
     return folder
 
 
+@pytest.mark.parametrize("case", ["a level above that anyone may write to, not sticky", "a link of the learner's into another user's folder"])
+def test_the_shown_folder_step_checks_the_real_path_and_every_level_of_it(tmp_path, case):
+    """The adversarial review: both were accepted by the shown step (the kit refused them), and the
+    other user could then swap the folder for one holding a FIFO that 31's `>` wrote the key into."""
+    if case.startswith("a level above"):
+        shared = tmp_path / "open"
+        shared.mkdir()
+        shared.chmod(0o777)  # the learner's (root's here), but anyone may rename what is in it
+        folder = shared / "keys"
+    else:
+        others = tmp_path / "others"
+        others.mkdir()
+        os.chown(others, 65534, 65534)
+        others.chmod(0o777)
+        (tmp_path / "link").symlink_to(others)
+        folder = tmp_path / "link" / "keys"
+    assert settings.problem("DIR_ACCESS_KEY", str(folder)) is not None  # the kit refuses it
+    for script in _folder_steps(folder):
+        proc = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=30, cwd=tmp_path)
+        assert proc.returncode != 0 and "自分だけが書き込めるディレクトリではありません" in proc.stderr, proc.stderr
+
+
 @pytest.mark.parametrize("case", ["the folder itself", "a level above it"])
 def test_pasted_31_never_writes_the_secret_into_a_folder_made_by_another_user(tmp_path, case):
     folder = _taken_after_the_check(tmp_path, case)
