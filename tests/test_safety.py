@@ -231,11 +231,17 @@ def test_forged_or_replayed_requests_are_refused(sandbox, iam, case, tamper, cod
 
 
 @pytest.mark.parametrize(
-    "part, value",
-    [("region", "a" * 64_000), ("region", "ap-northeast-1" + "*" * 40), ("service", "iam" * 400), ("key", "AKIA" + "A" * 5_000), ("key", "akia-lower-case-key")],
-    ids=["long region", "region with wildcards", "long service", "long key id", "lower-case key id"],
+    "part, value, status, code",
+    [
+        ("region", "a" * 64_000, 431, None),  # beyond what a request head may hold: refused before it is parsed
+        ("region", "a" * 2_000, 400, "IncompleteSignature"),
+        ("region", "ap-northeast-1" + "*" * 40, 400, "IncompleteSignature"),
+        ("service", "iam" * 400, 400, "IncompleteSignature"),
+        ("key", "AKIA" + "A" * 5_000, 400, "IncompleteSignature"),
+    ],
+    ids=["64,000-character region", "2,000-character region", "region with wildcards", "long service", "long key id"],
 )
-def test_a_credential_scope_out_of_aws_shapes_is_refused_before_anything_reads_it(sandbox, iam, part, value):
+def test_a_credential_scope_out_of_aws_shapes_is_refused_before_anything_reads_it(sandbox, iam, part, value, status, code):
     """The region becomes aws:RequestedRegion, which a participant's own policy can match with
     wildcards: a 64,000-character region held the room's lock for 26 s (the adversarial review)."""
     body = b"Action=ListUsers&Version=2010-05-08"
@@ -244,8 +250,8 @@ def test_a_credential_scope_out_of_aws_shapes_is_refused_before_anything_reads_i
     parts = {"key": scope[1], "region": scope[3], "service": scope[4]}
     parts[part] = value
     forged = honest.headers["Authorization"].replace(scope[0], f"Credential={parts['key']}/{scope[2]}/{parts['region']}/{parts['service']}/aws4_request")
-    status, text = signed(sandbox, body, Authorization=forged)
-    assert status == 400 and "<Code>IncompleteSignature</Code>" in text
+    answered, text = signed(sandbox, body, Authorization=forged)
+    assert answered == status and (code is None or f"<Code>{code}</Code>" in text)
 
 
 @pytest.mark.parametrize("head", ["X-Pad: " + "a" * 9000, "\r\n".join(f"X-Pad-{n}: a" for n in range(60))], ids=["a long header line", "many header lines"])

@@ -19,7 +19,7 @@ from botocore.credentials import Credentials
 MAX_SKEW_SECONDS = 300  # AWS allows 15 minutes; the sandbox shares the client's clock, so 5 is ample
 AUTH_RE = re.compile(
     # bounded parts: the region becomes aws:RequestedRegion, which policies match with wildcards
-    r"AWS4-HMAC-SHA256 Credential=(?P<key>[A-Z0-9]{16,128})/(?P<date>\d{8})/(?P<region>[a-z0-9-]{1,32})/(?P<service>[a-z0-9-]{1,32})/aws4_request,\s*"
+    r"AWS4-HMAC-SHA256 Credential=(?P<key>[^/,\s]{1,128})/(?P<date>\d{8})/(?P<region>[a-z0-9-]{1,32})/(?P<service>[a-z0-9-]{1,32})/aws4_request,\s*"
     r"SignedHeaders=(?P<signed>[a-z0-9;\-]+),\s*Signature=(?P<signature>[0-9a-f]{64})",
     re.ASCII,
 )
