@@ -225,14 +225,7 @@ def run_cleanup(ctx: Context, plan: Plan) -> None:
     if plan.backup is not None:  # then 45's device, which DeleteUser would refuse too
         _run_backup_cleanup(ctx, plan.user_name, plan.backup)
     steps = iter(_device_and_user_commands(plan))
-    if plan.deactivate:
-        ctx.require_write("iam:DeactivateMFADevice")
-        _call(ctx, "iam:DeactivateMFADevice", ctx.iam.deactivate_mfa_device, UserName=plan.user_name, SerialNumber=plan.serial)
-        ctx.report.command(next(steps), "")
-    if plan.delete_device:
-        ctx.require_write("iam:DeleteVirtualMFADevice")
-        _call(ctx, "iam:DeleteVirtualMFADevice", ctx.iam.delete_virtual_mfa_device, SerialNumber=plan.serial)
-        ctx.report.command(next(steps), "")
+    _device_steps(ctx, steps, plan.user_name, plan.serial, plan.deactivate, plan.delete_device)
     if plan.delete_user:
         ctx.require_write("iam:DeleteUser")
         _call(ctx, "iam:DeleteUser", ctx.iam.delete_user, UserName=plan.user_name)
@@ -246,16 +239,21 @@ def run_cleanup(ctx: Context, plan: Plan) -> None:
 
 def _run_backup_cleanup(ctx: Context, user_name: str, backup: BackupPlan) -> None:
     steps = iter(_backup_commands(Plan(user_name, "", "", False, False, False, False, (), backup=backup)))
-    if backup.deactivate:
-        ctx.require_write("iam:DeactivateMFADevice")
-        _call(ctx, "iam:DeactivateMFADevice", ctx.iam.deactivate_mfa_device, UserName=user_name, SerialNumber=backup.serial)
-        ctx.report.command(next(steps), "")
-    if backup.delete_device:
-        ctx.require_write("iam:DeleteVirtualMFADevice")
-        _call(ctx, "iam:DeleteVirtualMFADevice", ctx.iam.delete_virtual_mfa_device, SerialNumber=backup.serial)
-        ctx.report.command(next(steps), "")
+    _device_steps(ctx, steps, user_name, backup.serial, backup.deactivate, backup.delete_device)
     if backup.delete_file:
         remove_private(expand(backup.outfile))
+        ctx.report.command(next(steps), "")
+
+
+def _device_steps(ctx: Context, steps, user_name: str, serial: str, deactivate: bool, delete: bool) -> None:
+    """Deactivate, then delete a virtual device, each shown with its next command from ``steps``."""
+    if deactivate:
+        ctx.require_write("iam:DeactivateMFADevice")
+        _call(ctx, "iam:DeactivateMFADevice", ctx.iam.deactivate_mfa_device, UserName=user_name, SerialNumber=serial)
+        ctx.report.command(next(steps), "")
+    if delete:
+        ctx.require_write("iam:DeleteVirtualMFADevice")
+        _call(ctx, "iam:DeleteVirtualMFADevice", ctx.iam.delete_virtual_mfa_device, SerialNumber=serial)
         ctx.report.command(next(steps), "")
 
 
