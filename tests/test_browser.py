@@ -222,9 +222,11 @@ def phone_scans_screen(page, screenshot_name=None):
 def secret_from_pixels(png_bytes):
     """The phone's part: read the QR from what is on screen, not from the file."""
     image = Image.open(io.BytesIO(png_bytes)).convert("L")
-    [result] = zxingcpp.read_barcodes(image)
-    assert result.text.startswith("otpauth://totp/Amazon%20Web%20Services")
-    return result.text.split("secret=")[1].split("&")[0]
+    # one QR code on screen; zxing-cpp 3 sometimes reports the same symbol twice (or a spurious other
+    # format in its quiet zone), so the texts of QR symbols are counted, not the results
+    [text] = {result.text for result in zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)}
+    assert text.startswith("otpauth://totp/Amazon%20Web%20Services")
+    return text.split("secret=")[1].split("&")[0]
 
 
 def save_from_browser(page, saved: Path) -> str:
