@@ -97,6 +97,7 @@ def create_refused_without_mfa(ctx: Context, keys: Keys, user_name: str, device_
         ctx.report.command(command)
         ctx.report.message("info", f"予備の仮想MFAデバイス {device_name} は作成済みのため、アクセスキーだけでの作成は試しません。")
         return ""
+    ctx.require_write("iam:CreateVirtualMFADevice")  # the attempt may succeed where another policy allows it
     try:
         client_for(ctx, "iam", keys).create_virtual_mfa_device(VirtualMFADeviceName=device_name, Tags=kit_tags(ctx.participant))
     except AWS_ERRORS as exc:

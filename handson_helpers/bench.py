@@ -147,17 +147,6 @@ def bench_notebooks() -> dict:
     }
 
 
-# What a participant may do in the hands-on, on their own user and device only; the lists need "*".
-OWN_ACTIONS = [
-    f"iam:{a}"
-    for a in (
-        "CreateUser GetUser DeleteUser TagUser ListUserTags ListMFADevices EnableMFADevice DeactivateMFADevice ResyncMFADevice "
-        "ListAccessKeys DeleteAccessKey ListUserPolicies DeleteUserPolicy CreateVirtualMFADevice DeleteVirtualMFADevice "
-        "TagMFADevice ListMFADeviceTags ListAttachedUserPolicies ListGroupsForUser GetLoginProfile"
-    ).split()
-]
-
-
 def _names(n: int) -> tuple[str, str]:
     return f"{USER}-p{n:02d}", f"{DEVICE}-p{n:02d}"
 

@@ -193,7 +193,8 @@ def ensure_unix_user(name: str, state: Path, notebooks: Path) -> None:
         if os.path.lexists(_home_of_a_new_user(name)):  # useradd would hand an old home (files and all) to the new account
             raise ValueError(f"{name!r}: a home of that name is still there; remove it before the name is given out again") from None
         with _USERS:
-            _run("useradd", "--create-home", "--key", "HOME_MODE=0700", "--shell", "/bin/bash", "--comment", "handson hub participant", name)
+            uid = _next_uid(state)
+            _run("useradd", "--create-home", "--key", "HOME_MODE=0700", "--uid", str(uid), "--user-group", "--shell", "/bin/bash", "--comment", "handson hub participant", name)
             if name not in created_users(state):
                 with open(_created_file(state), "a") as f:
                     f.write(name + "\n")
@@ -240,14 +241,14 @@ def _delete_account(name: str, timeout: float = 15) -> bool:
         user = pwd.getpwnam(name)
     except KeyError:
         return True
+    if shutil.which("crontab"):  # first, so no job starts again while the processes are ended
+        subprocess.run(["crontab", "-r", "-u", name], check=False, capture_output=True)
     deadline = time.monotonic() + timeout
     while _processes_of(user.pw_uid):
         subprocess.run(["pkill", "-KILL", "-u", name], check=False)
         if time.monotonic() > deadline:
             return False
         time.sleep(0.1)
-    if shutil.which("crontab"):  # userdel leaves crontabs: they would run as the next holder of the name
-        subprocess.run(["crontab", "-r", "-u", name], check=False, capture_output=True)
     subprocess.run(["userdel", "--remove", name], check=False, capture_output=True)
     home = Path(user.pw_dir)
     if home.is_dir() and not home.is_symlink() and home.stat().st_uid == user.pw_uid:
@@ -269,6 +270,16 @@ def _processes_of(uid: int) -> list[int]:
         except (FileNotFoundError, ProcessLookupError, IndexError):
             continue
     return found
+
+
+def _next_uid(state: Path, first: int = 20000) -> int:
+    """A uid no account has had since the hub began: a deleted participant's files outside the home
+    (/tmp, /dev/shm) would otherwise belong to whoever gets the uid next."""
+    mark = state / "last-uid"
+    taken = {entry.pw_uid for entry in pwd.getpwall()}
+    uid = max([first - 1, *(u for u in taken if u >= first)] + ([int(mark.read_text())] if mark.exists() else [])) + 1
+    mark.write_text(str(uid))
+    return uid
 
 
 def _home_of_a_new_user(name: str) -> Path:

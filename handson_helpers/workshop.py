@@ -77,9 +77,7 @@ def kit_devices(ctx: Context, users: list[tuple[dict, str]]) -> list[tuple[dict,
     owners = {u["UserName"]: who for u, who in users}
     found = []
     for device in list_devices(ctx):
-        name = device_name_of(device["SerialNumber"])
-        suffix = _suffix(name, SEED_BACKUP_DEVICE_NAME)  # 45's second device, else 2.1's
-        suffix = _suffix(name, SEED_DEVICE_NAME) if suffix is None else suffix
+        suffix = _device_suffix(device)
         if suffix is None:
             continue
         owner = device.get("User", {}).get("UserName")
@@ -91,6 +89,13 @@ def kit_devices(ctx: Context, users: list[tuple[dict, str]]) -> list[tuple[dict,
         if who is not None:
             found.append((device, who))
     return found
+
+
+def _device_suffix(device: dict) -> str | None:
+    """The participant part of a device's name: 45's backup first (its name extends 2.1's), else 2.1's."""
+    name = device_name_of(device["SerialNumber"])
+    backup = _suffix(name, SEED_BACKUP_DEVICE_NAME)
+    return backup if backup is not None else _suffix(name, SEED_DEVICE_NAME)
 
 
 def _is_backup(device: dict) -> bool:
@@ -142,7 +147,7 @@ def status(ctx: Context, user_path: str = SEED_USER_PATH) -> list[Row]:
     if ctx.room:  # who a participant is comes from the room's identity, which only the room tags, not from their own tags
         named = {identity["UserName"][len(room.IDENTITY_PREFIX) :]: tag for identity, tag in identities}
         users = [(u, named.get(_suffix(u["UserName"], SEED_USER_NAME) or "", who)) for u, who in users]
-        devices = [(d, named.get(_suffix(device_name_of(d["SerialNumber"]), SEED_DEVICE_NAME) or "", who)) for d, who in devices]
+        devices = [(d, named.get(_device_suffix(d) or "", who)) for d, who in devices]
     rows = []
     for user, who in users:
         mine = sorted((d for d, _ in devices if d.get("User", {}).get("UserName") == user["UserName"]), key=_is_backup)

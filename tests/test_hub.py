@@ -362,7 +362,7 @@ def test_a_deleted_hub_user_leaves_nothing_for_the_next_one_of_that_name(the_hub
     url = client.url
     assert _log_in(url, name, "first-holder-12") == 302
     client.start_server(name)
-    home = Path(pwd.getpwnam(name).pw_dir)
+    home, first_uid = Path(pwd.getpwnam(name).pw_dir), pwd.getpwnam(name).pw_uid
     secret = home / "environment" / "left-behind.png"
     secret.parent.mkdir()
     secret.write_bytes(b"the first holder's QR")
@@ -374,6 +374,7 @@ def test_a_deleted_hub_user_leaves_nothing_for_the_next_one_of_that_name(the_hub
     assert _log_in(url, name, "second-holder-12") == 302  # a new person, a new password, an empty account
     client.start_server(name)
     assert not (Path(pwd.getpwnam(name).pw_dir) / "environment" / "left-behind.png").exists()
+    assert pwd.getpwnam(name).pw_uid != first_uid  # a uid is never given twice: files left outside the home stay the last holder's
     client.call("DELETE", f"/hub/api/users/{name}/server")
     client.call("DELETE", f"/hub/api/users/{name}")
 
