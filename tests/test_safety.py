@@ -22,7 +22,7 @@ from helpers import typed as typed_codes
 
 import handson_helpers as hh
 from conftest import AWS_CLI
-from handson_helpers import access, mfa, rules, safefs, settings
+from handson_helpers import access, hub, mfa, rules, safefs, settings
 from handson_helpers import sandbox as sb
 from handson_helpers.sandbox import control, paths
 from handson_helpers.sandbox.server import port_free
@@ -105,9 +105,9 @@ def test_impostor_really_runs_as_another_user(sandbox):
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """For an impostor started later: a port outside the ephemeral range (one released there may be
+    handed to any process at once), from a stretch of the hub's servers' range no test server uses."""
+    return hub.free_port(range(14000, 19000))
 
 
 # Every way the kit reaches its sandbox, after the sandbox died and another user took its port.
