@@ -156,7 +156,6 @@ def _room(count: int):
     """A real room sandbox (``python -m handson_helpers.sandbox room``, as JupyterHub runs it) behind
     a stand-in for the one hub call it makes (GET /hub/api/user); yields its URL, pid and each
     learner's keys, fetched from its credentials endpoint with the learner's token as a kernel does."""
-    import socket
     import tempfile
     import urllib.request
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -178,9 +177,9 @@ def _room(count: int):
 
     hub = ThreadingHTTPServer(("127.0.0.1", 0), Hub)
     threading.Thread(target=hub.serve_forever, daemon=True).start()
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    from .hub import free_port
+
+    port = free_port(range(10000, 12000))  # outside the ephemeral range: nothing else is handed it
     with tempfile.TemporaryDirectory(prefix="handson-bench-room-") as home:
         env = {
             **os.environ,
