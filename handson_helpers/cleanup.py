@@ -58,31 +58,30 @@ class Plan:
 
 def commands(plan: Plan) -> list[str]:
     """The aws CLI steps of a plan, in IAM's order, as a learner would type them."""
-    return (access_cleanup_commands(plan.access) if plan.access else []) + _backup_commands(plan) + _device_and_user_commands(plan)
+    backup = _backup_commands(plan.user_name, plan.backup) if plan.backup else []
+    return (access_cleanup_commands(plan.access) if plan.access else []) + backup + _device_and_user_commands(plan)
 
 
-def _backup_commands(plan: Plan) -> list[str]:
-    backup = plan.backup
-    if backup is None:
-        return []
-    user, serial = ref("IAM_USER_NAME", plan.user_name), backup.serial
+def _device_commands(user: str, serial: str, deactivate: bool, delete: bool) -> list[str]:
+    """Deactivate, then delete a virtual device (``user`` and ``serial`` as shown)."""
     steps = []
-    if backup.deactivate:
+    if deactivate:
         steps.append(continued("aws iam deactivate-mfa-device", f"  --user-name {user}", f"  --serial-number {serial}"))
-    if backup.delete_device:
+    if delete:
         steps.append(continued("aws iam delete-virtual-mfa-device", f"  --serial-number {serial}"))
+    return steps
+
+
+def _backup_commands(user_name: str, backup: BackupPlan) -> list[str]:
+    steps = _device_commands(ref("IAM_USER_NAME", user_name), backup.serial, backup.deactivate, backup.delete_device)
     if backup.delete_file:
         steps.append("rm " + assign("FILE", str(expand(backup.outfile))).split("=", 1)[1])  # "${HOME}/…" as the page writes paths
     return steps
 
 
 def _device_and_user_commands(plan: Plan) -> list[str]:
-    user, serial = ref("IAM_USER_NAME", plan.user_name), ref("MFA_DEVICE_SERIAL", plan.serial)
-    steps = []
-    if plan.deactivate:
-        steps.append(continued("aws iam deactivate-mfa-device", f"  --user-name {user}", f"  --serial-number {serial}"))
-    if plan.delete_device:
-        steps.append(continued("aws iam delete-virtual-mfa-device", f"  --serial-number {serial}"))
+    user = ref("IAM_USER_NAME", plan.user_name)
+    steps = _device_commands(user, ref("MFA_DEVICE_SERIAL", plan.serial), plan.deactivate, plan.delete_device)
     if plan.delete_user:
         steps.append(continued("aws iam delete-user", f"  --user-name {user}"))
     if plan.delete_file:
@@ -238,7 +237,7 @@ def run_cleanup(ctx: Context, plan: Plan) -> None:
 
 
 def _run_backup_cleanup(ctx: Context, user_name: str, backup: BackupPlan) -> None:
-    steps = iter(_backup_commands(Plan(user_name, "", "", False, False, False, False, (), backup=backup)))
+    steps = iter(_backup_commands(user_name, backup))
     _device_steps(ctx, steps, user_name, backup.serial, backup.deactivate, backup.delete_device)
     if backup.delete_file:
         remove_private(expand(backup.outfile))
