@@ -20,7 +20,7 @@ _nbval_started = False
 def pytest_configure(config):
     for key in [k for k in os.environ if k.startswith("AWS_")] + ["HANDSON_PARTICIPANT", "JUPYTERHUB_USER", "HANDSON_AWS_ACCOUNT_ID"]:
         os.environ.pop(key, None)
-    os.environ.update(HOME=_home, HANDSON_HOME=os.path.join(_home, ".handson-iam-mfa"), HANDSON_TARGET="sandbox", HANDSON_AUTO_MFA="1")
+    os.environ.update(HOME=_home, HANDSON_HOME=os.path.join(_home, ".handson-iam-mfa"), HANDSON_TARGET="sandbox", HANDSON_AUTO_MFA="1", HANDSON_SANDBOX_SERVER="tests.sandbox_faults")
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups

@@ -17,7 +17,7 @@ from handson_helpers import sandbox as sb
 from handson_helpers import totp
 from handson_helpers.access import MFA_POLICY
 from handson_helpers.sandbox import paths
-from handson_helpers.sandbox.access import conditions_met
+from handson_helpers.sandbox.evaluation import conditions_met
 
 USER, PATH, DEVICE = "handson-cli-basic-user", "/handson-cli/", "handson-cli-basic-user-mfa"
 USER_ARN = f"arn:aws:iam::123456789012:user/handson-cli/{USER}"
@@ -401,7 +401,7 @@ def test_a_session_dies_with_its_user_even_if_the_name_comes_back(iam, ctx):
 
 
 def test_a_user_keeps_only_its_newest_sessions(iam, ctx):
-    from handson_helpers.sandbox.access import MAX_SESSIONS_PER_USER
+    from handson_helpers.sandbox.sessions import MAX_SESSIONS_PER_USER
 
     iam.create_user(UserName="busy")
     key = iam.create_access_key(UserName="busy")["AccessKey"]

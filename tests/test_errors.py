@@ -6,6 +6,7 @@ import signal
 
 import pytest
 from helpers import PATH, USER, AsyncIPCKernelManager, make_user_and_device, outfile, phone_codes
+from sandbox_faults import inject_fault
 from test_bad_input import iam_state
 
 import handson_helpers as hh
@@ -24,14 +25,14 @@ def quick_backoff(monkeypatch):
 
 @pytest.mark.parametrize("code, status", [("Throttling", 400), ("ServiceFailure", 500)])
 def test_transient_faults_are_retried(ctx, iam, code, status, quick_backoff):
-    sb.inject_fault("CreateUser", code, status=status, count=MAX_ATTEMPTS - 1)
+    inject_fault("CreateUser", code, status=status, count=MAX_ATTEMPTS - 1)
     hh.create_user(ctx, USER, PATH)
     assert [u["UserName"] for u in iam.list_users()["Users"]] == [USER]
 
 
 @pytest.mark.parametrize("code, status, words", [("Throttling", 400, "再試行しても"), ("ServiceFailure", 500, "再試行しても")])
 def test_faults_that_outlast_the_retries_are_explained_and_change_nothing(ctx, iam, code, status, words, quick_backoff):
-    sb.inject_fault("CreateUser", code, status=status, count=MAX_ATTEMPTS)
+    inject_fault("CreateUser", code, status=status, count=MAX_ATTEMPTS)
     with pytest.raises(hh.HandsonError) as err:
         hh.create_user(ctx, USER, PATH)
     assert err.value.code == code and words in err.value.message
@@ -42,7 +43,7 @@ def test_faults_that_outlast_the_retries_are_explained_and_change_nothing(ctx, i
 def test_access_denied_names_the_missing_action(ctx, iam, tmp_path):
     qr = outfile(tmp_path)
     serial = make_user_and_device(ctx, qr)
-    sb.inject_fault("EnableMFADevice", "AccessDenied", status=403, message="User is not authorized to perform: iam:EnableMFADevice")
+    inject_fault("EnableMFADevice", "AccessDenied", status=403, message="User is not authorized to perform: iam:EnableMFADevice")
     before = iam_state(iam)
     with pytest.raises(hh.HandsonError) as err:
         hh.enable_mfa_device(ctx, USER, serial, *phone_codes(qr))

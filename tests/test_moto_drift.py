@@ -1,9 +1,9 @@
 """Every moto internal the sandbox patches, wraps, subclasses or builds by hand still has the shape
 the kit expects; a moto release that changes one fails here, naming the installed moto version.
 
-The sandbox (faithful.py, access.py, store.py, room.py, server.py) replaces moto's methods with
-functions of the same parameters and calls the originals positionally, so a renamed, added or
-reordered parameter would silently pass the wrong value. This module imports moto in the test
+The sandbox imports and patches moto in one module (emulator.py), which puts faithful.py's and
+sessions.py's functions in place of moto's methods; they take the same parameters and call the
+originals positionally, so a renamed, added or reordered parameter would silently pass the wrong value. This module imports moto in the test
 process without applying the patches: it checks moto as installed.
 """
 
@@ -18,7 +18,7 @@ import pytest
 from moto.iam import access_control, exceptions, models, responses
 
 from handson_helpers.rules import ACCOUNT_ID
-from handson_helpers.sandbox import access, faithful, store
+from handson_helpers.sandbox import emulator, faithful, sessions, store
 
 REPO = Path(__file__).resolve().parents[1]
 Policy = access_control.IAMPolicy
@@ -33,23 +33,23 @@ def _params(func) -> list[str]:
 # (where in moto, the kit's replacement or wrapper, which must take the same parameters)
 REPLACED = [
     ("moto.iam.models.IAMBackend.create_user", faithful.create_user),
-    ("moto.iam.models.IAMBackend.create_user", access.create_user),
+    ("moto.iam.models.IAMBackend.create_user", sessions.create_user),
     ("moto.iam.models.IAMBackend.update_user", faithful.update_user),
-    ("moto.iam.models.IAMBackend.update_user", access.update_user),
+    ("moto.iam.models.IAMBackend.update_user", sessions.update_user),
     ("moto.iam.models.IAMBackend.add_user_to_group", faithful.add_user_to_group),
     ("moto.iam.models.IAMBackend.tag_user", faithful.tag_user),
     ("moto.iam.models.IAMBackend.enable_mfa_device", faithful.enable_mfa_device),
     ("moto.iam.models.IAMBackend.delete_user", faithful.delete_user),
     ("moto.iam.models.IAMBackend.list_virtual_mfa_devices", faithful.list_virtual_mfa_devices),
     ("moto.iam.models.IAMBackend.delete_virtual_mfa_device", faithful.delete_virtual_mfa_device),
-    ("moto.iam.models.IAMBackend.get_user_from_access_key_id", access.get_user_from_access_key_id),
+    ("moto.iam.models.IAMBackend.get_user_from_access_key_id", sessions.get_user_from_access_key_id),
     ("moto.sts.models.STSBackend.get_caller_identity", faithful.get_caller_identity),
-    ("moto.sts.models.STSBackend.get_caller_identity", access.get_caller_identity),
-    ("moto.iam.responses.IamResponse.create_virtual_mfa_device", faithful._create_device_response),
-    ("moto.iam.access_control.IAMPolicyStatement.is_action_permitted", access._statement_is_action_permitted),
-    ("moto.iam.access_control.IAMPolicyStatement._check_conditions", access._conditions_checked_above),
-    ("moto.iam.access_control.IAMPolicyStatement._match", access._match),
-    ("moto.core.utils.method_names_from_class", lambda clazz: None),  # server.py caches it per class
+    ("moto.sts.models.STSBackend.get_caller_identity", sessions.get_caller_identity),
+    ("moto.iam.responses.IamResponse.create_virtual_mfa_device", emulator.create_virtual_mfa_device_response),
+    ("moto.iam.access_control.IAMPolicyStatement.is_action_permitted", emulator.statement_is_action_permitted),
+    ("moto.iam.access_control.IAMPolicyStatement._check_conditions", emulator.conditions_checked_above),
+    ("moto.iam.access_control.IAMPolicyStatement._match", emulator.match),
+    ("moto.core.utils.method_names_from_class", lambda clazz: None),  # emulator.py caches it per class
 ]
 
 # What the kit calls or builds and does not replace: the parameters it passes, in order
@@ -66,8 +66,8 @@ CALLED = [
     ("moto.iam.models.IAMBackend.attach_group_policy", ["self", "policy_arn", "group_name"]),
     ("moto.iam.models.IAMBackend.attach_role_policy", ["self", "policy_arn", "role_name"]),
     ("moto.iam.models.IAMBackend.create_access_key", ["self", "user_name", "prefix", "status"]),  # room.py
-    ("moto.iam.models.AccessKey.__init__", ["self", "user_name", "prefix", "account_id", "status"]),  # store.py
-    ("moto.iam.models.VirtualMfaDevice.__init__", ["self", "account_id", "region_name", "device_name"]),  # store.py
+    ("moto.iam.models.AccessKey.__init__", ["self", "user_name", "prefix", "account_id", "status"]),  # emulator.add_access_key
+    ("moto.iam.models.VirtualMfaDevice.__init__", ["self", "account_id", "region_name", "device_name"]),  # emulator.add_device
     ("moto.iam.models.User.put_policy", ["self", "policy_name", "policy_json"]),  # store.py
     ("moto.iam.access_control.IAMPolicy.__init__", ["self", "policy"]),
     ("moto.iam.access_control.IAMPolicy.is_action_permitted", ["self", "action", "resource", "principal", "incoming_condition_values"]),
@@ -88,13 +88,12 @@ POSITIONAL = [
 
 # Names the kit imports or assigns onto, with the type it relies on
 PRESENT = [
-    ("moto.core.responses.method_names_from_class", "function"),  # server.py assigns the cached one here
+    ("moto.core.responses.method_names_from_class", "function"),  # emulator.py assigns the cached one here
     ("moto.iam.responses.IamResponse.RESPONSE_KEY_PATH_TO_TRANSFORMER", dict),
     ("moto.core.serialize.never_return", "function"),
     ("moto.core.responses.ActionResult", type),
     ("moto.core.responses.EmptyResult", type),
     ("moto.core.exceptions.ServiceException", type),
-    ("moto.core.DEFAULT_ACCOUNT_ID", str),
     ("moto.iam.exceptions.IAMException", type),
     ("moto.iam.exceptions.DeleteConflictException", type),
     ("moto.iam.exceptions.EntityAlreadyExists", type),
@@ -124,7 +123,7 @@ def _find(dotted: str):
 def _behaviour() -> list[str]:
     """What the patches rely on beyond names: moto's statement check asks _match and _check_conditions
     (the kit replaces both), Effect decides the result, and collect_policies reads only the owner's
-    name and backend (access._Owner stands in for a key)."""
+    name and backend (emulator._Owner stands in for a key)."""
     found = []
     asked = []
 
@@ -136,7 +135,7 @@ def _behaviour() -> list[str]:
         @staticmethod
         def _match(pattern, string):
             asked.append("_match")
-            return access._match(pattern, string)
+            return emulator.match(pattern, string)
 
     statement = {"Effect": "Deny", "Action": "iam:Get*", "Resource": "*", "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "false"}}}
     if Probe(statement).is_action_permitted("iam:GetUser", "*", None, None) is not Result.DENIED:
@@ -162,19 +161,19 @@ def _behaviour() -> list[str]:
     backend = models.IAMBackend(region_name="global", account_id=ACCOUNT_ID)
     backend.create_user("us-east-1", "drift", "/", None)
     backend.put_user_policy("drift", "p", allow)
-    owner = access._Owner.__new__(access._Owner)  # its __init__ takes the global backend; this one is ours
-    owner._owner_user_name, owner.backend = "drift", backend
     try:
-        documents = access_control.IAMUserAccessKey.collect_policies(owner)
+        documents = emulator.user_policies("drift", backend)
     except AttributeError as exc:
         return [*found, f"IAMUserAccessKey.collect_policies reads more than _owner_user_name and backend: {exc}"]
-    if [d.get("policy_document") if isinstance(d, dict) else None for d in documents] != [allow]:  # the form access._with_variables reads
-        found.append(f"IAMUserAccessKey.collect_policies returned {documents!r} for one inline policy")
+    except (KeyError, TypeError) as exc:
+        return [*found, f"IAMUserAccessKey.collect_policies returns policies of another form: {exc!r}"]
+    if documents != [allow]:
+        found.append(f"IAMUserAccessKey.collect_policies gave {documents!r} for one inline policy")
     return found
 
 
 def _store_round_trip() -> list[str]:
-    """store.py builds AccessKey and VirtualMfaDevice by hand and sets their fields: a snapshot
+    """emulator.py builds AccessKey and VirtualMfaDevice by hand for store.py and sets their fields: a snapshot
     restored into a new backend must give the same snapshot."""
     source = models.IAMBackend(region_name="global", account_id=ACCOUNT_ID)
     user = source.create_user("us-east-1", "drift", "/handson/", [{"Key": "k", "Value": "v"}])
@@ -182,7 +181,7 @@ def _store_round_trip() -> list[str]:
     source.put_user_policy("drift", "p", '{"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "iam:*", "Resource": "*"}]}')
     device = source.create_virtual_mfa_device("drift-mfa", "/")
     device.base32_string_seed = "JBSWY3DPEHPK3PXP"
-    faithful.assign_device(source, user, device)
+    emulator.assign_device(source, user, device)
     before = store.snapshot(source)
     target = models.IAMBackend(region_name="global", account_id=ACCOUNT_ID)
     try:
@@ -250,14 +249,20 @@ def test_moto_still_has_what_the_sandbox_patches():
 
 
 def test_the_sandbox_patches_nothing_this_module_does_not_check():
-    """A new assignment onto moto in the sandbox must be added to the tables above."""
-    checked = {where.rsplit(".", 1)[-1] for where, _ in REPLACED + CALLED + POSITIONAL} | {"RESPONSE_KEY_PATH_TO_TRANSFORMER", "method_names_from_class"}
-    new = {"resync_mfa_device", "list_mfa_device_tags", "handson_sessions"}  # moto has none: the kit adds them
-    assigned = set()
-    for path in (REPO / "handson_helpers" / "sandbox").glob("*.py"):
-        for m in re.finditer(r"^\s+(?:models|sts_models|responses|IAMPolicyStatement|backend)(?:\.\w+)*\.(\w+) = ", path.read_text(), re.MULTILINE):
-            assigned.add(m.group(1))
-    assert assigned and assigned - checked - new == set()
+    """Only emulator.py imports moto, and every method it replaces (the patch tables it is handed,
+    its own assignments) must be in the tables above."""
+    checked = {where for where, _ in REPLACED + CALLED + POSITIONAL}
+    new = {"resync_mfa_device", "list_mfa_device_tags"}  # moto has none: the kit adds them
+    tables = {**faithful.patches(), **sessions.PATCHES}
+    replaced = {f"{emulator.CLASSES[where.split('.')[0]].__module__}.{where}" for where in tables}
+    replaced |= {f"moto.iam.responses.IamResponse.{name}" for name in emulator.RESPONSES}
+    assert replaced and {w for w in replaced - checked if w.rsplit(".", 1)[-1] not in new} == set()
+    source = (REPO / "handson_helpers" / "sandbox" / "emulator.py").read_text()
+    assigned = set(re.findall(r"^\s+(?:statement|core_responses|responses\.IamResponse)\.(\w+) = ", source, re.MULTILINE))
+    checked_names = {where.rsplit(".", 1)[-1] for where in checked} | {"RESPONSE_KEY_PATH_TO_TRANSFORMER"}
+    assert assigned and assigned - checked_names == set()
+    importers = {path.name for path in (REPO / "handson_helpers").rglob("*.py") if re.search(r"^\s*(?:from|import) moto\b", path.read_text(), re.MULTILINE)}
+    assert importers == {"emulator.py"}
 
 
 @pytest.mark.parametrize(

@@ -743,14 +743,14 @@ def _hang(kind: str) -> str:
     body = 're.fullmatch("(a*)*b", "a" * 64)' if kind == "gil" else "time.sleep(3600)"
     return f"""
 import re, time
-from handson_helpers.sandbox import access, server
+from handson_helpers.sandbox import authorization, server
 server.HOLD_LIMIT_SECONDS = 5.0 if {kind!r} == "gil" else 3600.0
-answer = access.answer
+answer = authorization.answer
 def hung(key_id, service, action, params, region):
     if action == "ListUsers":
         {body}
     return answer(key_id, service, action, params, region)
-access.answer = hung
+authorization.answer = hung
 """
 
 

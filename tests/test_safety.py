@@ -25,7 +25,7 @@ from conftest import AWS_CLI
 from handson_helpers import access, hub, mfa, rules, safefs, settings
 from handson_helpers import sandbox as sb
 from handson_helpers.sandbox import control, paths
-from handson_helpers.sandbox.server import port_free
+from handson_helpers.sandbox.connections import port_free
 from handson_helpers.shell import assign
 
 NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
@@ -952,13 +952,14 @@ def test_a_qr_path_that_is_not_the_kits_png_gets_a_japanese_message(ctx, iam, tm
 def test_a_sandbox_that_dies_after_saving_is_reported_truthfully(ctx, iam, tmp_path, action):
     """The change was saved, the answer never left: the kit must not say nothing changed."""
     from helpers import DEVICE, PATH, USER, phone_codes, shown
+    from sandbox_faults import inject_fault
 
     qr = str(tmp_path / "qr" / f"{DEVICE}.png")
     if action != "CreateUser":
         hh.create_user(ctx, USER, PATH)
     if action == "EnableMFADevice":
         serial = hh.create_virtual_mfa_device(ctx, DEVICE, qr)
-    sb.inject_fault(action, "DieAfterSave")
+    inject_fault(action, "DieAfterSave")
     try:
         if action == "EnableMFADevice":
             outcome = hh.enable_mfa_device(ctx, USER, serial, *phone_codes(qr))

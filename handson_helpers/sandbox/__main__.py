@@ -8,24 +8,33 @@ import sys
 from datetime import datetime
 
 from ..errors import HandsonError
-from . import control
+from . import control, texts
 from .paths import home, store_path
 
 
 def _describe(sandbox: control.Sandbox, details: dict) -> str:
     since = datetime.fromtimestamp(sandbox.started_at).isoformat(timespec="seconds")
     lines = [
-        f"sandbox: running at {sandbox.url} (pid {sandbox.pid}, since {since})",
-        f"state:   {store_path(home())}",
-        f"users:   {len(details['users'])}" + "".join(f"\n  - {u}" for u in details["users"]),
-        f"devices: {len(details['devices'])}" + "".join(f"\n  - {d['serial']} ({'assigned to ' + d['user'] if d['user'] else 'unassigned'})" for d in details["devices"]),
+        texts.RUNNING.format(url=sandbox.url, pid=sandbox.pid, since=since),
+        texts.STATE.format(state=store_path(home())),
+        texts.USERS.format(count=len(details["users"])),
+        *(f"  - {u}" for u in details["users"]),
+        texts.DEVICES.format(count=len(details["devices"])),
     ]
+    for d in details["devices"]:
+        lines.append(f"  - {d['serial']} ({texts.ASSIGNED.format(user=d['user']) if d['user'] else texts.UNASSIGNED})")
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m handson_helpers.sandbox", description="Control the kit's local IAM/STS sandbox.")
-    parser.add_argument("command", choices=["start", "stop", "status", "env", "reset", "room"], help="room: serve a JupyterHub room (run by the hub as a service)")
+    parser = argparse.ArgumentParser(
+        prog="python -m handson_helpers.sandbox", description="Control the kit's local IAM/STS sandbox."
+    )
+    parser.add_argument(
+        "command",
+        choices=["start", "stop", "status", "env", "reset", "room"],
+        help="room: serve a JupyterHub room (run by the hub as a service)",
+    )
     args = parser.parse_args(argv)
     try:
         if args.command == "room":
@@ -34,17 +43,17 @@ def main(argv: list[str] | None = None) -> int:
             return serve_room(home())
         if args.command == "start":
             sandbox = control.start()
-            word = "already running" if sandbox.already_running else "started"
-            print(f"sandbox {word} at {sandbox.url} (pid {sandbox.pid})")
+            word = texts.ALREADY_RUNNING if sandbox.already_running else texts.JUST_STARTED
+            print(texts.STARTED.format(word=word, url=sandbox.url, pid=sandbox.pid))
             if sandbox.notice:
                 print(sandbox.notice, file=sys.stderr)
         elif args.command == "stop":
-            print("sandbox stopped" if control.stop() else "sandbox was not running")
+            print(texts.STOPPED if control.stop() else texts.WAS_NOT_RUNNING)
         elif args.command == "status":
             found = control.running()
             details = control.info(found) if found else None
             if not found or not details:
-                print(f"sandbox: not running (start it with: python -m handson_helpers.sandbox start)\nstate:   {store_path(home())}")
+                print(texts.NOT_RUNNING + "\n" + texts.STATE.format(state=store_path(home())))
                 return 1
             print(_describe(found, details))
         elif args.command == "env":
@@ -54,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"export {key}={shlex.quote(value)}")
         elif args.command == "reset":
             sandbox = control.reset()
-            print(f"sandbox at {sandbox.url} is now empty")
+            print(texts.EMPTIED.format(url=sandbox.url))
     except (control.SandboxError, HandsonError) as exc:
         print(getattr(exc, "message", None) or exc, file=sys.stderr)
         return 1

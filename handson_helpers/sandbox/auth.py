@@ -19,7 +19,8 @@ from botocore.credentials import Credentials
 MAX_SKEW_SECONDS = 300  # AWS allows 15 minutes; the sandbox shares the client's clock, so 5 is ample
 AUTH_RE = re.compile(
     # bounded parts: the region becomes aws:RequestedRegion, which policies match with wildcards
-    r"AWS4-HMAC-SHA256 Credential=(?P<key>[^/,\s]{1,128})/(?P<date>\d{8})/(?P<region>[a-z0-9-]{1,32})/(?P<service>[a-z0-9-]{1,32})/aws4_request,\s*"
+    r"AWS4-HMAC-SHA256 Credential=(?P<key>[^/,\s]{1,128})/(?P<date>\d{8})/"
+    r"(?P<region>[a-z0-9-]{1,32})/(?P<service>[a-z0-9-]{1,32})/aws4_request,\s*"
     r"SignedHeaders=(?P<signed>[a-z0-9;\-]+),\s*Signature=(?P<signature>[0-9a-f]{64})",
     re.ASCII,
 )
@@ -63,21 +64,35 @@ def verify(environ, body: bytes, secrets: Secrets, now: float, not_before: float
         raise Denied(403, "MissingAuthenticationToken", "Request is missing Authentication Token")
     match = AUTH_RE.fullmatch(header.strip())
     if not match:
-        raise Denied(400, "IncompleteSignature", "Authorization header requires 'Credential', 'Signature' and 'SignedHeaders' parameters.")
+        raise Denied(
+            400,
+            "IncompleteSignature",
+            "Authorization header requires 'Credential', 'Signature' and 'SignedHeaders' parameters.",
+        )
     headers = _headers(environ)
-    secret = secrets(match["key"], headers.get("x-amz-security-token")) if callable(secrets) else secrets.get(match["key"])
+    secret = (
+        secrets(match["key"], headers.get("x-amz-security-token")) if callable(secrets) else secrets.get(match["key"])
+    )
     if secret is None:
         raise Denied(403, "InvalidClientTokenId", "The security token included in the request is invalid.")
     stamp = headers.get("x-amz-date", "")
     try:
         signed_at = datetime.strptime(stamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc).timestamp()
     except ValueError:
-        raise Denied(400, "IncompleteSignature", "Date must be in ISO-8601 'basic format' in the X-Amz-Date header.") from None
+        raise Denied(
+            400, "IncompleteSignature", "Date must be in ISO-8601 'basic format' in the X-Amz-Date header."
+        ) from None
     if abs(now - signed_at) > MAX_SKEW_SECONDS or signed_at < int(not_before):
-        raise Denied(403, "SignatureDoesNotMatch", f"Signature expired: {stamp} is now earlier or later than the allowed window.")
+        raise Denied(
+            403, "SignatureDoesNotMatch", f"Signature expired: {stamp} is now earlier or later than the allowed window."
+        )
     signed = match["signed"].split(";")
     if "host" not in signed or any(name not in headers for name in signed):
-        raise Denied(403, "SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided.")
+        raise Denied(
+            403,
+            "SignatureDoesNotMatch",
+            "The request signature we calculated does not match the signature you provided.",
+        )
     query = environ.get("QUERY_STRING", "")
     url = f"http://{headers['host']}{environ.get('PATH_INFO', '/')}" + (f"?{query}" if query else "")
     request = AWSRequest(method=environ["REQUEST_METHOD"], url=url, data=body, headers={n: headers[n] for n in signed})
@@ -88,6 +103,7 @@ def verify(environ, body: bytes, secrets: Secrets, now: float, not_before: float
         raise Denied(
             403,
             "SignatureDoesNotMatch",
-            "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.",
+            "The request signature we calculated does not match the signature you provided. "
+            "Check your AWS Secret Access Key and signing method. Consult the service documentation for details.",
         )
     return Caller(match["key"], match["service"], match["region"])

@@ -4,7 +4,7 @@ One server per HANDSON_HOME, shared by every kernel and terminal of the user: it
 pid live in a state file there. A listener is trusted only after it proves that it knows the
 sandbox's secret (an HMAC over a fresh nonce and its own port), and every request after that is
 SigV4-signed, so the secret never travels: whoever holds a stale port learns nothing from us.
-This module never imports moto, so a kernel stays light.
+This module never loads the emulator, so a kernel stays light.
 """
 
 from __future__ import annotations
@@ -29,11 +29,19 @@ from urllib.parse import urlsplit, urlunsplit
 
 from ..errors import HandsonError
 from ..rules import ACCOUNT_ID, REGION
+from . import texts
 from .paths import LOOPBACK, credentials, home, lock_path, log_path, state_path
 
 START_TIMEOUT = 60.0
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 CONTROL_SERVICE = "handson"  # the SigV4 service name of the control endpoints
+SERVER = "handson_helpers.sandbox.server"
+
+
+def server_module() -> str:
+    """The module the server runs as: the kit's, or (HANDSON_SANDBOX_SERVER) the tests' own with
+    fault injection (tests/sandbox_faults.py), in every process they start."""
+    return os.environ.get("HANDSON_SANDBOX_SERVER") or SERVER
 
 
 class SandboxError(HandsonError):
@@ -91,7 +99,9 @@ def _read_state(base: Path) -> Sandbox | None:
     try:
         data = json.loads(state_path(base).read_text())
         key_id, secret = credentials(base)
-        return Sandbox(int(data["pid"]), str(data["host"]), int(data["port"]), float(data["started_at"]), key_id, secret)
+        return Sandbox(
+            int(data["pid"]), str(data["host"]), int(data["port"]), float(data["started_at"]), key_id, secret
+        )
     except (FileNotFoundError, ValueError, KeyError, TypeError):
         return None
 
@@ -105,7 +115,14 @@ def _write_state(base: Path, sandbox: Sandbox) -> None:
     os.replace(tmp, state_path(base))
 
 
-def signed_request(sandbox: Sandbox, method: str, url: str, body: bytes = b"", headers: dict | None = None, service: str = CONTROL_SERVICE):
+def signed_request(
+    sandbox: Sandbox,
+    method: str,
+    url: str,
+    body: bytes = b"",
+    headers: dict | None = None,
+    service: str = CONTROL_SERVICE,
+):
     """A urllib request SigV4-signed with the sandbox's key (botocore computes the signature)."""
     from botocore.auth import SigV4Auth
     from botocore.awsrequest import AWSRequest
@@ -114,13 +131,17 @@ def signed_request(sandbox: Sandbox, method: str, url: str, body: bytes = b"", h
     request = AWSRequest(method=method, url=url, data=body, headers=headers or {})
     SigV4Auth(Credentials(sandbox.key_id, sandbox.secret), service, REGION).add_auth(request)
     prepared = request.prepare()
-    return urllib.request.Request(prepared.url, data=prepared.body or None, method=method, headers=dict(prepared.headers))
+    return urllib.request.Request(
+        prepared.url, data=prepared.body or None, method=method, headers=dict(prepared.headers)
+    )
 
 
 def request(sandbox: Sandbox, path: str, payload: dict | None = None, timeout: float = 5.0) -> dict:
     """Call one of the sandbox's own control endpoints (/_handson/...), signed."""
     body = b"" if payload is None else json.dumps(payload).encode()
-    req = signed_request(sandbox, "GET" if payload is None else "POST", sandbox.url + path, body, {"Content-Type": "application/json"})
+    req = signed_request(
+        sandbox, "GET" if payload is None else "POST", sandbox.url + path, body, {"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(req, timeout=timeout) as resp:
         return json.loads(resp.read())
 
@@ -162,7 +183,7 @@ def running(base: Path | None = None) -> Sandbox | None:
 def start(host: str = "127.0.0.1", port: int = 0, base: Path | None = None) -> Sandbox:
     """Start the sandbox, or return the running one; safe when two kernels call it at once."""
     if host not in LOOPBACK:
-        raise SandboxError(f"サンドボックスはループバック(127.0.0.1)でのみ起動できます: {host}")
+        raise SandboxError(texts.LOOPBACK_ONLY.format(host=host))
     base = base or home()
     with _locked(base):
         previous = _read_state(base)
@@ -172,11 +193,14 @@ def start(host: str = "127.0.0.1", port: int = 0, base: Path | None = None) -> S
             if _serves(previous.pid, base):  # ours, but with credentials we no longer have: retire it
                 _terminate(previous.pid)
         key_id, secret = credentials(base)
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(PACKAGE_ROOT), os.environ.get("PYTHONPATH")])))
+        port = port or (previous.port if previous else preferred_port(base))
+        env = dict(
+            os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(PACKAGE_ROOT), os.environ.get("PYTHONPATH")]))
+        )
         log_fd = os.open(log_path(base), os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o600)
         try:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "handson_helpers.sandbox.server", "--home", str(base), "--host", host, "--port", str(port or (previous.port if previous else preferred_port(base)))],
+                [sys.executable, "-m", server_module(), "--home", str(base), "--host", host, "--port", str(port)],
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=log_fd,
@@ -196,7 +220,7 @@ def start(host: str = "127.0.0.1", port: int = 0, base: Path | None = None) -> S
             bound = int(hello["port"]) if refused is None else 0
         except (ValueError, KeyError, TypeError, AttributeError):
             proc.kill()
-            raise SandboxError(f"サンドボックスを起動できませんでした。ログ {log_path(base)} を確認し、`make setup` をやり直してから再度実行してください。") from None
+            raise SandboxError(texts.NOT_STARTED.format(log=log_path(base))) from None
         if refused is not None:
             proc.kill()
             proc.wait()
@@ -297,7 +321,10 @@ def _gone(pid: int) -> bool:
 def _serves(pid: int, base: Path) -> bool:
     """Whether ``pid`` is a sandbox server of this user for ``base`` (read from its command line)."""
     try:
-        return f"\0--home\0{base}\0".encode() in Path(f"/proc/{pid}/cmdline").read_bytes() and os.stat(f"/proc/{pid}").st_uid == os.geteuid()
+        return (
+            f"\0--home\0{base}\0".encode() in Path(f"/proc/{pid}/cmdline").read_bytes()
+            and os.stat(f"/proc/{pid}").st_uid == os.geteuid()
+        )
     except OSError:
         return False
 
@@ -321,21 +348,16 @@ def _alive(pid: int) -> bool:
     try:
         if state(f"/proc/{pid}/stat") == "Z":
             return False
-        return b"handson_helpers.sandbox.server" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        return server_module().encode() in Path(f"/proc/{pid}/cmdline").read_bytes()
     except (OSError, IndexError):
         return True  # no /proc (not Linux): the proof decides
 
 
 def reset() -> Sandbox:
-    """Empty the sandbox (users, devices, stored state, injected faults)."""
+    """Empty the sandbox (users, devices, stored state)."""
     sandbox = ensure_running()
     request(sandbox, "/_handson/reset", {})
     return sandbox
-
-
-def inject_fault(action: str, code: str, status: int = 400, count: int = 1, message: str | None = None) -> None:
-    """Make the next ``count`` calls of ``action`` fail with ``code`` (for fault tests and demos)."""
-    request(ensure_running(), "/_handson/faults", {"action": action, "code": code, "status": status, "count": count, "message": message or code})
 
 
 def client_env(sandbox: Sandbox) -> dict[str, str]:
@@ -348,4 +370,17 @@ def client_env(sandbox: Sandbox) -> dict[str, str]:
     }
 
 
-__all__ = ["ACCOUNT_ID", "Sandbox", "SandboxError", "client_env", "current", "ensure_running", "info", "inject_fault", "reset", "route", "running", "start", "stop"]
+__all__ = [
+    "ACCOUNT_ID",
+    "Sandbox",
+    "SandboxError",
+    "client_env",
+    "current",
+    "ensure_running",
+    "info",
+    "reset",
+    "route",
+    "running",
+    "start",
+    "stop",
+]

@@ -57,7 +57,11 @@ def credentials(base: Path) -> tuple[str, str]:
     path = credentials_path(base)
     try:
         data = json.loads(path.read_text())
-        if isinstance(data, dict) and KEY_ID_RE.fullmatch(str(data.get("key_id"))) and len(str(data.get("secret"))) == 40:
+        if (
+            isinstance(data, dict)
+            and KEY_ID_RE.fullmatch(str(data.get("key_id")))
+            and len(str(data.get("secret"))) == 40
+        ):
             return data["key_id"], data["secret"]
     except (FileNotFoundError, ValueError):
         pass

@@ -17,14 +17,22 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 
-from moto.iam import models
-
-from ..room import IDENTITY_PATH, IDENTITY_TAG_KEY, SCOPE_POLICY_NAME, backup_name, device_fits, identity_name, own_names, participant_of, scope_policy, suffix_of
+from ..room import (
+    IDENTITY_PATH,
+    IDENTITY_TAG_KEY,
+    SCOPE_POLICY_NAME,
+    backup_name,
+    device_fits,
+    identity_name,
+    own_names,
+    participant_of,
+    scope_policy,
+    suffix_of,
+)
 from ..rules import ACCOUNT_ID, REGION
 from ..settings import PARTICIPANT_TAG_KEY, participant, participant_tag
-from . import access
+from . import authorization, emulator, evaluation, sessions
 
-PARTITION = "aws"
 HOLDER_TAG_KEY = "handson-room-holder"  # the hub user's creation time: who holds the name now
 TAG_KEY_RE = re.compile(r"Tags\.member\.([0-9]+)\.Key|TagKeys\.member\.([0-9]+)", re.ASCII)
 DEVICE_ACTIONS = ("EnableMFADevice", "ResyncMFADevice", "DeactivateMFADevice")
@@ -80,7 +88,9 @@ class Hub:
             if not isinstance(admin, bool) or not isinstance(since, str):
                 raise NotAllowed(502, "The hub did not say who this user is.")
         except urllib.error.HTTPError as exc:
-            raise NotAllowed(403 if exc.code in (401, 403) else 502, f"The hub did not accept the token (HTTP {exc.code}).") from None
+            raise NotAllowed(
+                403 if exc.code in (401, 403) else 502, f"The hub did not accept the token (HTTP {exc.code})."
+            ) from None
         except (OSError, ValueError):
             raise NotAllowed(502, "The hub could not be asked who this is.") from None
         caller = Caller(name, admin, since)
@@ -95,10 +105,6 @@ class Hub:
         return cls(os.environ["JUPYTERHUB_API_URL"], os.environ["JUPYTERHUB_API_TOKEN"])
 
 
-def _iam() -> models.IAMBackend:
-    return models.iam_backends[ACCOUNT_ID][PARTITION]
-
-
 def issue(raw: str, since: str = "") -> dict[str, str]:
     """The participant's IAM user, scope policy and one active key: made once, then read back.
 
@@ -110,36 +116,49 @@ def issue(raw: str, since: str = "") -> dict[str, str]:
     suffix, tag = participant(raw), participant_tag(raw)
     if not suffix or tag is None:
         raise NotAllowed(403, "A participant needs a hub user name.")
-    iam = _iam()
+    iam = emulator.iam()
     name = identity_name(suffix)
     user = next((u for n, u in iam.users.items() if n.lower() == name.lower()), None)
     mine = {"Key": IDENTITY_TAG_KEY, "Value": tag["Value"]}
     if user is None:
         user = iam.create_user(REGION, name, IDENTITY_PATH, [mine])
-    elif user.name != name or user.path != IDENTITY_PATH or mine not in iam.tagger.list_tags_for_resource(user.arn)["Tags"]:
-        raise NotAllowed(409, f"The room's name {name} is taken by someone else; ask the instructor to pick another hub user name.")
-    holder = next((t["Value"] for t in iam.tagger.list_tags_for_resource(user.arn)["Tags"] if t["Key"] == HOLDER_TAG_KEY), None)
+    elif (
+        user.name != name
+        or user.path != IDENTITY_PATH
+        or mine not in iam.tagger.list_tags_for_resource(user.arn)["Tags"]
+    ):
+        raise NotAllowed(
+            409, f"The room's name {name} is taken by someone else; ask the instructor to pick another hub user name."
+        )
+    holder = next(
+        (t["Value"] for t in iam.tagger.list_tags_for_resource(user.arn)["Tags"] if t["Key"] == HOLDER_TAG_KEY), None
+    )
     if holder != since:
         if holder is not None:  # the name changed hands: nothing of the last holder's may reach the new one
             _clear_participant(suffix)
         for old in list(user.access_keys):
             iam.delete_access_key(old.access_key_id, name)
-        access.forget_sessions(name)
+        sessions.forget_sessions(name)
         iam.tag_user(name, [{"Key": HOLDER_TAG_KEY, "Value": since}])
     document = json.dumps(scope_policy(suffix))
     if user.policies.get(SCOPE_POLICY_NAME) != document:
         iam.put_user_policy(name, SCOPE_POLICY_NAME, document)
     key = next((k for k in user.access_keys if k.status == "Active"), None) or iam.create_access_key(name)
-    return {"AccessKeyId": key.access_key_id, "SecretAccessKey": key.secret_access_key, "Role": "participant", "Participant": raw}
+    return {
+        "AccessKeyId": key.access_key_id,
+        "SecretAccessKey": key.secret_access_key,
+        "Role": "participant",
+        "Participant": raw,
+    }
 
 
 def _clear_participant(suffix: str) -> None:
     """Delete every user and device named for a participant (the hands-on's user, 2.1's and 45's
     devices), with their keys, sessions, policies and login profile, as the instructor's cleanup
     does: a last holder's 3.1 key with an ``Allow *`` policy could otherwise act on the new one's."""
-    iam = _iam()
+    iam = emulator.iam()
     for user in [u for u in iam.users.values() if suffix_of(u.name) == suffix]:
-        access.forget_sessions(user.name)
+        sessions.forget_sessions(user.name)
         for key in list(user.access_keys):
             iam.delete_access_key(key.access_key_id, user.name)
         for policy in list(user.policies):
@@ -170,13 +189,20 @@ def own_tag_value(user_name: str) -> str | None:
     """The participant tag value the room gave the participant whose user this is (on their
     identity, which only the room and the instructor can tag), or None."""
     suffix = participant_of(user_name)
-    identity = _iam().users.get(identity_name(suffix)) if suffix is not None else None
+    identity = emulator.iam().users.get(identity_name(suffix)) if suffix is not None else None
     if identity is None:
         return None
-    return next((t["Value"] for t in _iam().tagger.list_tags_for_resource(identity.arn)["Tags"] if t["Key"] == IDENTITY_TAG_KEY), None)
+    return next(
+        (
+            t["Value"]
+            for t in emulator.iam().tagger.list_tags_for_resource(identity.arn)["Tags"]
+            if t["Key"] == IDENTITY_TAG_KEY
+        ),
+        None,
+    )
 
 
-def rule(who: access.Principal, service: str, action: str, params: dict[str, str]) -> tuple[str, str] | None:
+def rule(who: sessions.Principal, service: str, action: str, params: dict[str, str]) -> tuple[str, str] | None:
     """The room's rules beyond IAM's: (resource, why) for a call that breaks one, else None.
 
     A user named for a participant holds only that participant's device: EnableMFADevice of any
@@ -197,11 +223,13 @@ def rule(who: access.Principal, service: str, action: str, params: dict[str, str
             continue
         value = params.get(f"Tags.member.{match.group(1)}.Value") if match.group(1) else None
         if value is None or value != own_tag_value(who.user_name):
-            return access.resource_of(service, action, params, who), f"a workshop room's {PARTICIPANT_TAG_KEY} tag names the participant who acts, and nobody else"
+            return evaluation.resource_of(
+                service, action, params, who
+            ), f"a workshop room's {PARTICIPANT_TAG_KEY} tag names the participant who acts, and nobody else"
     return None
 
 
 def install() -> None:
     """Make the access evaluation apply participants' boundaries and the room's own rules."""
-    access.boundary_of = boundary
-    access.room_rule = rule
+    authorization.boundary_of = boundary
+    authorization.room_rule = rule

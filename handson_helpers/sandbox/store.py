@@ -6,7 +6,8 @@ Why not pickle moto's backend: its internals change between releases, and a pick
 one moto would not load in the next. The snapshot holds only what the hands-on touches
 (users with path, id, date, tags and inline policies; access keys; virtual MFA devices with
 seed, enable date, user and code state, see otp.py; unexpired GetSessionToken sessions, see
-access.py) as JSON, written to a temporary file, fsynced and renamed over the old one, so a kill at any moment leaves either the old or the new file, never a torn one.
+sessions.py) as JSON, written to a temporary file, fsynced and renamed over the old one, so a kill
+at any moment leaves either the old or the new file, never a torn one.
 
 Saves are group commits (GroupCommit): one writer thread saves once for every change made since
 its last save, and a request is answered only after a save that covers what it changed or saw.
@@ -16,7 +17,6 @@ serialises moto, was a third of the time that lock was held.
 
 from __future__ import annotations
 
-import importlib.metadata
 import json
 import os
 import re
@@ -27,10 +27,8 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from moto.iam import models
-
-from . import access, otp
-from .faithful import assign_device, otpauth_uri, qr_png
+from . import emulator, otp, sessions, texts
+from .faithful import otpauth_uri, qr_png
 
 FORMAT = 1
 
@@ -43,7 +41,8 @@ def _parse(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
-def snapshot(backend: models.IAMBackend) -> dict:
+def snapshot(backend) -> dict:
+    """The state of ``backend`` (the emulator's IAM) as the state file holds it."""
     users = []
     for user in backend.users.values():
         users.append(
@@ -76,7 +75,7 @@ def snapshot(backend: models.IAMBackend) -> dict:
         }
         for device in backend.virtual_mfa_devices.values()
     ]
-    return {"format": FORMAT, "users": users, "devices": devices, "sessions": access.snapshot_sessions()}
+    return {"format": FORMAT, "users": users, "devices": devices, "sessions": sessions.snapshot_sessions()}
 
 
 def _require(ok: bool, what: str) -> None:
@@ -95,7 +94,12 @@ def _date_or_none(value) -> bool:
 
 
 def _tags(value) -> bool:
-    return value is None or (isinstance(value, list) and all(isinstance(t, dict) and isinstance(t.get("Key"), str) and isinstance(t.get("Value"), str) for t in value))
+    return value is None or (
+        isinstance(value, list)
+        and all(
+            isinstance(t, dict) and isinstance(t.get("Key"), str) and isinstance(t.get("Value"), str) for t in value
+        )
+    )
 
 
 def _check_shape(data: dict) -> None:
@@ -109,18 +113,29 @@ def _check_shape(data: dict) -> None:
         _require(_date_or_none(user.get("create_date")), "user date")
         _require(_tags(user.get("tags")), "user tags")
         for key in user.get("access_keys", []):
-            _require(isinstance(key, dict) and all(isinstance(key.get(k), str) for k in ("id", "secret", "status")) and _date_or_none(key.get("create_date")), "access key")
+            _require(
+                isinstance(key, dict)
+                and all(isinstance(key.get(k), str) for k in ("id", "secret", "status"))
+                and _date_or_none(key.get("create_date")),
+                "access key",
+            )
         policies = user.get("policies", {})
-        _require(isinstance(policies, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in policies.items()), "user policies")
+        _require(
+            isinstance(policies, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in policies.items()),
+            "user policies",
+        )
         names.add(user["name"])
     for device in data.get("devices", []):
-        _require(isinstance(device, dict) and isinstance(device.get("serial"), str) and isinstance(device.get("seed"), str), "device")
+        _require(
+            isinstance(device, dict) and isinstance(device.get("serial"), str) and isinstance(device.get("seed"), str),
+            "device",
+        )
         _require(re.fullmatch(r"[A-Z2-7]{16,128}=*", device["seed"]) is not None, "device seed")
         _require(device.get("user") is None or device["user"] in names, "device of a missing user")
         _require(_date_or_none(device.get("enable_date")), "device date")
         _require(_tags(device.get("tags")), "device tags")
         _require(otp.check(device), "device code state")
-    access.check_sessions(data.get("sessions", []))
+    sessions.check_sessions(data.get("sessions", []))
 
 
 class MotoChanged(Exception):
@@ -128,17 +143,14 @@ class MotoChanged(Exception):
     learner's state is fine, the moto is not the one the kit was made for (locks/learner.txt)."""
 
     def __init__(self, path: Path, error: Exception):
-        self.version = importlib.metadata.version("moto")
+        self.version = emulator.VERSION
         self.path = path
-        super().__init__(f"moto {self.version} cannot rebuild the state in {path} ({type(error).__name__}: {error}); the file is left as it was")
-        self.notice = (
-            f"保存されていた状態 {path} を、インストールされている moto {self.version} では復元できません"
-            f"(moto の内部が変わりました: {type(error).__name__})。ファイルはそのまま残してあります。"
-            "moto を固定されたバージョン(locks/learner.txt: `make clean setup`)に戻してから、もう一度実行してください。"
-        )
+        why = f"{type(error).__name__}: {error}"
+        super().__init__(f"moto {self.version} cannot rebuild the state in {path} ({why}); the file is left as it was")
+        self.notice = texts.MOTO_CHANGED.format(path=path, version=self.version, error=type(error).__name__)
 
 
-def restore(backend: models.IAMBackend, data: dict, path: Path) -> list[str]:
+def restore(backend, data: dict, path: Path) -> list[str]:
     """Load a snapshot item by item; returns what could not be loaded (the rest is kept).
     ValueError for a file of another shape; MotoChanged when moto cannot take a well-formed one."""
     _check_shape(data)
@@ -148,7 +160,7 @@ def restore(backend: models.IAMBackend, data: dict, path: Path) -> list[str]:
         raise MotoChanged(path, exc) from exc
 
 
-def _rebuild(backend: models.IAMBackend, data: dict) -> list[str]:
+def _rebuild(backend, data: dict) -> list[str]:
     skipped = []
     for item in data.get("users", []):
         try:
@@ -161,28 +173,21 @@ def _rebuild(backend: models.IAMBackend, data: dict) -> list[str]:
         user.id = item["id"]
         user.create_date = _parse(item["create_date"])
         for k in item.get("access_keys", []):
-            key = models.AccessKey(user.name, prefix=k["id"][:4], account_id=backend.account_id, status=k["status"])
-            key.access_key_id, key.secret_access_key = k["id"], k["secret"]
-            key.create_date = _parse(k["create_date"])
-            user.access_keys.append(key)
-            backend.access_keys[key.physical_resource_id] = key
+            emulator.add_access_key(backend, user, k["id"], k["secret"], k["status"], _parse(k["create_date"]))
         for name, document in item.get("policies", {}).items():
             user.put_policy(name, document)
     for item in data.get("devices", []):
         if item.get("user") and item["user"] not in backend.users:
             skipped.append(f"device {item['serial']}")
             continue
-        device = models.VirtualMfaDevice(backend.account_id, "us-east-1", "/placeholder")
-        device.serial_number = item["serial"]
-        device.base32_string_seed = item["seed"]
-        name = device.serial_number.rsplit("/", 1)[-1]
-        device.qr_code_png = qr_png(otpauth_uri(name, backend.account_id, device.base32_string_seed))
+        name = item["serial"].rsplit("/", 1)[-1]
+        png = qr_png(otpauth_uri(name, backend.account_id, item["seed"]))
+        device = emulator.add_device(backend, item["serial"], item["seed"], png)
         otp.restore(device, item)
-        backend.virtual_mfa_devices[device.serial_number] = device
         backend.tagger.tag_resource(device.serial_number, item.get("tags") or [])
         if item.get("user"):
-            assign_device(backend, backend.get_user(item["user"]), device, _parse(item["enable_date"]))
-    access.restore_sessions(data.get("sessions", []))
+            emulator.assign_device(backend, backend.get_user(item["user"]), device, _parse(item["enable_date"]))
+    sessions.restore_sessions(data.get("sessions", []))
     return skipped
 
 
@@ -204,7 +209,7 @@ class Store:
         if isinstance(data, dict):
             return data
         aside = self.set_aside()
-        self.notice = f"保存されていた状態 {self.path} を読み込めなかったため {aside} に移し、空の状態で起動しました。"
+        self.notice = texts.STATE_SET_ASIDE.format(path=self.path, aside=aside)
         print(f"sandbox: {self.path} could not be read; moved to {aside}, starting empty", file=sys.stderr)
         return None
 
