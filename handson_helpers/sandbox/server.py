@@ -127,14 +127,14 @@ class SandboxApp:
                 return "200 OK", [("Content-Type", "text/xml")], own, self.commits.changed(snapshot(emulator.iam()))
             # the emulator gets exactly the parameters that were checked (and a UserName AWS reads
             # from the caller), in one form body
-            checked = urlencode(params).encode()
+            form = urlencode(params).encode()
             environ.update(
                 {
                     "QUERY_STRING": "",
                     "REQUEST_METHOD": "POST",
                     "CONTENT_TYPE": FORM,
-                    "CONTENT_LENGTH": str(len(checked)),
-                    "wsgi.input": io.BytesIO(checked),
+                    "CONTENT_LENGTH": str(len(form)),
+                    "wsgi.input": io.BytesIO(form),
                 }
             )
             status, headers, payload = self._emulate(service, action, environ)
@@ -163,7 +163,8 @@ class SandboxApp:
                 getattr(chunks, "close", lambda: None)()
         except NotImplementedError:  # an action moto lacks (e.g. GetMFADevice): say so, never a 500
             return error_parts(400, "InvalidAction", f"The sandbox does not implement {action}.", service)
-        except Exception as exc:  # noqa: BLE001 - moto tripping over input it does not expect (e.g. an odd SAML assertion)
+        except Exception as exc:  # noqa: BLE001
+            # moto tripping over input it does not expect (e.g. an odd SAML assertion)
             print(f"sandbox: {action} raised {type(exc).__name__}: {exc}", file=sys.stderr)
             return error_parts(400, "InvalidInput", f"The sandbox could not process this {action} request.", service)
         return captured["status"], captured["headers"], payload
