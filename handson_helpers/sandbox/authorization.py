@@ -136,11 +136,10 @@ def _credentials_refused(who: Principal, service: str, action: str) -> None:
 def _policies_allow(who: Principal, service: str, action: str, params: dict[str, str], region: str) -> None:
     """Denied unless the user's policies (and boundary) allow the call on every resource it acts on."""
     values = evaluation.context(who, region)
+    boundary = boundary_of(who.user_name)
     for resource in evaluation.resources_of(service, action, params, who):
         verdict = evaluation.evaluate(who, service, action, resource, values)
-        if verdict == "allowed" and not evaluation.bounded(
-            boundary_of(who.user_name), service, action, resource, values
-        ):
+        if verdict == "allowed" and not evaluation.bounded(boundary, service, action, resource, values):
             verdict = "boundary"
         if verdict != "allowed":
             full_action = f"{service}:{action}"
