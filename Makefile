@@ -32,7 +32,7 @@ relock = cp locks/$(1) locks/.$(1).new && $(2) -o locks/.$(1).new && \
 LATEST ?= .venv-latest
 PYTEST_ARGS := --dist loadgroup tests notebooks --ignore=tests/test_hub.py --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: setup dev lock lab test test-latest test-hub repeat hub lint unit nbval demo notebooks bench sandbox-status clean
+.PHONY: setup dev lock lab test test-nofork test-latest test-hub repeat hub lint unit nbval demo notebooks bench sandbox-status clean
 
 setup: $(VENV)/.installed $(VENV)/.kit
 
@@ -79,6 +79,11 @@ lab: setup
 test: dev lint
 	$(PY) -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
+# The same suite on real processes instead of the tests' fork server (HANDSON_TEST_FORK=0, tests/zygote.py):
+# slower, and Linux's fork server out of the picture, so a failure seen only in make test is the harness's.
+test-nofork: dev lint
+	HANDSON_TEST_FORK=0 $(PY) -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
+
 # The suite on the newest versions the ranges allow, in new venvs of their own (not the lock, so
 # test_locks.py is left out): green here, then make lock UPGRADE=1 and make test.
 test-latest:
@@ -123,7 +128,7 @@ notebooks: setup
 	$(PY) -m handson_helpers.run --update
 
 bench: dev
-	$(PY) -m handson_helpers.bench $(BENCH_ARGS)
+	$(PY) -m tests.support.bench $(BENCH_ARGS)
 
 sandbox-status: setup
 	$(PY) -m handson_helpers.sandbox status

@@ -202,7 +202,9 @@ def _reads_stdin(pid: str) -> bool:
 
 
 def _forked(zygote) -> list[str]:
-    """The fork server's live children: watchers and the programs they run."""
+    """The fork server's live children: watchers and the programs they run (none without a fork server)."""
+    if "aws" not in zygote.processes:
+        return []
     children = []
     for pid in sorted(filter(str.isdigit, os.listdir("/proc")), key=int):
         try:
