@@ -11,7 +11,7 @@ nothing; it imports ipykernel and the kit (handson_helpers) itself, as after a r
 
 The client stands in for the child: signals it receives are passed on, its exit status is the
 child's, and if it is killed the child is killed too. Tests compare both kinds with the real ones
-(test_sandbox: the same output, errors and endings as `aws`; test_notebooks: the same path,
+(test_sandbox_control: the same output, errors and endings as `aws`; test_e2e_notebooks: the same path,
 arguments, environment and libraries as a kernel Jupyter starts). What stays the server's: the
 hash seed of str (every forked kernel iterates a set of strings in the same order) and what the
 preloaded modules read from the environment other than through os.environ's keys (os.getenv too).

@@ -110,7 +110,7 @@ def test_an_unreadable_store_is_set_aside_and_the_sandbox_still_starts(sandbox, 
     assert iam.list_users()["Users"] == []
     aside = list(store.parent.glob("iam-state.json.unreadable-*"))
     assert aside
-    for path in aside:  # test_safety's set-aside cases on this worker look for their own file
+    for path in aside:  # the wrong-shape state cases on this worker look for their own file
         path.unlink()
 
 
