@@ -20,7 +20,8 @@ unexport PYTHONDONTWRITEBYTECODE
 # of every lock (the hub's venv too); make test-latest uninstalls them.
 UNUSED := rfc3987-syntax lark
 # make lab/test install exact versions with hashes from locks/ (make lock writes them from the ranges in
-# requirements*.txt and hub.py); --no-deps: the lock is the whole environment, UNUSED left out of it.
+# pyproject.toml, which requirements.txt's -e . brings, requirements*.txt and hub.py); --no-deps: the lock is
+# the whole environment, UNUSED left out of it.
 PIP_LOCKED := -m pip install --quiet --no-deps --require-hashes
 LOCK := $(VENV)/bin/uv pip compile --quiet --universal --python-version 3.11 --fork-strategy fewest --generate-hashes \
 	--custom-compile-command 'make lock' $(foreach p,$(UNUSED) handson-iam-mfa,--no-emit-package $(p)) $(if $(UPGRADE),--upgrade)
@@ -45,7 +46,7 @@ $(VENV)/.installed: locks/learner.txt
 	$(PY) $(PIP_LOCKED) -r locks/learner.txt
 	touch $@
 
-# The kit itself, editable (outside the lock: pip cannot hash a folder)
+# The kit itself, editable (outside the lock: pip cannot hash a folder; its dependencies are in the lock)
 $(VENV)/.kit: $(VENV)/.installed pyproject.toml
 	$(PY) -m pip install --quiet --no-deps --editable .
 	touch $@

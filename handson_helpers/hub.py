@@ -72,9 +72,13 @@ def _run(*args: str, **kwargs) -> None:
 
 
 def _learner_requirements() -> str:
-    """requirements.txt without ``-e .``: the hub's users get the kit installed, not linked to this tree."""
+    """requirements.txt with the kit's own dependencies and its ``hub`` extra (pyproject.toml) in place of
+    ``-e .``: the hub's users get the kit installed, not linked to this tree."""
+    import tomllib  # setup and make lock run on the venv's Python (3.11 and later)
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
     lines = [line for line in (REPO / "requirements.txt").read_text().splitlines() if line.strip() and not line.startswith(("#", "-e"))]
-    return "\n".join([*lines, "jupyterhub>=5.3,<7", "jupyterhub-firstuseauthenticator>=1.1,<2"]) + "\n"
+    return "\n".join([*project["dependencies"], *project["optional-dependencies"]["hub"], *lines]) + "\n"
 
 
 def _kit_digest() -> str:
