@@ -20,7 +20,8 @@ unexport PYTHONDONTWRITEBYTECODE
 # of every lock (the hub's venv too); make test-latest uninstalls them.
 UNUSED := rfc3987-syntax lark
 # make lab/test install exact versions with hashes from locks/ (make lock writes them from the ranges in
-# requirements*.txt and hub.py); --no-deps: the lock is the whole environment, UNUSED left out of it.
+# pyproject.toml, which requirements.txt's -e . brings, requirements*.txt and hub.py); --no-deps: the lock is
+# the whole environment, UNUSED left out of it.
 PIP_LOCKED := -m pip install --quiet --no-deps --require-hashes
 LOCK := $(VENV)/bin/uv pip compile --quiet --universal --python-version 3.11 --fork-strategy fewest --generate-hashes \
 	--custom-compile-command 'make lock' $(foreach p,$(UNUSED) handson-iam-mfa,--no-emit-package $(p)) $(if $(UPGRADE),--upgrade)
@@ -32,7 +33,7 @@ relock = cp locks/$(1) locks/.$(1).new && $(2) -o locks/.$(1).new && \
 LATEST ?= .venv-latest
 PYTEST_ARGS := --dist loadgroup tests notebooks --ignore=tests/test_hub.py --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: setup dev lock lab test test-latest test-hub repeat hub lint unit nbval demo notebooks bench sandbox-status clean
+.PHONY: setup dev lock lab test test-nofork test-latest test-hub repeat hub lint unit nbval demo notebooks bench sandbox-status clean
 
 setup: $(VENV)/.installed $(VENV)/.kit
 
@@ -45,7 +46,7 @@ $(VENV)/.installed: locks/learner.txt
 	$(PY) $(PIP_LOCKED) -r locks/learner.txt
 	touch $@
 
-# The kit itself, editable (outside the lock: pip cannot hash a folder)
+# The kit itself, editable (outside the lock: pip cannot hash a folder; its dependencies are in the lock)
 $(VENV)/.kit: $(VENV)/.installed pyproject.toml
 	$(PY) -m pip install --quiet --no-deps --editable .
 	touch $@
@@ -78,6 +79,11 @@ lab: setup
 # cases and each notebook's restart sweep on one worker each
 test: dev lint
 	$(PY) -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
+
+# The same suite on real processes instead of the tests' fork server (HANDSON_TEST_FORK=0, tests/zygote.py):
+# slower, and Linux's fork server out of the picture, so a failure seen only in make test is the harness's.
+test-nofork: dev lint
+	HANDSON_TEST_FORK=0 $(PY) -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 # The suite on the newest versions the ranges allow, in new venvs of their own (not the lock, so
 # test_locks.py is left out): green here, then make lock UPGRADE=1 and make test.
@@ -123,7 +129,7 @@ notebooks: setup
 	$(PY) -m handson_helpers.run --update
 
 bench: dev
-	$(PY) -m handson_helpers.bench $(BENCH_ARGS)
+	$(PY) -m tests.support.bench $(BENCH_ARGS)
 
 sandbox-status: setup
 	$(PY) -m handson_helpers.sandbox status

@@ -1,4 +1,4 @@
-"""A JupyterHub workshop room on one machine (``make hub``), and the driver its test and the benchmark use.
+"""A JupyterHub workshop room on one machine (``make hub``); its test's driver is tests/support/hub_driver.py.
 
 ``python -m handson_helpers.hub setup``   (root) a venv every user can read, built from /usr/bin/python3
                                           with JupyterHub and the kit (not editable), and the proxy from npm
@@ -14,7 +14,6 @@ that is already a Unix user the hub did not create (root, daemon, ...) is refuse
 from __future__ import annotations
 
 import argparse
-import asyncio
 import hashlib
 import json
 import os
@@ -28,9 +27,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
-import uuid
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -48,6 +44,8 @@ INSTRUCTOR = os.environ.get("HANDSON_HUB_INSTRUCTOR") or "instructor"  # the hub
 # (net.ipv4.ip_local_port_range, 32768-60999 by default), handed out by the hub one at a time.
 DEFAULT_PORTS = {"hub": 8000, "api": 8081, "proxy_api": 8001, "room": 1010}
 SERVER_PORTS = range(12000, 20000)
+# The hub's configuration (the copy setup() installs is the same file)
+CONFIG = Path(__file__).with_name("jupyterhub_config.py")
 
 
 def room_service(python: str, home: str, url: str) -> dict:
@@ -74,9 +72,13 @@ def _run(*args: str, **kwargs) -> None:
 
 
 def _learner_requirements() -> str:
-    """requirements.txt without ``-e .``: the hub's users get the kit installed, not linked to this tree."""
+    """requirements.txt with the kit's own dependencies and its ``hub`` extra (pyproject.toml) in place of
+    ``-e .``: the hub's users get the kit installed, not linked to this tree."""
+    import tomllib  # setup and make lock run on the venv's Python (3.11 and later)
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
     lines = [line for line in (REPO / "requirements.txt").read_text().splitlines() if line.strip() and not line.startswith(("#", "-e"))]
-    return "\n".join([*lines, "jupyterhub>=5.3,<7", "jupyterhub-firstuseauthenticator>=1.1,<2"]) + "\n"
+    return "\n".join([*project["dependencies"], *project["optional-dependencies"]["hub"], *lines]) + "\n"
 
 
 def _kit_digest() -> str:
@@ -272,6 +274,10 @@ def _processes_of(uid: int) -> list[int]:
     return found
 
 
+def _pids() -> list[int]:
+    return [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()]
+
+
 def _next_uid(state: Path, first: int = 20000) -> int:
     """A uid no account has had since the hub began: a deleted participant's files outside the home
     (/tmp, /dev/shm) would otherwise belong to whoever gets the uid next."""
@@ -317,22 +323,20 @@ class LoginThrottle:
 # ----- serve (root) -----
 
 
-def serve(base: Path, state: Path, ports: dict[str, int], driver_token: str | None = None) -> subprocess.Popen:
-    """Start JupyterHub (its config: jupyterhub_config.py) and return the process."""
+def serve(base: Path, state: Path, ports: dict[str, int], config: Path = CONFIG, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """Start JupyterHub with ``config`` (``env`` added to its environment) and return the process."""
     state.mkdir(mode=0o700, parents=True, exist_ok=True)
     unprivileged = int(Path("/proc/sys/net/ipv4/ip_unprivileged_port_start").read_text())
     if ports["room"] >= unprivileged:  # e.g. 0 in Docker's default: then any participant could bind it
         raise SystemExit(f"the room's port {ports['room']} must be below net.ipv4.ip_unprivileged_port_start ({unprivileged}), where only root can bind")
     env = {
         **os.environ,
+        **(env or {}),
         "HANDSON_HUB_DIR": str(base),
         "HANDSON_HUB_STATE": str(state),
         "HANDSON_HUB_PORTS": json.dumps(ports),
         "PATH": f"{base / 'venv' / 'bin'}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
     }
-    if driver_token:
-        env["HANDSON_HUB_DRIVER_TOKEN"] = driver_token
-    config = Path(__file__).with_name("jupyterhub_config.py")  # the copy setup() installed is the same file
     log = open(state / "jupyterhub.log", "ab")  # noqa: SIM115 - the hub's log, kept open for its lifetime
     return subprocess.Popen([str(base / "venv" / "bin" / "jupyterhub"), "-f", str(config)], cwd=state, env=env, stdout=log, stderr=subprocess.STDOUT)
 
@@ -352,151 +356,6 @@ def claim_instructor(base: Path, state: Path) -> str | None:
     if done.returncode not in (0, 3):
         raise SystemExit("could not set the instructor's password")
     return password if done.returncode == 0 else None
-
-
-# ----- the driver: the hub's REST API, the servers' kernels -----
-
-
-class HubClient:
-    """The hub's REST API with a token, and the users' servers through the proxy."""
-
-    def __init__(self, url: str, token: str):
-        self.url = url.rstrip("/")
-        self.token = token
-
-    def call(self, method: str, path: str, body: dict | None = None, token: str | None = None, timeout: float = 60) -> dict:
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(self.url + path, data=data, method=method, headers={"Authorization": f"token {token or self.token}", "Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            raw = response.read()
-        return json.loads(raw) if raw else {}
-
-    def wait_up(self, timeout: float = 120) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                self.call("GET", "/hub/api/")
-                return
-            except (OSError, urllib.error.HTTPError):
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.5)
-
-    def start_server(self, name: str, timeout: float = 600) -> None:
-        try:
-            self.call("POST", f"/hub/api/users/{name}/server")
-        except urllib.error.HTTPError as exc:
-            if exc.code != 400:  # 400: already running
-                raise
-        deadline = time.monotonic() + timeout
-        while not self.call("GET", f"/hub/api/users/{name}").get("servers", {}).get("", {}).get("ready"):
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{name}'s server did not become ready")
-            time.sleep(1)
-
-    def user_token(self, name: str) -> str:
-        return self.call("POST", f"/hub/api/users/{name}/tokens", {"note": "handson hub driver", "expires_in": 3600})["token"]
-
-
-class Kernel:
-    """One kernel in a user's server, driven over its websocket as JupyterLab does."""
-
-    def __init__(self, hub: HubClient, name: str, token: str):
-        self.hub, self.name, self.token = hub, name, token
-        self.id = hub.call("POST", f"/user/{name}/api/kernels", {"name": "python3"}, token=token)["id"]
-
-    def execute(self, code: str, timeout: float = 300) -> tuple[str, str]:
-        """Run ``code``; its status ("ok"/"error") and everything it printed (text, errors)."""
-        return asyncio.run(self._execute(code, timeout))
-
-    async def _execute(self, code: str, timeout: float) -> tuple[str, str]:
-        from tornado.httpclient import HTTPRequest
-        from tornado.websocket import websocket_connect
-
-        url = self.hub.url.replace("http", "ws", 1) + f"/user/{self.name}/api/kernels/{self.id}/channels"
-        # tornado gives up on a connection after 20 s; a server just started among 20 others may take longer
-        conn = await websocket_connect(HTTPRequest(url, headers={"Authorization": f"token {self.token}"}, connect_timeout=timeout, request_timeout=timeout))
-        msg_id = uuid.uuid4().hex
-        header = {"msg_id": msg_id, "username": self.name, "session": uuid.uuid4().hex, "msg_type": "execute_request", "version": "5.3", "date": ""}
-        content = {"code": code, "silent": False, "store_history": False, "user_expressions": {}, "allow_stdin": False, "stop_on_error": True}
-        conn.write_message(json.dumps({"header": header, "parent_header": {}, "metadata": {}, "content": content, "channel": "shell", "buffers": []}))
-        text: list[str] = []
-        status, idle = "", False
-        deadline = time.monotonic() + timeout
-        try:
-            while not (status and idle):
-                raw = await asyncio.wait_for(conn.read_message(), max(0.1, deadline - time.monotonic()))
-                if raw is None:
-                    raise ConnectionError("the kernel's websocket closed")
-                if isinstance(raw, bytes):
-                    continue  # a message with binary buffers (the QR widget's image): nothing to read here
-                msg = json.loads(raw)
-                if msg.get("parent_header", {}).get("msg_id") != msg_id:
-                    continue
-                kind, body = msg["header"]["msg_type"], msg["content"]
-                if kind == "stream":
-                    text.append(body["text"])
-                elif kind in ("execute_result", "display_data"):
-                    text.append(body["data"].get("text/plain", "") + "\n")
-                elif kind == "error":
-                    text.append(f"{body['ename']}: {body['evalue']}\n")
-                elif kind == "execute_reply":
-                    status = body["status"]
-                elif kind == "status" and body["execution_state"] == "idle":
-                    idle = True
-        finally:
-            conn.close()
-        return status, "".join(text)
-
-    def shutdown(self) -> None:
-        self.hub.call("DELETE", f"/user/{self.name}/api/kernels/{self.id}", token=self.token)
-
-
-def notebook_code(prefix: str) -> list[str]:
-    """The code cells of one notebook (e.g. "22"), as a learner runs them top to bottom."""
-    path = next((REPO / "notebooks").glob(f"{prefix}_*.ipynb"))
-    return ["".join(c["source"]) if isinstance(c["source"], list) else c["source"] for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"]
-
-
-def _memory(pids: list[int]) -> dict[str, float]:
-    """RSS and PSS (shared pages split between the processes that share them) of ``pids``, in MB."""
-    rss = pss = 0
-    for pid in pids:
-        try:
-            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-                if line.startswith("Rss:"):
-                    rss += int(line.split()[1])
-                elif line.startswith("Pss:"):
-                    pss += int(line.split()[1])
-        except (FileNotFoundError, ProcessLookupError, PermissionError):
-            continue
-    return {"rss_mb": round(rss / 1024, 1), "pss_mb": round(pss / 1024, 1)}
-
-
-def _pids() -> list[int]:
-    return [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()]
-
-
-def memory_of(uid: int) -> dict[str, float]:
-    """Every process of one Unix user: a participant's single-user server and kernels."""
-    return _memory(_processes_of(uid))
-
-
-def tree_memory(root: int) -> dict[str, float]:
-    """A process and its descendants (the hub, its proxy and its room), minus the servers it spawned
-    for users (counted per participant)."""
-    parent = {}
-    for pid in _pids():
-        try:
-            if Path(f"/proc/{pid}").stat().st_uid == Path(f"/proc/{root}").stat().st_uid:
-                parent[pid] = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (FileNotFoundError, ProcessLookupError, IndexError):
-            continue
-    tree, changed = {root}, True
-    while changed:
-        grown = tree | {pid for pid, ppid in parent.items() if ppid in tree}
-        changed, tree = grown != tree, grown
-    return _memory(sorted(tree))
 
 
 # ----- command line -----

@@ -57,8 +57,3 @@ c.Spawner.pre_spawn_hook = pre_spawn
 # The room sandbox: the same definition the README shows.
 c.JupyterHub.services = [hub.room_service(str(venv_bin / "python"), str(state / "room"), room_url)]
 c.JupyterHub.load_roles = [hub.ROOM_ROLE]
-
-driver = os.environ.get("HANDSON_HUB_DRIVER_TOKEN")
-if driver:  # the hub test drives the hub through its REST API with this token
-    c.JupyterHub.services.append({"name": "handson-hub-driver", "api_token": driver})
-    c.JupyterHub.load_roles.append({"name": "handson-hub-driver", "scopes": ["admin:users", "admin:servers", "tokens", "access:servers", "read:users"], "services": ["handson-hub-driver"]})

@@ -1,4 +1,5 @@
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -24,10 +25,16 @@ def pytest_configure(config):
 
 @pytest.fixture(scope="session")
 def zygote(tmp_path_factory):
-    """This test process's fork server (zygote.py): a fast `aws` in zygote.bin, forked kernels through zygote.kernel_manager_class."""
-    from zygote import Server
+    """This test process's fork server (zygote.py): a fast `aws` in zygote.bin, forked kernels through zygote.kernel_manager_class.
 
-    server = Server(tmp_path_factory.mktemp("zygote"))
+    HANDSON_TEST_FORK=0 (make test-nofork): the same fixture with real processes behind it instead.
+    """
+    from zygote import RealProcesses, Server
+
+    fork = os.environ.get("HANDSON_TEST_FORK", "1")
+    if fork not in ("0", "1"):
+        pytest.fail(f"HANDSON_TEST_FORK={fork!r}: 1 (the fork server, the default) or 0 (real processes)")
+    server = Server(tmp_path_factory.mktemp("zygote")) if fork == "1" else RealProcesses(tmp_path_factory.mktemp("real"), AWS_CLI)
     yield server
     server.stop()
 

@@ -1,7 +1,11 @@
-"""Shared bits of the tests: the learner's phone, and a user+device made through the kit."""
+"""Shared bits of the tests: the learner's phone, a user+device made through the kit, and what the tests
+by module share from the safety battery (the folder kinds a learner might name, the sandbox's CLI)."""
 
 import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import boto3
 import pyotp
@@ -12,6 +16,7 @@ import handson_helpers as hh
 from handson_helpers import totp
 from handson_helpers.access import Keys, client_for
 from handson_helpers.sandbox import client_env
+from handson_helpers.shell import assign
 
 USER = "handson-cli-basic-user"
 PATH = "/handson-cli/"
@@ -100,3 +105,98 @@ class IPCKernelManager(_OverIPC, KernelManager):
 
 class AsyncIPCKernelManager(_OverIPC, AsyncKernelManager):
     """For nbclient."""
+
+
+def aws_args(command: str, **variables) -> list[str]:
+    """What bash hands `aws` for a command the kit shows, with the page's variables assigned first."""
+    script = "".join(assign(k, v) + "\n" for k, v in variables.items()) + "aws() { printf '%s\\0' \"$@\"; }\n" + command + "\n"
+    return subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=True, timeout=30).stdout.split("\0")[:-1]
+
+
+# ----- shared by the safety cases of several modules (mfa, shell, sandbox paths and control) -----
+
+
+def cli(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "handson_helpers.sandbox", *args], capture_output=True, text=True, timeout=120, env=env)
+
+
+def _folder(tmp_path, kind):
+    """A folder of each kind a learner might name; returns (folder, refused?)."""
+    base = tmp_path / kind
+    if kind == "missing, under a private folder":
+        return base / "a" / "b", False
+    base.mkdir()
+    if kind == "private (0700)":
+        base.chmod(0o700)
+        return base, False
+    if kind == "readable by others (0755)":
+        base.chmod(0o755)
+        return base, False
+    if kind == "read-only (0555)":
+        base.chmod(0o555)
+        return base, os.geteuid() != 0
+    if kind == "sticky and open (1777)":
+        base.chmod(0o1777)
+        return base, True
+    if kind == "group-writable (0770)":
+        os.chown(base, -1, 65534)  # a group with other members (nobody's)
+        base.chmod(0o770)
+        return base, True
+    if kind == "group-writable, a group of yours alone":  # a Jupyter docker-stacks home
+        base.chmod(0o2775)
+        return base, False
+    if kind == "a link another user planted":
+        target = tmp_path / "real-mine"
+        target.mkdir(mode=0o700)
+        base.rmdir()
+        base.symlink_to(target)
+        os.lchown(base, 65534, 65534)
+        return base, True
+    if kind == "another user's":
+        os.chown(base, 65534, 65534)
+        base.chmod(0o755)
+        return base, True
+    if kind == "inside another user's folder":
+        os.chown(base, 65534, 65534)
+        base.chmod(0o777)
+        return base / "qr", True
+    if kind == "a link to a private folder":
+        target = tmp_path / "real-private"
+        target.mkdir(mode=0o700)
+        base.rmdir()
+        base.symlink_to(target)
+        return base, False
+    if kind == "a link to an open folder":
+        target = tmp_path / "real-open"
+        target.mkdir()
+        target.chmod(0o1777)
+        base.rmdir()
+        base.symlink_to(target)
+        return base, True
+    raise AssertionError(kind)
+
+
+FOLDERS = [
+    "missing, under a private folder",
+    "private (0700)",
+    "readable by others (0755)",
+    "read-only (0555)",
+    "sticky and open (1777)",
+    "group-writable (0770)",
+    "group-writable, a group of yours alone",
+    "a link another user planted",
+    "another user's",
+    "inside another user's folder",
+    "a link to a private folder",
+    "a link to an open folder",
+]
+
+
+def _modes(root: Path) -> dict:
+    return {str(p): (os.lstat(p).st_mode, os.lstat(p).st_uid) for p in [root, *root.rglob("*")]}
+
+
+SERIAL = "arn:aws:iam::123456789012:mfa/handson-cli-basic-user-mfa"
+
+
+USER_ARN_PREFIX = "arn:aws:iam::123456789012:user/"

@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         hub_ok, hub_s = _timed(["make", "test-hub"], clone, work / f"hub-{n}.log")
         races = sum(log.read_text(errors="replace").count(RACE) for log in (set(logs.glob("*.log")) - before if logs.exists() else ()))
         races += (work / f"hub-{n}.log").read_text(errors="replace").count(RACE)
-        browser_ok, browser_s = _timed([str(clone / ".venv" / "bin" / "python"), "-m", "pytest", "-p", "no:xdist", "tests/test_browser.py"], clone, work / f"browser-{n}.log")
+        browser_ok, browser_s = _timed([str(clone / ".venv" / "bin" / "python"), "-m", "pytest", "-p", "no:xdist", "tests/test_e2e_browser.py"], clone, work / f"browser-{n}.log")
         runs.append({"run": n, "hub": hub_ok, "hub_s": hub_s, "browser": browser_ok, "browser_s": browser_s, "address_in_use": races})
         print(
             f"run {n}/{args.runs}: hub {'green' if hub_ok else 'RED'} ({hub_s} s; {_tail(work / f'hub-{n}.log')}), "

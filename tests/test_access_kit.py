@@ -5,6 +5,7 @@ import asyncio
 import dataclasses
 import os
 import stat
+import subprocess
 from datetime import datetime, timedelta, timezone
 from functools import partial
 
@@ -13,8 +14,9 @@ from helpers import DEVICE, PATH, USER, make_user_and_device, outfile, phone_cod
 from secret_scan import scan_text
 
 import handson_helpers as hh
-from handson_helpers import access, target, workshop
+from handson_helpers import access, settings, target, workshop
 from handson_helpers.settings import KIT_POLICY_NAME, expand
+from handson_helpers.shell import assign
 
 
 def key_file(home):
@@ -383,3 +385,59 @@ def test_aws_a_fresh_key_is_retried_until_aws_knows_it(aws, monkeypatch):
     sstub.add_response("get_caller_identity", {"UserId": "AIDAEXAMPLE", "Account": ACCOUNT, "Arn": f"arn:aws:iam::{ACCOUNT}:user/handson-cli/{USER}"})
     assert hh.caller_arn(ctx, keys).endswith(USER)
     sstub.assert_no_pending_responses()
+
+
+def _taken_after_the_check(tmp_path, case):
+    """A folder that passed 設定値の確認 while missing, then made by another user before the paste."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o1777)  # like /tmp: anyone may add an entry
+    folder = shared / "a" / "b"
+    assert settings.problem("DIR_ACCESS_KEY", str(folder)) is None
+    taken = folder if case == "the folder itself" else folder.parent
+    taken.mkdir(parents=True)
+    for level in (folder.parent, folder) if case == "the folder itself" else (folder.parent,):
+        os.chown(level, 65534, 65534)
+        level.chmod(0o777)
+    return folder
+
+
+@pytest.mark.parametrize("case", ["the folder itself", "a level above it"])
+def test_pasted_31_never_writes_the_secret_into_a_folder_made_by_another_user(tmp_path, case):
+    folder = _taken_after_the_check(tmp_path, case)
+    marker = tmp_path / "aws-ran"
+    steps = access.key_commands(str(folder), "u", str(folder / "u-access-key.txt"))
+    script = (
+        f"set -eu\naws() {{ touch {marker}; printf 'id\\tsecret\\n'; }}\n"
+        f"{assign('IAM_USER_NAME', 'u')}\n{assign('DIR_ACCESS_KEY', str(folder))}\n{assign('FILE_ACCESS_KEY', str(folder / 'u-access-key.txt'))}\n"
+        f"{steps['mkdir']}\n{steps['create']}\n"
+    )
+    proc = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=30, cwd=tmp_path)
+    assert proc.returncode != 0 and "自分だけが書き込めるディレクトリではありません" in proc.stderr
+    assert not marker.exists() and not list(folder.parent.rglob("*access-key*"))
+
+
+@pytest.mark.parametrize("make", ["a link to another user's file", "a link to nowhere", "a file already there"])
+def test_pasted_31_never_writes_through_a_link_or_over_a_file(tmp_path, make):
+    folder = tmp_path / "keys"
+    folder.mkdir(mode=0o700)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    os.chown(victim, 65534, 65534)
+    key_file = folder / "u-access-key.txt"
+    if make == "a link to another user's file":
+        key_file.symlink_to(victim)
+    elif make == "a link to nowhere":
+        key_file.symlink_to(tmp_path / "nowhere")
+    else:
+        key_file.write_text("mine")
+    marker = tmp_path / "aws-ran"
+    steps = access.key_commands(str(folder), "u", str(key_file))
+    script = (
+        f"set -eu\naws() {{ touch {marker}; printf 'id\\tsecret\\n'; }}\n"
+        f"{assign('IAM_USER_NAME', 'u')}\n{assign('DIR_ACCESS_KEY', str(folder))}\n{assign('FILE_ACCESS_KEY', str(key_file))}\n"
+        f"{steps['mkdir']}\n{steps['create']}\n"
+    )
+    proc = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=30, cwd=tmp_path)
+    assert proc.returncode != 0 and not marker.exists()
+    assert victim.read_text() == "precious" and not (tmp_path / "nowhere").exists()

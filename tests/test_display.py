@@ -26,3 +26,11 @@ def test_the_showing_reporter_prints_the_text_a_silent_one_keeps(capsys):
         assert reporter.check("確認", "1", "2", False) is False
     assert len(silent.reports) == 4
     assert capsys.readouterr().out == "".join(r.text + "\n" for r in silent.reports)
+
+
+def test_invisible_characters_are_shown_escaped():
+    from handson_helpers.display import visible
+
+    assert visible("Ünï Code 田中") == "Ünï Code 田中"
+    for sneaky in ("\u2028", "\u2029", "\u00a0", "\u3000", "\u200b", "\u202e", "\x1b", "\n", "\ufeff"):
+        assert visible(f"alice{sneaky}bob") == f"alice\\u{ord(sneaky):04x}bob"

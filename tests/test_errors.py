@@ -76,3 +76,29 @@ def test_in_a_kernel_a_handson_error_is_its_japanese_message_without_traceback()
     assert error.output_type == "error"  # Run All stops here
     assert error.traceback == [error.traceback[0]] and error.traceback[0].startswith("✘ 設定値 IAM_USER_NAME が正しくありません")
     assert "Traceback" not in "".join(error.traceback)
+
+
+@pytest.mark.parametrize("action", ["EnableMFADevice", "CreateUser", "CreateVirtualMFADevice"])
+def test_a_sandbox_that_dies_after_saving_is_reported_truthfully(ctx, iam, tmp_path, action):
+    """The change was saved, the answer never left: the kit must not say nothing changed."""
+    from helpers import DEVICE, PATH, USER, phone_codes, shown
+
+    qr = str(tmp_path / "qr" / f"{DEVICE}.png")
+    if action != "CreateUser":
+        hh.create_user(ctx, USER, PATH)
+    if action == "EnableMFADevice":
+        serial = hh.create_virtual_mfa_device(ctx, DEVICE, qr)
+    inject_fault(action, "DieAfterSave")
+    try:
+        if action == "EnableMFADevice":
+            outcome = hh.enable_mfa_device(ctx, USER, serial, *phone_codes(qr))
+            assert outcome in ("enabled", "already")
+            hh.verify_mfa_enabled(ctx, USER)
+        elif action == "CreateUser":
+            hh.create_user(ctx, USER, PATH)
+            hh.verify_user(ctx, USER, PATH)
+        else:
+            hh.create_virtual_mfa_device(ctx, DEVICE, qr)
+    except hh.HandsonError as exc:  # acceptable only when it says what it knows
+        assert "何も変更されていません" not in exc.message and "何も変更していません" not in exc.message
+    assert "何も変更されていません" not in shown(ctx)

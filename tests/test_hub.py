@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from support import hub_driver as driver
 
 from handson_helpers import hub, room
 
@@ -57,8 +58,8 @@ def the_hub(tmp_path_factory):
     ports = _ports()
     token = secrets.token_hex(32)
     os.environ["HANDSON_HUB_INSTRUCTOR"] = TEACHER  # the hub's admin, as 'instructor' is for make hub
-    proc = hub.serve(hub.HUB_DIR, state, ports, driver_token=token)
-    client = hub.HubClient(f"http://127.0.0.1:{ports['hub']}", token)
+    proc = driver.serve(state, ports, token)
+    client = driver.HubClient(f"http://127.0.0.1:{ports['hub']}", token)
     try:
         client.wait_up()
         yield {"client": client, "state": state, "ports": ports, "pid": proc.pid}
@@ -100,9 +101,9 @@ def _last_json(out: str):
     return json.loads(found[-1])
 
 
-def _run_notebooks(kernel: hub.Kernel, prefixes: list[str], log: Path) -> None:
+def _run_notebooks(kernel: driver.Kernel, prefixes: list[str], log: Path) -> None:
     for prefix in prefixes:
-        for number, code in enumerate(hub.notebook_code(prefix), 1):
+        for number, code in enumerate(driver.notebook_code(prefix), 1):
             try:
                 status, out = kernel.execute(code)
             except (OSError, TimeoutError) as exc:  # a kernel that died: say why, from the kernel and its server
@@ -110,7 +111,7 @@ def _run_notebooks(kernel: hub.Kernel, prefixes: list[str], log: Path) -> None:
             assert status == "ok", f"{kernel.name}: notebook {prefix}, code cell {number} failed:\n{out[-1500:]}"
 
 
-def _why_dead(kernel: hub.Kernel, log: Path) -> str:
+def _why_dead(kernel: driver.Kernel, log: Path) -> str:
     """The kernel's state as its server sees it, and what the server and the kernel wrote to the hub's log."""
     try:
         state = kernel.hub.call("GET", f"/user/{kernel.name}/api/kernels/{kernel.id}", token=kernel.token).get("execution_state")
@@ -158,14 +159,14 @@ def test_the_login_form_takes_new_names_only(the_hub, name, password, status):
 
 
 def test_a_room_of_participants_on_a_real_hub(the_hub):
-    client: hub.HubClient = the_hub["client"]
+    client: driver.HubClient = the_hub["client"]
     started = time.monotonic()
     client.call("POST", "/hub/api/users", {"usernames": [*NAMES, TEACHER]})
     with ThreadPoolExecutor(5) as pool:
         list(pool.map(client.start_server, [*NAMES, TEACHER]))
     servers_up = time.monotonic() - started
 
-    kernels = {name: hub.Kernel(client, name, client.user_token(name)) for name in [*NAMES, TEACHER]}
+    kernels = {name: driver.Kernel(client, name, client.user_token(name)) for name in [*NAMES, TEACHER]}
     prepare = "import os; os.environ['HANDSON_AUTO_MFA'] = '1'; os.chdir(os.path.expanduser('~/handson'))"  # the built-in authenticator plays the phone
     for kernel in kernels.values():
         assert kernel.execute(prepare)[0] == "ok"
@@ -181,11 +182,11 @@ def test_a_room_of_participants_on_a_real_hub(the_hub):
     log = the_hub["state"] / "jupyterhub.log"
     with ThreadPoolExecutor(4) as pool:
         list(pool.map(lambda n: _run_notebooks(kernels[n], ["10", "21", "22"], log), NAMES))
-    after_22 = {n: hub.memory_of(pwd.getpwnam(n).pw_uid) for n in NAMES}
+    after_22 = {n: driver.memory_of(pwd.getpwnam(n).pw_uid) for n in NAMES}
     with ThreadPoolExecutor(4) as pool:
         list(pool.map(lambda n: _run_notebooks(kernels[n], ["31", "40"], log), NAMES))
-    after_40 = {n: hub.memory_of(pwd.getpwnam(n).pw_uid) for n in NAMES}
-    shared = hub.tree_memory(the_hub["pid"])
+    after_40 = {n: driver.memory_of(pwd.getpwnam(n).pw_uid) for n in NAMES}
+    shared = driver.tree_memory(the_hub["pid"])
 
     # the room crashes; the hub starts it again and nothing it acknowledged is lost
     port = the_hub["ports"]["room"]

@@ -1,5 +1,6 @@
 """hub.py's parts that need no hub: the login throttle and the ports it hands out (the real hub: test_hub.py)."""
 
+import json
 import socket
 from types import SimpleNamespace
 
@@ -47,3 +48,26 @@ def test_a_port_something_listens_on_is_skipped():
     assert hub.free_port(range(first, first + 1)) == first
     with pytest.raises(OSError, match="no free port"):
         hub.free_port(range(first, first + 1), {first})
+
+
+def test_the_shipped_hub_config_has_no_test_hook_and_the_tests_config_adds_only_the_driver(tmp_path, monkeypatch):
+    """make hub's config drives nothing; the hub test's (tests/support) is that config, loaded by
+    JupyterHub's load_subconfig, plus the driver's service and role."""
+    from support import hub_driver
+    from traitlets.config.loader import PyFileConfigLoader
+
+    monkeypatch.setenv("HANDSON_HUB_DIR", str(tmp_path))
+    monkeypatch.setenv("HANDSON_HUB_STATE", str(tmp_path / "state"))
+    monkeypatch.setenv("HANDSON_HUB_PORTS", json.dumps(hub.DEFAULT_PORTS))
+    monkeypatch.setenv("HANDSON_HUB_DRIVER_TOKEN", "driver-token-for-this-test")
+    shipped = PyFileConfigLoader(str(hub.CONFIG)).load_config()
+    tested = PyFileConfigLoader(str(hub_driver.CONFIG)).load_config()
+    assert [s["name"] for s in shipped.JupyterHub.services] == [hub.ROOM_SERVICE]
+    assert [r["name"] for r in shipped.JupyterHub.load_roles] == [hub.ROOM_SERVICE]
+    assert "driver-token-for-this-test" not in json.dumps(shipped, default=str)
+    assert [s["name"] for s in tested.JupyterHub.services] == [hub.ROOM_SERVICE, "handson-hub-driver"]
+    assert tested.JupyterHub.services[1]["api_token"] == "driver-token-for-this-test"
+    assert [r["name"] for r in tested.JupyterHub.load_roles] == [hub.ROOM_SERVICE, "handson-hub-driver"]
+    for section, key in [("JupyterHub", "bind_url"), ("JupyterHub", "authenticator_class"), ("JupyterHub", "spawner_class"), ("Spawner", "environment"), ("Authenticator", "admin_users")]:
+        assert tested[section][key] == shipped[section][key], (section, key)
+    assert "HANDSON_HUB_DRIVER_TOKEN" not in hub.CONFIG.read_text()

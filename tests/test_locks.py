@@ -1,7 +1,8 @@
 """The environments hold exactly the locked versions, and the locks agree with the ranges they come from.
 
-locks/*.txt are written by ``make lock`` (uv pip compile, with hashes) from requirements.txt,
-requirements-dev.txt, hub.py's _learner_requirements() and tests/requirements-ipykernel6.txt;
+locks/*.txt are written by ``make lock`` (uv pip compile, with hashes) from requirements.txt (whose
+``-e .`` brings the dependencies pyproject.toml declares), requirements-dev.txt, hub.py's
+_learner_requirements() and tests/requirements-ipykernel6.txt;
 make setup/dev and the hub's set-up install them with ``--no-deps --require-hashes``.
 ``make test-latest`` runs the suite without this module (its venvs take the newest versions instead).
 """
@@ -15,6 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import tomllib
 from packaging.markers import Marker
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
@@ -27,6 +29,7 @@ PIN = re.compile(r"([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;\\]+)\s*(?:;\s*(.+?))?\s*
 # Not in the locks: the kit itself (installed from the work tree) and the venv's own installer
 OUTSIDE_THE_LOCK = {"handson-iam-mfa", "pip", "setuptools", "wheel"}
 UNUSED = {"rfc3987-syntax", "lark"}  # the Makefile's UNUSED: make lock leaves them out
+PROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
 IPYKERNEL6_PYTHON = Path(os.environ.get("HANDSON_IPYKERNEL6_PYTHON", REPO / ".venv-ipykernel6" / "bin" / "python"))
 
 
@@ -50,12 +53,15 @@ def all_pins(lock: str) -> dict[str, set[str]]:
 
 
 def ranges(text: str) -> list[Requirement]:
-    """The requirements of a requirements file's text, following ``-r``; ``-e .`` is the kit."""
+    """The requirements of a requirements file's text, following ``-r``; ``-e .`` is the kit, with the
+    dependencies its pyproject.toml declares."""
     found = []
     for line in text.splitlines():
         line = line.split("#", 1)[0].strip()
         if line.startswith("-r"):
             found += ranges((REPO / line[2:].strip()).read_text())
+        elif line == "-e .":
+            found += [Requirement(r) for r in PROJECT["dependencies"]]
         elif line and not line.startswith("-"):
             found.append(Requirement(line))
     return found
@@ -134,3 +140,38 @@ def test_the_locks_resolve_on_both_pythons_here(python_full_version):
                 found.setdefault(canonicalize_name(m.group(1)), []).append(m.group(2))
         assert {n: v for n, v in found.items() if len(v) != 1} == {}
         assert {"moto", "jupyterlab", "ipykernel", "boto3"} <= set(found)
+
+
+# Imported by the package and installed with a declared dependency of the same project
+WITH = {"botocore": "boto3", "ipython": "ipykernel", "werkzeug": "flask"}
+# The hub's own venv only (not in make dev's): the module and the distribution of the hub extra
+HUB_MODULES = {"jupyterhub": "jupyterhub", "firstuseauthenticator": "jupyterhub-firstuseauthenticator"}
+
+
+def test_the_package_declares_what_it_imports():
+    """Every third-party module handson_helpers imports comes from a distribution pyproject.toml declares
+    (JupyterHub's only in its ``hub`` extra, for hub_classes.py and the hub's config)."""
+    import ast
+
+    declared = {canonicalize_name(Requirement(r).name) for r in PROJECT["dependencies"]}
+    hub_extra = {canonicalize_name(Requirement(r).name) for r in PROJECT["optional-dependencies"]["hub"]}
+    providers = importlib.metadata.packages_distributions()
+    imported: dict[str, set[str]] = {}
+    for path in (REPO / "handson_helpers").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module else []
+            for name in names:
+                top = name.split(".")[0]
+                if top not in sys.stdlib_module_names and top != "handson_helpers":
+                    imported.setdefault(top, set()).add(path.name)
+    assert {"boto3", "moto", "ipywidgets", "qrcode", "pyotp"} <= set(imported)
+    undeclared = []
+    for module, where in sorted(imported.items()):
+        if module in HUB_MODULES:
+            if HUB_MODULES[module] not in hub_extra or where != {"hub_classes.py"}:
+                undeclared.append(f"{module}: not in the hub extra, or imported outside hub_classes.py ({', '.join(sorted(where))})")
+            continue
+        dists = {canonicalize_name(d) for d in providers.get(module, [])}
+        if not (dists | {canonicalize_name(WITH.get(d, "")) for d in dists}) & declared:
+            undeclared.append(f"{module} ({', '.join(sorted(dists)) or 'not installed'}), imported in {', '.join(sorted(where))}")
+    assert undeclared == []

@@ -56,3 +56,27 @@ def test_the_kits_own_checks_work_with_a_broken_aws_profile():
     env = dict(os.environ, AWS_PROFILE="no-such-profile", AWS_CONFIG_FILE="/nonexistent")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
     assert out.returncode == 0 and out.stdout.strip() == "True", out.stderr
+
+
+COLLIDING = [
+    ("workshop-participant-01", "workshop-participant-02"),  # the example: cut to 20 characters
+    ("田中", "佐藤"),  # non-ASCII dropped
+    ("alice smith", "alice-smith"),  # replaced
+    ("Alice", "alice"),  # IAM names ignore case
+    ("alice smith", "alice-smith-" + __import__("hashlib").sha256(b"alice smith").hexdigest()[:8]),  # a crafted look-alike
+    ("山田 太郎", "p-" + __import__("hashlib").sha256("山田 太郎".encode()).hexdigest()[:8]),
+    ("a" * 30 + "1", "a" * 30 + "2"),
+    ("bob@example.com", "bob@example.com "),  # trailing space: stripped by the kit, so the same person
+]
+
+
+@pytest.mark.parametrize("first, second", COLLIDING, ids=[f"{a}|{b}" for a, b in COLLIDING])
+def test_distinct_participant_ids_get_distinct_valid_names(first, second):
+    a, b = settings.participant(first.strip()), settings.participant(second.strip())
+    if first.strip() == second.strip():
+        assert a == b
+        return
+    assert a.lower() != b.lower()
+    for suffix in (a, b):
+        user, device = settings.scoped("handson-cli-basic-user", suffix), settings.scoped("handson-cli-basic-user-mfa", suffix)
+        assert settings.problem("IAM_USER_NAME", user) is None and settings.problem("MFA_DEVICE_NAME", device) is None

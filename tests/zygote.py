@@ -11,10 +11,13 @@ nothing; it imports ipykernel and the kit (handson_helpers) itself, as after a r
 
 The client stands in for the child: signals it receives are passed on, its exit status is the
 child's, and if it is killed the child is killed too. Tests compare both kinds with the real ones
-(test_sandbox: the same output, errors and endings as `aws`; test_notebooks: the same path,
+(test_sandbox_control: the same output, errors and endings as `aws`; test_e2e_notebooks: the same path,
 arguments, environment and libraries as a kernel Jupyter starts). What stays the server's: the
 hash seed of str (every forked kernel iterates a set of strings in the same order) and what the
 preloaded modules read from the environment other than through os.environ's keys (os.getenv too).
+
+Linux only (SOCK_SEQPACKET, pidfd, fd passing). ``HANDSON_TEST_FORK=0`` (``make test-nofork``, run once
+in CI) gives the tests RealProcesses instead: the same `aws` and kernels, started as real processes.
 """
 
 from __future__ import annotations
@@ -219,6 +222,30 @@ class Server:
             if process.stdin:
                 process.stdin.close()
             process.wait(10)
+
+
+class RealProcesses:
+    """What Server offers, with no fork server behind it (HANDSON_TEST_FORK=0, make test-nofork): the
+    `aws` in ``bin`` is the real command and kernels start as Jupyter starts them. The same tests run on
+    real processes, so that a failure seen only with the fork server is told apart as the harness's."""
+
+    processes: dict[str, subprocess.Popen] = {}  # no server, so no forked children
+
+    def __init__(self, folder: Path, aws: str | None):
+        if not aws:
+            raise AssertionError("the aws command is missing from this environment (make dev installs awscli)")
+        self.bin = folder / "bin"
+        self.bin.mkdir()
+        (self.bin / "aws").symlink_to(aws)
+
+    @property
+    def kernel_manager_class(self):
+        from helpers import AsyncIPCKernelManager
+
+        return AsyncIPCKernelManager
+
+    def stop(self) -> None:
+        pass
 
 
 if __name__ == "__main__":

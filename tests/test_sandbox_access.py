@@ -432,3 +432,30 @@ def test_an_odd_session_token_header_is_refused_not_a_500(iam, ctx, sandbox, tok
     conn.request("POST", "/", body=b"Action=GetCallerIdentity&Version=2011-06-15", headers=headers)
     answer = conn.getresponse()
     assert answer.status == 403 and b"<Code>" in answer.read()
+
+
+# Calls that name no user: AWS's answer to a role session (the learner's administrator) is a
+# ValidationError, never an act on whoever owns the key id given.
+NO_USER = [
+    ("get_user", {}),
+    ("list_mfa_devices", {}),
+    ("list_access_keys", {}),
+    ("create_access_key", {}),
+    ("delete_access_key", {"AccessKeyId": "KEY"}),
+    ("update_access_key", {"AccessKeyId": "KEY", "Status": "Inactive"}),
+    ("list_ssh_public_keys", {}),
+    ("list_signing_certificates", {}),
+    ("list_service_specific_credentials", {}),
+    ("deactivate_mfa_device", {"SerialNumber": "arn:aws:iam::123456789012:mfa/d"}),
+    ("get_login_profile", {}),
+]
+
+
+@pytest.mark.parametrize("operation, params", NO_USER, ids=[n[0] for n in NO_USER])
+def test_a_role_session_naming_no_user_acts_on_nobody(iam, operation, params):
+    iam.create_user(UserName="victim")
+    key = iam.create_access_key(UserName="victim")["AccessKey"]["AccessKeyId"]
+    with pytest.raises(iam.exceptions.ClientError) as refused:
+        getattr(iam, operation)(**{k: key if v == "KEY" else v for k, v in params.items()})
+    assert refused.value.response["Error"]["Code"] == "ValidationError" and "non-User credentials" in refused.value.response["Error"]["Message"]
+    assert [(k["AccessKeyId"], k["Status"]) for k in iam.list_access_keys(UserName="victim")["AccessKeyMetadata"]] == [(key, "Active")]

@@ -13,7 +13,7 @@ import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from helpers import DEVICE, USER, make_user_and_device, outfile, phone_codes
+from helpers import DEVICE, SERIAL, USER, make_user_and_device, outfile, phone_codes
 
 import handson_helpers as hh
 from handson_helpers import sandbox as sb
@@ -110,7 +110,7 @@ def test_an_unreadable_store_is_set_aside_and_the_sandbox_still_starts(sandbox, 
     assert iam.list_users()["Users"] == []
     aside = list(store.parent.glob("iam-state.json.unreadable-*"))
     assert aside
-    for path in aside:  # test_safety's set-aside cases on this worker look for their own file
+    for path in aside:  # the wrong-shape state cases on this worker look for their own file
         path.unlink()
 
 
@@ -191,3 +191,47 @@ def test_a_state_file_this_moto_cannot_rebuild_stops_the_sandbox_and_is_left_in_
     box = sb.start()  # the moto the kit was made for reads the same file
     assert not box.notice
     assert [k["AccessKeyId"] for k in iam.list_access_keys(UserName=USER)["AccessKeyMetadata"]] == [key]
+
+
+BROKEN_STATES = [
+    ("a list", []),
+    ("users of the wrong type", {"users": "alice"}),
+    ("a user without a name", {"users": [{"path": "/"}]}),
+    ("a user with a number as name", {"users": [{"name": 1, "path": "/", "id": "x", "create_date": None}]}),
+    ("a device of a missing user", {"users": [], "devices": [{"serial": SERIAL, "seed": "JBSWY3DPEHPK3PXP", "user": "ghost", "enable_date": None}]}),
+    ("a device without a seed", {"devices": [{"serial": SERIAL}]}),
+    # fields the rebuild hands to moto: a wrong type here must not read as a moto change (store.MotoChanged)
+    ("device tags of the wrong type", {"devices": [{"serial": SERIAL, "seed": "JBSWY3DPEHPK3PXP", "user": None, "enable_date": None, "tags": 5}]}),
+    ("a user date that is a number", {"users": [{"name": "u", "path": "/", "id": "x", "create_date": 5}]}),
+    ("a user date that is not a date", {"users": [{"name": "u", "path": "/", "id": "x", "create_date": "yesterday"}]}),
+    ("an access key date that is a number", {"users": [{"name": "u", "path": "/", "id": "x", "create_date": None, "access_keys": [{"id": "AKIAX", "secret": "s", "status": "A", "create_date": 1}]}]}),
+    ("a device date that is a list", {"devices": [{"serial": SERIAL, "seed": "JBSWY3DPEHPK3PXP", "user": None, "enable_date": ["2024"]}]}),
+    ("a string", "hello"),
+    ("not JSON at all", None),
+]
+
+
+@pytest.mark.parametrize("case, data", BROKEN_STATES, ids=[b[0] for b in BROKEN_STATES])
+def test_a_state_file_of_the_wrong_shape_is_set_aside_and_the_sandbox_starts(sandbox, case, data):
+    sb.stop()
+    store = paths.store_path(paths.home())
+    store.write_text("{broken" if data is None else json.dumps(data))
+    box = sb.start()
+    assert box.notice and "空の状態で起動しました" in box.notice
+    aside = [p for p in store.parent.iterdir() if p.name.startswith("iam-state.json.unreadable-")]
+    assert aside and str(aside[-1]) in box.notice
+    assert sb.info(box)["users"] == [] and sb.info(box)["devices"] == []
+    for p in aside:
+        p.unlink()
+
+
+def test_a_state_file_that_is_a_folder_is_set_aside(sandbox):
+    sb.stop()
+    store = paths.store_path(paths.home())
+    store.unlink(missing_ok=True)
+    store.mkdir()
+    box = sb.start()
+    assert "空の状態で起動しました" in box.notice and store.exists() is False
+    for p in store.parent.iterdir():
+        if p.name.startswith("iam-state.json.unreadable-"):
+            p.rmdir() if p.is_dir() else p.unlink()

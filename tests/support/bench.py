@@ -1,5 +1,8 @@
 """Benchmarks (make bench): the kit against the seed's aws CLI, the sandbox, kernels, and scale.
 
+Not part of the kit: it lives with the tests (``python -m tests.support.bench``) and takes the names
+and the room's rules from the kit's one definition of each (settings, room).
+
 Figures are ratios and medians measured in one run on one machine; they are printed and written
 to artifacts/bench/results.json, never asserted by tests.
 """
@@ -18,9 +21,13 @@ import threading
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from handson_helpers.room import own_names
+from handson_helpers.settings import SEED_DEVICE_NAME as DEVICE
+from handson_helpers.settings import SEED_USER_NAME as USER
+from handson_helpers.settings import SEED_USER_PATH as PATH
+
+REPO = Path(__file__).resolve().parents[2]
 OUT = REPO / "artifacts" / "bench"
-USER, PATH, DEVICE = "handson-cli-basic-user", "/handson-cli/", "handson-cli-basic-user-mfa"
 
 
 def _rss_mb(pid: int) -> float:
@@ -105,8 +112,8 @@ def bench_notebooks() -> dict:
     import nbformat
     from nbclient import NotebookClient
 
-    from . import sandbox
-    from .run import NOTEBOOKS, notebooks
+    from handson_helpers import sandbox
+    from handson_helpers.run import NOTEBOOKS, notebooks
 
     sandbox.reset()
     cells = []
@@ -148,7 +155,8 @@ def bench_notebooks() -> dict:
 
 
 def _names(n: int) -> tuple[str, str]:
-    return f"{USER}-p{n:02d}", f"{DEVICE}-p{n:02d}"
+    """Learner n's user and device: the room's own names for participant pNN (its policy allows those)."""
+    return own_names(f"p{n:02d}")
 
 
 @contextlib.contextmanager
@@ -160,7 +168,7 @@ def _room(count: int):
     import urllib.request
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-    from .room import CREDENTIALS_PATH
+    from handson_helpers.room import CREDENTIALS_PATH
 
     tokens = {f"token bench-learner-{n:02d}": f"p{n:02d}" for n in range(count)}
 
@@ -177,7 +185,7 @@ def _room(count: int):
 
     hub = ThreadingHTTPServer(("127.0.0.1", 0), Hub)
     threading.Thread(target=hub.serve_forever, daemon=True).start()
-    from .hub import free_port
+    from handson_helpers.hub import free_port
 
     port = free_port(range(10000, 12000))  # outside the ephemeral range: nothing else is handed it
     with tempfile.TemporaryDirectory(prefix="handson-bench-room-") as home:
@@ -318,7 +326,7 @@ def bench_scale(counts: list[int], own_keys: bool = False, processes: int = 10, 
     """
     import multiprocessing
 
-    from . import sandbox
+    from handson_helpers import sandbox
 
     spawn = multiprocessing.get_context("spawn")
     results = []
@@ -395,14 +403,14 @@ def bench_suite() -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m handson_helpers.bench")
+    parser = argparse.ArgumentParser(prog="python -m tests.support.bench")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--learners", default="1,10,50")
     parser.add_argument("--no-suite", action="store_true", help="skip timing the whole test command")
     parser.add_argument("--scale-only", action="store_true", help="only the simulated learners (implies --no-suite)")
     parser.add_argument("--hub-users", type=int, default=5, help="participants of the JupyterHub room measured for memory (root; 0 skips)")
     args = parser.parse_args(argv)
-    from .run import private_sandbox
+    from handson_helpers.run import private_sandbox
 
     results: dict = {}
     counts = [int(n) for n in args.learners.split(",")]

@@ -9,10 +9,11 @@ import pytest
 import zxingcpp
 from botocore import xform_name
 from botocore.exceptions import ClientError
-from helpers import signing_with, totp_at
+from helpers import USER_ARN_PREFIX, signing_with, totp_at
 from PIL import Image
 
 from conftest import cli_json
+from handson_helpers import sandbox as sb
 
 VIA = ["boto3", "cli"]
 USER, DEVICE = "handson-cli-basic-user", "handson-cli-basic-user-mfa"
@@ -268,3 +269,159 @@ def test_iams_quotas_hold_a_users_policies_and_tags(iam):
     with pytest.raises(ClientError) as refused:
         iam.tag_user(UserName="quota", Tags=[{"Key": "one-more", "Value": "v"}])
     assert refused.value.response["Error"]["Code"] == "LimitExceeded" and len(iam.list_user_tags(UserName="quota")["Tags"]) == 50
+
+
+@pytest.mark.parametrize("first, second", [("ADMIN", "admin"), ("Handson-Cli-Basic-User", "handson-cli-basic-user"), ("bob", "BOB")])
+def test_user_names_are_unique_regardless_of_case(iam, first, second):
+    iam.create_user(UserName=first)
+    with pytest.raises(iam.exceptions.EntityAlreadyExistsException):
+        iam.create_user(UserName=second)
+    assert [u["UserName"] for u in iam.list_users()["Users"]] == [first]
+
+
+def test_the_learner_is_an_administrators_role_session_not_the_emulator(sts, iam):
+    identity = sts.get_caller_identity()
+    assert identity["Arn"] == "arn:aws:sts::123456789012:assumed-role/HandsonSandboxAdmin/learner"
+    assert "moto" not in str(identity) and identity["UserId"].startswith("AROA")
+    with pytest.raises(iam.exceptions.ClientError) as err:
+        iam.get_user()  # AWS: a role session has no user of its own
+    assert err.value.response["Error"]["Code"] == "ValidationError" and "default_user" not in str(err.value)
+    with pytest.raises(iam.exceptions.ClientError) as err:
+        iam.list_mfa_devices()
+    assert err.value.response["Error"]["Code"] == "ValidationError" and "None" not in str(err.value)
+
+
+def test_a_rename_cannot_make_names_that_differ_only_in_case_and_state_survives_a_restart(sandbox, iam):
+    iam.create_user(UserName="t1")
+    iam.create_user(UserName="t2")
+    with pytest.raises(iam.exceptions.EntityAlreadyExistsException):
+        iam.update_user(UserName="t2", NewUserName="T1")
+    sb.stop()
+    box = sb.start()
+    assert not box.notice and sorted(sb.info(box)["users"]) == ["/t1", "/t2"]
+
+
+def _document(size: int, spaces: int = 0) -> str:
+    """An identity policy of exactly ``size`` characters as IAM counts them, plus ``spaces`` that do not count."""
+    doc = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:GetUser", "Resource": USER_ARN_PREFIX}]}
+    pad = size - len(json.dumps(doc, separators=(",", ":")))
+    doc["Statement"][0]["Resource"] += "x" * pad
+    return json.dumps(doc, separators=(",", ":")).replace(",", "," + " " * spaces, 1)
+
+
+def _trust(size: int, spaces: int = 0) -> str:
+    doc = {"Version": "2012-10-17", "Statement": [{"Sid": "", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "sts:AssumeRole"}]}
+    doc["Statement"][0]["Sid"] = "S" * (size - len(json.dumps(doc, separators=(",", ":"))))
+    return json.dumps(doc, separators=(",", ":")).replace(",", "," + " " * spaces, 1)
+
+
+def _managed(iam, n: int) -> list[str]:
+    return [iam.create_policy(PolicyName=f"p{i}", PolicyDocument=_document(100))["Policy"]["Arn"] for i in range(n)]
+
+
+def _attach(operation: str, **entity):
+    """Attach the first n local managed policies to the entity."""
+
+    def call(iam, n):
+        for arn in sorted(p["Arn"] for p in iam.list_policies(Scope="Local")["Policies"])[:n]:
+            getattr(iam, operation)(PolicyArn=arn, **entity)
+
+    return call
+
+
+def _inline(operation: str, **entity):
+    """An inline policy of n characters (and 500 spaces, which do not count) on the entity."""
+    return lambda iam, n: getattr(iam, operation)(PolicyName="p", PolicyDocument=_document(n, 500), **entity)
+
+
+def _made(*steps):
+    return lambda iam: [step(iam) for step in steps]
+
+
+USER_U = lambda iam: iam.create_user(UserName="u")  # noqa: E731 - table cells
+
+
+GROUP_G = lambda iam: iam.create_group(GroupName="g")  # noqa: E731
+
+
+ROLE_R = lambda iam: iam.create_role(RoleName="r", AssumeRolePolicyDocument=_trust(200))  # noqa: E731
+
+
+ELEVEN = lambda iam: _managed(iam, 11)  # noqa: E731
+
+
+POLICY_M = "arn:aws:iam::123456789012:policy/m"
+
+
+# (case, setup, call with a size or a count, the largest accepted, AWS's message): IAM's quotas on what is evaluated on every call
+QUOTAS = [
+    ("a user's inline policies", USER_U, _inline("put_user_policy", UserName="u"), 2048, "Maximum policy size of 2048 bytes exceeded for user u"),
+    ("a group's inline policies", GROUP_G, _inline("put_group_policy", GroupName="g"), 5120, "Maximum policy size of 5120 bytes exceeded for group g"),
+    ("a role's inline policies", ROLE_R, _inline("put_role_policy", RoleName="r"), 10240, "Maximum policy size of 10240 bytes exceeded for role r"),
+    ("a managed policy", _made(), lambda iam, n: iam.create_policy(PolicyName=f"m{n}", PolicyDocument=_document(n, 500)), 6144, "Cannot exceed quota for PolicySize: 6144"),
+    (
+        "a managed policy's new version",
+        lambda iam: iam.create_policy(PolicyName="m", PolicyDocument=_document(100)),
+        lambda iam, n: iam.create_policy_version(PolicyArn=POLICY_M, PolicyDocument=_document(n, 500)),
+        6144,
+        "Cannot exceed quota for PolicySize: 6144",
+    ),
+    ("a role's trust policy", _made(), lambda iam, n: iam.create_role(RoleName=f"r{n}", AssumeRolePolicyDocument=_trust(n, 500)), 2048, "Cannot exceed quota for ACLSizePerRole: 2048"),
+    ("a role's new trust policy", ROLE_R, lambda iam, n: iam.update_assume_role_policy(RoleName="r", PolicyDocument=_trust(n, 500)), 2048, "Cannot exceed quota for ACLSizePerRole: 2048"),
+    ("policies attached to a user", _made(USER_U, ELEVEN), _attach("attach_user_policy", UserName="u"), 10, "Cannot exceed quota for PoliciesPerUser: 10"),
+    ("policies attached to a group", _made(GROUP_G, ELEVEN), _attach("attach_group_policy", GroupName="g"), 10, "Cannot exceed quota for PoliciesPerGroup: 10"),
+    ("policies attached to a role", _made(ROLE_R, ELEVEN), _attach("attach_role_policy", RoleName="r"), 10, "Cannot exceed quota for PoliciesPerRole: 10"),
+    (
+        "groups of a user",
+        _made(USER_U, *[lambda iam, i=i: iam.create_group(GroupName=f"g{i}") for i in range(11)]),
+        lambda iam, n: [iam.add_user_to_group(GroupName=f"g{i}", UserName="u") for i in range(n)],
+        10,
+        "Cannot exceed quota for GroupsPerUser: 10",
+    ),
+]
+
+
+@pytest.mark.parametrize("case, setup, call, limit, message", QUOTAS, ids=[q[0] for q in QUOTAS])
+def test_iams_quotas_on_policies_are_enforced_with_awss_error(iam, case, setup, call, limit, message):
+    setup(iam)
+    call(iam, limit)  # at the quota (white space not counted): accepted
+    with pytest.raises(iam.exceptions.LimitExceededException) as refused:
+        call(iam, limit + 1)
+    assert refused.value.response["Error"]["Message"] == message
+
+
+def test_list_operations_return_no_tags_or_boundaries(iam):
+    """AWS's listing operations leave tags out ("this operation does not return tags"): the kit's
+    tag on a user holds its access key id, which another participant must not read from a list."""
+    tags = [{"Key": "handson-access-key", "Value": "key-id-marker-7f3a9c"}]
+    iam.create_user(UserName="u", Tags=tags)
+    device = iam.create_virtual_mfa_device(VirtualMFADeviceName="d", Tags=tags)["VirtualMFADevice"]
+    seed = device["Base32StringSeed"].decode()
+    iam.enable_mfa_device(UserName="u", SerialNumber=device["SerialNumber"], AuthenticationCode1=_code(seed, -30), AuthenticationCode2=_code(seed, 0))
+    iam.create_role(RoleName="r", AssumeRolePolicyDocument=_trust(200), Tags=tags)
+    iam.create_policy(PolicyName="p", PolicyDocument=_document(100), Tags=tags)
+    iam.create_group(GroupName="g")
+    iam.add_user_to_group(GroupName="g", UserName="u")
+    iam.create_instance_profile(InstanceProfileName="ip", Tags=tags)
+    iam.add_role_to_instance_profile(InstanceProfileName="ip", RoleName="r")
+    listings = [
+        iam.list_users(),
+        iam.list_virtual_mfa_devices(),
+        iam.list_virtual_mfa_devices(AssignmentStatus="Assigned"),
+        iam.list_roles(),
+        iam.list_policies(Scope="Local"),
+        iam.get_group(GroupName="g"),
+        iam.list_instance_profiles(),
+        iam.list_instance_profiles_for_role(RoleName="r"),
+    ]
+    for listing in listings:
+        text = json.dumps(listing, default=str)
+        assert "key-id-marker-7f3a9c" not in text and '"Tags"' not in text and 'PermissionsBoundary"' not in text, text[:300]
+    assert iam.list_virtual_mfa_devices()["VirtualMFADevices"][0]["User"]["UserName"] == "u"  # the rest is there
+    assert iam.list_user_tags(UserName="u")["Tags"] == tags  # and the tags where AWS gives them
+
+
+def _code(seed: str, offset: float) -> str:
+    from helpers import totp_at
+
+    return totp_at(seed, time.time() + offset)
