@@ -103,8 +103,6 @@ def install_notebook_handler() -> None:
     """Show HandsonError in a notebook as its Japanese message alone, without a traceback."""
     from IPython import get_ipython
 
-    from .sandbox import SandboxError
-
     shell = get_ipython()
     if shell is None:
         return
@@ -115,4 +113,4 @@ def install_notebook_handler() -> None:
         shell._showtraceback(etype, value, stb)
         return stb
 
-    shell.set_custom_exc((HandsonError, SandboxError), handler)
+    shell.set_custom_exc((HandsonError,), handler)  # the sandbox's SandboxError is one too

@@ -12,14 +12,15 @@ from functools import partial
 
 import ipywidgets as w
 
-from .access import Keys, get_session_token, session_command, show_session
+from .credentials import Keys
 from .errors import HandsonError
 from .mfa import Outcome
+from .mfa_session import get_session_token, session_command, show_session
 from .settings import expand
 from .shell import continued, ref
 from .target import Context
 from .totp import authenticator_codes, secret_from_qr
-from .widget import CODE_STYLE, CodeForm, _show_and_wait, auto_mfa
+from .widget import CODE_STYLE, CodeForm, _show_and_wait
 
 
 class MfaCodeForm(CodeForm):
@@ -99,7 +100,7 @@ async def session_with_form(ctx: Context, keys: Keys, serial: str, outfile: str,
     from IPython import get_ipython
 
     form = MfaCodeForm(partial(get_session_token, ctx, keys, serial))
-    if auto_mfa():
+    if ctx.settings.auto_mfa:
         try:
             form.fill_from_qr(outfile)
         except (OSError, HandsonError):
@@ -109,7 +110,7 @@ async def session_with_form(ctx: Context, keys: Keys, serial: str, outfile: str,
             ) from None
         form.submit()
     shell = get_ipython()
-    if not await _show_and_wait(form, shell, wait, ctx.report):
+    if not await _show_and_wait(form, shell, wait, ctx):
         return None
     if form.session is not None:
         ctx.report.command(session_command(keys), form.session.expiration.isoformat() if form.session.expiration else "")
@@ -127,7 +128,7 @@ async def verify_resynced(ctx: Context, user_name: str, serial: str, key_file: s
     Only GetSessionToken checks one code, with the user's own access key (3.1): before 3.1 the
     second check is left to 40, and the step says so.
     """
-    from .access import read_key_file
+    from .access_key import read_key_file
     from .errors import require_passed
     from .users import listed
 

@@ -14,7 +14,7 @@ from functools import partial
 
 import ipywidgets as w
 
-from .display import STYLES, Reporter, Silent
+from .display import STYLES, Silent
 from .errors import HandsonError
 from .mfa import (
     QR_LOST,
@@ -37,11 +37,6 @@ from .totp import authenticator_codes, normalize_code, seconds_left, secret_from
 from .users import get_user
 
 CODE_STYLE = {"description_width": "150px"}
-
-
-def auto_mfa() -> bool:
-    """HANDSON_AUTO_MFA=1: the kit reads the QR file as a phone would (demos and CI)."""
-    return os.environ.get("HANDSON_AUTO_MFA", "") == "1"
 
 
 class CodeForm(w.VBox):
@@ -287,17 +282,19 @@ async def _wait(widget, shell, mode: str) -> None:
             await asyncio.sleep(0.1)
 
 
-async def _show_and_wait(widget, shell, wait: bool, report: Reporter) -> bool:
-    """Display the widget; wait for it where the kernel allows. False if the cell cannot wait."""
+async def _show_and_wait(widget, shell, wait: bool, ctx: Context) -> bool:
+    """Display the widget; wait for it where the kernel allows. False if the cell cannot wait.
+
+    With HANDSON_AUTO_MFA=1 (ctx.settings.auto_mfa) the built-in authenticator has typed already."""
     from IPython.display import display as show
 
     if shell is not None:
         show(widget)
-    if not wait or auto_mfa() or widget.finished:
+    if not wait or ctx.settings.auto_mfa or widget.finished:
         return True
     mode = _wait_mode(shell)
     if mode is None:
-        report.message("info", "この環境ではセルが入力を待てません。フォームで操作してから、次のセルを実行してください。")
+        ctx.report.message("info", "この環境ではセルが入力を待てません。フォームで操作してから、次のセルを実行してください。")
         return False
     try:
         await _wait(widget, shell, mode)
@@ -330,19 +327,19 @@ async def enable_with_form(ctx: Context, user_name: str, serial: str, outfile: s
     device_name = device_name_of(serial)
     problem = qr_problem(outfile)
     if problem:
-        if auto_mfa() or not wait or _wait_mode(shell) is None or os.path.lexists(expand(outfile)):
+        if ctx.settings.auto_mfa or not wait or _wait_mode(shell) is None or os.path.lexists(expand(outfile)):
             raise HandsonError(QR_LOST.format(name=device_name, file=outfile, problem=problem), "QrFileMissing")
         # The offer says itself that the device was recreated: the step's own report is kept, not shown.
         offer = RecreateOffer(outfile, partial(recreate_virtual_mfa_device, ctx.with_report(Silent()), device_name, outfile))
-        await _show_and_wait(offer, shell, wait, ctx.report)
+        await _show_and_wait(offer, shell, wait, ctx)
         if offer.result != Outcome.RECREATED:
             ctx.report.message("warning", "作り直しはキャンセルされました。何も変更していません。このセルをもう一度実行すると再開できます。")
             return Outcome.CANCELLED
     form = MfaEnableForm(user_name, serial, read_bootstrap(expand(outfile)) or b"", partial(enable_mfa_device, ctx, user_name, serial))
-    if auto_mfa():
+    if ctx.settings.auto_mfa:
         form.fill_from_qr(outfile)
         form.submit()
-    if not await _show_and_wait(form, shell, wait, ctx.report):
+    if not await _show_and_wait(form, shell, wait, ctx):
         return ""
     if form.result in (Outcome.ENABLED, Outcome.ALREADY):
         ctx.report.command(cli, "")
@@ -363,10 +360,10 @@ async def resync_with_form(ctx: Context, user_name: str, serial: str, outfile: s
 
     require_assigned(ctx, user_name, serial)  # before the learner types anything
     form = MfaEnableForm(user_name, serial, b"", partial(resync_mfa_device, ctx, user_name, serial), resync=True)
-    if auto_mfa():
+    if ctx.settings.auto_mfa:
         form.fill_from_qr(outfile)
         form.submit()
-    if not await _show_and_wait(form, get_ipython(), wait, ctx.report):
+    if not await _show_and_wait(form, get_ipython(), wait, ctx):
         return ""
     if form.result == Outcome.RESYNCED:
         ctx.report.command(resync_command(user_name, serial), "")

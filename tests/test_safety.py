@@ -22,7 +22,7 @@ from helpers import typed as typed_codes
 
 import handson_helpers as hh
 from conftest import AWS_CLI
-from handson_helpers import access, hub, mfa, rules, safefs, settings
+from handson_helpers import access_key, hub, mfa, rules, safefs, settings
 from handson_helpers import sandbox as sb
 from handson_helpers.sandbox import control, paths
 from handson_helpers.sandbox.server import port_free
@@ -470,7 +470,7 @@ SHELL_STRICTER = {"a link to a private folder"}
 def _folder_steps(folder: Path) -> list[str]:
     """21's and 31's folder steps as shown, with their variables, ready for bash."""
     mkdir_qr, _ = mfa.create_commands("d", "QRCodePNG", str(folder), str(folder / "d.png"))
-    mkdir_key = access.key_commands(str(folder), "u", str(folder / "u-access-key.txt"))["mkdir"]
+    mkdir_key = access_key.key_commands(str(folder), "u", str(folder / "u-access-key.txt"))["mkdir"]
     variables = f"{assign('DIR_MFA_OUTFILE', str(folder))}\n{assign('DIR_ACCESS_KEY', str(folder))}\n"
     return [f"set -eu\n{variables}{step}\n" for step in (mkdir_qr, mkdir_key)]
 
@@ -533,7 +533,7 @@ def test_the_shown_folder_step_checks_the_real_path_and_every_level_of_it(tmp_pa
 def test_pasted_31_never_writes_the_secret_into_a_folder_made_by_another_user(tmp_path, case):
     folder = _taken_after_the_check(tmp_path, case)
     marker = tmp_path / "aws-ran"
-    steps = access.key_commands(str(folder), "u", str(folder / "u-access-key.txt"))
+    steps = access_key.key_commands(str(folder), "u", str(folder / "u-access-key.txt"))
     script = (
         f"set -eu\naws() {{ touch {marker}; printf 'id\\tsecret\\n'; }}\n"
         f"{assign('IAM_USER_NAME', 'u')}\n{assign('DIR_ACCESS_KEY', str(folder))}\n{assign('FILE_ACCESS_KEY', str(folder / 'u-access-key.txt'))}\n"
@@ -559,7 +559,7 @@ def test_pasted_31_never_writes_through_a_link_or_over_a_file(tmp_path, make):
     else:
         key_file.write_text("mine")
     marker = tmp_path / "aws-ran"
-    steps = access.key_commands(str(folder), "u", str(key_file))
+    steps = access_key.key_commands(str(folder), "u", str(key_file))
     script = (
         f"set -eu\naws() {{ touch {marker}; printf 'id\\tsecret\\n'; }}\n"
         f"{assign('IAM_USER_NAME', 'u')}\n{assign('DIR_ACCESS_KEY', str(folder))}\n{assign('FILE_ACCESS_KEY', str(key_file))}\n"
