@@ -80,7 +80,9 @@ def access_cleanup_commands(plan: AccessPlan) -> list[str]:
             )
             + " \\\n  && echo ${ACCESS_KEY_ID}"
         )
-        steps.append(continued("aws iam delete-access-key", f"  --user-name {user}", "  --access-key-id ${ACCESS_KEY_ID}"))
+        steps.append(
+            continued("aws iam delete-access-key", f"  --user-name {user}", "  --access-key-id ${ACCESS_KEY_ID}")
+        )
     if plan.delete_file:
         steps.append(f"rm {ref('FILE_ACCESS_KEY', str(expand(plan.key_file)))}")
     return steps

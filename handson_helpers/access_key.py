@@ -75,12 +75,16 @@ def key_commands(directory: str, user_name: str, key_file: str) -> dict[str, str
     )
     return {
         "mkdir": private_dir(folder),
-        "count": continued("aws iam list-access-keys", f"  --user-name {user}", "  --query 'length(AccessKeyMetadata[])'"),
+        "count": continued(
+            "aws iam list-access-keys", f"  --user-name {user}", "  --query 'length(AccessKeyMetadata[])'"
+        ),
         # noclobber: `>` neither replaces a regular file nor writes through a link to one (a FIFO or a device it
         # would open: the folder step made sure that nobody else can put anything in the folder)
         "create": "(\n  umask 077\n  set -o noclobber\n  " + create + "\n)",
         "key_id": continued(f"ACCESS_KEY_ID=$(cut -f 1 {keyfile})") + " \\\n  && echo ${ACCESS_KEY_ID}",
-        "tag": continued("aws iam tag-user", f"  --user-name {user}", f"  --tags Key={ACCESS_KEY_TAG},Value=${{ACCESS_KEY_ID}}"),
+        "tag": continued(
+            "aws iam tag-user", f"  --user-name {user}", f"  --tags Key={ACCESS_KEY_TAG},Value=${{ACCESS_KEY_ID}}"
+        ),
         "check": continued(
             "aws iam list-access-keys",
             f"  --user-name {user}",
@@ -192,7 +196,9 @@ def verify_access_key(ctx: Context, user_name: str, key_file: str) -> None:
     private = mode_ok and folder_problem(path.parent) is None
     results = [
         ctx.report.check(texts.CHECK_ACTIVE.format(user=user_name), "Active", status or NONE, status == "Active"),
-        ctx.report.check(texts.CHECK_FILE, f"{key_file} (0600)", f"{key_file} ({'0600' if private else NOT_PRIVATE})", private),
+        ctx.report.check(
+            texts.CHECK_FILE, f"{key_file} (0600)", f"{key_file} ({'0600' if private else NOT_PRIVATE})", private
+        ),
     ]
     require_passed(all(results), texts.CHECK_HINT)
 
@@ -200,5 +206,8 @@ def verify_access_key(ctx: Context, user_name: str, key_file: str) -> None:
 def key_console_view(ctx: Context, user_name: str) -> None:
     """(参考) The console's アクセスキー panel: id (masked), status, created."""
     status = texts.CONSOLE_STATUS
-    rows = [[mask(k["AccessKeyId"]), status.get(k["Status"], k["Status"]), k["CreateDate"].strftime("%Y-%m-%d")] for k in list_keys(ctx, user_name)]
+    rows = [
+        [mask(k["AccessKeyId"]), status.get(k["Status"], k["Status"]), k["CreateDate"].strftime("%Y-%m-%d")]
+        for k in list_keys(ctx, user_name)
+    ]
     ctx.report.table(texts.CONSOLE_TITLE.format(user=user_name), texts.CONSOLE_HEADER, rows or [[NONE, "", ""]])

@@ -66,7 +66,9 @@ def manage_policy(user_path: str) -> dict:
     }
 
 
-def put_manage_mfa_policy(ctx: Context, user_name: str, user_path: str, policy_name: str = MANAGE_MFA_POLICY_NAME) -> None:
+def put_manage_mfa_policy(
+    ctx: Context, user_name: str, user_path: str, policy_name: str = MANAGE_MFA_POLICY_NAME
+) -> None:
     """The administrator gives the user the policy above (same result on a rerun)."""
     require_valid(IAM_USER_NAME=user_name, IAM_USER_PATH=user_path, MFA_POLICY_NAME=policy_name)
     put_user_policy(ctx, user_name, policy_name, json.dumps(manage_policy(user_path), indent=2), "MFA_POLICY_NAME")
@@ -86,7 +88,9 @@ def as_user(ctx: Context, keys: Keys | None) -> Context:
 
 
 def _create_lines(device_name: str, outfile: str, participant: str) -> list[str]:
-    _, create = create_commands(device_name, "QRCodePNG", str(expand(outfile).parent), str(expand(outfile)), participant)
+    _, create = create_commands(
+        device_name, "QRCodePNG", str(expand(outfile).parent), str(expand(outfile)), participant
+    )
     backup = {
         "${MFA_DEVICE_NAME}": "${MFA_BACKUP_DEVICE_NAME}",
         "${FILE_MFA_OUTFILE}": "${FILE_MFA_BACKUP_OUTFILE}",
@@ -152,7 +156,8 @@ def create_backup_device(ctx: Context, session: Keys | None, user_name: str, dev
     created = "" if existed else f'{{\n    "VirtualMFADevice": {{\n        "SerialNumber": "{serial}"\n    }}\n}}'
     ctx.report.command(as_keys(session, *_create_lines(device_name, outfile, ctx.participant)), created)
     ctx.report.command(
-        'MFA_BACKUP_DEVICE_SERIAL="arn:aws:iam::${AWS_ID}:mfa/${MFA_BACKUP_DEVICE_NAME}" \\\n  && echo ${MFA_BACKUP_DEVICE_SERIAL}',
+        'MFA_BACKUP_DEVICE_SERIAL="arn:aws:iam::${AWS_ID}:mfa/${MFA_BACKUP_DEVICE_NAME}"'
+        " \\\n  && echo ${MFA_BACKUP_DEVICE_SERIAL}",
         serial,
     )
     if existed:

@@ -11,7 +11,13 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .access_cleanup import AccessPlan, access_cleanup_commands, access_cleanup_rows, plan_access_cleanup, run_access_cleanup
+from .access_cleanup import (
+    AccessPlan,
+    access_cleanup_commands,
+    access_cleanup_rows,
+    plan_access_cleanup,
+    run_access_cleanup,
+)
 from .access_key import read_key_file
 from .errors import HandsonError, aws_call, require_passed
 from .mfa import device_tags, get_device, list_devices, serial_for
@@ -87,7 +93,9 @@ def _device_commands(user: str, serial: str, deactivate: bool, delete: bool) -> 
 def _backup_commands(user_name: str, backup: BackupPlan) -> list[str]:
     steps = _device_commands(ref("IAM_USER_NAME", user_name), backup.serial, backup.deactivate, backup.delete_device)
     if backup.delete_file:
-        steps.append("rm " + assign("FILE", str(expand(backup.outfile))).split("=", 1)[1])  # "${HOME}/…" as the page writes paths
+        steps.append(
+            "rm " + assign("FILE", str(expand(backup.outfile))).split("=", 1)[1]
+        )  # "${HOME}/…" as the page writes paths
     return steps
 
 
@@ -121,7 +129,9 @@ def plan_cleanup(
     backup_serial = serial_for(ctx.account_id, backup_name)
     backup_outfile = mfa_outfile(str(Path(outfile).parent), backup_name)
     serial = serial_for(ctx.account_id, device_name)
-    ctx.report.command('MFA_DEVICE_SERIAL="arn:aws:iam::${AWS_ID}:mfa/${MFA_DEVICE_NAME}" \\\n  && echo ${MFA_DEVICE_SERIAL}', serial)
+    ctx.report.command(
+        'MFA_DEVICE_SERIAL="arn:aws:iam::${AWS_ID}:mfa/${MFA_DEVICE_NAME}" \\\n  && echo ${MFA_DEVICE_SERIAL}', serial
+    )
     user = get_user(ctx, user_name)
     devices = {d["SerialNumber"]: d for d in list_devices(ctx)}  # one read for 2.1's device and 45's
     device = devices.get(serial)
@@ -134,10 +144,8 @@ def plan_cleanup(
         (user_name, user_path, user is not None and not kits_user),
         (device_name, device, owner),
         (backup_name, backup, backup_owner),
-        (outfile, backup_outfile),
+        (outfile, backup_outfile, key_file),
     )
-    if os.path.lexists(expand(key_file)) and read_key_file(expand(key_file)) is None:
-        refused.append(texts.NOT_KITS_KEY_FILE.format(file=key_file))
     # The kit's policy, keys and key file; other keys and inline policies are in access.foreign.
     access = plan_access_cleanup(ctx, user_name, key_file, policy_name) if user is None or kits_user else None
     if kits_user and access is not None:
@@ -153,23 +161,23 @@ def plan_cleanup(
         delete_file=os.path.lexists(expand(outfile)),
         refused=tuple(refused),
         access=access,
-        backup=BackupPlan(
-            backup_serial,
-            backup_outfile,
-            backup_owner == user_name,
-            backup is not None,
-            os.path.lexists(expand(backup_outfile)),
-        ),
+        backup=_backup_plan(backup_serial, backup_outfile, backup, backup_owner == user_name),
     )
     plan = whole if not refused else Plan(user_name, serial, outfile, False, False, False, False, tuple(refused))
     _show_plan(ctx, plan, whole)
     return plan
 
 
-def _refusals(ctx: Context, user: tuple[str, str, bool], device, backup, qr_files: tuple[str, ...]) -> list[str]:
-    """Why the user, 2.1's device, the QR files or 45's device are not the kit's for this learner
-    (nothing is then deleted). ``user`` is (name, path, whether it is there but not the kit's);
-    ``device`` and ``backup`` are (name, as IAM lists it, assigned user)."""
+def _backup_plan(serial: str, outfile: str, listed: dict | None, assigned: bool) -> BackupPlan:
+    return BackupPlan(serial, outfile, assigned, listed is not None, os.path.lexists(expand(outfile)))
+
+
+def _refusals(ctx: Context, user: tuple[str, str, bool], device, backup, files: tuple[str, str, str]) -> list[str]:
+    """Why the user, 2.1's device, the QR files, 45's device or the key file are not the kit's for
+    this learner (nothing is then deleted). ``user`` is (name, path, whether it is there but not the
+    kit's); ``device`` and ``backup`` are (name, as IAM lists it, assigned user); ``files`` are the
+    two QR files and the key file."""
+    *qr_files, key_file = files
     user_name, user_path, foreign_user = user
     (device_name, listed, owner), (backup_name, backup_listed, backup_owner) = device, backup
     serial, backup_serial = serial_for(ctx.account_id, device_name), serial_for(ctx.account_id, backup_name)
@@ -178,7 +186,11 @@ def _refusals(ctx: Context, user: tuple[str, str, bool], device, backup, qr_file
         refused.append(texts.ASSIGNED_ELSEWHERE.format(serial=serial, owner=owner))
     if foreign_user:
         refused.append(texts.NOT_KITS_USER.format(user=user_name, path=user_path))
-    if listed is not None and (not owner or owner == user_name) and not owned(device_tags(ctx, serial), ctx.participant):
+    if (
+        listed is not None
+        and (not owner or owner == user_name)
+        and not owned(device_tags(ctx, serial), ctx.participant)
+    ):
         refused.append(texts.NOT_KITS_DEVICE.format(device=device_name))
     for qr in qr_files:
         if os.path.lexists(expand(qr)) and read_bootstrap(expand(qr)) is None:
@@ -187,6 +199,8 @@ def _refusals(ctx: Context, user: tuple[str, str, bool], device, backup, qr_file
         refused.append(texts.ASSIGNED_ELSEWHERE.format(serial=backup_serial, owner=backup_owner))
     elif backup_listed is not None and not owned(device_tags(ctx, backup_serial), ctx.participant):
         refused.append(texts.NOT_KITS_DEVICE.format(device=backup_name))
+    if os.path.lexists(expand(key_file)) and read_key_file(expand(key_file)) is None:
+        refused.append(texts.NOT_KITS_KEY_FILE.format(file=key_file))
     return refused
 
 
@@ -196,7 +210,12 @@ def _show_plan(ctx: Context, plan: Plan, whole: Plan) -> None:
         access_cleanup_rows(plan.access, whole.access, _word)
         + _backup_rows(plan.backup, whole.backup)
         + [
-            ["", texts.ROW_DEACTIVATE, f"{plan.user_name} / {plan.serial}", _word(plan.deactivate, whole.deactivate, texts.UNASSIGNED)],
+            [
+                "",
+                texts.ROW_DEACTIVATE,
+                f"{plan.user_name} / {plan.serial}",
+                _word(plan.deactivate, whole.deactivate, texts.UNASSIGNED),
+            ],
             ["", texts.ROW_DELETE_DEVICE, plan.serial, _word(plan.delete_device, whole.delete_device, texts.ABSENT)],
             ["", texts.ROW_DELETE_USER, plan.user_name, _word(plan.delete_user, whole.delete_user, texts.ABSENT)],
             ["", texts.ROW_QR_FILE, plan.outfile, _word(plan.delete_file, whole.delete_file, texts.ABSENT)],
@@ -226,8 +245,14 @@ def attachments(ctx: Context, user_name: str, serials: tuple[str, ...]) -> list[
     which plan_access_cleanup has already sorted into the kit's (3.1, 40, 45) and others, and the
     kit's devices (``serials``)."""
     iam, found = ctx.iam, []
-    devices = [d["SerialNumber"] for d in listed(ctx, "list_mfa_devices", "MFADevices", UserName=user_name) if d["SerialNumber"] not in serials]
-    attached = [p["PolicyName"] for p in listed(ctx, "list_attached_user_policies", "AttachedPolicies", UserName=user_name)]
+    devices = [
+        d["SerialNumber"]
+        for d in listed(ctx, "list_mfa_devices", "MFADevices", UserName=user_name)
+        if d["SerialNumber"] not in serials
+    ]
+    attached = [
+        p["PolicyName"] for p in listed(ctx, "list_attached_user_policies", "AttachedPolicies", UserName=user_name)
+    ]
     groups = [g["GroupName"] for g in listed(ctx, "list_groups_for_user", "Groups", UserName=user_name)]
     with aws_call("iam:GetLoginProfile"):
         try:
@@ -311,7 +336,9 @@ def verify_cleanup(ctx: Context, user_name: str, device_name: str, outfile: str,
     key_file_gone = not os.path.lexists(expand(key_file))
     backup_name = scoped(SEED_BACKUP_DEVICE_NAME, ctx.participant)
     backup_outfile = expand(mfa_outfile(str(Path(outfile).parent), backup_name))
-    backup_gone = get_device(ctx, serial_for(ctx.account_id, backup_name)) is None and not os.path.lexists(backup_outfile)
+    backup_gone = get_device(ctx, serial_for(ctx.account_id, backup_name)) is None and not os.path.lexists(
+        backup_outfile
+    )
     check = ctx.report.check
     results = [
         check(texts.CHECK_USER.format(user=user_name), NONE, NONE if user_gone else user_name, user_gone),

@@ -102,7 +102,9 @@ def qr_problem(outfile: str) -> str | None:
     return None
 
 
-def create_commands(device_name: str, method: str, directory: str, outfile: str, participant: str = "") -> tuple[str, str]:
+def create_commands(
+    device_name: str, method: str, directory: str, outfile: str, participant: str = ""
+) -> tuple[str, str]:
     """The folder step and the create step of 2.1, as the page writes them."""
     mkdir = private_dir(ref("DIR_MFA_OUTFILE", directory))
     create = continued(
@@ -131,7 +133,9 @@ def create_virtual_mfa_device(ctx: Context, device_name: str, outfile: str, meth
         elif qr_problem(outfile) is None:
             ctx.report.message("info", texts.EXISTS.format(device=device_name))
         else:
-            raise HandsonError(QR_LOST.format(name=device_name, file=outfile, problem=qr_problem(outfile)), "QrFileMissing")
+            raise HandsonError(
+                QR_LOST.format(name=device_name, file=outfile, problem=qr_problem(outfile)), "QrFileMissing"
+            )
         return serial
     folder_existed = path.parent.is_dir()
     serial = create_and_save(ctx, device_name, outfile, method)
@@ -201,7 +205,9 @@ def enable_mfa_device(ctx: Context, user_name: str, serial: str, code1: str, cod
     ctx.require_write("iam:EnableMFADevice")
     with aws_call("iam:EnableMFADevice"):
         try:
-            ctx.iam.enable_mfa_device(UserName=user_name, SerialNumber=serial, AuthenticationCode1=first, AuthenticationCode2=second)
+            ctx.iam.enable_mfa_device(
+                UserName=user_name, SerialNumber=serial, AuthenticationCode1=first, AuthenticationCode2=second
+            )
         except ctx.iam.exceptions.EntityAlreadyExistsException:
             if (get_device(ctx, serial) or {}).get("User", {}).get("UserName") == user_name:
                 return Outcome.ALREADY  # a concurrent click got there first
@@ -266,10 +272,15 @@ def show_pair_check(user_name: str, serial: str, command: str, serial_variable: 
     the command; the codes are typed into the form, so their lower lines say so instead of a value.
     45 names its device's serial MFA_BACKUP_DEVICE_SERIAL."""
     SHOW.command("\n".join(f"{name}='{value}'" for name, value in CODE_PLACEHOLDERS.items()), label=VARIABLES_SET)
-    upper = [(serial_variable if name == "MFA_DEVICE_SERIAL" else name, value) for name, value in enable_check_lines(user_name, serial)]
+    upper = [
+        (serial_variable if name == "MFA_DEVICE_SERIAL" else name, value)
+        for name, value in enable_check_lines(user_name, serial)
+    ]
     template = "\n".join(f'  # {name}:"{value}"\n    {name}="${{{name}}}"' for name, value in upper)
     actual = {"IAM_USER_NAME": user_name, serial_variable: serial}
-    printed = "\n".join(f'  # {name}:"{value}"\n    {name}="{actual.get(name, texts.CODE_IN_FORM)}"' for name, value in upper)
+    printed = "\n".join(
+        f'  # {name}:"{value}"\n    {name}="{actual.get(name, texts.CODE_IN_FORM)}"' for name, value in upper
+    )
     SHOW.command(f"cat << END\n\n{template}\n\nEND", printed, label=VARIABLES_CHECK)
     SHOW.command(command)
 
@@ -294,7 +305,9 @@ def resync_mfa_device(ctx: Context, user_name: str, serial: str, code1: str, cod
     ctx.require_write("iam:ResyncMFADevice")
     with aws_call("iam:ResyncMFADevice"):
         try:
-            ctx.iam.resync_mfa_device(UserName=user_name, SerialNumber=serial, AuthenticationCode1=first, AuthenticationCode2=second)
+            ctx.iam.resync_mfa_device(
+                UserName=user_name, SerialNumber=serial, AuthenticationCode1=first, AuthenticationCode2=second
+            )
         except ctx.iam.exceptions.InvalidAuthenticationCodeException:
             raise HandsonError(texts.INVALID_RESYNC_CODE, "InvalidAuthenticationCode") from None
         except AWS_ERRORS as exc:
@@ -333,8 +346,12 @@ def verify_device_created(ctx: Context, device_name: str, outfile: str) -> None:
         continued("aws iam list-virtual-mfa-devices", "  --query " + SERIAL_QUERY, "  --output text"),
         serial if listed else "",
     )
-    ok_device = ctx.report.check(texts.CHECK_DEVICE.format(device=device_name), serial, serial if listed else NONE, listed)
-    ok_file = ctx.report.check(texts.CHECK_QR, f"{outfile} (0600)", f"{outfile} ({'0600' if private else NOT_PRIVATE})", private)
+    ok_device = ctx.report.check(
+        texts.CHECK_DEVICE.format(device=device_name), serial, serial if listed else NONE, listed
+    )
+    ok_file = ctx.report.check(
+        texts.CHECK_QR, f"{outfile} (0600)", f"{outfile} ({'0600' if private else NOT_PRIVATE})", private
+    )
     require_passed(ok_device and ok_file, texts.CHECK_CREATED_HINT)
 
 

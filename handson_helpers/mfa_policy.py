@@ -52,7 +52,9 @@ def policy_document() -> str:
     return json.dumps(MFA_POLICY, indent=2)
 
 
-def policy_commands(user_name: str, policy_name: str, document: str | None = None, variable: str = "POLICY_NAME") -> tuple[str, str, str]:
+def policy_commands(
+    user_name: str, policy_name: str, document: str | None = None, variable: str = "POLICY_NAME"
+) -> tuple[str, str, str]:
     user, policy = ref("IAM_USER_NAME", user_name), ref(variable, policy_name)
     define = f"POLICY_DOCUMENT=$(cat << 'END'\n{document or policy_document()}\nEND\n)"
     put = continued(
@@ -61,7 +63,9 @@ def policy_commands(user_name: str, policy_name: str, document: str | None = Non
         f"  --policy-name {policy}",
         '  --policy-document "${POLICY_DOCUMENT}"',
     )
-    listed = continued("aws iam list-user-policies", f"  --user-name {user}", "  --query 'PolicyNames'", "  --output text")
+    listed = continued(
+        "aws iam list-user-policies", f"  --user-name {user}", "  --query 'PolicyNames'", "  --output text"
+    )
     return define, put, listed
 
 
@@ -71,7 +75,9 @@ def put_mfa_policy(ctx: Context, user_name: str, policy_name: str = KIT_POLICY_N
     put_user_policy(ctx, user_name, policy_name, policy_document())
 
 
-def put_user_policy(ctx: Context, user_name: str, policy_name: str, document: str, variable: str = "POLICY_NAME") -> None:
+def put_user_policy(
+    ctx: Context, user_name: str, policy_name: str, document: str, variable: str = "POLICY_NAME"
+) -> None:
     """An inline policy of the kit on the kit's user, with the commands a terminal runs for it."""
     require_kits_user(ctx, user_name)
     define, put, listed = policy_commands(user_name, policy_name, document, variable)
@@ -171,14 +177,20 @@ def protected_read(ctx: Context, keys: Keys, user_name: str, user_path: str) -> 
 def verify_mfa_protection(ctx: Context, user_name: str, user_path: str, keys: Keys, session: Keys | None) -> None:
     """完了確認 of 40: the same read, refused with the access key alone, allowed with MFA."""
     without = _read(ctx, keys, user_name, user_path)
-    with_mfa = _read(ctx, session, user_name, user_path) if session else ReadResult(False, "NoSession", texts.NO_SESSION_YET)
+    with_mfa = (
+        _read(ctx, session, user_name, user_path) if session else ReadResult(False, "NoSession", texts.NO_SESSION_YET)
+    )
     session_row = texts.SESSION_ROW.format(prefix=session.key_id[:4]) if session else texts.SESSION_ROW_NONE
     ctx.report.table(
         texts.TABLE_TITLE,
         texts.TABLE_HEADER,
         [
             [texts.ACCESS_KEY_ROW.format(prefix=keys.key_id[:4]), texts.WITHOUT, without.shown],
-            [session_row, texts.WITH, texts.ALLOWED.format(text=with_mfa.text or NONE) if with_mfa.allowed else with_mfa.shown],
+            [
+                session_row,
+                texts.WITH,
+                texts.ALLOWED.format(text=with_mfa.text or NONE) if with_mfa.allowed else with_mfa.shown,
+            ],
         ],
     )
     refused_alone = not without.allowed and without.code == "AccessDenied"

@@ -121,11 +121,13 @@ def session_check_lines(serial: str) -> str:
 
 
 def show_session_step(keys: Keys, serial: str) -> None:
-    """Before the form: the code's 変数の設定 (a placeholder), the page-style 変数の確認 and the command the form runs."""
+    """Before the form: the code's 変数の設定 (a placeholder), the page-style 変数の確認 and the
+    command the form runs."""
     SHOW.command(f"MFA_TOKEN_CODE='{texts.CODE_PLACEHOLDER}'", label=VARIABLES_SET)
     SHOW.command(
         session_check_lines(serial),
-        f'  # MFA_DEVICE_SERIAL:"{serial}"\n    MFA_DEVICE_SERIAL="{serial}"\n  # MFA_TOKEN_CODE:"{texts.CODE_PLACEHOLDER}"\n    MFA_TOKEN_CODE="{texts.CODE_IN_FORM}"',
+        f'  # MFA_DEVICE_SERIAL:"{serial}"\n    MFA_DEVICE_SERIAL="{serial}"\n'
+        f'  # MFA_TOKEN_CODE:"{texts.CODE_PLACEHOLDER}"\n    MFA_TOKEN_CODE="{texts.CODE_IN_FORM}"',
         label=VARIABLES_CHECK,
     )
     SHOW.command(session_command(keys))

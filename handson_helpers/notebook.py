@@ -8,9 +8,10 @@ import sys
 from .display import SHOW
 from .errors import HandsonError, install_notebook_handler, require_passed
 from .safefs import folder_problem
-from .settings import LABELS, PATH_SETTINGS, TARGETS, Settings, check, expand, mfa_outfile
+from .settings import LABELS, PATH_SETTINGS, TARGETS, check, expand, load, mfa_outfile
 from .shell import assign, ref
 from .texts import notebook as texts
+from .texts.common import VARIABLES_CHECK, VARIABLES_SET
 
 PACKAGES = ("boto3", "ipywidgets", "jupyter_ui_poll", "pyotp", "qrcode", "PIL", "zxingcpp")
 ITEM_LABELS = LABELS
@@ -37,14 +38,18 @@ def check_settings(**values: str) -> None:
             f'       {row.name}="{shown}"   {"✔" if row.ok else f"✘ {row.reason}"}',
         ]
     SHOW.command(
-        "\n".join(assign(row.name, str(expand(row.actual)) if row.name in PATH_SETTINGS else row.actual) for row in rows),
+        "\n".join(
+            assign(row.name, str(expand(row.actual)) if row.name in PATH_SETTINGS else row.actual) for row in rows
+        ),
         label=texts.TERMINAL_VARIABLES,
     )
-    SHOW.command("cat << END\n\n" + "\n".join(template) + "\n\nEND", "\n".join(printed), label="変数の確認")
+    SHOW.command("cat << END\n\n" + "\n".join(template) + "\n\nEND", "\n".join(printed), label=VARIABLES_CHECK)
     bad = [row for row in rows if not row.ok]
     for row in bad:
         label = ITEM_LABELS.get(row.name, row.name)
-        SHOW.message("error", texts.ROW_MISMATCH.format(number=row.number, label=label, name=row.name, reason=row.reason))
+        SHOW.message(
+            "error", texts.ROW_MISMATCH.format(number=row.number, label=label, name=row.name, reason=row.reason)
+        )
     if bad:
         raise HandsonError(texts.SETTINGS_MISMATCH.format(count=len(bad)), "SettingMismatch")
     SHOW.message("success", texts.SETTINGS_MATCH)
@@ -55,8 +60,11 @@ def set_variables(**values: str) -> str:
     FILE_MFA_OUTFILE derived from DIR_MFA_OUTFILE and MFA_DEVICE_NAME as the page does (returned)."""
     lines = [assign(name, str(expand(value)) if name in PATH_SETTINGS else value) for name, value in values.items()]
     outfile = mfa_outfile(values["DIR_MFA_OUTFILE"], values["MFA_DEVICE_NAME"])
-    lines.append(f'FILE_MFA_OUTFILE="${{DIR_MFA_OUTFILE}}/${{MFA_DEVICE_NAME}}.png" \\\n  && echo {ref("FILE_MFA_OUTFILE", str(expand(outfile)))}')
-    SHOW.command("\n".join(lines), str(expand(outfile)), label="変数の設定")
+    lines.append(
+        'FILE_MFA_OUTFILE="${DIR_MFA_OUTFILE}/${MFA_DEVICE_NAME}.png"'
+        f" \\\n  && echo {ref('FILE_MFA_OUTFILE', str(expand(outfile)))}"
+    )
+    SHOW.command("\n".join(lines), str(expand(outfile)), label=VARIABLES_SET)
     return outfile
 
 
@@ -70,7 +78,7 @@ def verify_environment(dir_mfa_outfile: str) -> None:
             missing.append(name)
     packages = texts.PACKAGES_MISSING.format(missing=", ".join(missing)) if missing else texts.PACKAGES_OK
     ok_python = sys.version_info >= (3, 10)
-    target = Settings.read().target
+    target = load().target
     problem = folder_problem(expand(dir_mfa_outfile))  # the same rule 21 applies before writing
     results = [
         SHOW.check(texts.PACKAGES_CHECK, texts.PACKAGES_OK, packages, not missing),

@@ -52,8 +52,16 @@ def progress(ctx: Context) -> list[tuple[str, str, str]]:
         return DONE if done else TODO
 
     return [
-        ("10_create_iam_user", texts.USER.format(user=user_name, path=SEED_USER_PATH), mark(bool(user and user["Path"] == SEED_USER_PATH))),
-        ("21_create_virtual_mfa_device", texts.DEVICE.format(device=device_name), mark(bool(device) and (qr or enabled))),
+        (
+            "10_create_iam_user",
+            texts.USER.format(user=user_name, path=SEED_USER_PATH),
+            mark(bool(user and user["Path"] == SEED_USER_PATH)),
+        ),
+        (
+            "21_create_virtual_mfa_device",
+            texts.DEVICE.format(device=device_name),
+            mark(bool(device) and (qr or enabled)),
+        ),
         ("22_enable_virtual_mfa_device", texts.ENABLED.format(user=user_name), mark(enabled)),
         ("31_create_access_key", texts.ACCESS_KEY.format(user=user_name), mark(has_key)),
         ("40_mfa_protected_access", texts.POLICY.format(policy=KIT_POLICY_NAME), POLICY_ONLY if has_policy else TODO),
@@ -68,7 +76,9 @@ def show_progress(ctx: Context) -> str:
     if all(state == TODO for _, _, state in rows):
         ctx.report.message("info", texts.NOTHING_YET)
         return "01_preparation"
-    name, state = next((name, state) for name, _, state in rows if state != DONE and name not in OPTIONAL)  # 40 is never DONE
+    name, state = next(
+        (name, state) for name, _, state in rows if state != DONE and name not in OPTIONAL
+    )  # 40 is never DONE
     if state == POLICY_ONLY:
         ctx.report.message("info", texts.NEXT_AFTER_POLICY)
     else:

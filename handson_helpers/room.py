@@ -57,7 +57,12 @@ USER_ACTIONS = (
     "iam:ResyncMFADevice",
     "iam:ListMFADevices",
 )
-DEVICE_ACTIONS = ("iam:CreateVirtualMFADevice", "iam:DeleteVirtualMFADevice", "iam:TagMFADevice", "iam:ListMFADeviceTags")
+DEVICE_ACTIONS = (
+    "iam:CreateVirtualMFADevice",
+    "iam:DeleteVirtualMFADevice",
+    "iam:TagMFADevice",
+    "iam:ListMFADeviceTags",
+)
 # Only these reach beyond one's own names: the hands-on lists the account's users and devices.
 ACCOUNT_LISTS = ("iam:ListUsers", "iam:ListVirtualMFADevices")
 
@@ -94,11 +99,14 @@ def device_fits(user_name: str, serial: str) -> bool:
     """The room's rule for MFA devices: a user named for a participant holds that participant's own
     devices (2.1's and 45's backup) and no other (AWS would let an administrator assign any device to any user)."""
     owner = participant_of(user_name)
-    return owner is None or serial.lower() in {f"arn:aws:iam::{ACCOUNT_ID}:mfa/{name}".lower() for name in (own_names(owner)[1], backup_name(owner))}
+    return owner is None or serial.lower() in {
+        f"arn:aws:iam::{ACCOUNT_ID}:mfa/{name}".lower() for name in (own_names(owner)[1], backup_name(owner))
+    }
 
 
 def scope_policy(suffix: str) -> dict:
-    """The participant's own user (at the hands-on's path, or "/"), devices (2.1's and 45's), and the two account-wide lists.
+    """The participant's own user (at the hands-on's path, or "/"), devices (2.1's and 45's), and the
+    two account-wide lists.
 
     The room applies it twice: as the participant's identity policy, and as the permissions
     boundary of every user named for the participant, whoever made it.
@@ -109,8 +117,18 @@ def scope_policy(suffix: str) -> dict:
         "Version": "2012-10-17",
         "Statement": [
             # the bare name too: a user that does not exist yet has no path (GetUser before 1 creates it)
-            {"Sid": "OwnUser", "Effect": "Allow", "Action": list(USER_ACTIONS), "Resource": [f"{arn}user{SEED_USER_PATH}{user}", f"{arn}user/{user}"]},
-            {"Sid": "OwnDevice", "Effect": "Allow", "Action": list(DEVICE_ACTIONS), "Resource": [f"{arn}mfa/{device}", f"{arn}mfa/{backup_name(suffix)}"]},
+            {
+                "Sid": "OwnUser",
+                "Effect": "Allow",
+                "Action": list(USER_ACTIONS),
+                "Resource": [f"{arn}user{SEED_USER_PATH}{user}", f"{arn}user/{user}"],
+            },
+            {
+                "Sid": "OwnDevice",
+                "Effect": "Allow",
+                "Action": list(DEVICE_ACTIONS),
+                "Resource": [f"{arn}mfa/{device}", f"{arn}mfa/{backup_name(suffix)}"],
+            },
             {"Sid": "AccountLists", "Effect": "Allow", "Action": list(ACCOUNT_LISTS), "Resource": "*"},
         ],
     }

@@ -74,21 +74,29 @@ class Settings:
     """
 
     target: str = _setting("HANDSON_TARGET", "sandbox (default, offline) or aws (explicit opt-in)", _word, "sandbox")
-    sandbox: str = _setting("HANDSON_SANDBOX", "private (one per learner), or room (a JupyterHub room's)", _word, "private")
+    sandbox: str = _setting(
+        "HANDSON_SANDBOX", "private (one per learner), or room (a JupyterHub room's)", _word, "private"
+    )
     named_participant: str = _setting("HANDSON_PARTICIPANT", "the participant id outside a room (else JUPYTERHUB_USER)")
     hub_user: str = _setting("JUPYTERHUB_USER", "the JupyterHub user (set by the hub)")
     room_url: str = _setting("HANDSON_ROOM_URL", "the room sandbox's http://host:port (set by the hub)")
     room_uid: str = _setting("HANDSON_ROOM_UID", "the uid the room sandbox runs as (set by the hub)", default="0")
     hub_token: str = _setting("JUPYTERHUB_API_TOKEN", "the server's hub token (sent to the room only)", secret=True)
     allowed_account: str = _setting("HANDSON_AWS_ACCOUNT_ID", "the one real AWS account the kit may change")
-    auto_mfa: bool = _setting("HANDSON_AUTO_MFA", "1: the kit reads the QR file as a phone would (demos, CI)", lambda raw: raw == "1")
-    endpoint_override: str = _setting("AWS_ENDPOINT_URL", "an endpoint override (also AWS_ENDPOINT_URL_IAM/_STS); refused with HANDSON_TARGET=aws")
+    auto_mfa: bool = _setting(
+        "HANDSON_AUTO_MFA", "1: the kit reads the QR file as a phone would (demos, CI)", lambda raw: raw == "1"
+    )
+    endpoint_override: str = _setting(
+        "AWS_ENDPOINT_URL", "an endpoint override (also AWS_ENDPOINT_URL_IAM/_STS); refused with HANDSON_TARGET=aws"
+    )
 
     @classmethod
     def read(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """The settings from ``environ`` (the process's environment): the one place the kit reads it."""
         env = os.environ if environ is None else environ
-        values = {f.name: f.metadata["parse"](env.get(f.metadata["variable"]) or f.metadata["default"]) for f in fields(cls)}
+        values = {
+            f.name: f.metadata["parse"](env.get(f.metadata["variable"]) or f.metadata["default"]) for f in fields(cls)
+        }
         # the two whose default is another variable
         values["sandbox"] = _word(env.get("HANDSON_SANDBOX") or ("room" if env.get("HANDSON_ROOM_URL") else "private"))
         values["named_participant"] = _text(env.get("HANDSON_PARTICIPANT") or env.get("JUPYTERHUB_USER") or "")
@@ -146,7 +154,11 @@ def participant_tag(raw: str | None = None) -> dict | None:
     raw = load().participant_id if raw is None else raw
     if not raw:
         return None
-    valid = len(raw) <= 256 and rules.check_value(rules.member_shape("iam", "TagUser", "Tags").member.members["Value"], "value", raw) is None
+    valid = (
+        len(raw) <= 256
+        and rules.check_value(rules.member_shape("iam", "TagUser", "Tags").member.members["Value"], "value", raw)
+        is None
+    )
     return {"Key": PARTICIPANT_TAG_KEY, "Value": raw if valid else "sha256:" + hashlib.sha256(raw.encode()).hexdigest()}
 
 
@@ -192,7 +204,11 @@ def expected(who: str | None = None) -> dict[str, str]:
     """What each variable should hold for participant ``who`` (a raw id, else this process's): the
     upper lines of 設定値の確認."""
     who = load().participant_id if who is None else who
-    user, device, backup = scoped(SEED_USER_NAME, who), scoped(SEED_DEVICE_NAME, who), scoped(SEED_BACKUP_DEVICE_NAME, who)
+    user, device, backup = (
+        scoped(SEED_USER_NAME, who),
+        scoped(SEED_DEVICE_NAME, who),
+        scoped(SEED_BACKUP_DEVICE_NAME, who),
+    )
     return {
         "IAM_USER_NAME": user,
         "IAM_USER_PATH": SEED_USER_PATH,
@@ -230,7 +246,7 @@ def problem(name: str, value) -> str | None:
         violation = rules.problem(*API_PARAMETER[name], value)
         return _japanese(name, violation, value) if violation else None
     if name == "MFA_BOOTSTRAP_METHOD" and value not in BOOTSTRAP_METHODS:
-        return texts.BAD_METHOD.format(methods=" か ".join(BOOTSTRAP_METHODS))
+        return texts.BAD_METHOD.format(methods=texts.OR.join(BOOTSTRAP_METHODS))
     if name in PATH_SETTINGS:
         if any(c in value for c in "\0\n\r"):
             return texts.CONTROL_CHARACTERS

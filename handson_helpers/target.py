@@ -68,7 +68,9 @@ def _sandbox_session(route: Path | None) -> boto3.Session:
     """One session per sandbox for the whole process, since a new one parses botocore's endpoint and
     service models again (~60 ms a connect); the keys are given to each client instead."""
     # The learner's AWS_PROFILE must neither leak into nor break the sandbox's clients.
-    isolated = botocore.session.Session(session_vars={"profile": (None, None, None, None), "config_file": (None, None, os.devnull, None)})
+    isolated = botocore.session.Session(
+        session_vars={"profile": (None, None, None, None), "config_file": (None, None, os.devnull, None)}
+    )
     if route is not None:  # every request goes to the sandbox that proved itself, wherever it listens now
         isolated.register("before-sign", sandbox.route(route))
     return boto3.Session(botocore_session=isolated, region_name=REGION)
@@ -106,7 +108,13 @@ def _clients(settings: Settings, report: Reporter):
     session = boto3.Session()
     if not session.region_name:
         session = boto3.Session(region_name=REGION)
-    return session.client("iam", config=CLIENT_CONFIG), session.client("sts", config=CLIENT_CONFIG), None, session.region_name, None
+    return (
+        session.client("iam", config=CLIENT_CONFIG),
+        session.client("sts", config=CLIENT_CONFIG),
+        None,
+        session.region_name,
+        None,
+    )
 
 
 def connect(reporter: Reporter | None = None, participant: str | None = None) -> Context:
@@ -124,7 +132,19 @@ def connect(reporter: Reporter | None = None, participant: str | None = None) ->
     with aws_call("sts:GetCallerIdentity"):
         identity = sts.get_caller_identity()
     who = keys["Participant"] if keys else settings.participant_id if participant is None else participant
-    ctx = Context(target, iam, sts, identity["Account"], identity["Arn"], endpoint, region, who, settings, report, room=keys is not None)
+    ctx = Context(
+        target,
+        iam,
+        sts,
+        identity["Account"],
+        identity["Arn"],
+        endpoint,
+        region,
+        who,
+        settings,
+        report,
+        room=keys is not None,
+    )
     where = {"account": ctx.account_id, "caller": ctx.caller_arn, "region": ctx.region}
     if keys:
         role = texts.INSTRUCTOR if keys["Role"] == "instructor" else texts.PARTICIPANT.format(who=who)
@@ -141,7 +161,8 @@ def get_account_id(ctx: Context) -> str:
     with aws_call("sts:GetCallerIdentity"):
         account = ctx.sts.get_caller_identity()["Account"]
     ctx.report.command(
-        continued("AWS_ID=$(", "  aws sts get-caller-identity", "    --query 'Account'", "    --output text", ")") + " \\\n  && echo ${AWS_ID}",
+        continued("AWS_ID=$(", "  aws sts get-caller-identity", "    --query 'Account'", "    --output text", ")")
+        + " \\\n  && echo ${AWS_ID}",
         account,
     )
     return account

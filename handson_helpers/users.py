@@ -108,5 +108,7 @@ def verify_user(ctx: Context, user_name: str, user_path: str) -> None:
         ),
         actual,
     )
-    ok = ctx.report.check(texts.CHECK.format(user=user_name, path=user_path), user_name, actual or NONE, actual == user_name)
+    ok = ctx.report.check(
+        texts.CHECK.format(user=user_name, path=user_path), user_name, actual or NONE, actual == user_name
+    )
     require_passed(ok, texts.CHECK_HINT)

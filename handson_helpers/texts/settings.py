@@ -16,14 +16,20 @@ LABELS = {
 }
 
 TOO_LONG = "{label}は{limit}文字以内です({length}文字)"
-BAD_PATH = "パスは / で始まり / で終わり、間は半角の英数字と記号だけです(空白・全角文字・改行は使えません。例: /handson-cli/)"
+BAD_PATH = (
+    "パスは / で始まり / で終わり、間は半角の英数字と記号だけです(空白・全角文字・改行は使えません。例: /handson-cli/)"
+)
 BAD_POLICY_NAME = "{label}に使えるのは半角の英数字と + = , . @ _ - だけです(空白・全角文字は使えません)"
 BAD_NAME = "{label}に使えるのは半角の英数字と + = , . @ _ - だけです(空白・/・全角文字・改行は使えません)"
 EMPTY = "値が空です"
 BAD_METHOD = "MFAブートストラップ方式は {methods} です"
+OR = " か "
 CONTROL_CHARACTERS = "改行などの制御文字は使えません"
 UNSAFE_FOLDER = "{reason}。自分だけが書き込めるディレクトリ(例: ホームディレクトリの下)を指定してください"
-INVALID_SETTING = "設定値 {name} が正しくありません: {reason}。設定値の指定に戻って値を直し、もう一度実行してください。何も変更していません。"
+INVALID_SETTING = (
+    "設定値 {name} が正しくありません: {reason}。設定値の指定に戻って値を直し、もう一度実行してください。"
+    "何も変更していません。"
+)
 MISMATCH = "期待値と異なります"
 
 BAD_TARGET = "HANDSON_TARGET は sandbox か aws を指定してください(現在: {target})。"

@@ -5,7 +5,10 @@ ACCOUNT_GUARD = (
     "このアカウントで実行してよい場合は、HANDSON_AWS_ACCOUNT_ID にこのアカウントIDを設定して"
     "JupyterLabを起動し直してください。何も変更していません。"
 )
-ENDPOINT_OVERRIDE = "HANDSON_TARGET=aws なのに AWS_ENDPOINT_URL(_IAM/_STS) が設定されています。サンドボックス用の環境変数を外し(unset AWS_ENDPOINT_URL)、JupyterLabを起動し直してください。"
+ENDPOINT_OVERRIDE = (
+    "HANDSON_TARGET=aws なのに AWS_ENDPOINT_URL(_IAM/_STS) が設定されています。"
+    "サンドボックス用の環境変数を外し(unset AWS_ENDPOINT_URL)、JupyterLabを起動し直してください。"
+)
 INSTRUCTOR = "講師 (ルーム全体を操作できます)"
 PARTICIPANT = "参加者 {who} (自分のユーザーとMFAデバイスだけを操作できます)"
 WHERE = "アカウント: {account} / 呼び出し元: {caller} / リージョン: {region}"
