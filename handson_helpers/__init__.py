@@ -9,22 +9,24 @@ import importlib
 # Loaded on first use, so that the sandbox server, the workshop CLI and what a pasted script runs
 # (handson_helpers.totp) do not import boto3's sessions and the widgets they never use.
 _STEPS = {
-    "access": (
+    "access_key": ("create_access_key", "key_console_view", "recreate_access_key", "verify_access_key"),
+    "mfa_policy": (
         "caller_arn",
-        "create_access_key",
-        "key_console_view",
-        "mfa_serial",
         "policy_console_view",
         "protected_read",
         "put_mfa_policy",
-        "recreate_access_key",
-        "show_session_step",
         "user_keys",
-        "verify_access_key",
         "verify_mfa_protection",
-        "wrong_code_refused",
     ),
-    "backup": ("as_user", "create_backup_device", "create_refused_without_mfa", "put_manage_mfa_policy", "show_backup_enable_check", "verify_backup_device"),
+    "mfa_session": ("mfa_serial", "show_session_step", "wrong_code_refused"),
+    "backup": (
+        "as_user",
+        "create_backup_device",
+        "create_refused_without_mfa",
+        "put_manage_mfa_policy",
+        "show_backup_enable_check",
+        "verify_backup_device",
+    ),
     "cleanup": ("plan_cleanup", "run_cleanup", "verify_cleanup"),
     "display": ("Reporter", "Silent"),
     "errors": ("HandsonError",),
@@ -49,12 +51,15 @@ _STEPS = {
     "widget": ("enable_with_form", "resync_with_form"),
 }
 _NAMES = {name: (module, name) for module, names in _STEPS.items() for name in names}
-_NAMES.update(workshop_status=("workshop", "show_status"), workshop_verify_all_enabled=("workshop", "verify_all_enabled"))
+_NAMES.update(
+    workshop_status=("workshop", "show_status"),
+    workshop_verify_all_enabled=("workshop", "verify_all_enabled"),
+)
 __all__ = sorted(_NAMES)
 
 
 # Modules reached as attributes, as `hh.target` was when this file imported every step.
-_MODULES = {*_STEPS, "room", "rules", "sandbox", "shell", "totp", "workshop"}
+_MODULES = {*_STEPS, "access_cleanup", "credentials", "room", "rules", "sandbox", "shell", "totp", "workshop"}
 
 
 def __getattr__(name: str):

@@ -11,18 +11,21 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
-from .access import Keys, _as, client_for, mask_text, put_user_policy
+from .credentials import Keys, client_for, mask_text
 from .display import Silent
 from .errors import AWS_ERRORS, HandsonError, aws_call, error_code, explain, require_passed
 from .mfa import create_commands, create_virtual_mfa_device, enable_command, get_device, serial_for, show_pair_check
+from .mfa_policy import as_keys, put_user_policy
 from .rules import MAX_MFA_DEVICES_PER_USER
 from .settings import MANAGE_MFA_POLICY_NAME, expand, kit_tags, require_valid
 from .shell import continued, ref
 from .target import Context
+from .texts import backup as texts
+from .texts.common import NONE
 from .users import listed
 
 MFA_PRESENT = {"Bool": {"aws:MultiFactorAuthPresent": "true"}}
-NO_SESSION = "一時的な認証情報がありません。「一時的な認証情報の取得」のセルを実行し、手順2.2の認証アプリの認証コードを入力してください。"
+NO_SESSION = texts.NO_SESSION
 
 
 def manage_policy(user_path: str) -> dict:
@@ -32,7 +35,13 @@ def manage_policy(user_path: str) -> dict:
     return {
         "Version": "2012-10-17",
         "Statement": [
-            {"Sid": "AllowListVirtualMFADevicesWithMFA", "Effect": "Allow", "Action": "iam:ListVirtualMFADevices", "Resource": "*", "Condition": MFA_PRESENT},
+            {
+                "Sid": "AllowListVirtualMFADevicesWithMFA",
+                "Effect": "Allow",
+                "Action": "iam:ListVirtualMFADevices",
+                "Resource": "*",
+                "Condition": MFA_PRESENT,
+            },
             {
                 "Sid": "AllowCreateVirtualMFADeviceWithMFA",
                 "Effect": "Allow",
@@ -43,7 +52,13 @@ def manage_policy(user_path: str) -> dict:
             {
                 "Sid": "AllowManageOwnUserMFAWithMFA",
                 "Effect": "Allow",
-                "Action": ["iam:GetUser", "iam:ListMFADevices", "iam:EnableMFADevice", "iam:ResyncMFADevice", "iam:DeactivateMFADevice"],
+                "Action": [
+                    "iam:GetUser",
+                    "iam:ListMFADevices",
+                    "iam:EnableMFADevice",
+                    "iam:ResyncMFADevice",
+                    "iam:DeactivateMFADevice",
+                ],
                 "Resource": f"arn:aws:iam::*:user{user_path}${{aws:username}}",
                 "Condition": MFA_PRESENT,
             },
@@ -51,7 +66,9 @@ def manage_policy(user_path: str) -> dict:
     }
 
 
-def put_manage_mfa_policy(ctx: Context, user_name: str, user_path: str, policy_name: str = MANAGE_MFA_POLICY_NAME) -> None:
+def put_manage_mfa_policy(
+    ctx: Context, user_name: str, user_path: str, policy_name: str = MANAGE_MFA_POLICY_NAME
+) -> None:
     """The administrator gives the user the policy above (same result on a rerun)."""
     require_valid(IAM_USER_NAME=user_name, IAM_USER_PATH=user_path, MFA_POLICY_NAME=policy_name)
     put_user_policy(ctx, user_name, policy_name, json.dumps(manage_policy(user_path), indent=2), "MFA_POLICY_NAME")
@@ -71,8 +88,14 @@ def as_user(ctx: Context, keys: Keys | None) -> Context:
 
 
 def _create_lines(device_name: str, outfile: str, participant: str) -> list[str]:
-    _, create = create_commands(device_name, "QRCodePNG", str(expand(outfile).parent), str(expand(outfile)), participant)
-    backup = {"${MFA_DEVICE_NAME}": "${MFA_BACKUP_DEVICE_NAME}", "${FILE_MFA_OUTFILE}": "${FILE_MFA_BACKUP_OUTFILE}", "${MFA_BOOTSTRAP_METHOD}": "QRCodePNG"}
+    _, create = create_commands(
+        device_name, "QRCodePNG", str(expand(outfile).parent), str(expand(outfile)), participant
+    )
+    backup = {
+        "${MFA_DEVICE_NAME}": "${MFA_BACKUP_DEVICE_NAME}",
+        "${FILE_MFA_OUTFILE}": "${FILE_MFA_BACKUP_OUTFILE}",
+        "${MFA_BOOTSTRAP_METHOD}": "QRCodePNG",
+    }
     lines = []
     for line in create.splitlines():
         for old, new in backup.items():
@@ -91,35 +114,30 @@ def create_refused_without_mfa(ctx: Context, keys: Keys, user_name: str, device_
     Tried only while the backup device does not exist (a rerun has nothing to prove here).
     """
     require_valid(MFA_BACKUP_DEVICE_NAME=device_name, FILE_MFA_BACKUP_OUTFILE=outfile)
-    command = _as(keys, *_create_lines(device_name, outfile, ctx.participant))
+    command = as_keys(keys, *_create_lines(device_name, outfile, ctx.participant))
     serial = serial_for(ctx.account_id, device_name)
     if get_device(ctx, serial) is not None:
         ctx.report.command(command)
-        ctx.report.message("info", f"予備の仮想MFAデバイス {device_name} は作成済みのため、アクセスキーだけでの作成は試しません。")
+        ctx.report.message("info", texts.EXISTS_NOT_TRIED.format(device=device_name))
         return ""
     ctx.require_write("iam:CreateVirtualMFADevice")  # the attempt may succeed where another policy allows it
     try:
-        client_for(ctx, "iam", keys).create_virtual_mfa_device(VirtualMFADeviceName=device_name, Tags=kit_tags(ctx.participant))
+        client = client_for(ctx, "iam", keys)
+        client.create_virtual_mfa_device(VirtualMFADeviceName=device_name, Tags=kit_tags(ctx.participant))
     except AWS_ERRORS as exc:
         if error_code(exc) != "AccessDenied":
             raise explain(exc, "iam:CreateVirtualMFADevice") from None
         message = mask_text(getattr(exc, "response", {}).get("Error", {}).get("Message", ""))
-        ctx.report.command(command, f"An error occurred (AccessDenied) when calling the CreateVirtualMFADevice operation: {message}", refused=True)
-        ctx.report.message(
-            "info",
-            "拒否されました(AccessDenied)。MFA管理用のポリシーは、aws:MultiFactorAuthPresent が true のとき(MFAで取得した一時的な認証情報)だけ許可します。"
-            "アクセスキーだけでは、予備のMFAデバイスを追加できません。何も作成されていません。",
-        )
+        error = f"An error occurred (AccessDenied) when calling the CreateVirtualMFADevice operation: {message}"
+        ctx.report.command(command, error, refused=True)
+        ctx.report.message("info", texts.REFUSED_WITHOUT_MFA)
         return "AccessDenied"
     # Another policy of this user allows it: the device the call made (its QR unsaved) is removed again.
     ctx.require_write("iam:DeleteVirtualMFADevice")
     with aws_call("iam:DeleteVirtualMFADevice"):
         ctx.iam.delete_virtual_mfa_device(SerialNumber=serial)
     ctx.report.command(command, "")
-    ctx.report.message(
-        "warning",
-        "アクセスキーだけで作成できてしまいました。このユーザーには別のポリシーでMFAデバイスの作成が許可されています。作成されたデバイスは削除しました。ユーザーのポリシーを確認してください。",
-    )
+    ctx.report.message("warning", texts.ALLOWED_WITHOUT_MFA)
     return ""
 
 
@@ -131,17 +149,19 @@ def create_backup_device(ctx: Context, session: Keys | None, user_name: str, dev
     serial = serial_for(ctx.account_id, device_name)
     devices = _user_devices(ctx, user_name)
     if serial not in devices and len(devices) >= MAX_MFA_DEVICES_PER_USER:
-        raise HandsonError(
-            f"IAMユーザー {user_name} には既にMFAデバイスが {len(devices)} 個あります。AWSではユーザーあたり {MAX_MFA_DEVICES_PER_USER} 個までのため、"
-            "これ以上追加できません(LimitExceeded)。何も変更していません。",
-            "LimitExceeded",
-        )
+        message = texts.TOO_MANY_DEVICES.format(user=user_name, count=len(devices), limit=MAX_MFA_DEVICES_PER_USER)
+        raise HandsonError(message, "LimitExceeded")
     existed = get_device(ctx, serial) is not None
     create_virtual_mfa_device(user_ctx.with_report(Silent()), device_name, outfile)
-    ctx.report.command(_as(session, *_create_lines(device_name, outfile, ctx.participant)), "" if existed else f'{{\n    "VirtualMFADevice": {{\n        "SerialNumber": "{serial}"\n    }}\n}}')
-    ctx.report.command('MFA_BACKUP_DEVICE_SERIAL="arn:aws:iam::${AWS_ID}:mfa/${MFA_BACKUP_DEVICE_NAME}" \\\n  && echo ${MFA_BACKUP_DEVICE_SERIAL}', serial)
+    created = "" if existed else f'{{\n    "VirtualMFADevice": {{\n        "SerialNumber": "{serial}"\n    }}\n}}'
+    ctx.report.command(as_keys(session, *_create_lines(device_name, outfile, ctx.participant)), created)
+    ctx.report.command(
+        'MFA_BACKUP_DEVICE_SERIAL="arn:aws:iam::${AWS_ID}:mfa/${MFA_BACKUP_DEVICE_NAME}"'
+        " \\\n  && echo ${MFA_BACKUP_DEVICE_SERIAL}",
+        serial,
+    )
     if existed:
-        ctx.report.message("info", f"予備の仮想MFAデバイス {device_name} とQRコードファイルは既に作成済みです。何も変更していません。")
+        ctx.report.message("info", texts.EXISTS.format(device=device_name))
     return serial
 
 
@@ -149,20 +169,26 @@ def show_backup_enable_check(session: Keys | None, user_name: str, serial: str) 
     """The 変数の確認 block and the enable command, run with the session's credentials."""
     session = _required(session)
     command = enable_command(user_name, serial).replace("MFA_DEVICE_SERIAL", "MFA_BACKUP_DEVICE_SERIAL")
-    show_pair_check(user_name, serial, _as(session, *("  " + line.removesuffix(" \\") for line in command.splitlines())), "MFA_BACKUP_DEVICE_SERIAL")
+    as_user_command = as_keys(session, *("  " + line.removesuffix(" \\") for line in command.splitlines()))
+    show_pair_check(user_name, serial, as_user_command, "MFA_BACKUP_DEVICE_SERIAL")
 
 
 def verify_backup_device(ctx: Context, user_name: str, serial: str, backup_serial: str) -> None:
     """完了確認 of 45: the user has both devices, read back from IAM by the administrator."""
     devices = _user_devices(ctx, user_name)
     ctx.report.command(
-        continued("aws iam list-mfa-devices", f"  --user-name {ref('IAM_USER_NAME', user_name)}", "  --query 'MFADevices[].SerialNumber'", "  --output text"),
+        continued(
+            "aws iam list-mfa-devices",
+            f"  --user-name {ref('IAM_USER_NAME', user_name)}",
+            "  --query 'MFADevices[].SerialNumber'",
+            "  --output text",
+        ),
         "\t".join(devices),
     )
     ok = ctx.report.check(
-        f'IAMユーザー"{user_name}"にMFAデバイスが2つ(元のデバイスと予備)割り当てられている',
+        texts.CHECK.format(user=user_name),
         f"{serial} / {backup_serial}",
-        " / ".join(devices) or "(なし)",
+        " / ".join(devices) or NONE,
         serial in devices and backup_serial in devices,
     )
-    require_passed(ok, "「一時的な認証情報の取得」から順に、セルをもう一度実行してください。")
+    require_passed(ok, texts.CHECK_HINT)

@@ -11,13 +11,31 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .access import AccessPlan, access_cleanup_commands, access_cleanup_rows, plan_access_cleanup, read_key_file, run_access_cleanup
+from .access_cleanup import (
+    AccessPlan,
+    access_cleanup_commands,
+    access_cleanup_rows,
+    plan_access_cleanup,
+    run_access_cleanup,
+)
+from .access_key import read_key_file
 from .errors import HandsonError, aws_call, require_passed
 from .mfa import device_tags, get_device, list_devices, serial_for
 from .safefs import read_bootstrap, remove_private
-from .settings import KIT_POLICY_NAME, SEED_BACKUP_DEVICE_NAME, SEED_DIR_ACCESS_KEY, access_key_file, expand, mfa_outfile, owned, scoped
+from .settings import (
+    KIT_POLICY_NAME,
+    SEED_BACKUP_DEVICE_NAME,
+    SEED_DIR_ACCESS_KEY,
+    access_key_file,
+    expand,
+    mfa_outfile,
+    owned,
+    scoped,
+)
 from .shell import assign, continued, ref
 from .target import Context
+from .texts import cleanup as texts
+from .texts.common import NONE
 from .users import get_user, is_kits_user, listed
 
 
@@ -75,7 +93,9 @@ def _device_commands(user: str, serial: str, deactivate: bool, delete: bool) -> 
 def _backup_commands(user_name: str, backup: BackupPlan) -> list[str]:
     steps = _device_commands(ref("IAM_USER_NAME", user_name), backup.serial, backup.deactivate, backup.delete_device)
     if backup.delete_file:
-        steps.append("rm " + assign("FILE", str(expand(backup.outfile))).split("=", 1)[1])  # "${HOME}/…" as the page writes paths
+        steps.append(
+            "rm " + assign("FILE", str(expand(backup.outfile))).split("=", 1)[1]
+        )  # "${HOME}/…" as the page writes paths
     return steps
 
 
@@ -109,35 +129,28 @@ def plan_cleanup(
     backup_serial = serial_for(ctx.account_id, backup_name)
     backup_outfile = mfa_outfile(str(Path(outfile).parent), backup_name)
     serial = serial_for(ctx.account_id, device_name)
-    ctx.report.command('MFA_DEVICE_SERIAL="arn:aws:iam::${AWS_ID}:mfa/${MFA_DEVICE_NAME}" \\\n  && echo ${MFA_DEVICE_SERIAL}', serial)
+    ctx.report.command(
+        'MFA_DEVICE_SERIAL="arn:aws:iam::${AWS_ID}:mfa/${MFA_DEVICE_NAME}" \\\n  && echo ${MFA_DEVICE_SERIAL}', serial
+    )
     user = get_user(ctx, user_name)
     devices = {d["SerialNumber"]: d for d in list_devices(ctx)}  # one read for 2.1's device and 45's
     device = devices.get(serial)
     owner = (device or {}).get("User", {}).get("UserName")
     kits_user = user is not None and is_kits_user(ctx, user, user_path)
-    path = expand(outfile)
-    refused = []
-    if owner and owner != user_name:
-        refused.append(f"仮想MFAデバイス {serial} は別のユーザー {owner} に割り当てられています")
-    if user is not None and not kits_user:
-        refused.append(f"IAMユーザー {user_name} はキットがこの学習者用に作成したもの(パス {user_path} とキットのタグ)ではありません")
-    if device is not None and (not owner or owner == user_name) and not owned(device_tags(ctx, serial), ctx.participant):
-        refused.append(f"仮想MFAデバイス {device_name} はキットが作成したもの(キットのタグ)ではありません")
-    for qr in (outfile, backup_outfile):
-        if os.path.lexists(expand(qr)) and read_bootstrap(expand(qr)) is None:
-            refused.append(f"{qr} はキットが保存したQRコード画像(またはキー)ではありません")
     backup = devices.get(backup_serial)
     backup_owner = (backup or {}).get("User", {}).get("UserName")
-    if backup_owner and backup_owner != user_name:
-        refused.append(f"仮想MFAデバイス {backup_serial} は別のユーザー {backup_owner} に割り当てられています")
-    elif backup is not None and not owned(device_tags(ctx, backup_serial), ctx.participant):
-        refused.append(f"仮想MFAデバイス {backup_name} はキットが作成したもの(キットのタグ)ではありません")
-    if os.path.lexists(expand(key_file)) and read_key_file(expand(key_file)) is None:
-        refused.append(f"{key_file} はキットが保存したアクセスキーファイルではありません")
+    refused = _refusals(
+        ctx,
+        (user_name, user_path, user is not None and not kits_user),
+        (device_name, device, owner),
+        (backup_name, backup, backup_owner),
+        (outfile, backup_outfile, key_file),
+    )
     # The kit's policy, keys and key file; other keys and inline policies are in access.foreign.
     access = plan_access_cleanup(ctx, user_name, key_file, policy_name) if user is None or kits_user else None
     if kits_user and access is not None:
-        refused += [f"IAMユーザー {user_name} に{item}が付いています" for item in access.foreign] + attachments(ctx, user_name, (serial, backup_serial))
+        refused += [texts.ATTACHED.format(user=user_name, item=item) for item in access.foreign]
+        refused += attachments(ctx, user_name, (serial, backup_serial))
     whole = Plan(
         user_name=user_name,
         serial=serial,
@@ -145,33 +158,74 @@ def plan_cleanup(
         deactivate=owner == user_name,
         delete_device=device is not None,
         delete_user=user is not None,
-        delete_file=os.path.lexists(path),
+        delete_file=os.path.lexists(expand(outfile)),
         refused=tuple(refused),
         access=access,
-        backup=BackupPlan(backup_serial, backup_outfile, backup_owner == user_name, backup is not None, os.path.lexists(expand(backup_outfile))),
+        backup=_backup_plan(backup_serial, backup_outfile, backup, backup_owner == user_name),
     )
     plan = whole if not refused else Plan(user_name, serial, outfile, False, False, False, False, tuple(refused))
+    _show_plan(ctx, plan, whole)
+    return plan
+
+
+def _backup_plan(serial: str, outfile: str, listed: dict | None, assigned: bool) -> BackupPlan:
+    return BackupPlan(serial, outfile, assigned, listed is not None, os.path.lexists(expand(outfile)))
+
+
+def _refusals(ctx: Context, user: tuple[str, str, bool], device, backup, files: tuple[str, str, str]) -> list[str]:
+    """Why the user, 2.1's device, the QR files, 45's device or the key file are not the kit's for
+    this learner (nothing is then deleted). ``user`` is (name, path, whether it is there but not the
+    kit's); ``device`` and ``backup`` are (name, as IAM lists it, assigned user); ``files`` are the
+    two QR files and the key file."""
+    *qr_files, key_file = files
+    user_name, user_path, foreign_user = user
+    (device_name, listed, owner), (backup_name, backup_listed, backup_owner) = device, backup
+    serial, backup_serial = serial_for(ctx.account_id, device_name), serial_for(ctx.account_id, backup_name)
+    refused = []
+    if owner and owner != user_name:
+        refused.append(texts.ASSIGNED_ELSEWHERE.format(serial=serial, owner=owner))
+    if foreign_user:
+        refused.append(texts.NOT_KITS_USER.format(user=user_name, path=user_path))
+    if (
+        listed is not None
+        and (not owner or owner == user_name)
+        and not owned(device_tags(ctx, serial), ctx.participant)
+    ):
+        refused.append(texts.NOT_KITS_DEVICE.format(device=device_name))
+    for qr in qr_files:
+        if os.path.lexists(expand(qr)) and read_bootstrap(expand(qr)) is None:
+            refused.append(texts.NOT_KITS_QR.format(file=qr))
+    if backup_owner and backup_owner != user_name:
+        refused.append(texts.ASSIGNED_ELSEWHERE.format(serial=backup_serial, owner=backup_owner))
+    elif backup_listed is not None and not owned(device_tags(ctx, backup_serial), ctx.participant):
+        refused.append(texts.NOT_KITS_DEVICE.format(device=backup_name))
+    if os.path.lexists(expand(key_file)) and read_key_file(expand(key_file)) is None:
+        refused.append(texts.NOT_KITS_KEY_FILE.format(file=key_file))
+    return refused
+
+
+def _show_plan(ctx: Context, plan: Plan, whole: Plan) -> None:
+    """The plan's table, and when anything is refused, why and the commands to do it by hand."""
     rows = (
         access_cleanup_rows(plan.access, whole.access, _word)
         + _backup_rows(plan.backup, whole.backup)
         + [
-            ["", "MFAデバイスの無効化", f"{user_name} / {serial}", _word(plan.deactivate, whole.deactivate, "割り当てなし")],
-            ["", "仮想MFAデバイスの削除", serial, _word(plan.delete_device, whole.delete_device, "存在しない")],
-            ["", "IAMユーザーの削除", user_name, _word(plan.delete_user, whole.delete_user, "存在しない")],
-            ["", "QRコードファイルの削除", outfile, _word(plan.delete_file, whole.delete_file, "存在しない")],
+            [
+                "",
+                texts.ROW_DEACTIVATE,
+                f"{plan.user_name} / {plan.serial}",
+                _word(plan.deactivate, whole.deactivate, texts.UNASSIGNED),
+            ],
+            ["", texts.ROW_DELETE_DEVICE, plan.serial, _word(plan.delete_device, whole.delete_device, texts.ABSENT)],
+            ["", texts.ROW_DELETE_USER, plan.user_name, _word(plan.delete_user, whole.delete_user, texts.ABSENT)],
+            ["", texts.ROW_QR_FILE, plan.outfile, _word(plan.delete_file, whole.delete_file, texts.ABSENT)],
         ]
     )
     rows = [[str(number), *row[1:]] for number, row in enumerate(rows, 1)]
-    ctx.report.table("後始末の予定(この順に実行します)", ["#", "操作", "対象", "予定"], rows)
-    if refused:
-        ctx.report.message(
-            "warning",
-            "キット以外で作成されたものがあるため、何も削除しません(一部だけ削除して中途半端な状態にしないためです): "
-            + " / ".join(refused)
-            + "。自分で作成したものだと確かめられる場合は、次のコマンドをターミナルで順に実行してください。",
-        )
+    ctx.report.table(texts.TITLE, texts.HEADER, rows)
+    if whole.refused:
+        ctx.report.message("warning", texts.REFUSED.format(reasons=" / ".join(whole.refused)))
         ctx.report.command("\n".join(commands(whole)))
-    return plan
 
 
 def _backup_rows(plan: BackupPlan | None, whole: BackupPlan | None) -> list[list[str]]:
@@ -180,9 +234,9 @@ def _backup_rows(plan: BackupPlan | None, whole: BackupPlan | None) -> list[list
         return []
     plan = plan or BackupPlan(whole.serial, whole.outfile, False, False, False)
     return [
-        ["", "予備のMFAデバイスの無効化", whole.serial, _word(plan.deactivate, whole.deactivate, "割り当てなし")],
-        ["", "予備の仮想MFAデバイスの削除", whole.serial, _word(plan.delete_device, whole.delete_device, "存在しない")],
-        ["", "予備のQRコードファイルの削除", whole.outfile, _word(plan.delete_file, whole.delete_file, "存在しない")],
+        ["", texts.ROW_BACKUP_DEACTIVATE, whole.serial, _word(plan.deactivate, whole.deactivate, texts.UNASSIGNED)],
+        ["", texts.ROW_BACKUP_DELETE, whole.serial, _word(plan.delete_device, whole.delete_device, texts.ABSENT)],
+        ["", texts.ROW_BACKUP_FILE, whole.outfile, _word(plan.delete_file, whole.delete_file, texts.ABSENT)],
     ]
 
 
@@ -191,8 +245,14 @@ def attachments(ctx: Context, user_name: str, serials: tuple[str, ...]) -> list[
     which plan_access_cleanup has already sorted into the kit's (3.1, 40, 45) and others, and the
     kit's devices (``serials``)."""
     iam, found = ctx.iam, []
-    devices = [d["SerialNumber"] for d in listed(ctx, "list_mfa_devices", "MFADevices", UserName=user_name) if d["SerialNumber"] not in serials]
-    attached = [p["PolicyName"] for p in listed(ctx, "list_attached_user_policies", "AttachedPolicies", UserName=user_name)]
+    devices = [
+        d["SerialNumber"]
+        for d in listed(ctx, "list_mfa_devices", "MFADevices", UserName=user_name)
+        if d["SerialNumber"] not in serials
+    ]
+    attached = [
+        p["PolicyName"] for p in listed(ctx, "list_attached_user_policies", "AttachedPolicies", UserName=user_name)
+    ]
     groups = [g["GroupName"] for g in listed(ctx, "list_groups_for_user", "Groups", UserName=user_name)]
     with aws_call("iam:GetLoginProfile"):
         try:
@@ -201,20 +261,20 @@ def attachments(ctx: Context, user_name: str, serials: tuple[str, ...]) -> list[
         except iam.exceptions.NoSuchEntityException:
             login = False
     for what, items in (
-        ("別のMFAデバイス", devices),
-        ("管理ポリシー", attached),
-        ("グループ", groups),
-        ("ログインプロファイル(パスワード)", ["あり"] if login else []),
+        (texts.OTHER_DEVICE, devices),
+        (texts.MANAGED_POLICY, attached),
+        (texts.GROUP, groups),
+        (texts.LOGIN_PROFILE, [texts.PRESENT] if login else []),
     ):
         if items:
-            found.append(f"IAMユーザー {user_name} に{what}({', '.join(items)})が付いています")
+            found.append(texts.ATTACHED_LIST.format(user=user_name, what=what, items=", ".join(items)))
     return found
 
 
 def _word(planned: bool, needed: bool, absent: str) -> str:
     if planned:
-        return "実行"
-    return "対象外(削除しません)" if needed else f"不要({absent})"
+        return texts.RUN
+    return texts.KEPT if needed else texts.NOT_NEEDED.format(absent=absent)
 
 
 def run_cleanup(ctx: Context, plan: Plan) -> None:
@@ -233,7 +293,7 @@ def run_cleanup(ctx: Context, plan: Plan) -> None:
         remove_private(expand(plan.outfile))
         ctx.report.command(next(steps), "")
     if plan.empty and not plan.refused:
-        ctx.report.message("info", "削除するものはありません(後始末は済んでいます)。")
+        ctx.report.message("info", texts.NOTHING_TO_DELETE)
 
 
 def _run_backup_cleanup(ctx: Context, user_name: str, backup: BackupPlan) -> None:
@@ -263,10 +323,7 @@ def _call(ctx: Context, action: str, method, **params) -> None:
         except ctx.iam.exceptions.NoSuchEntityException:
             pass  # already gone: the goal of this step is reached
         except ctx.iam.exceptions.DeleteConflictException as exc:
-            raise HandsonError(
-                f"{action} が拒否されました: まだ紐づくリソースがあります (アクセスキー、ログインプロファイル等)。それらを削除してから、このセルをもう一度実行してください。",
-                "DeleteConflict",
-            ) from exc
+            raise HandsonError(texts.DELETE_CONFLICT.format(action=action), "DeleteConflict") from exc
 
 
 def verify_cleanup(ctx: Context, user_name: str, device_name: str, outfile: str, key_file: str | None = None) -> None:
@@ -278,13 +335,17 @@ def verify_cleanup(ctx: Context, user_name: str, device_name: str, outfile: str,
     file_gone = not os.path.lexists(expand(outfile))
     key_file_gone = not os.path.lexists(expand(key_file))
     backup_name = scoped(SEED_BACKUP_DEVICE_NAME, ctx.participant)
-    backup_gone = get_device(ctx, serial_for(ctx.account_id, backup_name)) is None and not os.path.lexists(expand(mfa_outfile(str(Path(outfile).parent), backup_name)))
+    backup_outfile = expand(mfa_outfile(str(Path(outfile).parent), backup_name))
+    backup_gone = get_device(ctx, serial_for(ctx.account_id, backup_name)) is None and not os.path.lexists(
+        backup_outfile
+    )
+    check = ctx.report.check
     results = [
-        ctx.report.check(f'IAMユーザー"{user_name}"が存在しない', "(なし)", "(なし)" if user_gone else user_name, user_gone),
-        ctx.report.check(f'仮想MFAデバイス"{device_name}"が存在しない', "(なし)", "(なし)" if device_gone else serial, device_gone),
-        ctx.report.check("QRコードファイルが存在しない", "(なし)", "(なし)" if file_gone else outfile, file_gone),
-        ctx.report.check("アクセスキーファイルが存在しない", "(なし)", "(なし)" if key_file_gone else key_file, key_file_gone),
+        check(texts.CHECK_USER.format(user=user_name), NONE, NONE if user_gone else user_name, user_gone),
+        check(texts.CHECK_DEVICE.format(device=device_name), NONE, NONE if device_gone else serial, device_gone),
+        check(texts.CHECK_QR, NONE, NONE if file_gone else outfile, file_gone),
+        check(texts.CHECK_KEY_FILE, NONE, NONE if key_file_gone else key_file, key_file_gone),
     ]
     if not backup_gone:  # 45's device or QR file: said only when left (a learner who skipped 45 never sees it)
-        results.append(ctx.report.check(f'予備の仮想MFAデバイス"{backup_name}"とQRコードファイルが存在しない', "(なし)", backup_name, False))
-    require_passed(all(results), "表示された警告を確認し、処理の実行のセルをもう一度実行してください。")
+        results.append(check(texts.CHECK_BACKUP.format(device=backup_name), NONE, backup_name, False))
+    require_passed(all(results), texts.CHECK_HINT)

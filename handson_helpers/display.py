@@ -10,6 +10,8 @@ from __future__ import annotations
 import html
 import unicodedata
 
+from .texts import display as texts
+
 STYLES = {
     "info": ("#e8f1fb", "#1f5fa8", "ℹ"),
     "success": ("#e9f7ef", "#1e7d45", "✔"),
@@ -22,7 +24,12 @@ def visible(text: str) -> str:
     """Text with what a reader cannot see written as ``\\uXXXX``: control, format and unassigned
     characters and every separator but the ASCII space (a line separator or a no-break space in a
     participant's tag must not pass for another participant's row)."""
-    return "".join(f"\\u{ord(c):04x}" if unicodedata.category(c)[0] == "C" or (unicodedata.category(c)[0] == "Z" and c != " ") else c for c in text)
+    return "".join(
+        f"\\u{ord(c):04x}"
+        if unicodedata.category(c)[0] == "C" or (unicodedata.category(c)[0] == "Z" and c != " ")
+        else c
+        for c in text
+    )
 
 
 class Report:
@@ -43,6 +50,11 @@ def _pre(text: str) -> str:
     return f'<pre style="margin:2px 0 6px 0;padding:6px;background:#f6f8fa;border-radius:4px">{html.escape(text)}</pre>'
 
 
+def _box(background: str, color: str) -> str:
+    """The style of a message or a verdict: a coloured box."""
+    return f"background:{background};color:{color};padding:6px 10px;border-radius:4px;margin:4px 0"
+
+
 class Reporter:
     """What a step shows goes through here, so a caller can choose where it goes (see Silent)."""
 
@@ -61,18 +73,18 @@ class Reporter:
         else:
             print(report.text, flush=True)
 
-    def command(self, cli: str, result: str | None = None, label: str = "コマンド", refused: bool = False) -> None:
+    def command(self, cli: str, result: str | None = None, label: str = texts.COMMAND, refused: bool = False) -> None:
         """Show 'コマンド:' with the equivalent shell text and '結果:' with what it printed.
 
         ``cli`` is the hands-on's own `${VAR}` form (see shell.py), safe to paste into bash.
         ``refused``: the command is shown to fail on purpose (AWS refuses it; tests expect that).
         """
-        result_text = "(出力なし)" if result == "" else (result or "")
+        result_text = texts.NO_OUTPUT if result == "" else (result or "")
         text = f"{label}:\n{cli}"
         markup = f"<div><b>{html.escape(label)}:</b>{_pre(cli)}"
         if result is not None:
-            text += f"\n結果:\n{result_text}"
-            markup += f"<b>結果:</b>{_pre(result_text)}"
+            text += f"\n{texts.RESULT}:\n{result_text}"
+            markup += f"<b>{texts.RESULT}:</b>{_pre(result_text)}"
         self.emit(Report(text, markup + "</div>", cli, refused))
 
     def message(self, kind: str, text: str) -> None:
@@ -81,7 +93,7 @@ class Reporter:
         self.emit(
             Report(
                 f"{mark} {text}",
-                f'<div style="background:{background};color:{color};padding:6px 10px;border-radius:4px;margin:4px 0">{mark} {html.escape(text)}</div>',
+                f'<div style="{_box(background, color)}">{mark} {html.escape(text)}</div>',
             )
         )
 
@@ -97,13 +109,15 @@ class Reporter:
     def check(self, statement: str, expected: str, actual: str, ok: bool) -> bool:
         """The 完了確認 verdict: ✔ or ✘ with the expected and the actual value. Returns ok."""
         mark = "✔" if ok else "✘"
-        text = f"{mark} 完了確認: {statement}\n  期待値: {expected}\n  実際の値: {actual}"
+        text = texts.CHECK.format(mark=mark, statement=statement, expected=expected, actual=actual)
         kind = "success" if ok else "error"
         background, color, _ = STYLES[kind]
         markup = (
-            f'<div style="background:{background};color:{color};padding:6px 10px;border-radius:4px;margin:4px 0">'
-            f"<b>{mark} 完了確認:</b> {html.escape(statement)}<br>期待値: <code>{html.escape(expected)}</code><br>"
-            f"実際の値: <code>{html.escape(actual)}</code></div>"
+            f'<div style="{_box(background, color)}">'
+            + texts.CHECK_HTML.format(
+                mark=mark, statement=html.escape(statement), expected=html.escape(expected), actual=html.escape(actual)
+            )
+            + "</div>"
         )
         self.emit(Report(text, markup))
         return ok

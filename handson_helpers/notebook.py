@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import importlib
-import os
 import sys
 
 from .display import SHOW
 from .errors import HandsonError, install_notebook_handler, require_passed
 from .safefs import folder_problem
-from .settings import LABELS, PATH_SETTINGS, check, expand, mfa_outfile
+from .settings import LABELS, PATH_SETTINGS, TARGETS, check, expand, load, mfa_outfile
 from .shell import assign, ref
+from .texts import notebook as texts
+from .texts.common import VARIABLES_CHECK, VARIABLES_SET
 
 PACKAGES = ("boto3", "ipywidgets", "jupyter_ui_poll", "pyotp", "qrcode", "PIL", "zxingcpp")
 ITEM_LABELS = LABELS
@@ -37,22 +38,21 @@ def check_settings(**values: str) -> None:
             f'       {row.name}="{shown}"   {"✔" if row.ok else f"✘ {row.reason}"}',
         ]
     SHOW.command(
-        "\n".join(assign(row.name, str(expand(row.actual)) if row.name in PATH_SETTINGS else row.actual) for row in rows),
-        label="ターミナルで同じ変数を使う場合の変数の設定",
+        "\n".join(
+            assign(row.name, str(expand(row.actual)) if row.name in PATH_SETTINGS else row.actual) for row in rows
+        ),
+        label=texts.TERMINAL_VARIABLES,
     )
-    SHOW.command("cat << END\n\n" + "\n".join(template) + "\n\nEND", "\n".join(printed), label="変数の確認")
+    SHOW.command("cat << END\n\n" + "\n".join(template) + "\n\nEND", "\n".join(printed), label=VARIABLES_CHECK)
     bad = [row for row in rows if not row.ok]
     for row in bad:
+        label = ITEM_LABELS.get(row.name, row.name)
         SHOW.message(
-            "error",
-            f"{row.number}. {ITEM_LABELS.get(row.name, row.name)} ({row.name}): {row.reason}。「設定値の指定」の手順 {row.number} に戻って設定し直してください。",
+            "error", texts.ROW_MISMATCH.format(number=row.number, label=label, name=row.name, reason=row.reason)
         )
     if bad:
-        raise HandsonError(
-            f"設定値の確認で ✘ が {len(bad)} 件あります。「設定値の指定」に戻って直し、このノートブックを最初から実行し直してください。",
-            "SettingMismatch",
-        )
-    SHOW.message("success", "すべての設定値が期待値と一致しています。")
+        raise HandsonError(texts.SETTINGS_MISMATCH.format(count=len(bad)), "SettingMismatch")
+    SHOW.message("success", texts.SETTINGS_MATCH)
 
 
 def set_variables(**values: str) -> str:
@@ -60,49 +60,43 @@ def set_variables(**values: str) -> str:
     FILE_MFA_OUTFILE derived from DIR_MFA_OUTFILE and MFA_DEVICE_NAME as the page does (returned)."""
     lines = [assign(name, str(expand(value)) if name in PATH_SETTINGS else value) for name, value in values.items()]
     outfile = mfa_outfile(values["DIR_MFA_OUTFILE"], values["MFA_DEVICE_NAME"])
-    lines.append(f'FILE_MFA_OUTFILE="${{DIR_MFA_OUTFILE}}/${{MFA_DEVICE_NAME}}.png" \\\n  && echo {ref("FILE_MFA_OUTFILE", str(expand(outfile)))}')
-    SHOW.command("\n".join(lines), str(expand(outfile)), label="変数の設定")
+    lines.append(
+        'FILE_MFA_OUTFILE="${DIR_MFA_OUTFILE}/${MFA_DEVICE_NAME}.png"'
+        f" \\\n  && echo {ref('FILE_MFA_OUTFILE', str(expand(outfile)))}"
+    )
+    SHOW.command("\n".join(lines), str(expand(outfile)), label=VARIABLES_SET)
     return outfile
 
 
 def verify_environment(dir_mfa_outfile: str) -> None:
     """準備: check what the hands-on needs; each failed check says what to do."""
-    results = []
     missing = []
     for name in PACKAGES:
         try:
             importlib.import_module(name)
         except ImportError:
             missing.append(name)
-    results.append(
-        SHOW.check(
-            "必要なPythonパッケージがそろっている",
-            "不足なし",
-            "不足なし" if not missing else "不足: " + ", ".join(missing) + " → ターミナルで `make setup` を実行し、カーネルを再起動してください",
-            not missing,
-        )
-    )
+    packages = texts.PACKAGES_MISSING.format(missing=", ".join(missing)) if missing else texts.PACKAGES_OK
     ok_python = sys.version_info >= (3, 10)
-    results.append(SHOW.check("Python 3.10 以上で動いている", "3.10 以上", "OK" if ok_python else "古いPythonです → Python 3.10 以上で `make setup` をやり直してください", ok_python))
-    target = (os.environ.get("HANDSON_TARGET") or "sandbox").strip().lower()
-    results.append(
-        SHOW.check(
-            "接続先が指定されている (HANDSON_TARGET)",
-            "sandbox または aws",
-            target if target in ("sandbox", "aws") else f"{target} → sandbox か aws を指定してJupyterLabを起動し直してください",
-            target in ("sandbox", "aws"),
-        )
-    )
+    target = load().target
     problem = folder_problem(expand(dir_mfa_outfile))  # the same rule 21 applies before writing
-    results.append(
+    results = [
+        SHOW.check(texts.PACKAGES_CHECK, texts.PACKAGES_OK, packages, not missing),
+        SHOW.check(texts.PYTHON_CHECK, texts.PYTHON_WANTED, "OK" if ok_python else texts.PYTHON_OLD, ok_python),
         SHOW.check(
-            "QRコードの保存先に、自分だけが書き込める",
+            texts.TARGET_CHECK,
+            texts.TARGET_WANTED,
+            target if target in TARGETS else texts.TARGET_BAD.format(target=target),
+            target in TARGETS,
+        ),
+        SHOW.check(
+            texts.FOLDER_CHECK,
             dir_mfa_outfile,
-            dir_mfa_outfile if problem is None else f"{problem} → DIR_MFA_OUTFILE を自分だけが書き込める場所(ホームディレクトリの下など)に変更してください",
+            dir_mfa_outfile if problem is None else texts.FOLDER_BAD.format(problem=problem),
             problem is None,
-        )
-    )
-    require_passed(all(results), "✘ の行の案内に従って直し、このノートブックを最初から実行し直してください。")
+        ),
+    ]
+    require_passed(all(results), texts.ENVIRONMENT_HINT)
 
 
 __all__ = ["HandsonError", "check_settings", "set_variables", "setup", "verify_environment"]

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import os
 import socket
 import time
 import urllib.error
@@ -25,7 +24,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from .errors import HandsonError
 from .rules import ACCOUNT_ID
-from .settings import SEED_BACKUP_DEVICE_NAME, SEED_DEVICE_NAME, SEED_USER_NAME, SEED_USER_PATH
+from .settings import SEED_BACKUP_DEVICE_NAME, SEED_DEVICE_NAME, SEED_USER_NAME, SEED_USER_PATH, Settings
+from .texts import room as texts
 
 IDENTITY_PATH = "/handson-room/"
 IDENTITY_PREFIX = "handson-room-"
@@ -57,7 +57,12 @@ USER_ACTIONS = (
     "iam:ResyncMFADevice",
     "iam:ListMFADevices",
 )
-DEVICE_ACTIONS = ("iam:CreateVirtualMFADevice", "iam:DeleteVirtualMFADevice", "iam:TagMFADevice", "iam:ListMFADeviceTags")
+DEVICE_ACTIONS = (
+    "iam:CreateVirtualMFADevice",
+    "iam:DeleteVirtualMFADevice",
+    "iam:TagMFADevice",
+    "iam:ListMFADeviceTags",
+)
 # Only these reach beyond one's own names: the hands-on lists the account's users and devices.
 ACCOUNT_LISTS = ("iam:ListUsers", "iam:ListVirtualMFADevices")
 
@@ -94,11 +99,14 @@ def device_fits(user_name: str, serial: str) -> bool:
     """The room's rule for MFA devices: a user named for a participant holds that participant's own
     devices (2.1's and 45's backup) and no other (AWS would let an administrator assign any device to any user)."""
     owner = participant_of(user_name)
-    return owner is None or serial.lower() in {f"arn:aws:iam::{ACCOUNT_ID}:mfa/{name}".lower() for name in (own_names(owner)[1], backup_name(owner))}
+    return owner is None or serial.lower() in {
+        f"arn:aws:iam::{ACCOUNT_ID}:mfa/{name}".lower() for name in (own_names(owner)[1], backup_name(owner))
+    }
 
 
 def scope_policy(suffix: str) -> dict:
-    """The participant's own user (at the hands-on's path, or "/"), devices (2.1's and 45's), and the two account-wide lists.
+    """The participant's own user (at the hands-on's path, or "/"), devices (2.1's and 45's), and the
+    two account-wide lists.
 
     The room applies it twice: as the participant's identity policy, and as the permissions
     boundary of every user named for the participant, whoever made it.
@@ -109,8 +117,18 @@ def scope_policy(suffix: str) -> dict:
         "Version": "2012-10-17",
         "Statement": [
             # the bare name too: a user that does not exist yet has no path (GetUser before 1 creates it)
-            {"Sid": "OwnUser", "Effect": "Allow", "Action": list(USER_ACTIONS), "Resource": [f"{arn}user{SEED_USER_PATH}{user}", f"{arn}user/{user}"]},
-            {"Sid": "OwnDevice", "Effect": "Allow", "Action": list(DEVICE_ACTIONS), "Resource": [f"{arn}mfa/{device}", f"{arn}mfa/{backup_name(suffix)}"]},
+            {
+                "Sid": "OwnUser",
+                "Effect": "Allow",
+                "Action": list(USER_ACTIONS),
+                "Resource": [f"{arn}user{SEED_USER_PATH}{user}", f"{arn}user/{user}"],
+            },
+            {
+                "Sid": "OwnDevice",
+                "Effect": "Allow",
+                "Action": list(DEVICE_ACTIONS),
+                "Resource": [f"{arn}mfa/{device}", f"{arn}mfa/{backup_name(suffix)}"],
+            },
             {"Sid": "AccountLists", "Effect": "Allow", "Action": list(ACCOUNT_LISTS), "Resource": "*"},
         ],
     }
@@ -136,22 +154,19 @@ def _local_address(host: str) -> str | None:
     return None
 
 
-def url() -> str:
+def url(settings: Settings) -> str:
     """HANDSON_ROOM_URL, with a name of this machine pinned to its address: the address whose
     listener is checked is the one the kernel connects to, however the URL spells it."""
-    found = (os.environ.get("HANDSON_ROOM_URL") or "").strip().rstrip("/")
+    found = settings.room_url.rstrip("/")
     if not found:
-        raise HandsonError(
-            "HANDSON_SANDBOX=room ですが、ルームのサンドボックスの場所 (HANDSON_ROOM_URL) がありません。講師に JupyterHub の設定を確認してもらってください。",
-            "RoomNotConfigured",
-        )
+        raise HandsonError(texts.NOT_CONFIGURED, "RoomNotConfigured")
     parts = urlsplit(found)
     try:
         port = parts.port
     except ValueError:
         port = None
     if not parts.hostname or port is None or parts.scheme != "http":
-        raise HandsonError(f"HANDSON_ROOM_URL ({found}) は http://ホスト:ポート の形にしてください。講師に JupyterHub の設定を確認してもらってください。", "RoomNotConfigured")
+        raise HandsonError(texts.BAD_URL.format(url=found), "RoomNotConfigured")
     local = _local_address(parts.hostname)
     if local is not None:
         found = urlunsplit(parts._replace(netloc=f"[{local}]:{port}" if ":" in local else f"{local}:{port}"))
@@ -190,7 +205,7 @@ def listener_uid(host: str, port: int) -> int | None:
     return socket_uid(host, port)
 
 
-def _check_listener(where: str) -> None:
+def _check_listener(where: str, expected: int) -> None:
     """On this machine, the hub's token goes only to a room that runs as the hub's user.
 
     A participant could otherwise bind the room's port while the room is down and collect the
@@ -203,33 +218,33 @@ def _check_listener(where: str) -> None:
         return  # another machine's name (e.g. the hub's Service on Kubernetes), whose network the hub guards
     if parts.port is None:
         return
-    expected = int(os.environ.get("HANDSON_ROOM_UID") or 0)
     deadline = time.monotonic() + RESTART_GRACE_SECONDS
     owner = listener_uid(host, parts.port)
     while owner is None and time.monotonic() < deadline:  # the hub restarts a room that exited
         time.sleep(0.5)
         owner = listener_uid(host, parts.port)
     if owner != expected:
-        who = "どのプロセスも待ち受けていません" if owner is None else f"ユーザーID {owner} のプロセスが待ち受けています (ルームはユーザーID {expected})"
-        raise HandsonError(f"ルームのサンドボックスの場所 {where} で{who}。鍵は送っていません。講師に連絡してください。", "RoomUnreachable")
+        who = texts.NOBODY_LISTENS if owner is None else texts.WRONG_LISTENER.format(owner=owner, expected=expected)
+        raise HandsonError(texts.UNTRUSTED_LISTENER.format(url=where, who=who), "RoomUnreachable")
 
 
-def credentials(timeout: float = 10.0) -> dict[str, str]:
+def credentials(settings: Settings, timeout: float = 10.0) -> dict[str, str]:
     """This participant's keys from the room, asked with the server's hub token (never stored)."""
-    where = url()
-    token = os.environ.get("JUPYTERHUB_API_TOKEN", "")
+    where = url(settings)
+    token = settings.hub_token
     if not token:
-        raise HandsonError("ルームのサンドボックスは JupyterHub の中でだけ使えます (JUPYTERHUB_API_TOKEN がありません)。", "RoomNotConfigured")
-    _check_listener(where)
+        raise HandsonError(texts.NO_HUB_TOKEN, "RoomNotConfigured")
+    _check_listener(where, int(settings.room_uid or 0))
     request = urllib.request.Request(where + CREDENTIALS_PATH, headers={"Authorization": f"token {token}"})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             data = json.loads(response.read())
     except urllib.error.HTTPError as exc:
-        reason = "JupyterHub がこのサーバーを確認できませんでした" if exc.code in (401, 403) else f"HTTP {exc.code}"
-        raise HandsonError(f"ルームのサンドボックスが鍵を渡しませんでした ({reason})。File → Hub Control Panel からサーバーを再起動し、直らなければ講師に連絡してください。", "RoomRefused") from None
+        reason = texts.HUB_REFUSED if exc.code in (401, 403) else f"HTTP {exc.code}"
+        raise HandsonError(texts.REFUSED.format(reason=reason), "RoomRefused") from None
     except (OSError, ValueError):
-        raise HandsonError("ルームのサンドボックスに接続できませんでした。少し待ってから再実行し、直らなければ講師に連絡してください。", "RoomUnreachable") from None
-    if not isinstance(data, dict) or not all(isinstance(data.get(k), str) and data.get(k) for k in ("AccessKeyId", "SecretAccessKey", "Role")):
-        raise HandsonError("ルームのサンドボックスの応答を読めませんでした。講師に連絡してください。", "RoomUnreachable")
+        raise HandsonError(texts.UNREACHABLE, "RoomUnreachable") from None
+    fields = ("AccessKeyId", "SecretAccessKey", "Role")
+    if not isinstance(data, dict) or not all(isinstance(data.get(k), str) and data.get(k) for k in fields):
+        raise HandsonError(texts.UNREADABLE, "RoomUnreachable")
     return data

@@ -54,7 +54,9 @@ class Violation:
             "min": f"Member must have length greater than or equal to {self.limit}",
             "max": f"Member must have length less than or equal to {self.limit}",
             "pattern": f"Member must satisfy regular expression pattern: {self.limit}",
-            "enum": f"Member must satisfy enum value set: [{', '.join(self.limit)}]" if isinstance(self.limit, list) else "",
+            "enum": f"Member must satisfy enum value set: [{', '.join(self.limit)}]"
+            if isinstance(self.limit, list)
+            else "",
             "range": f"Member must have value {self.limit}",
             "type": "Member must be a number",
         }[self.kind]

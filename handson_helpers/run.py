@@ -17,10 +17,12 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
+from .texts import notebook as texts
+
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 # The HOME stored outputs show: the rehearsal's temporary one would read as the learner's own.
 NEUTRAL_HOME = "/home/learner"
-FORM_PLACEHOLDER = "(実行すると、ここにQRコードと認証コードの入力欄が表示されます。保存されたノートブックには、QRコードも入力した認証コードも残りません。)"
+FORM_PLACEHOLDER = texts.FORM_PLACEHOLDER
 
 
 def notebooks() -> list[Path]:
@@ -34,7 +36,7 @@ def _text(output: dict) -> str:
         return "\n".join(output["traceback"]) or f"{output['ename']}: {output['evalue']}"
     data = output.get("data", {})
     if "application/vnd.jupyter.widget-view+json" in data:
-        return "[フォーム表示]"
+        return texts.FORM_SHOWN
     return data.get("text/plain", "")
 
 
@@ -46,8 +48,14 @@ def private_sandbox(prefix: str):
 
     with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
         saved = dict(os.environ)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k not in ("HANDSON_PARTICIPANT", "JUPYTERHUB_USER")}
-        env.update(HOME=tmp, HANDSON_HOME=str(Path(tmp) / ".handson-iam-mfa"), HANDSON_AUTO_MFA="1", HANDSON_TARGET="sandbox")
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith("AWS_") and k not in ("HANDSON_PARTICIPANT", "JUPYTERHUB_USER")
+        }
+        env.update(
+            HOME=tmp, HANDSON_HOME=str(Path(tmp) / ".handson-iam-mfa"), HANDSON_AUTO_MFA="1", HANDSON_TARGET="sandbox"
+        )
         os.environ.clear()
         os.environ.update(env)
         try:
@@ -109,7 +117,11 @@ def run(update: bool) -> int:
                         # notebook is opened; its text stands in until the cell runs again.
                         output.get("data", {}).pop("application/vnd.jupyter.widget-view+json", None)
                 nbformat.write(nb, path)
-    print(f"\n{'FAILED' if failed else 'OK'}: {len(notebooks()) - failed} of {len(notebooks())} notebooks passed every check", flush=True)
+    print(
+        f"\n{'FAILED' if failed else 'OK'}: {len(notebooks()) - failed} of {len(notebooks())} notebooks"
+        " passed every check",
+        flush=True,
+    )
     return 1 if failed else 0
 
 

@@ -14,6 +14,7 @@ import stat
 from pathlib import Path
 
 from .errors import HandsonError
+from .texts import safefs as texts
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 BASE32_KEY = re.compile(rb"[A-Z2-7]{16,128}=*\n?")
@@ -49,20 +50,20 @@ def folder_problem(folder: Path) -> str | None:
     me = os.geteuid()
     for component in reversed([folder, *folder.parents]):
         if os.path.islink(component) and os.lstat(component).st_uid not in (me, 0):
-            return f"{component} は別のユーザーのシンボリックリンクです"
+            return texts.FOREIGN_LINK.format(path=component)
     existing = next(p for p in [folder, *folder.parents] if os.path.lexists(p))
     if not existing.is_dir():
-        return f"{existing} はディレクトリではありません"
+        return texts.NOT_A_FOLDER.format(path=existing)
     real = Path(os.path.realpath(existing))
     for current in [real, *real.parents]:
         st = current.stat()
         holds_the_file = existing == folder and current == real
         if st.st_uid != me and (holds_the_file or st.st_uid != 0):
-            return f"{current} は別のユーザーのディレクトリです"
+            return texts.FOREIGN_FOLDER.format(path=current)
         if _others_can_write(st) and (holds_the_file or not st.st_mode & stat.S_ISVTX):
-            return f"{current} は他のユーザーも書き込めるディレクトリです"
+            return texts.SHARED_FOLDER.format(path=current)
     if not os.access(real, os.W_OK | os.X_OK):
-        return f"{real} に書き込む権限がありません"
+        return texts.NO_WRITE.format(path=real)
     return None
 
 
@@ -70,10 +71,7 @@ def private_folder(folder: Path, label: str) -> Path:
     """``folder``, creating each missing level 0700; an existing one is checked, never chmodded."""
     problem = folder_problem(folder)
     if problem:
-        raise HandsonError(
-            f"{label} に指定されたディレクトリは使えません: {problem}。自分だけが書き込めるディレクトリ(例: ホームディレクトリの下)を指定してください。何も変更していません。",
-            "UnsafeFolder",
-        )
+        raise HandsonError(texts.UNSAFE_FOLDER.format(label=label, problem=problem), "UnsafeFolder")
     folder = Path(os.path.abspath(folder))
     missing = []
     for current in [folder, *folder.parents]:
@@ -87,7 +85,7 @@ def private_folder(folder: Path, label: str) -> Path:
             pass  # created a moment ago by a concurrent run; checked below
     problem = folder_problem(folder)
     if problem:  # something appeared in the meantime
-        raise HandsonError(f"{label} のディレクトリを安全に作成できませんでした: {problem}。", "UnsafeFolder")
+        raise HandsonError(texts.RACED_FOLDER.format(label=label, problem=problem), "UnsafeFolder")
     return Path(os.path.realpath(folder))  # resolved once: later opens cannot be redirected
 
 
@@ -97,13 +95,13 @@ def file_problem(path: Path) -> str | None:
         return folder_problem(path.parent)
     st = os.lstat(path)
     if stat.S_ISLNK(st.st_mode):
-        return f"{path} はシンボリックリンクです"
+        return texts.LINK.format(path=path)
     if not stat.S_ISREG(st.st_mode):
-        return f"{path} はファイルではありません(ディレクトリなど)"
+        return texts.NOT_A_FILE.format(path=path)
     if st.st_uid != os.geteuid():
-        return f"{path} は別のユーザーのファイルです"
+        return texts.FOREIGN_FILE.format(path=path)
     if st.st_size and read_bootstrap(path) is None:
-        return f"{path} には既に別の内容のファイルがあります"
+        return texts.OTHER_CONTENT.format(path=path)
     return folder_problem(path.parent)
 
 
@@ -114,10 +112,7 @@ def write_private(path: Path, data: bytes, label: str) -> Path:
     """
     problem = file_problem(path)
     if problem:
-        raise HandsonError(
-            f"{label} {path} に書き込めません: {problem}。別の場所を指定するか、そのファイルを確認してください。何も変更していません。",
-            "UnsafeFile",
-        )
+        raise HandsonError(texts.UNSAFE_FILE.format(label=label, path=path, problem=problem), "UnsafeFile")
     folder = private_folder(path.parent, label)
     dir_fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
     try:
@@ -133,28 +128,37 @@ def write_private(path: Path, data: bytes, label: str) -> Path:
     return folder / path.name
 
 
-def read_bootstrap(path: Path) -> bytes | None:
-    """The MFA bootstrap file at ``path`` if it is the kit's: a regular file of ours holding a PNG
-    (QRCodePNG) or a base32 key (Base32StringSeed); else None."""
+def own_file(path: Path) -> os.stat_result | None:
+    """``path``'s lstat when it is a regular file of ours (a link is not followed), else None."""
     try:
         st = os.lstat(path)
     except FileNotFoundError:
         return None
-    if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid():
+    return st if stat.S_ISREG(st.st_mode) and st.st_uid == os.geteuid() else None
+
+
+def read_own(path: Path, limit: int | None = None) -> bytes | None:
+    """The bytes of ``path`` when it is a regular file of ours (of at most ``limit`` bytes), read
+    without following a link put there since; else None. The one way the kit reads its files back."""
+    st = own_file(path)
+    if st is None or (limit is not None and st.st_size > limit):
         return None
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-    with os.fdopen(fd, "rb") as f:
-        data = f.read()
-    return data if data.startswith(PNG_SIGNATURE) or BASE32_KEY.fullmatch(data) else None
+    with os.fdopen(os.open(path, os.O_RDONLY | os.O_NOFOLLOW), "rb") as f:
+        return f.read()
+
+
+def read_bootstrap(path: Path) -> bytes | None:
+    """The MFA bootstrap file at ``path`` if it is the kit's: a regular file of ours holding a PNG
+    (QRCodePNG) or a base32 key (Base32StringSeed); else None."""
+    data = read_own(path)
+    return data if data is not None and (data.startswith(PNG_SIGNATURE) or BASE32_KEY.fullmatch(data)) else None
 
 
 def remove_private(path: Path) -> bool:
     """Delete the kit's file at ``path``; a link, a folder or someone else's file is left alone."""
-    try:
-        st = os.lstat(path)
-    except FileNotFoundError:
-        return False
-    if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid():
-        raise HandsonError(f"{path} はキットが作成したファイルではないため削除しません。中身を確認して、必要なら手で削除してください。", "ForeignFile")
+    if own_file(path) is None:
+        if not os.path.lexists(path):
+            return False
+        raise HandsonError(texts.NOT_KITS_FILE.format(path=path), "ForeignFile")
     os.unlink(path)
     return True

@@ -12,14 +12,18 @@ from functools import partial
 
 import ipywidgets as w
 
-from .access import Keys, get_session_token, session_command, show_session
+from .cell_wait import show_and_wait
+from .credentials import Keys
 from .errors import HandsonError
 from .mfa import Outcome
+from .mfa_session import get_session_token, session_command, show_session
 from .settings import expand
 from .shell import continued, ref
 from .target import Context
+from .texts import forms as texts
+from .texts.common import NONE
 from .totp import authenticator_codes, secret_from_qr
-from .widget import CODE_STYLE, CodeForm, _show_and_wait, auto_mfa
+from .widget import CODE_STYLE, CodeForm
 
 
 class MfaCodeForm(CodeForm):
@@ -32,9 +36,13 @@ class MfaCodeForm(CodeForm):
         self.session: Keys | None = None
         self._busy = False
         self.countdown = w.HTML()
-        self.code = w.Text(description="認証コード", placeholder="123456", style=CODE_STYLE, continuous_update=False)
-        self.submit_button = w.Button(description="一時的な認証情報を取得", button_style="primary", icon="key", layout=w.Layout(width="auto"))
-        self.cancel_button = w.Button(description="キャンセル")
+        self.code = w.Text(
+            description=texts.TOKEN_CODE, placeholder="123456", style=CODE_STYLE, continuous_update=False
+        )
+        self.submit_button = w.Button(
+            description=texts.SESSION_BUTTON, button_style="primary", icon="key", layout=w.Layout(width="auto")
+        )
+        self.cancel_button = w.Button(description=texts.CANCEL_BUTTON)
         self.status = w.HTML()
         self.code.add_class("handson-token-code")
         self.submit_button.add_class("handson-get-session")
@@ -43,7 +51,7 @@ class MfaCodeForm(CodeForm):
         self.cancel_button.on_click(self.cancel)
         super().__init__(
             [
-                w.HTML("<b>認証アプリ(手順2.2で登録したもの)に表示されている6桁の認証コードを入力します</b>(全角数字・空白も可)。"),
+                w.HTML(texts.ONE_CODE),
                 self.countdown,
                 self.code,
                 w.HBox([self.submit_button, self.cancel_button]),
@@ -52,7 +60,7 @@ class MfaCodeForm(CodeForm):
         )
 
     def __repr__(self) -> str:  # the text/plain of the output: never the code or the credentials
-        return "一時的な認証情報の取得フォーム"
+        return texts.SESSION_FORM
 
     def _finish(self, result: Outcome) -> None:
         self.result = result
@@ -66,7 +74,7 @@ class MfaCodeForm(CodeForm):
         if self._busy:
             return
         if self.session is not None:
-            self._show("info", "一時的な認証情報は取得済みです。もう一度押しても何も変わりません。")
+            self._show("info", texts.SESSION_ALREADY)
             return
         self._busy = True
         try:
@@ -75,14 +83,14 @@ class MfaCodeForm(CodeForm):
             self._show("error", exc.message)
             self.code.value = ""
         else:
-            expires = self.session.expiration.isoformat() if self.session.expiration else "(不明)"
-            self._show("success", f"一時的な認証情報を取得しました(アクセスキーIDは {self.session.key_id[:4]} で始まります。有効期限 {expires})。")
+            expires = self.session.expiration.isoformat() if self.session.expiration else texts.UNKNOWN
+            self._show("success", texts.SESSION_GOT.format(prefix=self.session.key_id[:4], expires=expires))
             self._finish(Outcome.DONE)
         finally:
             self._busy = False
 
     def cancel(self, _button=None) -> None:
-        self._show("warning", "キャンセルしました。再開するには、このセルをもう一度実行してください。")
+        self._show("warning", texts.CANCELLED)
         self._finish(Outcome.CANCELLED)
 
     def fill_from_qr(self, outfile: str) -> None:
@@ -99,35 +107,35 @@ async def session_with_form(ctx: Context, keys: Keys, serial: str, outfile: str,
     from IPython import get_ipython
 
     form = MfaCodeForm(partial(get_session_token, ctx, keys, serial))
-    if auto_mfa():
+    if ctx.settings.auto_mfa:
         try:
             form.fill_from_qr(outfile)
         except (OSError, HandsonError):
-            raise HandsonError(
-                f"組み込みの認証アプリ(HANDSON_AUTO_MFA=1)がQRコードファイル {outfile} を読めませんでした。QRコードファイルは手順2.1で保存したものです。後始末で削除していないか確認してください。",
-                "QrFileMissing",
-            ) from None
+            raise HandsonError(texts.QR_UNREADABLE.format(file=outfile), "QrFileMissing") from None
         form.submit()
     shell = get_ipython()
-    if not await _show_and_wait(form, shell, wait, ctx.report):
+    if not await show_and_wait(form, shell, wait, ctx):
         return None
     if form.session is not None:
-        ctx.report.command(session_command(keys), form.session.expiration.isoformat() if form.session.expiration else "")
+        expires = form.session.expiration.isoformat() if form.session.expiration else ""
+        ctx.report.command(session_command(keys), expires)
         show_session(ctx.report, form.session)
     elif form.result == Outcome.CANCELLED:
-        ctx.report.message("warning", "取得はキャンセルされました。このセルをもう一度実行すると再開できます。")
+        ctx.report.message("warning", texts.SESSION_CANCELLED)
     elif form.status.value:
-        ctx.report.message("error", "一時的な認証情報を取得できませんでした。フォームのメッセージを確認し、このセルをもう一度実行してください。")
+        ctx.report.message("error", texts.SESSION_FAILED)
     return form.session
 
 
-async def verify_resynced(ctx: Context, user_name: str, serial: str, key_file: str, outfile: str, wait: bool = True) -> None:
+async def verify_resynced(
+    ctx: Context, user_name: str, serial: str, key_file: str, outfile: str, wait: bool = True
+) -> None:
     """完了確認 of 23: the device is the user's, and AWS takes a code the app shows now.
 
     Only GetSessionToken checks one code, with the user's own access key (3.1): before 3.1 the
     second check is left to 40, and the step says so.
     """
-    from .access import read_key_file
+    from .access_key import read_key_file
     from .errors import require_passed
     from .users import listed
 
@@ -141,16 +149,16 @@ async def verify_resynced(ctx: Context, user_name: str, serial: str, key_file: s
         ),
         " ".join(mine),
     )
-    results = [ctx.report.check(f'仮想MFAデバイスがIAMユーザー"{user_name}"に割り当てられている', serial, " ".join(mine) or "(なし)", serial in mine)]
+    assigned = ctx.report.check(
+        texts.CHECK_ASSIGNED.format(user=user_name), serial, " ".join(mine) or NONE, serial in mine
+    )
+    results = [assigned]
     keys = read_key_file(expand(key_file))
     if keys is None:
-        ctx.report.message(
-            "info",
-            "アクセスキー(手順3.1)がまだ無いため、認証アプリの今の認証コードをAWSが受け付けることは、"
-            "40_mfa_protected_access の一時的な認証情報の取得で確かめます(再同期が受け付けられたこと自体が、連続した2つの今の認証コードが正しかったことを示しています)。",
-        )
+        ctx.report.message("info", texts.NO_KEY_YET)
     else:
-        ctx.report.message("info", "手順3.1のアクセスキーで、認証アプリに今表示されている認証コードを使って一時的な認証情報を取得します(受け付けられれば、時刻は合っています)。")
+        ctx.report.message("info", texts.WITH_KEY)
         session = await session_with_form(ctx, keys, serial, outfile, wait)
-        results.append(ctx.report.check("認証アプリの今の認証コードをAWSが受け付ける", "一時的な認証情報を取得できる", "取得できた" if session else "取得できなかった", session is not None))
-    require_passed(all(results), "「仮想MFAデバイスの再同期」のセルをもう一度実行し、認証アプリに連続して表示された2つの認証コードを入力してください。")
+        got = texts.GOT if session else texts.NOT_GOT
+        results.append(ctx.report.check(texts.CHECK_ACCEPTED, texts.CHECK_ACCEPTED_EXPECTED, got, session is not None))
+    require_passed(all(results), texts.CHECK_RESYNCED_HINT)

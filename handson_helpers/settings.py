@@ -1,16 +1,19 @@
-"""The hands-on's settings (設定値): the seed's values, participant scoping and the check table."""
+"""The hands-on's settings (設定値): the seed's values, participant scoping and the check table, and
+the environment's settings (``Settings``), read once."""
 
 from __future__ import annotations
 
 import hashlib
 import os
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from . import rules
 from .errors import HandsonError
 from .safefs import folder_problem
+from .texts import settings as texts
 
 SEED_USER_NAME = "handson-cli-basic-user"
 SEED_USER_PATH = "/handson-cli/"
@@ -39,41 +42,94 @@ API_PARAMETER = {
     "MFA_BACKUP_DEVICE_NAME": ("CreateVirtualMFADevice", "VirtualMFADeviceName"),
     "MFA_POLICY_NAME": ("PutUserPolicy", "PolicyName"),
 }
-LABELS = {
-    "IAM_USER_NAME": "IAMユーザー名",
-    "IAM_USER_PATH": "IAMユーザーパス",
-    "MFA_DEVICE_NAME": "仮想MFAデバイス名",
-    "MFA_BOOTSTRAP_METHOD": "MFAブートストラップ方式",
-    "DIR_MFA_OUTFILE": "MFAブートストラップ出力ファイル用ディレクトリ",
-    "FILE_MFA_OUTFILE": "MFAブートストラップ出力ファイル名",
-    "DIR_ACCESS_KEY": "アクセスキー出力ファイル用ディレクトリ",
-    "FILE_ACCESS_KEY": "アクセスキー出力ファイル名",
-    "POLICY_NAME": "インラインポリシー名",
-    "MFA_BACKUP_DEVICE_NAME": "予備の仮想MFAデバイス名",
-    "FILE_MFA_BACKUP_OUTFILE": "予備のMFAブートストラップ出力ファイル名",
-    "MFA_POLICY_NAME": "MFA管理用のインラインポリシー名",
-}
+LABELS = texts.LABELS
 PATH_SETTINGS = ("DIR_MFA_OUTFILE", "FILE_MFA_OUTFILE", "DIR_ACCESS_KEY", "FILE_ACCESS_KEY", "FILE_MFA_BACKUP_OUTFILE")
+TARGETS = ("sandbox", "aws")
 BOOTSTRAP_METHODS = ("QRCodePNG", "Base32StringSeed")
 SANDBOX_MODES = ("private", "room")
 
 
-def sandbox_mode() -> str:
-    """``HANDSON_SANDBOX``: ``room`` on a hub that runs the room service (HANDSON_ROOM_URL), else ``private``."""
-    chosen = (os.environ.get("HANDSON_SANDBOX") or ("room" if os.environ.get("HANDSON_ROOM_URL") else "private")).strip().lower()
-    if chosen not in SANDBOX_MODES:
-        raise HandsonError(f"HANDSON_SANDBOX は private か room を指定してください(現在: {chosen})。", "BadSandboxMode")
-    return chosen
+def _text(raw: str) -> str:
+    return raw.strip()
 
 
-def participant_id() -> str:
-    """The raw workshop participant id (HANDSON_PARTICIPANT, else JUPYTERHUB_USER), or "".
+def _word(raw: str) -> str:
+    return raw.strip().lower()
 
-    In a JupyterHub room it is the hub user alone: the room's keys reach only that user's names.
+
+def _setting(variable: str, help: str, parse=_text, default: str = "", secret: bool = False):
+    """A field of Settings: the environment variable it is read from, what it means, how it is read."""
+    metadata = {"variable": variable, "help": help, "parse": parse, "default": default}
+    return field(default=parse(default), repr=not secret, metadata=metadata)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the environment says about this run, read once (``Settings.read``): each field names its
+    variable, its default and what it means, as JupyterHub's services declare their configuration.
+
+    connect() reads it and its Context carries it; the steps take it from there. What a value means
+    is checked where it is used (``target_problem``, ``sandbox_mode``), so that 01 can show a bad one
+    as a ✘ row instead of stopping.
     """
-    if os.environ.get("JUPYTERHUB_USER") and sandbox_mode() == "room":
-        return os.environ["JUPYTERHUB_USER"].strip()
-    return (os.environ.get("HANDSON_PARTICIPANT") or os.environ.get("JUPYTERHUB_USER") or "").strip()
+
+    target: str = _setting("HANDSON_TARGET", "sandbox (default, offline) or aws (explicit opt-in)", _word, "sandbox")
+    sandbox: str = _setting(
+        "HANDSON_SANDBOX", "private (one per learner), or room (a JupyterHub room's)", _word, "private"
+    )
+    named_participant: str = _setting("HANDSON_PARTICIPANT", "the participant id outside a room (else JUPYTERHUB_USER)")
+    hub_user: str = _setting("JUPYTERHUB_USER", "the JupyterHub user (set by the hub)")
+    room_url: str = _setting("HANDSON_ROOM_URL", "the room sandbox's http://host:port (set by the hub)")
+    room_uid: str = _setting("HANDSON_ROOM_UID", "the uid the room sandbox runs as (set by the hub)", default="0")
+    hub_token: str = _setting("JUPYTERHUB_API_TOKEN", "the server's hub token (sent to the room only)", secret=True)
+    allowed_account: str = _setting("HANDSON_AWS_ACCOUNT_ID", "the one real AWS account the kit may change")
+    auto_mfa: bool = _setting(
+        "HANDSON_AUTO_MFA", "1: the kit reads the QR file as a phone would (demos, CI)", lambda raw: raw == "1"
+    )
+    endpoint_override: str = _setting(
+        "AWS_ENDPOINT_URL", "an endpoint override (also AWS_ENDPOINT_URL_IAM/_STS); refused with HANDSON_TARGET=aws"
+    )
+
+    @classmethod
+    def read(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """The settings from ``environ`` (the process's environment): the one place the kit reads it."""
+        env = os.environ if environ is None else environ
+        values = {
+            f.name: f.metadata["parse"](env.get(f.metadata["variable"]) or f.metadata["default"]) for f in fields(cls)
+        }
+        # the two whose default is another variable
+        values["sandbox"] = _word(env.get("HANDSON_SANDBOX") or ("room" if env.get("HANDSON_ROOM_URL") else "private"))
+        values["named_participant"] = _text(env.get("HANDSON_PARTICIPANT") or env.get("JUPYTERHUB_USER") or "")
+        overrides = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_IAM", "AWS_ENDPOINT_URL_STS")
+        values["endpoint_override"] = next((env[name] for name in overrides if env.get(name)), "")
+        return cls(**values)
+
+    @property
+    def target_problem(self) -> str | None:
+        """Why HANDSON_TARGET cannot be used (Japanese), or None."""
+        return None if self.target in TARGETS else texts.BAD_TARGET.format(target=self.target)
+
+    @property
+    def sandbox_mode(self) -> str:
+        """``HANDSON_SANDBOX``: ``room`` on a hub that runs the room service (HANDSON_ROOM_URL), else ``private``."""
+        if self.sandbox not in SANDBOX_MODES:
+            raise HandsonError(texts.BAD_SANDBOX_MODE.format(mode=self.sandbox), "BadSandboxMode")
+        return self.sandbox
+
+    @property
+    def participant_id(self) -> str:
+        """The raw workshop participant id (HANDSON_PARTICIPANT, else JUPYTERHUB_USER), or "".
+
+        In a JupyterHub room it is the hub user alone: the room's keys reach only that user's names.
+        """
+        if self.hub_user and self.sandbox_mode == "room":
+            return self.hub_user
+        return self.named_participant
+
+
+def load() -> Settings:
+    """This process's settings, for what runs before connect() (設定値の指定 and 設定値の確認)."""
+    return Settings.read()
 
 
 def participant(raw: str | None = None) -> str:
@@ -84,7 +140,7 @@ def participant(raw: str | None = None) -> str:
     part plus 8 hex digits of its SHA-256. Lower case only, because IAM user names are unique
     regardless of case.
     """
-    raw = participant_id() if raw is None else raw
+    raw = load().participant_id if raw is None else raw
     if not raw:
         return ""
     if PLAIN_PARTICIPANT_RE.fullmatch(raw) and not HASHED_RE.fullmatch(raw):
@@ -95,10 +151,14 @@ def participant(raw: str | None = None) -> str:
 
 def participant_tag(raw: str | None = None) -> dict | None:
     """The tag naming the participant on each resource (the raw id where IAM allows it)."""
-    raw = participant_id() if raw is None else raw
+    raw = load().participant_id if raw is None else raw
     if not raw:
         return None
-    valid = len(raw) <= 256 and rules.check_value(rules.member_shape("iam", "TagUser", "Tags").member.members["Value"], "value", raw) is None
+    valid = (
+        len(raw) <= 256
+        and rules.check_value(rules.member_shape("iam", "TagUser", "Tags").member.members["Value"], "value", raw)
+        is None
+    )
     return {"Key": PARTICIPANT_TAG_KEY, "Value": raw if valid else "sha256:" + hashlib.sha256(raw.encode()).hexdigest()}
 
 
@@ -140,21 +200,27 @@ def expand(path: str) -> Path:
     return Path(os.path.expanduser(path))
 
 
-def expected() -> dict[str, str]:
-    """What each variable should hold for this participant (the upper lines of 設定値の確認)."""
-    device = scoped(SEED_DEVICE_NAME)
+def expected(who: str | None = None) -> dict[str, str]:
+    """What each variable should hold for participant ``who`` (a raw id, else this process's): the
+    upper lines of 設定値の確認."""
+    who = load().participant_id if who is None else who
+    user, device, backup = (
+        scoped(SEED_USER_NAME, who),
+        scoped(SEED_DEVICE_NAME, who),
+        scoped(SEED_BACKUP_DEVICE_NAME, who),
+    )
     return {
-        "IAM_USER_NAME": scoped(SEED_USER_NAME),
+        "IAM_USER_NAME": user,
         "IAM_USER_PATH": SEED_USER_PATH,
         "MFA_DEVICE_NAME": device,
         "MFA_BOOTSTRAP_METHOD": SEED_MFA_BOOTSTRAP_METHOD,
         "DIR_MFA_OUTFILE": SEED_DIR_MFA_OUTFILE,
         "FILE_MFA_OUTFILE": mfa_outfile(SEED_DIR_MFA_OUTFILE, device),
         "DIR_ACCESS_KEY": SEED_DIR_ACCESS_KEY,
-        "FILE_ACCESS_KEY": access_key_file(SEED_DIR_ACCESS_KEY, scoped(SEED_USER_NAME)),
+        "FILE_ACCESS_KEY": access_key_file(SEED_DIR_ACCESS_KEY, user),
         "POLICY_NAME": KIT_POLICY_NAME,
-        "MFA_BACKUP_DEVICE_NAME": scoped(SEED_BACKUP_DEVICE_NAME),
-        "FILE_MFA_BACKUP_OUTFILE": mfa_outfile(SEED_DIR_MFA_OUTFILE, scoped(SEED_BACKUP_DEVICE_NAME)),
+        "MFA_BACKUP_DEVICE_NAME": backup,
+        "FILE_MFA_BACKUP_OUTFILE": mfa_outfile(SEED_DIR_MFA_OUTFILE, backup),
         "MFA_POLICY_NAME": MANAGE_MFA_POLICY_NAME,
     }
 
@@ -162,32 +228,32 @@ def expected() -> dict[str, str]:
 def _japanese(name: str, violation: rules.Violation, value: str) -> str:
     label = LABELS[name]
     if violation.kind == "max":
-        return f"{label}は{violation.limit}文字以内です({len(value)}文字)"
+        return texts.TOO_LONG.format(label=label, limit=violation.limit, length=len(value))
     if violation.kind == "pattern" and name == "IAM_USER_PATH":
-        return "パスは / で始まり / で終わり、間は半角の英数字と記号だけです(空白・全角文字・改行は使えません。例: /handson-cli/)"
+        return texts.BAD_PATH
     if violation.kind == "pattern" and name in ("POLICY_NAME", "MFA_POLICY_NAME"):
-        return f"{label}に使えるのは半角の英数字と + = , . @ _ - だけです(空白・全角文字は使えません)"
+        return texts.BAD_POLICY_NAME.format(label=label)
     if violation.kind == "pattern":
-        return f"{label}に使えるのは半角の英数字と + = , . @ _ - だけです(空白・/・全角文字・改行は使えません)"
-    return "値が空です"
+        return texts.BAD_NAME.format(label=label)
+    return texts.EMPTY
 
 
 def problem(name: str, value) -> str | None:
     """Why IAM (or the kit) would refuse this value (Japanese), or None."""
     if not isinstance(value, str) or not value:
-        return "値が空です"
+        return texts.EMPTY
     if name in API_PARAMETER:
         violation = rules.problem(*API_PARAMETER[name], value)
         return _japanese(name, violation, value) if violation else None
     if name == "MFA_BOOTSTRAP_METHOD" and value not in BOOTSTRAP_METHODS:
-        return f"MFAブートストラップ方式は {' か '.join(BOOTSTRAP_METHODS)} です"
+        return texts.BAD_METHOD.format(methods=texts.OR.join(BOOTSTRAP_METHODS))
     if name in PATH_SETTINGS:
         if any(c in value for c in "\0\n\r"):
-            return "改行などの制御文字は使えません"
+            return texts.CONTROL_CHARACTERS
         folder = expand(value) if name.startswith("DIR_") else expand(value).parent
         reason = folder_problem(folder)
         if reason:
-            return f"{reason}。自分だけが書き込めるディレクトリ(例: ホームディレクトリの下)を指定してください"
+            return texts.UNSAFE_FOLDER.format(reason=reason)
     return None
 
 
@@ -196,7 +262,7 @@ def require_valid(**values) -> None:
     for name, value in values.items():
         reason = problem(name, value)
         if reason:
-            raise HandsonError(f"設定値 {name} が正しくありません: {reason}。設定値の指定に戻って値を直し、もう一度実行してください。何も変更していません。", "InvalidSetting")
+            raise HandsonError(texts.INVALID_SETTING.format(name=name, reason=reason), "InvalidSetting")
 
 
 @dataclass(frozen=True)
@@ -212,14 +278,15 @@ class CheckRow:
         return self.reason is None
 
 
-def check(values: dict[str, str]) -> list[CheckRow]:
-    """Compare each variable with its expected value: the check the seed asks to do by eye."""
-    wanted = expected()
+def check(values: dict[str, str], who: str | None = None) -> list[CheckRow]:
+    """Compare each variable with its expected value: the check the seed asks to do by eye
+    (``who``: the raw participant id, else this process's)."""
+    wanted = expected(who)
     rows = []
     for number, (name, actual) in enumerate(values.items(), 1):
         reason = problem(name, actual)
         alternative = name == "MFA_BOOTSTRAP_METHOD"  # either of AWS's two methods is a valid choice
         if reason is None and not alternative and actual != wanted.get(name, actual):
-            reason = "期待値と異なります"
+            reason = texts.MISMATCH
         rows.append(CheckRow(number, name, wanted.get(name, ""), str(actual), reason))
     return rows

@@ -13,6 +13,8 @@ import json
 import os
 import re
 
+from .texts.display import NOT_PRIVATE_FOLDER
+
 PLAIN = re.compile(r"[A-Za-z0-9_+=,.@/:%-]+", re.ASCII)
 # What may stand inside double quotes after ${HOME} without being expanded or breaking out.
 DOUBLE_QUOTE_SAFE = re.compile(r"[^\"$`\\!\x00-\x1f\x7f]*", re.ASCII)
@@ -62,10 +64,11 @@ def private_dir(folder: str) -> str:
         f'    find "${{D}}" -maxdepth 0 {mine} | grep -q . || exit 1\n'
         '    until [ "${D}" = / ]; do\n'
         '      D=$(dirname "${D}")\n'
-        '      find "${D}" -maxdepth 0 \\( -user "$(id -u)" -o -user 0 \\) \\( ! -perm -002 -o -perm -1000 \\) | grep -q . || exit 1\n'
+        '      find "${D}" -maxdepth 0 \\( -user "$(id -u)" -o -user 0 \\) \\( ! -perm -002 -o -perm -1000 \\)'
+        " | grep -q . || exit 1\n"
         "    done\n"
         "  ) \\\n"
-        f'  || {{ echo "{folder.strip(chr(34))} は自分だけが書き込めるディレクトリではありません" >&2; false; }}'
+        f'  || {{ echo "{NOT_PRIVATE_FOLDER.format(folder=folder.strip(chr(34)))}" >&2; false; }}'
     )
 
 

@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, urlparse
 import pyotp
 
 from .errors import HandsonError
+from .texts import mfa as texts
 
 INTERVAL = 30
 
@@ -23,20 +24,17 @@ def normalize_code(text: str | None) -> str:
 def validate_codes(code1: str | None, code2: str | None) -> tuple[str, str]:
     """The two normalised codes, or a HandsonError saying what to fix; no AWS call is made."""
     normalized = []
-    for label, raw in (("1回目", code1), ("2回目", code2)):
+    for label, raw in zip(texts.CODE_LABELS, (code1, code2)):
         code = normalize_code(raw)
         if not code:
-            raise HandsonError(f"認証コード({label})が空です。認証アプリに表示された6桁の数字を入力してください。", "EmptyCode")
+            raise HandsonError(texts.CODE_EMPTY.format(label=label), "EmptyCode")
         if not code.isascii() or not code.isdigit():
-            raise HandsonError(f"認証コード({label})に数字以外の文字が含まれています。6桁の数字だけを入力してください。", "NotDigits")
+            raise HandsonError(texts.CODE_NOT_DIGITS.format(label=label), "NotDigits")
         if len(code) != 6:
-            raise HandsonError(f"認証コード({label})は6桁の数字です(入力は{len(code)}桁)。認証アプリの表示をもう一度確認してください。", "WrongLength")
+            raise HandsonError(texts.CODE_WRONG_LENGTH.format(label=label, length=len(code)), "WrongLength")
         normalized.append(code)
     if normalized[0] == normalized[1]:
-        raise HandsonError(
-            "1回目と2回目に同じコードが入力されています。1回目のコードが切り替わるのを待ち、次に表示されたコードを2回目に入力してください。",
-            "SameCode",
-        )
+        raise HandsonError(texts.SAME_CODE, "SameCode")
     return normalized[0], normalized[1]
 
 
@@ -66,7 +64,7 @@ def secret_from_qr(path: str | Path) -> str:
             secret = parse_qs(uri.query).get("secret", [""])[0]
             if secret:
                 return secret
-    raise HandsonError("QRコード画像からMFAの情報を読み取れませんでした。21_create_virtual_mfa_device をやり直してください。", "QrUnreadable")
+    raise HandsonError(texts.QR_UNREADABLE, "QrUnreadable")
 
 
 def consecutive_codes(secret: str, now: float | None = None) -> tuple[str, str]:
@@ -106,7 +104,11 @@ def authenticator_codes(secret: str, count: int, now: float | None = None) -> tu
             memory = json.loads(f.read() or "{}")
         except ValueError:
             memory = {}
-        memory = {k: v for k, v in memory.items() if isinstance(v, int) and v >= current - MEMORY_STEPS} if isinstance(memory, dict) else {}
+        memory = (
+            {k: v for k, v in memory.items() if isinstance(v, int) and v >= current - MEMORY_STEPS}
+            if isinstance(memory, dict)
+            else {}
+        )
         first = max(current - count + 1, memory.get(key, current - count) + 1)
         memory[key] = first + count - 1
         f.seek(0)

@@ -6,6 +6,8 @@ from .errors import HandsonError, aws_call, require_passed
 from .settings import PARTICIPANT_TAG_KEY, kit_tags, owned, require_valid
 from .shell import continued, ref, tags_arg
 from .target import Context
+from .texts import users as texts
+from .texts.common import NONE
 
 
 def get_user(ctx: Context, user_name: str) -> dict | None:
@@ -31,6 +33,24 @@ def user_tags(ctx: Context, user_name: str) -> list[dict]:
     return listed(ctx, "list_user_tags", "Tags", UserName=user_name)
 
 
+def list_keys(ctx: Context, user_name: str) -> list[dict]:
+    return listed(ctx, "list_access_keys", "AccessKeyMetadata", UserName=user_name)
+
+
+def user_policies(ctx: Context, user_name: str) -> list[str]:
+    return listed(ctx, "list_user_policies", "PolicyNames", UserName=user_name)
+
+
+def require_kits_user(ctx: Context, user_name: str) -> dict:
+    """The user, when it is the kit's for this learner: 3.1 and 40 add nothing to another's."""
+    user = get_user(ctx, user_name)
+    if user is None:
+        raise HandsonError(texts.NO_USER.format(user=user_name), "NoUser")
+    if not owned(user_tags(ctx, user_name), ctx.participant):
+        raise HandsonError(texts.FOREIGN_USER.format(user=user_name), "ForeignUser")
+    return user
+
+
 def is_kits_user(ctx: Context, user: dict, user_path: str) -> bool:
     """Made by the kit for this learner: the hands-on's path and the kit's tags naming them."""
     return user["Path"] == user_path and owned(user_tags(ctx, user["UserName"]), ctx.participant)
@@ -52,16 +72,13 @@ def create_user(ctx: Context, user_name: str, user_path: str) -> dict:
     existing = get_user(ctx, user_name)
     if existing:
         if existing["Path"] != user_path:
-            raise HandsonError(
-                f"IAMユーザー {user_name} は別のパス {existing['Path']} で既に存在します。キットのものではないため変更しません。別のユーザー名を指定するか、管理者に確認してください。",
-                "ForeignUser",
-            )
+            raise HandsonError(texts.OTHER_PATH.format(user=user_name, path=existing["Path"]), "ForeignUser")
         tags = user_tags(ctx, user_name)
         if any(t["Key"] == PARTICIPANT_TAG_KEY for t in tags) and not owned(tags, ctx.participant):
-            raise HandsonError(f"IAMユーザー {user_name} は別の参加者のものとして既に存在します。変更しません。講師に確認してください。", "ForeignUser")
+            raise HandsonError(texts.OTHER_PARTICIPANT.format(user=user_name), "ForeignUser")
         ctx.report.command(cli)
-        mine = "" if owned(tags, ctx.participant) else "(キット以外で作成されたため、後始末では削除しません)"
-        ctx.report.message("info", f"IAMユーザー {user_name} は既に作成済みです{mine}。何も変更していません。")
+        mine = "" if owned(tags, ctx.participant) else texts.NOT_KITS
+        ctx.report.message("info", texts.EXISTS.format(user=user_name, mine=mine))
         return existing
     ctx.require_write("iam:CreateUser")
     with aws_call("iam:CreateUser"):
@@ -70,11 +87,9 @@ def create_user(ctx: Context, user_name: str, user_path: str) -> dict:
         except ctx.iam.exceptions.EntityAlreadyExistsException:
             user = get_user(ctx, user_name)  # created by a concurrent run a moment ago, or differs only in case
             if user is None or user["UserName"] != user_name:
-                raise HandsonError(
-                    f"IAMユーザー名は大文字と小文字を区別しません。{user_name} と大文字・小文字だけが違うユーザーが既に存在します。別のユーザー名を指定してください。何も変更していません。",
-                    "EntityAlreadyExists",
-                ) from None
-    ctx.report.command(cli, f'{{\n    "User": {{\n        "Path": "{user["Path"]}",\n        "UserName": "{user["UserName"]}",\n        "Arn": "{user["Arn"]}"\n    }}\n}}')
+                raise HandsonError(texts.CASE_CLASH.format(user=user_name), "EntityAlreadyExists") from None
+    fields = ",\n".join(f'        "{key}": "{user[key]}"' for key in ("Path", "UserName", "Arn"))
+    ctx.report.command(cli, f'{{\n    "User": {{\n{fields}\n    }}\n}}')
     return user
 
 
@@ -93,5 +108,7 @@ def verify_user(ctx: Context, user_name: str, user_path: str) -> None:
         ),
         actual,
     )
-    ok = ctx.report.check(f'IAMユーザー"{user_name}"がパス"{user_path}"に存在する', user_name, actual or "(なし)", actual == user_name)
-    require_passed(ok, "処理の実行のセルをもう一度実行してください。")
+    ok = ctx.report.check(
+        texts.CHECK.format(user=user_name, path=user_path), user_name, actual or NONE, actual == user_name
+    )
+    require_passed(ok, texts.CHECK_HINT)

@@ -19,13 +19,25 @@ import sys
 from dataclasses import dataclass
 
 from . import room
-from .access import list_keys, mask, tagged_key, user_policies
+from .access_key import tagged_key
+from .credentials import mask
 from .display import visible
 from .errors import AWS_ERRORS, HandsonError, aws_call, explain, require_passed
 from .mfa import device_name_of, device_tags, list_devices
-from .settings import HASH_LEN, KIT_POLICY_NAME, KIT_POLICY_NAMES, KIT_TAG, PARTICIPANT_TAG_KEY, SEED_BACKUP_DEVICE_NAME, SEED_DEVICE_NAME, SEED_USER_NAME, SEED_USER_PATH, participant
+from .settings import (
+    HASH_LEN,
+    KIT_POLICY_NAME,
+    KIT_POLICY_NAMES,
+    KIT_TAG,
+    PARTICIPANT_TAG_KEY,
+    SEED_BACKUP_DEVICE_NAME,
+    SEED_DEVICE_NAME,
+    SEED_USER_NAME,
+    SEED_USER_PATH,
+    participant,
+)
 from .target import Context, connect
-from .users import listed, user_tags
+from .users import list_keys, listed, user_policies, user_tags
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from jupyter_client.manager import AsyncKernelManager, KernelManager
 
 import handson_helpers as hh
 from handson_helpers import totp
-from handson_helpers.access import Keys, client_for
+from handson_helpers.credentials import Keys, client_for
 from handson_helpers.sandbox import client_env
 from handson_helpers.shell import assign
 

@@ -14,7 +14,7 @@ from helpers import DEVICE, PATH, USER, make_user_and_device, outfile, phone_cod
 from secret_scan import scan_text
 
 import handson_helpers as hh
-from handson_helpers import access, settings, target, workshop
+from handson_helpers import access_cleanup, access_key, credentials, mfa_policy, mfa_session, settings, target, workshop
 from handson_helpers.settings import KIT_POLICY_NAME, expand
 from handson_helpers.shell import assign
 
@@ -32,7 +32,7 @@ def enabled(ctx, tmp_path):
     return serial, qr
 
 
-def secrets_in(keys: access.Keys) -> list[str]:
+def secrets_in(keys: credentials.Keys) -> list[str]:
     return [s for s in (keys.secret, keys.token) if s]
 
 
@@ -43,7 +43,7 @@ def test_31_creates_one_private_key_file_and_a_rerun_changes_nothing(ctx, iam, e
     hh.verify_access_key(ctx, USER, kf)
     hh.key_console_view(ctx, USER)
     out = shown(ctx)
-    keys = access.read_key_file(expand(kf))
+    keys = access_key.read_key_file(expand(kf))
     assert keys.key_id == key_id and stat.S_IMODE(os.lstat(kf).st_mode) == 0o600
     assert stat.S_IMODE(os.lstat(os.path.dirname(kf)).st_mode) == 0o700
     assert [k["AccessKeyId"] for k in iam.list_access_keys(UserName=USER)["AccessKeyMetadata"]] == [key_id]
@@ -71,7 +71,7 @@ def test_31_lost_key_file_says_so_and_recreate_replaces_the_key(ctx, iam, enable
     assert err.value.code == "KeyFileMissing" and "recreate_access_key" in err.value.message
     new = hh.recreate_access_key(ctx, USER, kf)
     assert new != old and [k["AccessKeyId"] for k in iam.list_access_keys(UserName=USER)["AccessKeyMetadata"]] == [new]
-    assert access.read_key_file(expand(kf)).key_id == new
+    assert access_key.read_key_file(expand(kf)).key_id == new
 
 
 @pytest.mark.parametrize("case", ["a link", "a file of other content", "a folder"])
@@ -158,14 +158,14 @@ def test_40_form_refuses_bad_codes_in_japanese_and_accepts_full_width_digits(ctx
     serial, qr = enabled
     kf = key_file(tmp_path)
     hh.create_access_key(ctx, USER, kf)
-    keys = access.read_key_file(expand(kf))
-    form = MfaCodeForm(partial(access.get_session_token, ctx, keys, serial))
+    keys = access_key.read_key_file(expand(kf))
+    form = MfaCodeForm(partial(mfa_session.get_session_token, ctx, keys, serial))
     form.code.value = typed
     form.submit()
     assert form.session is None and not form.finished and form.code.value == ""
     assert "✘" in form.status.value or "認証コード" in form.status.value
     with pytest.raises(hh.HandsonError) as err:
-        access.get_session_token(ctx, keys, serial, typed)
+        mfa_session.get_session_token(ctx, keys, serial, typed)
     assert err.value.code == code
     form.code.value = authenticator_codes(secret_from_qr(expand(qr)), 1)[0].translate(str.maketrans("0123456789", "０１２３４５６７８９"))
     form.submit()
@@ -198,8 +198,8 @@ def test_cleanup_deletes_nothing_when_a_key_was_made_in_a_terminal_and_names_it(
     kit_key = hh.create_access_key(ctx, USER, kf)
     foreign = iam.create_access_key(UserName=USER)["AccessKey"]["AccessKeyId"]
     plan = hh.plan_cleanup(ctx, USER, PATH, DEVICE, qr, kf)
-    assert plan.empty and any(access.mask(foreign) in reason for reason in plan.refused)
-    assert not any(access.mask(kit_key) in reason for reason in plan.refused)  # the kit's own key is not a reason
+    assert plan.empty and any(credentials.mask(foreign) in reason for reason in plan.refused)
+    assert not any(credentials.mask(kit_key) in reason for reason in plan.refused)  # the kit's own key is not a reason
     hh.run_cleanup(ctx, plan)  # all or nothing: not half-cleaned
     assert sorted(k["AccessKeyId"] for k in iam.list_access_keys(UserName=USER)["AccessKeyMetadata"]) == sorted([kit_key, foreign])
     assert len(iam.list_virtual_mfa_devices()["VirtualMFADevices"]) == 1 and expand(kf).exists()
@@ -264,7 +264,7 @@ def aws(monkeypatch):
     """A real-AWS context behind the account guard, with every client stubbed."""
     monkeypatch.setenv("HANDSON_TARGET", "aws")
     monkeypatch.setenv("HANDSON_AWS_ACCOUNT_ID", ACCOUNT)
-    monkeypatch.setattr(access, "AWS_SETTLE_SECONDS", 0)
+    monkeypatch.setattr(credentials, "AWS_SETTLE_SECONDS", 0)
     iam, iam_stub = stubbed("iam")
     sts, _ = stubbed("sts")
     user_clients = {}
@@ -273,8 +273,8 @@ def aws(monkeypatch):
         user_clients.setdefault((service, keys.key_id), stubbed(service))
         return user_clients[(service, keys.key_id)][0]
 
-    monkeypatch.setattr(access, "client_for", client_for)
-    ctx = target.Context("aws", iam, sts, ACCOUNT, f"arn:aws:iam::{ACCOUNT}:user/instructor", None, allowed_account=ACCOUNT, report=hh.Silent())
+    monkeypatch.setattr(credentials, "client_for", client_for)
+    ctx = target.Context("aws", iam, sts, ACCOUNT, f"arn:aws:iam::{ACCOUNT}:user/instructor", None, settings=settings.Settings(allowed_account=ACCOUNT), report=hh.Silent())
     return ctx, iam_stub, user_clients
 
 
@@ -303,7 +303,7 @@ def test_aws_31_sends_list_create_and_tag_and_writes_only_the_file(aws, tmp_path
 
 def test_aws_31_is_refused_without_the_account_guard(aws, tmp_path):
     ctx, stub, _ = aws
-    ctx = dataclasses.replace(ctx, allowed_account="")  # HANDSON_AWS_ACCOUNT_ID unset at connect()
+    ctx = dataclasses.replace(ctx, settings=dataclasses.replace(ctx.settings, allowed_account=""))  # HANDSON_AWS_ACCOUNT_ID unset at connect()
     kit_user(stub)
     stub.add_response("list_access_keys", {"AccessKeyMetadata": [], "IsTruncated": False}, {"UserName": USER})
     stub.add_response("list_user_tags", {"Tags": [], "IsTruncated": False}, {"UserName": USER})
@@ -321,7 +321,7 @@ def test_aws_40_sends_the_policy_and_uses_the_users_key_then_the_session(aws, tm
     kf.chmod(0o600)
     serial = f"arn:aws:iam::{ACCOUNT}:mfa/{DEVICE}"
     kit_user(stub)
-    stub.add_response("put_user_policy", {}, {"UserName": USER, "PolicyName": KIT_POLICY_NAME, "PolicyDocument": access.policy_document()})
+    stub.add_response("put_user_policy", {}, {"UserName": USER, "PolicyName": KIT_POLICY_NAME, "PolicyDocument": mfa_policy.policy_document()})
     stub.add_response("list_user_policies", {"PolicyNames": [KIT_POLICY_NAME], "IsTruncated": False}, {"UserName": USER})
     hh.put_mfa_policy(ctx, USER)
     keys = hh.user_keys(ctx, str(kf))
@@ -341,7 +341,7 @@ def test_aws_40_sends_the_policy_and_uses_the_users_key_then_the_session(aws, tm
         {"Credentials": {"AccessKeyId": SESSION_KEY_ID, "SecretAccessKey": SECRET, "SessionToken": "FwoGZXIvYXdzEXAMPLE", "Expiration": expires}},
         {"SerialNumber": serial, "TokenCode": "123456"},
     )
-    session = access.get_session_token(ctx, keys, serial, "１２３ ４５６")  # normalised before it is sent
+    session = mfa_session.get_session_token(ctx, keys, serial, "１２３ ４５６")  # normalised before it is sent
     assert session.key_id == SESSION_KEY_ID and session.token and session.expiration == expires
     sess_stub = clients.setdefault(("iam", session.key_id), stubbed("iam"))[1]
     sess_stub.add_response(
@@ -365,21 +365,21 @@ def test_aws_cleanup_deletes_the_policy_then_the_key(aws, tmp_path):
     kf.parent.mkdir(parents=True, mode=0o700)
     kf.write_text(f"{KEY_ID}\t{SECRET}\n")
     kf.chmod(0o600)
-    plan = access.AccessPlan(USER, str(kf), (KIT_POLICY_NAME,), (KIT_POLICY_NAME,), (KEY_ID,), True, ())
+    plan = access_cleanup.AccessPlan(USER, str(kf), (KIT_POLICY_NAME,), (KIT_POLICY_NAME,), (KEY_ID,), True, ())
     stub.add_response("delete_user_policy", {}, {"UserName": USER, "PolicyName": KIT_POLICY_NAME})
     stub.add_response("delete_access_key", {}, {"UserName": USER, "AccessKeyId": KEY_ID})
     from handson_helpers.cleanup import _call
 
-    access.run_access_cleanup(ctx, plan, _call)
+    access_cleanup.run_access_cleanup(ctx, plan, _call)
     stub.assert_no_pending_responses()
     assert not kf.exists()
 
 
 def test_aws_a_fresh_key_is_retried_until_aws_knows_it(aws, monkeypatch):
     ctx, _, clients = aws
-    monkeypatch.setattr(access, "AWS_SETTLE_SECONDS", 5)
-    monkeypatch.setattr(access.time, "sleep", lambda s: None)
-    keys = access.Keys(KEY_ID, SECRET)
+    monkeypatch.setattr(credentials, "AWS_SETTLE_SECONDS", 5)
+    monkeypatch.setattr(credentials.time, "sleep", lambda s: None)
+    keys = credentials.Keys(KEY_ID, SECRET)
     sstub = clients.setdefault(("sts", KEY_ID), stubbed("sts"))[1]
     sstub.add_client_error("get_caller_identity", "InvalidClientTokenId", "The security token included in the request is invalid.", 403)
     sstub.add_response("get_caller_identity", {"UserId": "AIDAEXAMPLE", "Account": ACCOUNT, "Arn": f"arn:aws:iam::{ACCOUNT}:user/handson-cli/{USER}"})
@@ -406,7 +406,7 @@ def _taken_after_the_check(tmp_path, case):
 def test_pasted_31_never_writes_the_secret_into_a_folder_made_by_another_user(tmp_path, case):
     folder = _taken_after_the_check(tmp_path, case)
     marker = tmp_path / "aws-ran"
-    steps = access.key_commands(str(folder), "u", str(folder / "u-access-key.txt"))
+    steps = access_key.key_commands(str(folder), "u", str(folder / "u-access-key.txt"))
     script = (
         f"set -eu\naws() {{ touch {marker}; printf 'id\\tsecret\\n'; }}\n"
         f"{assign('IAM_USER_NAME', 'u')}\n{assign('DIR_ACCESS_KEY', str(folder))}\n{assign('FILE_ACCESS_KEY', str(folder / 'u-access-key.txt'))}\n"
@@ -432,7 +432,7 @@ def test_pasted_31_never_writes_through_a_link_or_over_a_file(tmp_path, make):
     else:
         key_file.write_text("mine")
     marker = tmp_path / "aws-ran"
-    steps = access.key_commands(str(folder), "u", str(key_file))
+    steps = access_key.key_commands(str(folder), "u", str(key_file))
     script = (
         f"set -eu\naws() {{ touch {marker}; printf 'id\\tsecret\\n'; }}\n"
         f"{assign('IAM_USER_NAME', 'u')}\n{assign('DIR_ACCESS_KEY', str(folder))}\n{assign('FILE_ACCESS_KEY', str(key_file))}\n"

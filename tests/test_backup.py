@@ -9,7 +9,7 @@ from helpers import DEVICE, PATH, USER, make_user_and_device, outfile, phone_cod
 from test_bad_input import iam_state
 
 import handson_helpers as hh
-from handson_helpers import access, room, totp, workshop
+from handson_helpers import access_key, mfa_session, room, totp, workshop
 from handson_helpers.settings import MANAGE_MFA_POLICY_NAME, SEED_BACKUP_DEVICE_NAME, expand, mfa_outfile
 
 BACKUP = SEED_BACKUP_DEVICE_NAME
@@ -25,7 +25,7 @@ def learner(ctx, iam, tmp_path):
     hh.create_access_key(ctx, USER, key_file)
     hh.put_mfa_policy(ctx, USER)
     backup_qr = mfa_outfile(os.path.dirname(qr), BACKUP)
-    return {"qr": qr, "serial": serial, "key_file": key_file, "keys": access.read_key_file(expand(key_file)), "backup_qr": backup_qr}
+    return {"qr": qr, "serial": serial, "key_file": key_file, "keys": access_key.read_key_file(expand(key_file)), "backup_qr": backup_qr}
 
 
 def add_backup(ctx, learner):
@@ -54,7 +54,7 @@ def test_the_user_adds_a_second_device_only_with_an_mfa_session(ctx, iam, learne
     hh.verify_backup_device(ctx, USER, learner["serial"], backup)
     # either device now gives a session
     code = totp.authenticator_codes(totp.secret_from_qr(expand(learner["backup_qr"])), 1)[0]
-    assert access.get_session_token(ctx, learner["keys"], backup, code).key_id.startswith("ASIA")
+    assert mfa_session.get_session_token(ctx, learner["keys"], backup, code).key_id.startswith("ASIA")
     # a rerun changes nothing
     assert hh.create_refused_without_mfa(ctx, learner["keys"], USER, BACKUP, learner["backup_qr"]) == ""
     assert hh.create_backup_device(ctx, session, USER, BACKUP, learner["backup_qr"]) == backup

@@ -282,7 +282,7 @@ def test_one_learner_from_a_lost_qr_to_mfa_protected_access(page, lab, folder, i
     """22 → 31 → 40 in one page, as a learner goes: a lost QR is recreated, wrong codes are refused
     and change nothing, the phone's codes enable, a wrong then the right session code in 40 (one
     page: loading JupyterLab and a kernel cost more than the checks)."""
-    from handson_helpers.access import read_key_file
+    from handson_helpers.access_key import read_key_file
     from handson_helpers.settings import SEED_DIR_ACCESS_KEY, expand
     from handson_helpers.totp import secret_from_qr
 

@@ -15,7 +15,7 @@ from helpers import phone_code, signing_with, totp_at
 
 from handson_helpers import sandbox as sb
 from handson_helpers import totp
-from handson_helpers.access import MFA_POLICY
+from handson_helpers.mfa_policy import MFA_POLICY
 from handson_helpers.sandbox import paths
 from handson_helpers.sandbox.evaluation import conditions_met
 

@@ -483,7 +483,7 @@ def test_the_hub_is_asked_again_once_the_cache_is_stale(the_room):
 )
 def test_localhost_is_pinned_to_the_address_that_is_checked(monkeypatch, given, used):
     monkeypatch.setenv("HANDSON_ROOM_URL", given)
-    assert room.url() == used
+    assert room.url(hh.settings.Settings.read()) == used
 
 
 def test_the_instructors_own_device_is_not_a_participants(as_who):

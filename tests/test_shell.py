@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from helpers import FOLDERS, _folder, _modes
 
-from handson_helpers import access, mfa, settings
+from handson_helpers import access_key, mfa, settings
 from handson_helpers.shell import assign, continued, quote, ref, tags_arg
 
 # The shown folder step refuses a link even to a folder of the learner's own (stricter than the kit).
@@ -20,7 +20,7 @@ SHELL_STRICTER = {"a link to a private folder"}
 def _folder_steps(folder: Path) -> list[str]:
     """21's and 31's folder steps as shown, with their variables, ready for bash."""
     mkdir_qr, _ = mfa.create_commands("d", "QRCodePNG", str(folder), str(folder / "d.png"))
-    mkdir_key = access.key_commands(str(folder), "u", str(folder / "u-access-key.txt"))["mkdir"]
+    mkdir_key = access_key.key_commands(str(folder), "u", str(folder / "u-access-key.txt"))["mkdir"]
     variables = f"{assign('DIR_MFA_OUTFILE', str(folder))}\n{assign('DIR_ACCESS_KEY', str(folder))}\n"
     return [f"set -eu\n{variables}{step}\n" for step in (mkdir_qr, mkdir_key)]
 

@@ -116,7 +116,7 @@ def test_enable_on_aws_is_guarded_too(aws_ctx):
 
 def test_with_the_right_account_id_aws_calls_go_through(aws_ctx):
     ctx, iam_stub = aws_ctx
-    ctx = replace(ctx, allowed_account=ACCOUNT)  # as connect() reads HANDSON_AWS_ACCOUNT_ID
+    ctx = replace(ctx, settings=replace(ctx.settings, allowed_account=ACCOUNT))  # as connect() reads HANDSON_AWS_ACCOUNT_ID
     iam_stub.add_client_error("get_user", "NoSuchEntity", http_status_code=404)
     created = {"Path": PATH, "UserName": USER, "UserId": "AIDAEXAMPLEUSER00000", "Arn": f"arn:aws:iam::{ACCOUNT}:user{PATH}{USER}", "CreateDate": datetime.now(timezone.utc)}
     iam_stub.add_response("create_user", {"User": created}, {"UserName": USER, "Path": PATH, "Tags": [{"Key": "handson-kit", "Value": "iam-mfa"}]})
@@ -126,7 +126,7 @@ def test_with_the_right_account_id_aws_calls_go_through(aws_ctx):
 
 def test_cleanup_on_aws_leaves_a_user_the_kit_did_not_create(aws_ctx, tmp_path):
     ctx, iam_stub = aws_ctx
-    ctx = replace(ctx, allowed_account=ACCOUNT)
+    ctx = replace(ctx, settings=replace(ctx.settings, allowed_account=ACCOUNT))
     user = {"Path": PATH, "UserName": USER, "UserId": "AIDAEXAMPLEUSER00000", "Arn": f"arn:aws:iam::{ACCOUNT}:user{PATH}{USER}", "CreateDate": datetime.now(timezone.utc)}
     iam_stub.add_response("get_user", {"User": user})
     iam_stub.add_response("list_virtual_mfa_devices", {"VirtualMFADevices": [], "IsTruncated": False})
@@ -168,7 +168,7 @@ def test_the_package_loads_a_step_only_when_it_is_used():
 
     code = (
         "import sys, handson_helpers as hh, handson_helpers.sandbox.server, handson_helpers.totp\n"
-        "print(sorted(m for m in ('ipywidgets', 'handson_helpers.access', 'handson_helpers.target', 'handson_helpers.widget') if m in sys.modules))\n"
+        "print(sorted(m for m in ('ipywidgets', 'handson_helpers.access_key', 'handson_helpers.target', 'handson_helpers.widget') if m in sys.modules))\n"
         "print(all(callable(getattr(hh, name)) for name in hh.__all__), hh.target.CLIENT_CONFIG is not None, 'connect' in dir(hh))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True).stdout.splitlines()
