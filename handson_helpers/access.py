@@ -22,6 +22,7 @@ from datetime import datetime
 
 import boto3
 
+from . import code_time
 from .display import SHOW, Reporter
 from .errors import AWS_ERRORS, HandsonError, aws_call, error_code, explain, require_passed
 from .mfa import OUT_OF_SYNC_HINT, THROTTLED
@@ -533,8 +534,9 @@ def get_session_token(ctx: Context, keys: Keys, serial: str, code: str) -> Keys:
     except AWS_ERRORS as exc:
         if error_code(exc) == "AccessDenied":
             raise HandsonError(
-                "認証コードが正しくありません(AWSが受け付けませんでした)。認証アプリに新しいコードが表示されたら、そのコードを入力し直してください"
-                "(一度使った認証コードは使えません)。" + OUT_OF_SYNC_HINT,
+                code_time.explain_code(ctx, exc)
+                or "認証コードが正しくありません(AWSが受け付けませんでした)。認証アプリに新しいコードが表示されたら、そのコードを入力し直してください(一度使った認証コードは使えません)。"
+                + OUT_OF_SYNC_HINT,
                 "InvalidMfaCode",
             ) from None
         if error_code(exc) == "Throttling":

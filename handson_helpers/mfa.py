@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from enum import Enum
 
+from . import code_time
 from .display import SHOW
 from .errors import AWS_ERRORS, HandsonError, aws_call, error_code, require_passed
 from .safefs import file_problem, folder_problem, read_bootstrap, write_private
@@ -218,6 +219,7 @@ def enable_mfa_device(ctx: Context, user_name: str, serial: str, code1: str, cod
             raise HandsonError("このデバイスは既に別のユーザーに割り当てられています。", "EntityAlreadyExists") from None
         except AWS_ERRORS as exc:
             _raise_throttled(exc)
+            _raise_other_time(ctx, exc)
             raise
     return Outcome.ENABLED
 
@@ -226,6 +228,13 @@ def _raise_throttled(exc: Exception) -> None:
     """Too many wrong codes for this device (the sandbox's model, README): say to wait."""
     if error_code(exc) == "Throttling":
         raise HandsonError(THROTTLED, "Throttling") from None
+
+
+def _raise_other_time(ctx: Context, exc: Exception) -> None:
+    """Two codes of this device, but of another time (the sandbox says so, code_time.py)."""
+    message = code_time.explain_pair(ctx, exc) if error_code(exc) == "InvalidAuthenticationCode" else None
+    if message:
+        raise HandsonError(message, "InvalidAuthenticationCode") from None
 
 
 def _pair_command(verb: str, user_name: str, serial: str) -> str:
@@ -315,7 +324,8 @@ def resync_mfa_device(ctx: Context, user_name: str, serial: str, code1: str, cod
     with aws_call("iam:ResyncMFADevice"):
         try:
             ctx.iam.resync_mfa_device(UserName=user_name, SerialNumber=serial, AuthenticationCode1=first, AuthenticationCode2=second)
-        except ctx.iam.exceptions.InvalidAuthenticationCodeException:
+        except ctx.iam.exceptions.InvalidAuthenticationCodeException as exc:
+            _raise_other_time(ctx, exc)
             raise HandsonError(
                 "認証コードが正しくありません(IAMが受け付けませんでした)。何も変更されていません。"
                 "認証アプリに新しい認証コードが表示されるまで待ち、連続して表示された2つを入力し直してください"

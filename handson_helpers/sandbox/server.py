@@ -31,8 +31,9 @@ from moto.core.exceptions import ServiceException
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
 from .. import rules
+from ..code_time import HEADER as CODE_TIME_HEADER
 from ..room import CREDENTIALS_PATH
-from . import access, auth, faithful, peers, room
+from . import access, auth, faithful, otp, peers, room
 from .control import CONTROL_SERVICE, proof
 from .paths import LOOPBACK, credentials, store_path
 from .store import CommitFailed, GroupCommit, MotoChanged, Store, restore, snapshot
@@ -180,6 +181,7 @@ class SandboxApp:
             return self._error(start_response, 400, "ValidationError", rules.summary(violations), service)
         fault = None
         with self.held():  # moto's backends are not thread-safe
+            otp.take_refusal()  # none left over from an earlier request on this thread
             try:  # IAM users and their sessions: evaluated against their policies (access.py)
                 own = access.answer(caller.key_id, service, action, params, caller.region)
             except auth.Denied as denied:  # decided on the policies it saw: waits for them like a read
@@ -207,6 +209,9 @@ class SandboxApp:
             return self._error(start_response, 500, "ServiceFailure", "The sandbox could not save its state; the change may not have been kept.", service)
         if fault:  # a crash after the change was saved, before the answer left
             os._exit(70)
+        refusal = otp.take_refusal()  # refused codes of the device at another time (otp.py)
+        if refusal and not status.startswith("200"):
+            headers = [*headers, (CODE_TIME_HEADER, refusal)]
         start_response(status, headers)
         return [payload]
 
