@@ -33,7 +33,7 @@ from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 from .. import rules
 from ..code_time import HEADER as CODE_TIME_HEADER
 from ..room import CREDENTIALS_PATH
-from . import access, auth, faithful, otp, peers, room
+from . import access, auth, faithful, otp, peers, room, watch
 from .control import CONTROL_SERVICE, proof
 from .paths import LOOPBACK, credentials, store_path
 from .store import CommitFailed, GroupCommit, MotoChanged, Store, restore, snapshot
@@ -115,6 +115,7 @@ class SandboxApp:
         self.hub: room.Hub | None = None  # set when serving a JupyterHub room
         self.stopping = False  # SIGTERM came: the stop deadline replaces the watchdog
         self.host = ""  # the room's address as kernels reach it (host:port), when not loopback
+        self.watch = watch.Watch()  # the room's live view (only a room records)
 
     @contextlib.contextmanager
     def held(self):
@@ -178,10 +179,16 @@ class SandboxApp:
             return self._error(start_response, 400, "InvalidAction", f"Could not find operation {action} for version {params.get('Version', '')}", service)
         violations = rules.validate(service, action, params)
         if violations:
+            if self.hub is not None:
+                with self.held():
+                    who = watch.participant(caller.key_id)
+                if who:
+                    self.watch.record(who, action, "400", b"<Code>ValidationError</Code>", None)
             return self._error(start_response, 400, "ValidationError", rules.summary(violations), service)
         fault = None
         with self.held():  # moto's backends are not thread-safe
             otp.take_refusal()  # none left over from an earlier request on this thread
+            who = watch.participant(caller.key_id) if self.hub is not None else None
             try:  # IAM users and their sessions: evaluated against their policies (access.py)
                 own = access.answer(caller.key_id, service, action, params, caller.region)
             except auth.Denied as denied:  # decided on the policies it saw: waits for them like a read
@@ -212,6 +219,8 @@ class SandboxApp:
         refusal = otp.take_refusal()  # refused codes of the device at another time (otp.py)
         if refusal and not status.startswith("200"):
             headers = [*headers, (CODE_TIME_HEADER, refusal)]
+        if who:
+            self.watch.record(who, action, status, payload, refusal)
         start_response(status, headers)
         return [payload]
 
@@ -301,6 +310,8 @@ class SandboxApp:
         with self.held():
             if path == "/_handson/info" and method == "GET":
                 result = self._info()
+            elif path == "/_handson/watch" and method == "GET":
+                result = {"participants": self.watch.view()}
             elif path == "/_handson/reset" and method == "POST":
                 from moto.moto_api._internal.models import moto_api_backend
 
