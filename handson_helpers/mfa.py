@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from enum import Enum
 
+from . import code_time
 from .display import SHOW
 from .errors import AWS_ERRORS, HandsonError, aws_call, error_code, require_passed
 from .safefs import file_problem, folder_problem, read_bootstrap, write_private
@@ -214,6 +215,7 @@ def enable_mfa_device(ctx: Context, user_name: str, serial: str, code1: str, cod
             raise HandsonError(texts.ASSIGNED_ELSEWHERE_NOW, "EntityAlreadyExists") from None
         except AWS_ERRORS as exc:
             _raise_throttled(exc)
+            _raise_other_time(ctx, exc)
             raise
     return Outcome.ENABLED
 
@@ -222,6 +224,13 @@ def _raise_throttled(exc: Exception) -> None:
     """Too many wrong codes for this device (the sandbox's model, README): say to wait."""
     if error_code(exc) == "Throttling":
         raise HandsonError(texts.THROTTLED, "Throttling") from None
+
+
+def _raise_other_time(ctx: Context, exc: Exception) -> None:
+    """Two codes of this device, but of another time (the sandbox says so, code_time.py)."""
+    message = code_time.explain_pair(ctx, exc) if error_code(exc) == "InvalidAuthenticationCode" else None
+    if message:
+        raise HandsonError(message, "InvalidAuthenticationCode") from None
 
 
 def _pair_command(verb: str, user_name: str, serial: str) -> str:
@@ -308,7 +317,8 @@ def resync_mfa_device(ctx: Context, user_name: str, serial: str, code1: str, cod
             ctx.iam.resync_mfa_device(
                 UserName=user_name, SerialNumber=serial, AuthenticationCode1=first, AuthenticationCode2=second
             )
-        except ctx.iam.exceptions.InvalidAuthenticationCodeException:
+        except ctx.iam.exceptions.InvalidAuthenticationCodeException as exc:
+            _raise_other_time(ctx, exc)
             raise HandsonError(texts.INVALID_RESYNC_CODE, "InvalidAuthenticationCode") from None
         except AWS_ERRORS as exc:
             _raise_throttled(exc)

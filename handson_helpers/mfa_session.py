@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from . import credentials
+from . import code_time, credentials
 from .credentials import Keys, mask_text
 from .display import SHOW, Reporter
 from .errors import AWS_ERRORS, HandsonError, aws_call, error_code, explain
@@ -101,7 +101,8 @@ def get_session_token(ctx: Context, keys: Keys, serial: str, code: str) -> Keys:
         return _get_session(ctx, keys, serial, validate_code(code))
     except AWS_ERRORS as exc:
         if error_code(exc) == "AccessDenied":
-            raise HandsonError(texts.INVALID_CODE + mfa_texts.OUT_OF_SYNC_HINT, "InvalidMfaCode") from None
+            message = code_time.explain_code(ctx, exc) or texts.INVALID_CODE + mfa_texts.OUT_OF_SYNC_HINT
+            raise HandsonError(message, "InvalidMfaCode") from None
         if error_code(exc) == "Throttling":
             raise HandsonError(mfa_texts.THROTTLED, "Throttling") from None
         raise explain(exc, "sts:GetSessionToken") from None

@@ -1,6 +1,7 @@
 """Workshop mode for instructors: who is where, and a cleanup of exactly what the kit created.
 
-``python -m handson_helpers.workshop status``          one row per participant
+``python -m handson_helpers.workshop status``          one row per participant (in a room, then who is stuck and why)
+``python -m handson_helpers.workshop status --watch 5`` in a room: that view again every 5 seconds
 ``python -m handson_helpers.workshop cleanup [--yes]`` lists what it would delete; deletes with --yes
 
 A resource is the kit's when IAM says so: a user under /handson-cli/ tagged handson-kit=iam-mfa
@@ -18,7 +19,7 @@ import re
 import sys
 from dataclasses import dataclass
 
-from . import room
+from . import room, room_view
 from .access_key import tagged_key
 from .credentials import mask
 from .display import visible
@@ -284,7 +285,8 @@ def cleanup(ctx: Context, yes: bool) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m handson_helpers.workshop", description="Instructor tools for a workshop.")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("status", help="one row per participant")
+    state = sub.add_parser("status", help="one row per participant; in a room, then who is stuck and why")
+    state.add_argument("--watch", type=float, metavar="SECONDS", help="in a room: show who is stuck again every SECONDS until Ctrl-C")
     clean = sub.add_parser("cleanup", help="list what would be deleted; delete with --yes")
     clean.add_argument("--yes", action="store_true", help="really delete")
     args = parser.parse_args(argv)
@@ -292,11 +294,15 @@ def main(argv: list[str] | None = None) -> int:
         ctx = connect()
         if args.command == "status":
             show_status(ctx)
+            if ctx.room:
+                room_view.watch(ctx.report, args.watch or 0, None if args.watch else 1)
             return 0
         return cleanup(ctx, args.yes)
     except HandsonError as exc:
         print(f"✘ {exc.message}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # the end of --watch
+        return 0
 
 
 if __name__ == "__main__":

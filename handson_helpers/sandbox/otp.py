@@ -21,10 +21,13 @@ from __future__ import annotations
 
 import re
 import secrets
+import threading
 import time
 from typing import Any
 
 import pyotp
+
+from ..code_time import RESYNC
 
 STEP_SECONDS = 30
 # A single code (GetSessionToken): from two steps behind the device's learned clock (reading and
@@ -38,6 +41,12 @@ DRIFT_STEPS = 10
 MAX_WRONG_CODES = 10
 WRONG_CODE_SECONDS = 600
 THROTTLED = ("Throttling", "Rate exceeded")
+# A refused code is also looked for this far either side of now (15 minutes), only to explain the
+# refusal (right codes of another time: a phone's clock, or codes typed long after they appeared).
+ELSEWHERE_STEPS = 30
+# The explanation travels as code_time.HEADER on the error (real AWS never sends it): signed minutes
+# from now to the codes' time, or RESYNC. Never a code or a step number.
+_refusal = threading.local()  # this request's explanation, for the server to send (one thread, one request)
 
 
 def _six_digits(code: Any) -> bool:
@@ -90,12 +99,69 @@ def pair_step(seed: str, code1: str, code2: str, after: int | None, now: float |
     return None
 
 
+def _minutes(distance: int) -> str:
+    """Signed whole minutes of a step distance (half minutes away from zero)."""
+    return f"{'-' if distance < 0 else '+'}{(abs(distance) + 1) // 2}"
+
+
+def pair_elsewhere(seed: str, code1: str, code2: str, now: float | None = None) -> str | None:
+    """Where a refused pair belongs, when it is two consecutive codes of the device further than
+    DRIFT_STEPS from now (beyond what pair_step searched) and within ELSEWHERE_STEPS: signed minutes.
+    Two codes are twelve digits, so telling where they belong helps no guesser."""
+    if not (_six_digits(code1) and _six_digits(code2)):
+        return None
+    totp = pyotp.TOTP(seed)
+    current = now_step(now)
+    for distance in range(DRIFT_STEPS + 1, ELSEWHERE_STEPS + 1):
+        for second in (current - distance, current + distance):
+            first_code, second_code = totp.at((second - 1) * STEP_SECONDS), totp.at(second * STEP_SECONDS)
+            if (
+                first_code != second_code
+                and secrets.compare_digest(first_code, code1)
+                and secrets.compare_digest(second_code, code2)
+            ):
+                return _minutes(second - current)
+    return None
+
+
+def code_elsewhere(seed: str, code: str, offset: int, after: int | None, now: float | None = None) -> str | None:
+    """Where a refused single code belongs, outside the window code_step searched and within
+    ELSEWHERE_STEPS of now, said only when that cannot help a guesser: a step the model never
+    accepts later (behind the window, which only moves forward until a resync with two codes, or
+    not after the last accepted step): signed minutes; or the phone's current code (within the
+    window's width of now) refused because the device learned another clock: RESYNC. That last
+    one may become valid later, as the window would: it at most doubles a guesser's window.
+    Other steps ahead of the window stay unexplained, since they become valid later."""
+    if not _six_digits(code):
+        return None
+    totp = pyotp.TOTP(seed)
+    current = now_step(now)
+    low, high = current + offset - SYNC_PAST_STEPS, current + offset + SYNC_FUTURE_STEPS
+    for distance in range(ELSEWHERE_STEPS + 1):
+        for step in sorted({current - distance, current + distance}):
+            if low <= step <= high:
+                continue  # what code_step searched: right now, or used
+            phone_on_time = -SYNC_PAST_STEPS <= step - current <= SYNC_FUTURE_STEPS
+            never_later = step < low or (after is not None and step <= after)
+            if (phone_on_time or never_later) and secrets.compare_digest(totp.at(step * STEP_SECONDS), code):
+                return RESYNC if phone_on_time else _minutes(step - current)
+    return None
+
+
+def take_refusal() -> str | None:
+    """This request's explanation of refused codes (code_time.HEADER's value), once."""
+    value, _refusal.value = getattr(_refusal, "value", None), None
+    return value
+
+
 def accept_pair(device, code1: str, code2: str, now: float | None = None) -> bool:
-    """EnableMFADevice / ResyncMFADevice: on a match, learn the offset (late codes: out of sync)."""
+    """EnableMFADevice / ResyncMFADevice: on a match, learn the offset (late codes: out of sync).
+    Refused codes that are the device's at another time are explained (take_refusal)."""
     _, last = state(device)
     step = pair_step(device.base32_string_seed, code1, code2, last, now)
     if step is None:
         failed(device, now)
+        _refusal.value = pair_elsewhere(device.base32_string_seed, code1, code2, now)
         return False
     _accept(device, step, step - now_step(now))
     return True
@@ -119,6 +185,7 @@ def accept_code(device, code: str, now: float | None = None) -> bool:
     step = code_step(device.base32_string_seed, code, offset, last, now)
     if step is None:
         failed(device, now)
+        _refusal.value = code_elsewhere(device.base32_string_seed, code, offset, last, now)
         return False
     _accept(device, step, offset)
     return True

@@ -30,6 +30,7 @@ class Refused(Exception):
     code: str
     message: str
     service: str = "iam"
+    action: str = ""  # set once the action is known (for the room's live view)
 
 
 def _params(environ, body: bytes) -> dict[str, str]:
@@ -81,5 +82,5 @@ def checked(service: str, environ, body: bytes) -> tuple[str, dict[str, str]]:
         raise Refused(400, "InvalidAction", message, service)
     violations = rules.validate(service, action, params)
     if violations:
-        raise Refused(400, "ValidationError", rules.summary(violations), service)
+        raise Refused(400, "ValidationError", rules.summary(violations), service, action)
     return action, params

@@ -21,8 +21,9 @@ import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from ..code_time import HEADER as CODE_TIME_HEADER
 from ..room import CREDENTIALS_PATH
-from . import auth, authorization, emulator, faithful, room, sessions, texts
+from . import auth, authorization, emulator, faithful, otp, room, sessions, texts, watch
 from .connections import MAX_CONNECTIONS, MAX_CONNECTIONS_PER_CLIENT, Handler, Server
 from .control import CONTROL_SERVICE, proof
 from .paths import LOOPBACK, credentials, store_path
@@ -56,6 +57,7 @@ class SandboxApp:
         self.hub: room.Hub | None = None  # set when serving a JupyterHub room
         self.stopping = False  # SIGTERM came: the stop deadline replaces the watchdog
         self.host = ""  # the room's address as kernels reach it (host:port), when not loopback
+        self.watch = watch.Watch()  # the room's live view (only a room records)
 
     @contextlib.contextmanager
     def held(self):
@@ -96,13 +98,28 @@ class SandboxApp:
                 return self._control(environ, body, start_response)
             action, params = checked(caller.service, environ, body)
             status, headers, payload, ticket = self._serve(caller, action, params, environ)
+            refusal = otp.take_refusal()  # refused codes of the device at another time (otp.py)
+            if refusal and not status.startswith("200"):
+                headers = [*headers, (CODE_TIME_HEADER, refusal)]
+            self._watched(caller, action, status, payload, refusal)
             try:  # answered only once the state it changed or saw is on disk (store.GroupCommit)
                 self.commits.wait(ticket)
             except CommitFailed:
                 raise Refused(500, "ServiceFailure", SAVE_FAILED, caller.service) from None
         except Refused as refused:
             status, headers, payload = error_parts(refused.status, refused.code, refused.message, refused.service)
+            if refused.code == "ValidationError":
+                self._watched(caller, refused.action, status, payload, None)
         return self._answer(start_response, status, headers, payload)
+
+    def _watched(self, caller: auth.Caller, action: str, status: str, payload: bytes, refusal: str | None) -> None:
+        """In a room: the call's derived facts for the instructor's live view (watch.py)."""
+        if self.hub is None:
+            return
+        with self.held():
+            who = watch.participant(caller.key_id)
+        if who:
+            self.watch.record(who, action, status, payload, refusal)
 
     def _addressed(self, host: str) -> None:
         """Refused unless the request was addressed to this server: not one captured on a stale
@@ -117,6 +134,7 @@ class SandboxApp:
         of the state it changed or saw."""
         service = caller.service
         with self.held():  # the emulator's backends are not thread-safe
+            otp.take_refusal()  # none left over from an earlier request on this thread
             try:  # IAM users and their sessions: evaluated against their policies
                 own = authorization.answer(caller.key_id, service, action, params, caller.region)
             except auth.Denied as denied:  # decided on the policies it saw: waits for them like a read
@@ -222,6 +240,8 @@ class SandboxApp:
     def _control(self, environ, body: bytes, start_response):
         path = environ["PATH_INFO"]
         method = environ["REQUEST_METHOD"]
+        if path == "/_handson/watch" and method == "GET":  # the view has its own lock
+            return json_answer(start_response, "200 OK", {"participants": self.watch.view()})
         with self.held():
             if path == "/_handson/info" and method == "GET":
                 return json_answer(start_response, "200 OK", self._info())

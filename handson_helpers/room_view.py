@@ -1,0 +1,90 @@
+"""The instructor's live view of a JupyterHub room: who is stuck and why, from the facts the room
+derives from every call (sandbox/watch.py; no codes, keys or seeds). Read with the room's
+administrator key, which only a hub admin gets."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+import urllib.error
+import urllib.request
+
+from . import room
+from .display import Reporter
+from .errors import HandsonError
+from .rules import REGION
+from .texts import room_view as text
+
+PATH = "/_handson/watch"
+
+
+def fetch(timeout: float = 5.0) -> list[dict]:
+    """The room's view, stuck participants first (the room sorts it)."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    from .sandbox.control import CONTROL_SERVICE
+
+    keys = room.credentials()
+    if keys["Role"] != "instructor":
+        raise HandsonError(text.INSTRUCTOR_ONLY, "InstructorOnly")
+    request = AWSRequest(method="GET", url=room.url() + PATH)
+    SigV4Auth(Credentials(keys["AccessKeyId"], keys["SecretAccessKey"]), CONTROL_SERVICE, REGION).add_auth(request)
+    prepared = request.prepare()
+    try:
+        with urllib.request.urlopen(
+            urllib.request.Request(prepared.url, headers=dict(prepared.headers)), timeout=timeout
+        ) as response:
+            return json.loads(response.read())["participants"]
+    except urllib.error.HTTPError as exc:
+        raise HandsonError(text.UNREACHABLE.format(reason=f"HTTP {exc.code}"), "RoomUnreachable") from None
+    except (OSError, ValueError, KeyError):
+        raise HandsonError(text.UNREACHABLE.format(reason="応答なし"), "RoomUnreachable") from None
+
+
+def reason(what: str) -> str:
+    """A problem's name in the instructor's language."""
+    if what.startswith("wrong-time:"):
+        value = what.split(":", 1)[1]
+        if value == "resync":
+            return text.RESYNC
+        return text.WRONG_TIME.format(minutes=value[1:], direction=text.BEHIND if value.startswith("-") else text.AHEAD)
+    return text.REASONS.get(what, what)
+
+
+def show(report: Reporter, rows: list[dict]) -> None:
+    report.table(
+        text.TITLE.format(count=len(rows)),
+        text.HEADER,
+        [
+            [
+                text.STUCK if row["stuck"] else text.FLAGGED if row["flagged"] else "",
+                row["participant"],
+                row["section"] or "-",
+                text.AGO.format(seconds=int(row["idle_seconds"])),
+                str(row["wrong_codes_in_a_row"]),
+                " / ".join(
+                    f"{reason(p['what'])} ({p['action']}, {text.AGO.format(seconds=int(p['ago_seconds']))})"
+                    for p in row["problems"]
+                )
+                or "-",
+            ]
+            for row in rows
+        ]
+        or [["", text.NONE, "", "", "", ""]],
+    )
+
+
+def watch(report: Reporter, seconds: float, times: int | None = None) -> None:
+    """Show the view again every ``seconds`` (clearing a terminal first), ``times`` times or until Ctrl-C."""
+    shown = 0
+    while times is None or shown < times:
+        rows = fetch()
+        if sys.stdout.isatty():
+            print("\033[2J\033[H", end="")
+        show(report, rows)
+        shown += 1
+        if times is None or shown < times:
+            time.sleep(seconds)

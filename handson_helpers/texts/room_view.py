@@ -1,0 +1,22 @@
+"""The instructor's live view of a room (room_view.py): labels and the reasons' names."""
+
+TITLE = "ルームの今 ({count} 名、要対応が上)"
+HEADER = ["", "参加者", "セクション", "最後の操作", "連続した誤りコード", "最近の問題 (新しい順)"]
+STUCK = "要対応"
+FLAGGED = "注意"
+NONE = "(まだ誰も操作していません)"
+AGO = "{seconds}秒前"
+REASONS = {
+    "wrong-code": "認証コードの誤り",
+    "throttled": "誤りが続き一時受付停止 (Throttling)",
+    "session-refused": "一時的な認証情報の取得を拒否",
+    "access-denied": "権限なし (AccessDenied)",
+    "validation-error": "入力値が規則違反 (ValidationError)",
+    "re-created-device": "MFAデバイスを作り直した (QRコード紛失?)",
+}
+WRONG_TIME = "別の時刻のコード (スマートフォンの時計が約{minutes}分{direction}、または入力の遅れ)"
+BEHIND = "遅れ"
+AHEAD = "進み"
+RESYNC = "デバイスの時刻ずれ (再同期が必要)"
+INSTRUCTOR_ONLY = "ルームの今の状況は講師 (JupyterHub の管理者) だけが見られます。"
+UNREACHABLE = "ルームのサンドボックスから状況を取得できませんでした ({reason})。少し待ってから再実行してください。"

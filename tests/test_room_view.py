@@ -1,0 +1,109 @@
+"""The instructor's live view of a room (issue 26, item 1; sandbox/watch.py, room_view.py), from a
+real room service process asked by participants' kernels through the kit, as in tests/test_room.py.
+
+Each participant here meets one of the faults a class meets; the view must flag exactly those,
+with the right reason, stuck ones first, and hold no code, key or seed.
+"""
+
+import json
+import time
+
+import pytest
+from helpers import totp_at
+from test_sandbox_room import PARTICIPANTS, as_who, hands_on, the_room
+
+import handson_helpers as hh
+from handson_helpers import room, room_view, totp, workshop
+from handson_helpers.errors import HandsonError
+from handson_helpers.settings import expand
+
+pytestmark = pytest.mark.xdist_group("room")
+CLASS = ["alice", "bob", "carol", "dave", "eve", "frank", "grace"]
+assert set(CLASS) <= set(PARTICIPANTS)  # the fake hub knows them
+FIXTURES = (the_room, as_who)  # test_room's, used by name: a room of this module's own
+
+
+def at_21(ctx, home):
+    """1 and 2.1 with the participant's own names: the user, the serial, the seed (kept by the test only)."""
+    user, device = room.own_names(hh.settings.participant(ctx.participant))
+    qr = str(home / f"{device}.png")
+    hh.create_user(ctx, user, "/handson-cli/")
+    serial = hh.create_virtual_mfa_device(ctx, device, qr)
+    return user, serial, totp.secret_from_qr(expand(qr))
+
+
+def pair_at(seed, steps):
+    now = int(time.time() // 30) + steps
+    return totp_at(seed, (now - 1) * 30), totp_at(seed, now * 30)
+
+
+def test_the_view_flags_exactly_the_participants_in_trouble_with_the_reason(as_who, tmp_path, capsys):
+    seeds, codes = [], []
+    hands_on(as_who("alice"), tmp_path / "alice")  # all well
+    ctx = as_who("grace")  # all well, and 40's lesson: the access key alone is refused
+    user = hands_on(ctx, tmp_path / "grace")
+    key_file = str(tmp_path / "grace" / "key.txt")
+    hh.create_access_key(ctx, user, key_file)
+    hh.put_mfa_policy(ctx, user)
+    assert not hh.protected_read(ctx, hh.user_keys(ctx, key_file), user, "/handson-cli/").allowed
+
+    ctx = as_who("bob")  # a phone 10 minutes behind
+    user, serial, seed = at_21(ctx, tmp_path)
+    seeds.append(seed)
+    codes += pair_at(seed, -20)
+    with pytest.raises(HandsonError):
+        hh.enable_mfa_device(ctx, user, serial, *pair_at(seed, -20))
+
+    ctx = as_who("carol")  # three wrong codes in a row
+    user, serial, seed = at_21(ctx, tmp_path)
+    seeds.append(seed)
+    right = {totp_at(seed, (int(time.time() // 30) + s) * 30) for s in range(-35, 36)}
+    wrong = [c for c in ("000000", "111111", "222222", "333333", "444444", "555555") if c not in right][:4]
+    for first, second in (wrong[0:2], wrong[1:3], wrong[2:4]):
+        with pytest.raises(HandsonError):
+            hh.enable_mfa_device(ctx, user, serial, first, second)
+
+    ctx = as_who("dave")  # a lost QR: the device deleted and made again
+    user, serial, seed = at_21(ctx, tmp_path)
+    ctx.iam.delete_virtual_mfa_device(SerialNumber=serial)
+    hh.create_virtual_mfa_device(ctx, room.own_names(hh.settings.participant("dave"))[1], str(tmp_path / "dave.png"))
+
+    ctx = as_who("eve")  # AccessDenied: a name outside her own
+    with pytest.raises(Exception):  # noqa: B017 - the kit's or botocore's refusal, either way AccessDenied
+        ctx.iam.create_user(UserName="someone-elses-user")
+
+    ctx = as_who("frank")  # ValidationError, refused before the room evaluates anything
+    with pytest.raises(Exception):  # noqa: B017
+        ctx.iam.create_user(UserName="bad name!")
+
+    as_who("teacher")
+    rows = room_view.fetch()
+    by_name = {row["participant"]: row for row in rows}
+    assert set(by_name) == set(CLASS)  # the instructor's own calls are nobody's
+    flagged = {name for name, row in by_name.items() if row["flagged"]}
+    assert flagged == {"bob", "carol", "dave", "eve", "frank"}
+    reasons = {name: {p["what"].split(":")[0] for p in row["problems"]} for name, row in by_name.items()}
+    assert by_name["bob"]["wrong_time"] in ("-10", "-11") and "wrong-time" in reasons["bob"] and by_name["bob"]["section"] == "22"
+    assert by_name["carol"]["wrong_codes_in_a_row"] == 3 and reasons["carol"] == {"wrong-code"}
+    assert reasons["dave"] == {"re-created-device"} and not by_name["dave"]["stuck"]
+    assert reasons["eve"] == {"access-denied"} and reasons["frank"] == {"validation-error"}
+    assert by_name["grace"]["section"] == "40" and not by_name["grace"]["problems"]
+    stuck = [row["stuck"] for row in rows]
+    assert stuck == sorted(stuck, reverse=True) and {r["participant"] for r in rows if r["stuck"]} == {"bob", "carol", "eve", "frank"}
+    everything = json.dumps(rows)
+    assert not any(secret in everything for secret in [*seeds, *codes, *wrong])
+
+    assert workshop.main(["status"]) == 0  # the IAM table, then the view
+    out = capsys.readouterr().out
+    assert "ルームの今 (7 名、要対応が上)" in out and "スマートフォンの時計が約1" in out and "MFAデバイスを作り直した" in out
+    assert out.index("bob") < out.index("grace", out.index("ルームの今"))
+    report = hh.Silent()
+    room_view.watch(report, 0.1, times=2)
+    assert len(report.reports) == 2
+
+
+def test_a_participant_cannot_see_the_view(as_who):
+    as_who("alice")
+    with pytest.raises(HandsonError) as refused:
+        room_view.fetch()
+    assert refused.value.code == "InstructorOnly"
