@@ -14,12 +14,13 @@ from . import room
 from .display import Reporter
 from .errors import HandsonError
 from .rules import REGION
+from .settings import Settings
 from .texts import room_view as text
 
 PATH = "/_handson/watch"
 
 
-def fetch(timeout: float = 5.0) -> list[dict]:
+def fetch(settings: Settings, timeout: float = 5.0) -> list[dict]:
     """The room's view, stuck participants first (the room sorts it)."""
     from botocore.auth import SigV4Auth
     from botocore.awsrequest import AWSRequest
@@ -27,10 +28,10 @@ def fetch(timeout: float = 5.0) -> list[dict]:
 
     from .sandbox.control import CONTROL_SERVICE
 
-    keys = room.credentials()
+    keys = room.credentials(settings)
     if keys["Role"] != "instructor":
         raise HandsonError(text.INSTRUCTOR_ONLY, "InstructorOnly")
-    request = AWSRequest(method="GET", url=room.url() + PATH)
+    request = AWSRequest(method="GET", url=room.url(settings) + PATH)
     SigV4Auth(Credentials(keys["AccessKeyId"], keys["SecretAccessKey"]), CONTROL_SERVICE, REGION).add_auth(request)
     prepared = request.prepare()
     try:
@@ -77,11 +78,11 @@ def show(report: Reporter, rows: list[dict]) -> None:
     )
 
 
-def watch(report: Reporter, seconds: float, times: int | None = None) -> None:
+def watch(report: Reporter, settings: Settings, seconds: float, times: int | None = None) -> None:
     """Show the view again every ``seconds`` (clearing a terminal first), ``times`` times or until Ctrl-C."""
     shown = 0
     while times is None or shown < times:
-        rows = fetch()
+        rows = fetch(settings)
         if sys.stdout.isatty():
             print("\033[2J\033[H", end="")
         show(report, rows)

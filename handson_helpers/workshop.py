@@ -295,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "status":
             show_status(ctx)
             if ctx.room:
-                room_view.watch(ctx.report, args.watch or 0, None if args.watch else 1)
+                room_view.watch(ctx.report, ctx.settings, args.watch or 0, None if args.watch else 1)
             return 0
         return cleanup(ctx, args.yes)
     except HandsonError as exc:

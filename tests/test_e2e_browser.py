@@ -238,7 +238,19 @@ def save_from_browser(page, saved: Path) -> str:
     while saved.stat().st_mtime == mtime and time.monotonic() < deadline:
         time.sleep(0.2)
     assert saved.stat().st_mtime != mtime, "the notebook was not saved"
-    return saved.read_text()
+    # jupyter_server's "atomic" writing copies the file to .~NAME and then writes NAME in place:
+    # the save is over when that copy is gone and the file parses
+    backup = saved.with_name(".~" + saved.name)
+    while time.monotonic() < deadline:
+        text = saved.read_text()
+        if not backup.exists():
+            try:
+                json.loads(text)
+                return text
+            except ValueError:
+                pass
+        time.sleep(0.2)
+    raise AssertionError("the saved notebook never became whole")
 
 
 def enable_with_the_phone(page, totp):

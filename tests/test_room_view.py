@@ -77,7 +77,7 @@ def test_the_view_flags_exactly_the_participants_in_trouble_with_the_reason(as_w
         ctx.iam.create_user(UserName="bad name!")
 
     as_who("teacher")
-    rows = room_view.fetch()
+    rows = room_view.fetch(hh.settings.Settings.read())
     by_name = {row["participant"]: row for row in rows}
     assert set(by_name) == set(CLASS)  # the instructor's own calls are nobody's
     flagged = {name for name, row in by_name.items() if row["flagged"]}
@@ -98,12 +98,12 @@ def test_the_view_flags_exactly_the_participants_in_trouble_with_the_reason(as_w
     assert "ルームの今 (7 名、要対応が上)" in out and "スマートフォンの時計が約1" in out and "MFAデバイスを作り直した" in out
     assert out.index("bob") < out.index("grace", out.index("ルームの今"))
     report = hh.Silent()
-    room_view.watch(report, 0.1, times=2)
+    room_view.watch(report, hh.settings.Settings.read(), 0.1, times=2)
     assert len(report.reports) == 2
 
 
 def test_a_participant_cannot_see_the_view(as_who):
     as_who("alice")
     with pytest.raises(HandsonError) as refused:
-        room_view.fetch()
+        room_view.fetch(hh.settings.Settings.read())
     assert refused.value.code == "InstructorOnly"
