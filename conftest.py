@@ -18,9 +18,19 @@ _nbval_started = False
 
 
 def pytest_configure(config):
-    for key in [k for k in os.environ if k.startswith("AWS_")] + ["HANDSON_PARTICIPANT", "JUPYTERHUB_USER", "HANDSON_AWS_ACCOUNT_ID"]:
+    for key in [k for k in os.environ if k.startswith("AWS_")] + [
+        "HANDSON_PARTICIPANT",
+        "JUPYTERHUB_USER",
+        "HANDSON_AWS_ACCOUNT_ID",
+    ]:
         os.environ.pop(key, None)
-    os.environ.update(HOME=_home, HANDSON_HOME=os.path.join(_home, ".handson-iam-mfa"), HANDSON_TARGET="sandbox", HANDSON_AUTO_MFA="1", HANDSON_SANDBOX_SERVER="tests.sandbox_faults")
+    os.environ.update(
+        HOME=_home,
+        HANDSON_HOME=os.path.join(_home, ".handson-iam-mfa"),
+        HANDSON_TARGET="sandbox",
+        HANDSON_AUTO_MFA="1",
+        HANDSON_SANDBOX_SERVER="tests.sandbox_faults",
+    )
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
@@ -58,7 +68,9 @@ def pytest_sessionfinish(session):
     reports = [r for r in _workers if r]
     homes = [r["home"] for r in reports]
     alive = [r["sandbox"] for r in reports if r["sandbox"] and _still_alive(r["sandbox"])]
-    problems = ([f"workers shared a HOME: {homes}"] if len(set(homes)) != len(homes) else []) + ([f"sandboxes still running after the workers stopped them: {alive}"] if alive else [])
+    problems = ([f"workers shared a HOME: {homes}"] if len(set(homes)) != len(homes) else []) + (
+        [f"sandboxes still running after the workers stopped them: {alive}"] if alive else []
+    )
     for problem in problems:
         session.config.pluginmanager.get_plugin("terminalreporter").write_line(problem, red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED

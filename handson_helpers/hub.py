@@ -50,7 +50,12 @@ CONFIG = Path(__file__).with_name("jupyterhub_config.py")
 
 def room_service(python: str, home: str, url: str) -> dict:
     """The room sandbox as a managed JupyterHub service: started, watched and stopped by the hub."""
-    return {"name": ROOM_SERVICE, "url": url, "command": [python, "-m", "handson_helpers.sandbox", "room"], "environment": {"HANDSON_HOME": home}}
+    return {
+        "name": ROOM_SERVICE,
+        "url": url,
+        "command": [python, "-m", "handson_helpers.sandbox", "room"],
+        "environment": {"HANDSON_HOME": home},
+    }
 
 
 # Kernels talk to their server over IPC files in the participant's 0700 home instead of TCP ports:
@@ -61,7 +66,12 @@ SPAWNER_ARGS = ["--KernelManager.transport=ipc"]
 
 def spawner_environment(url: str, room_uid: int = 0) -> dict:
     """What every participant's server needs to find the room, and whose the room's socket must be."""
-    return {"HANDSON_SANDBOX": "room", "HANDSON_ROOM_URL": url, "HANDSON_ROOM_UID": str(room_uid), "HANDSON_TARGET": "sandbox"}
+    return {
+        "HANDSON_SANDBOX": "room",
+        "HANDSON_ROOM_URL": url,
+        "HANDSON_ROOM_UID": str(room_uid),
+        "HANDSON_TARGET": "sandbox",
+    }
 
 
 # ----- set-up (root) -----
@@ -77,13 +87,19 @@ def _learner_requirements() -> str:
     import tomllib  # setup and make lock run on the venv's Python (3.11 and later)
 
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-    lines = [line for line in (REPO / "requirements.txt").read_text().splitlines() if line.strip() and not line.startswith(("#", "-e"))]
+    lines = [
+        line
+        for line in (REPO / "requirements.txt").read_text().splitlines()
+        if line.strip() and not line.startswith(("#", "-e"))
+    ]
     return "\n".join([*project["dependencies"], *project["optional-dependencies"]["hub"], *lines]) + "\n"
 
 
 def _kit_digest() -> str:
     digest = hashlib.sha256(_learner_requirements().encode())
-    for path in sorted([REPO / "pyproject.toml", *(REPO / "handson_helpers").rglob("*.py"), *(REPO / "notebooks").glob("*.ipynb")]):
+    for path in sorted(
+        [REPO / "pyproject.toml", *(REPO / "handson_helpers").rglob("*.py"), *(REPO / "notebooks").glob("*.ipynb")]
+    ):
         digest.update(path.relative_to(REPO).as_posix().encode() + path.read_bytes())
     return digest.hexdigest()
 
@@ -96,7 +112,9 @@ def setup(base: Path = HUB_DIR) -> None:
     requirements = (REPO / "locks" / "hub.txt").read_text()
     req_stamp = venv / ".handson-requirements"
     if not req_stamp.exists() or req_stamp.read_text() != requirements:
-        shutil.rmtree(venv, ignore_errors=True)  # a new venv: installing over the old one would keep what the lock dropped
+        shutil.rmtree(
+            venv, ignore_errors=True
+        )  # a new venv: installing over the old one would keep what the lock dropped
         _run(SYSTEM_PYTHON, "-m", "venv", str(venv))
         with tempfile.NamedTemporaryFile("w", suffix=".txt") as req:
             req.write(requirements)
@@ -106,7 +124,9 @@ def setup(base: Path = HUB_DIR) -> None:
     digest = _kit_digest()
     if not stamp.exists() or stamp.read_text() != digest:
         with tempfile.TemporaryDirectory() as tmp:  # a copy: building in place would write into the source tree
-            shutil.copytree(REPO / "handson_helpers", Path(tmp) / "handson_helpers", ignore=shutil.ignore_patterns("__pycache__"))
+            shutil.copytree(
+                REPO / "handson_helpers", Path(tmp) / "handson_helpers", ignore=shutil.ignore_patterns("__pycache__")
+            )
             shutil.copy2(REPO / "pyproject.toml", tmp)
             _run(str(venv / "bin" / "pip"), "install", "--quiet", "--no-deps", "--force-reinstall", tmp)
         notebooks = base / "notebooks"
@@ -116,8 +136,19 @@ def setup(base: Path = HUB_DIR) -> None:
     proxy = base / "proxy" / "node_modules" / ".bin" / "configurable-http-proxy"
     if not proxy.exists():
         if not shutil.which("npm"):
-            raise SystemExit("npm is missing: apt-get install nodejs npm (the hub's proxy is configurable-http-proxy from npm)")
-        _run("npm", "install", "--silent", "--no-audit", "--no-fund", "--prefix", str(base / "proxy"), "configurable-http-proxy@5")
+            raise SystemExit(
+                "npm is missing: apt-get install nodejs npm (the hub's proxy is configurable-http-proxy from npm)"
+            )
+        _run(
+            "npm",
+            "install",
+            "--silent",
+            "--no-audit",
+            "--no-fund",
+            "--prefix",
+            str(base / "proxy"),
+            "configurable-http-proxy@5",
+        )
     for path in (base, venv, base / "notebooks", base / "proxy"):
         path.chmod(0o755)
 
@@ -188,15 +219,34 @@ def ensure_unix_user(name: str, state: Path, notebooks: Path) -> None:
     home is done by the participant's own uid (``_as_participant``): root never acts on a path the
     participant can change (a link swapped in while root copied and chowned was root for them)."""
     if not may_log_in(name, state):
-        raise ValueError(f"{name!r} is not a name this hub gives a Unix account, or an account it did not create; pick another name")
+        raise ValueError(
+            f"{name!r} is not a name this hub gives a Unix account, or an account it did not create; pick another name"
+        )
     try:
         user = pwd.getpwnam(name)  # may_log_in: then it is one the hub made
     except KeyError:
-        if os.path.lexists(_home_of_a_new_user(name)):  # useradd would hand an old home (files and all) to the new account
-            raise ValueError(f"{name!r}: a home of that name is still there; remove it before the name is given out again") from None
+        if os.path.lexists(
+            _home_of_a_new_user(name)
+        ):  # useradd would hand an old home (files and all) to the new account
+            raise ValueError(
+                f"{name!r}: a home of that name is still there; remove it before the name is given out again"
+            ) from None
         with _USERS:
             uid = _next_uid(state)
-            _run("useradd", "--create-home", "--key", "HOME_MODE=0700", "--uid", str(uid), "--user-group", "--shell", "/bin/bash", "--comment", "handson hub participant", name)
+            _run(
+                "useradd",
+                "--create-home",
+                "--key",
+                "HOME_MODE=0700",
+                "--uid",
+                str(uid),
+                "--user-group",
+                "--shell",
+                "/bin/bash",
+                "--comment",
+                "handson hub participant",
+                name,
+            )
             if name not in created_users(state):
                 with open(_created_file(state), "a") as f:
                     f.write(name + "\n")
@@ -219,8 +269,24 @@ if not os.path.lexists(target):
 def _as_participant(user: pwd.struct_passwd, code: str, *args: str) -> None:
     """``code`` in a child that is the participant (uid, gid, no other groups), isolated from the
     participant's Python settings, with a minimal environment."""
-    env = {"HOME": user.pw_dir, "USER": user.pw_name, "LOGNAME": user.pw_name, "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
-    subprocess.run([SYSTEM_PYTHON, "-I", "-c", code, *args], user=user.pw_uid, group=user.pw_gid, extra_groups=[], env=env, cwd="/", check=True, timeout=30, umask=0o077)
+    env = {
+        "HOME": user.pw_dir,
+        "USER": user.pw_name,
+        "LOGNAME": user.pw_name,
+        "PATH": "/usr/bin:/bin",
+        "LANG": "C.UTF-8",
+    }
+    subprocess.run(
+        [SYSTEM_PYTHON, "-I", "-c", code, *args],
+        user=user.pw_uid,
+        group=user.pw_gid,
+        extra_groups=[],
+        env=env,
+        cwd="/",
+        check=True,
+        timeout=30,
+        umask=0o077,
+    )
 
 
 def remove_users(state: Path, names: list[str] | None = None) -> list[str]:
@@ -267,7 +333,10 @@ def _processes_of(uid: int) -> list[int]:
     found = []
     for pid in _pids():
         try:
-            if Path(f"/proc/{pid}").stat().st_uid == uid and Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+            if (
+                Path(f"/proc/{pid}").stat().st_uid == uid
+                and Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+            ):
                 found.append(pid)
         except (FileNotFoundError, ProcessLookupError, IndexError):
             continue
@@ -323,12 +392,16 @@ class LoginThrottle:
 # ----- serve (root) -----
 
 
-def serve(base: Path, state: Path, ports: dict[str, int], config: Path = CONFIG, env: dict[str, str] | None = None) -> subprocess.Popen:
+def serve(
+    base: Path, state: Path, ports: dict[str, int], config: Path = CONFIG, env: dict[str, str] | None = None
+) -> subprocess.Popen:
     """Start JupyterHub with ``config`` (``env`` added to its environment) and return the process."""
     state.mkdir(mode=0o700, parents=True, exist_ok=True)
     unprivileged = int(Path("/proc/sys/net/ipv4/ip_unprivileged_port_start").read_text())
     if ports["room"] >= unprivileged:  # e.g. 0 in Docker's default: then any participant could bind it
-        raise SystemExit(f"the room's port {ports['room']} must be below net.ipv4.ip_unprivileged_port_start ({unprivileged}), where only root can bind")
+        raise SystemExit(
+            f"the room's port {ports['room']} must be below net.ipv4.ip_unprivileged_port_start ({unprivileged}), where only root can bind"
+        )
     env = {
         **os.environ,
         **(env or {}),
@@ -338,7 +411,13 @@ def serve(base: Path, state: Path, ports: dict[str, int], config: Path = CONFIG,
         "PATH": f"{base / 'venv' / 'bin'}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
     }
     log = open(state / "jupyterhub.log", "ab")  # noqa: SIM115 - the hub's log, kept open for its lifetime
-    return subprocess.Popen([str(base / "venv" / "bin" / "jupyterhub"), "-f", str(config)], cwd=state, env=env, stdout=log, stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        [str(base / "venv" / "bin" / "jupyterhub"), "-f", str(config)],
+        cwd=state,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
 
 
 def claim_instructor(base: Path, state: Path) -> str | None:
@@ -352,7 +431,12 @@ def claim_instructor(base: Path, state: Path) -> str | None:
         "    if sys.argv[2] in db: sys.exit(3)\n"
         "    db[sys.argv[2]] = bcrypt.hashpw(sys.stdin.read().encode(), bcrypt.gensalt())\n"
     )
-    done = subprocess.run([str(base / "venv" / "bin" / "python"), "-c", code, str(state / "passwords.dbm"), INSTRUCTOR], input=password, text=True, check=False)
+    done = subprocess.run(
+        [str(base / "venv" / "bin" / "python"), "-c", code, str(state / "passwords.dbm"), INSTRUCTOR],
+        input=password,
+        text=True,
+        check=False,
+    )
     if done.returncode not in (0, 3):
         raise SystemExit("could not set the instructor's password")
     return password if done.returncode == 0 else None
@@ -362,7 +446,9 @@ def claim_instructor(base: Path, state: Path) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m handson_helpers.hub", description="A JupyterHub workshop room on this machine.")
+    parser = argparse.ArgumentParser(
+        prog="python -m handson_helpers.hub", description="A JupyterHub workshop room on this machine."
+    )
     parser.add_argument("command", choices=["setup", "serve", "remove-users"])
     parser.add_argument("--port", type=int, default=DEFAULT_PORTS["hub"])
     args = parser.parse_args(argv)

@@ -54,7 +54,9 @@ class HandsonAuthenticator(FirstUseAuthenticator):
             handler.custom_login_error = f"ログインの失敗が続いたため、{wait} 秒後にもう一度試してください。 (Too many failed logins: try again in {wait} s.)"
             return None
         if len(str(data.get("password", "")).encode()) > 72:  # bcrypt's limit: 5.x raises instead of cutting
-            handler.custom_login_error = "パスワードは72バイト以内にしてください。 (Use a password of at most 72 bytes.)"
+            handler.custom_login_error = (
+                "パスワードは72バイト以内にしてください。 (Use a password of at most 72 bytes.)"
+            )
             return None
         # FirstUseAuthenticator hashes with bcrypt (a deliberately slow hash) on the hub's event loop: in a thread
         result = await asyncio.to_thread(asyncio.run, FirstUseAuthenticator.authenticate(self, handler, data))
@@ -67,8 +69,12 @@ class HandsonAuthenticator(FirstUseAuthenticator):
     async def delete_user(self, user):
         """The account first: while it is still there the hub user is not deleted (the error says
         why) and its password stays, so the name is never given out with the last holder's home."""
-        if user.name in hub.created_users(self.state) and user.name not in await asyncio.to_thread(hub.remove_users, self.state, [user.name]):
-            raise RuntimeError(f"the Unix account {user.name} could not be deleted (processes that will not end?); try again")
+        if user.name in hub.created_users(self.state) and user.name not in await asyncio.to_thread(
+            hub.remove_users, self.state, [user.name]
+        ):
+            raise RuntimeError(
+                f"the Unix account {user.name} could not be deleted (processes that will not end?); try again"
+            )
         super().delete_user(user)
 
 
@@ -90,5 +96,7 @@ class HandsonSpawner(LocalProcessSpawner):
             await asyncio.sleep(0.2)
         if owner != uid:
             await self.stop(now=True)
-            raise RuntimeError(f"port {self.port} was taken by uid {owner} before {self.user.name}'s server bound it; start the server again")
+            raise RuntimeError(
+                f"port {self.port} was taken by uid {owner} before {self.user.name}'s server bound it; start the server again"
+            )
         return started

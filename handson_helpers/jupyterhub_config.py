@@ -41,7 +41,10 @@ c.Spawner.cmd = [str(venv_bin / "jupyterhub-singleuser")]
 c.Spawner.default_url = "/lab/tree/handson/00_contents.ipynb"
 c.Spawner.start_timeout = 600  # a room's worth of servers starting at once on two cores
 c.Spawner.http_timeout = 600
-c.Spawner.environment = {"PATH": f"{venv_bin}:/usr/local/bin:/usr/bin:/bin", **hub.spawner_environment(room_url, os.getuid())}
+c.Spawner.environment = {
+    "PATH": f"{venv_bin}:/usr/local/bin:/usr/bin:/bin",
+    **hub.spawner_environment(room_url, os.getuid()),
+}
 c.Spawner.args = hub.SPAWNER_ARGS
 server_ports = hub.ServerPorts()
 

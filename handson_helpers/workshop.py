@@ -66,7 +66,9 @@ def _participant(tags: list[dict], suffix: str) -> str | None:
     if tag is None:
         return "" if suffix == "" else None
     if tag.startswith("sha256:"):  # exactly what participant_tag writes: no text of one's own after the hash
-        return tag if re.fullmatch("sha256:[0-9a-f]{64}", tag) and suffix.endswith("-" + tag[7 : 7 + HASH_LEN]) else None
+        return (
+            tag if re.fullmatch("sha256:[0-9a-f]{64}", tag) and suffix.endswith("-" + tag[7 : 7 + HASH_LEN]) else None
+        )
     return tag if participant(tag) == suffix else None
 
 
@@ -128,14 +130,23 @@ def room_identities(ctx: Context) -> list[tuple[dict, str]]:
     found = []
     for user in listed(ctx, "list_users", "Users", PathPrefix=room.IDENTITY_PATH):
         tag = next((t["Value"] for t in user_tags(ctx, user["UserName"]) if t["Key"] == room.IDENTITY_TAG_KEY), None)
-        if user["Path"] == room.IDENTITY_PATH and tag is not None and _participant([KIT_TAG, {"Key": PARTICIPANT_TAG_KEY, "Value": tag}], user["UserName"][len(room.IDENTITY_PREFIX) :]) is not None:
+        if (
+            user["Path"] == room.IDENTITY_PATH
+            and tag is not None
+            and _participant(
+                [KIT_TAG, {"Key": PARTICIPANT_TAG_KEY, "Value": tag}], user["UserName"][len(room.IDENTITY_PREFIX) :]
+            )
+            is not None
+        ):
             found.append((user, tag))
     return found
 
 
 def room_users(ctx: Context) -> list[tuple[dict, str]]:
     """In a room: every user named for a participant, at any path, tagged or not."""
-    return [(u, suffix) for u in listed(ctx, "list_users", "Users") if (suffix := room.suffix_of(u["UserName"])) is not None]
+    return [
+        (u, suffix) for u in listed(ctx, "list_users", "Users") if (suffix := room.suffix_of(u["UserName"])) is not None
+    ]
 
 
 def room_devices(ctx: Context, users: list[tuple[dict, str]]) -> list[dict]:
@@ -146,18 +157,27 @@ def room_devices(ctx: Context, users: list[tuple[dict, str]]) -> list[dict]:
     for device in list_devices(ctx):
         serial = device["SerialNumber"]
         owner = device.get("User", {}).get("UserName")
-        if serial.split(":mfa", 1)[1].count("/") == 1 and device_name_of(serial).lower().startswith(SEED_DEVICE_NAME + "-") and (owner is None or owner in theirs):
+        if (
+            serial.split(":mfa", 1)[1].count("/") == 1
+            and device_name_of(serial).lower().startswith(SEED_DEVICE_NAME + "-")
+            and (owner is None or owner in theirs)
+        ):
             found.append(device)
     return found
 
 
 def status(ctx: Context, user_path: str = SEED_USER_PATH) -> list[Row]:
     if f":user{room.IDENTITY_PATH}" in ctx.caller_arn:  # a participant's room key reaches only their own names
-        raise HandsonError("全員の状況は講師 (JupyterHub の管理者) だけが見られます。自分の進み具合は各ノートブックの完了確認で確かめてください。", "InstructorOnly")
+        raise HandsonError(
+            "全員の状況は講師 (JupyterHub の管理者) だけが見られます。自分の進み具合は各ノートブックの完了確認で確かめてください。",
+            "InstructorOnly",
+        )
     users = kit_users(ctx, user_path)
     devices = kit_devices(ctx, users)
     identities = room_identities(ctx) if ctx.room else []
-    if ctx.room:  # who a participant is comes from the room's identity, which only the room tags, not from their own tags
+    if (
+        ctx.room
+    ):  # who a participant is comes from the room's identity, which only the room tags, not from their own tags
         named = {identity["UserName"][len(room.IDENTITY_PREFIX) :]: tag for identity, tag in identities}
         users = [(u, named.get(_suffix(u["UserName"], SEED_USER_NAME) or "", who)) for u, who in users]
         devices = [(d, named.get(_device_suffix(d) or "", who)) for d, who in devices]
@@ -171,7 +191,9 @@ def status(ctx: Context, user_path: str = SEED_USER_PATH) -> list[Row]:
         key, policy = kit_access(ctx, user["UserName"])
         rows.append(Row(who, user["UserName"], device["SerialNumber"] if device else None, enabled, since, key, policy))
     listed_users = {r.user for r in rows}
-    shown = {r.serial for r in rows} | {d["SerialNumber"] for d, _ in devices if d.get("User", {}).get("UserName") in listed_users}
+    shown = {r.serial for r in rows} | {
+        d["SerialNumber"] for d, _ in devices if d.get("User", {}).get("UserName") in listed_users
+    }
     for device, who in devices:
         if device["SerialNumber"] not in shown:
             rows.append(Row(who, None, device["SerialNumber"], False, ""))
@@ -186,7 +208,15 @@ def show_status(ctx: Context, user_path: str = SEED_USER_PATH) -> list[Row]:
     rows = status(ctx, user_path)
     ctx.report.table(
         f"ワークショップの状況 ({len(rows)} 名分)",
-        ["参加者", "IAMユーザー", "仮想MFAデバイス", "MFA有効", "有効化日時", "アクセスキー(3.1)", "MFA必須ポリシー(40)"],
+        [
+            "参加者",
+            "IAMユーザー",
+            "仮想MFAデバイス",
+            "MFA有効",
+            "有効化日時",
+            "アクセスキー(3.1)",
+            "MFA必須ポリシー(40)",
+        ],
         [
             [
                 r.participant or "(名前なし)",
@@ -209,7 +239,8 @@ def verify_all_enabled(ctx: Context, user_path: str = SEED_USER_PATH) -> None:
     rows = status(ctx, user_path)
     if not rows:
         ctx.report.message(
-            "warning", "キットのリソースを持つ参加者が一人も見つかりません。参加者が 10_create_iam_user を実行したか、接続先(HANDSON_TARGET とアカウント)が参加者と同じかを確認してください。"
+            "warning",
+            "キットのリソースを持つ参加者が一人も見つかりません。参加者が 10_create_iam_user を実行したか、接続先(HANDSON_TARGET とアカウント)が参加者と同じかを確認してください。",
         )
         return
     waiting = [visible(r.participant or r.user or r.serial or "") for r in rows if not r.enabled]
@@ -219,7 +250,10 @@ def verify_all_enabled(ctx: Context, user_path: str = SEED_USER_PATH) -> None:
         f"未完了 {len(waiting)} 名" + (": " + ", ".join(waiting) if waiting else ""),
         not waiting,
     )
-    require_passed(ok, "未完了の参加者に 22_enable_virtual_mfa_device の実行を案内し、しばらくしてからこのセルを再実行してください。")
+    require_passed(
+        ok,
+        "未完了の参加者に 22_enable_virtual_mfa_device の実行を案内し、しばらくしてからこのセルを再実行してください。",
+    )
 
 
 def cleanup(ctx: Context, yes: bool) -> int:
@@ -235,10 +269,16 @@ def cleanup(ctx: Context, yes: bool) -> int:
     for user, _ in users:
         if ctx.room:
             steps += [("delete-user-policy", user["UserName"], p) for p in user_policies(ctx, user["UserName"])]
-            steps += [("delete-access-key", user["UserName"], k["AccessKeyId"]) for k in list_keys(ctx, user["UserName"])]
+            steps += [
+                ("delete-access-key", user["UserName"], k["AccessKeyId"]) for k in list_keys(ctx, user["UserName"])
+            ]
             continue
         key, _ = kit_access(ctx, user["UserName"])
-        steps += [("delete-user-policy", user["UserName"], p) for p in user_policies(ctx, user["UserName"]) if p in KIT_POLICY_NAMES]  # 40's and 45's
+        steps += [
+            ("delete-user-policy", user["UserName"], p)
+            for p in user_policies(ctx, user["UserName"])
+            if p in KIT_POLICY_NAMES
+        ]  # 40's and 45's
         if key:
             steps.append(("delete-access-key", user["UserName"], key))
     steps += [("deactivate-mfa-device", d["User"]["UserName"], d["SerialNumber"]) for d in devices if d.get("User")]
@@ -247,13 +287,21 @@ def cleanup(ctx: Context, yes: bool) -> int:
     if ctx.room:  # a room's participants' own IAM users go last
         for identity, _ in room_identities(ctx):
             name = identity["UserName"]
-            steps += [("delete-user-policy", name, room.SCOPE_POLICY_NAME)] if room.SCOPE_POLICY_NAME in user_policies(ctx, name) else []
+            steps += (
+                [("delete-user-policy", name, room.SCOPE_POLICY_NAME)]
+                if room.SCOPE_POLICY_NAME in user_policies(ctx, name)
+                else []
+            )
             steps += [("delete-access-key", name, k["AccessKeyId"]) for k in list_keys(ctx, name)]
             steps.append(("delete-user", name, None))
     ctx.report.table(
         "削除の予定 (この順に実行)",
         ["#", "操作", "IAMユーザー", "対象 (ポリシー名・アクセスキーID・シリアル番号)"],
-        [[str(i), op, name or "", mask(target) if op == "delete-access-key" and target else target or ""] for i, (op, name, target) in enumerate(steps, 1)] or [["-", "(なし)", "", ""]],
+        [
+            [str(i), op, name or "", mask(target) if op == "delete-access-key" and target else target or ""]
+            for i, (op, name, target) in enumerate(steps, 1)
+        ]
+        or [["-", "(なし)", "", ""]],
     )
     if not steps or not yes:
         if steps:
@@ -278,15 +326,21 @@ def cleanup(ctx: Context, yes: bool) -> int:
         except AWS_ERRORS as exc:
             failed += 1
             ctx.report.message("error", f"{op} {name or target}: {explain(exc, 'iam:' + op).message}")
-    ctx.report.message("success" if not failed else "warning", f"削除が終わりました ({len(steps) - failed}/{len(steps)} 件)。")
+    ctx.report.message(
+        "success" if not failed else "warning", f"削除が終わりました ({len(steps) - failed}/{len(steps)} 件)。"
+    )
     return 1 if failed else 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m handson_helpers.workshop", description="Instructor tools for a workshop.")
+    parser = argparse.ArgumentParser(
+        prog="python -m handson_helpers.workshop", description="Instructor tools for a workshop."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     state = sub.add_parser("status", help="one row per participant; in a room, then who is stuck and why")
-    state.add_argument("--watch", type=float, metavar="SECONDS", help="in a room: show who is stuck again every SECONDS until Ctrl-C")
+    state.add_argument(
+        "--watch", type=float, metavar="SECONDS", help="in a room: show who is stuck again every SECONDS until Ctrl-C"
+    )
     clean = sub.add_parser("cleanup", help="list what would be deleted; delete with --yes")
     clean.add_argument("--yes", action="store_true", help="really delete")
     args = parser.parse_args(argv)

@@ -34,7 +34,11 @@ def zygote(tmp_path_factory):
     fork = os.environ.get("HANDSON_TEST_FORK", "1")
     if fork not in ("0", "1"):
         pytest.fail(f"HANDSON_TEST_FORK={fork!r}: 1 (the fork server, the default) or 0 (real processes)")
-    server = Server(tmp_path_factory.mktemp("zygote")) if fork == "1" else RealProcesses(tmp_path_factory.mktemp("real"), AWS_CLI)
+    server = (
+        Server(tmp_path_factory.mktemp("zygote"))
+        if fork == "1"
+        else RealProcesses(tmp_path_factory.mktemp("real"), AWS_CLI)
+    )
     yield server
     server.stop()
 
@@ -72,7 +76,9 @@ def aws_cli(sandbox, tmp_path, zygote):
     env = terminal_env(sandbox, tmp_path, AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"))
 
     def run(*args, check=False):
-        proc = subprocess.run([zygote.bin / "aws", *args, "--output", "json"], env=env, capture_output=True, text=True, timeout=60)
+        proc = subprocess.run(
+            [zygote.bin / "aws", *args, "--output", "json"], env=env, capture_output=True, text=True, timeout=60
+        )
         if check:
             assert proc.returncode == 0, proc.stderr
         return proc

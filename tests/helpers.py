@@ -57,7 +57,9 @@ def totp_at(secret, when):
 
 def stubbed(service):
     """A client for real AWS whose every call must be queued on its Stubber (nothing is sent)."""
-    client = boto3.client(service, region_name="ap-northeast-1", aws_access_key_id="AKIAIOSFODNN7EXAMPLE", aws_secret_access_key="example")
+    client = boto3.client(
+        service, region_name="ap-northeast-1", aws_access_key_id="AKIAIOSFODNN7EXAMPLE", aws_secret_access_key="example"
+    )
     stub = Stubber(client)
     stub.activate()
     return client, stub
@@ -109,15 +111,24 @@ class AsyncIPCKernelManager(_OverIPC, AsyncKernelManager):
 
 def aws_args(command: str, **variables) -> list[str]:
     """What bash hands `aws` for a command the kit shows, with the page's variables assigned first."""
-    script = "".join(assign(k, v) + "\n" for k, v in variables.items()) + "aws() { printf '%s\\0' \"$@\"; }\n" + command + "\n"
-    return subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=True, timeout=30).stdout.split("\0")[:-1]
+    script = (
+        "".join(assign(k, v) + "\n" for k, v in variables.items())
+        + "aws() { printf '%s\\0' \"$@\"; }\n"
+        + command
+        + "\n"
+    )
+    return subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=True, timeout=30).stdout.split(
+        "\0"
+    )[:-1]
 
 
 # ----- shared by the safety cases of several modules (mfa, shell, sandbox paths and control) -----
 
 
 def cli(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "handson_helpers.sandbox", *args], capture_output=True, text=True, timeout=120, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "handson_helpers.sandbox", *args], capture_output=True, text=True, timeout=120, env=env
+    )
 
 
 def _folder(tmp_path, kind):

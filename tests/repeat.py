@@ -38,12 +38,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--keep", action="store_true", help="keep the clone and its logs")
     args = parser.parse_args(argv)
-    if subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO, capture_output=True, text=True, check=True).stdout.strip():
+    if subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout.strip():
         print("note: uncommitted changes are not in the clone; it runs the committed HEAD", flush=True)
     work = Path(tempfile.mkdtemp(prefix="handson-repeat-"))
     clone = work / "clone"
     subprocess.run(["git", "clone", "--quiet", str(REPO), str(clone)], check=True)
-    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=clone, capture_output=True, text=True, check=True).stdout.strip()
+    head = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=clone, capture_output=True, text=True, check=True
+    ).stdout.strip()
     ok, seconds = _timed(["make", "dev"], clone, work / "setup.log")
     print(f"fresh clone of {head} in {clone}: make dev {'ok' if ok else 'FAILED'} in {seconds} s", flush=True)
     if not ok:
@@ -54,10 +58,26 @@ def main(argv: list[str] | None = None) -> int:
         logs = clone / "artifacts" / "hub"
         before = set(logs.glob("*.log")) if logs.exists() else set()
         hub_ok, hub_s = _timed(["make", "test-hub"], clone, work / f"hub-{n}.log")
-        races = sum(log.read_text(errors="replace").count(RACE) for log in (set(logs.glob("*.log")) - before if logs.exists() else ()))
+        races = sum(
+            log.read_text(errors="replace").count(RACE)
+            for log in (set(logs.glob("*.log")) - before if logs.exists() else ())
+        )
         races += (work / f"hub-{n}.log").read_text(errors="replace").count(RACE)
-        browser_ok, browser_s = _timed([str(clone / ".venv" / "bin" / "python"), "-m", "pytest", "-p", "no:xdist", "tests/test_e2e_browser.py"], clone, work / f"browser-{n}.log")
-        runs.append({"run": n, "hub": hub_ok, "hub_s": hub_s, "browser": browser_ok, "browser_s": browser_s, "address_in_use": races})
+        browser_ok, browser_s = _timed(
+            [str(clone / ".venv" / "bin" / "python"), "-m", "pytest", "-p", "no:xdist", "tests/test_e2e_browser.py"],
+            clone,
+            work / f"browser-{n}.log",
+        )
+        runs.append(
+            {
+                "run": n,
+                "hub": hub_ok,
+                "hub_s": hub_s,
+                "browser": browser_ok,
+                "browser_s": browser_s,
+                "address_in_use": races,
+            }
+        )
         print(
             f"run {n}/{args.runs}: hub {'green' if hub_ok else 'RED'} ({hub_s} s; {_tail(work / f'hub-{n}.log')}), "
             f"browser {'green' if browser_ok else 'RED'} ({browser_s} s; {_tail(work / f'browser-{n}.log')}), '{RACE}' in logs: {races}",
@@ -65,10 +85,18 @@ def main(argv: list[str] | None = None) -> int:
         )
     hub_green, browser_green = sum(r["hub"] for r in runs), sum(r["browser"] for r in runs)
     races = sum(r["address_in_use"] for r in runs)
-    summary = {"commit": head, "runs": runs, "hub_green": hub_green, "browser_green": browser_green, "address_in_use": races}
+    summary = {
+        "commit": head,
+        "runs": runs,
+        "hub_green": hub_green,
+        "browser_green": browser_green,
+        "address_in_use": races,
+    }
     (REPO / "artifacts").mkdir(exist_ok=True)
     (REPO / "artifacts" / "repeat.json").write_text(json.dumps(summary, indent=2))
-    print(f"{head}: hub test {hub_green} of {args.runs} green, browser tests {browser_green} of {args.runs} green, '{RACE}': {races}; logs in {work}")
+    print(
+        f"{head}: hub test {hub_green} of {args.runs} green, browser tests {browser_green} of {args.runs} green, '{RACE}': {races}; logs in {work}"
+    )
     if not args.keep and hub_green == browser_green == args.runs:
         subprocess.run(["rm", "-rf", str(work)], check=False)
     return 0 if hub_green == browser_green == args.runs and races == 0 else 1

@@ -16,7 +16,9 @@ PATTERNS = {
     "secret access key": re.compile(r"(?i)aws_secret_access_key\s*[=:]\s*['\"]?[A-Za-z0-9/+]{40}\b"),
     "secret access key (JSON or XML)": re.compile(r"SecretAccessKey(?:\"\s*:\s*\"|>)[A-Za-z0-9/+]{40}\b"),
     "access key pair (--output text)": re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\s+[A-Za-z0-9/+]{40}\b"),
-    "session token": re.compile(r"(?i)(?:aws_session_token|aws_security_token|x-amz-security-token|SessionToken)['\"]?\s*[=:>]\s*['\"]?[A-Za-z0-9/+]{40,}"),
+    "session token": re.compile(
+        r"(?i)(?:aws_session_token|aws_security_token|x-amz-security-token|SessionToken)['\"]?\s*[=:>]\s*['\"]?[A-Za-z0-9/+]{40,}"
+    ),
     "session token (AWS's shape)": re.compile(r"(?<![A-Za-z0-9/+])(?:FwoG|FQoG|IQoJ)[A-Za-z0-9/+]{100,}={0,2}"),
 }
 
@@ -55,7 +57,12 @@ def scan_file(path: Path) -> list[str]:
 
 
 def scan_repo(root: Path) -> list[str]:
-    files = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=root, capture_output=True, check=True).stdout
+    files = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=root,
+        capture_output=True,
+        check=True,
+    ).stdout
     findings = []
     for rel in filter(None, files.decode().split("\0")):
         path = root / rel

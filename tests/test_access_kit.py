@@ -59,7 +59,9 @@ def test_31_refuses_a_third_key_before_calling_aws(ctx, iam, enabled, tmp_path):
     with pytest.raises(hh.HandsonError) as err:
         hh.create_access_key(ctx, USER, key_file(tmp_path))
     assert err.value.code == "LimitExceeded" and "2 個まで" in err.value.message
-    assert len(iam.list_access_keys(UserName=USER)["AccessKeyMetadata"]) == 2 and not os.path.lexists(key_file(tmp_path))
+    assert len(iam.list_access_keys(UserName=USER)["AccessKeyMetadata"]) == 2 and not os.path.lexists(
+        key_file(tmp_path)
+    )
 
 
 def test_31_lost_key_file_says_so_and_recreate_replaces_the_key(ctx, iam, enabled, tmp_path):
@@ -150,7 +152,9 @@ def test_40_before_31_or_22_names_the_section_to_run(ctx, iam, tmp_path):
     assert err.value.code == "NoMfa" and "22_enable_virtual_mfa_device" in err.value.message
 
 
-@pytest.mark.parametrize("typed, code", [("", "EmptyCode"), ("12a456", "NotDigits"), ("12345", "WrongLength"), ("000000", "InvalidMfaCode")])
+@pytest.mark.parametrize(
+    "typed, code", [("", "EmptyCode"), ("12a456", "NotDigits"), ("12345", "WrongLength"), ("000000", "InvalidMfaCode")]
+)
 def test_40_form_refuses_bad_codes_in_japanese_and_accepts_full_width_digits(ctx, iam, enabled, tmp_path, typed, code):
     from handson_helpers.session_form import MfaCodeForm
     from handson_helpers.totp import authenticator_codes, secret_from_qr
@@ -167,7 +171,9 @@ def test_40_form_refuses_bad_codes_in_japanese_and_accepts_full_width_digits(ctx
     with pytest.raises(hh.HandsonError) as err:
         mfa_session.get_session_token(ctx, keys, serial, typed)
     assert err.value.code == code
-    form.code.value = authenticator_codes(secret_from_qr(expand(qr)), 1)[0].translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+    form.code.value = authenticator_codes(secret_from_qr(expand(qr)), 1)[0].translate(
+        str.maketrans("0123456789", "０１２３４５６７８９")
+    )
     form.submit()
     assert form.finished and form.session.key_id.startswith("ASIA") and form.code.value == ""
     form.submit()  # a second click only says it is done
@@ -181,11 +187,22 @@ def test_cleanup_removes_policy_keys_and_file_first_in_awss_order(ctx, iam, enab
     run_40(ctx, kf, qr)
     iam.create_user(UserName="not-the-kits", Path=PATH)
     plan = hh.plan_cleanup(ctx, USER, PATH, DEVICE, qr, kf)
-    assert plan.access.delete_policy and len(plan.access.keys) == 1 and plan.access.delete_file and not plan.access.foreign
+    assert (
+        plan.access.delete_policy and len(plan.access.keys) == 1 and plan.access.delete_file and not plan.access.foreign
+    )
     ctx.report.reports.clear()
     hh.run_cleanup(ctx, plan)
     out = shown(ctx)
-    order = ["unset ", "delete-user-policy", "delete-access-key", "rm ${FILE_ACCESS_KEY}", "deactivate-mfa-device", "delete-virtual-mfa-device", "delete-user \\\n", "rm ${FILE_MFA_OUTFILE}"]
+    order = [
+        "unset ",
+        "delete-user-policy",
+        "delete-access-key",
+        "rm ${FILE_ACCESS_KEY}",
+        "deactivate-mfa-device",
+        "delete-virtual-mfa-device",
+        "delete-user \\\n",
+        "rm ${FILE_MFA_OUTFILE}",
+    ]
     positions = [out.index(step) for step in order]
     assert positions == sorted(positions), out
     hh.verify_cleanup(ctx, USER, DEVICE, qr, kf)
@@ -201,7 +218,9 @@ def test_cleanup_deletes_nothing_when_a_key_was_made_in_a_terminal_and_names_it(
     assert plan.empty and any(credentials.mask(foreign) in reason for reason in plan.refused)
     assert not any(credentials.mask(kit_key) in reason for reason in plan.refused)  # the kit's own key is not a reason
     hh.run_cleanup(ctx, plan)  # all or nothing: not half-cleaned
-    assert sorted(k["AccessKeyId"] for k in iam.list_access_keys(UserName=USER)["AccessKeyMetadata"]) == sorted([kit_key, foreign])
+    assert sorted(k["AccessKeyId"] for k in iam.list_access_keys(UserName=USER)["AccessKeyMetadata"]) == sorted(
+        [kit_key, foreign]
+    )
     assert len(iam.list_virtual_mfa_devices()["VirtualMFADevices"]) == 1 and expand(kf).exists()
 
 
@@ -245,7 +264,11 @@ def test_workshop_cleanup_deletes_only_the_kits_key_and_policy(ctx, iam, enabled
     kits = hh.create_access_key(ctx, USER, kf)
     hh.put_mfa_policy(ctx, USER)
     foreign = iam.create_access_key(UserName=USER)["AccessKey"]["AccessKeyId"]
-    iam.put_user_policy(UserName=USER, PolicyName="someone-elses", PolicyDocument='{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:GetUser","Resource":"*"}]}')
+    iam.put_user_policy(
+        UserName=USER,
+        PolicyName="someone-elses",
+        PolicyDocument='{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:GetUser","Resource":"*"}]}',
+    )
     assert workshop.cleanup(ctx, yes=True) == 1  # DeleteUser conflicts with what is not the kit's
     assert [k["AccessKeyId"] for k in iam.list_access_keys(UserName=USER)["AccessKeyMetadata"]] == [foreign]
     assert iam.list_user_policies(UserName=USER)["PolicyNames"] == ["someone-elses"]
@@ -274,17 +297,38 @@ def aws(monkeypatch):
         return user_clients[(service, keys.key_id)][0]
 
     monkeypatch.setattr(credentials, "client_for", client_for)
-    ctx = target.Context("aws", iam, sts, ACCOUNT, f"arn:aws:iam::{ACCOUNT}:user/instructor", None, settings=settings.Settings(allowed_account=ACCOUNT), report=hh.Silent())
+    ctx = target.Context(
+        "aws",
+        iam,
+        sts,
+        ACCOUNT,
+        f"arn:aws:iam::{ACCOUNT}:user/instructor",
+        None,
+        settings=settings.Settings(allowed_account=ACCOUNT),
+        report=hh.Silent(),
+    )
     return ctx, iam_stub, user_clients
 
 
 def kit_user(stub, tags=None):
     stub.add_response(
         "get_user",
-        {"User": {"Path": PATH, "UserName": USER, "UserId": "AIDAEXAMPLE0000000001", "Arn": f"arn:aws:iam::{ACCOUNT}:user/handson-cli/{USER}", "CreateDate": datetime.now(timezone.utc)}},
+        {
+            "User": {
+                "Path": PATH,
+                "UserName": USER,
+                "UserId": "AIDAEXAMPLE0000000001",
+                "Arn": f"arn:aws:iam::{ACCOUNT}:user/handson-cli/{USER}",
+                "CreateDate": datetime.now(timezone.utc),
+            }
+        },
         {"UserName": USER},
     )
-    stub.add_response("list_user_tags", {"Tags": [{"Key": "handson-kit", "Value": "iam-mfa"}] + (tags or []), "IsTruncated": False}, {"UserName": USER})
+    stub.add_response(
+        "list_user_tags",
+        {"Tags": [{"Key": "handson-kit", "Value": "iam-mfa"}] + (tags or []), "IsTruncated": False},
+        {"UserName": USER},
+    )
 
 
 def test_aws_31_sends_list_create_and_tag_and_writes_only_the_file(aws, tmp_path):
@@ -292,8 +336,16 @@ def test_aws_31_sends_list_create_and_tag_and_writes_only_the_file(aws, tmp_path
     kf = key_file(tmp_path)
     kit_user(stub)
     stub.add_response("list_access_keys", {"AccessKeyMetadata": [], "IsTruncated": False}, {"UserName": USER})
-    stub.add_response("list_user_tags", {"Tags": [{"Key": "handson-kit", "Value": "iam-mfa"}], "IsTruncated": False}, {"UserName": USER})
-    stub.add_response("create_access_key", {"AccessKey": {"UserName": USER, "AccessKeyId": KEY_ID, "Status": "Active", "SecretAccessKey": SECRET}}, {"UserName": USER})
+    stub.add_response(
+        "list_user_tags",
+        {"Tags": [{"Key": "handson-kit", "Value": "iam-mfa"}], "IsTruncated": False},
+        {"UserName": USER},
+    )
+    stub.add_response(
+        "create_access_key",
+        {"AccessKey": {"UserName": USER, "AccessKeyId": KEY_ID, "Status": "Active", "SecretAccessKey": SECRET}},
+        {"UserName": USER},
+    )
     stub.add_response("tag_user", {}, {"UserName": USER, "Tags": [{"Key": "handson-access-key", "Value": KEY_ID}]})
     assert hh.create_access_key(ctx, USER, kf) == KEY_ID
     stub.assert_no_pending_responses()
@@ -303,7 +355,9 @@ def test_aws_31_sends_list_create_and_tag_and_writes_only_the_file(aws, tmp_path
 
 def test_aws_31_is_refused_without_the_account_guard(aws, tmp_path):
     ctx, stub, _ = aws
-    ctx = dataclasses.replace(ctx, settings=dataclasses.replace(ctx.settings, allowed_account=""))  # HANDSON_AWS_ACCOUNT_ID unset at connect()
+    ctx = dataclasses.replace(
+        ctx, settings=dataclasses.replace(ctx.settings, allowed_account="")
+    )  # HANDSON_AWS_ACCOUNT_ID unset at connect()
     kit_user(stub)
     stub.add_response("list_access_keys", {"AccessKeyMetadata": [], "IsTruncated": False}, {"UserName": USER})
     stub.add_response("list_user_tags", {"Tags": [], "IsTruncated": False}, {"UserName": USER})
@@ -321,24 +375,51 @@ def test_aws_40_sends_the_policy_and_uses_the_users_key_then_the_session(aws, tm
     kf.chmod(0o600)
     serial = f"arn:aws:iam::{ACCOUNT}:mfa/{DEVICE}"
     kit_user(stub)
-    stub.add_response("put_user_policy", {}, {"UserName": USER, "PolicyName": KIT_POLICY_NAME, "PolicyDocument": mfa_policy.policy_document()})
-    stub.add_response("list_user_policies", {"PolicyNames": [KIT_POLICY_NAME], "IsTruncated": False}, {"UserName": USER})
+    stub.add_response(
+        "put_user_policy",
+        {},
+        {"UserName": USER, "PolicyName": KIT_POLICY_NAME, "PolicyDocument": mfa_policy.policy_document()},
+    )
+    stub.add_response(
+        "list_user_policies", {"PolicyNames": [KIT_POLICY_NAME], "IsTruncated": False}, {"UserName": USER}
+    )
     hh.put_mfa_policy(ctx, USER)
     keys = hh.user_keys(ctx, str(kf))
     ustub = clients.setdefault(("iam", KEY_ID), stubbed("iam"))[1]
-    ustub.add_client_error("list_users", "AccessDenied", "User: x is not authorized to perform: iam:ListUsers", 403, expected_params={"PathPrefix": PATH})
+    ustub.add_client_error(
+        "list_users",
+        "AccessDenied",
+        "User: x is not authorized to perform: iam:ListUsers",
+        403,
+        expected_params={"PathPrefix": PATH},
+    )
     assert hh.protected_read(ctx, keys, USER, PATH).code == "AccessDenied"
-    stub.add_response("list_mfa_devices", {"MFADevices": [{"UserName": USER, "SerialNumber": serial, "EnableDate": datetime.now(timezone.utc)}]}, {"UserName": USER})
+    stub.add_response(
+        "list_mfa_devices",
+        {"MFADevices": [{"UserName": USER, "SerialNumber": serial, "EnableDate": datetime.now(timezone.utc)}]},
+        {"UserName": USER},
+    )
     assert hh.mfa_serial(ctx, USER) == serial
     sstub = clients.setdefault(("sts", KEY_ID), stubbed("sts"))[1]
     sstub.add_client_error(
-        "get_session_token", "AccessDenied", "MultiFactorAuthentication failed with invalid MFA one time pass code.", 403, expected_params={"SerialNumber": serial, "TokenCode": "000000"}
+        "get_session_token",
+        "AccessDenied",
+        "MultiFactorAuthentication failed with invalid MFA one time pass code.",
+        403,
+        expected_params={"SerialNumber": serial, "TokenCode": "000000"},
     )
     assert hh.wrong_code_refused(ctx, keys, serial) == "AccessDenied"
     expires = datetime.now(timezone.utc) + timedelta(hours=12)
     sstub.add_response(
         "get_session_token",
-        {"Credentials": {"AccessKeyId": SESSION_KEY_ID, "SecretAccessKey": SECRET, "SessionToken": "FwoGZXIvYXdzEXAMPLE", "Expiration": expires}},
+        {
+            "Credentials": {
+                "AccessKeyId": SESSION_KEY_ID,
+                "SecretAccessKey": SECRET,
+                "SessionToken": "FwoGZXIvYXdzEXAMPLE",
+                "Expiration": expires,
+            }
+        },
         {"SerialNumber": serial, "TokenCode": "123456"},
     )
     session = mfa_session.get_session_token(ctx, keys, serial, "１２３ ４５６")  # normalised before it is sent
@@ -347,7 +428,15 @@ def test_aws_40_sends_the_policy_and_uses_the_users_key_then_the_session(aws, tm
     sess_stub.add_response(
         "list_users",
         {
-            "Users": [{"Path": PATH, "UserName": USER, "UserId": "AIDAEXAMPLE0000000001", "Arn": "arn:aws:iam::111122223333:user/handson-cli/x", "CreateDate": datetime.now(timezone.utc)}],
+            "Users": [
+                {
+                    "Path": PATH,
+                    "UserName": USER,
+                    "UserId": "AIDAEXAMPLE0000000001",
+                    "Arn": "arn:aws:iam::111122223333:user/handson-cli/x",
+                    "CreateDate": datetime.now(timezone.utc),
+                }
+            ],
             "IsTruncated": False,
         },
         {"PathPrefix": PATH},
@@ -381,8 +470,13 @@ def test_aws_a_fresh_key_is_retried_until_aws_knows_it(aws, monkeypatch):
     monkeypatch.setattr(credentials.time, "sleep", lambda s: None)
     keys = credentials.Keys(KEY_ID, SECRET)
     sstub = clients.setdefault(("sts", KEY_ID), stubbed("sts"))[1]
-    sstub.add_client_error("get_caller_identity", "InvalidClientTokenId", "The security token included in the request is invalid.", 403)
-    sstub.add_response("get_caller_identity", {"UserId": "AIDAEXAMPLE", "Account": ACCOUNT, "Arn": f"arn:aws:iam::{ACCOUNT}:user/handson-cli/{USER}"})
+    sstub.add_client_error(
+        "get_caller_identity", "InvalidClientTokenId", "The security token included in the request is invalid.", 403
+    )
+    sstub.add_response(
+        "get_caller_identity",
+        {"UserId": "AIDAEXAMPLE", "Account": ACCOUNT, "Arn": f"arn:aws:iam::{ACCOUNT}:user/handson-cli/{USER}"},
+    )
     assert hh.caller_arn(ctx, keys).endswith(USER)
     sstub.assert_no_pending_responses()
 

@@ -25,7 +25,13 @@ def learner(ctx, iam, tmp_path):
     hh.create_access_key(ctx, USER, key_file)
     hh.put_mfa_policy(ctx, USER)
     backup_qr = mfa_outfile(os.path.dirname(qr), BACKUP)
-    return {"qr": qr, "serial": serial, "key_file": key_file, "keys": access_key.read_key_file(expand(key_file)), "backup_qr": backup_qr}
+    return {
+        "qr": qr,
+        "serial": serial,
+        "key_file": key_file,
+        "keys": access_key.read_key_file(expand(key_file)),
+        "backup_qr": backup_qr,
+    }
 
 
 def add_backup(ctx, learner):
@@ -74,7 +80,9 @@ def test_aws_allows_at_most_eight_mfa_devices_per_user(ctx, iam, learner):
     def enable(name):
         created = iam.create_virtual_mfa_device(VirtualMFADeviceName=name)["VirtualMFADevice"]
         code1, code2 = totp.authenticator_codes(created["Base32StringSeed"].decode(), 2)
-        iam.enable_mfa_device(UserName=USER, SerialNumber=created["SerialNumber"], AuthenticationCode1=code1, AuthenticationCode2=code2)
+        iam.enable_mfa_device(
+            UserName=USER, SerialNumber=created["SerialNumber"], AuthenticationCode1=code1, AuthenticationCode2=code2
+        )
 
     for n in range(7):  # 1 + 7 = 8
         enable(f"extra-{n}")
@@ -102,7 +110,9 @@ def test_cleanup_removes_the_backup_device_its_qr_and_both_policies(ctx, iam, le
     assert not expand(learner["backup_qr"]).exists() and not expand(learner["qr"]).exists()
 
 
-@pytest.mark.parametrize("case", ["untagged backup device", "backup QR file of other content", "backup assigned to another user"])
+@pytest.mark.parametrize(
+    "case", ["untagged backup device", "backup QR file of other content", "backup assigned to another user"]
+)
 def test_cleanup_with_a_backup_that_is_not_the_kits_deletes_nothing(ctx, iam, learner, case):
     serial = f"arn:aws:iam::123456789012:mfa/{BACKUP}"
     if case == "untagged backup device":
@@ -116,7 +126,9 @@ def test_cleanup_with_a_backup_that_is_not_the_kits_deletes_nothing(ctx, iam, le
         iam.deactivate_mfa_device(UserName=USER, SerialNumber=serial)
         iam.create_user(UserName="someone")
         code1, code2 = totp.authenticator_codes(totp.secret_from_qr(expand(learner["backup_qr"])), 2)
-        iam.enable_mfa_device(UserName="someone", SerialNumber=serial, AuthenticationCode1=code1, AuthenticationCode2=code2)
+        iam.enable_mfa_device(
+            UserName="someone", SerialNumber=serial, AuthenticationCode1=code1, AuthenticationCode2=code2
+        )
     before = iam_state(iam), sorted(os.listdir(expand(learner["qr"]).parent))
     plan = hh.plan_cleanup(ctx, USER, PATH, DEVICE, learner["qr"], learner["key_file"])
     assert plan.refused and plan.empty
@@ -137,12 +149,17 @@ def test_workshop_cleanup_removes_a_backup_device_made_but_never_enabled(ctx, ia
     hh.create_virtual_mfa_device(ctx, BACKUP, str(tmp_path / "backup.png"))
     iam.create_virtual_mfa_device(VirtualMFADeviceName=BACKUP + "-not-the-kits")
     assert workshop.cleanup(ctx, yes=True) == 0
-    assert [d["SerialNumber"].rsplit("/", 1)[1] for d in iam.list_virtual_mfa_devices()["VirtualMFADevices"]] == [BACKUP + "-not-the-kits"]
+    assert [d["SerialNumber"].rsplit("/", 1)[1] for d in iam.list_virtual_mfa_devices()["VirtualMFADevices"]] == [
+        BACKUP + "-not-the-kits"
+    ]
 
 
 def test_the_rooms_scope_reaches_the_participants_backup_device_and_no_others():
     policy = room.scope_policy("alice")
     [own] = [s for s in policy["Statement"] if s["Sid"] == "OwnDevice"]
-    assert own["Resource"] == ["arn:aws:iam::123456789012:mfa/handson-cli-basic-user-mfa-alice", "arn:aws:iam::123456789012:mfa/handson-cli-basic-user-mfa-backup-alice"]
+    assert own["Resource"] == [
+        "arn:aws:iam::123456789012:mfa/handson-cli-basic-user-mfa-alice",
+        "arn:aws:iam::123456789012:mfa/handson-cli-basic-user-mfa-backup-alice",
+    ]
     assert "bob" not in json.dumps(policy)
     assert hh.scoped(SEED_BACKUP_DEVICE_NAME, "alice") == "handson-cli-basic-user-mfa-backup-alice"

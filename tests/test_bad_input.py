@@ -18,7 +18,10 @@ FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
 
 def iam_state(iam):
     users = sorted((u["UserName"], u["Path"]) for u in iam.list_users()["Users"])
-    devices = sorted((d["SerialNumber"], d.get("User", {}).get("UserName")) for d in iam.list_virtual_mfa_devices()["VirtualMFADevices"])
+    devices = sorted(
+        (d["SerialNumber"], d.get("User", {}).get("UserName"))
+        for d in iam.list_virtual_mfa_devices()["VirtualMFADevices"]
+    )
     return users, devices
 
 
@@ -48,9 +51,20 @@ CODE_CASES = [
     ("another device's codes", lambda s, o, n: pair(o, n), "InvalidAuthenticationCode"),
     ("made-up codes", lambda s, o, n: ("000000", "111111"), "InvalidAuthenticationCode"),
     ("full-width digits", lambda s, o, n: (pair(s, n)[0].translate(FULL_WIDTH), pair(s, n)[1]), None),
-    ("spaces inside (as apps show them)", lambda s, o, n: (pair(s, n)[0][:3] + " " + pair(s, n)[0][3:], pair(s, n)[1]), None),
+    (
+        "spaces inside (as apps show them)",
+        lambda s, o, n: (pair(s, n)[0][:3] + " " + pair(s, n)[0][3:], pair(s, n)[1]),
+        None,
+    ),
     ("surrounding tabs and newlines", lambda s, o, n: ("\t" + pair(s, n)[0] + "\n", " " + pair(s, n)[1]), None),
-    ("full-width spaces and digits", lambda s, o, n: ("\u3000" + pair(s, n)[0].translate(FULL_WIDTH), pair(s, n)[1].translate(FULL_WIDTH) + "\u3000"), None),
+    (
+        "full-width spaces and digits",
+        lambda s, o, n: (
+            "\u3000" + pair(s, n)[0].translate(FULL_WIDTH),
+            pair(s, n)[1].translate(FULL_WIDTH) + "\u3000",
+        ),
+        None,
+    ),
     ("previous pair (a slow learner)", lambda s, o, n: pair(s, n, -1), None),
 ]
 
@@ -59,7 +73,9 @@ CODE_CASES = [
 def prepared(ctx, iam, tmp_path):
     qr = outfile(tmp_path)
     serial = make_user_and_device(ctx, qr)
-    other = iam.create_virtual_mfa_device(VirtualMFADeviceName="another-device")["VirtualMFADevice"]["Base32StringSeed"].decode()
+    other = iam.create_virtual_mfa_device(VirtualMFADeviceName="another-device")["VirtualMFADevice"][
+        "Base32StringSeed"
+    ].decode()
     return serial, totp.secret_from_qr(qr), other
 
 
@@ -132,7 +148,10 @@ def test_device_exists_unassigned_but_qr_file_lost(ctx, iam, tmp_path):
     serial = make_user_and_device(ctx, qr)
     expand(qr).unlink()
     before = iam_state(iam)
-    for attempt in (lambda: hh.create_virtual_mfa_device(ctx, DEVICE, qr), lambda: asyncio.run(hh.enable_with_form(ctx, USER, serial, qr))):
+    for attempt in (
+        lambda: hh.create_virtual_mfa_device(ctx, DEVICE, qr),
+        lambda: asyncio.run(hh.enable_with_form(ctx, USER, serial, qr)),
+    ):
         with pytest.raises(hh.HandsonError) as err:
             attempt()
         assert err.value.code == "QrFileMissing" and "一度しか返さない" in err.value.message
@@ -156,7 +175,9 @@ def test_user_missing_device_missing_and_device_of_another_user(ctx, iam, tmp_pa
     assert err.value.code == "NoDevice" and "21_create_virtual_mfa_device" in err.value.message
     assert iam_state(iam) == before
     iam.create_user(UserName="someone-else")
-    iam.enable_mfa_device(UserName="someone-else", SerialNumber=serial, AuthenticationCode1=codes[0], AuthenticationCode2=codes[1])
+    iam.enable_mfa_device(
+        UserName="someone-else", SerialNumber=serial, AuthenticationCode1=codes[0], AuthenticationCode2=codes[1]
+    )
     hh.create_user(ctx, USER, PATH)
     before = iam_state(iam)
     with pytest.raises(hh.HandsonError) as err:
@@ -177,9 +198,17 @@ def test_user_exists_under_another_path_is_not_the_kits(ctx, iam):
 # 23's resync takes its two codes through the same checks as 22's enable; (case, codes from
 # (seed, the codes that enabled the device, now), expected HandsonError code or None when resynced)
 RESYNC_CASES = [
-    *[(case, make, expected) for case, make, expected in CODE_CASES if expected in ("EmptyCode", "WrongLength", "NotDigits", "SameCode")],
+    *[
+        (case, make, expected)
+        for case, make, expected in CODE_CASES
+        if expected in ("EmptyCode", "WrongLength", "NotDigits", "SameCode")
+    ],
     ("the codes that enabled it (spent)", lambda s, used, n: used, "InvalidAuthenticationCode"),
-    ("a pair reaching back to a spent code", lambda s, used, n: (used[1], totp_at(s, n + 30)), "InvalidAuthenticationCode"),
+    (
+        "a pair reaching back to a spent code",
+        lambda s, used, n: (used[1], totp_at(s, n + 30)),
+        "InvalidAuthenticationCode",
+    ),
     ("made-up codes", lambda s, used, n: ("000000", "111111"), "InvalidAuthenticationCode"),
     ("ten minutes ago", lambda s, used, n: pair(s, n - 600), "InvalidAuthenticationCode"),
     ("the next two codes, full-width", lambda s, used, n: tuple(c.translate(FULL_WIDTH) for c in pair(s, n, 2)), None),
@@ -210,7 +239,9 @@ def test_resync_before_22_or_for_another_users_device_names_what_to_do(ctx, iam,
         hh.resync_mfa_device(ctx, USER, serial, *codes)
     assert err.value.code == "NotAssigned" and "22_enable_virtual_mfa_device" in err.value.message
     iam.create_user(UserName="someone-else")
-    iam.enable_mfa_device(UserName="someone-else", SerialNumber=serial, AuthenticationCode1=codes[0], AuthenticationCode2=codes[1])
+    iam.enable_mfa_device(
+        UserName="someone-else", SerialNumber=serial, AuthenticationCode1=codes[0], AuthenticationCode2=codes[1]
+    )
     with pytest.raises(hh.HandsonError) as err:
         hh.resync_mfa_device(ctx, USER, serial, *totp.authenticator_codes(seed, 2))
     assert err.value.code == "NotAssigned" and "someone-else" in err.value.message

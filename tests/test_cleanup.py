@@ -74,7 +74,10 @@ def test_one_participants_cleanup_never_touches_another_participants_resources(s
     done = {}
     for who in ("田中", "佐藤"):
         ctx = hh.connect(hh.Silent(), participant=who)
-        user, device = settings.scoped("handson-cli-basic-user", who), settings.scoped("handson-cli-basic-user-mfa", who)
+        user, device = (
+            settings.scoped("handson-cli-basic-user", who),
+            settings.scoped("handson-cli-basic-user-mfa", who),
+        )
         qr = str(tmp_path / who / f"{device}.png")
         hh.create_user(ctx, user, "/handson-cli/")
         serial = hh.create_virtual_mfa_device(ctx, device, qr)
@@ -95,7 +98,9 @@ def test_a_cleanup_leaves_a_same_named_user_of_another_participant_alone(sandbox
     ctx = hh.connect(hh.Silent(), participant="mallory")
     name = settings.scoped("handson-cli-basic-user", "alice")
     iam.create_user(UserName=name, Path="/handson-cli/", Tags=settings.kit_tags("alice"))
-    plan = hh.plan_cleanup(ctx, name, "/handson-cli/", settings.scoped("handson-cli-basic-user-mfa", "alice"), str(tmp_path / "x.png"))
+    plan = hh.plan_cleanup(
+        ctx, name, "/handson-cli/", settings.scoped("handson-cli-basic-user-mfa", "alice"), str(tmp_path / "x.png")
+    )
     assert plan.empty and plan.refused
     hh.run_cleanup(ctx, plan)
     assert [u["UserName"] for u in iam.list_users()["Users"]] == [name]
@@ -149,11 +154,22 @@ ATTACHED = [
     (
         "an inline policy",
         lambda iam: iam.put_user_policy(
-            UserName="handson-cli-basic-user", PolicyName="p", PolicyDocument='{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:GetUser","Resource":"*"}]}'
+            UserName="handson-cli-basic-user",
+            PolicyName="p",
+            PolicyDocument='{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:GetUser","Resource":"*"}]}',
         ),
     ),
-    ("a login profile", lambda iam: iam.create_login_profile(UserName="handson-cli-basic-user", Password="Passw0rd!Passw0rd!")),
-    ("a group", lambda iam: (iam.create_group(GroupName="g"), iam.add_user_to_group(GroupName="g", UserName="handson-cli-basic-user"))),
+    (
+        "a login profile",
+        lambda iam: iam.create_login_profile(UserName="handson-cli-basic-user", Password="Passw0rd!Passw0rd!"),
+    ),
+    (
+        "a group",
+        lambda iam: (
+            iam.create_group(GroupName="g"),
+            iam.add_user_to_group(GroupName="g", UserName="handson-cli-basic-user"),
+        ),
+    ),
 ]
 
 

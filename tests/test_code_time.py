@@ -43,7 +43,14 @@ class Phone:
         iam.create_user(UserName=name)
         self.seed, self.serial = created["Base32StringSeed"].decode(), created["SerialNumber"]
         key = iam.create_access_key(UserName=name)["AccessKey"]
-        self.sts = boto3.client("sts", endpoint_url=sandbox.url, region_name="ap-northeast-1", aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"], config=NO_RETRY)
+        self.sts = boto3.client(
+            "sts",
+            endpoint_url=sandbox.url,
+            region_name="ap-northeast-1",
+            aws_access_key_id=key["AccessKeyId"],
+            aws_secret_access_key=key["SecretAccessKey"],
+            config=NO_RETRY,
+        )
         self.step = int(time.time() // 30)
 
     def code(self, step):
@@ -53,10 +60,22 @@ class Phone:
         return self.code(second - 1), self.code(second)
 
     def enable(self, codes):
-        return answer(self.iam.enable_mfa_device, UserName=self.name, SerialNumber=self.serial, AuthenticationCode1=codes[0], AuthenticationCode2=codes[1])
+        return answer(
+            self.iam.enable_mfa_device,
+            UserName=self.name,
+            SerialNumber=self.serial,
+            AuthenticationCode1=codes[0],
+            AuthenticationCode2=codes[1],
+        )
 
     def resync(self, codes):
-        return answer(self.iam.resync_mfa_device, UserName=self.name, SerialNumber=self.serial, AuthenticationCode1=codes[0], AuthenticationCode2=codes[1])
+        return answer(
+            self.iam.resync_mfa_device,
+            UserName=self.name,
+            SerialNumber=self.serial,
+            AuthenticationCode1=codes[0],
+            AuthenticationCode2=codes[1],
+        )
 
     def session(self, code, serial=None):
         return answer(self.sts.get_session_token, SerialNumber=serial or self.serial, TokenCode=code)
@@ -81,12 +100,31 @@ def wrong(codes_to_avoid):
 
 # (case, the pair by phone, EnableMFADevice's error, the explanation: minutes from a step distance, or None)
 ENABLE_CASES = [
-    *[(f"in time or late within 5 minutes ({d:+d} steps)", lambda p, d=d: p.pair(d), None, None) for d in (0, -1, -9, 9)],
-    *[(f"right codes {d / 2:+g} minutes off", lambda p, d=d: p.pair(d), "InvalidAuthenticationCode", d) for d in (-12, -20, -29, 12, 20, 29)],
-    *[(f"right codes beyond 15 minutes ({d:+d} steps)", lambda p, d=d: p.pair(d), "InvalidAuthenticationCode", None) for d in (-33, 33)],
+    *[
+        (f"in time or late within 5 minutes ({d:+d} steps)", lambda p, d=d: p.pair(d), None, None)
+        for d in (0, -1, -9, 9)
+    ],
+    *[
+        (f"right codes {d / 2:+g} minutes off", lambda p, d=d: p.pair(d), "InvalidAuthenticationCode", d)
+        for d in (-12, -20, -29, 12, 20, 29)
+    ],
+    *[
+        (f"right codes beyond 15 minutes ({d:+d} steps)", lambda p, d=d: p.pair(d), "InvalidAuthenticationCode", None)
+        for d in (-33, 33)
+    ],
     ("swapped, 10 minutes ago", lambda p: p.pair(-20)[::-1], "InvalidAuthenticationCode", None),
-    ("the first right 10 minutes ago, the second wrong", lambda p: (p.code(-21), wrong({p.code(-20)})), "InvalidAuthenticationCode", None),
-    ("the first wrong, the second right now", lambda p: (wrong({p.code(-1)}), p.code(0)), "InvalidAuthenticationCode", None),
+    (
+        "the first right 10 minutes ago, the second wrong",
+        lambda p: (p.code(-21), wrong({p.code(-20)})),
+        "InvalidAuthenticationCode",
+        None,
+    ),
+    (
+        "the first wrong, the second right now",
+        lambda p: (wrong({p.code(-1)}), p.code(0)),
+        "InvalidAuthenticationCode",
+        None,
+    ),
     ("two steps apart, 10 minutes ago", lambda p: (p.code(-22), p.code(-20)), "InvalidAuthenticationCode", None),
     ("made-up codes", lambda p: ("000000", "111111"), "InvalidAuthenticationCode", None),
 ]
@@ -155,7 +193,10 @@ def test_another_users_device_and_throttling_explain_nothing(phone, iam, sandbox
     assert other.enable(other.pair(0)) == (None, None)
     assert other.session(phone.code(-20), serial=phone.serial) == ("AccessDenied", None)  # my device, another's key
     mine = {phone.code(s) for s in range(-35, 36)}
-    assert phone.session(next(other.code(s) for s in range(-20, -30, -1) if other.code(s) not in mine)) == ("AccessDenied", None)  # another device's
+    assert phone.session(next(other.code(s) for s in range(-20, -30, -1) if other.code(s) not in mine)) == (
+        "AccessDenied",
+        None,
+    )  # another device's
     for _ in range(otp.MAX_WRONG_CODES - 1):
         assert phone.session(wrong(mine)) == ("AccessDenied", None)
     assert phone.session(phone.code(-20)) == ("Throttling", None)  # no oracle past the throttle
@@ -202,7 +243,11 @@ def test_the_kit_says_which_time_and_what_to_do(ctx, tmp_path):
     with pytest.raises(HandsonError) as behind:
         mfa.enable_mfa_device(ctx, "learner", serial, *pair(-20))
     assert behind.value.code == "InvalidAuthenticationCode"
-    assert any(f"約{m}分前" in behind.value.message for m in (10, 11)) and "遅れている" in behind.value.message and "自動設定" in behind.value.message
+    assert (
+        any(f"約{m}分前" in behind.value.message for m in (10, 11))
+        and "遅れている" in behind.value.message
+        and "自動設定" in behind.value.message
+    )
     with pytest.raises(HandsonError) as ahead:
         mfa.enable_mfa_device(ctx, "learner", serial, *pair(20))
     assert any(f"約{m}分後" in ahead.value.message for m in (9, 10)) and "進んでいる" in ahead.value.message
@@ -218,14 +263,24 @@ def test_the_kit_says_which_time_and_what_to_do(ctx, tmp_path):
     keys = credentials.Keys(key_id, open(key_file).read().split()[1])
     with pytest.raises(HandsonError) as late:
         mfa_session.get_session_token(ctx, keys, serial, totp_at(seed, (step + 1) * 30))  # the phone's current code
-    assert late.value.code == "InvalidMfaCode" and "23_resync_virtual_mfa_device" in late.value.message and "別の時刻" in late.value.message
+    assert (
+        late.value.code == "InvalidMfaCode"
+        and "23_resync_virtual_mfa_device" in late.value.message
+        and "別の時刻" in late.value.message
+    )
     for text in (behind.value.message, ahead.value.message, resync.value.message, late.value.message):
         assert seed not in text and not any(totp_at(seed, (step + s) * 30) in text for s in range(-25, 25))
 
 
 def test_real_aws_keeps_the_plain_message():
     """Real AWS sends no such header; were one there, a real-AWS context would not read it."""
-    error = ClientError({"Error": {"Code": "InvalidAuthenticationCode", "Message": "x"}, "ResponseMetadata": {"HTTPHeaders": {HEADER: "-10"}}}, "EnableMFADevice")
+    error = ClientError(
+        {
+            "Error": {"Code": "InvalidAuthenticationCode", "Message": "x"},
+            "ResponseMetadata": {"HTTPHeaders": {HEADER: "-10"}},
+        },
+        "EnableMFADevice",
+    )
     real = target.Context("aws", None, None, "111122223333", "arn:aws:iam::111122223333:user/instructor", None)
     box = target.Context("sandbox", None, None, "123456789012", "arn", "http://127.0.0.1:1")
     assert code_time.explain_pair(real, error) is None and code_time.explain_code(real, error) is None

@@ -53,7 +53,12 @@ class Lab:
         self.root.mkdir()
         self.token = secrets.token_hex(16)
         env = {k: v for k, v in os.environ.items() if k != "HANDSON_AUTO_MFA"}  # the learner's phone is the test
-        for name in ("JUPYTERLAB_SETTINGS_DIR", "JUPYTERLAB_WORKSPACES_DIR", "JUPYTER_RUNTIME_DIR", "JUPYTER_CONFIG_DIR"):
+        for name in (
+            "JUPYTERLAB_SETTINGS_DIR",
+            "JUPYTERLAB_WORKSPACES_DIR",
+            "JUPYTER_RUNTIME_DIR",
+            "JUPYTER_CONFIG_DIR",
+        ):
             env[name] = str(tmp / name.lower())
         self._settings(Path(env["JUPYTERLAB_SETTINGS_DIR"]))
         self.log = open(tmp / "lab.log", "w")
@@ -127,7 +132,9 @@ class Lab:
 @pytest.fixture(scope="module")
 def browser():
     if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium not found at {CHROMIUM}: install it with `apt-get install chromium-headless-shell` (.ci/run does this)")
+        pytest.fail(
+            f"Chromium not found at {CHROMIUM}: install it with `apt-get install chromium-headless-shell` (.ci/run does this)"
+        )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -212,7 +219,9 @@ def phone_scans_screen(page, screenshot_name=None):
     """Wait for the QR on screen, then read it the way a phone camera does: from the pixels."""
     qr = page.locator("img.handson-qr")
     qr.wait_for(state="visible", timeout=60_000)
-    page.wait_for_function("() => { const i = document.querySelector('img.handson-qr'); return i && i.complete && i.naturalWidth > 0; }")
+    page.wait_for_function(
+        "() => { const i = document.querySelector('img.handson-qr'); return i && i.complete && i.naturalWidth > 0; }"
+    )
     qr.scroll_into_view_if_needed()
     if screenshot_name:
         shot(page, screenshot_name)
@@ -272,7 +281,13 @@ def close_notebook(page):
 
 def test_run_all_from_preparation_to_cleanup_in_the_browser(page, lab, folder, iam, sandbox):
     started = time.monotonic()
-    for name in ["01_preparation", "10_create_iam_user", "21_create_virtual_mfa_device", "22_enable_virtual_mfa_device", "90_cleanup"]:
+    for name in [
+        "01_preparation",
+        "10_create_iam_user",
+        "21_create_virtual_mfa_device",
+        "22_enable_virtual_mfa_device",
+        "90_cleanup",
+    ]:
         if name.startswith("01"):
             open_notebook(page, lab, f"{folder}/{name}.ipynb")
         else:
@@ -367,10 +382,14 @@ def test_one_learner_from_a_lost_qr_to_mfa_protected_access(page, lab, folder, i
         page.wait_for_function("() => document.querySelector('.handson-token-code input').value === ''")
         status.scroll_into_view_if_needed()
         shot(page, "06_wrong_session_code")
-        box.press_sequentially(authenticator_codes(totp.secret, 1)[0].translate(FULL_WIDTH))  # what the phone shows now, typed with an IME
+        box.press_sequentially(
+            authenticator_codes(totp.secret, 1)[0].translate(FULL_WIDTH)
+        )  # what the phone shows now, typed with an IME
         page.locator("button.handson-get-session").click()
         status.get_by_text("一時的な認証情報を取得しました").wait_for(timeout=30_000)
-        page.get_by_text("✔ 完了確認: アクセスキーだけでは拒否され、MFAで取得した一時的な認証情報では成功する").first.wait_for(timeout=60_000)
+        page.get_by_text(
+            "✔ 完了確認: アクセスキーだけでは拒否され、MFAで取得した一時的な認証情報では成功する"
+        ).first.wait_for(timeout=60_000)
         wait_idle(page)
         shot(page, "07_mfa_protected_access")
         assert iam_state(iam) == before

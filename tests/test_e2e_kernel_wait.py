@@ -25,7 +25,11 @@ from test_bad_input import iam_state
 REPO = Path(__file__).resolve().parents[1]
 IPYKERNEL6_PYTHON = Path(os.environ.get("HANDSON_IPYKERNEL6_PYTHON", REPO / ".venv-ipykernel6" / "bin" / "python"))
 PYTHONS = {"7.4": Path(sys.executable), "6.31": IPYKERNEL6_PYTHON}
-ENABLE_CELL = next(c.source for c in nbformat.read(REPO / "notebooks" / "22_enable_virtual_mfa_device.ipynb", as_version=4).cells if c.cell_type == "code" and "enable_with_form" in c.source)
+ENABLE_CELL = next(
+    c.source
+    for c in nbformat.read(REPO / "notebooks" / "22_enable_virtual_mfa_device.ipynb", as_version=4).cells
+    if c.cell_type == "code" and "enable_with_form" in c.source
+)
 NEXT_CELL = "print('next cell:', ENABLE_RESULT)"
 
 
@@ -39,10 +43,14 @@ class Kernel:
             pytest.fail(f"{python} is missing: `make test` builds it (tests/requirements-ipykernel6.txt)")
         spec_dir = tmp / "kernels" / "handson-test"
         spec_dir.mkdir(parents=True)
-        spec_dir.joinpath("kernel.json").write_text(f'{{"argv": ["{python}", "-m", "ipykernel_launcher", "-f", "{{connection_file}}"], "display_name": "test", "language": "python"}}')
+        spec_dir.joinpath("kernel.json").write_text(
+            f'{{"argv": ["{python}", "-m", "ipykernel_launcher", "-f", "{{connection_file}}"], "display_name": "test", "language": "python"}}'
+        )
         env = {k: v for k, v in os.environ.items() if k != "HANDSON_AUTO_MFA"}  # a learner: nobody types for them
         env["PYTHONPATH"] = str(REPO)  # the kit from this work tree, also in the ipykernel 6 environment
-        self.km = IPCKernelManager(kernel_name="handson-test", kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(tmp / "kernels")]))
+        self.km = IPCKernelManager(
+            kernel_name="handson-test", kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(tmp / "kernels")])
+        )
         self.km.start_kernel(env=env)
         self.kc = self.km.client()
         self.kc.start_channels()
@@ -64,7 +72,13 @@ class Kernel:
         msg_id = self.kc.execute(code)
         reply = self.reply(msg_id, timeout)
         assert reply["content"]["status"] == "ok", (reply["content"], self.text(msg_id))
-        self.wait_for(lambda m: m["parent_header"].get("msg_id") == msg_id and m["msg_type"] == "status" and m["content"]["execution_state"] == "idle")
+        self.wait_for(
+            lambda m: (
+                m["parent_header"].get("msg_id") == msg_id
+                and m["msg_type"] == "status"
+                and m["content"]["execution_state"] == "idle"
+            )
+        )
         return reply
 
     def reply(self, msg_id: str, timeout: float = 30) -> dict:
@@ -88,7 +102,9 @@ class Kernel:
             self.iopub.append(msg)
             if predicate(msg):
                 return msg
-        raise AssertionError(f"no such iopub message within {timeout} s; last: {[m['msg_type'] for m in self.iopub[-10:]]}")
+        raise AssertionError(
+            f"no such iopub message within {timeout} s; last: {[m['msg_type'] for m in self.iopub[-10:]]}"
+        )
 
     def text(self, msg_id: str) -> str:
         """What a cell showed: its stream and text/plain outputs."""
@@ -119,11 +135,20 @@ class Kernel:
         return msg["header"]["msg_id"]
 
     def type_code(self, box: str, code: str, subshell_id: str | None) -> str:
-        return self.comm_msg(self.widget(described(box)), {"method": "update", "state": {"value": code}, "buffer_paths": []}, subshell_id)
+        return self.comm_msg(
+            self.widget(described(box)), {"method": "update", "state": {"value": code}, "buffer_paths": []}, subshell_id
+        )
 
     def idle(self, msg_id: str) -> None:
         """ipywidgets' front end sends a widget's next change only after the idle status of its last one."""
-        self.wait_for(lambda m: m["parent_header"].get("msg_id") == msg_id and m["msg_type"] == "status" and m["content"]["execution_state"] == "idle", timeout=10)
+        self.wait_for(
+            lambda m: (
+                m["parent_header"].get("msg_id") == msg_id
+                and m["msg_type"] == "status"
+                and m["content"]["execution_state"] == "idle"
+            ),
+            timeout=10,
+        )
 
     def click(self, button: str, subshell_id: str | None) -> None:
         self.comm_msg(self.widget(described(button)), {"method": "custom", "content": {"event": "click"}}, subshell_id)
@@ -166,21 +191,38 @@ def start_waiting_cell(k: Kernel, ctx, tmp_path):
     """Run the notebook's enable cell (the next cell queued behind it); return both ids once it waits."""
     qr = outfile(tmp_path)
     serial = make_user_and_device(ctx, qr)
-    k.run(f"import handson_helpers as hh\nctx = hh.connect()\nIAM_USER_NAME, MFA_DEVICE_SERIAL, FILE_MFA_OUTFILE = {USER!r}, {serial!r}, {qr!r}")
+    k.run(
+        f"import handson_helpers as hh\nctx = hh.connect()\nIAM_USER_NAME, MFA_DEVICE_SERIAL, FILE_MFA_OUTFILE = {USER!r}, {serial!r}, {qr!r}"
+    )
     cell = k.kc.execute(ENABLE_CELL)
     queued = k.kc.execute(NEXT_CELL)
     k.wait_for(lambda m: m["parent_header"].get("msg_id") == cell and m["msg_type"] == "display_data")
     first = k.wait_for(lambda m: value_sent(m).startswith("現在の認証コードが切り替わるまで"))
     # The countdown changes: the cell is in its waiting loop, not finished.
-    k.wait_for(lambda m: m["content"].get("comm_id") == first["content"]["comm_id"] and value_sent(m) not in ("", value_sent(first)))
+    k.wait_for(
+        lambda m: (
+            m["content"].get("comm_id") == first["content"]["comm_id"] and value_sent(m) not in ("", value_sent(first))
+        )
+    )
     time.sleep(1)
-    assert not [m for m in k.iopub if m["parent_header"].get("msg_id") == queued and m["msg_type"] in ("execute_input", "stream")], "the next cell ran while the form was waiting"
+    assert not [
+        m
+        for m in k.iopub
+        if m["parent_header"].get("msg_id") == queued and m["msg_type"] in ("execute_input", "stream")
+    ], "the next cell ran while the form was waiting"
     return cell, queued, qr
 
 
 def finished(k: Kernel, cell: str, queued: str) -> tuple[str, str]:
     """Both cells' outputs once the queued one is done; each must have succeeded."""
-    k.wait_for(lambda m: m["parent_header"].get("msg_id") == queued and m["msg_type"] == "status" and m["content"]["execution_state"] == "idle", timeout=60)
+    k.wait_for(
+        lambda m: (
+            m["parent_header"].get("msg_id") == queued
+            and m["msg_type"] == "status"
+            and m["content"]["execution_state"] == "idle"
+        ),
+        timeout=60,
+    )
     replies = {msg_id: k.reply(msg_id)["content"]["status"] for msg_id in (cell, queued)}
     assert replies == {cell: "ok", queued: "ok"}, (replies, k.text(cell), k.text(queued))
     return k.text(cell), k.text(queued)
@@ -216,7 +258,13 @@ def test_the_cell_waits_for_the_click_and_the_next_cell_runs_after_it(kernel, su
     assert iam_state(iam) != before and iam.list_mfa_devices(UserName=USER)["MFADevices"]
     # One queue keeps the box changes before the click: none of the form's messages went to a
     # subshell's thread (where the kernel says busy), even after the kernel changed the boxes.
-    assert not [m for m in k.iopub if m["parent_header"].get("msg_id") in k.sent and m["content"].get("execution_state") == "busy" and k.version == "7.4"]
+    assert not [
+        m
+        for m in k.iopub
+        if m["parent_header"].get("msg_id") in k.sent
+        and m["content"].get("execution_state") == "busy"
+        and k.version == "7.4"
+    ]
     for text in (shown, next_shown):
         assert code1 not in text and code2 not in text and scan_text(text) == []
 

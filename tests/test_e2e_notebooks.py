@@ -8,7 +8,17 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from helpers import DEVICE, PATH, PHONE, USER, AsyncIPCKernelManager, make_user_and_device, phone_codes, terminal_env, typed
+from helpers import (
+    DEVICE,
+    PATH,
+    PHONE,
+    USER,
+    AsyncIPCKernelManager,
+    make_user_and_device,
+    phone_codes,
+    terminal_env,
+    typed,
+)
 from nbclient import NotebookClient
 from secret_scan import scan_notebook, scan_repo, scan_text
 from test_bad_input import iam_state
@@ -20,14 +30,28 @@ from handson_helpers.settings import SEED_DIR_ACCESS_KEY, SEED_DIR_MFA_OUTFILE, 
 
 REPO = Path(__file__).resolve().parents[1]
 NB_DIR = REPO / "notebooks"
-SECTIONS = ["手順の目的", "設定値の指定", "設定値の確認", "処理の実行", "完了確認", "手順の完了", "(参考) マネジメントコンソールの確認"]
+SECTIONS = [
+    "手順の目的",
+    "設定値の指定",
+    "設定値の確認",
+    "処理の実行",
+    "完了確認",
+    "手順の完了",
+    "(参考) マネジメントコンソールの確認",
+]
 STEPS = [p for p in notebooks() if not p.name.startswith("00_")]
 QR = hh.mfa_outfile(SEED_DIR_MFA_OUTFILE, DEVICE)
 KEY_FILE = hh.access_key_file(SEED_DIR_ACCESS_KEY, USER)
 
 
 def headings(nb):
-    return [line[3:].split(" [")[0] for c in nb.cells if c.cell_type == "markdown" for line in c.source.splitlines() if line.startswith("## ")]
+    return [
+        line[3:].split(" [")[0]
+        for c in nb.cells
+        if c.cell_type == "markdown"
+        for line in c.source.splitlines()
+        if line.startswith("## ")
+    ]
 
 
 def test_names_are_numbered_ascii_and_there_is_a_contents_notebook():
@@ -40,7 +64,13 @@ def test_names_are_numbered_ascii_and_there_is_a_contents_notebook():
 def test_every_link_between_notebooks_leads_to_one():
     import re
 
-    targets = {link for path in notebooks() for cell in nbformat.read(path, as_version=4).cells if cell.cell_type == "markdown" for link in re.findall(r"\]\(([^)#]+\.ipynb)\)", cell.source)}
+    targets = {
+        link
+        for path in notebooks()
+        for cell in nbformat.read(path, as_version=4).cells
+        if cell.cell_type == "markdown"
+        for link in re.findall(r"\]\(([^)#]+\.ipynb)\)", cell.source)
+    }
     assert {"22_enable_virtual_mfa_device.ipynb", "90_cleanup.ipynb"} <= targets
     assert [t for t in targets if not (NB_DIR / t).exists()] == []
 
@@ -67,7 +97,11 @@ def test_stored_outputs_show_a_neutral_home_not_the_rehearsals():
     """Issue 24 (10): the rehearsal's temporary HOME read as if it were the learner's."""
     from handson_helpers.run import NEUTRAL_HOME
 
-    texts = [json.dumps(c.get("outputs", []), ensure_ascii=False) for p in notebooks() for c in nbformat.read(p, as_version=4).cells]
+    texts = [
+        json.dumps(c.get("outputs", []), ensure_ascii=False)
+        for p in notebooks()
+        for c in nbformat.read(p, as_version=4).cells
+    ]
     assert not [t for t in texts if "/tmp/handson-" in t]
     assert any(f"{NEUTRAL_HOME}/environment/" in t for t in texts)
 
@@ -96,7 +130,11 @@ def test_stored_outputs_hold_no_date_that_nbval_would_compare():
                 for text in texts:
                     for regex, replace in _sanitizers():
                         text = re.sub(regex, replace, text)
-                    leftovers += [(path.name, d) for d in re.findall(r"\d{4}-\d{2}-\d{2}|\d{2}:\d{2}:\d{2}", text) if d not in CONSTANT_DATES]
+                    leftovers += [
+                        (path.name, d)
+                        for d in re.findall(r"\d{4}-\d{2}-\d{2}|\d{2}:\d{2}:\d{2}", text)
+                        if d not in CONSTANT_DATES
+                    ]
     assert leftovers == []
 
 
@@ -127,7 +165,13 @@ def prepare(stem, ctx):
 def execute(nb, zygote):
     """Run every cell in a new kernel, then kill it (a kernel forked by the tests' fork server: a new process)."""
     options = {"timeout": 120, "store_widget_state": False, "shutdown_kernel": "immediate"}
-    return NotebookClient(nb, kernel_name="python3", kernel_manager_class=zygote.kernel_manager_class, resources={"metadata": {"path": str(NB_DIR)}}, **options).execute()
+    return NotebookClient(
+        nb,
+        kernel_name="python3",
+        kernel_manager_class=zygote.kernel_manager_class,
+        resources={"metadata": {"path": str(NB_DIR)}},
+        **options,
+    ).execute()
 
 
 def check_outputs(nb):
@@ -138,7 +182,10 @@ def check_outputs(nb):
 
 def end_state(iam):
     users = [u["UserName"] for u in iam.list_users()["Users"]]
-    access = [(len(iam.list_access_keys(UserName=u)["AccessKeyMetadata"]), iam.list_user_policies(UserName=u)["PolicyNames"]) for u in users]
+    access = [
+        (len(iam.list_access_keys(UserName=u)["AccessKeyMetadata"]), iam.list_user_policies(UserName=u)["PolicyNames"])
+        for u in users
+    ]
     return iam_state(iam), expand(QR).exists(), access, expand(KEY_FILE).exists()
 
 
@@ -187,14 +234,23 @@ def test_a_forked_kernel_is_a_kernel_as_jupyter_starts_it(zygote):
     seen = []
     for forked in (False, True):
         manager = zygote.kernel_manager_class if forked else AsyncIPCKernelManager
-        ran = NotebookClient(nb, kernel_name="python3", kernel_manager_class=manager, timeout=60, shutdown_kernel="immediate", resources={"metadata": {"path": str(NB_DIR)}}).execute()
+        ran = NotebookClient(
+            nb,
+            kernel_name="python3",
+            kernel_manager_class=manager,
+            timeout=60,
+            shutdown_kernel="immediate",
+            resources={"metadata": {"path": str(NB_DIR)}},
+        ).execute()
         seen.append(json.loads(ran.cells[0].outputs[0]["text"]))
     real, forked = seen
     assert forked == real and real["already"] == [] and "awscli" not in real["botocore"]
 
 
 BOUNDARIES = [
-    pytest.param(p, i, id=f"{p.stem}-before-cell-{i}", marks=pytest.mark.xdist_group(f"restart-{p.stem}"))  # one reference run per notebook
+    pytest.param(
+        p, i, id=f"{p.stem}-before-cell-{i}", marks=pytest.mark.xdist_group(f"restart-{p.stem}")
+    )  # one reference run per notebook
     for p in STEPS
     for i in [i for i, c in enumerate(nbformat.read(p, as_version=4).cells) if c.cell_type == "code"][1:]
 ]
@@ -308,7 +364,9 @@ def pasted(nb) -> list[str]:
             text = output.get("data", {}).get("text/plain", "")
             label = next((lab for lab in SHELL_LABELS if text.startswith(lab)), None)
             if label:
-                shell = typed(text[len(label) :].split("\n結果:\n")[0])  # the placeholders of the codes, typed from the phone
+                shell = typed(
+                    text[len(label) :].split("\n結果:\n")[0]
+                )  # the placeholders of the codes, typed from the phone
                 if "\n結果:\nAn error occurred (" in text:
                     shell = f"if (\n{shell}\n); then echo 'AWS accepted what it must refuse' >&2; exit 97; fi"  # refused on purpose
                 texts.append(shell)
@@ -319,17 +377,34 @@ def test_pasting_the_stored_notebooks_into_a_terminal_reproduces_each_section(sa
     """10 → 21 → 22 → 23 → 31 → 40 → 90, from the stored outputs alone, through the aws CLI against the
     sandbox. 45 runs in a kernel between them (its commands need the session it keeps in the kernel),
     so that 90's stored commands meet what the run order leaves: 45's policy and backup device too."""
-    env = terminal_env(sandbox, tmp_path, PHONE=PHONE, PATH=f"{zygote.bin}:{Path(sys.executable).parent}:{os.environ['PATH']}")
+    env = terminal_env(
+        sandbox, tmp_path, PHONE=PHONE, PATH=f"{zygote.bin}:{Path(sys.executable).parent}:{os.environ['PATH']}"
+    )
     qr = expand(QR)
     expected_after = {
         "10_create_iam_user": lambda: [u["UserName"] for u in iam.list_users(PathPrefix=PATH)["Users"]] == [USER],
-        "21_create_virtual_mfa_device": lambda: len(iam.list_virtual_mfa_devices()["VirtualMFADevices"]) == 1 and qr.exists(),
-        "22_enable_virtual_mfa_device": lambda: [d.get("User", {}).get("UserName") for d in iam.list_virtual_mfa_devices()["VirtualMFADevices"]] == [USER],
-        "23_resync_virtual_mfa_device": lambda: [d.get("User", {}).get("UserName") for d in iam.list_virtual_mfa_devices()["VirtualMFADevices"]] == [USER],
-        "31_create_access_key": lambda: len(iam.list_access_keys(UserName=USER)["AccessKeyMetadata"]) == 1 and keyfile.exists(),
-        "40_mfa_protected_access": lambda: iam.list_user_policies(UserName=USER)["PolicyNames"] == ["handson-cli-require-mfa"],
+        "21_create_virtual_mfa_device": lambda: (
+            len(iam.list_virtual_mfa_devices()["VirtualMFADevices"]) == 1 and qr.exists()
+        ),
+        "22_enable_virtual_mfa_device": lambda: (
+            [d.get("User", {}).get("UserName") for d in iam.list_virtual_mfa_devices()["VirtualMFADevices"]] == [USER]
+        ),
+        "23_resync_virtual_mfa_device": lambda: (
+            [d.get("User", {}).get("UserName") for d in iam.list_virtual_mfa_devices()["VirtualMFADevices"]] == [USER]
+        ),
+        "31_create_access_key": lambda: (
+            len(iam.list_access_keys(UserName=USER)["AccessKeyMetadata"]) == 1 and keyfile.exists()
+        ),
+        "40_mfa_protected_access": lambda: (
+            iam.list_user_policies(UserName=USER)["PolicyNames"] == ["handson-cli-require-mfa"]
+        ),
         "45_add_backup_mfa_device": lambda: len(iam.list_mfa_devices(UserName=USER)["MFADevices"]) == 2,
-        "90_cleanup": lambda: iam.list_users()["Users"] == [] and iam.list_virtual_mfa_devices()["VirtualMFADevices"] == [] and not qr.exists() and not keyfile.exists(),
+        "90_cleanup": lambda: (
+            iam.list_users()["Users"] == []
+            and iam.list_virtual_mfa_devices()["VirtualMFADevices"] == []
+            and not qr.exists()
+            and not keyfile.exists()
+        ),
     }
     keyfile = expand(KEY_FILE)
     keyfile.unlink(missing_ok=True)
@@ -341,6 +416,13 @@ def test_pasting_the_stored_notebooks_into_a_terminal_reproduces_each_section(sa
             continue
         commands = pasted(nbformat.read(NB_DIR / f"{stem}.ipynb", as_version=4))
         assert any(c.startswith("aws iam") for c in commands), stem
-        proc = subprocess.run(["bash", "-c", "set -eu\n" + "\n".join(commands)], capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)
+        proc = subprocess.run(
+            ["bash", "-c", "set -eu\n" + "\n".join(commands)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env=env,
+            cwd=tmp_path,
+        )
         assert proc.returncode == 0, f"{stem}: {proc.stderr[-1500:]}"
         assert done(), f"pasting {stem} did not reproduce the section"

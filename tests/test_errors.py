@@ -30,7 +30,9 @@ def test_transient_faults_are_retried(ctx, iam, code, status, quick_backoff):
     assert [u["UserName"] for u in iam.list_users()["Users"]] == [USER]
 
 
-@pytest.mark.parametrize("code, status, words", [("Throttling", 400, "再試行しても"), ("ServiceFailure", 500, "再試行しても")])
+@pytest.mark.parametrize(
+    "code, status, words", [("Throttling", 400, "再試行しても"), ("ServiceFailure", 500, "再試行しても")]
+)
 def test_faults_that_outlast_the_retries_are_explained_and_change_nothing(ctx, iam, code, status, words, quick_backoff):
     inject_fault("CreateUser", code, status=status, count=MAX_ATTEMPTS)
     with pytest.raises(hh.HandsonError) as err:
@@ -43,7 +45,9 @@ def test_faults_that_outlast_the_retries_are_explained_and_change_nothing(ctx, i
 def test_access_denied_names_the_missing_action(ctx, iam, tmp_path):
     qr = outfile(tmp_path)
     serial = make_user_and_device(ctx, qr)
-    inject_fault("EnableMFADevice", "AccessDenied", status=403, message="User is not authorized to perform: iam:EnableMFADevice")
+    inject_fault(
+        "EnableMFADevice", "AccessDenied", status=403, message="User is not authorized to perform: iam:EnableMFADevice"
+    )
     before = iam_state(iam)
     with pytest.raises(hh.HandsonError) as err:
         hh.enable_mfa_device(ctx, USER, serial, *phone_codes(qr))
@@ -71,10 +75,14 @@ def test_in_a_kernel_a_handson_error_is_its_japanese_message_without_traceback()
         nbformat.v4.new_code_cell("import handson_helpers as hh\nhh.setup()"),
         nbformat.v4.new_code_cell("hh.create_user(hh.connect(hh.Silent()), 'bad name', '/handson-cli/')"),
     ]
-    NotebookClient(nb, timeout=60, kernel_name="python3", allow_errors=True, kernel_manager_class=AsyncIPCKernelManager).execute()
+    NotebookClient(
+        nb, timeout=60, kernel_name="python3", allow_errors=True, kernel_manager_class=AsyncIPCKernelManager
+    ).execute()
     [error] = nb.cells[1].outputs
     assert error.output_type == "error"  # Run All stops here
-    assert error.traceback == [error.traceback[0]] and error.traceback[0].startswith("✘ 設定値 IAM_USER_NAME が正しくありません")
+    assert error.traceback == [error.traceback[0]] and error.traceback[0].startswith(
+        "✘ 設定値 IAM_USER_NAME が正しくありません"
+    )
     assert "Traceback" not in "".join(error.traceback)
 
 

@@ -82,7 +82,14 @@ def the_hub(tmp_path_factory):
 
 def _listener_pid(port: int) -> int | None:
     """The process that listens on 127.0.0.1:port (its socket's inode, found among /proc/*/fd)."""
-    inode = next((line.split()[9] for line in Path("/proc/net/tcp").read_text().splitlines()[1:] if line.split()[1] == f"0100007F:{port:04X}" and line.split()[3] == "0A"), None)
+    inode = next(
+        (
+            line.split()[9]
+            for line in Path("/proc/net/tcp").read_text().splitlines()[1:]
+            if line.split()[1] == f"0100007F:{port:04X}" and line.split()[3] == "0A"
+        ),
+        None,
+    )
     if inode is None:
         return None
     for fd in Path("/proc").glob("[0-9]*/fd/*"):
@@ -107,17 +114,25 @@ def _run_notebooks(kernel: driver.Kernel, prefixes: list[str], log: Path) -> Non
             try:
                 status, out = kernel.execute(code)
             except (OSError, TimeoutError) as exc:  # a kernel that died: say why, from the kernel and its server
-                raise AssertionError(f"{kernel.name}: notebook {prefix}, code cell {number}: {exc}\n{_why_dead(kernel, log)}") from exc
+                raise AssertionError(
+                    f"{kernel.name}: notebook {prefix}, code cell {number}: {exc}\n{_why_dead(kernel, log)}"
+                ) from exc
             assert status == "ok", f"{kernel.name}: notebook {prefix}, code cell {number} failed:\n{out[-1500:]}"
 
 
 def _why_dead(kernel: driver.Kernel, log: Path) -> str:
     """The kernel's state as its server sees it, and what the server and the kernel wrote to the hub's log."""
     try:
-        state = kernel.hub.call("GET", f"/user/{kernel.name}/api/kernels/{kernel.id}", token=kernel.token).get("execution_state")
+        state = kernel.hub.call("GET", f"/user/{kernel.name}/api/kernels/{kernel.id}", token=kernel.token).get(
+            "execution_state"
+        )
     except (OSError, ValueError) as exc:
         state = f"unknown ({exc})"
-    lines = [line for line in log.read_text(errors="replace").splitlines() if kernel.name in line or "Error" in line or "Traceback" in line]
+    lines = [
+        line
+        for line in log.read_text(errors="replace").splitlines()
+        if kernel.name in line or "Error" in line or "Traceback" in line
+    ]
     return f"kernel {kernel.id} is {state}; the hub's log ({log}) says:\n" + "\n".join(lines[-40:])
 
 
@@ -139,7 +154,9 @@ def _log_in(url: str, name: str, password: str) -> int:
     opener.open(url + "/hub/login").read()
     xsrf = next(c.value for c in jar if c.name == "_xsrf")
     try:
-        return opener.open(url + "/hub/login", urllib.parse.urlencode({"_xsrf": xsrf, "username": name, "password": password}).encode()).status
+        return opener.open(
+            url + "/hub/login", urllib.parse.urlencode({"_xsrf": xsrf, "username": name, "password": password}).encode()
+        ).status
     except urllib.error.HTTPError as exc:
         return exc.code
 
@@ -149,7 +166,15 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-@pytest.mark.parametrize(("name", "password", "status"), [("root", "rootroot12", 403), ("daemon", "daemon1234", 403), ("Root", "rootroot12", 403), ("hbtnew", "newcomer12", 302)])
+@pytest.mark.parametrize(
+    ("name", "password", "status"),
+    [
+        ("root", "rootroot12", 403),
+        ("daemon", "daemon1234", 403),
+        ("Root", "rootroot12", 403),
+        ("hbtnew", "newcomer12", 302),
+    ],
+)
 def test_the_login_form_takes_new_names_only(the_hub, name, password, status):
     url = the_hub["client"].url
     assert _log_in(url, name, password) == status
@@ -210,7 +235,9 @@ def test_a_room_of_participants_on_a_real_hub(the_hub):
     # participant A against participant B: the room says AccessDenied, Unix says no to B's files
     a, b = NAMES[0], NAMES[1]
     b_uid = pwd.getpwnam(b).pw_uid
-    status, out = teacher.execute(f"print(json.dumps([k['AccessKeyId'] for k in ctx.iam.list_access_keys(UserName='handson-cli-basic-user-{b}')['AccessKeyMetadata']]))")
+    status, out = teacher.execute(
+        f"print(json.dumps([k['AccessKeyId'] for k in ctx.iam.list_access_keys(UserName='handson-cli-basic-user-{b}')['AccessKeyMetadata']]))"
+    )
     assert status == "ok", out
     (b_key,) = _last_json(out)  # B's 3.1 key id (only an id: the secret is in B's file)
     status, out = kernels[a].execute(
@@ -262,8 +289,12 @@ print(json.dumps({{"list_tags": list_tags, "codes": codes,
     )
     assert status == "ok", out
     seen = _last_json(out)
-    assert seen["codes"] == ["AccessDenied"] * 7, seen  # B's device on A's user; B's key by id alone (A's own identity is out of scope)
-    status, out = teacher.execute(f"print(json.dumps([k['AccessKeyId'] for k in ctx.iam.list_access_keys(UserName='handson-cli-basic-user-{b}')['AccessKeyMetadata']]))")
+    assert seen["codes"] == ["AccessDenied"] * 7, (
+        seen
+    )  # B's device on A's user; B's key by id alone (A's own identity is out of scope)
+    status, out = teacher.execute(
+        f"print(json.dumps([k['AccessKeyId'] for k in ctx.iam.list_access_keys(UserName='handson-cli-basic-user-{b}')['AccessKeyMetadata']]))"
+    )
     assert status == "ok" and _last_json(out) == [b_key], out  # B's key is still there
     assert seen["list_tags"] == 0, seen  # list operations return no tags (they leaked key ids)
     assert seen["files"] == ["denied"] * 4, seen  # the QR, the folders, B's kernels' IPC files
@@ -286,7 +317,12 @@ print(json.dumps({{"list_tags": list_tags, "codes": codes,
 
     def summary(memory: dict) -> dict:
         pss, rss = sorted(m["pss_mb"] for m in memory.values()), sorted(m["rss_mb"] for m in memory.values())
-        return {"pss_mb_median": pss[len(pss) // 2], "pss_mb_max": pss[-1], "rss_mb_median": rss[len(rss) // 2], "rss_mb_max": rss[-1]}
+        return {
+            "pss_mb_median": pss[len(pss) // 2],
+            "pss_mb_max": pss[-1],
+            "rss_mb_median": rss[len(rss) // 2],
+            "rss_mb_max": rss[-1],
+        }
 
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(
@@ -309,7 +345,15 @@ def _as_unix_user(name: str, code: str, **kwargs) -> subprocess.Popen:
     """Python code run as a participant would run it in their own shell."""
     user = pwd.getpwnam(name)
     env = {"HOME": user.pw_dir, "PATH": "/usr/bin:/bin"}
-    return subprocess.Popen(["/usr/bin/python3", "-c", code], user=user.pw_uid, group=user.pw_gid, extra_groups=[], env=env, cwd=user.pw_dir, **kwargs)
+    return subprocess.Popen(
+        ["/usr/bin/python3", "-c", code],
+        user=user.pw_uid,
+        group=user.pw_gid,
+        extra_groups=[],
+        env=env,
+        cwd=user.pw_dir,
+        **kwargs,
+    )
 
 
 def test_root_never_acts_on_a_path_the_participant_can_swap(the_hub, tmp_path):
@@ -375,7 +419,9 @@ def test_a_deleted_hub_user_leaves_nothing_for_the_next_one_of_that_name(the_hub
     assert _log_in(url, name, "second-holder-12") == 302  # a new person, a new password, an empty account
     client.start_server(name)
     assert not (Path(pwd.getpwnam(name).pw_dir) / "environment" / "left-behind.png").exists()
-    assert pwd.getpwnam(name).pw_uid != first_uid  # a uid is never given twice: files left outside the home stay the last holder's
+    assert (
+        pwd.getpwnam(name).pw_uid != first_uid
+    )  # a uid is never given twice: files left outside the home stay the last holder's
     client.call("DELETE", f"/hub/api/users/{name}/server")
     client.call("DELETE", f"/hub/api/users/{name}")
 

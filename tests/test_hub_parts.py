@@ -68,6 +68,12 @@ def test_the_shipped_hub_config_has_no_test_hook_and_the_tests_config_adds_only_
     assert [s["name"] for s in tested.JupyterHub.services] == [hub.ROOM_SERVICE, "handson-hub-driver"]
     assert tested.JupyterHub.services[1]["api_token"] == "driver-token-for-this-test"
     assert [r["name"] for r in tested.JupyterHub.load_roles] == [hub.ROOM_SERVICE, "handson-hub-driver"]
-    for section, key in [("JupyterHub", "bind_url"), ("JupyterHub", "authenticator_class"), ("JupyterHub", "spawner_class"), ("Spawner", "environment"), ("Authenticator", "admin_users")]:
+    for section, key in [
+        ("JupyterHub", "bind_url"),
+        ("JupyterHub", "authenticator_class"),
+        ("JupyterHub", "spawner_class"),
+        ("Spawner", "environment"),
+        ("Authenticator", "admin_users"),
+    ]:
         assert tested[section][key] == shipped[section][key], (section, key)
     assert "HANDSON_HUB_DRIVER_TOKEN" not in hub.CONFIG.read_text()

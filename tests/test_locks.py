@@ -69,7 +69,11 @@ def ranges(text: str) -> list[Requirement]:
 
 def differences(installed: dict[str, str], locked: dict[str, str]) -> list[str]:
     names = (set(installed) | set(locked)) - OUTSIDE_THE_LOCK
-    return [f"{n}: installed {installed.get(n, '-')}, locked {locked.get(n, '-')}" for n in sorted(names) if installed.get(n) != locked.get(n)]
+    return [
+        f"{n}: installed {installed.get(n, '-')}, locked {locked.get(n, '-')}"
+        for n in sorted(names)
+        if installed.get(n) != locked.get(n)
+    ]
 
 
 def _installed_here() -> dict[str, str]:
@@ -78,7 +82,9 @@ def _installed_here() -> dict[str, str]:
 
 def test_this_environment_is_exactly_the_dev_lock():
     """make dev installs locks/dev.txt and nothing else (make clean dev after a lock dropped a package)."""
-    assert differences(_installed_here(), pins("dev.txt")) == [], f"{sys.prefix} differs from locks/dev.txt: make clean dev"
+    assert differences(_installed_here(), pins("dev.txt")) == [], (
+        f"{sys.prefix} differs from locks/dev.txt: make clean dev"
+    )
 
 
 def test_the_ipykernel6_environment_is_exactly_its_lock():
@@ -131,7 +137,12 @@ def test_every_pin_has_hashes_and_the_unused_iri_grammar_is_left_out(lock):
 @pytest.mark.parametrize("python_full_version", ["3.11.2", "3.11.7"])  # /usr/bin/python3 (the hub) and this one
 def test_the_locks_resolve_on_both_pythons_here(python_full_version):
     """A universal lock may fork by Python version: each lock still names one version per package on each."""
-    environment = {"python_full_version": python_full_version, "python_version": "3.11", "sys_platform": "linux", "os_name": "posix"}
+    environment = {
+        "python_full_version": python_full_version,
+        "python_version": "3.11",
+        "sys_platform": "linux",
+        "os_name": "posix",
+    }
     for lock in ("learner.txt", "hub.txt"):
         found: dict[str, list[str]] = {}
         for line in (LOCKS / lock).read_text().splitlines():
@@ -159,7 +170,13 @@ def test_the_package_declares_what_it_imports():
     imported: dict[str, set[str]] = {}
     for path in (REPO / "handson_helpers").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module else []
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module]
+                if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module
+                else []
+            )
             for name in names:
                 top = name.split(".")[0]
                 if top not in sys.stdlib_module_names and top != "handson_helpers":
@@ -169,9 +186,13 @@ def test_the_package_declares_what_it_imports():
     for module, where in sorted(imported.items()):
         if module in HUB_MODULES:
             if HUB_MODULES[module] not in hub_extra or where != {"hub_classes.py"}:
-                undeclared.append(f"{module}: not in the hub extra, or imported outside hub_classes.py ({', '.join(sorted(where))})")
+                undeclared.append(
+                    f"{module}: not in the hub extra, or imported outside hub_classes.py ({', '.join(sorted(where))})"
+                )
             continue
         dists = {canonicalize_name(d) for d in providers.get(module, [])}
         if not (dists | {canonicalize_name(WITH.get(d, "")) for d in dists}) & declared:
-            undeclared.append(f"{module} ({', '.join(sorted(dists)) or 'not installed'}), imported in {', '.join(sorted(where))}")
+            undeclared.append(
+                f"{module} ({', '.join(sorted(dists)) or 'not installed'}), imported in {', '.join(sorted(where))}"
+            )
     assert undeclared == []

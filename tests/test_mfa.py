@@ -67,7 +67,13 @@ QR_FILES = [
     ("a folder", lambda p: p.mkdir()),
     ("an empty file", lambda p: p.write_bytes(b"")),
     ("a text file", lambda p: p.write_text("not a picture")),
-    ("a link to a real QR elsewhere", lambda p: (p.with_name("elsewhere.png").write_bytes(b"\x89PNG\r\n\x1a\n"), p.symlink_to(p.with_name("elsewhere.png")))),
+    (
+        "a link to a real QR elsewhere",
+        lambda p: (
+            p.with_name("elsewhere.png").write_bytes(b"\x89PNG\r\n\x1a\n"),
+            p.symlink_to(p.with_name("elsewhere.png")),
+        ),
+    ),
 ]
 
 
@@ -84,7 +90,9 @@ def test_a_qr_path_that_is_not_the_kits_png_gets_a_japanese_message(ctx, iam, tm
     before = iam_state(iam)
     with pytest.raises(hh.HandsonError) as err:
         asyncio.run(hh.enable_with_form(ctx, USER, serial, str(qr)))
-    assert err.value.code == "QrFileMissing" and "QRコード" in err.value.message and "Traceback" not in err.value.message
+    assert (
+        err.value.code == "QrFileMissing" and "QRコード" in err.value.message and "Traceback" not in err.value.message
+    )
     assert iam_state(iam) == before and os.path.lexists(qr)
 
 
@@ -150,20 +158,55 @@ def test_a_device_is_read_from_iam_before_and_after_it_is_enabled(ctx, iam, tmp_
 def test_the_shown_2_1_steps_pass_exactly_the_kits_values(tmp_path, participant):
     folder, outfile = str(tmp_path / "q r"), str(tmp_path / "q r" / "d.png")
     mkdir, create = mfa.create_commands("d", "QRCodePNG", folder, outfile, participant)
-    values = {"DIR_MFA_OUTFILE": folder, "MFA_DEVICE_NAME": "d", "MFA_BOOTSTRAP_METHOD": "QRCodePNG", "FILE_MFA_OUTFILE": outfile}
+    values = {
+        "DIR_MFA_OUTFILE": folder,
+        "MFA_DEVICE_NAME": "d",
+        "MFA_BOOTSTRAP_METHOD": "QRCodePNG",
+        "FILE_MFA_OUTFILE": outfile,
+    }
     args = aws_args(f"{mkdir}\n{create}", **values)
-    assert args[:8] == ["iam", "create-virtual-mfa-device", "--virtual-mfa-device-name", "d", "--bootstrap-method", "QRCodePNG", "--outfile", outfile]
+    assert args[:8] == [
+        "iam",
+        "create-virtual-mfa-device",
+        "--virtual-mfa-device-name",
+        "d",
+        "--bootstrap-method",
+        "QRCodePNG",
+        "--outfile",
+        outfile,
+    ]
     assert args[8] == "--tags" and stat.S_IMODE(os.stat(folder).st_mode) == 0o700
 
 
-@pytest.mark.parametrize("command, verb", [(mfa.enable_command, "enable-mfa-device"), (mfa.resync_command, "resync-mfa-device")])
+@pytest.mark.parametrize(
+    "command, verb", [(mfa.enable_command, "enable-mfa-device"), (mfa.resync_command, "resync-mfa-device")]
+)
 def test_the_shown_pair_step_takes_the_two_codes_from_their_variables(command, verb):
     serial = "arn:aws:iam::123456789012:mfa/d"
-    args = aws_args(command(USER, serial), IAM_USER_NAME=USER, MFA_DEVICE_SERIAL=serial, MFA_AUTH_CODE1="111111", MFA_AUTH_CODE2="222222")
-    assert args == ["iam", verb, "--user-name", USER, "--serial-number", serial, "--authentication-code1", "111111", "--authentication-code2", "222222"]
+    args = aws_args(
+        command(USER, serial),
+        IAM_USER_NAME=USER,
+        MFA_DEVICE_SERIAL=serial,
+        MFA_AUTH_CODE1="111111",
+        MFA_AUTH_CODE2="222222",
+    )
+    assert args == [
+        "iam",
+        verb,
+        "--user-name",
+        USER,
+        "--serial-number",
+        serial,
+        "--authentication-code1",
+        "111111",
+        "--authentication-code2",
+        "222222",
+    ]
 
 
-@pytest.mark.parametrize("show, verb", [(mfa.show_enable_check, "enable-mfa-device"), (mfa.show_resync_check, "resync-mfa-device")])
+@pytest.mark.parametrize(
+    "show, verb", [(mfa.show_enable_check, "enable-mfa-device"), (mfa.show_resync_check, "resync-mfa-device")]
+)
 def test_the_check_before_the_form_shows_placeholders_never_codes_or_the_account(monkeypatch, show, verb):
     from handson_helpers import display
 
@@ -174,7 +217,10 @@ def test_the_check_before_the_form_shows_placeholders_never_codes_or_the_account
     assert "MFA_AUTH_CODE1='<連続した認証コードの1回目>'" in text and "(下のフォームに入力します)" in text
     assert "arn:aws:iam::XXXXXXXXXXXX:mfa/d" in text and f"aws iam {verb}" in text
     assert not re.search(r"\b[0-9]{6}\b", text)
-    assert mfa.enable_check_lines(USER, "arn:aws:iam::123456789012:mfa/d")[:2] == [("IAM_USER_NAME", USER), ("MFA_DEVICE_SERIAL", "arn:aws:iam::XXXXXXXXXXXX:mfa/d")]
+    assert mfa.enable_check_lines(USER, "arn:aws:iam::123456789012:mfa/d")[:2] == [
+        ("IAM_USER_NAME", USER),
+        ("MFA_DEVICE_SERIAL", "arn:aws:iam::XXXXXXXXXXXX:mfa/d"),
+    ]
 
 
 def test_verify_device_created_wants_the_device_and_a_private_qr_file(ctx, iam, tmp_path):

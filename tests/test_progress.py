@@ -17,7 +17,14 @@ from handson_helpers.settings import (
     mfa_outfile,
 )
 
-SECTIONS = ["10_create_iam_user", "21_create_virtual_mfa_device", "22_enable_virtual_mfa_device", "31_create_access_key", "40_mfa_protected_access", "45_add_backup_mfa_device"]
+SECTIONS = [
+    "10_create_iam_user",
+    "21_create_virtual_mfa_device",
+    "22_enable_virtual_mfa_device",
+    "31_create_access_key",
+    "40_mfa_protected_access",
+    "45_add_backup_mfa_device",
+]
 
 
 @pytest.fixture
@@ -56,7 +63,9 @@ def test_each_section_is_done_only_when_iam_and_the_disk_say_so(ctx, iam, home):
     hh.create_access_key(ctx, SEED_USER_NAME, access_key_file(SEED_DIR_ACCESS_KEY, SEED_USER_NAME))
     assert _states(ctx) == ["✔", "✔", "✔", "✔", "-", "-"] and _next(ctx) == "40_mfa_protected_access"
     hh.put_mfa_policy(ctx, SEED_USER_NAME)
-    assert _states(ctx)[4] == progress.POLICY_ONLY and _next(ctx) == "40_mfa_protected_access"  # 45 is optional: never named
+    assert (
+        _states(ctx)[4] == progress.POLICY_ONLY and _next(ctx) == "40_mfa_protected_access"
+    )  # 45 is optional: never named
 
 
 def test_an_enabled_device_counts_for_21_without_its_qr_file(ctx, home):

@@ -83,19 +83,32 @@ def test_the_view_flags_exactly_the_participants_in_trouble_with_the_reason(as_w
     flagged = {name for name, row in by_name.items() if row["flagged"]}
     assert flagged == {"bob", "carol", "dave", "eve", "frank"}
     reasons = {name: {p["what"].split(":")[0] for p in row["problems"]} for name, row in by_name.items()}
-    assert by_name["bob"]["wrong_time"] in ("-10", "-11") and "wrong-time" in reasons["bob"] and by_name["bob"]["section"] == "22"
+    assert (
+        by_name["bob"]["wrong_time"] in ("-10", "-11")
+        and "wrong-time" in reasons["bob"]
+        and by_name["bob"]["section"] == "22"
+    )
     assert by_name["carol"]["wrong_codes_in_a_row"] == 3 and reasons["carol"] == {"wrong-code"}
     assert reasons["dave"] == {"re-created-device"} and not by_name["dave"]["stuck"]
     assert reasons["eve"] == {"access-denied"} and reasons["frank"] == {"validation-error"}
     assert by_name["grace"]["section"] == "40" and not by_name["grace"]["problems"]
     stuck = [row["stuck"] for row in rows]
-    assert stuck == sorted(stuck, reverse=True) and {r["participant"] for r in rows if r["stuck"]} == {"bob", "carol", "eve", "frank"}
+    assert stuck == sorted(stuck, reverse=True) and {r["participant"] for r in rows if r["stuck"]} == {
+        "bob",
+        "carol",
+        "eve",
+        "frank",
+    }
     everything = json.dumps(rows)
     assert not any(secret in everything for secret in [*seeds, *codes, *wrong])
 
     assert workshop.main(["status"]) == 0  # the IAM table, then the view
     out = capsys.readouterr().out
-    assert "ルームの今 (7 名、要対応が上)" in out and "スマートフォンの時計が約1" in out and "MFAデバイスを作り直した" in out
+    assert (
+        "ルームの今 (7 名、要対応が上)" in out
+        and "スマートフォンの時計が約1" in out
+        and "MFAデバイスを作り直した" in out
+    )
     assert out.index("bob") < out.index("grace", out.index("ルームの今"))
     report = hh.Silent()
     room_view.watch(report, hh.settings.Settings.read(), 0.1, times=2)

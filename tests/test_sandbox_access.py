@@ -57,7 +57,9 @@ class As:
         args = [service, operation.replace("_", "-")]
         for key, value in params.items():
             args += ["--" + re.sub(r"(?<!^)(?=[A-Z])", "-", key).lower(), str(value)]
-        proc = subprocess.run([self.aws, *args, "--output", "json"], env=env, capture_output=True, text=True, timeout=60)
+        proc = subprocess.run(
+            [self.aws, *args, "--output", "json"], env=env, capture_output=True, text=True, timeout=60
+        )
         if proc.returncode == 0:
             return None, json.loads(proc.stdout) if proc.stdout.strip() else {}, ""
         match = re.search(r"An error occurred \((\w+)\) when calling the \w+ operation: (.*)", proc.stderr)
@@ -80,7 +82,15 @@ def world(iam, sandbox, tmp_path):
     iam.enable_mfa_device(UserName=USER, SerialNumber=serial, AuthenticationCode1=code1, AuthenticationCode2=code2)
     key = iam.create_access_key(UserName=USER)["AccessKey"]
     user = As(sandbox, tmp_path, key["AccessKeyId"], key["SecretAccessKey"])
-    return {"seed": seed, "serial": serial, "key": key, "user": user, "sandbox": sandbox, "tmp_path": tmp_path, "enable_codes": (code1, code2)}
+    return {
+        "seed": seed,
+        "serial": serial,
+        "key": key,
+        "user": user,
+        "sandbox": sandbox,
+        "tmp_path": tmp_path,
+        "enable_codes": (code1, code2),
+    }
 
 
 def protect(iam):
@@ -88,10 +98,14 @@ def protect(iam):
 
 
 def session_of(world, via="boto3", code=None):
-    error, response, message = world["user"].call(via, "sts", "get_session_token", SerialNumber=world["serial"], TokenCode=code or phone_code(world["seed"]))
+    error, response, message = world["user"].call(
+        via, "sts", "get_session_token", SerialNumber=world["serial"], TokenCode=code or phone_code(world["seed"])
+    )
     assert error is None, message
     creds = response["Credentials"]
-    return As(world["sandbox"], world["tmp_path"], creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"]), creds
+    return As(
+        world["sandbox"], world["tmp_path"], creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"]
+    ), creds
 
 
 @pytest.mark.parametrize("via", VIA)
@@ -133,7 +147,9 @@ def test_the_users_key_alone_is_refused_the_protected_read(world, iam, via):
         assert response["ResponseMetadata"]["HTTPStatusCode"] == 403
     # An action in NotAction escapes the Deny, but nothing allows it: an implicit deny, as in AWS.
     error, _, message = world["user"].call(via, "iam", "list_mfa_devices", UserName=USER)
-    assert error == "AccessDenied" and message.endswith("because no identity-based policy allows the iam:ListMFADevices action")
+    assert error == "AccessDenied" and message.endswith(
+        "because no identity-based policy allows the iam:ListMFADevices action"
+    )
     # And what it does not allow at all stays refused, MFA or not.
     assert world["user"].call(via, "iam", "create_user", UserName="intruder")[0] == "AccessDenied"
 
@@ -169,7 +185,9 @@ def test_get_session_token_refuses_a_wrong_code(world, iam, via, case):
     code = _wrong_codes(world, iam)[case]
     if case not in SPENT and code in (totp_at(world["seed"], time.time() + 30 * w) for w in range(-2, 3)):
         pytest.fail("the wrong code built for this case happens to be valid now; rerun")
-    error, response, message = world["user"].call(via, "sts", "get_session_token", SerialNumber=world["serial"], TokenCode=code)
+    error, response, message = world["user"].call(
+        via, "sts", "get_session_token", SerialNumber=world["serial"], TokenCode=code
+    )
     assert (error, message) == ("AccessDenied", MFA_FAILED)
     if via == "boto3":
         assert response["ResponseMetadata"]["HTTPStatusCode"] == 403
@@ -180,8 +198,15 @@ def test_get_session_token_refuses_a_device_of_another_user(world, iam, via):
     iam.create_user(UserName="someone-else")
     other = iam.create_virtual_mfa_device(VirtualMFADeviceName="someone-elses")["VirtualMFADevice"]
     seed, now = other["Base32StringSeed"].decode(), time.time()
-    iam.enable_mfa_device(UserName="someone-else", SerialNumber=other["SerialNumber"], AuthenticationCode1=totp_at(seed, now - 30), AuthenticationCode2=totp_at(seed, now))
-    error, _, message = world["user"].call(via, "sts", "get_session_token", SerialNumber=other["SerialNumber"], TokenCode=totp_at(seed, now))
+    iam.enable_mfa_device(
+        UserName="someone-else",
+        SerialNumber=other["SerialNumber"],
+        AuthenticationCode1=totp_at(seed, now - 30),
+        AuthenticationCode2=totp_at(seed, now),
+    )
+    error, _, message = world["user"].call(
+        via, "sts", "get_session_token", SerialNumber=other["SerialNumber"], TokenCode=totp_at(seed, now)
+    )
     assert (error, message) == ("AccessDenied", MFA_FAILED)
 
 
@@ -189,7 +214,11 @@ def test_get_session_token_refuses_a_device_of_another_user(world, iam, via):
 def test_the_right_code_gives_credentials_that_pass_the_same_read(world, iam, via):
     protect(iam)
     session, creds = session_of(world, via)
-    assert re.fullmatch(r"ASIA[A-Z2-7]{16}", creds["AccessKeyId"]) and len(creds["SecretAccessKey"]) == 40 and len(creds["SessionToken"]) > 300
+    assert (
+        re.fullmatch(r"ASIA[A-Z2-7]{16}", creds["AccessKeyId"])
+        and len(creds["SecretAccessKey"]) == 40
+        and len(creds["SessionToken"]) > 300
+    )
     error, listed, message = session.call(via, "iam", "list_users", PathPrefix=PATH)
     assert error is None, message
     assert [u["UserName"] for u in listed["Users"]] == [USER]
@@ -203,7 +232,14 @@ def test_the_right_code_gives_credentials_that_pass_the_same_read(world, iam, vi
 def test_the_session_lasts_twelve_hours_unless_asked_otherwise(world):
     _, creds = session_of(world)
     assert abs(creds["Expiration"].timestamp() - time.time() - 43200) < 60
-    error, response, _ = world["user"].call("boto3", "sts", "get_session_token", SerialNumber=world["serial"], TokenCode=phone_code(world["seed"]), DurationSeconds=900)
+    error, response, _ = world["user"].call(
+        "boto3",
+        "sts",
+        "get_session_token",
+        SerialNumber=world["serial"],
+        TokenCode=phone_code(world["seed"]),
+        DurationSeconds=900,
+    )
     assert error is None and abs(response["Credentials"]["Expiration"].timestamp() - time.time() - 900) < 60
 
 
@@ -222,7 +258,9 @@ def test_a_session_without_mfa_cannot_call_iam(world, via):
     error, response, _ = world["user"].call(via, "sts", "get_session_token")
     assert error is None
     creds = response["Credentials"]
-    bare = As(world["sandbox"], world["tmp_path"], creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"])
+    bare = As(
+        world["sandbox"], world["tmp_path"], creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"]
+    )
     assert bare.call(via, "iam", "list_users")[0] == "InvalidClientTokenId"
     assert bare.call(via, "sts", "get_caller_identity")[1]["Arn"] == USER_ARN
 
@@ -232,12 +270,20 @@ def test_temporary_keys_need_their_token(world, via):
     _, creds = session_of(world)
     without = As(world["sandbox"], world["tmp_path"], creds["AccessKeyId"], creds["SecretAccessKey"])
     assert without.call(via, "sts", "get_caller_identity")[0] == "InvalidClientTokenId"
-    forged = As(world["sandbox"], world["tmp_path"], creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"][:-4] + "AAAA")
+    forged = As(
+        world["sandbox"],
+        world["tmp_path"],
+        creds["AccessKeyId"],
+        creds["SecretAccessKey"],
+        creds["SessionToken"][:-4] + "AAAA",
+    )
     assert forged.call(via, "sts", "get_caller_identity")[0] == "InvalidClientTokenId"
     wrong_secret = As(world["sandbox"], world["tmp_path"], creds["AccessKeyId"], "x" * 40, creds["SessionToken"])
     assert wrong_secret.call(via, "sts", "get_caller_identity")[0] == "SignatureDoesNotMatch"
     key = world["key"]
-    with_token = As(world["sandbox"], world["tmp_path"], key["AccessKeyId"], key["SecretAccessKey"], creds["SessionToken"])
+    with_token = As(
+        world["sandbox"], world["tmp_path"], key["AccessKeyId"], key["SecretAccessKey"], creds["SessionToken"]
+    )
     assert with_token.call(via, "sts", "get_caller_identity")[0] == "InvalidClientTokenId"
 
 
@@ -276,7 +322,12 @@ def test_no_secret_or_token_reaches_the_sandboxs_log(world, iam):
     session.call("boto3", "iam", "list_users")
     world["user"].call("boto3", "sts", "get_session_token", SerialNumber=world["serial"], TokenCode="000000")
     log = paths.log_path(paths.home()).read_text()
-    for secret in (creds["SecretAccessKey"], creds["SessionToken"], world["key"]["SecretAccessKey"], creds["AccessKeyId"]):
+    for secret in (
+        creds["SecretAccessKey"],
+        creds["SessionToken"],
+        world["key"]["SecretAccessKey"],
+        creds["AccessKeyId"],
+    ):
         assert secret not in log
 
 
@@ -303,15 +354,26 @@ def test_delete_user_with_a_policy_is_delete_conflict(world, iam, via, kind):
     if kind == "inline":
         protect(iam)
     else:
-        arn = iam.create_policy(PolicyName="readonly", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:ListUsers", "Resource": "*"}]}))["Policy"][
-            "Arn"
-        ]
+        arn = iam.create_policy(
+            PolicyName="readonly",
+            PolicyDocument=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [{"Effect": "Allow", "Action": "iam:ListUsers", "Resource": "*"}],
+                }
+            ),
+        )["Policy"]["Arn"]
         iam.attach_user_policy(UserName=USER, PolicyArn=arn)
     error, _, message = admin.call(via, "iam", "delete_user", UserName=USER)
     assert error == "DeleteConflict" and "policies" in message
     if kind == "inline":
-        assert admin.call(via, "iam", "delete_user_policy", UserName=USER, PolicyName="handson-cli-require-mfa")[0] is None
-        assert admin.call(via, "iam", "delete_user_policy", UserName=USER, PolicyName="handson-cli-require-mfa")[0] == "NoSuchEntity"
+        assert (
+            admin.call(via, "iam", "delete_user_policy", UserName=USER, PolicyName="handson-cli-require-mfa")[0] is None
+        )
+        assert (
+            admin.call(via, "iam", "delete_user_policy", UserName=USER, PolicyName="handson-cli-require-mfa")[0]
+            == "NoSuchEntity"
+        )
     else:
         iam.detach_user_policy(UserName=USER, PolicyArn=arn)
     assert admin.call(via, "iam", "delete_user", UserName=USER)[0] is None
@@ -334,7 +396,9 @@ def test_a_users_key_cannot_reach_the_sandboxs_control_endpoints(world, iam):
     from handson_helpers.sandbox import control
 
     box = world["sandbox"]
-    impostor = control.Sandbox(box.pid, box.host, box.port, box.started_at, world["key"]["AccessKeyId"], world["key"]["SecretAccessKey"])
+    impostor = control.Sandbox(
+        box.pid, box.host, box.port, box.started_at, world["key"]["AccessKeyId"], world["key"]["SecretAccessKey"]
+    )
     with pytest.raises(Exception) as refused:
         control.request(impostor, "/_handson/reset", {})
     assert "403" in str(refused.value)
@@ -343,7 +407,17 @@ def test_a_users_key_cannot_reach_the_sandboxs_control_endpoints(world, iam):
 
 def test_mfa_age_and_other_conditions_follow_aws_rules(world, iam):
     """NumericLessThan on aws:MultiFactorAuthAge: absent (key alone) is false; with MFA it holds."""
-    document = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:ListUsers", "Resource": "*", "Condition": {"NumericLessThan": {"aws:MultiFactorAuthAge": "3600"}}}]}
+    document = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "iam:ListUsers",
+                "Resource": "*",
+                "Condition": {"NumericLessThan": {"aws:MultiFactorAuthAge": "3600"}},
+            }
+        ],
+    }
     iam.put_user_policy(UserName=USER, PolicyName="age", PolicyDocument=json.dumps(document))
     assert world["user"].call("boto3", "iam", "list_users")[0] == "AccessDenied"
     session, _ = session_of(world)
@@ -351,7 +425,16 @@ def test_mfa_age_and_other_conditions_follow_aws_rules(world, iam):
 
 
 def test_policy_variables_name_the_caller(world, iam):
-    document = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:ListAccessKeys", "Resource": "arn:aws:iam::*:user/handson-cli/${aws:username}"}]}
+    document = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "iam:ListAccessKeys",
+                "Resource": "arn:aws:iam::*:user/handson-cli/${aws:username}",
+            }
+        ],
+    }
     iam.put_user_policy(UserName=USER, PolicyName="own-keys", PolicyDocument=json.dumps(document))
     iam.create_user(UserName="other", Path=PATH)
     assert world["user"].call("boto3", "iam", "list_access_keys", UserName=USER)[0] is None
@@ -457,5 +540,10 @@ def test_a_role_session_naming_no_user_acts_on_nobody(iam, operation, params):
     key = iam.create_access_key(UserName="victim")["AccessKey"]["AccessKeyId"]
     with pytest.raises(iam.exceptions.ClientError) as refused:
         getattr(iam, operation)(**{k: key if v == "KEY" else v for k, v in params.items()})
-    assert refused.value.response["Error"]["Code"] == "ValidationError" and "non-User credentials" in refused.value.response["Error"]["Message"]
-    assert [(k["AccessKeyId"], k["Status"]) for k in iam.list_access_keys(UserName="victim")["AccessKeyMetadata"]] == [(key, "Active")]
+    assert (
+        refused.value.response["Error"]["Code"] == "ValidationError"
+        and "non-User credentials" in refused.value.response["Error"]["Message"]
+    )
+    assert [(k["AccessKeyId"], k["Status"]) for k in iam.list_access_keys(UserName="victim")["AccessKeyMetadata"]] == [
+        (key, "Active")
+    ]

@@ -168,18 +168,24 @@ def test_the_tests_fast_aws_prints_and_fails_as_the_real_aws(iam, terminal, tmp_
     print the same, fail the same and exit with the same status as the real command."""
     iam.create_user(UserName="someone", Path="/handson-cli/")
     real = subprocess.run([AWS_CLI, *args], env=terminal, capture_output=True, text=True, timeout=60, cwd=tmp_path)
-    fast = subprocess.run([zygote.bin / "aws", *args], env=terminal, capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    fast = subprocess.run(
+        [zygote.bin / "aws", *args], env=terminal, capture_output=True, text=True, timeout=60, cwd=tmp_path
+    )
     assert (fast.returncode, fast.stdout, fast.stderr) == (real.returncode, real.stdout, real.stderr)
 
 
-@pytest.mark.parametrize("how, wanted", [(signal.SIGINT, 130), (signal.SIGKILL, -signal.SIGKILL)], ids=["interrupted", "killed"])
+@pytest.mark.parametrize(
+    "how, wanted", [(signal.SIGINT, 130), (signal.SIGKILL, -signal.SIGKILL)], ids=["interrupted", "killed"]
+)
 def test_the_tests_fast_aws_ends_as_the_real_aws(iam, terminal, zygote, how, wanted):
     """Interrupted or killed while it waits, the forked `aws` ends as the real one, and nothing of it runs on."""
     blocked = ["iam", "create-user", "--cli-input-json", "file:///dev/stdin"]  # waits for input that never comes
     ends = []
     for aws in (AWS_CLI, zygote.bin / "aws"):
         never, held = os.pipe()
-        proc = subprocess.Popen([aws, *blocked], env=terminal, stdin=never, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [aws, *blocked], env=terminal, stdin=never, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         deadline = time.monotonic() + 30
         while not any(_reads_stdin(pid) for pid in [str(proc.pid), *_forked(zygote)]):
             assert time.monotonic() < deadline, f"{aws} never came to wait for its input"
@@ -231,13 +237,21 @@ def test_only_the_owner_of_the_credentials_may_use_the_sandbox(sandbox, iam):
         ("testing", "x", "InvalidClientTokenId"),  # a key the sandbox does not know
         (sandbox.key_id, "x" * 40, "SignatureDoesNotMatch"),  # the right key id, a wrong secret
     ]:
-        stranger = boto3.client("iam", endpoint_url=sandbox.url, region_name="ap-northeast-1", aws_access_key_id=key_id, aws_secret_access_key=secret)
+        stranger = boto3.client(
+            "iam",
+            endpoint_url=sandbox.url,
+            region_name="ap-northeast-1",
+            aws_access_key_id=key_id,
+            aws_secret_access_key=secret,
+        )
         with pytest.raises(stranger.exceptions.ClientError) as err:
             stranger.create_user(UserName="intruder")
         assert err.value.response["Error"]["Code"] == code
     assert iam.list_users()["Users"] == []
     with pytest.raises(urllib.error.HTTPError) as denied:
-        urllib.request.urlopen(urllib.request.Request(sandbox.url + "/_handson/reset", data=b"{}", method="POST"), timeout=5)
+        urllib.request.urlopen(
+            urllib.request.Request(sandbox.url + "/_handson/reset", data=b"{}", method="POST"), timeout=5
+        )
     assert denied.value.code == 403
 
 
@@ -282,9 +296,16 @@ class Impostor:
     """Another uid listening on ``port``; ``received`` holds every request it got."""
 
     def __init__(self, port: int, pid: int, relay: int = 0):
-        self.proc = subprocess.Popen([*NOBODY, "/usr/bin/python3", "-c", IMPOSTOR, str(port), str(pid), str(relay)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            [*NOBODY, "/usr/bin/python3", "-c", IMPOSTOR, str(port), str(pid), str(relay)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         if self.proc.stdout.readline().strip() != "listening":
-            raise AssertionError(f"the impostor could not take port {port}: {self.proc.communicate(timeout=10)[1][-500:]}\n{_holders(port)}")
+            raise AssertionError(
+                f"the impostor could not take port {port}: {self.proc.communicate(timeout=10)[1][-500:]}\n{_holders(port)}"
+            )
         self.received = b""
 
     def stop(self) -> bytes:
@@ -311,7 +332,10 @@ def test_impostor_really_runs_as_another_user(sandbox):
     finally:
         impostor.stop()
     assert "Uid:\t65534\t65534" in owner
-    check = subprocess.run([*NOBODY, "/usr/bin/python3", "-c", f"open({str(paths.credentials_path(paths.home()))!r}).read()"], capture_output=True)
+    check = subprocess.run(
+        [*NOBODY, "/usr/bin/python3", "-c", f"open({str(paths.credentials_path(paths.home()))!r}).read()"],
+        capture_output=True,
+    )
     assert check.returncode != 0, "another user could read the sandbox's credentials"
 
 
@@ -377,7 +401,9 @@ def test_a_request_captured_on_a_stale_port_cannot_be_replayed(sandbox, tmp_path
     impostor = Impostor(old.port, old.pid)
     env = terminal_env(old, tmp_path, AWS_MAX_ATTEMPTS="1")
     try:
-        subprocess.run([AWS_CLI, "iam", "create-user", "--user-name", "victim"], env=env, capture_output=True, timeout=60)
+        subprocess.run(
+            [AWS_CLI, "iam", "create-user", "--user-name", "victim"], env=env, capture_output=True, timeout=60
+        )
         if not port_back:
             new = sb.ensure_running()
     finally:
@@ -394,7 +420,10 @@ def test_a_request_captured_on_a_stale_port_cannot_be_replayed(sandbox, tmp_path
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(replay, timeout=5)
     assert refused.value.code in (400, 403)  # addressed to another port, or signed before this server started
-    assert boto3.client("iam", endpoint_url=new.url, region_name="ap-northeast-1", **new.credentials).list_users()["Users"] == []
+    assert (
+        boto3.client("iam", endpoint_url=new.url, region_name="ap-northeast-1", **new.credentials).list_users()["Users"]
+        == []
+    )
 
 
 # A process whose main thread has ended while another thread still holds its listening socket, as a
@@ -410,7 +439,9 @@ ctypes.CDLL(None).pthread_exit(None)
 
 def test_a_process_is_gone_only_when_its_last_thread_has_ended():
     """What stop() and the tests' kill wait for: the port is free when wait_gone returns."""
-    with subprocess.Popen([sys.executable, "-c", HALF_DEAD], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) as proc:
+    with subprocess.Popen(
+        [sys.executable, "-c", HALF_DEAD], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    ) as proc:
         port = int(proc.stdout.readline())
         try:
             deadline = time.monotonic() + 10

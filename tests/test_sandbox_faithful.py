@@ -84,11 +84,31 @@ def test_create_returns_a_scannable_png_qr_of_the_aws_otpauth_uri(iam, tmp_path)
 
 
 def test_cli_outfile_writes_the_png_and_the_seed(aws_cli, tmp_path, iam):
-    aws_cli("iam", "create-virtual-mfa-device", "--virtual-mfa-device-name", DEVICE, "--bootstrap-method", "QRCodePNG", "--outfile", str(tmp_path / "qr.png"), check=True)
+    aws_cli(
+        "iam",
+        "create-virtual-mfa-device",
+        "--virtual-mfa-device-name",
+        DEVICE,
+        "--bootstrap-method",
+        "QRCodePNG",
+        "--outfile",
+        str(tmp_path / "qr.png"),
+        check=True,
+    )
     assert (tmp_path / "qr.png").read_bytes().startswith(PNG_SIGNATURE)
     [uri] = decode_qr(tmp_path / "qr.png")
     assert uri.startswith("otpauth://totp/") and "issuer=Amazon%20Web%20Services" in uri
-    aws_cli("iam", "create-virtual-mfa-device", "--virtual-mfa-device-name", "second", "--bootstrap-method", "Base32StringSeed", "--outfile", str(tmp_path / "seed.txt"), check=True)
+    aws_cli(
+        "iam",
+        "create-virtual-mfa-device",
+        "--virtual-mfa-device-name",
+        "second",
+        "--bootstrap-method",
+        "Base32StringSeed",
+        "--outfile",
+        str(tmp_path / "seed.txt"),
+        check=True,
+    )
     assert re.fullmatch(r"[A-Z2-7]{64}", (tmp_path / "seed.txt").read_text())
 
 
@@ -96,7 +116,15 @@ def test_cli_outfile_writes_the_png_and_the_seed(aws_cli, tmp_path, iam):
 def test_enable_accepts_two_consecutive_codes(call, device, iam, via):
     serial, seed = device
     code1, code2 = consecutive(seed)
-    error, _ = call(via, "iam", "EnableMFADevice", UserName=USER, SerialNumber=serial, AuthenticationCode1=code1, AuthenticationCode2=code2)
+    error, _ = call(
+        via,
+        "iam",
+        "EnableMFADevice",
+        UserName=USER,
+        SerialNumber=serial,
+        AuthenticationCode1=code1,
+        AuthenticationCode2=code2,
+    )
     assert error is None
     assert assigned_user(iam, serial) == USER
 
@@ -115,18 +143,36 @@ def _wrong_pairs(seed, other_seed):
     }
 
 
-WRONG = ["zeros twice", "same code twice", "swapped", "two windows apart", "ten minutes ago", "ten minutes ahead", "another device's codes"]
+WRONG = [
+    "zeros twice",
+    "same code twice",
+    "swapped",
+    "two windows apart",
+    "ten minutes ago",
+    "ten minutes ahead",
+    "another device's codes",
+]
 
 
 @pytest.mark.parametrize("via", VIA)
 @pytest.mark.parametrize("case", WRONG)
 def test_enable_refuses_wrong_codes_and_changes_nothing(call, device, iam, via, case):
     serial, seed = device
-    other_seed = iam.create_virtual_mfa_device(VirtualMFADeviceName="other")["VirtualMFADevice"]["Base32StringSeed"].decode()
+    other_seed = iam.create_virtual_mfa_device(VirtualMFADeviceName="other")["VirtualMFADevice"][
+        "Base32StringSeed"
+    ].decode()
     code1, code2 = _wrong_pairs(seed, other_seed)[case]
     if code1 == code2 and case != "zeros twice" and case != "same code twice":
         pytest.fail("the pair built for this case is degenerate; rerun")
-    error, response = call(via, "iam", "EnableMFADevice", UserName=USER, SerialNumber=serial, AuthenticationCode1=code1, AuthenticationCode2=code2)
+    error, response = call(
+        via,
+        "iam",
+        "EnableMFADevice",
+        UserName=USER,
+        SerialNumber=serial,
+        AuthenticationCode1=code1,
+        AuthenticationCode2=code2,
+    )
     assert error == "InvalidAuthenticationCode"
     if via == "boto3":
         assert response["ResponseMetadata"]["HTTPStatusCode"] == 403
@@ -137,7 +183,15 @@ def test_enable_refuses_wrong_codes_and_changes_nothing(call, device, iam, via, 
 @pytest.mark.parametrize("via", VIA)
 def test_enable_refuses_codes_that_are_not_digits(call, device, iam, via):
     serial, _ = device  # lengths other than 6 never leave botocore: its model says 6..6
-    error, _ = call(via, "iam", "EnableMFADevice", UserName=USER, SerialNumber=serial, AuthenticationCode1="12345a", AuthenticationCode2="abcdef")
+    error, _ = call(
+        via,
+        "iam",
+        "EnableMFADevice",
+        UserName=USER,
+        SerialNumber=serial,
+        AuthenticationCode1="12345a",
+        AuthenticationCode2="abcdef",
+    )
     assert error == "ValidationError"
     assert assigned_user(iam, serial) is None
 
@@ -146,9 +200,25 @@ def test_enable_refuses_codes_that_are_not_digits(call, device, iam, via):
 def test_enable_unknown_serial_or_user_is_no_such_entity(call, device, via):
     serial, seed = device
     code1, code2 = consecutive(seed)
-    error, _ = call(via, "iam", "EnableMFADevice", UserName=USER, SerialNumber=serial + "-nope", AuthenticationCode1=code1, AuthenticationCode2=code2)
+    error, _ = call(
+        via,
+        "iam",
+        "EnableMFADevice",
+        UserName=USER,
+        SerialNumber=serial + "-nope",
+        AuthenticationCode1=code1,
+        AuthenticationCode2=code2,
+    )
     assert error == "NoSuchEntity"
-    error, _ = call(via, "iam", "EnableMFADevice", UserName="nobody", SerialNumber=serial, AuthenticationCode1=code1, AuthenticationCode2=code2)
+    error, _ = call(
+        via,
+        "iam",
+        "EnableMFADevice",
+        UserName="nobody",
+        SerialNumber=serial,
+        AuthenticationCode1=code1,
+        AuthenticationCode2=code2,
+    )
     assert error == "NoSuchEntity"
 
 
@@ -157,7 +227,15 @@ def test_enable_twice_is_entity_already_exists(call, device, iam, via):
     serial, seed = device
     code1, code2 = consecutive(seed)
     iam.enable_mfa_device(UserName=USER, SerialNumber=serial, AuthenticationCode1=code1, AuthenticationCode2=code2)
-    error, _ = call(via, "iam", "EnableMFADevice", UserName=USER, SerialNumber=serial, AuthenticationCode1=code1, AuthenticationCode2=code2)
+    error, _ = call(
+        via,
+        "iam",
+        "EnableMFADevice",
+        UserName=USER,
+        SerialNumber=serial,
+        AuthenticationCode1=code1,
+        AuthenticationCode2=code2,
+    )
     assert error == "EntityAlreadyExists"
 
 
@@ -165,16 +243,56 @@ def test_enable_twice_is_entity_already_exists(call, device, iam, via):
 def test_resync_needs_consecutive_codes_of_an_assigned_device(call, device, iam, via):
     serial, seed = device
     code1, code2 = consecutive(seed)
-    error, _ = call(via, "iam", "ResyncMFADevice", UserName=USER, SerialNumber=serial, AuthenticationCode1=code1, AuthenticationCode2=code2)
+    error, _ = call(
+        via,
+        "iam",
+        "ResyncMFADevice",
+        UserName=USER,
+        SerialNumber=serial,
+        AuthenticationCode1=code1,
+        AuthenticationCode2=code2,
+    )
     assert error == "NoSuchEntity"  # not assigned yet
     iam.enable_mfa_device(UserName=USER, SerialNumber=serial, AuthenticationCode1=code1, AuthenticationCode2=code2)
-    error, _ = call(via, "iam", "ResyncMFADevice", UserName=USER, SerialNumber=serial, AuthenticationCode1="111111", AuthenticationCode2="222222")
+    error, _ = call(
+        via,
+        "iam",
+        "ResyncMFADevice",
+        UserName=USER,
+        SerialNumber=serial,
+        AuthenticationCode1="111111",
+        AuthenticationCode2="222222",
+    )
     assert error == "InvalidAuthenticationCode"
-    error, _ = call(via, "iam", "ResyncMFADevice", UserName=USER, SerialNumber=serial, AuthenticationCode1=code1, AuthenticationCode2=code2)
+    error, _ = call(
+        via,
+        "iam",
+        "ResyncMFADevice",
+        UserName=USER,
+        SerialNumber=serial,
+        AuthenticationCode1=code1,
+        AuthenticationCode2=code2,
+    )
     assert error == "InvalidAuthenticationCode"  # the codes that enabled it are spent (RFC 6238, 5.2)
-    error, _ = call(via, "iam", "ResyncMFADevice", UserName=USER, SerialNumber=serial, AuthenticationCode1=code2, AuthenticationCode2=totp_at(seed, time.time() + 30))
+    error, _ = call(
+        via,
+        "iam",
+        "ResyncMFADevice",
+        UserName=USER,
+        SerialNumber=serial,
+        AuthenticationCode1=code2,
+        AuthenticationCode2=totp_at(seed, time.time() + 30),
+    )
     assert error == "InvalidAuthenticationCode"  # a pair reaching back to a spent code
-    error, _ = call(via, "iam", "ResyncMFADevice", UserName=USER, SerialNumber=serial, AuthenticationCode1=totp_at(seed, time.time() + 30), AuthenticationCode2=totp_at(seed, time.time() + 60))
+    error, _ = call(
+        via,
+        "iam",
+        "ResyncMFADevice",
+        UserName=USER,
+        SerialNumber=serial,
+        AuthenticationCode1=totp_at(seed, time.time() + 30),
+        AuthenticationCode2=totp_at(seed, time.time() + 60),
+    )
     assert error is None  # the phone's next two codes
 
 
@@ -227,7 +345,10 @@ def test_sts_answers_with_the_fixed_sandbox_account(call, via):
 
 
 def test_seed_is_fresh_random_base32_per_device(iam):
-    seeds = {iam.create_virtual_mfa_device(VirtualMFADeviceName=f"d{i}")["VirtualMFADevice"]["Base32StringSeed"] for i in range(5)}
+    seeds = {
+        iam.create_virtual_mfa_device(VirtualMFADeviceName=f"d{i}")["VirtualMFADevice"]["Base32StringSeed"]
+        for i in range(5)
+    }
     assert len(seeds) == 5
     assert all(len(base64.b32decode(s)) == 40 for s in seeds)
 
@@ -244,7 +365,11 @@ def test_device_tags_are_kept_listed_and_dropped_with_the_device(iam):
 def test_a_renamed_user_keeps_its_keys_tags_and_sessions(iam, sts, ctx):
     """AWS ties keys, tags and sessions to the user, not to its name (moto left them on the old name)."""
     iam.create_user(UserName="before", Path="/p/", Tags=[{"Key": "k", "Value": "v"}])
-    iam.put_user_policy(UserName="before", PolicyName="read", PolicyDocument='{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:ListUsers","Resource":"*"}]}')
+    iam.put_user_policy(
+        UserName="before",
+        PolicyName="read",
+        PolicyDocument='{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:ListUsers","Resource":"*"}]}',
+    )
     key = iam.create_access_key(UserName="before")["AccessKey"]
     own = signing_with(ctx, "sts", key)
     token = own.get_session_token()["Credentials"]
@@ -252,7 +377,9 @@ def test_a_renamed_user_keeps_its_keys_tags_and_sessions(iam, sts, ctx):
     assert iam.list_user_tags(UserName="after")["Tags"] == [{"Key": "k", "Value": "v"}]
     assert own.get_caller_identity()["Arn"] == "arn:aws:iam::123456789012:user/q/after"
     assert signing_with(ctx, "sts", token).get_caller_identity()["Arn"].endswith(":user/q/after")
-    assert [k["AccessKeyId"] for k in iam.list_access_keys(UserName="after")["AccessKeyMetadata"]] == [key["AccessKeyId"]]
+    assert [k["AccessKeyId"] for k in iam.list_access_keys(UserName="after")["AccessKeyMetadata"]] == [
+        key["AccessKeyId"]
+    ]
 
 
 def test_iams_quotas_hold_a_users_policies_and_tags(iam):
@@ -264,14 +391,21 @@ def test_iams_quotas_hold_a_users_policies_and_tags(iam):
     large = json.dumps({"Version": "2012-10-17", "Statement": [{**statement, "Sid": f"S{i}"} for i in range(40)]})
     with pytest.raises(ClientError) as refused:
         iam.put_user_policy(UserName="quota", PolicyName="large", PolicyDocument=large)
-    assert refused.value.response["Error"]["Code"] == "LimitExceeded" and iam.list_user_policies(UserName="quota")["PolicyNames"] == ["small"]
+    assert refused.value.response["Error"]["Code"] == "LimitExceeded" and iam.list_user_policies(UserName="quota")[
+        "PolicyNames"
+    ] == ["small"]
     iam.tag_user(UserName="quota", Tags=[{"Key": f"k{i}", "Value": "v"} for i in range(50)])
     with pytest.raises(ClientError) as refused:
         iam.tag_user(UserName="quota", Tags=[{"Key": "one-more", "Value": "v"}])
-    assert refused.value.response["Error"]["Code"] == "LimitExceeded" and len(iam.list_user_tags(UserName="quota")["Tags"]) == 50
+    assert (
+        refused.value.response["Error"]["Code"] == "LimitExceeded"
+        and len(iam.list_user_tags(UserName="quota")["Tags"]) == 50
+    )
 
 
-@pytest.mark.parametrize("first, second", [("ADMIN", "admin"), ("Handson-Cli-Basic-User", "handson-cli-basic-user"), ("bob", "BOB")])
+@pytest.mark.parametrize(
+    "first, second", [("ADMIN", "admin"), ("Handson-Cli-Basic-User", "handson-cli-basic-user"), ("bob", "BOB")]
+)
 def test_user_names_are_unique_regardless_of_case(iam, first, second):
     iam.create_user(UserName=first)
     with pytest.raises(iam.exceptions.EntityAlreadyExistsException):
@@ -303,14 +437,27 @@ def test_a_rename_cannot_make_names_that_differ_only_in_case_and_state_survives_
 
 def _document(size: int, spaces: int = 0) -> str:
     """An identity policy of exactly ``size`` characters as IAM counts them, plus ``spaces`` that do not count."""
-    doc = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:GetUser", "Resource": USER_ARN_PREFIX}]}
+    doc = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "iam:GetUser", "Resource": USER_ARN_PREFIX}],
+    }
     pad = size - len(json.dumps(doc, separators=(",", ":")))
     doc["Statement"][0]["Resource"] += "x" * pad
     return json.dumps(doc, separators=(",", ":")).replace(",", "," + " " * spaces, 1)
 
 
 def _trust(size: int, spaces: int = 0) -> str:
-    doc = {"Version": "2012-10-17", "Statement": [{"Sid": "", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "sts:AssumeRole"}]}
+    doc = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "",
+                "Effect": "Allow",
+                "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
     doc["Statement"][0]["Sid"] = "S" * (size - len(json.dumps(doc, separators=(",", ":"))))
     return json.dumps(doc, separators=(",", ":")).replace(",", "," + " " * spaces, 1)
 
@@ -355,10 +502,34 @@ POLICY_M = "arn:aws:iam::123456789012:policy/m"
 
 # (case, setup, call with a size or a count, the largest accepted, AWS's message): IAM's quotas on what is evaluated on every call
 QUOTAS = [
-    ("a user's inline policies", USER_U, _inline("put_user_policy", UserName="u"), 2048, "Maximum policy size of 2048 bytes exceeded for user u"),
-    ("a group's inline policies", GROUP_G, _inline("put_group_policy", GroupName="g"), 5120, "Maximum policy size of 5120 bytes exceeded for group g"),
-    ("a role's inline policies", ROLE_R, _inline("put_role_policy", RoleName="r"), 10240, "Maximum policy size of 10240 bytes exceeded for role r"),
-    ("a managed policy", _made(), lambda iam, n: iam.create_policy(PolicyName=f"m{n}", PolicyDocument=_document(n, 500)), 6144, "Cannot exceed quota for PolicySize: 6144"),
+    (
+        "a user's inline policies",
+        USER_U,
+        _inline("put_user_policy", UserName="u"),
+        2048,
+        "Maximum policy size of 2048 bytes exceeded for user u",
+    ),
+    (
+        "a group's inline policies",
+        GROUP_G,
+        _inline("put_group_policy", GroupName="g"),
+        5120,
+        "Maximum policy size of 5120 bytes exceeded for group g",
+    ),
+    (
+        "a role's inline policies",
+        ROLE_R,
+        _inline("put_role_policy", RoleName="r"),
+        10240,
+        "Maximum policy size of 10240 bytes exceeded for role r",
+    ),
+    (
+        "a managed policy",
+        _made(),
+        lambda iam, n: iam.create_policy(PolicyName=f"m{n}", PolicyDocument=_document(n, 500)),
+        6144,
+        "Cannot exceed quota for PolicySize: 6144",
+    ),
     (
         "a managed policy's new version",
         lambda iam: iam.create_policy(PolicyName="m", PolicyDocument=_document(100)),
@@ -366,11 +537,41 @@ QUOTAS = [
         6144,
         "Cannot exceed quota for PolicySize: 6144",
     ),
-    ("a role's trust policy", _made(), lambda iam, n: iam.create_role(RoleName=f"r{n}", AssumeRolePolicyDocument=_trust(n, 500)), 2048, "Cannot exceed quota for ACLSizePerRole: 2048"),
-    ("a role's new trust policy", ROLE_R, lambda iam, n: iam.update_assume_role_policy(RoleName="r", PolicyDocument=_trust(n, 500)), 2048, "Cannot exceed quota for ACLSizePerRole: 2048"),
-    ("policies attached to a user", _made(USER_U, ELEVEN), _attach("attach_user_policy", UserName="u"), 10, "Cannot exceed quota for PoliciesPerUser: 10"),
-    ("policies attached to a group", _made(GROUP_G, ELEVEN), _attach("attach_group_policy", GroupName="g"), 10, "Cannot exceed quota for PoliciesPerGroup: 10"),
-    ("policies attached to a role", _made(ROLE_R, ELEVEN), _attach("attach_role_policy", RoleName="r"), 10, "Cannot exceed quota for PoliciesPerRole: 10"),
+    (
+        "a role's trust policy",
+        _made(),
+        lambda iam, n: iam.create_role(RoleName=f"r{n}", AssumeRolePolicyDocument=_trust(n, 500)),
+        2048,
+        "Cannot exceed quota for ACLSizePerRole: 2048",
+    ),
+    (
+        "a role's new trust policy",
+        ROLE_R,
+        lambda iam, n: iam.update_assume_role_policy(RoleName="r", PolicyDocument=_trust(n, 500)),
+        2048,
+        "Cannot exceed quota for ACLSizePerRole: 2048",
+    ),
+    (
+        "policies attached to a user",
+        _made(USER_U, ELEVEN),
+        _attach("attach_user_policy", UserName="u"),
+        10,
+        "Cannot exceed quota for PoliciesPerUser: 10",
+    ),
+    (
+        "policies attached to a group",
+        _made(GROUP_G, ELEVEN),
+        _attach("attach_group_policy", GroupName="g"),
+        10,
+        "Cannot exceed quota for PoliciesPerGroup: 10",
+    ),
+    (
+        "policies attached to a role",
+        _made(ROLE_R, ELEVEN),
+        _attach("attach_role_policy", RoleName="r"),
+        10,
+        "Cannot exceed quota for PoliciesPerRole: 10",
+    ),
     (
         "groups of a user",
         _made(USER_U, *[lambda iam, i=i: iam.create_group(GroupName=f"g{i}") for i in range(11)]),
@@ -397,7 +598,12 @@ def test_list_operations_return_no_tags_or_boundaries(iam):
     iam.create_user(UserName="u", Tags=tags)
     device = iam.create_virtual_mfa_device(VirtualMFADeviceName="d", Tags=tags)["VirtualMFADevice"]
     seed = device["Base32StringSeed"].decode()
-    iam.enable_mfa_device(UserName="u", SerialNumber=device["SerialNumber"], AuthenticationCode1=_code(seed, -30), AuthenticationCode2=_code(seed, 0))
+    iam.enable_mfa_device(
+        UserName="u",
+        SerialNumber=device["SerialNumber"],
+        AuthenticationCode1=_code(seed, -30),
+        AuthenticationCode2=_code(seed, 0),
+    )
     iam.create_role(RoleName="r", AssumeRolePolicyDocument=_trust(200), Tags=tags)
     iam.create_policy(PolicyName="p", PolicyDocument=_document(100), Tags=tags)
     iam.create_group(GroupName="g")
@@ -416,7 +622,9 @@ def test_list_operations_return_no_tags_or_boundaries(iam):
     ]
     for listing in listings:
         text = json.dumps(listing, default=str)
-        assert "key-id-marker-7f3a9c" not in text and '"Tags"' not in text and 'PermissionsBoundary"' not in text, text[:300]
+        assert "key-id-marker-7f3a9c" not in text and '"Tags"' not in text and 'PermissionsBoundary"' not in text, text[
+            :300
+        ]
     assert iam.list_virtual_mfa_devices()["VirtualMFADevices"][0]["User"]["UserName"] == "u"  # the rest is there
     assert iam.list_user_tags(UserName="u")["Tags"] == tags  # and the tags where AWS gives them
 

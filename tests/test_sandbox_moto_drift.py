@@ -54,7 +54,10 @@ REPLACED = [
 
 # What the kit calls or builds and does not replace: the parameters it passes, in order
 CALLED = [
-    ("moto.iam.models.IAMBackend.create_virtual_mfa_device", ["self", "device_name", "path"]),  # faithful: tags are the kit's
+    (
+        "moto.iam.models.IAMBackend.create_virtual_mfa_device",
+        ["self", "device_name", "path"],
+    ),  # faithful: tags are the kit's
     ("moto.iam.models.IAMBackend.get_user", ["self", "name"]),
     ("moto.iam.models.IAMBackend.get_group", ["self", "group_name"]),  # faithful's quotas find the entity
     ("moto.iam.models.IAMBackend.get_role", ["self", "role_name"]),
@@ -66,11 +69,20 @@ CALLED = [
     ("moto.iam.models.IAMBackend.attach_group_policy", ["self", "policy_arn", "group_name"]),
     ("moto.iam.models.IAMBackend.attach_role_policy", ["self", "policy_arn", "role_name"]),
     ("moto.iam.models.IAMBackend.create_access_key", ["self", "user_name", "prefix", "status"]),  # room.py
-    ("moto.iam.models.AccessKey.__init__", ["self", "user_name", "prefix", "account_id", "status"]),  # emulator.add_access_key
-    ("moto.iam.models.VirtualMfaDevice.__init__", ["self", "account_id", "region_name", "device_name"]),  # emulator.add_device
+    (
+        "moto.iam.models.AccessKey.__init__",
+        ["self", "user_name", "prefix", "account_id", "status"],
+    ),  # emulator.add_access_key
+    (
+        "moto.iam.models.VirtualMfaDevice.__init__",
+        ["self", "account_id", "region_name", "device_name"],
+    ),  # emulator.add_device
     ("moto.iam.models.User.put_policy", ["self", "policy_name", "policy_json"]),  # store.py
     ("moto.iam.access_control.IAMPolicy.__init__", ["self", "policy"]),
-    ("moto.iam.access_control.IAMPolicy.is_action_permitted", ["self", "action", "resource", "principal", "incoming_condition_values"]),
+    (
+        "moto.iam.access_control.IAMPolicy.is_action_permitted",
+        ["self", "action", "resource", "principal", "incoming_condition_values"],
+    ),
     ("moto.iam.access_control.IAMUserAccessKey.collect_policies", ["self"]),
     ("moto.iam.responses.IamResponse._get_param", ["self", "param_name", "if_none"]),
     ("moto.iam.responses.IamResponse.get_access_key", ["self"]),
@@ -137,11 +149,18 @@ def _behaviour() -> list[str]:
             asked.append("_match")
             return emulator.match(pattern, string)
 
-    statement = {"Effect": "Deny", "Action": "iam:Get*", "Resource": "*", "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "false"}}}
+    statement = {
+        "Effect": "Deny",
+        "Action": "iam:Get*",
+        "Resource": "*",
+        "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "false"}},
+    }
     if Probe(statement).is_action_permitted("iam:GetUser", "*", None, None) is not Result.DENIED:
         found.append("IAMPolicyStatement.is_action_permitted: a matching Deny is no longer DENIED")
     if not {"_match", "_check_conditions"} <= set(asked):
-        found.append(f"IAMPolicyStatement.is_action_permitted no longer calls self._match and self._check_conditions (called: {sorted(set(asked))})")
+        found.append(
+            f"IAMPolicyStatement.is_action_permitted no longer calls self._match and self._check_conditions (called: {sorted(set(asked))})"
+        )
     # faithful.py raises these (and subclasses IAMException) with one message: AWS's error code must come out
     raised = [
         (exceptions.DeleteConflictException, "DeleteConflict"),
@@ -154,9 +173,14 @@ def _behaviour() -> list[str]:
     for cls, code in raised:
         error = cls("message")
         if (getattr(error, "code", None), getattr(error, "message", None)) != (code, "message"):
-            found.append(f"moto.iam.exceptions: {cls.__name__}('message') no longer carries code {code} and its message")
+            found.append(
+                f"moto.iam.exceptions: {cls.__name__}('message') no longer carries code {code} and its message"
+            )
     allow = '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:ListUsers", "Resource": "*"}]}'
-    if Policy(allow).is_action_permitted("iam:ListUsers", "*", None, {}) is not Result.PERMITTED or Policy(allow).is_action_permitted("iam:GetUser", "*", None, {}) is not Result.NEUTRAL:
+    if (
+        Policy(allow).is_action_permitted("iam:ListUsers", "*", None, {}) is not Result.PERMITTED
+        or Policy(allow).is_action_permitted("iam:GetUser", "*", None, {}) is not Result.NEUTRAL
+    ):
         found.append("IAMPolicy.is_action_permitted: Allow is not PERMITTED, or no match is not NEUTRAL")
     backend = models.IAMBackend(region_name="global", account_id=ACCOUNT_ID)
     backend.create_user("us-east-1", "drift", "/", None)
@@ -178,7 +202,9 @@ def _store_round_trip() -> list[str]:
     source = models.IAMBackend(region_name="global", account_id=ACCOUNT_ID)
     user = source.create_user("us-east-1", "drift", "/handson/", [{"Key": "k", "Value": "v"}])
     source.create_access_key("drift")
-    source.put_user_policy("drift", "p", '{"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "iam:*", "Resource": "*"}]}')
+    source.put_user_policy(
+        "drift", "p", '{"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "iam:*", "Resource": "*"}]}'
+    )
     device = source.create_virtual_mfa_device("drift-mfa", "/")
     device.base32_string_seed = "JBSWY3DPEHPK3PXP"
     emulator.assign_device(source, user, device)
@@ -205,7 +231,9 @@ def problems() -> list[str]:
             found.append(f"{where} is gone")
             continue
         if _params(theirs) != _params(ours):
-            found.append(f"{where} takes {_params(theirs)}; the kit's {ours.__module__}.{ours.__qualname__} takes {_params(ours)}")
+            found.append(
+                f"{where} takes {_params(theirs)}; the kit's {ours.__module__}.{ours.__qualname__} takes {_params(ours)}"
+            )
     if not isinstance(inspect.getattr_static(Statement, "_match", None), staticmethod):
         found.append("moto.iam.access_control.IAMPolicyStatement._match is no longer a staticmethod")
     for where, expected in CALLED + POSITIONAL:
@@ -222,9 +250,13 @@ def problems() -> list[str]:
         except (AttributeError, ImportError):
             found.append(f"{where} is gone")
             continue
-        if (kind == "function" and not inspect.isfunction(obj)) or (isinstance(kind, type) and not isinstance(obj, kind)):
+        if (kind == "function" and not inspect.isfunction(obj)) or (
+            isinstance(kind, type) and not isinstance(obj, kind)
+        ):
             found.append(f"{where} is a {type(obj).__name__}, not a {getattr(kind, '__name__', kind)}")
-    if access_control.IAMPolicyStatement is not Statement or responses.IamResponse is not _find("moto.iam.responses.IamResponse"):
+    if access_control.IAMPolicyStatement is not Statement or responses.IamResponse is not _find(
+        "moto.iam.responses.IamResponse"
+    ):
         found.append("moto.iam.access_control no longer defines the IAMPolicyStatement it uses")
     if found:  # the behaviour checks build on the names above
         return found
@@ -258,19 +290,33 @@ def test_the_sandbox_patches_nothing_this_module_does_not_check():
     replaced |= {f"moto.iam.responses.IamResponse.{name}" for name in emulator.RESPONSES}
     assert replaced and {w for w in replaced - checked if w.rsplit(".", 1)[-1] not in new} == set()
     source = (REPO / "handson_helpers" / "sandbox" / "emulator.py").read_text()
-    assigned = set(re.findall(r"^\s+(?:statement|core_responses|responses\.IamResponse)\.(\w+) = ", source, re.MULTILINE))
+    assigned = set(
+        re.findall(r"^\s+(?:statement|core_responses|responses\.IamResponse)\.(\w+) = ", source, re.MULTILINE)
+    )
     checked_names = {where.rsplit(".", 1)[-1] for where in checked} | {"RESPONSE_KEY_PATH_TO_TRANSFORMER"}
     assert assigned and assigned - checked_names == set()
-    importers = {path.name for path in (REPO / "handson_helpers").rglob("*.py") if re.search(r"^\s*(?:from|import) moto\b", path.read_text(), re.MULTILINE)}
+    importers = {
+        path.name
+        for path in (REPO / "handson_helpers").rglob("*.py")
+        if re.search(r"^\s*(?:from|import) moto\b", path.read_text(), re.MULTILINE)
+    }
     assert importers == {"emulator.py"}
 
 
 @pytest.mark.parametrize(
     "owner, name, changed",
     [
-        (models.IAMBackend, "enable_mfa_device", lambda self, user_name, serial_number, authentication_codes: None),  # two parameters merged
+        (
+            models.IAMBackend,
+            "enable_mfa_device",
+            lambda self, user_name, serial_number, authentication_codes: None,
+        ),  # two parameters merged
         (models.IAMBackend, "create_user", lambda self, user_name, region_name, path="/", tags=None: None),  # reordered
-        (models.VirtualMfaDevice, "__init__", lambda self, account_id, device_name, region_name="us-east-1": None),  # built by store.py
+        (
+            models.VirtualMfaDevice,
+            "__init__",
+            lambda self, account_id, device_name, region_name="us-east-1": None,
+        ),  # built by store.py
     ],
     ids=["enable_mfa_device", "create_user", "VirtualMfaDevice"],
 )

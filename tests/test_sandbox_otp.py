@@ -38,7 +38,14 @@ class Device:
         created = iam.create_virtual_mfa_device(VirtualMFADeviceName=device)["VirtualMFADevice"]
         self.seed, self.serial = created["Base32StringSeed"].decode(), created["SerialNumber"]
         key = iam.create_access_key(UserName=name)["AccessKey"]
-        self.sts = boto3.client("sts", endpoint_url=sandbox.url, region_name="ap-northeast-1", aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"], config=NO_RETRY)
+        self.sts = boto3.client(
+            "sts",
+            endpoint_url=sandbox.url,
+            region_name="ap-northeast-1",
+            aws_access_key_id=key["AccessKeyId"],
+            aws_secret_access_key=key["SecretAccessKey"],
+            config=NO_RETRY,
+        )
         self.step = int(time.time() // 30)  # the steps of one case are counted from here
 
     def code(self, step):
@@ -48,10 +55,22 @@ class Device:
         return self.code(second - 1), self.code(second)
 
     def enable(self, code1, code2):
-        return error_of(self.iam.enable_mfa_device, UserName=self.name, SerialNumber=self.serial, AuthenticationCode1=code1, AuthenticationCode2=code2)
+        return error_of(
+            self.iam.enable_mfa_device,
+            UserName=self.name,
+            SerialNumber=self.serial,
+            AuthenticationCode1=code1,
+            AuthenticationCode2=code2,
+        )
 
     def resync(self, code1, code2):
-        return error_of(self.iam.resync_mfa_device, UserName=self.name, SerialNumber=self.serial, AuthenticationCode1=code1, AuthenticationCode2=code2)
+        return error_of(
+            self.iam.resync_mfa_device,
+            UserName=self.name,
+            SerialNumber=self.serial,
+            AuthenticationCode1=code1,
+            AuthenticationCode2=code2,
+        )
 
     def session(self, code):
         return error_of(self.sts.get_session_token, SerialNumber=self.serial, TokenCode=code)
@@ -163,7 +182,9 @@ def test_a_state_file_from_before_the_code_state_still_loads(device):
     assert device.enabled() and device.session(device.code(1)) is None
 
 
-@pytest.mark.parametrize("bad", [{"offset": "3"}, {"offset": 99}, {"last_step": 1.5}, {"failures": "many"}, {"failures": [True]}])
+@pytest.mark.parametrize(
+    "bad", [{"offset": "3"}, {"offset": 99}, {"last_step": 1.5}, {"failures": "many"}, {"failures": [True]}]
+)
 def test_a_state_file_with_a_malformed_code_state_is_set_aside(device, bad):
     def spoil(data):
         data["devices"][0].update(bad)

@@ -7,7 +7,9 @@ import pytest
 from helpers import _folder, _modes, cli
 
 
-@pytest.mark.parametrize("kind", ["sticky and open (1777)", "group-writable (0770)", "another user's", "a link another user planted"])
+@pytest.mark.parametrize(
+    "kind", ["sticky and open (1777)", "group-writable (0770)", "another user's", "a link another user planted"]
+)
 def test_handson_home_is_never_chmodded(tmp_path, kind):
     folder, refused = _folder(tmp_path, kind)
     before = _modes(tmp_path)

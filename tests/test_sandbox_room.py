@@ -29,7 +29,26 @@ from handson_helpers.settings import expand
 ACCOUNT = "arn:aws:iam::123456789012"
 SERVICE_TOKEN = "room-service-token-0123456789"
 pytestmark = pytest.mark.xdist_group("room")  # one room per run, its tests in order
-PARTICIPANTS = ["alice", "bob", "a.b", "axb", "x-alice", "alicex", "Ünï Code", "late", "carol", "dave", "eve", "frank", "grace", "heidi", "ivan", "eve!x", "Zoë X", "erin"]
+PARTICIPANTS = [
+    "alice",
+    "bob",
+    "a.b",
+    "axb",
+    "x-alice",
+    "alicex",
+    "Ünï Code",
+    "late",
+    "carol",
+    "dave",
+    "eve",
+    "frank",
+    "grace",
+    "heidi",
+    "ivan",
+    "eve!x",
+    "Zoë X",
+    "erin",
+]
 
 
 class _Hub(BaseHTTPRequestHandler):
@@ -45,7 +64,12 @@ class _Hub(BaseHTTPRequestHandler):
             body = self.tokens[auth]  # like a server token's view: no admin field
         elif self.path.startswith("/hub/api/users/") and auth == f"token {SERVICE_TOKEN}":
             name = urllib.request.unquote(self.path.rsplit("/", 1)[1])
-            body = {"kind": "user", "name": name, "admin": name in self.admins, "created": self.created.get(name, "2026-12-01T09:00:00Z")}
+            body = {
+                "kind": "user",
+                "name": name,
+                "admin": name in self.admins,
+                "created": self.created.get(name, "2026-12-01T09:00:00Z"),
+            }
         else:
             self.send_response(403)
             self.end_headers()
@@ -76,7 +100,10 @@ def start_room(home: Path, hub_port: int, prelude: str = "") -> tuple[subprocess
     }
     command = ["-m", "handson_helpers.sandbox", "room"]
     if prelude:
-        command = ["-c", prelude + "\nimport sys\nfrom handson_helpers.sandbox.__main__ import main\nsys.exit(main(['room']))"]
+        command = [
+            "-c",
+            prelude + "\nimport sys\nfrom handson_helpers.sandbox.__main__ import main\nsys.exit(main(['room']))",
+        ]
     proc = subprocess.Popen([sys.executable, *command], env=env, stderr=subprocess.PIPE, text=True)
     first = proc.stderr.readline()
     assert "room sandbox: serving" in first, first
@@ -118,7 +145,9 @@ def as_who(the_room, monkeypatch, tmp_path):
 
 
 def _ask(url: str, authorization: str | None, method: str = "GET") -> tuple[int, dict]:
-    request = urllib.request.Request(url + room.CREDENTIALS_PATH, method=method, headers={"Authorization": authorization} if authorization else {})
+    request = urllib.request.Request(
+        url + room.CREDENTIALS_PATH, method=method, headers={"Authorization": authorization} if authorization else {}
+    )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, json.loads(response.read())
@@ -195,7 +224,15 @@ def test_the_kit_names_come_from_the_room_not_the_environment(as_who, monkeypatc
 
 
 # (attacker, victim): names that differ by a regex metacharacter or a suffix of the other's
-PAIRS = [("bob", "alice"), ("axb", "a.b"), ("alice", "x-alice"), ("a.b", "axb"), ("alice", "alicex"), ("alicex", "alice"), ("Ünï Code", "alice")]
+PAIRS = [
+    ("bob", "alice"),
+    ("axb", "a.b"),
+    ("alice", "x-alice"),
+    ("a.b", "axb"),
+    ("alice", "alicex"),
+    ("alicex", "alice"),
+    ("Ünï Code", "alice"),
+]
 
 
 @pytest.mark.parametrize(("attacker", "victim"), PAIRS)
@@ -218,7 +255,9 @@ def test_a_participant_cannot_touch_anothers_user_or_device(as_who, tmp_path, at
         lambda: ctx.iam.update_user(UserName=victim_user, NewUserName=victim_user + "-mine"),
         lambda: ctx.iam.create_user(UserName="handson-room-" + hh.settings.participant(attacker) + "2"),
         lambda: ctx.iam.create_access_key(UserName=room.identity_name(hh.settings.participant(attacker))),
-        lambda: ctx.iam.put_user_policy(UserName=room.identity_name(hh.settings.participant(attacker)), PolicyName="p", PolicyDocument="{}"),
+        lambda: ctx.iam.put_user_policy(
+            UserName=room.identity_name(hh.settings.participant(attacker)), PolicyName="p", PolicyDocument="{}"
+        ),
     ]
     for call in calls:
         with pytest.raises(ctx.iam.exceptions.ClientError) as denied:
@@ -235,7 +274,10 @@ def test_a_key_made_by_a_participant_stays_within_their_names(as_who, tmp_path):
     bob_user, key, iam = unbounded_key(ctx, tmp_path)
     try:
         assert iam.get_user(UserName=bob_user)["User"]["UserName"] == bob_user
-        for call in (lambda: iam.get_user(UserName=room.own_names("alice")[0]), lambda: iam.create_user(UserName="someone-else")):
+        for call in (
+            lambda: iam.get_user(UserName=room.own_names("alice")[0]),
+            lambda: iam.create_user(UserName="someone-else"),
+        ):
             with pytest.raises(iam.exceptions.ClientError) as denied:
                 call()
             assert "because no permissions boundary allows" in denied.value.response["Error"]["Message"]
@@ -262,11 +304,27 @@ def test_the_instructor_sees_everyone_and_cleans_up_everything(as_who, tmp_path)
     ("env", "code", "says"),
     [
         ({"HANDSON_SANDBOX": "shared"}, "BadSandboxMode", "private か room"),
-        ({"HANDSON_ROOM_URL": "http://127.0.0.1:109401", "JUPYTERHUB_API_TOKEN": "tok-x-12345678"}, "RoomNotConfigured", "http://ホスト:ポート"),
-        ({"HANDSON_ROOM_URL": "127.0.0.1:10101", "JUPYTERHUB_API_TOKEN": "tok-x-12345678"}, "RoomNotConfigured", "http://ホスト:ポート"),
+        (
+            {"HANDSON_ROOM_URL": "http://127.0.0.1:109401", "JUPYTERHUB_API_TOKEN": "tok-x-12345678"},
+            "RoomNotConfigured",
+            "http://ホスト:ポート",
+        ),
+        (
+            {"HANDSON_ROOM_URL": "127.0.0.1:10101", "JUPYTERHUB_API_TOKEN": "tok-x-12345678"},
+            "RoomNotConfigured",
+            "http://ホスト:ポート",
+        ),
         ({"HANDSON_SANDBOX": "room"}, "RoomNotConfigured", "HANDSON_ROOM_URL"),
-        ({"HANDSON_SANDBOX": "room", "HANDSON_ROOM_URL": "http://127.0.0.1:9"}, "RoomNotConfigured", "JupyterHub の中でだけ"),
-        ({"HANDSON_ROOM_URL": "http://127.0.0.1:9", "JUPYTERHUB_API_TOKEN": "tok-x-12345678"}, "RoomUnreachable", "講師に連絡"),
+        (
+            {"HANDSON_SANDBOX": "room", "HANDSON_ROOM_URL": "http://127.0.0.1:9"},
+            "RoomNotConfigured",
+            "JupyterHub の中でだけ",
+        ),
+        (
+            {"HANDSON_ROOM_URL": "http://127.0.0.1:9", "JUPYTERHUB_API_TOKEN": "tok-x-12345678"},
+            "RoomUnreachable",
+            "講師に連絡",
+        ),
     ],
 )
 def test_a_room_that_is_not_there_says_what_to_do(monkeypatch, env, code, says):
@@ -307,7 +365,12 @@ SPELLINGS = [
 @pytest.mark.parametrize("spelling", SPELLINGS)
 def test_the_hub_token_goes_to_no_one_but_the_room(monkeypatch, spelling):
     """A participant (here uid nobody) listening where the room should be gets nothing from a kernel."""
-    impostor = subprocess.Popen(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3", "-c", IMPOSTOR], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    impostor = subprocess.Popen(
+        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3", "-c", IMPOSTOR],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     port = int(impostor.stdout.readline())
     monkeypatch.setenv("HANDSON_ROOM_URL", spelling.format(port=port))
     monkeypatch.setenv("HANDSON_ROOM_UID", str(os.getuid()))
@@ -358,7 +421,9 @@ def test_the_readme_shows_the_room_make_hub_runs():
     c = Config()
     exec(_readme_block("# /opt/tljh/config/jupyterhub_config.d/handson-room.py"), {"c": c})  # noqa: S102 - the README's own block
     url = "http://127.0.0.1:1010"
-    assert _lazy(c.JupyterHub.services, []) == [hub.room_service("/opt/tljh/user/bin/python", "/opt/tljh/state/handson-room", url)]
+    assert _lazy(c.JupyterHub.services, []) == [
+        hub.room_service("/opt/tljh/user/bin/python", "/opt/tljh/state/handson-room", url)
+    ]
     assert _lazy(c.Spawner.args, []) == hub.SPAWNER_ARGS
     assert _lazy(c.JupyterHub.load_roles, []) == [hub.ROOM_ROLE]
     assert _lazy(c.Spawner.environment, {}) == hub.spawner_environment(url, 0)
@@ -367,7 +432,9 @@ def test_the_readme_shows_the_room_make_hub_runs():
     service = helm["hub"]["services"][hub.ROOM_SERVICE]
     assert service["command"][1:] == hub.room_service("python3", "", "")["command"][1:]
     assert helm["hub"]["loadRoles"][hub.ROOM_SERVICE] == {k: v for k, v in hub.ROOM_ROLE.items() if k != "name"}
-    assert set(helm["singleuser"]["extraEnv"]) == set(hub.spawner_environment(service["url"])) - {"HANDSON_ROOM_UID"}  # not on loopback there
+    assert set(helm["singleuser"]["extraEnv"]) == set(hub.spawner_environment(service["url"])) - {
+        "HANDSON_ROOM_UID"
+    }  # not on loopback there
 
 
 def test_make_hubs_config_is_that_room(tmp_path, monkeypatch):
@@ -381,7 +448,9 @@ def test_make_hubs_config_is_that_room(tmp_path, monkeypatch):
     config = Path(hub.__file__).with_name("jupyterhub_config.py")
     exec(compile(config.read_text(), str(config), "exec"), {"get_config": lambda: c, "__file__": str(config)})  # noqa: S102
     url = f"http://127.0.0.1:{hub.DEFAULT_PORTS['room']}"
-    assert c.JupyterHub.services == [hub.room_service(str(tmp_path / "venv" / "bin" / "python"), str(tmp_path / "state" / "room"), url)]
+    assert c.JupyterHub.services == [
+        hub.room_service(str(tmp_path / "venv" / "bin" / "python"), str(tmp_path / "state" / "room"), url)
+    ]
     assert c.JupyterHub.load_roles == [hub.ROOM_ROLE]
     assert {k: v for k, v in c.Spawner.environment.items() if k != "PATH"} == hub.spawner_environment(url, os.getuid())
     assert c.JupyterHub.bind_url.startswith("http://127.0.0.1:") and c.Authenticator.admin_users == {hub.INSTRUCTOR}
@@ -452,7 +521,13 @@ def test_the_instructors_cleanup_takes_what_participants_made_by_hand_and_nothin
     user, device = room.own_names("carol")
     ctx.iam.create_user(UserName=user, Path="/handson-cli/")  # the seed's own command: no tags
     ctx.iam.create_virtual_mfa_device(VirtualMFADeviceName=device)
-    ctx.iam.put_user_policy(UserName=user, PolicyName="mine", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:ListUsers", "Resource": "*"}]}))
+    ctx.iam.put_user_policy(
+        UserName=user,
+        PolicyName="mine",
+        PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:ListUsers", "Resource": "*"}]}
+        ),
+    )
     ctx.iam.create_access_key(UserName=user)
     ctx.iam.create_access_key(UserName=user)
     teacher = as_who("teacher")
@@ -479,7 +554,12 @@ def test_the_hub_is_asked_again_once_the_cache_is_stale(the_room):
 
 
 @pytest.mark.parametrize(
-    ("given", "used"), [("http://localhost:10101", "http://127.0.0.1:10101"), ("http://localhost:10101/", "http://127.0.0.1:10101"), ("http://127.0.0.1:10101", "http://127.0.0.1:10101")]
+    ("given", "used"),
+    [
+        ("http://localhost:10101", "http://127.0.0.1:10101"),
+        ("http://localhost:10101/", "http://127.0.0.1:10101"),
+        ("http://127.0.0.1:10101", "http://127.0.0.1:10101"),
+    ],
 )
 def test_localhost_is_pinned_to_the_address_that_is_checked(monkeypatch, given, used):
     monkeypatch.setenv("HANDSON_ROOM_URL", given)
@@ -491,11 +571,20 @@ def test_the_instructors_own_device_is_not_a_participants(as_who):
     user, is the instructor's: the room's cleanup leaves it."""
     teacher = as_who("teacher")
     teacher.iam.create_user(UserName="demo", Path="/instructor/")
-    elsewhere = teacher.iam.create_virtual_mfa_device(VirtualMFADeviceName="handson-cli-basic-user-mfa-demo", Path="/instructor/")["VirtualMFADevice"]
+    elsewhere = teacher.iam.create_virtual_mfa_device(
+        VirtualMFADeviceName="handson-cli-basic-user-mfa-demo", Path="/instructor/"
+    )["VirtualMFADevice"]
     seed = elsewhere["Base32StringSeed"].decode()
-    teacher.iam.enable_mfa_device(UserName="demo", SerialNumber=elsewhere["SerialNumber"], AuthenticationCode1=totp_at(seed, time.time() - 30), AuthenticationCode2=totp_at(seed, time.time()))
+    teacher.iam.enable_mfa_device(
+        UserName="demo",
+        SerialNumber=elsewhere["SerialNumber"],
+        AuthenticationCode1=totp_at(seed, time.time() - 30),
+        AuthenticationCode2=totp_at(seed, time.time()),
+    )
     assert workshop.cleanup(teacher, yes=True) == 0
-    assert [d["SerialNumber"] for d in teacher.iam.list_virtual_mfa_devices()["VirtualMFADevices"]] == [elsewhere["SerialNumber"]]
+    assert [d["SerialNumber"] for d in teacher.iam.list_virtual_mfa_devices()["VirtualMFADevices"]] == [
+        elsewhere["SerialNumber"]
+    ]
     teacher.iam.deactivate_mfa_device(UserName="demo", SerialNumber=elsewhere["SerialNumber"])
     teacher.iam.delete_virtual_mfa_device(SerialNumber=elsewhere["SerialNumber"])
     teacher.iam.delete_user(UserName="demo")
@@ -519,7 +608,9 @@ def test_a_name_given_to_someone_new_gets_a_new_key_and_the_old_one_stops(as_who
         new = as_who("erin")
         assert new.iam._request_signer._credentials.access_key != old_key
         new.iam.list_users()
-        assert [u["UserName"] for u in new.iam.list_users()["Users"] if "erin" in u["UserName"]] == [room.identity_name("erin")]
+        assert [u["UserName"] for u in new.iam.list_users()["Users"] if "erin" in u["UserName"]] == [
+            room.identity_name("erin")
+        ]
         assert [d for d in new.iam.list_virtual_mfa_devices()["VirtualMFADevices"] if "erin" in d["SerialNumber"]] == []
         for stale in (old.iam, signing_with(new, "iam", old_session), signing_with(new, "iam", planted)):
             with pytest.raises(new.iam.exceptions.ClientError) as refused:
@@ -568,15 +659,23 @@ def test_a_participants_device_is_assigned_to_no_one_else(as_who, tmp_path):
 
     for client in (attacker.iam, unbounded, teacher.iam):
         for target, of in ((serial, seed), (stray["SerialNumber"], stray_seed)):
-            message = _denied(client, functools.partial(client.enable_mfa_device, UserName=grace_user, SerialNumber=target, **codes(of)))
+            message = _denied(
+                client,
+                functools.partial(client.enable_mfa_device, UserName=grace_user, SerialNumber=target, **codes(of)),
+            )
             assert target in message and "workshop room" in message
     for client in (attacker.iam, unbounded):
-        _denied(client, functools.partial(client.resync_mfa_device, UserName=grace_user, SerialNumber=serial, **codes(seed)))
+        _denied(
+            client, functools.partial(client.resync_mfa_device, UserName=grace_user, SerialNumber=serial, **codes(seed))
+        )
         _denied(client, functools.partial(client.deactivate_mfa_device, UserName=grace_user, SerialNumber=serial))
     assert teacher.iam.list_mfa_devices(UserName=grace_user)["MFADevices"][0]["SerialNumber"] != serial
     victim = as_who("frank")
     frank_user = room.own_names("frank")[0]
-    assert hh.enable_mfa_device(victim, frank_user, serial, totp_at(seed, time.time() - 30), totp_at(seed, time.time())) == "enabled"
+    assert (
+        hh.enable_mfa_device(victim, frank_user, serial, totp_at(seed, time.time() - 30), totp_at(seed, time.time()))
+        == "enabled"
+    )
     teacher.iam.delete_virtual_mfa_device(SerialNumber=stray["SerialNumber"])
 
 
@@ -593,18 +692,38 @@ def test_a_call_naming_no_user_acts_on_the_signing_keys_user(the_room, as_who, t
     for victim_key in theirs:
         _denied(iam, functools.partial(iam.delete_access_key, AccessKeyId=victim_key), code="NoSuchEntity")
         # not in the room's scope: refused, on ivan's own user, not the key's owner
-        assert f"on resource: {ivan_arn} " in _denied(iam, functools.partial(iam.update_access_key, AccessKeyId=victim_key, Status="Inactive"))
-        for call in (ivan.iam.delete_access_key, functools.partial(ivan.iam.update_access_key, Status="Inactive")):  # ivan's room identity
-            assert f"on resource: {ACCOUNT}:user/handson-room/{room.identity_name('ivan')} " in _denied(ivan.iam, functools.partial(call, AccessKeyId=victim_key))
+        assert f"on resource: {ivan_arn} " in _denied(
+            iam, functools.partial(iam.update_access_key, AccessKeyId=victim_key, Status="Inactive")
+        )
+        for call in (
+            ivan.iam.delete_access_key,
+            functools.partial(ivan.iam.update_access_key, Status="Inactive"),
+        ):  # ivan's room identity
+            assert f"on resource: {ACCOUNT}:user/handson-room/{room.identity_name('ivan')} " in _denied(
+                ivan.iam, functools.partial(call, AccessKeyId=victim_key)
+            )
         _denied(iam, functools.partial(iam.get_access_key_last_used, AccessKeyId=victim_key))
     teacher = as_who("teacher")
-    assert {k["Status"] for name in (heidi_user, room.identity_name("heidi")) for k in teacher.iam.list_access_keys(UserName=name)["AccessKeyMetadata"]} == {"Active"}
-    assert {k["AccessKeyId"] for k in teacher.iam.list_access_keys(UserName=heidi_user)["AccessKeyMetadata"]} >= {heidi_key["AccessKeyId"]}
+    assert {
+        k["Status"]
+        for name in (heidi_user, room.identity_name("heidi"))
+        for k in teacher.iam.list_access_keys(UserName=name)["AccessKeyMetadata"]
+    } == {"Active"}
+    assert {k["AccessKeyId"] for k in teacher.iam.list_access_keys(UserName=heidi_user)["AccessKeyMetadata"]} >= {
+        heidi_key["AccessKeyId"]
+    }
     assert iam.get_user()["User"]["UserName"] == ivan_user
     assert {k["UserName"] for k in iam.list_access_keys()["AccessKeyMetadata"]} == {ivan_user}
     assert {d["UserName"] for d in iam.list_mfa_devices()["MFADevices"]} == {ivan_user}
-    for call in (iam.list_ssh_public_keys, iam.list_signing_certificates, iam.list_service_specific_credentials, lambda: iam.change_password(OldPassword="x" * 8, NewPassword="y" * 8)):
-        assert f"on resource: {ivan_arn} " in _denied(iam, call)  # authorised on ivan's own user, the one it would act on
+    for call in (
+        iam.list_ssh_public_keys,
+        iam.list_signing_certificates,
+        iam.list_service_specific_credentials,
+        lambda: iam.change_password(OldPassword="x" * 8, NewPassword="y" * 8),
+    ):
+        assert f"on resource: {ivan_arn} " in _denied(
+            iam, call
+        )  # authorised on ivan's own user, the one it would act on
     teacher.iam.delete_access_key(UserName=ivan_user, AccessKeyId=key["AccessKeyId"])
 
 
@@ -615,7 +734,11 @@ def test_list_operations_show_a_participant_no_ones_tags(as_who, tmp_path):
     key = heidi.iam.create_access_key(UserName=room.own_names("heidi")[0])["AccessKey"]["AccessKeyId"]
     heidi.iam.tag_user(UserName=room.own_names("heidi")[0], Tags=[{"Key": "handson-access-key", "Value": key}])
     ivan = as_who("ivan")
-    for listing in (ivan.iam.list_users(), ivan.iam.list_virtual_mfa_devices(), ivan.iam.list_virtual_mfa_devices(AssignmentStatus="Assigned")):
+    for listing in (
+        ivan.iam.list_users(),
+        ivan.iam.list_virtual_mfa_devices(),
+        ivan.iam.list_virtual_mfa_devices(AssignmentStatus="Assigned"),
+    ):
         assert key not in json.dumps(listing, default=str) and '"Tags"' not in json.dumps(listing, default=str)
     as_who("teacher").iam.delete_access_key(UserName=room.own_names("heidi")[0], AccessKeyId=key)
 
@@ -634,14 +757,29 @@ def test_a_participant_cannot_retag_themselves_as_someone_else(as_who, tmp_path,
     serial = f"{ACCOUNT}:mfa/{room.own_names(hh.settings.participant(who))[1]}"
     own = _own_tag(who)
     short = hh.settings.participant(who)[-8:]
-    spoofs = ["bob", "bob\u2028", "alice\u00a0", " " + own, own + "\u3000", own.upper(), "sha256:" + hashlib.sha256(b"bob").hexdigest(), f"sha256:{short}\u2028bob", f"sha256:{short}" + "0" * 56]
+    spoofs = [
+        "bob",
+        "bob\u2028",
+        "alice\u00a0",
+        " " + own,
+        own + "\u3000",
+        own.upper(),
+        "sha256:" + hashlib.sha256(b"bob").hexdigest(),
+        f"sha256:{short}\u2028bob",
+        f"sha256:{short}" + "0" * 56,
+    ]
     for value in [v for v in spoofs if v != own]:
         tag = [{"Key": "handson-participant", "Value": value}]
         _denied(ctx.iam, functools.partial(ctx.iam.tag_user, UserName=user, Tags=tag))
         _denied(ctx.iam, functools.partial(ctx.iam.tag_mfa_device, SerialNumber=serial, Tags=tag))
-        _denied(ctx.iam, functools.partial(ctx.iam.tag_user, UserName=user, Tags=[{"Key": "HANDSON-PARTICIPANT", "Value": value}]))
+        _denied(
+            ctx.iam,
+            functools.partial(ctx.iam.tag_user, UserName=user, Tags=[{"Key": "HANDSON-PARTICIPANT", "Value": value}]),
+        )
     _denied(ctx.iam, lambda: ctx.iam.untag_user(UserName=user, TagKeys=["handson-participant"]))
-    ctx.iam.tag_user(UserName=user, Tags=[{"Key": "handson-participant", "Value": own}])  # their own: as the kit writes it
+    ctx.iam.tag_user(
+        UserName=user, Tags=[{"Key": "handson-participant", "Value": own}]
+    )  # their own: as the kit writes it
     teacher = as_who("teacher")
     rows = {r.user: r.participant for r in workshop.status(teacher)}
     assert rows[user] == own
@@ -661,7 +799,13 @@ def test_the_instructors_view_names_a_participant_by_their_room_identity(as_who,
         assert {r.user: r.participant for r in workshop.status(teacher)}[user] == real
     finally:
         teacher.iam.tag_user(UserName=user, Tags=[{"Key": "handson-participant", "Value": real}])
-    assert workshop._participant([hh.settings.KIT_TAG, {"Key": "handson-participant", "Value": real + "\u2028bob"}], hh.settings.participant("eve!x")) is None
+    assert (
+        workshop._participant(
+            [hh.settings.KIT_TAG, {"Key": "handson-participant", "Value": real + "\u2028bob"}],
+            hh.settings.participant("eve!x"),
+        )
+        is None
+    )
 
 
 SLOW_CLIENT = r"""
@@ -711,7 +855,22 @@ def test_hundreds_of_slow_connections_of_one_user_starve_no_one_else(the_room, a
     from handson_helpers.sandbox import server
 
     port = the_room["url"].rsplit(":", 1)[1]
-    slow = subprocess.Popen(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3", "-c", SLOW_CLIENT, port, "300", "40"], stdout=subprocess.PIPE, text=True)
+    slow = subprocess.Popen(
+        [
+            "setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "/usr/bin/python3",
+            "-c",
+            SLOW_CLIENT,
+            port,
+            "300",
+            "40",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         refused, kept = map(int, slow.stdout.readline().split()[1::2])
         ctx = as_who("bob")  # another participant, while those connections are open
@@ -768,7 +927,14 @@ def test_a_room_stuck_in_a_request_exits_and_starts_again(the_room, tmp_path, ki
     config = Config(retries={"max_attempts": 1}, read_timeout=120)
 
     def client(at):
-        return boto3.client("iam", endpoint_url=at, region_name="ap-northeast-1", aws_access_key_id=keys["AccessKeyId"], aws_secret_access_key=keys["SecretAccessKey"], config=config)
+        return boto3.client(
+            "iam",
+            endpoint_url=at,
+            region_name="ap-northeast-1",
+            aws_access_key_id=keys["AccessKeyId"],
+            aws_secret_access_key=keys["SecretAccessKey"],
+            config=config,
+        )
 
     answered: list[str] = []
     hung = threading.Thread(target=lambda: answered.append(_outcome(client(url).list_users)), daemon=True)
@@ -796,8 +962,17 @@ PATHOLOGICAL = json.dumps(
         "Version": "2012-10-17",
         "Statement": [
             {"Effect": "Allow", "Action": "iam:" + "*" * 40 + "Z", "Resource": "*"},
-            {"Effect": "Allow", "Action": "iam:GetUser", "Resource": [f"{ACCOUNT}:user/" + "*" * 40 + "a", f"{ACCOUNT}:user/" + "?*" * 30 + "q"]},
-            {"Effect": "Deny", "NotAction": "iam:" + "*" * 40 + "Q", "Resource": "*", "Condition": {"StringLike": {"aws:username": "*" * 40 + "a"}}},
+            {
+                "Effect": "Allow",
+                "Action": "iam:GetUser",
+                "Resource": [f"{ACCOUNT}:user/" + "*" * 40 + "a", f"{ACCOUNT}:user/" + "?*" * 30 + "q"],
+            },
+            {
+                "Effect": "Deny",
+                "NotAction": "iam:" + "*" * 40 + "Q",
+                "Resource": "*",
+                "Condition": {"StringLike": {"aws:username": "*" * 40 + "a"}},
+            },
         ],
     }
 )
@@ -817,7 +992,14 @@ def test_a_policy_of_many_wildcards_freezes_nothing_even_after_a_restart(the_roo
     config = Config(retries={"max_attempts": 1}, read_timeout=60)
 
     def client(keys, at):
-        return boto3.client("iam", endpoint_url=at, region_name="ap-northeast-1", aws_access_key_id=keys["AccessKeyId"], aws_secret_access_key=keys["SecretAccessKey"], config=config)
+        return boto3.client(
+            "iam",
+            endpoint_url=at,
+            region_name="ap-northeast-1",
+            aws_access_key_id=keys["AccessKeyId"],
+            aws_secret_access_key=keys["SecretAccessKey"],
+            config=config,
+        )
 
     _, alice = _ask(url, f"token {token_of('alice')}")
     _, bob = _ask(url, f"token {token_of('bob')}")

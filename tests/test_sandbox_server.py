@@ -14,7 +14,11 @@ from handson_helpers import sandbox as sb
 from handson_helpers.sandbox import control
 
 
-@pytest.mark.parametrize("head", ["X-Pad: " + "a" * 9000, "\r\n".join(f"X-Pad-{n}: a" for n in range(60))], ids=["a long header line", "many header lines"])
+@pytest.mark.parametrize(
+    "head",
+    ["X-Pad: " + "a" * 9000, "\r\n".join(f"X-Pad-{n}: a" for n in range(60))],
+    ids=["a long header line", "many header lines"],
+)
 def test_a_request_head_beyond_what_sdks_send_is_refused_before_it_is_kept(sandbox, iam, head):
     """32 connections of one participant each holding 100 lines of 64 KB made the room hold 200 MB."""
     with socket.create_connection(("127.0.0.1", sandbox.port), timeout=10) as conn:
@@ -31,7 +35,14 @@ def _raw(box, service: str, params: dict) -> tuple[int, str]:
     from urllib.parse import urlencode
 
     body = urlencode(params).encode()
-    req = control.signed_request(box, "POST", box.url + "/", body, {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}, service=service)
+    req = control.signed_request(
+        box,
+        "POST",
+        box.url + "/",
+        body,
+        {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
+        service=service,
+    )
     try:
         with urllib.request.urlopen(req, timeout=10) as resp:
             return resp.status, resp.read().decode("utf-8", "replace")
@@ -41,16 +52,42 @@ def _raw(box, service: str, params: dict) -> tuple[int, str]:
 
 # The hands-on's calls, each with valid values, so that a fuzzed parameter reaches deep logic.
 CALLS = [
-    ("iam", "CreateUser", {"UserName": "fuzz-user", "Path": "/handson-cli/", "Tags.member.1.Key": "k", "Tags.member.1.Value": "v"}),
+    (
+        "iam",
+        "CreateUser",
+        {"UserName": "fuzz-user", "Path": "/handson-cli/", "Tags.member.1.Key": "k", "Tags.member.1.Value": "v"},
+    ),
     ("iam", "GetUser", {"UserName": "handson-cli-basic-user"}),
     ("iam", "ListUsers", {"PathPrefix": "/handson-cli/", "Marker": "m", "MaxItems": "10"}),
     ("iam", "ListUserTags", {"UserName": "handson-cli-basic-user", "MaxItems": "10"}),
     ("iam", "TagUser", {"UserName": "handson-cli-basic-user", "Tags.member.1.Key": "k", "Tags.member.1.Value": "v"}),
-    ("iam", "CreateVirtualMFADevice", {"VirtualMFADeviceName": "fuzz-device", "Path": "/", "Tags.member.1.Key": "k", "Tags.member.1.Value": "v"}),
+    (
+        "iam",
+        "CreateVirtualMFADevice",
+        {"VirtualMFADeviceName": "fuzz-device", "Path": "/", "Tags.member.1.Key": "k", "Tags.member.1.Value": "v"},
+    ),
     ("iam", "ListVirtualMFADevices", {"AssignmentStatus": "Any", "Marker": "m", "MaxItems": "10"}),
     ("iam", "ListMFADeviceTags", {"SerialNumber": SERIAL, "MaxItems": "10"}),
-    ("iam", "EnableMFADevice", {"UserName": "handson-cli-basic-user", "SerialNumber": SERIAL, "AuthenticationCode1": "123456", "AuthenticationCode2": "654321"}),
-    ("iam", "ResyncMFADevice", {"UserName": "handson-cli-basic-user", "SerialNumber": SERIAL, "AuthenticationCode1": "123456", "AuthenticationCode2": "654321"}),
+    (
+        "iam",
+        "EnableMFADevice",
+        {
+            "UserName": "handson-cli-basic-user",
+            "SerialNumber": SERIAL,
+            "AuthenticationCode1": "123456",
+            "AuthenticationCode2": "654321",
+        },
+    ),
+    (
+        "iam",
+        "ResyncMFADevice",
+        {
+            "UserName": "handson-cli-basic-user",
+            "SerialNumber": SERIAL,
+            "AuthenticationCode1": "123456",
+            "AuthenticationCode2": "654321",
+        },
+    ),
     ("iam", "ListMFADevices", {"UserName": "handson-cli-basic-user", "MaxItems": "10"}),
     ("iam", "DeactivateMFADevice", {"UserName": "handson-cli-basic-user", "SerialNumber": SERIAL}),
     ("iam", "DeleteVirtualMFADevice", {"SerialNumber": SERIAL}),
@@ -112,7 +149,12 @@ def test_no_request_makes_the_sandbox_answer_500(sandbox, ctx, tmp_path):
     for service, action, valid in CALLS:
         for name in [*valid, "Action", "Version"]:
             for value in NASTY:
-                params = {"Action": action, "Version": "2011-06-15" if service == "sts" else "2010-05-08", **valid, name: value}
+                params = {
+                    "Action": action,
+                    "Version": "2011-06-15" if service == "sts" else "2010-05-08",
+                    **valid,
+                    name: value,
+                }
                 status, text = _raw(sandbox, service, params)
                 sent += 1
                 if status >= 500 or (status >= 400 and "<Code>" not in text):
@@ -162,24 +204,136 @@ def test_every_operation_of_the_api_answers_without_a_500(sandbox, service):
 
 VALIDATION = [
     # (case, action, params, expected error code, fragment of AWS's message, kit setting that must refuse it too)
-    ("Japanese user name", "CreateUser", {"UserName": "ユーザー"}, "ValidationError", "regular expression pattern: [\\w+=,.@-]+", "IAM_USER_NAME"),
-    ("accented user name", "CreateUser", {"UserName": "josé"}, "ValidationError", "regular expression pattern", "IAM_USER_NAME"),
-    ("user name with a trailing newline", "CreateUser", {"UserName": "handson\n"}, "ValidationError", "regular expression pattern", "IAM_USER_NAME"),
-    ("user name with a space", "CreateUser", {"UserName": "a b"}, "ValidationError", "regular expression pattern", "IAM_USER_NAME"),
-    ("empty user name", "CreateUser", {"UserName": ""}, "ValidationError", "length greater than or equal to 1", "IAM_USER_NAME"),
-    ("65-character user name", "CreateUser", {"UserName": "u" * 65}, "ValidationError", "length less than or equal to 64", "IAM_USER_NAME"),
+    (
+        "Japanese user name",
+        "CreateUser",
+        {"UserName": "ユーザー"},
+        "ValidationError",
+        "regular expression pattern: [\\w+=,.@-]+",
+        "IAM_USER_NAME",
+    ),
+    (
+        "accented user name",
+        "CreateUser",
+        {"UserName": "josé"},
+        "ValidationError",
+        "regular expression pattern",
+        "IAM_USER_NAME",
+    ),
+    (
+        "user name with a trailing newline",
+        "CreateUser",
+        {"UserName": "handson\n"},
+        "ValidationError",
+        "regular expression pattern",
+        "IAM_USER_NAME",
+    ),
+    (
+        "user name with a space",
+        "CreateUser",
+        {"UserName": "a b"},
+        "ValidationError",
+        "regular expression pattern",
+        "IAM_USER_NAME",
+    ),
+    (
+        "empty user name",
+        "CreateUser",
+        {"UserName": ""},
+        "ValidationError",
+        "length greater than or equal to 1",
+        "IAM_USER_NAME",
+    ),
+    (
+        "65-character user name",
+        "CreateUser",
+        {"UserName": "u" * 65},
+        "ValidationError",
+        "length less than or equal to 64",
+        "IAM_USER_NAME",
+    ),
     ("no user name at all", "CreateUser", {}, "ValidationError", "Value null at 'userName'", None),
-    ("path without the last slash", "CreateUser", {"UserName": "x", "Path": "/a"}, "ValidationError", "(\\u002F)|(\\u002F[\\u0021-\\u007E]+\\u002F)", "IAM_USER_PATH"),
-    ("path with a trailing newline", "CreateUser", {"UserName": "x", "Path": "/a/\n"}, "ValidationError", "regular expression pattern", "IAM_USER_PATH"),
-    ("path with Japanese", "CreateUser", {"UserName": "x", "Path": "/ハンズオン/"}, "ValidationError", "regular expression pattern", "IAM_USER_PATH"),
-    ("path with a space", "CreateUser", {"UserName": "x", "Path": "/a b/"}, "ValidationError", "regular expression pattern", "IAM_USER_PATH"),
-    ("Japanese device name", "CreateVirtualMFADevice", {"VirtualMFADeviceName": "デバイス"}, "ValidationError", "regular expression pattern", "MFA_DEVICE_NAME"),
-    ("device name with a trailing newline", "CreateVirtualMFADevice", {"VirtualMFADeviceName": "d\n"}, "ValidationError", "regular expression pattern", "MFA_DEVICE_NAME"),
-    ("227-character device name", "CreateVirtualMFADevice", {"VirtualMFADeviceName": "d" * 227}, "ValidationError", "less than or equal to 226", "MFA_DEVICE_NAME"),
-    ("assignment status Bogus", "ListVirtualMFADevices", {"AssignmentStatus": "Bogus"}, "ValidationError", "enum value set: [Assigned, Unassigned, Any]", None),
-    ("assignment status in lower case", "ListVirtualMFADevices", {"AssignmentStatus": "assigned"}, "ValidationError", "enum value set", None),
+    (
+        "path without the last slash",
+        "CreateUser",
+        {"UserName": "x", "Path": "/a"},
+        "ValidationError",
+        "(\\u002F)|(\\u002F[\\u0021-\\u007E]+\\u002F)",
+        "IAM_USER_PATH",
+    ),
+    (
+        "path with a trailing newline",
+        "CreateUser",
+        {"UserName": "x", "Path": "/a/\n"},
+        "ValidationError",
+        "regular expression pattern",
+        "IAM_USER_PATH",
+    ),
+    (
+        "path with Japanese",
+        "CreateUser",
+        {"UserName": "x", "Path": "/ハンズオン/"},
+        "ValidationError",
+        "regular expression pattern",
+        "IAM_USER_PATH",
+    ),
+    (
+        "path with a space",
+        "CreateUser",
+        {"UserName": "x", "Path": "/a b/"},
+        "ValidationError",
+        "regular expression pattern",
+        "IAM_USER_PATH",
+    ),
+    (
+        "Japanese device name",
+        "CreateVirtualMFADevice",
+        {"VirtualMFADeviceName": "デバイス"},
+        "ValidationError",
+        "regular expression pattern",
+        "MFA_DEVICE_NAME",
+    ),
+    (
+        "device name with a trailing newline",
+        "CreateVirtualMFADevice",
+        {"VirtualMFADeviceName": "d\n"},
+        "ValidationError",
+        "regular expression pattern",
+        "MFA_DEVICE_NAME",
+    ),
+    (
+        "227-character device name",
+        "CreateVirtualMFADevice",
+        {"VirtualMFADeviceName": "d" * 227},
+        "ValidationError",
+        "less than or equal to 226",
+        "MFA_DEVICE_NAME",
+    ),
+    (
+        "assignment status Bogus",
+        "ListVirtualMFADevices",
+        {"AssignmentStatus": "Bogus"},
+        "ValidationError",
+        "enum value set: [Assigned, Unassigned, Any]",
+        None,
+    ),
+    (
+        "assignment status in lower case",
+        "ListVirtualMFADevices",
+        {"AssignmentStatus": "assigned"},
+        "ValidationError",
+        "enum value set",
+        None,
+    ),
     ("max items 0", "ListUsers", {"MaxItems": "0"}, "ValidationError", "greater than or equal to 1", None),
-    ("max items 1001", "ListVirtualMFADevices", {"MaxItems": "1001"}, "ValidationError", "less than or equal to 1000", None),
+    (
+        "max items 1001",
+        "ListVirtualMFADevices",
+        {"MaxItems": "1001"},
+        "ValidationError",
+        "less than or equal to 1000",
+        None,
+    ),
     (
         "Arabic-Indic digits as a code",
         "EnableMFADevice",
@@ -191,7 +345,12 @@ VALIDATION = [
     (
         "full-width digits as a code",
         "EnableMFADevice",
-        {"UserName": "u", "SerialNumber": SERIAL, "AuthenticationCode1": "123456", "AuthenticationCode2": "１２３４５６"},
+        {
+            "UserName": "u",
+            "SerialNumber": SERIAL,
+            "AuthenticationCode1": "123456",
+            "AuthenticationCode2": "１２３４５６",
+        },
         "ValidationError",
         "authenticationCode2",
         None,
@@ -208,7 +367,13 @@ def test_invalid_input_is_refused_as_aws_refuses_it(sandbox, iam, case, action, 
         assert typed not in text, "a typed code was echoed"
     assert iam.list_users()["Users"] == [] and iam.list_virtual_mfa_devices()["VirtualMFADevices"] == []
     if setting:
-        value = next(iter(v for k, v in params.items() if k in ("UserName", "Path", "VirtualMFADeviceName") and (k != "UserName" or setting == "IAM_USER_NAME")))
+        value = next(
+            iter(
+                v
+                for k, v in params.items()
+                if k in ("UserName", "Path", "VirtualMFADeviceName") and (k != "UserName" or setting == "IAM_USER_NAME")
+            )
+        )
         assert settings.problem(setting, value) is not None, "the kit's own check said ✔ where IAM refuses"
 
 
@@ -219,7 +384,14 @@ def _send(box, method="POST", path="/", body=b"", headers=None, sign=True, query
     headers = dict(headers or {})
     url = box.url + path + (f"?{query}" if query else "")
     if sign:
-        req = control.signed_request(box, method, url, body, {k: v for k, v in headers.items() if k.lower() in ("content-type", "content-encoding")}, service="iam")
+        req = control.signed_request(
+            box,
+            method,
+            url,
+            body,
+            {k: v for k, v in headers.items() if k.lower() in ("content-type", "content-encoding")},
+            service="iam",
+        )
         headers = {**dict(req.headers), **headers}
     conn = http.client.HTTPConnection("127.0.0.1", box.port, timeout=10)
     conn.putrequest(method, path + (f"?{query}" if query else ""), skip_host=True, skip_accept_encoding=True)
@@ -238,15 +410,39 @@ FORM_CT = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
 
 MALFORMED = [
     ("a body larger than any IAM request", dict(sign=False, headers={"Content-Length": str(10**12)}), 413),
-    ("a JSON body", dict(body=b'{"Action": "CreateUser"}', headers={"Content-Type": "application/x-amz-json-1.0"}), 400),
+    (
+        "a JSON body",
+        dict(body=b'{"Action": "CreateUser"}', headers={"Content-Type": "application/x-amz-json-1.0"}),
+        400,
+    ),
     ("a gzip body", dict(body=b"\x1f\x8b\x08\x00", headers={**FORM_CT, "Content-Encoding": "gzip"}), 400),
     ("a Host header of '['", dict(sign=False, headers={"Host": "["}), 400),
     ("a Host header of another port", dict(sign=False, headers={"Host": "127.0.0.1:1"}), 400),
-    ("parameters in the body and the query", dict(body=b"Action=CreateUser&Version=2010-05-08&UserName=ok", headers=FORM_CT, query="UserName=%E3%83%A6%0A"), 400),
-    ("a parameter given twice", dict(body=b"Action=CreateUser&Version=2010-05-08&UserName=ok&UserName=%E3%83%A6", headers=FORM_CT), 400),
-    ("a bad name in the query string of a GET", dict(method="GET", query="Action=CreateUser&Version=2010-05-08&UserName=%E3%83%A6%0A"), 400),
-    ("a bad status in a GET", dict(method="GET", query="Action=ListVirtualMFADevices&Version=2010-05-08&AssignmentStatus=Bogus"), 400),
-    ("MaxItems in another script's digits", dict(method="GET", query="Action=ListUsers&Version=2010-05-08&MaxItems=%D9%A1"), 400),
+    (
+        "parameters in the body and the query",
+        dict(body=b"Action=CreateUser&Version=2010-05-08&UserName=ok", headers=FORM_CT, query="UserName=%E3%83%A6%0A"),
+        400,
+    ),
+    (
+        "a parameter given twice",
+        dict(body=b"Action=CreateUser&Version=2010-05-08&UserName=ok&UserName=%E3%83%A6", headers=FORM_CT),
+        400,
+    ),
+    (
+        "a bad name in the query string of a GET",
+        dict(method="GET", query="Action=CreateUser&Version=2010-05-08&UserName=%E3%83%A6%0A"),
+        400,
+    ),
+    (
+        "a bad status in a GET",
+        dict(method="GET", query="Action=ListVirtualMFADevices&Version=2010-05-08&AssignmentStatus=Bogus"),
+        400,
+    ),
+    (
+        "MaxItems in another script's digits",
+        dict(method="GET", query="Action=ListUsers&Version=2010-05-08&MaxItems=%D9%A1"),
+        400,
+    ),
 ]
 
 
@@ -261,7 +457,12 @@ def test_malformed_requests_are_refused_before_moto_sees_them(sandbox, iam, case
 def _wire(box, body: bytes, headers: dict | None = None) -> bytes:
     """A signed POST as the bytes on the wire, so that one connection can carry several."""
     req = control.signed_request(box, "POST", box.url + "/", body, dict(FORM_CT), service="iam")
-    headers = {**dict(req.headers), "Host": f"127.0.0.1:{box.port}", "Content-Length": str(len(body)), **(headers or {})}
+    headers = {
+        **dict(req.headers),
+        "Host": f"127.0.0.1:{box.port}",
+        "Content-Length": str(len(body)),
+        **(headers or {}),
+    }
     return b"POST / HTTP/1.1\r\n" + b"".join(f"{k}: {v}\r\n".encode() for k, v in headers.items()) + b"\r\n" + body
 
 
@@ -284,8 +485,18 @@ def test_a_connection_serves_the_next_request_once_a_body_was_read_to_its_end(sa
 
 UNREAD_BODIES = [
     ("a body over the cap", lambda smuggled: {"Content-Length": "70000"}, lambda smuggled: smuggled, 413),
-    ("a chunked body", lambda smuggled: {"Transfer-Encoding": "chunked"}, lambda smuggled: b"%x\r\n%s\r\n0\r\n\r\n" % (len(smuggled), smuggled), 403),
-    ("a request for another port", lambda smuggled: {"Host": "127.0.0.1:1", "Content-Length": str(len(smuggled))}, lambda smuggled: smuggled, 400),
+    (
+        "a chunked body",
+        lambda smuggled: {"Transfer-Encoding": "chunked"},
+        lambda smuggled: b"%x\r\n%s\r\n0\r\n\r\n" % (len(smuggled), smuggled),
+        403,
+    ),
+    (
+        "a request for another port",
+        lambda smuggled: {"Host": "127.0.0.1:1", "Content-Length": str(len(smuggled))},
+        lambda smuggled: smuggled,
+        400,
+    ),
 ]
 
 
@@ -293,7 +504,10 @@ UNREAD_BODIES = [
 def test_a_body_the_sandbox_did_not_read_closes_the_connection(sandbox, iam, case, headers, body, status):
     """Otherwise the unread body, here a whole signed request, would be read as the next request."""
     smuggled = _wire(sandbox, b"Action=CreateUser&Version=2010-05-08&UserName=smuggled")
-    request = b"POST / HTTP/1.1\r\n" + b"".join(f"{k}: {v}\r\n".encode() for k, v in {"Host": f"127.0.0.1:{sandbox.port}", **FORM_CT, **headers(smuggled)}.items())
+    request = b"POST / HTTP/1.1\r\n" + b"".join(
+        f"{k}: {v}\r\n".encode()
+        for k, v in {"Host": f"127.0.0.1:{sandbox.port}", **FORM_CT, **headers(smuggled)}.items()
+    )
     with socket.create_connection(("127.0.0.1", sandbox.port), timeout=10) as conn:
         conn.sendall(request + b"\r\n" + body(smuggled))
         got, connection, _ = _answer(conn)
@@ -304,7 +518,9 @@ def test_a_body_the_sandbox_did_not_read_closes_the_connection(sandbox, iam, cas
 
 @pytest.mark.parametrize("payload", [b"{}", b"not json", b'{"action": "X"}', b"[1]"])
 def test_a_bad_fault_request_is_refused_not_a_500(sandbox, payload):
-    req = control.signed_request(sandbox, "POST", sandbox.url + "/_handson/faults", payload, {"Content-Type": "application/json"})
+    req = control.signed_request(
+        sandbox, "POST", sandbox.url + "/_handson/faults", payload, {"Content-Type": "application/json"}
+    )
     with pytest.raises(urllib.error.HTTPError) as err:
         urllib.request.urlopen(req, timeout=5)
     assert err.value.code == 400

@@ -38,7 +38,11 @@ def test_kill_9_right_after_enable_loses_nothing(ctx, iam, tmp_path):
     assert new.pid != old.pid and new.port == old.port  # same endpoint: existing clients keep working
     after_user = iam.get_user(UserName=USER)["User"]
     after_device = _device(iam, serial)
-    assert (after_user["UserId"], after_user["CreateDate"], after_user["Path"]) == (before_user["UserId"], before_user["CreateDate"], before_user["Path"])
+    assert (after_user["UserId"], after_user["CreateDate"], after_user["Path"]) == (
+        before_user["UserId"],
+        before_user["CreateDate"],
+        before_user["Path"],
+    )
     assert after_device["EnableDate"] == before_device["EnableDate"]
     assert after_device["User"]["UserName"] == USER
     assert iam.list_user_tags(UserName=USER)["Tags"] == [{"Key": "handson-kit", "Value": "iam-mfa"}]
@@ -59,7 +63,9 @@ def test_access_keys_and_unassigned_devices_survive_a_restart(ctx, iam, tmp_path
         raise AssertionError("DeleteUser must still conflict with the restored access key")
     except iam.exceptions.DeleteConflictException:
         pass
-    assert [d["SerialNumber"] for d in iam.list_virtual_mfa_devices(AssignmentStatus="Unassigned")["VirtualMFADevices"]] == [f"arn:aws:iam::123456789012:mfa/{DEVICE}"]
+    assert [
+        d["SerialNumber"] for d in iam.list_virtual_mfa_devices(AssignmentStatus="Unassigned")["VirtualMFADevices"]
+    ] == [f"arn:aws:iam::123456789012:mfa/{DEVICE}"]
 
 
 WRITER = """
@@ -83,7 +89,9 @@ for _ in sys.stdin:  # a new writer for each line (forked: the store's imports t
 def test_a_write_interrupted_at_any_moment_leaves_a_loadable_store(tmp_path):
     path = tmp_path / "iam-state.json"
     seen = set()
-    writers = subprocess.Popen([sys.executable, "-c", WRITER, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    writers = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     for round_ in range(15):
         writers.stdin.write("write\n")
         writers.stdin.flush()
@@ -125,7 +133,9 @@ def test_reset_clears_the_store(sandbox, iam):
 
 
 def _client(box, **config):
-    return boto3.client("iam", endpoint_url=box.url, region_name="ap-northeast-1", config=Config(**config), **box.credentials)
+    return boto3.client(
+        "iam", endpoint_url=box.url, region_name="ap-northeast-1", config=Config(**config), **box.credentials
+    )
 
 
 def test_changes_answered_at_the_same_time_are_all_kept_after_kill_9(sandbox, iam):
@@ -172,7 +182,9 @@ models.AccessKey.__init__ = __init__
 """
 
 
-def test_a_state_file_this_moto_cannot_rebuild_stops_the_sandbox_and_is_left_in_place(sandbox, iam, tmp_path, monkeypatch):
+def test_a_state_file_this_moto_cannot_rebuild_stops_the_sandbox_and_is_left_in_place(
+    sandbox, iam, tmp_path, monkeypatch
+):
     iam.create_user(UserName=USER)
     key = iam.create_access_key(UserName=USER)["AccessKey"]["AccessKeyId"]
     sb.stop()
@@ -198,14 +210,39 @@ BROKEN_STATES = [
     ("users of the wrong type", {"users": "alice"}),
     ("a user without a name", {"users": [{"path": "/"}]}),
     ("a user with a number as name", {"users": [{"name": 1, "path": "/", "id": "x", "create_date": None}]}),
-    ("a device of a missing user", {"users": [], "devices": [{"serial": SERIAL, "seed": "JBSWY3DPEHPK3PXP", "user": "ghost", "enable_date": None}]}),
+    (
+        "a device of a missing user",
+        {
+            "users": [],
+            "devices": [{"serial": SERIAL, "seed": "JBSWY3DPEHPK3PXP", "user": "ghost", "enable_date": None}],
+        },
+    ),
     ("a device without a seed", {"devices": [{"serial": SERIAL}]}),
     # fields the rebuild hands to moto: a wrong type here must not read as a moto change (store.MotoChanged)
-    ("device tags of the wrong type", {"devices": [{"serial": SERIAL, "seed": "JBSWY3DPEHPK3PXP", "user": None, "enable_date": None, "tags": 5}]}),
+    (
+        "device tags of the wrong type",
+        {"devices": [{"serial": SERIAL, "seed": "JBSWY3DPEHPK3PXP", "user": None, "enable_date": None, "tags": 5}]},
+    ),
     ("a user date that is a number", {"users": [{"name": "u", "path": "/", "id": "x", "create_date": 5}]}),
     ("a user date that is not a date", {"users": [{"name": "u", "path": "/", "id": "x", "create_date": "yesterday"}]}),
-    ("an access key date that is a number", {"users": [{"name": "u", "path": "/", "id": "x", "create_date": None, "access_keys": [{"id": "AKIAX", "secret": "s", "status": "A", "create_date": 1}]}]}),
-    ("a device date that is a list", {"devices": [{"serial": SERIAL, "seed": "JBSWY3DPEHPK3PXP", "user": None, "enable_date": ["2024"]}]}),
+    (
+        "an access key date that is a number",
+        {
+            "users": [
+                {
+                    "name": "u",
+                    "path": "/",
+                    "id": "x",
+                    "create_date": None,
+                    "access_keys": [{"id": "AKIAX", "secret": "s", "status": "A", "create_date": 1}],
+                }
+            ]
+        },
+    ),
+    (
+        "a device date that is a list",
+        {"devices": [{"serial": SERIAL, "seed": "JBSWY3DPEHPK3PXP", "user": None, "enable_date": ["2024"]}]},
+    ),
     ("a string", "hello"),
     ("not JSON at all", None),
 ]

@@ -5,7 +5,11 @@ from helpers import USER_ARN_PREFIX
 
 # (pattern, value, matches): AWS's two wildcards and nothing else; the pathological ones first
 WILDCARDS = [
-    (USER_ARN_PREFIX + "*" * 40 + "a", USER_ARN_PREFIX + "handson-cli/handson-cli-basic-user-bob", False),  # the review's
+    (
+        USER_ARN_PREFIX + "*" * 40 + "a",
+        USER_ARN_PREFIX + "handson-cli/handson-cli-basic-user-bob",
+        False,
+    ),  # the review's
     (USER_ARN_PREFIX + "*" * 40 + "b", USER_ARN_PREFIX + "handson-cli/handson-cli-basic-user-bob", True),
     ("*a" * 60 + "b", "a" * 300, False),
     ("?*" * 60 + "b", "a" * 300, False),
@@ -30,7 +34,9 @@ WILDCARDS = [
 ]
 
 
-@pytest.mark.parametrize("pattern, value, expected", WILDCARDS, ids=[f"{p[:30]}…{len(p)}|{v[:20]}" for p, v, _ in WILDCARDS])
+@pytest.mark.parametrize(
+    "pattern, value, expected", WILDCARDS, ids=[f"{p[:30]}…{len(p)}|{v[:20]}" for p, v, _ in WILDCARDS]
+)
 def test_wildcard_matching_is_awss_and_takes_steps_linear_in_the_input(pattern, value, expected):
     from handson_helpers.sandbox import wildcard
 
@@ -53,7 +59,9 @@ def test_wildcard_matching_agrees_with_a_regular_expression_on_small_inputs():
     checked = 0
     for n in range(5):
         for pattern in map("".join, itertools.product("ab*?", repeat=n)):
-            regex = re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern), re.DOTALL)
+            regex = re.compile(
+                "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern), re.DOTALL
+            )
             for value in values:
                 assert wildcard.matches(pattern, value) is (regex.fullmatch(value) is not None), (pattern, value)
                 checked += 1

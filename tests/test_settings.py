@@ -5,7 +5,13 @@ from handson_helpers import settings
 
 @pytest.mark.parametrize(
     "raw, expected",
-    [("", ""), ("taro", "taro"), ("bob@example.com", "bob@example.com"), ("p07", "p07"), ("taro.yamada", "taro.yamada")],
+    [
+        ("", ""),
+        ("taro", "taro"),
+        ("bob@example.com", "bob@example.com"),
+        ("p07", "p07"),
+        ("taro.yamada", "taro.yamada"),
+    ],
 )
 def test_a_plain_participant_id_is_used_as_it_is(monkeypatch, raw, expected):
     monkeypatch.setenv("HANDSON_PARTICIPANT", raw)
@@ -14,7 +20,13 @@ def test_a_plain_participant_id_is_used_as_it_is(monkeypatch, raw, expected):
 
 @pytest.mark.parametrize(
     "raw, readable",
-    [("山田 太郎", "p"), ("alice smith", "alice-smith"), ("a" * 40, "a" * 11), ("Alice", "alice"), ("x-0123abcd", "x-0123abcd")],
+    [
+        ("山田 太郎", "p"),
+        ("alice smith", "alice-smith"),
+        ("a" * 40, "a" * 11),
+        ("Alice", "alice"),
+        ("x-0123abcd", "x-0123abcd"),
+    ],
 )
 def test_any_other_participant_id_gets_a_readable_part_and_a_hash(raw, readable):
     suffix = settings.participant(raw)
@@ -26,7 +38,10 @@ def test_without_a_participant_the_seeds_names_exactly(monkeypatch):
     monkeypatch.delenv("HANDSON_PARTICIPANT", raising=False)
     monkeypatch.delenv("JUPYTERHUB_USER", raising=False)
     assert settings.scoped("handson-cli-basic-user") == "handson-cli-basic-user"
-    assert settings.expected()["FILE_MFA_OUTFILE"] == "${HOME}/environment/tmp-handson-cli-iam-user-basic/handson-cli-basic-user-mfa.png"
+    assert (
+        settings.expected()["FILE_MFA_OUTFILE"]
+        == "${HOME}/environment/tmp-handson-cli-iam-user-basic/handson-cli-basic-user-mfa.png"
+    )
 
 
 def test_jupyterhub_user_scopes_names_within_iam_limits(monkeypatch):
@@ -40,7 +55,9 @@ def test_jupyterhub_user_scopes_names_within_iam_limits(monkeypatch):
 
 def test_check_marks_mismatch_and_invalid_values(monkeypatch):
     monkeypatch.delenv("HANDSON_PARTICIPANT", raising=False)
-    rows = settings.check({"IAM_USER_NAME": "handson-cli-basic-user", "IAM_USER_PATH": "/x", "MFA_DEVICE_NAME": "other"})
+    rows = settings.check(
+        {"IAM_USER_NAME": "handson-cli-basic-user", "IAM_USER_PATH": "/x", "MFA_DEVICE_NAME": "other"}
+    )
     assert [r.ok for r in rows] == [True, False, False]
     assert rows[1].reason.startswith("パスは") and rows[2].reason == "期待値と異なります"
     assert [r.number for r in rows] == [1, 2, 3]
@@ -63,7 +80,10 @@ COLLIDING = [
     ("田中", "佐藤"),  # non-ASCII dropped
     ("alice smith", "alice-smith"),  # replaced
     ("Alice", "alice"),  # IAM names ignore case
-    ("alice smith", "alice-smith-" + __import__("hashlib").sha256(b"alice smith").hexdigest()[:8]),  # a crafted look-alike
+    (
+        "alice smith",
+        "alice-smith-" + __import__("hashlib").sha256(b"alice smith").hexdigest()[:8],
+    ),  # a crafted look-alike
     ("山田 太郎", "p-" + __import__("hashlib").sha256("山田 太郎".encode()).hexdigest()[:8]),
     ("a" * 30 + "1", "a" * 30 + "2"),
     ("bob@example.com", "bob@example.com "),  # trailing space: stripped by the kit, so the same person
@@ -78,5 +98,8 @@ def test_distinct_participant_ids_get_distinct_valid_names(first, second):
         return
     assert a.lower() != b.lower()
     for suffix in (a, b):
-        user, device = settings.scoped("handson-cli-basic-user", suffix), settings.scoped("handson-cli-basic-user-mfa", suffix)
+        user, device = (
+            settings.scoped("handson-cli-basic-user", suffix),
+            settings.scoped("handson-cli-basic-user-mfa", suffix),
+        )
         assert settings.problem("IAM_USER_NAME", user) is None and settings.problem("MFA_DEVICE_NAME", device) is None

@@ -42,7 +42,9 @@ def test_the_shown_folder_step_refuses_what_the_kit_refuses(tmp_path, kind):
             assert all(stat.S_IMODE(after[new][0]) == 0o700 for new in set(after) - set(before))
 
 
-@pytest.mark.parametrize("case", ["a level above that anyone may write to, not sticky", "a link of the learner's into another user's folder"])
+@pytest.mark.parametrize(
+    "case", ["a level above that anyone may write to, not sticky", "a link of the learner's into another user's folder"]
+)
 def test_the_shown_folder_step_checks_the_real_path_and_every_level_of_it(tmp_path, case):
     """The adversarial review: both were accepted by the shown step (the kit refused them), and the
     other user could then swap the folder for one holding a FIFO that 31's `>` wrote the key into."""
@@ -64,7 +66,23 @@ def test_the_shown_folder_step_checks_the_real_path_and_every_level_of_it(tmp_pa
         assert proc.returncode != 0 and "自分だけが書き込めるディレクトリではありません" in proc.stderr, proc.stderr
 
 
-NASTY_VALUES = ["plain", "", "a b", "it's", "$(touch pwned)", "`touch pwned`", "${IFS}", "*", "line\nbreak", "tab\there", "田中 太郎", "back\\slash", '"quoted"', "!event", "-n"]
+NASTY_VALUES = [
+    "plain",
+    "",
+    "a b",
+    "it's",
+    "$(touch pwned)",
+    "`touch pwned`",
+    "${IFS}",
+    "*",
+    "line\nbreak",
+    "tab\there",
+    "田中 太郎",
+    "back\\slash",
+    '"quoted"',
+    "!event",
+    "-n",
+]
 
 
 def _bash(script: str, cwd) -> str:
@@ -83,7 +101,13 @@ def test_a_value_assigned_and_referenced_as_shown_reaches_a_command_exactly_and_
 
 @pytest.mark.parametrize(
     "value, reference",
-    [("handson-cli-basic-user", "${V}"), ("/handson-cli/", "${V}"), ("a b", '"${V}"'), ("/*/", '"${V}"'), ("", '"${V}"')],
+    [
+        ("handson-cli-basic-user", "${V}"),
+        ("/handson-cli/", "${V}"),
+        ("a b", '"${V}"'),
+        ("/*/", '"${V}"'),
+        ("", '"${V}"'),
+    ],
 )
 def test_a_reference_is_quoted_only_where_bash_would_split_or_glob(value, reference):
     assert ref("V", value) == reference

@@ -103,10 +103,20 @@ def test_no_mutation_before_the_account_guard_passes(aws_ctx, tmp_path):
 def test_enable_on_aws_is_guarded_too(aws_ctx):
     ctx, iam_stub = aws_ctx
     serial = f"arn:aws:iam::{ACCOUNT}:mfa/{DEVICE}"
-    iam_stub.add_response("list_virtual_mfa_devices", {"VirtualMFADevices": [{"SerialNumber": serial}], "IsTruncated": False})
+    iam_stub.add_response(
+        "list_virtual_mfa_devices", {"VirtualMFADevices": [{"SerialNumber": serial}], "IsTruncated": False}
+    )
     iam_stub.add_response(
         "get_user",
-        {"User": {"Path": PATH, "UserName": USER, "UserId": "AIDAEXAMPLEUSER00000", "Arn": f"arn:aws:iam::{ACCOUNT}:user{PATH}{USER}", "CreateDate": datetime.now(timezone.utc)}},
+        {
+            "User": {
+                "Path": PATH,
+                "UserName": USER,
+                "UserId": "AIDAEXAMPLEUSER00000",
+                "Arn": f"arn:aws:iam::{ACCOUNT}:user{PATH}{USER}",
+                "CreateDate": datetime.now(timezone.utc),
+            }
+        },
     )
     with pytest.raises(hh.HandsonError) as err:
         hh.enable_mfa_device(ctx, USER, serial, "123456", "654321")
@@ -116,10 +126,22 @@ def test_enable_on_aws_is_guarded_too(aws_ctx):
 
 def test_with_the_right_account_id_aws_calls_go_through(aws_ctx):
     ctx, iam_stub = aws_ctx
-    ctx = replace(ctx, settings=replace(ctx.settings, allowed_account=ACCOUNT))  # as connect() reads HANDSON_AWS_ACCOUNT_ID
+    ctx = replace(
+        ctx, settings=replace(ctx.settings, allowed_account=ACCOUNT)
+    )  # as connect() reads HANDSON_AWS_ACCOUNT_ID
     iam_stub.add_client_error("get_user", "NoSuchEntity", http_status_code=404)
-    created = {"Path": PATH, "UserName": USER, "UserId": "AIDAEXAMPLEUSER00000", "Arn": f"arn:aws:iam::{ACCOUNT}:user{PATH}{USER}", "CreateDate": datetime.now(timezone.utc)}
-    iam_stub.add_response("create_user", {"User": created}, {"UserName": USER, "Path": PATH, "Tags": [{"Key": "handson-kit", "Value": "iam-mfa"}]})
+    created = {
+        "Path": PATH,
+        "UserName": USER,
+        "UserId": "AIDAEXAMPLEUSER00000",
+        "Arn": f"arn:aws:iam::{ACCOUNT}:user{PATH}{USER}",
+        "CreateDate": datetime.now(timezone.utc),
+    }
+    iam_stub.add_response(
+        "create_user",
+        {"User": created},
+        {"UserName": USER, "Path": PATH, "Tags": [{"Key": "handson-kit", "Value": "iam-mfa"}]},
+    )
     assert hh.create_user(ctx, USER, PATH)["UserName"] == USER
     iam_stub.assert_no_pending_responses()
 
@@ -127,7 +149,13 @@ def test_with_the_right_account_id_aws_calls_go_through(aws_ctx):
 def test_cleanup_on_aws_leaves_a_user_the_kit_did_not_create(aws_ctx, tmp_path):
     ctx, iam_stub = aws_ctx
     ctx = replace(ctx, settings=replace(ctx.settings, allowed_account=ACCOUNT))
-    user = {"Path": PATH, "UserName": USER, "UserId": "AIDAEXAMPLEUSER00000", "Arn": f"arn:aws:iam::{ACCOUNT}:user{PATH}{USER}", "CreateDate": datetime.now(timezone.utc)}
+    user = {
+        "Path": PATH,
+        "UserName": USER,
+        "UserId": "AIDAEXAMPLEUSER00000",
+        "Arn": f"arn:aws:iam::{ACCOUNT}:user{PATH}{USER}",
+        "CreateDate": datetime.now(timezone.utc),
+    }
     iam_stub.add_response("get_user", {"User": user})
     iam_stub.add_response("list_virtual_mfa_devices", {"VirtualMFADevices": [], "IsTruncated": False})
     iam_stub.add_response("list_user_tags", {"Tags": [{"Key": "team", "Value": "ops"}], "IsTruncated": False})
@@ -143,7 +171,9 @@ def test_a_kernel_never_imports_moto():
     import subprocess
     import sys
 
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True).stdout.split()
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    ).stdout.split()
     assert out == ["False", "False"]
 
 
@@ -157,7 +187,11 @@ def test_connects_share_botocores_models_and_each_client_signs_with_its_own_key(
     key = iam.create_access_key(UserName="someone")["AccessKey"]
     own = signing_with(ctx, "sts", key)
     assert own.get_caller_identity()["Arn"].endswith(":user/someone")
-    assert ctx.sts.get_caller_identity()["Arn"] == again.sts.get_caller_identity()["Arn"] != own.get_caller_identity()["Arn"]
+    assert (
+        ctx.sts.get_caller_identity()["Arn"]
+        == again.sts.get_caller_identity()["Arn"]
+        != own.get_caller_identity()["Arn"]
+    )
 
 
 def test_the_package_loads_a_step_only_when_it_is_used():
@@ -171,8 +205,12 @@ def test_the_package_loads_a_step_only_when_it_is_used():
         "print(sorted(m for m in ('ipywidgets', 'handson_helpers.access_key', 'handson_helpers.target', 'handson_helpers.widget') if m in sys.modules))\n"
         "print(all(callable(getattr(hh, name)) for name in hh.__all__), hh.target.CLIENT_CONFIG is not None, 'connect' in dir(hh))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True).stdout.splitlines()
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    ).stdout.splitlines()
     assert out == ["[]", "True True True"]
     with pytest.raises(AttributeError):
         hh.no_such_step  # noqa: B018
-    assert not hasattr(hh, "sandbox.server") and not hasattr(hh, "jupyterhub_config")  # only the package's own steps and modules
+    assert not hasattr(hh, "sandbox.server") and not hasattr(
+        hh, "jupyterhub_config"
+    )  # only the package's own steps and modules

@@ -38,7 +38,9 @@ def test_secret_from_qr_reads_what_a_phone_reads(tmp_path):
 
     buf = io.BytesIO()
     secret = "JBSWY3DPEHPK3PXP"
-    qrcode.make(f"otpauth://totp/Amazon%20Web%20Services:x@1?secret={secret}&issuer=Amazon%20Web%20Services").save(buf, format="PNG")
+    qrcode.make(f"otpauth://totp/Amazon%20Web%20Services:x@1?secret={secret}&issuer=Amazon%20Web%20Services").save(
+        buf, format="PNG"
+    )
     path = write_private(Path(tmp_path / "d" / "qr.png"), buf.getvalue(), "QR")
     assert totp.secret_from_qr(path) == secret
     assert path.stat().st_mode & 0o777 == 0o600 and path.parent.stat().st_mode & 0o777 == 0o700

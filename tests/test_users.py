@@ -30,7 +30,9 @@ def test_get_user_reads_iam_and_says_none_for_a_missing_user(ctx, iam):
 def test_listed_follows_every_page_and_reads_a_missing_user_as_empty(ctx, iam):
     for n in range(5):
         iam.create_user(UserName=f"u{n}")
-    assert sorted(u["UserName"] for u in users.listed(ctx, "list_users", "Users", PaginationConfig={"PageSize": 2})) == [f"u{n}" for n in range(5)]
+    assert sorted(
+        u["UserName"] for u in users.listed(ctx, "list_users", "Users", PaginationConfig={"PageSize": 2})
+    ) == [f"u{n}" for n in range(5)]
     assert users.user_tags(ctx, "nobody-here") == []
 
 
@@ -40,7 +42,10 @@ def test_only_a_user_the_kit_made_for_this_learner_is_the_kits(ctx, iam):
     iam.create_user(UserName="tags-elsewhere", Path="/", Tags=settings.kit_tags(ctx.participant))
     iam.create_user(UserName="another-participant", Path=PATH, Tags=settings.kit_tags("hanako"))
     assert users.user_tags(ctx, USER) == settings.kit_tags(ctx.participant)
-    verdicts = {name: users.is_kits_user(ctx, users.get_user(ctx, name), PATH) for name in (USER, "same-path-no-tags", "tags-elsewhere", "another-participant")}
+    verdicts = {
+        name: users.is_kits_user(ctx, users.get_user(ctx, name), PATH)
+        for name in (USER, "same-path-no-tags", "tags-elsewhere", "another-participant")
+    }
     assert verdicts == {USER: True, "same-path-no-tags": False, "tags-elsewhere": False, "another-participant": False}
 
 

@@ -65,7 +65,10 @@ def test_after_success_nothing_secret_is_left_in_widget_state(form):
     form.code1.value, form.code2.value = code1, code2
     assert bytes(form.image.value).startswith(b"\x89PNG")
     form.submit()
-    state = json.dumps([{k: v for k, v in s.items() if not isinstance(v, (bytes, memoryview))} for s in all_state(form)], ensure_ascii=False)
+    state = json.dumps(
+        [{k: v for k, v in s.items() if not isinstance(v, (bytes, memoryview))} for s in all_state(form)],
+        ensure_ascii=False,
+    )
     assert code1 not in state and code2 not in state
     assert form.image.value == b"" and form.image not in form.children and form.image.comm is None
     assert totp.secret_from_qr(qr) not in state  # the seed never reaches widget state
@@ -98,7 +101,9 @@ def test_built_in_authenticator_goes_through_the_same_path(ctx, tmp_path, monkey
     qr = outfile(tmp_path)
     serial = make_user_and_device(ctx, qr)
     calls = []
-    monkeypatch.setattr(MfaEnableForm, "submit", lambda self, *a, _orig=MfaEnableForm.submit: (calls.append(1), _orig(self))[1])
+    monkeypatch.setattr(
+        MfaEnableForm, "submit", lambda self, *a, _orig=MfaEnableForm.submit: (calls.append(1), _orig(self))[1]
+    )
     assert asyncio.run(hh.enable_with_form(ctx, USER, serial, qr)) == "enabled"
     assert calls == [1]
     assert asyncio.run(hh.enable_with_form(ctx, USER, serial, qr)) == "already"
@@ -142,7 +147,11 @@ def test_23_resync_uses_the_same_form_without_the_qr(ctx, iam, tmp_path):
     assert not any(isinstance(child, w.Image) for child in form.children)
     form.code1.value, form.code2.value = "123456", "654321"
     form.submit()
-    assert "認証コードが正しくありません" in form.status.value and form.code1.value == form.code2.value == "" and not form.finished
+    assert (
+        "認証コードが正しくありません" in form.status.value
+        and form.code1.value == form.code2.value == ""
+        and not form.finished
+    )
     code1, code2 = totp.authenticator_codes(secret, 2)
     form.code1.value, form.code2.value = code1.translate(FULL_WIDTH), " " + code2
     form.submit()

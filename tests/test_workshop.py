@@ -18,20 +18,27 @@ def participant_run(who, home, errors):
         qr = str(home / who / f"{device}.png")
         hh.create_user(ctx, user, "/handson-cli/")
         serial = hh.create_virtual_mfa_device(ctx, device, qr)
-        assert hh.enable_mfa_device(ctx, user, serial, *totp.consecutive_codes(totp.secret_from_qr(expand(qr)))) == "enabled"
+        assert (
+            hh.enable_mfa_device(ctx, user, serial, *totp.consecutive_codes(totp.secret_from_qr(expand(qr))))
+            == "enabled"
+        )
         hh.verify_mfa_enabled(ctx, user)
     except Exception as exc:  # noqa: BLE001 - collected and asserted below
         errors.append(f"{who}: {exc!r}")
 
 
 def workshop_cli(*args):
-    return subprocess.run([sys.executable, "-m", "handson_helpers.workshop", *args], capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "handson_helpers.workshop", *args], capture_output=True, text=True, timeout=120
+    )
 
 
 def test_twenty_participants_then_status_then_exact_cleanup(ctx, iam, tmp_path):
     iam.create_user(UserName="alice")  # someone else's user in the same account
     iam.create_user(UserName=f"{SEED_USER_NAME}-intruder", Path="/handson-cli/")  # the kit's name, not the kit's tag
-    foreign = iam.create_virtual_mfa_device(VirtualMFADeviceName=f"{SEED_DEVICE_NAME}-foreign")["VirtualMFADevice"]["SerialNumber"]
+    foreign = iam.create_virtual_mfa_device(VirtualMFADeviceName=f"{SEED_DEVICE_NAME}-foreign")["VirtualMFADevice"][
+        "SerialNumber"
+    ]
     errors = []
     threads = [threading.Thread(target=participant_run, args=(who, tmp_path, errors)) for who in PARTICIPANTS]
     for t in threads:
@@ -44,7 +51,11 @@ def test_twenty_participants_then_status_then_exact_cleanup(ctx, iam, tmp_path):
     assert [r.participant for r in rows] == PARTICIPANTS
     assert all(r.enabled and r.since and r.serial.endswith(f"-{r.participant}") for r in rows)
     printed = workshop_cli("status")
-    assert printed.returncode == 0 and "ワークショップの状況 (20 名分)" in printed.stdout and "handson-cli-basic-user-p07" in printed.stdout
+    assert (
+        printed.returncode == 0
+        and "ワークショップの状況 (20 名分)" in printed.stdout
+        and "handson-cli-basic-user-p07" in printed.stdout
+    )
 
     dry = workshop_cli("cleanup")
     assert dry.returncode == 0 and "--yes" in dry.stdout

@@ -47,7 +47,9 @@ def chart():
 
 def problems(chart, values: dict) -> list[str]:
     validator, defaults = chart
-    return [f"{'.'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(merged(defaults, values))]
+    return [
+        f"{'.'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(merged(defaults, values))
+    ]
 
 
 def test_the_charts_defaults_pass_its_own_schema(chart):

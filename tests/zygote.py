@@ -48,7 +48,18 @@ _import_writes: dict[str, str] = {}
 # copy of botocore in sys.modules, which a kernel's boto3 must not get.
 PRELOAD = {
     "aws": ["awscli.clidriver", "awscli.handlers"],  # handlers: the plugins every command loads
-    "kernel": ["boto3", "debugpy.server.api", "IPython", "ipywidgets", "jupyter_client.session", "pyotp", "qrcode", "PIL.Image", "tornado.ioloop", "zmq"],
+    "kernel": [
+        "boto3",
+        "debugpy.server.api",
+        "IPython",
+        "ipywidgets",
+        "jupyter_client.session",
+        "pyotp",
+        "qrcode",
+        "PIL.Image",
+        "tornado.ioloop",
+        "zmq",
+    ],
 }
 
 
@@ -141,7 +152,10 @@ def _run(request: dict, fds: list[int]) -> None:
     env = request["env"]
     differ = sorted(key for key, value in _import_reads.items() if env.get(key) != value)
     if differ:  # the preloaded modules would not be what a fresh start makes of this environment
-        print(f"zygote: {', '.join(differ)} differ from the environment the {request['kind']} server imported in", file=sys.stderr)
+        print(
+            f"zygote: {', '.join(differ)} differ from the environment the {request['kind']} server imported in",
+            file=sys.stderr,
+        )
         os._exit(70)
     env.update(_import_writes)
     os.environ.clear()
@@ -185,14 +199,24 @@ class Server:
         self.processes = {}
         for kind in PRELOAD:
             with open(folder / f"{kind}.log", "wb") as log:  # what the imports print (debugpy warns of frozen modules)
-                process = subprocess.Popen([sys.executable, __file__, kind, self.socket(kind)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, start_new_session=True)
+                process = subprocess.Popen(
+                    [sys.executable, __file__, kind, self.socket(kind)],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=log,
+                    start_new_session=True,
+                )
             self.processes[kind] = process
             ready = process.stdout.readline() if process.stdout else b""
-            assert ready == b"ready\n", f"the tests' {kind} fork server did not start: {(folder / f'{kind}.log').read_text()}"
+            assert ready == b"ready\n", (
+                f"the tests' {kind} fork server did not start: {(folder / f'{kind}.log').read_text()}"
+            )
         self.bin = folder / "bin"
         self.bin.mkdir()
         aws = self.bin / "aws"
-        aws.write_text(f"#!{sys.executable} -SE\nimport sys\nsys.path.insert(0, {os.path.dirname(CLIENT)!r})\nfrom zygote_client import client\nclient({self.socket('aws')!r}, 'aws', sys.argv[1:])\n")
+        aws.write_text(
+            f"#!{sys.executable} -SE\nimport sys\nsys.path.insert(0, {os.path.dirname(CLIENT)!r})\nfrom zygote_client import client\nclient({self.socket('aws')!r}, 'aws', sys.argv[1:])\n"
+        )
         aws.chmod(0o755)
 
     def socket(self, kind: str) -> str:
@@ -204,7 +228,12 @@ class Server:
         from helpers import AsyncIPCKernelManager
         from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
 
-        spec = KernelSpec(argv=[sys.executable, "-SE", CLIENT, self.socket("kernel"), "kernel", "-f", "{connection_file}"], display_name="Python 3", language="python", name="python3")
+        spec = KernelSpec(
+            argv=[sys.executable, "-SE", CLIENT, self.socket("kernel"), "kernel", "-f", "{connection_file}"],
+            display_name="Python 3",
+            language="python",
+            name="python3",
+        )
 
         class Specs(KernelSpecManager):
             def get_kernel_spec(self, kernel_name, *args, **kwargs):

@@ -61,7 +61,9 @@ def bench_steps(rounds: int, home: Path) -> dict:
     ctx = hh.connect(hh.Silent())
     qr = str(home / "qr" / f"{DEVICE}.png")
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(sandbox.client_env(sandbox.ensure_running()), AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull)
+    env.update(
+        sandbox.client_env(sandbox.ensure_running()), AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull
+    )
     cli_times, kit_times = [], []
     for _ in range(rounds):
         sandbox.reset()
@@ -72,8 +74,26 @@ def bench_steps(rounds: int, home: Path) -> dict:
         for args in (
             ["sts", "get-caller-identity", "--query", "Account", "--output", "text"],
             ["iam", "list-virtual-mfa-devices", "--query", serial_query, "--output", "text"],
-            ["iam", "enable-mfa-device", "--user-name", USER, "--serial-number", f"arn:aws:iam::123456789012:mfa/{DEVICE}", "--authentication-code1", codes[0], "--authentication-code2", codes[1]],
-            ["iam", "list-virtual-mfa-devices", "--query", f"VirtualMFADevices[?User.UserName == `{USER}`].User.UserName", "--output", "text"],
+            [
+                "iam",
+                "enable-mfa-device",
+                "--user-name",
+                USER,
+                "--serial-number",
+                f"arn:aws:iam::123456789012:mfa/{DEVICE}",
+                "--authentication-code1",
+                codes[0],
+                "--authentication-code2",
+                codes[1],
+            ],
+            [
+                "iam",
+                "list-virtual-mfa-devices",
+                "--query",
+                f"VirtualMFADevices[?User.UserName == `{USER}`].User.UserName",
+                "--output",
+                "text",
+            ],
         ):
             subprocess.run([aws, *args], env=env, check=True, capture_output=True)
         cli_times.append(time.perf_counter() - started)
@@ -88,7 +108,12 @@ def bench_steps(rounds: int, home: Path) -> dict:
         hh.verify_mfa_enabled(ctx, USER)
         kit_times.append(time.perf_counter() - started)
     cli, kit = statistics.median(cli_times), statistics.median(kit_times)
-    return {"rounds": rounds, "cli_median_s": round(cli, 4), "kit_median_s": round(kit, 4), "ratio": round(cli / kit, 1)}
+    return {
+        "rounds": rounds,
+        "cli_median_s": round(cli, 4),
+        "kit_median_s": round(kit, 4),
+        "ratio": round(cli / kit, 1),
+    }
 
 
 def bench_sandbox(rounds: int) -> dict:
@@ -126,16 +151,37 @@ def bench_notebooks() -> dict:
             probe = nbformat.v4.new_code_cell("import time as _t; print(_t.time())")
             timings["form_at"] = len(cells)
             cells = cells[: form + 1] + [probe] + cells[form + 1 :]
-    cells.append(nbformat.v4.new_code_cell("import resource; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"))
-    whole = nbformat.v4.new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    cells.append(
+        nbformat.v4.new_code_cell("import resource; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+    )
+    whole = nbformat.v4.new_notebook(
+        cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+    )
     # 22 measured on its own: a new kernel that finds user and device from 10 and 21 already there.
-    client = NotebookClient(whole, timeout=300, kernel_name="python3", store_widget_state=False, resources={"metadata": {"path": str(NOTEBOOKS)}})
+    client = NotebookClient(
+        whole,
+        timeout=300,
+        kernel_name="python3",
+        store_widget_state=False,
+        resources={"metadata": {"path": str(NOTEBOOKS)}},
+    )
     client.execute()
     max_rss_mb = int(whole.cells[-1].outputs[0]["text"]) / 1024
 
     sandbox.reset()
-    pre = [c for p in notebooks() if p.name[:2] in ("10", "21") for c in nbformat.read(p, as_version=4).cells if c.cell_type == "code"]
-    NotebookClient(nbformat.v4.new_notebook(cells=pre, metadata=whole.metadata), timeout=120, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+    pre = [
+        c
+        for p in notebooks()
+        if p.name[:2] in ("10", "21")
+        for c in nbformat.read(p, as_version=4).cells
+        if c.cell_type == "code"
+    ]
+    NotebookClient(
+        nbformat.v4.new_notebook(cells=pre, metadata=whole.metadata),
+        timeout=120,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(NOTEBOOKS)}},
+    ).execute()
     nb22 = nbformat.read(next(p for p in notebooks() if p.name.startswith("22_")), as_version=4)
     code = [c for c in nb22.cells if c.cell_type == "code"]
     upto = next(i for i, c in enumerate(code) if "enable_with_form" in c.source)
@@ -143,7 +189,13 @@ def bench_notebooks() -> dict:
     end_cell = nbformat.v4.new_code_cell("print(_t.time())")
     part = nbformat.v4.new_notebook(cells=[start_cell, *code[: upto + 1], end_cell], metadata=whole.metadata)
     started = time.time()
-    NotebookClient(part, timeout=120, kernel_name="python3", store_widget_state=False, resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+    NotebookClient(
+        part,
+        timeout=120,
+        kernel_name="python3",
+        store_widget_state=False,
+        resources={"metadata": {"path": str(NOTEBOOKS)}},
+    ).execute()
     kernel_up = float(part.cells[0].outputs[0]["text"])
     form_done = float(part.cells[-1].outputs[0]["text"])
     return {
@@ -197,14 +249,21 @@ def _room(count: int):
             "JUPYTERHUB_API_TOKEN": "bench-room-service",
             "HANDSON_ROOM_CONNECTIONS_PER_CLIENT": str(2 * count + 32),  # here every learner is this one uid
         }
-        proc = subprocess.Popen([sys.executable, "-m", "handson_helpers.sandbox", "room"], env=env, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "handson_helpers.sandbox", "room"], env=env, stderr=subprocess.PIPE, text=True
+        )
         try:
             assert proc.stderr is not None and "serving" in proc.stderr.readline()
             url, keys = f"http://127.0.0.1:{port}", {}
             for token, name in tokens.items():
-                with urllib.request.urlopen(urllib.request.Request(url + CREDENTIALS_PATH, headers={"Authorization": token}), timeout=30) as answer:
+                with urllib.request.urlopen(
+                    urllib.request.Request(url + CREDENTIALS_PATH, headers={"Authorization": token}), timeout=30
+                ) as answer:
                     issued = json.loads(answer.read())
-                keys[int(name[1:])] = {"aws_access_key_id": issued["AccessKeyId"], "aws_secret_access_key": issued["SecretAccessKey"]}
+                keys[int(name[1:])] = {
+                    "aws_access_key_id": issued["AccessKeyId"],
+                    "aws_secret_access_key": issued["SecretAccessKey"],
+                }
             yield url, proc.pid, keys
         finally:
             proc.terminate()
@@ -288,7 +347,9 @@ def _learner(n: int, ctx, failures: list, leaks: list, pace: tuple[float, float,
         failures.append(f"{user}: {type(exc).__name__}: {exc}")
 
 
-def _client_process(learners: list[int], keys: dict, url: str | None, pace: tuple[float, float, float], ready, go, results) -> None:
+def _client_process(
+    learners: list[int], keys: dict, url: str | None, pace: tuple[float, float, float], ready, go, results
+) -> None:
     """One client process: its learners' clients are made before ``go``, then each runs in a thread."""
     contexts = {n: _context(keys.get(n), url) for n in learners}
     timer = _CallTimer([c for ctx in contexts.values() for c in (ctx.iam, ctx.sts)])
@@ -314,7 +375,9 @@ STRESS = (0.0, 0.0, 0.0)  # everyone presses Run All at the same instant
 CLASSROOM = (10.0, 1.0, 3.0)
 
 
-def bench_scale(counts: list[int], own_keys: bool = False, processes: int = 10, pace: tuple[float, float, float] = STRESS) -> list[dict]:
+def bench_scale(
+    counts: list[int], own_keys: bool = False, processes: int = 10, pace: tuple[float, float, float] = STRESS
+) -> list[dict]:
     """N learners at once, each doing 1 → 2.1 → 2.2 → 後始末 at ``pace`` (see _learner).
 
     Latency is per AWS API call: each HTTP request from botocore's before-send to before-parse
@@ -340,11 +403,18 @@ def bench_scale(counts: list[int], own_keys: bool = False, processes: int = 10, 
     return results
 
 
-def _run_learners(count: int, keys: dict, url: str | None, pid: int, processes: int, pace: tuple[float, float, float], spawn) -> dict:
+def _run_learners(
+    count: int, keys: dict, url: str | None, pid: int, processes: int, pace: tuple[float, float, float], spawn
+) -> dict:
     """One measured round: the client processes start their learners together and report each call."""
     groups = [list(range(count))[i::processes] for i in range(min(count, processes))]
     ready, go, queue = spawn.Semaphore(0), spawn.Event(), spawn.Queue()
-    workers = [spawn.Process(target=_client_process, args=(g, {n: keys[n] for n in g if n in keys}, url, pace, ready, go, queue)) for g in groups]
+    workers = [
+        spawn.Process(
+            target=_client_process, args=(g, {n: keys[n] for n in g if n in keys}, url, pace, ready, go, queue)
+        )
+        for g in groups
+    ]
     for w in workers:
         w.start()
     for _ in workers:
@@ -367,7 +437,9 @@ def _run_learners(count: int, keys: dict, url: str | None, pid: int, processes: 
     return {
         "learners": count,
         "signed_with": "own IAM user key, room sandbox" if url else "administrator key, private sandbox",
-        "pace": "stress (no pause)" if pace == STRESS else f"classroom (start within {pace[0]:g} s, {pace[1]:g}–{pace[2]:g} s between steps)",
+        "pace": "stress (no pause)"
+        if pace == STRESS
+        else f"classroom (start within {pace[0]:g} s, {pace[1]:g}–{pace[2]:g} s between steps)",
         "client_processes": len(workers),
         "total_s": round(total, 2),
         "calls": len(calls),
@@ -389,7 +461,13 @@ def _run_learners(count: int, keys: dict, url: str | None, pid: int, processes: 
 def bench_hub(users: int) -> dict:
     """Memory per participant on a real JupyterHub room: the hub test (make test-hub) with ``users``
     participants, which writes its figures to artifacts/bench/hub.json (root only: real Unix users)."""
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:xdist", "tests/test_hub.py"], cwd=REPO, env={**os.environ, "HANDSON_HUB_USERS": str(users)}, capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:xdist", "tests/test_hub.py"],
+        cwd=REPO,
+        env={**os.environ, "HANDSON_HUB_USERS": str(users)},
+        capture_output=True,
+        text=True,
+    )
     if proc.returncode != 0:
         return {"passed": False, "output": proc.stdout[-2000:]}
     return {"passed": True, **json.loads((OUT / "hub.json").read_text())}
@@ -408,7 +486,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--learners", default="1,10,50")
     parser.add_argument("--no-suite", action="store_true", help="skip timing the whole test command")
     parser.add_argument("--scale-only", action="store_true", help="only the simulated learners (implies --no-suite)")
-    parser.add_argument("--hub-users", type=int, default=5, help="participants of the JupyterHub room measured for memory (root; 0 skips)")
+    parser.add_argument(
+        "--hub-users",
+        type=int,
+        default=5,
+        help="participants of the JupyterHub room measured for memory (root; 0 skips)",
+    )
     args = parser.parse_args(argv)
     from handson_helpers.run import private_sandbox
 
@@ -419,7 +502,11 @@ def main(argv: list[str] | None = None) -> int:
             results["sandbox"] = bench_sandbox(args.rounds)
             results["steps_2_2"] = bench_steps(args.rounds, tmp)
             results["notebooks"] = bench_notebooks()
-        results["scale"] = bench_scale(counts) + bench_scale(counts, own_keys=True) + bench_scale([max(counts)], own_keys=True, pace=CLASSROOM)
+        results["scale"] = (
+            bench_scale(counts)
+            + bench_scale(counts, own_keys=True)
+            + bench_scale([max(counts)], own_keys=True, pace=CLASSROOM)
+        )
     if not args.scale_only and args.hub_users and os.geteuid() == 0:
         results["hub"] = bench_hub(args.hub_users)
     if not (args.no_suite or args.scale_only):
@@ -449,7 +536,12 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
     if "suite" in results:
-        rows.append(("make test without set-up (goal ≤ 120 s)", f"{results['suite']['make_test_s']} s, {'passed' if results['suite']['passed'] else 'FAILED'}"))
+        rows.append(
+            (
+                "make test without set-up (goal ≤ 120 s)",
+                f"{results['suite']['make_test_s']} s, {'passed' if results['suite']['passed'] else 'FAILED'}",
+            )
+        )
     width = max(len(k) for k, _ in rows)
     print("\n".join(f"{k.ljust(width)}  {v}" for k, v in rows))
     print(f"\nwritten to {OUT / 'results.json'}")

@@ -34,9 +34,16 @@ class HubClient:
         self.url = url.rstrip("/")
         self.token = token
 
-    def call(self, method: str, path: str, body: dict | None = None, token: str | None = None, timeout: float = 60) -> dict:
+    def call(
+        self, method: str, path: str, body: dict | None = None, token: str | None = None, timeout: float = 60
+    ) -> dict:
         data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(self.url + path, data=data, method=method, headers={"Authorization": f"token {token or self.token}", "Content-Type": "application/json"})
+        request = urllib.request.Request(
+            self.url + path,
+            data=data,
+            method=method,
+            headers={"Authorization": f"token {token or self.token}", "Content-Type": "application/json"},
+        )
         with urllib.request.urlopen(request, timeout=timeout) as response:
             raw = response.read()
         return json.loads(raw) if raw else {}
@@ -65,7 +72,9 @@ class HubClient:
             time.sleep(1)
 
     def user_token(self, name: str) -> str:
-        return self.call("POST", f"/hub/api/users/{name}/tokens", {"note": "handson hub driver", "expires_in": 3600})["token"]
+        return self.call("POST", f"/hub/api/users/{name}/tokens", {"note": "handson hub driver", "expires_in": 3600})[
+            "token"
+        ]
 
 
 class Kernel:
@@ -85,11 +94,40 @@ class Kernel:
 
         url = self.hub.url.replace("http", "ws", 1) + f"/user/{self.name}/api/kernels/{self.id}/channels"
         # tornado gives up on a connection after 20 s; a server just started among 20 others may take longer
-        conn = await websocket_connect(HTTPRequest(url, headers={"Authorization": f"token {self.token}"}, connect_timeout=timeout, request_timeout=timeout))
+        conn = await websocket_connect(
+            HTTPRequest(
+                url, headers={"Authorization": f"token {self.token}"}, connect_timeout=timeout, request_timeout=timeout
+            )
+        )
         msg_id = uuid.uuid4().hex
-        header = {"msg_id": msg_id, "username": self.name, "session": uuid.uuid4().hex, "msg_type": "execute_request", "version": "5.3", "date": ""}
-        content = {"code": code, "silent": False, "store_history": False, "user_expressions": {}, "allow_stdin": False, "stop_on_error": True}
-        conn.write_message(json.dumps({"header": header, "parent_header": {}, "metadata": {}, "content": content, "channel": "shell", "buffers": []}))
+        header = {
+            "msg_id": msg_id,
+            "username": self.name,
+            "session": uuid.uuid4().hex,
+            "msg_type": "execute_request",
+            "version": "5.3",
+            "date": "",
+        }
+        content = {
+            "code": code,
+            "silent": False,
+            "store_history": False,
+            "user_expressions": {},
+            "allow_stdin": False,
+            "stop_on_error": True,
+        }
+        conn.write_message(
+            json.dumps(
+                {
+                    "header": header,
+                    "parent_header": {},
+                    "metadata": {},
+                    "content": content,
+                    "channel": "shell",
+                    "buffers": [],
+                }
+            )
+        )
         text: list[str] = []
         status, idle = "", False
         deadline = time.monotonic() + timeout
@@ -125,7 +163,11 @@ class Kernel:
 def notebook_code(prefix: str) -> list[str]:
     """The code cells of one notebook (e.g. "22"), as a learner runs them top to bottom."""
     path = next((REPO / "notebooks").glob(f"{prefix}_*.ipynb"))
-    return ["".join(c["source"]) if isinstance(c["source"], list) else c["source"] for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"]
+    return [
+        "".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+        for c in json.loads(path.read_text())["cells"]
+        if c["cell_type"] == "code"
+    ]
 
 
 def _memory(pids: list[int]) -> dict[str, float]:

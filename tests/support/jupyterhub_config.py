@@ -18,5 +18,9 @@ DRIVER = "handson-hub-driver"
 c.JupyterHub.services = [*c.JupyterHub.services, {"name": DRIVER, "api_token": os.environ["HANDSON_HUB_DRIVER_TOKEN"]}]
 c.JupyterHub.load_roles = [
     *c.JupyterHub.load_roles,
-    {"name": DRIVER, "scopes": ["admin:users", "admin:servers", "tokens", "access:servers", "read:users"], "services": [DRIVER]},
+    {
+        "name": DRIVER,
+        "scopes": ["admin:users", "admin:servers", "tokens", "access:servers", "read:users"],
+        "services": [DRIVER],
+    },
 ]
