@@ -17,7 +17,7 @@ from pathlib import Path
 from firstuseauthenticator import FirstUseAuthenticator
 from jupyterhub.spawner import LocalProcessSpawner
 
-from . import hub, room
+from . import hub_accounts, room
 
 
 class HandsonAuthenticator(FirstUseAuthenticator):
@@ -25,7 +25,7 @@ class HandsonAuthenticator(FirstUseAuthenticator):
 
     - A name the hub would refuse anyway writes nothing (FirstUseAuthenticator stores a password
       for any name before JupyterHub checks it: a 2 MB name was 2 MB more in the file per request).
-    - Guessing a name's password is slowed down (hub.LoginThrottle), per name only: every
+    - Guessing a name's password is slowed down (hub_accounts.LoginThrottle), per name only: every
       participant comes through the proxy, and a client address is whatever X-Real-Ip says.
     - Deleting a hub user (how FirstUseAuthenticator resets a password) also deletes the Unix
       account the hub made for it, home included: the next person to log in with that name starts
@@ -35,7 +35,7 @@ class HandsonAuthenticator(FirstUseAuthenticator):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.state = Path(os.environ["HANDSON_HUB_STATE"])
-        self.throttle = hub.LoginThrottle()
+        self.throttle = hub_accounts.LoginThrottle()
 
     def _has_password(self, name: str) -> bool:
         try:
@@ -45,8 +45,8 @@ class HandsonAuthenticator(FirstUseAuthenticator):
             return False
 
     async def authenticate(self, handler, data):
-        name = self.normalize_username(str(data.get("username", ""))[: hub.NAME_MAX + 1])
-        if not (self.validate_username(name) and hub.may_log_in(name, self.state)):
+        name = self.normalize_username(str(data.get("username", ""))[: hub_accounts.NAME_MAX + 1])
+        if not (self.validate_username(name) and hub_accounts.may_log_in(name, self.state)):
             return None  # nothing stored, nothing counted: no password was tried
         now = time.monotonic()
         wait = self.throttle.wait(name, now)
@@ -69,8 +69,8 @@ class HandsonAuthenticator(FirstUseAuthenticator):
     async def delete_user(self, user):
         """The account first: while it is still there the hub user is not deleted (the error says
         why) and its password stays, so the name is never given out with the last holder's home."""
-        if user.name in hub.created_users(self.state) and user.name not in await asyncio.to_thread(
-            hub.remove_users, self.state, [user.name]
+        if user.name in hub_accounts.created_users(self.state) and user.name not in await asyncio.to_thread(
+            hub_accounts.remove_users, self.state, [user.name]
         ):
             raise RuntimeError(
                 f"the Unix account {user.name} could not be deleted (processes that will not end?); try again"

@@ -10,7 +10,7 @@ import json
 import os
 from pathlib import Path
 
-from handson_helpers import hub
+from handson_helpers import hub, hub_accounts
 
 c = get_config()  # type: ignore[name-defined]
 base = Path(os.environ["HANDSON_HUB_DIR"])
@@ -34,7 +34,7 @@ c.FirstUseAuthenticator.create_users = True
 c.FirstUseAuthenticator.dbm_path = str(state / "passwords.dbm")
 c.Authenticator.allow_all = True
 c.Authenticator.admin_users = {hub.INSTRUCTOR}
-c.Authenticator.username_pattern = hub.USERNAME_PATTERN
+c.Authenticator.username_pattern = hub_accounts.USERNAME_PATTERN
 
 c.JupyterHub.spawner_class = "handson_helpers.hub_classes.HandsonSpawner"  # LocalProcessSpawner, checked
 c.Spawner.cmd = [str(venv_bin / "jupyterhub-singleuser")]
@@ -51,7 +51,7 @@ server_ports = hub.ServerPorts()
 
 async def pre_spawn(spawner):
     """In a thread: a participant who stops the copy made as them stalls only their own start."""
-    await asyncio.to_thread(hub.ensure_unix_user, spawner.user.name, state, base / "notebooks")
+    await asyncio.to_thread(hub_accounts.ensure_unix_user, spawner.user.name, state, base / "notebooks")
     server_ports.assign(spawner)
 
 

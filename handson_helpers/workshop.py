@@ -256,16 +256,43 @@ def verify_all_enabled(ctx: Context, user_path: str = SEED_USER_PATH) -> None:
     )
 
 
+Step = tuple[str, str | None, str | None]  # (operation, user name, policy name / key id / serial)
+
+
 def cleanup(ctx: Context, yes: bool) -> int:
     """List, then (with yes) delete, in AWS's order: the kit's inline policies and access key,
     deactivate, delete device, delete user."""
+    steps = _cleanup_steps(ctx)
+    ctx.report.table(
+        "削除の予定 (この順に実行)",
+        ["#", "操作", "IAMユーザー", "対象 (ポリシー名・アクセスキーID・シリアル番号)"],
+        [
+            [str(i), op, name or "", mask(target) if op == "delete-access-key" and target else target or ""]
+            for i, (op, name, target) in enumerate(steps, 1)
+        ]
+        or [["-", "(なし)", "", ""]],
+    )
+    if not steps or not yes:
+        if steps:
+            ctx.report.message("info", "まだ何も削除していません。削除するには --yes を付けて実行してください。")
+        return 0
+    ctx.require_write("iam:DeleteUser")
+    failed = sum(not _delete(ctx, step) for step in steps)
+    ctx.report.message(
+        "success" if not failed else "warning", f"削除が終わりました ({len(steps) - failed}/{len(steps)} 件)。"
+    )
+    return 1 if failed else 0
+
+
+def _cleanup_steps(ctx: Context) -> list[Step]:
+    """What the kit (or, in a room, the participants) made, in the order AWS lets it be deleted."""
     if ctx.room:  # everything named for a participant is theirs there, made by the kit or in the terminal
         users = room_users(ctx)
         devices = room_devices(ctx, users)
     else:
         users = kit_users(ctx)
         devices = [d for d, _ in kit_devices(ctx, users)]
-    steps: list[tuple[str, str | None, str | None]] = []
+    steps: list[Step] = []
     for user, _ in users:
         if ctx.room:
             steps += [("delete-user-policy", user["UserName"], p) for p in user_policies(ctx, user["UserName"])]
@@ -294,42 +321,29 @@ def cleanup(ctx: Context, yes: bool) -> int:
             )
             steps += [("delete-access-key", name, k["AccessKeyId"]) for k in list_keys(ctx, name)]
             steps.append(("delete-user", name, None))
-    ctx.report.table(
-        "削除の予定 (この順に実行)",
-        ["#", "操作", "IAMユーザー", "対象 (ポリシー名・アクセスキーID・シリアル番号)"],
-        [
-            [str(i), op, name or "", mask(target) if op == "delete-access-key" and target else target or ""]
-            for i, (op, name, target) in enumerate(steps, 1)
-        ]
-        or [["-", "(なし)", "", ""]],
-    )
-    if not steps or not yes:
-        if steps:
-            ctx.report.message("info", "まだ何も削除していません。削除するには --yes を付けて実行してください。")
-        return 0
-    ctx.require_write("iam:DeleteUser")
-    failed = 0
-    for op, name, target in steps:
-        try:
-            if op == "delete-user-policy":
-                ctx.iam.delete_user_policy(UserName=name, PolicyName=target)
-            elif op == "delete-access-key":
-                ctx.iam.delete_access_key(UserName=name, AccessKeyId=target)
-            elif op == "deactivate-mfa-device":
-                ctx.iam.deactivate_mfa_device(UserName=name, SerialNumber=target)
-            elif op == "delete-virtual-mfa-device":
-                ctx.iam.delete_virtual_mfa_device(SerialNumber=target)
-            else:
-                ctx.iam.delete_user(UserName=name)
-        except ctx.iam.exceptions.NoSuchEntityException:
-            continue  # already gone, perhaps by the participant's own 後始末
-        except AWS_ERRORS as exc:
-            failed += 1
-            ctx.report.message("error", f"{op} {name or target}: {explain(exc, 'iam:' + op).message}")
-    ctx.report.message(
-        "success" if not failed else "warning", f"削除が終わりました ({len(steps) - failed}/{len(steps)} 件)。"
-    )
-    return 1 if failed else 0
+    return steps
+
+
+def _delete(ctx: Context, step: Step) -> bool:
+    """One step; False (and said) when AWS refused it. Already gone counts as done."""
+    op, name, target = step
+    try:
+        if op == "delete-user-policy":
+            ctx.iam.delete_user_policy(UserName=name, PolicyName=target)
+        elif op == "delete-access-key":
+            ctx.iam.delete_access_key(UserName=name, AccessKeyId=target)
+        elif op == "deactivate-mfa-device":
+            ctx.iam.deactivate_mfa_device(UserName=name, SerialNumber=target)
+        elif op == "delete-virtual-mfa-device":
+            ctx.iam.delete_virtual_mfa_device(SerialNumber=target)
+        else:
+            ctx.iam.delete_user(UserName=name)
+    except ctx.iam.exceptions.NoSuchEntityException:
+        pass  # already gone, perhaps by the participant's own 後始末
+    except AWS_ERRORS as exc:
+        ctx.report.message("error", f"{op} {name or target}: {explain(exc, 'iam:' + op).message}")
+        return False
+    return True
 
 
 def main(argv: list[str] | None = None) -> int:

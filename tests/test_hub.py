@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 from support import hub_driver as driver
 
-from handson_helpers import hub, room
+from handson_helpers import hub, hub_accounts, room
 
 ROOM = int(os.environ.get("HANDSON_HUB_USERS", "20"))
 NAMES = [f"hbt{n:02d}" for n in range(1, ROOM + 1)]
@@ -73,7 +73,7 @@ def the_hub(tmp_path_factory):
         proc.wait(60)
         LOGS.mkdir(parents=True, exist_ok=True)  # make repeat looks for port races in every run's log
         shutil.copy(state / "jupyterhub.log", LOGS / f"jupyterhub-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log")
-        removed = hub.remove_users(state)
+        removed = hub_accounts.remove_users(state)
         assert set(removed) <= {*NAMES, TEACHER}
         for name in [*NAMES, TEACHER]:
             with pytest.raises(KeyError):
@@ -364,7 +364,7 @@ def test_root_never_acts_on_a_path_the_participant_can_swap(the_hub, tmp_path):
     victim.mkdir()
     (victim / "file").write_text("root's")
     os.chmod(tmp_path, 0o755)
-    hub.ensure_unix_user(name, state, hub.HUB_DIR / "notebooks")
+    hub_accounts.ensure_unix_user(name, state, hub.HUB_DIR / "notebooks")
     try:
         home = Path(pwd.getpwnam(name).pw_dir)
         assert {p.stat().st_uid for p in (home / "handson").rglob("*")} == {pwd.getpwnam(name).pw_uid}
@@ -387,7 +387,7 @@ while time.monotonic() < end:
         try:
             for _ in range(40):  # forty server starts while the swapping goes on
                 try:
-                    hub.ensure_unix_user(name, state, hub.HUB_DIR / "notebooks")
+                    hub_accounts.ensure_unix_user(name, state, hub.HUB_DIR / "notebooks")
                 except subprocess.CalledProcessError:
                     pass  # the participant's own copy tripped over their own swapping: their files only
         finally:
@@ -397,7 +397,7 @@ while time.monotonic() < end:
         assert (victim / "file").read_text() == "root's" and sorted(p.name for p in victim.iterdir()) == ["file"]
         assert home.stat().st_uid == pwd.getpwnam(name).pw_uid and (home.stat().st_mode & 0o777) == 0o700
     finally:
-        hub.remove_users(state, [name])
+        hub_accounts.remove_users(state, [name])
 
 
 def test_a_deleted_hub_user_leaves_nothing_for_the_next_one_of_that_name(the_hub):
@@ -436,7 +436,7 @@ def test_refused_logins_write_nothing_and_guessing_is_slowed(the_hub):
 
     name = "hbtguess"
     assert _log_in(url, name, "the-right-one-12") == 302
-    for _ in range(hub.LoginThrottle.FREE):
+    for _ in range(hub_accounts.LoginThrottle.FREE):
         assert _log_in(url, name, "a-wrong-guess-12") == 403
     assert _log_in(url, name, "the-right-one-12") == 403  # even the right password waits now
     assert _log_in(url, "hbtother", "another-user-12") == 302  # others are not locked out

@@ -6,21 +6,21 @@ from types import SimpleNamespace
 
 import pytest
 
-from handson_helpers import hub
+from handson_helpers import hub, hub_accounts
 
 
 def test_a_name_gets_a_few_free_tries_then_waits_longer_each_time():
-    throttle = hub.LoginThrottle()
-    for n in range(hub.LoginThrottle.FREE):
+    throttle = hub_accounts.LoginThrottle()
+    for n in range(hub_accounts.LoginThrottle.FREE):
         assert throttle.wait("taro", 100.0 + n) == 0
         throttle.failed("taro", 100.0 + n)
-    last = 100.0 + hub.LoginThrottle.FREE - 1
+    last = 100.0 + hub_accounts.LoginThrottle.FREE - 1
     assert throttle.wait("taro", last) == 2 and throttle.wait("taro", last + 2.5) == 0
     throttle.failed("taro", last + 2.5)
     assert throttle.wait("taro", last + 2.5) == 4  # doubled
     for _ in range(60):
         throttle.failed("taro", last + 3)
-    assert throttle.wait("taro", last + 3) == hub.LoginThrottle.LONGEST  # capped
+    assert throttle.wait("taro", last + 3) == hub_accounts.LoginThrottle.LONGEST  # capped
     assert throttle.wait("hanako", last + 3) == 0  # others are not locked out
     throttle.succeeded("taro")
     assert throttle.wait("taro", last + 3) == 0

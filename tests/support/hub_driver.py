@@ -15,7 +15,7 @@ import urllib.request
 import uuid
 from pathlib import Path
 
-from handson_helpers import hub
+from handson_helpers import hub, hub_accounts
 
 REPO = Path(__file__).resolve().parents[2]
 # The product's config plus the driver's service and role (jupyterhub_config.py here)
@@ -187,14 +187,14 @@ def _memory(pids: list[int]) -> dict[str, float]:
 
 def memory_of(uid: int) -> dict[str, float]:
     """Every process of one Unix user: a participant's single-user server and kernels."""
-    return _memory(hub._processes_of(uid))
+    return _memory(hub_accounts._processes_of(uid))
 
 
 def tree_memory(root: int) -> dict[str, float]:
     """A process and its descendants (the hub, its proxy and its room), minus the servers it spawned
     for users (counted per participant)."""
     parent = {}
-    for pid in hub._pids():
+    for pid in hub_accounts._pids():
         try:
             if Path(f"/proc/{pid}").stat().st_uid == Path(f"/proc/{root}").stat().st_uid:
                 parent[pid] = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
