@@ -42,7 +42,8 @@ def pytest_collection_modifyitems(items):
 
 
 def pytest_runtest_setup(item):
-    """The notebooks start, as a learner's would, from an empty sandbox and no QR file, whatever ran before on this worker."""
+    """The notebooks start, as a learner's would, from an empty sandbox and no QR file, whatever ran before on this
+    worker."""
     global _nbval_started
     if item.path.suffix == ".ipynb" and not _nbval_started:
         from handson_helpers import sandbox

@@ -192,7 +192,8 @@ def serve(
     unprivileged = int(Path("/proc/sys/net/ipv4/ip_unprivileged_port_start").read_text())
     if ports["room"] >= unprivileged:  # e.g. 0 in Docker's default: then any participant could bind it
         raise SystemExit(
-            f"the room's port {ports['room']} must be below net.ipv4.ip_unprivileged_port_start ({unprivileged}), where only root can bind"
+            f"the room's port {ports['room']} must be below net.ipv4.ip_unprivileged_port_start ({unprivileged}), "
+            "where only root can bind"
         )
     env = {
         **os.environ,

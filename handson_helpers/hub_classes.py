@@ -51,7 +51,10 @@ class HandsonAuthenticator(FirstUseAuthenticator):
         now = time.monotonic()
         wait = self.throttle.wait(name, now)
         if wait:
-            handler.custom_login_error = f"ログインの失敗が続いたため、{wait} 秒後にもう一度試してください。 (Too many failed logins: try again in {wait} s.)"
+            handler.custom_login_error = (
+                f"ログインの失敗が続いたため、{wait} 秒後にもう一度試してください。 "
+                f"(Too many failed logins: try again in {wait} s.)"
+            )
             return None
         if len(str(data.get("password", "")).encode()) > 72:  # bcrypt's limit: 5.x raises instead of cutting
             handler.custom_login_error = (
@@ -97,6 +100,7 @@ class HandsonSpawner(LocalProcessSpawner):
         if owner != uid:
             await self.stop(now=True)
             raise RuntimeError(
-                f"port {self.port} was taken by uid {owner} before {self.user.name}'s server bound it; start the server again"
+                f"port {self.port} was taken by uid {owner} before {self.user.name}'s server bound it; "
+                "start the server again"
             )
         return started

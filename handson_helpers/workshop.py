@@ -169,7 +169,8 @@ def room_devices(ctx: Context, users: list[tuple[dict, str]]) -> list[dict]:
 def status(ctx: Context, user_path: str = SEED_USER_PATH) -> list[Row]:
     if f":user{room.IDENTITY_PATH}" in ctx.caller_arn:  # a participant's room key reaches only their own names
         raise HandsonError(
-            "全員の状況は講師 (JupyterHub の管理者) だけが見られます。自分の進み具合は各ノートブックの完了確認で確かめてください。",
+            "全員の状況は講師 (JupyterHub の管理者) だけが見られます。"
+            "自分の進み具合は各ノートブックの完了確認で確かめてください。",
             "InstructorOnly",
         )
     users = kit_users(ctx, user_path)
@@ -240,7 +241,8 @@ def verify_all_enabled(ctx: Context, user_path: str = SEED_USER_PATH) -> None:
     if not rows:
         ctx.report.message(
             "warning",
-            "キットのリソースを持つ参加者が一人も見つかりません。参加者が 10_create_iam_user を実行したか、接続先(HANDSON_TARGET とアカウント)が参加者と同じかを確認してください。",
+            "キットのリソースを持つ参加者が一人も見つかりません。参加者が 10_create_iam_user を実行したか、"
+            "接続先(HANDSON_TARGET とアカウント)が参加者と同じかを確認してください。",
         )
         return
     waiting = [visible(r.participant or r.user or r.serial or "") for r in rows if not r.enabled]

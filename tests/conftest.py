@@ -25,7 +25,8 @@ def pytest_configure(config):
 
 @pytest.fixture(scope="session")
 def zygote(tmp_path_factory):
-    """This test process's fork server (zygote.py): a fast `aws` in zygote.bin, forked kernels through zygote.kernel_manager_class.
+    """This test process's fork server (zygote.py): a fast `aws` in zygote.bin, forked kernels through
+    zygote.kernel_manager_class.
 
     HANDSON_TEST_FORK=0 (make test-nofork): the same fixture with real processes behind it instead.
     """

@@ -71,7 +71,8 @@ def signing_with(ctx, service, creds: dict):
 
 
 def terminal_env(box, tmp_path, **extra) -> dict:
-    """A learner's terminal after `eval $(... env)`: the sandbox's variables, none of this process's AWS_ ones, no config file."""
+    """A learner's terminal after `eval $(... env)`: the sandbox's variables, none of this process's AWS_ ones, no
+    config file."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(client_env(box), AWS_CONFIG_FILE=str(tmp_path / "none"), **extra)
     return env
@@ -79,7 +80,10 @@ def terminal_env(box, tmp_path, **extra) -> dict:
 
 # The learner's phone for a pasted bash script: `python -c "$PHONE" QR_FILE N` prints N consecutive
 # codes (the built-in authenticator's: never one it typed before), as MFA_AUTH_CODE1/2 or MFA_TOKEN_CODE.
-PHONE = "import sys; from handson_helpers import totp; print(*totp.authenticator_codes(totp.secret_from_qr(sys.argv[1]), int(sys.argv[2])))"
+PHONE = (
+    "import sys; from handson_helpers import totp; "
+    "print(*totp.authenticator_codes(totp.secret_from_qr(sys.argv[1]), int(sys.argv[2])))"
+)
 # What a learner types where a notebook shows the page's placeholder for a code (22's two, 40's one).
 TYPED = {
     "MFA_AUTH_CODE1='<": 'read -r MFA_AUTH_CODE1 MFA_AUTH_CODE2 <<< "$(python -c "$PHONE" "${FILE_MFA_OUTFILE}" 2)"',

@@ -80,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(
             f"run {n}/{args.runs}: hub {'green' if hub_ok else 'RED'} ({hub_s} s; {_tail(work / f'hub-{n}.log')}), "
-            f"browser {'green' if browser_ok else 'RED'} ({browser_s} s; {_tail(work / f'browser-{n}.log')}), '{RACE}' in logs: {races}",
+            f"browser {'green' if browser_ok else 'RED'} ({browser_s} s; {_tail(work / f'browser-{n}.log')}), "
+            f"'{RACE}' in logs: {races}",
             flush=True,
         )
     hub_green, browser_green = sum(r["hub"] for r in runs), sum(r["browser"] for r in runs)
@@ -95,7 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     (REPO / "artifacts").mkdir(exist_ok=True)
     (REPO / "artifacts" / "repeat.json").write_text(json.dumps(summary, indent=2))
     print(
-        f"{head}: hub test {hub_green} of {args.runs} green, browser tests {browser_green} of {args.runs} green, '{RACE}': {races}; logs in {work}"
+        f"{head}: hub test {hub_green} of {args.runs} green, browser tests {browser_green} of {args.runs} green, "
+        f"'{RACE}': {races}; logs in {work}"
     )
     if not args.keep and hub_green == browser_green == args.runs:
         subprocess.run(["rm", "-rf", str(work)], check=False)

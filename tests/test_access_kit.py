@@ -503,7 +503,8 @@ def test_pasted_31_never_writes_the_secret_into_a_folder_made_by_another_user(tm
     steps = access_key.key_commands(str(folder), "u", str(folder / "u-access-key.txt"))
     script = (
         f"set -eu\naws() {{ touch {marker}; printf 'id\\tsecret\\n'; }}\n"
-        f"{assign('IAM_USER_NAME', 'u')}\n{assign('DIR_ACCESS_KEY', str(folder))}\n{assign('FILE_ACCESS_KEY', str(folder / 'u-access-key.txt'))}\n"
+        f"{assign('IAM_USER_NAME', 'u')}\n{assign('DIR_ACCESS_KEY', str(folder))}\n"
+        f"{assign('FILE_ACCESS_KEY', str(folder / 'u-access-key.txt'))}\n"
         f"{steps['mkdir']}\n{steps['create']}\n"
     )
     proc = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=30, cwd=tmp_path)
@@ -529,7 +530,8 @@ def test_pasted_31_never_writes_through_a_link_or_over_a_file(tmp_path, make):
     steps = access_key.key_commands(str(folder), "u", str(key_file))
     script = (
         f"set -eu\naws() {{ touch {marker}; printf 'id\\tsecret\\n'; }}\n"
-        f"{assign('IAM_USER_NAME', 'u')}\n{assign('DIR_ACCESS_KEY', str(folder))}\n{assign('FILE_ACCESS_KEY', str(key_file))}\n"
+        f"{assign('IAM_USER_NAME', 'u')}\n{assign('DIR_ACCESS_KEY', str(folder))}\n"
+        f"{assign('FILE_ACCESS_KEY', str(key_file))}\n"
         f"{steps['mkdir']}\n{steps['create']}\n"
     )
     proc = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=30, cwd=tmp_path)

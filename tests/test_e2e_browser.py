@@ -133,7 +133,8 @@ class Lab:
 def browser():
     if not Path(CHROMIUM).exists():
         pytest.fail(
-            f"Chromium not found at {CHROMIUM}: install it with `apt-get install chromium-headless-shell` (.ci/run does this)"
+            f"Chromium not found at {CHROMIUM}: "
+            "install it with `apt-get install chromium-headless-shell` (.ci/run does this)"
         )
     from playwright.sync_api import sync_playwright
 
@@ -210,7 +211,8 @@ def run_all(page):
 
 def wait_idle(page, timeout=60_000):
     page.wait_for_function(
-        "() => { const s = document.querySelector('.jp-Notebook-ExecutionIndicator'); return s && s.dataset.status === 'idle'; }",
+        "() => { const s = document.querySelector('.jp-Notebook-ExecutionIndicator'); "
+        "return s && s.dataset.status === 'idle'; }",
         timeout=timeout,
     )
 

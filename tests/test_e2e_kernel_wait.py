@@ -44,7 +44,8 @@ class Kernel:
         spec_dir = tmp / "kernels" / "handson-test"
         spec_dir.mkdir(parents=True)
         spec_dir.joinpath("kernel.json").write_text(
-            f'{{"argv": ["{python}", "-m", "ipykernel_launcher", "-f", "{{connection_file}}"], "display_name": "test", "language": "python"}}'
+            f'{{"argv": ["{python}", "-m", "ipykernel_launcher", "-f", "{{connection_file}}"], '
+            '"display_name": "test", "language": "python"}'
         )
         env = {k: v for k, v in os.environ.items() if k != "HANDSON_AUTO_MFA"}  # a learner: nobody types for them
         env["PYTHONPATH"] = str(REPO)  # the kit from this work tree, also in the ipykernel 6 environment
@@ -192,7 +193,8 @@ def start_waiting_cell(k: Kernel, ctx, tmp_path):
     qr = outfile(tmp_path)
     serial = make_user_and_device(ctx, qr)
     k.run(
-        f"import handson_helpers as hh\nctx = hh.connect()\nIAM_USER_NAME, MFA_DEVICE_SERIAL, FILE_MFA_OUTFILE = {USER!r}, {serial!r}, {qr!r}"
+        "import handson_helpers as hh\nctx = hh.connect()\n"
+        f"IAM_USER_NAME, MFA_DEVICE_SERIAL, FILE_MFA_OUTFILE = {USER!r}, {serial!r}, {qr!r}"
     )
     cell = k.kc.execute(ENABLE_CELL)
     queued = k.kc.execute(NEXT_CELL)

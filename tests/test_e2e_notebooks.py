@@ -222,7 +222,8 @@ PROBE = """
 import json, os, sys
 already = sorted(name for name in sys.modules if name.startswith(("handson_helpers", "awscli", "ipykernel_launcher")))
 import boto3, botocore, handson_helpers
-seen = {"already": already, "path": sys.path, "argv0": sys.argv[0], "cwd": os.getcwd(), "env": dict(os.environ), "umask": os.umask(0o22)}
+seen = {"already": already, "path": sys.path, "argv0": sys.argv[0], "cwd": os.getcwd(), "env": dict(os.environ), \
+"umask": os.umask(0o22)}
 print(json.dumps({**seen, "botocore": botocore.__file__, "boto3": boto3.__version__}))
 """
 
@@ -367,8 +368,8 @@ def pasted(nb) -> list[str]:
                 shell = typed(
                     text[len(label) :].split("\n結果:\n")[0]
                 )  # the placeholders of the codes, typed from the phone
-                if "\n結果:\nAn error occurred (" in text:
-                    shell = f"if (\n{shell}\n); then echo 'AWS accepted what it must refuse' >&2; exit 97; fi"  # refused on purpose
+                if "\n結果:\nAn error occurred (" in text:  # refused on purpose
+                    shell = f"if (\n{shell}\n); then echo 'AWS accepted what it must refuse' >&2; exit 97; fi"
                 texts.append(shell)
     return texts
 

@@ -192,7 +192,8 @@ def test_a_room_of_participants_on_a_real_hub(the_hub):
     servers_up = time.monotonic() - started
 
     kernels = {name: driver.Kernel(client, name, client.user_token(name)) for name in [*NAMES, TEACHER]}
-    prepare = "import os; os.environ['HANDSON_AUTO_MFA'] = '1'; os.chdir(os.path.expanduser('~/handson'))"  # the built-in authenticator plays the phone
+    # the built-in authenticator plays the phone
+    prepare = "import os; os.environ['HANDSON_AUTO_MFA'] = '1'; os.chdir(os.path.expanduser('~/handson'))"
     for kernel in kernels.values():
         assert kernel.execute(prepare)[0] == "ok"
 
@@ -226,7 +227,8 @@ def test_a_room_of_participants_on_a_real_hub(the_hub):
     # the instructor (hub admin) sees every participant, live: 95 passes only when all have MFA on
     teacher = kernels[TEACHER]
     status, out = teacher.execute(
-        "import json, handson_helpers as hh\nfrom handson_helpers import workshop\nctx = hh.connect(hh.Silent())\nprint(json.dumps({r.participant: r.enabled for r in workshop.status(ctx)}))"
+        "import json, handson_helpers as hh\nfrom handson_helpers import workshop\nctx = hh.connect(hh.Silent())\n"
+        "print(json.dumps({r.participant: r.enabled for r in workshop.status(ctx)}))"
     )
     assert status == "ok", out
     assert _last_json(out) == dict.fromkeys(NAMES, True)
@@ -236,7 +238,8 @@ def test_a_room_of_participants_on_a_real_hub(the_hub):
     a, b = NAMES[0], NAMES[1]
     b_uid = pwd.getpwnam(b).pw_uid
     status, out = teacher.execute(
-        f"print(json.dumps([k['AccessKeyId'] for k in ctx.iam.list_access_keys(UserName='handson-cli-basic-user-{b}')['AccessKeyMetadata']]))"
+        "print(json.dumps([k['AccessKeyId'] for k in "
+        f"ctx.iam.list_access_keys(UserName='handson-cli-basic-user-{b}')['AccessKeyMetadata']]))"
     )
     assert status == "ok", out
     (b_key,) = _last_json(out)  # B's 3.1 key id (only an id: the secret is in B's file)
@@ -246,17 +249,21 @@ import json, os, handson_helpers as hh
 ctx = hh.connect(hh.Silent())
 user, serial = "handson-cli-basic-user-{b}", "arn:aws:iam::123456789012:mfa/handson-cli-basic-user-mfa-{b}"
 codes = []
-for call in (lambda: ctx.iam.get_user(UserName=user), lambda: ctx.iam.deactivate_mfa_device(UserName=user, SerialNumber=serial),
+for call in (lambda: ctx.iam.get_user(UserName=user), \
+lambda: ctx.iam.deactivate_mfa_device(UserName=user, SerialNumber=serial),
              lambda: ctx.iam.delete_virtual_mfa_device(SerialNumber=serial), lambda: ctx.iam.delete_user(UserName=user),
              lambda: ctx.iam.list_mfa_devices(UserName=user),
-             lambda: ctx.iam.resync_mfa_device(UserName="handson-cli-basic-user-{a}", SerialNumber=serial, AuthenticationCode1="123456", AuthenticationCode2="234567"),
-             lambda: ctx.iam.delete_access_key(AccessKeyId="{b_key}")):  # no UserName: the caller's own user, as AWS reads it
+             lambda: ctx.iam.resync_mfa_device(UserName="handson-cli-basic-user-{a}", SerialNumber=serial, \
+AuthenticationCode1="123456", AuthenticationCode2="234567"),
+             lambda: ctx.iam.delete_access_key(AccessKeyId="{b_key}")):  # no UserName: the caller's own user, \
+as AWS reads it
     try:
         call(); codes.append("allowed")
     except ctx.iam.exceptions.ClientError as exc:
         codes.append(exc.response["Error"]["Code"])
 files = []
-for path in ("/home/{b}/{QR_DIR}/handson-cli-basic-user-mfa-{b}.png", "/home/{b}/{QR_DIR}", "/home/{b}", "/home/{b}/.local/share/jupyter/runtime"):
+for path in ("/home/{b}/{QR_DIR}/handson-cli-basic-user-mfa-{b}.png", "/home/{b}/{QR_DIR}", "/home/{b}", \
+"/home/{b}/.local/share/jupyter/runtime"):
     try:
         open(path, "rb").read() if path.endswith(".png") else os.listdir(path); files.append("read")
     except PermissionError:
@@ -284,7 +291,8 @@ except OSError as exc:
 listed = ctx.iam.list_virtual_mfa_devices()["VirtualMFADevices"]
 list_tags = sum("Tags" in d.get("User", {{}}) or "Tags" in d for d in listed)
 print(json.dumps({{"list_tags": list_tags, "codes": codes,
-                  "files": files, "procs": len(procs), "tokens_seen": sum(environ), "moto": "moto" in sys.modules, "room_port": room_port}}))
+                  "files": files, "procs": len(procs), "tokens_seen": sum(environ), \
+"moto": "moto" in sys.modules, "room_port": room_port}}))
 """
     )
     assert status == "ok", out
@@ -293,7 +301,8 @@ print(json.dumps({{"list_tags": list_tags, "codes": codes,
         seen
     )  # B's device on A's user; B's key by id alone (A's own identity is out of scope)
     status, out = teacher.execute(
-        f"print(json.dumps([k['AccessKeyId'] for k in ctx.iam.list_access_keys(UserName='handson-cli-basic-user-{b}')['AccessKeyMetadata']]))"
+        "print(json.dumps([k['AccessKeyId'] for k in "
+        f"ctx.iam.list_access_keys(UserName='handson-cli-basic-user-{b}')['AccessKeyMetadata']]))"
     )
     assert status == "ok" and _last_json(out) == [b_key], out  # B's key is still there
     assert seen["list_tags"] == 0, seen  # list operations return no tags (they leaked key ids)
@@ -307,7 +316,8 @@ print(json.dumps({{"list_tags": list_tags, "codes": codes,
         list(pool.map(lambda n: _run_notebooks(kernels[n], ["90"], log), NAMES))
     status, out = teacher.execute(
         "import json\nfrom handson_helpers import workshop\ncode = workshop.cleanup(ctx, yes=True)\n"
-        "print(json.dumps({'code': code, 'users': [u['UserName'] for u in ctx.iam.list_users()['Users']], 'devices': ctx.iam.list_virtual_mfa_devices()['VirtualMFADevices']}))"
+        "print(json.dumps({'code': code, 'users': [u['UserName'] for u in ctx.iam.list_users()['Users']], "
+        "'devices': ctx.iam.list_virtual_mfa_devices()['VirtualMFADevices']}))"
     )
     assert status == "ok", out
     assert _last_json(out) == {"code": 0, "users": [], "devices": []}

@@ -90,7 +90,10 @@ def test_this_environment_is_exactly_the_dev_lock():
 def test_the_ipykernel6_environment_is_exactly_its_lock():
     if not IPYKERNEL6_PYTHON.exists():
         pytest.fail(f"{IPYKERNEL6_PYTHON} is missing: `make test` builds it (locks/ipykernel6.txt)")
-    code = "import importlib.metadata as m, json; print(json.dumps([(d.metadata['Name'], d.version) for d in m.distributions()]))"
+    code = (
+        "import importlib.metadata as m, json; "
+        "print(json.dumps([(d.metadata['Name'], d.version) for d in m.distributions()]))"
+    )
     out = subprocess.run([str(IPYKERNEL6_PYTHON), "-c", code], capture_output=True, text=True, check=True).stdout
     installed = {canonicalize_name(name): version for name, version in json.loads(out)}
     assert differences(installed, pins("ipykernel6.txt")) == []

@@ -15,22 +15,26 @@ REFUSED = [
     (
         "CreateUser",
         {"UserName": "a b"},
-        "1 validation error detected: Value 'a b' at 'userName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]+",
+        "1 validation error detected: Value 'a b' at 'userName' failed to satisfy constraint: "
+        "Member must satisfy regular expression pattern: [\\w+=,.@-]+",
     ),
     (
         "CreateUser",
         {"UserName": "u" * 65},
-        f"1 validation error detected: Value '{'u' * 65}' at 'userName' failed to satisfy constraint: Member must have length less than or equal to 64",
+        f"1 validation error detected: Value '{'u' * 65}' at 'userName' failed to satisfy constraint: "
+        "Member must have length less than or equal to 64",
     ),
     (
         "ListVirtualMFADevices",
         {"AssignmentStatus": "assigned"},
-        "1 validation error detected: Value 'assigned' at 'assignmentStatus' failed to satisfy constraint: Member must satisfy enum value set: [Assigned, Unassigned, Any]",
+        "1 validation error detected: Value 'assigned' at 'assignmentStatus' failed to satisfy constraint: "
+        "Member must satisfy enum value set: [Assigned, Unassigned, Any]",
     ),
     (
         "ListUsers",
         {"MaxItems": "0"},
-        "1 validation error detected: Value '0' at 'maxItems' failed to satisfy constraint: Member must have value greater than or equal to 1",
+        "1 validation error detected: Value '0' at 'maxItems' failed to satisfy constraint: "
+        "Member must have value greater than or equal to 1",
     ),
     (
         "ListUsers",
@@ -40,13 +44,16 @@ REFUSED = [
     (
         "CreateUser",
         {"UserName": "", "Path": "a"},
-        "2 validation errors detected: Value 'a' at 'path' failed to satisfy constraint: Member must satisfy regular expression pattern: (\\u002F)|(\\u002F[\\u0021-\\u007E]+\\u002F); "
-        "Value '' at 'userName' failed to satisfy constraint: Member must have length greater than or equal to 1",  # in the model's order of members
+        # in the model's order of members
+        "2 validation errors detected: Value 'a' at 'path' failed to satisfy constraint: "
+        "Member must satisfy regular expression pattern: (\\u002F)|(\\u002F[\\u0021-\\u007E]+\\u002F); "
+        "Value '' at 'userName' failed to satisfy constraint: Member must have length greater than or equal to 1",
     ),
     (
         "TagUser",
         {"UserName": "u", "Tags.member.1.Key": "k"},
-        "1 validation error detected: Value null at 'tags.1.member.value' failed to satisfy constraint: Member must not be null",
+        "1 validation error detected: Value null at 'tags.1.member.value' failed to satisfy constraint: "
+        "Member must not be null",
     ),
 ]
 

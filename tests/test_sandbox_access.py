@@ -133,8 +133,8 @@ def test_without_a_policy_the_user_may_do_nothing(world, via):
     error, _, message = world["user"].call(via, "iam", "list_users", PathPrefix=PATH)
     assert error == "AccessDenied"
     assert (
-        message
-        == f"User: {USER_ARN} is not authorized to perform: iam:ListUsers on resource: arn:aws:iam::123456789012:user/handson-cli/ because no identity-based policy allows the iam:ListUsers action"
+        message == f"User: {USER_ARN} is not authorized to perform: iam:ListUsers on resource: "
+        "arn:aws:iam::123456789012:user/handson-cli/ because no identity-based policy allows the iam:ListUsers action"
     )
 
 
@@ -508,7 +508,8 @@ def test_an_odd_session_token_header_is_refused_not_a_500(iam, ctx, sandbox, tok
         "Host": f"{sandbox.host}:{sandbox.port}",
         "X-Amz-Date": time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()),
         "X-Amz-Security-Token": token.encode("utf-8").decode("latin-1"),
-        "Authorization": f"AWS4-HMAC-SHA256 Credential={real['AccessKeyId']}/{time.strftime('%Y%m%d', time.gmtime())}/ap-northeast-1/sts/aws4_request, "
+        "Authorization": f"AWS4-HMAC-SHA256 Credential={real['AccessKeyId']}/{time.strftime('%Y%m%d', time.gmtime())}"
+        "/ap-northeast-1/sts/aws4_request, "
         f"SignedHeaders=host;x-amz-date, Signature={'0' * 64}",
         "Content-Type": "application/x-www-form-urlencoded",
     }

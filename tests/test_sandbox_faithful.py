@@ -500,7 +500,8 @@ ELEVEN = lambda iam: _managed(iam, 11)  # noqa: E731
 POLICY_M = "arn:aws:iam::123456789012:policy/m"
 
 
-# (case, setup, call with a size or a count, the largest accepted, AWS's message): IAM's quotas on what is evaluated on every call
+# (case, setup, call with a size or a count, the largest accepted, AWS's message): IAM's quotas on what is evaluated
+# on every call
 QUOTAS = [
     (
         "a user's inline policies",

@@ -3,8 +3,8 @@ the kit expects; a moto release that changes one fails here, naming the installe
 
 The sandbox imports and patches moto in one module (emulator.py), which puts faithful.py's and
 sessions.py's functions in place of moto's methods; they take the same parameters and call the
-originals positionally, so a renamed, added or reordered parameter would silently pass the wrong value. This module imports moto in the test
-process without applying the patches: it checks moto as installed.
+originals positionally, so a renamed, added or reordered parameter would silently pass the wrong value.
+This module imports moto in the test process without applying the patches: it checks moto as installed.
 """
 
 import fnmatch
@@ -159,7 +159,8 @@ def _behaviour() -> list[str]:
         found.append("IAMPolicyStatement.is_action_permitted: a matching Deny is no longer DENIED")
     if not {"_match", "_check_conditions"} <= set(asked):
         found.append(
-            f"IAMPolicyStatement.is_action_permitted no longer calls self._match and self._check_conditions (called: {sorted(set(asked))})"
+            "IAMPolicyStatement.is_action_permitted no longer calls self._match and self._check_conditions "
+            f"(called: {sorted(set(asked))})"
         )
     # faithful.py raises these (and subclasses IAMException) with one message: AWS's error code must come out
     raised = [
@@ -231,9 +232,8 @@ def problems() -> list[str]:
             found.append(f"{where} is gone")
             continue
         if _params(theirs) != _params(ours):
-            found.append(
-                f"{where} takes {_params(theirs)}; the kit's {ours.__module__}.{ours.__qualname__} takes {_params(ours)}"
-            )
+            kits = f"{ours.__module__}.{ours.__qualname__}"
+            found.append(f"{where} takes {_params(theirs)}; the kit's {kits} takes {_params(ours)}")
     if not isinstance(inspect.getattr_static(Statement, "_match", None), staticmethod):
         found.append("moto.iam.access_control.IAMPolicyStatement._match is no longer a staticmethod")
     for where, expected in CALLED + POSITIONAL:
@@ -270,8 +270,9 @@ def locked_moto() -> str:
 
 def report(found: list[str]) -> str:
     return (
-        f"moto {importlib.metadata.version('moto')} (installed; locks/learner.txt pins {locked_moto()}) changed what the sandbox patches "
-        "or builds by hand; update handson_helpers/sandbox before taking this moto:\n  " + "\n  ".join(found)
+        f"moto {importlib.metadata.version('moto')} (installed; locks/learner.txt pins {locked_moto()}) "
+        "changed what the sandbox patches or builds by hand; "
+        "update handson_helpers/sandbox before taking this moto:\n  " + "\n  ".join(found)
     )
 
 

@@ -1019,7 +1019,8 @@ def test_a_policy_of_many_wildcards_freezes_nothing_even_after_a_restart(the_roo
                 wild = pool.submit(_outcome, functools.partial(client(key, at).get_user, UserName=user))
                 other = pool.submit(client(bob, at).list_users)
                 assert other.result(timeout=60)["Users"]
-                # the Deny with many stars does not apply to alice, the Allow's many stars match no user: refused, promptly
+                # the Deny with many stars does not apply to alice, the Allow's many stars match no user:
+                # refused, promptly
                 assert wild.result(timeout=60) == "AccessDenied"
     finally:
         proc.terminate()

@@ -101,7 +101,8 @@ CALLS = [
         {
             "UserName": "handson-cli-basic-user",
             "PolicyName": "handson-cli-require-mfa",
-            "PolicyDocument": '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:ListUsers","Resource":"*"}]}',
+            "PolicyDocument": '{"Version":"2012-10-17",'
+            '"Statement":[{"Effect":"Allow","Action":"iam:ListUsers","Resource":"*"}]}',
         },
     ),
     ("iam", "DeleteUserPolicy", {"UserName": "handson-cli-basic-user", "PolicyName": "handson-cli-require-mfa"}),

@@ -80,7 +80,8 @@ for _ in sys.stdin:  # a new writer for each line (forked: the store's imports t
         print(os.getpid(), flush=True)
         while True:
             i += 1
-            store.save({"format": 1, "users": [{"name": f"user{n}", "pad": "x" * 2000} for n in range(i % 200)], "devices": [], "i": i})
+            store.save({"format": 1, "users": [{"name": f"user{n}", "pad": "x" * 2000} for n in range(i % 200)], \
+"devices": [], "i": i})
     os.waitpid(pid, 0)
     print("killed", flush=True)
 """

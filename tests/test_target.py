@@ -167,7 +167,10 @@ def test_cleanup_on_aws_leaves_a_user_the_kit_did_not_create(aws_ctx, tmp_path):
 
 def test_a_kernel_never_imports_moto():
     """The emulator lives in the sandbox process; a learner's kernel stays light."""
-    code = "import sys, handson_helpers as hh; hh.connect(hh.Silent()); print('moto' in sys.modules, 'flask' in sys.modules)"
+    code = (
+        "import sys, handson_helpers as hh; hh.connect(hh.Silent()); "
+        "print('moto' in sys.modules, 'flask' in sys.modules)"
+    )
     import subprocess
     import sys
 
@@ -202,8 +205,10 @@ def test_the_package_loads_a_step_only_when_it_is_used():
 
     code = (
         "import sys, handson_helpers as hh, handson_helpers.sandbox.server, handson_helpers.totp\n"
-        "print(sorted(m for m in ('ipywidgets', 'handson_helpers.access_key', 'handson_helpers.target', 'handson_helpers.widget') if m in sys.modules))\n"
-        "print(all(callable(getattr(hh, name)) for name in hh.__all__), hh.target.CLIENT_CONFIG is not None, 'connect' in dir(hh))"
+        "print(sorted(m for m in ('ipywidgets', 'handson_helpers.access_key', 'handson_helpers.target', "
+        "'handson_helpers.widget') if m in sys.modules))\n"
+        "print(all(callable(getattr(hh, name)) for name in hh.__all__), hh.target.CLIENT_CONFIG is not None, "
+        "'connect' in dir(hh))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True

@@ -215,7 +215,9 @@ class Server:
         self.bin.mkdir()
         aws = self.bin / "aws"
         aws.write_text(
-            f"#!{sys.executable} -SE\nimport sys\nsys.path.insert(0, {os.path.dirname(CLIENT)!r})\nfrom zygote_client import client\nclient({self.socket('aws')!r}, 'aws', sys.argv[1:])\n"
+            f"#!{sys.executable} -SE\nimport sys\nsys.path.insert(0, {os.path.dirname(CLIENT)!r})\n"
+            "from zygote_client import client\n"
+            f"client({self.socket('aws')!r}, 'aws', sys.argv[1:])\n"
         )
         aws.chmod(0o755)
 

@@ -518,19 +518,23 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(
             (
                 f"{r['learners']:>2} learners 1→2.1→2.2→後始末, {r['signed_with']}, {r['pace']}",
-                f"per call p50 {r['p50_ms']} ms, p95 {r['p95_ms']} ms, max {r['max_ms']} ms; {r['calls_per_s']} calls/s, "
-                f"sandbox CPU {r['sandbox_cpu_ms_per_call']} ms/call; "
-                f"failures {r['failures']}, leaks {r['cross_learner_leaks']}; sandbox RSS {r['sandbox_rss_after_mb']} MB",
+                f"per call p50 {r['p50_ms']} ms, p95 {r['p95_ms']} ms, max {r['max_ms']} ms; "
+                f"{r['calls_per_s']} calls/s, sandbox CPU {r['sandbox_cpu_ms_per_call']} ms/call; "
+                f"failures {r['failures']}, leaks {r['cross_learner_leaks']}; "
+                f"sandbox RSS {r['sandbox_rss_after_mb']} MB",
             )
         )
     if "hub" in results:
         h = results["hub"]
         rows.append(
             (
-                f"JupyterHub room, {h.get('participants', args.hub_users)} participants (server + kernel after 22; goal ≤ 250 MB)",
-                f"PSS {h['memory_per_participant_after_22']['pss_mb_median']} MB, RSS {h['memory_per_participant_after_22']['rss_mb_median']} MB per participant "
+                f"JupyterHub room, {h.get('participants', args.hub_users)} participants "
+                "(server + kernel after 22; goal ≤ 250 MB)",
+                f"PSS {h['memory_per_participant_after_22']['pss_mb_median']} MB, "
+                f"RSS {h['memory_per_participant_after_22']['rss_mb_median']} MB per participant "
                 f"(after 40: PSS {h['memory_per_participant_after_40']['pss_mb_median']} MB); "
-                f"hub+proxy+room {h['hub_proxy_room_pss_mb']} MB; about {h['participants_per_24_gib']} participants per 24 GiB"
+                f"hub+proxy+room {h['hub_proxy_room_pss_mb']} MB; "
+                f"about {h['participants_per_24_gib']} participants per 24 GiB"
                 if h["passed"]
                 else "FAILED (run make test-hub)",
             )
