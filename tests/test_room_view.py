@@ -7,14 +7,17 @@ with the right reason, stuck ones first, and hold no code, key or seed.
 
 import json
 import time
+import urllib.error
+import urllib.request
 
 import pytest
 from helpers import totp_at
 from test_sandbox_room import PARTICIPANTS, as_who, hands_on, the_room
 
 import handson_helpers as hh
-from handson_helpers import room, room_view, totp, workshop
+from handson_helpers import mfa, mfa_session, room, room_view, totp, workshop
 from handson_helpers.errors import HandsonError
+from handson_helpers.rules import REGION
 from handson_helpers.settings import expand
 
 pytestmark = pytest.mark.xdist_group("room")
@@ -45,7 +48,21 @@ def test_the_view_flags_exactly_the_participants_in_trouble_with_the_reason(as_w
     key_file = str(tmp_path / "grace" / "key.txt")
     hh.create_access_key(ctx, user, key_file)
     hh.put_mfa_policy(ctx, user)
-    assert not hh.protected_read(ctx, hh.user_keys(ctx, key_file), user, "/handson-cli/").allowed
+    keys = hh.user_keys(ctx, key_file)
+    assert not hh.protected_read(ctx, keys, user, "/handson-cli/").allowed
+    # and 45, done right: the backup refused with the access key alone (on purpose), then made and
+    # enabled with an MFA session: a second device, not a lost QR, and no problem
+    suffix = hh.settings.participant("grace")
+    device, backup = room.own_names(suffix)[1], room.backup_name(suffix)
+    seed = totp.secret_from_qr(expand(str(tmp_path / "grace" / "qr" / f"{device}.png")))
+    backup_qr = str(tmp_path / "grace" / "qr" / f"{backup}.png")
+    hh.put_manage_mfa_policy(ctx, user, "/handson-cli/")
+    assert hh.create_refused_without_mfa(ctx, keys, user, backup, backup_qr) == "AccessDenied"
+    serial = mfa.serial_for(ctx.account_id, device)
+    session = mfa_session.get_session_token(ctx, keys, serial, totp_at(seed, (int(time.time() // 30) + 1) * 30))
+    backup_serial = hh.create_backup_device(ctx, session, user, backup, backup_qr)
+    backup_codes = totp.consecutive_codes(totp.secret_from_qr(expand(backup_qr)))
+    assert hh.enable_mfa_device(hh.as_user(ctx, session), user, backup_serial, *backup_codes) == "enabled"
 
     ctx = as_who("bob")  # a phone 10 minutes behind
     user, serial, seed = at_21(ctx, tmp_path)
@@ -91,7 +108,7 @@ def test_the_view_flags_exactly_the_participants_in_trouble_with_the_reason(as_w
     assert by_name["carol"]["wrong_codes_in_a_row"] == 3 and reasons["carol"] == {"wrong-code"}
     assert reasons["dave"] == {"re-created-device"} and not by_name["dave"]["stuck"]
     assert reasons["eve"] == {"access-denied"} and reasons["frank"] == {"validation-error"}
-    assert by_name["grace"]["section"] == "40" and not by_name["grace"]["problems"]
+    assert by_name["grace"]["section"] == "45" and not by_name["grace"]["problems"]
     stuck = [row["stuck"] for row in rows]
     assert stuck == sorted(stuck, reverse=True) and {r["participant"] for r in rows if r["stuck"]} == {
         "bob",
@@ -120,3 +137,22 @@ def test_a_participant_cannot_see_the_view(as_who):
     with pytest.raises(HandsonError) as refused:
         room_view.fetch(hh.settings.Settings.read())
     assert refused.value.code == "InstructorOnly"
+
+
+def test_the_rooms_view_is_refused_to_a_participants_own_keys(as_who):
+    """Not only the kit's check: the room itself refuses /_handson/watch signed with a participant's key."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    from handson_helpers.sandbox.control import CONTROL_SERVICE
+
+    settings = as_who("alice").settings
+    keys = room.credentials(settings)
+    assert keys["Role"] != "instructor"
+    request = AWSRequest(method="GET", url=room.url(settings) + room_view.PATH)
+    SigV4Auth(Credentials(keys["AccessKeyId"], keys["SecretAccessKey"]), CONTROL_SERVICE, REGION).add_auth(request)
+    prepared = request.prepare()
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(urllib.request.Request(prepared.url, headers=dict(prepared.headers)), timeout=10)
+    assert refused.value.code == 403 and b"participants" not in refused.value.read()

@@ -50,6 +50,16 @@ def test_status_fails_after_the_process_died_and_start_recovers_on_the_same_port
     assert restarted.pid != sandbox.pid and restarted.port == sandbox.port
 
 
+def test_a_running_sandbox_is_found_whichever_server_module_this_process_would_start(sandbox, monkeypatch):
+    """The tests' server (HANDSON_SANDBOX_SERVER) or the kit's: either is this home's sandbox, and a
+    process that would start the other one still finds it, stops it, and leaves no server behind."""
+    assert os.environ.get("HANDSON_SANDBOX_SERVER") == "tests.sandbox_faults"
+    monkeypatch.delenv("HANDSON_SANDBOX_SERVER")
+    found = sb.running()
+    assert found is not None and found.pid == sandbox.pid
+    assert control.stop() and control.wait_gone(sandbox.pid)
+
+
 def test_stop_removes_the_state_file(sandbox):
     assert cli("stop").stdout.strip() == "sandbox stopped"
     assert not paths.state_path(paths.home()).exists()

@@ -348,7 +348,10 @@ def _alive(pid: int) -> bool:
     try:
         if state(f"/proc/{pid}/stat") == "Z":
             return False
-        return server_module().encode() in Path(f"/proc/{pid}/cmdline").read_bytes()
+        # started as start() starts a server (`python -m MODULE --home ...`), with the kit's module or
+        # the tests' (HANDSON_SANDBOX_SERVER), whatever this process's environment; proven() tells whose
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        return argv[1:2] == [b"-m"] and b"--home" in argv
     except (OSError, IndexError):
         return True  # no /proc (not Linux): the proof decides
 

@@ -97,29 +97,28 @@ class SandboxApp:
                     raise Refused(403, "AccessDenied", "Control endpoints take requests signed for the sandbox.")
                 return self._control(environ, body, start_response)
             action, params = checked(caller.service, environ, body)
-            status, headers, payload, ticket = self._serve(caller, action, params, environ)
+            status, headers, payload, ticket, call = self._serve(caller, action, params, environ)
             refusal = otp.take_refusal()  # refused codes of the device at another time (otp.py)
             if refusal and not status.startswith("200"):
                 headers = [*headers, (CODE_TIME_HEADER, refusal)]
-            self._watched(caller, action, status, payload, refusal)
+            if call:
+                self.watch.record(call, status, payload, refusal)
             try:  # answered only once the state it changed or saw is on disk (store.GroupCommit)
                 self.commits.wait(ticket)
             except CommitFailed:
                 raise Refused(500, "ServiceFailure", SAVE_FAILED, caller.service) from None
         except Refused as refused:
             status, headers, payload = error_parts(refused.status, refused.code, refused.message, refused.service)
-            if refused.code == "ValidationError":
-                self._watched(caller, refused.action, status, payload, None)
+            if refused.code == "ValidationError" and self.hub is not None:
+                self._watch_refused(caller, refused.action, status, payload)
         return self._answer(start_response, status, headers, payload)
 
-    def _watched(self, caller: auth.Caller, action: str, status: str, payload: bytes, refusal: str | None) -> None:
-        """In a room: the call's derived facts for the instructor's live view (watch.py)."""
-        if self.hub is None:
-            return
+    def _watch_refused(self, caller: auth.Caller, action: str, status: str, payload: bytes) -> None:
+        """A room participant's call refused before it ran (ValidationError), for the live view."""
         with self.held():
-            who = watch.participant(caller.key_id)
-        if who:
-            self.watch.record(who, action, status, payload, refusal)
+            call = watch.identify(caller.key_id, action, {})
+        if call:
+            self.watch.record(call, status, payload, None)
 
     def _addressed(self, host: str) -> None:
         """Refused unless the request was addressed to this server: not one captured on a stale
@@ -129,35 +128,40 @@ class SandboxApp:
         if not HOST_RE.fullmatch(host) or host.rsplit(":", 1)[-1] != str(self.port):
             raise Refused(400, "InvalidHost", "The request was not addressed to this endpoint.")
 
-    def _serve(self, caller: auth.Caller, action: str, params: dict[str, str], environ) -> tuple[str, list, bytes, int]:
-        """Under the lock: the sandbox's answer (authorization.py) or the emulator's, and the ticket
-        of the state it changed or saw."""
-        service = caller.service
+    def _serve(self, caller: auth.Caller, action: str, params: dict[str, str], environ):
+        """Under the lock: the answer and the ticket of the state it changed or saw (_run), and in a
+        room the call as the live view knows it, found before the call can change who is calling."""
         with self.held():  # the emulator's backends are not thread-safe
             otp.take_refusal()  # none left over from an earlier request on this thread
-            try:  # IAM users and their sessions: evaluated against their policies
-                own = authorization.answer(caller.key_id, service, action, params, caller.region)
-            except auth.Denied as denied:  # decided on the policies it saw: waits for them like a read
-                return (*error_parts(denied.status, denied.code, denied.message, service), self.commits.seen())
-            except emulator.ServiceError as exc:  # IAM's own answer about what it read (e.g. a user just deleted)
-                return (*error_parts(400, exc.code, exc.message, service), self.commits.seen())
-            if own is not None:  # GetSessionToken: a new session
-                return "200 OK", [("Content-Type", "text/xml")], own, self.commits.changed(snapshot(emulator.iam()))
-            # the emulator gets exactly the parameters that were checked (and a UserName AWS reads
-            # from the caller), in one form body
-            form = urlencode(params).encode()
-            environ.update(
-                {
-                    "QUERY_STRING": "",
-                    "REQUEST_METHOD": "POST",
-                    "CONTENT_TYPE": FORM,
-                    "CONTENT_LENGTH": str(len(form)),
-                    "wsgi.input": io.BytesIO(form),
-                }
-            )
-            status, headers, payload = self._emulate(service, action, environ)
-            changed = status.startswith("200") and not action.startswith(READ_PREFIXES)
-            ticket = self.commits.changed(snapshot(emulator.iam())) if changed else self.commits.seen()
+            call = watch.identify(caller.key_id, action, params) if self.hub is not None else None
+            return (*self._run(caller, action, params, environ), call)
+
+    def _run(self, caller: auth.Caller, action: str, params: dict[str, str], environ) -> tuple[str, list, bytes, int]:
+        """The sandbox's answer (authorization.py) or the emulator's; called with the lock held."""
+        service = caller.service
+        try:  # IAM users and their sessions: evaluated against their policies
+            own = authorization.answer(caller.key_id, service, action, params, caller.region)
+        except auth.Denied as denied:  # decided on the policies it saw: waits for them like a read
+            return (*error_parts(denied.status, denied.code, denied.message, service), self.commits.seen())
+        except emulator.ServiceError as exc:  # IAM's own answer about what it read (e.g. a user just deleted)
+            return (*error_parts(400, exc.code, exc.message, service), self.commits.seen())
+        if own is not None:  # GetSessionToken: a new session
+            return "200 OK", [("Content-Type", "text/xml")], own, self.commits.changed(snapshot(emulator.iam()))
+        # the emulator gets exactly the parameters that were checked (and a UserName AWS reads
+        # from the caller), in one form body
+        form = urlencode(params).encode()
+        environ.update(
+            {
+                "QUERY_STRING": "",
+                "REQUEST_METHOD": "POST",
+                "CONTENT_TYPE": FORM,
+                "CONTENT_LENGTH": str(len(form)),
+                "wsgi.input": io.BytesIO(form),
+            }
+        )
+        status, headers, payload = self._emulate(service, action, environ)
+        changed = status.startswith("200") and not action.startswith(READ_PREFIXES)
+        ticket = self.commits.changed(snapshot(emulator.iam())) if changed else self.commits.seen()
         return status, headers, payload, ticket
 
     def _answer(self, start_response, status: str, headers: list, payload: bytes):
@@ -254,6 +258,7 @@ class SandboxApp:
         """Under the lock: empty the emulator and the state file."""
         emulator.reset()
         self.commits.clear()
+        self.watch = watch.Watch()
 
     def _info(self) -> dict:
         backend = emulator.iam()

@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass, field
 
 from ..room import participant_of
+from ..settings import MANAGE_MFA_POLICY_NAME, SEED_BACKUP_DEVICE_NAME
 from . import authorization, sessions
 from .auth import Denied
 
@@ -32,6 +33,8 @@ SECTIONS = {
     "DeleteUserPolicy": "後始末",
     "DeleteUser": "後始末",
 }
+# 45's steps: the backup device's, and the policy that lets the user manage their own MFA
+BACKUP_STEPS = ("CreateVirtualMFADevice", "EnableMFADevice", "ResyncMFADevice", "PutUserPolicy")
 CODE_ACTIONS = ("EnableMFADevice", "ResyncMFADevice", "GetSessionToken")
 ONE_WRONG_CODE = ("wrong-code",)
 RECENT = 5  # problems kept per participant, newest first
@@ -49,7 +52,7 @@ class Facts:
     section: str = ""
     wrong_codes: int = 0  # in a row, on the code actions
     wrong_time: str = ""  # the last refusal's explanation (otp.py): minutes or "resync"
-    devices_made: int = 0
+    devices_made: set[str] = field(default_factory=set)  # the names of the MFA devices made
     last_success: float = 0.0  # of a step (not a read)
     problems: collections.deque = field(
         default_factory=lambda: collections.deque(maxlen=RECENT)
@@ -64,14 +67,33 @@ def error_code(status: str, payload: bytes) -> str:
     return match.group(1).decode() if match else status.split(" ", 1)[0]
 
 
-def participant(key_id: str) -> str | None:
-    """Whose call this is: a participant's identity key, their user's key or session; None for the
-    instructor and unknown keys. Reads moto's state: call with the server's lock held."""
+@dataclass(frozen=True)
+class Call:
+    """What the view knows of a call, found before it runs: whose, which step, and the name of the MFA
+    device it acts on (a name, never a code, key or seed)."""
+
+    participant: str
+    action: str
+    section: str
+    device: str = ""
+    lesson: bool = False  # 45's refusal on purpose: the backup device made with the access key alone
+
+
+def identify(key_id: str, action: str, params: dict[str, str]) -> Call | None:
+    """The call of a participant (their identity key, their user's key or session); None for the
+    instructor and unknown keys. Reads the emulator's state: call with the server's lock held."""
     try:
         who = authorization.principal(key_id)
     except Denied:
         return None
-    return participant_of(who.user_name) if who.kind != "admin" else None
+    participant = participant_of(who.user_name) if who.kind != "admin" else None
+    if not participant:
+        return None
+    device = (params.get("VirtualMFADeviceName") or params.get("SerialNumber", "")).rsplit("/", 1)[-1]
+    backup = device.startswith(SEED_BACKUP_DEVICE_NAME) or params.get("PolicyName") == MANAGE_MFA_POLICY_NAME
+    section = "45" if backup and action in BACKUP_STEPS else SECTIONS.get(action, "")
+    lesson = section == "45" and action == "CreateVirtualMFADevice" and who.kind == "user"
+    return Call(participant, action, section, device, lesson)
 
 
 class Watch:
@@ -81,17 +103,18 @@ class Watch:
         self._lock = threading.Lock()
         self._facts: dict[str, Facts] = {}
 
-    def record(
-        self, participant: str, action: str, status: str, payload: bytes, refusal: str | None, now: float | None = None
-    ) -> None:
-        """One call of a participant's: its action, its answer (status line and body, of which only
+    def record(self, call: Call, status: str, payload: bytes, refusal: str | None, now: float | None = None) -> None:
+        """One call of a participant's: what it was, its answer (status line and body, of which only
         the error code is read) and the code-time explanation sent with it (otp.py)."""
         now = time.time() if now is None else now
         code = error_code(status, payload)
         with self._lock:
-            facts = self._facts.setdefault(participant, Facts())
+            facts = self._facts.setdefault(call.participant, Facts())
             facts.last_call = now
-            facts.section = SECTIONS.get(action, facts.section)
+            facts.section = call.section or facts.section
+            action = call.action
+            if call.lesson and code == "AccessDenied":
+                return
             wrong_code = code == "InvalidAuthenticationCode" or (
                 code == "AccessDenied" and action == "GetSessionToken" and MFA_FAILED in payload[:4096]
             )
@@ -117,9 +140,9 @@ class Watch:
             if action in CODE_ACTIONS:
                 facts.wrong_codes, facts.wrong_time = 0, ""
             if action == "CreateVirtualMFADevice":
-                facts.devices_made += 1
-                if facts.devices_made > 1:  # a lost QR: the device made again
+                if call.device in facts.devices_made:  # a lost QR: the same device made again
                     facts.problems.appendleft((now, "re-created-device", action))
+                facts.devices_made.add(call.device)
 
     def view(self, now: float | None = None) -> list[dict]:
         """Every participant's facts, the stuck ones first, then by the newest problem or call."""
