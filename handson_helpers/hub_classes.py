@@ -18,6 +18,7 @@ from firstuseauthenticator import FirstUseAuthenticator
 from jupyterhub.spawner import LocalProcessSpawner
 
 from . import hub_accounts, room
+from .texts import hub as texts
 
 
 class HandsonAuthenticator(FirstUseAuthenticator):
@@ -51,15 +52,10 @@ class HandsonAuthenticator(FirstUseAuthenticator):
         now = time.monotonic()
         wait = self.throttle.wait(name, now)
         if wait:
-            handler.custom_login_error = (
-                f"ログインの失敗が続いたため、{wait} 秒後にもう一度試してください。 "
-                f"(Too many failed logins: try again in {wait} s.)"
-            )
+            handler.custom_login_error = texts.TOO_MANY_LOGINS.format(wait=wait)
             return None
         if len(str(data.get("password", "")).encode()) > 72:  # bcrypt's limit: 5.x raises instead of cutting
-            handler.custom_login_error = (
-                "パスワードは72バイト以内にしてください。 (Use a password of at most 72 bytes.)"
-            )
+            handler.custom_login_error = texts.PASSWORD_TOO_LONG
             return None
         # FirstUseAuthenticator hashes with bcrypt (a deliberately slow hash) on the hub's event loop: in a thread
         result = await asyncio.to_thread(asyncio.run, FirstUseAuthenticator.authenticate(self, handler, data))

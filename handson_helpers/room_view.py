@@ -42,7 +42,7 @@ def fetch(settings: Settings, timeout: float = 5.0) -> list[dict]:
     except urllib.error.HTTPError as exc:
         raise HandsonError(text.UNREACHABLE.format(reason=f"HTTP {exc.code}"), "RoomUnreachable") from None
     except (OSError, ValueError, KeyError):
-        raise HandsonError(text.UNREACHABLE.format(reason="応答なし"), "RoomUnreachable") from None
+        raise HandsonError(text.UNREACHABLE.format(reason=text.NO_ANSWER), "RoomUnreachable") from None
 
 
 def reason(what: str) -> str:

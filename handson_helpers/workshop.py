@@ -38,6 +38,8 @@ from .settings import (
     participant,
 )
 from .target import Context, connect
+from .texts import workshop as texts
+from .texts.common import NONE
 from .users import list_keys, listed, user_policies, user_tags
 
 
@@ -169,8 +171,7 @@ def room_devices(ctx: Context, users: list[tuple[dict, str]]) -> list[dict]:
 def status(ctx: Context, user_path: str = SEED_USER_PATH) -> list[Row]:
     if f":user{room.IDENTITY_PATH}" in ctx.caller_arn:  # a participant's room key reaches only their own names
         raise HandsonError(
-            "全員の状況は講師 (JupyterHub の管理者) だけが見られます。"
-            "自分の進み具合は各ノートブックの完了確認で確かめてください。",
+            texts.INSTRUCTOR_ONLY,
             "InstructorOnly",
         )
     users = kit_users(ctx, user_path)
@@ -208,21 +209,13 @@ def show_status(ctx: Context, user_path: str = SEED_USER_PATH) -> list[Row]:
     """The instructor's table: participant, user, device, MFA enabled, since."""
     rows = status(ctx, user_path)
     ctx.report.table(
-        f"ワークショップの状況 ({len(rows)} 名分)",
-        [
-            "参加者",
-            "IAMユーザー",
-            "仮想MFAデバイス",
-            "MFA有効",
-            "有効化日時",
-            "アクセスキー(3.1)",
-            "MFA必須ポリシー(40)",
-        ],
+        texts.STATUS_TITLE.format(count=len(rows)),
+        texts.STATUS_HEADER,
         [
             [
-                r.participant or "(名前なし)",
-                r.user or "(なし)",
-                device_name_of(r.serial) if r.serial else "(なし)",
+                r.participant or texts.NO_NAME,
+                r.user or NONE,
+                device_name_of(r.serial) if r.serial else NONE,
                 "✔" if r.enabled else "-",
                 r.since or "-",
                 "✔" if r.access_key else "-",
@@ -230,7 +223,7 @@ def show_status(ctx: Context, user_path: str = SEED_USER_PATH) -> list[Row]:
             ]
             for r in rows
         ]
-        or [["(なし)", "", "", "", "", "", ""]],
+        or [[NONE, "", "", "", "", "", ""]],
     )
     return rows
 
@@ -241,20 +234,19 @@ def verify_all_enabled(ctx: Context, user_path: str = SEED_USER_PATH) -> None:
     if not rows:
         ctx.report.message(
             "warning",
-            "キットのリソースを持つ参加者が一人も見つかりません。参加者が 10_create_iam_user を実行したか、"
-            "接続先(HANDSON_TARGET とアカウント)が参加者と同じかを確認してください。",
+            texts.NOBODY_FOUND,
         )
         return
     waiting = [visible(r.participant or r.user or r.serial or "") for r in rows if not r.enabled]
     ok = ctx.report.check(
-        f"キットのリソースを持つ参加者 {len(rows)} 名全員のMFAが有効になっている",
-        "未完了 0 名",
-        f"未完了 {len(waiting)} 名" + (": " + ", ".join(waiting) if waiting else ""),
+        texts.ALL_ENABLED.format(count=len(rows)),
+        texts.WAITING.format(count=0),
+        texts.WAITING.format(count=len(waiting)) + (": " + ", ".join(waiting) if waiting else ""),
         not waiting,
     )
     require_passed(
         ok,
-        "未完了の参加者に 22_enable_virtual_mfa_device の実行を案内し、しばらくしてからこのセルを再実行してください。",
+        texts.WAITING_NEXT,
     )
 
 
@@ -266,22 +258,22 @@ def cleanup(ctx: Context, yes: bool) -> int:
     deactivate, delete device, delete user."""
     steps = _cleanup_steps(ctx)
     ctx.report.table(
-        "削除の予定 (この順に実行)",
-        ["#", "操作", "IAMユーザー", "対象 (ポリシー名・アクセスキーID・シリアル番号)"],
+        texts.PLAN_TITLE,
+        texts.PLAN_HEADER,
         [
             [str(i), op, name or "", mask(target) if op == "delete-access-key" and target else target or ""]
             for i, (op, name, target) in enumerate(steps, 1)
         ]
-        or [["-", "(なし)", "", ""]],
+        or [["-", NONE, "", ""]],
     )
     if not steps or not yes:
         if steps:
-            ctx.report.message("info", "まだ何も削除していません。削除するには --yes を付けて実行してください。")
+            ctx.report.message("info", texts.NOTHING_DELETED_YET)
         return 0
     ctx.require_write("iam:DeleteUser")
     failed = sum(not _delete(ctx, step) for step in steps)
     ctx.report.message(
-        "success" if not failed else "warning", f"削除が終わりました ({len(steps) - failed}/{len(steps)} 件)。"
+        "success" if not failed else "warning", texts.DELETED.format(done=len(steps) - failed, total=len(steps))
     )
     return 1 if failed else 0
 

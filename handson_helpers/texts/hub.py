@@ -1,0 +1,6 @@
+"""The hub's login page (hub_classes.py), in Japanese and English: plain format strings."""
+
+TOO_MANY_LOGINS = (
+    "ログインの失敗が続いたため、{wait} 秒後にもう一度試してください。 (Too many failed logins: try again in {wait} s.)"
+)
+PASSWORD_TOO_LONG = "パスワードは72バイト以内にしてください。 (Use a password of at most 72 bytes.)"
