@@ -144,7 +144,13 @@ def code_elsewhere(seed: str, code: str, offset: int, after: int | None, now: fl
             phone_on_time = -SYNC_PAST_STEPS <= step - current <= SYNC_FUTURE_STEPS
             never_later = step < low or (after is not None and step <= after)
             if (phone_on_time or never_later) and secrets.compare_digest(totp.at(step * STEP_SECONDS), code):
-                return RESYNC if phone_on_time else _minutes(step - current)
+                if phone_on_time:
+                    return RESYNC
+                # the same six digits may come round at a step the window reaches later: then say nothing
+                first = max(low, after + 1) if after is not None else low
+                later = range(first, high + ELSEWHERE_STEPS + 1)
+                comes_again = any(secrets.compare_digest(totp.at(s * STEP_SECONDS), code) for s in later)
+                return None if comes_again else _minutes(step - current)
     return None
 
 
