@@ -92,6 +92,7 @@ def _grouped_key(bootstrap: bytes) -> str:
 
 
 def _secret_view(bootstrap: bytes) -> w.Widget:
+    """The QR (or key) inside the form: made only for a front end known to deliver the form's clicks."""
     if bootstrap.startswith(PNG_SIGNATURE):
         return w.Image(value=bootstrap, format="png", width=240, height=240)
     return w.HTML(f"<pre style='font-size:120%'>{html.escape(_grouped_key(bootstrap))}</pre>")

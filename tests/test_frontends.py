@@ -125,6 +125,41 @@ def test_interrupt_while_the_kernel_asks_enables_nothing_and_removes_the_qr(kern
     check_nothing_secret_kept(k, cell)
 
 
+class Handle:
+    """A display handle that keeps what the output shows now, as a front end does."""
+
+    def __init__(self):
+        self.shown: list[dict] = []
+
+    def update(self, data, raw=False):
+        self.shown.append(data)
+
+
+def test_the_key_path_typed_shows_the_key_once_and_removes_it(ctx, iam, tmp_path, monkeypatch):
+    """A learner who cannot scan (Base32StringSeed) in the typed fallback: the key is shown as text in
+    the form's place, a wrong pair is refused, the right one enables, and the key is gone."""
+    import handson_helpers as hh
+    from handson_helpers.cell_wait import _typed
+    from handson_helpers.widget import MfaEnableForm
+
+    key_file = tmp_path / "mfa" / "key.txt"
+    hh.create_user(ctx, USER, "/handson-cli/")
+    serial = hh.create_virtual_mfa_device(ctx, "handson-cli-basic-user-mfa", str(key_file), "Base32StringSeed")
+    key = key_file.read_text().strip()
+    form = MfaEnableForm(
+        USER, serial, key_file.read_bytes(), lambda c1, c2: hh.enable_mfa_device(ctx, USER, serial, c1, c2)
+    )
+    answers = iter(["123456", "654321", *totp.consecutive_codes(key)])
+    monkeypatch.setattr("getpass.getpass", lambda prompt: next(answers))
+    handle = Handle()
+    assert _typed(form, handle, ctx) is True
+    assert form.result == "enabled" and form.image is None
+    [first, *_, last] = handle.shown
+    assert first["text/plain"].replace(" ", "") == key  # the key, to type into the app
+    assert key[:8] not in json.dumps(last) and "image/png" not in last
+    assert "認証コードが正しくありません" in json.dumps([r.text for r in ctx.report.reports], ensure_ascii=False)
+
+
 class Learner(NotebookClient):
     """nbclient as papermill runs it, but with a learner at stdin: each input request is answered
     with the phone's codes. The phone scans the QR the cell shows (22, 45), or shows the codes of
