@@ -45,6 +45,7 @@ class MfaCodeForm(CodeForm):
         self.cancel_button = w.Button(description=texts.CANCEL_BUTTON)
         self.status = w.HTML()
         self.code.add_class("handson-token-code")
+        self.boxes = (self.code,)
         self.submit_button.add_class("handson-get-session")
         self.status.add_class("handson-status")
         self.submit_button.on_click(self.submit)

@@ -4,6 +4,7 @@ which take the two codes as arguments."""
 
 from __future__ import annotations
 
+import base64
 import html
 import os
 from collections.abc import Callable
@@ -42,6 +43,9 @@ class CodeForm(w.VBox):
     """What the code forms of 22 and 40 share: a countdown to the next code, a status line, and a
     result that a waiting cell polls (set last, as the click may be handled on another thread)."""
 
+    boxes: tuple[w.Text, ...] = ()
+    said: tuple[str, str] | None = None  # the status line's last (kind, text), for the typed fallback
+
     def __init__(self, children):
         self.tick()
         super().__init__(children)
@@ -58,19 +62,40 @@ class CodeForm(w.VBox):
         background, color, mark = STYLES[kind]
         style = f"background:{background};color:{color};padding:6px 10px;border-radius:4px"
         self.status.value = f'<div style="{style}">{mark} {html.escape(text)}</div>'
+        self.said = (kind, text)
+
+    def type_in(self, ask: Callable[[str], str]) -> None:
+        """One round of the typed fallback (cell_wait): each box asked in turn, then the button's
+        work, with the same checks and messages; an empty first answer cancels."""
+        for box in self.boxes:
+            box.value = ask(f"{box.description}: ")
+            if box is self.boxes[0] and not box.value.strip():
+                self.cancel()
+                return
+        self.submit()
 
 
-def _bootstrap_view(serial: str, bootstrap: bytes, resync: bool):
-    """What the form shows to set up the app, and how to use it: the QR, the key, or (23) nothing."""
+def _how(serial: str, bootstrap: bytes, resync: bool) -> str:
+    """How to set up the app: scan the QR, type the key, or (23) use the device registered at 2.2."""
     device = html.escape(device_name_of(serial))
-    if resync:  # the app registered the device at 2.2: no QR or key is shown again
-        return w.HTML(), texts.RESYNC_HOW.format(device=device)
+    if resync:
+        return texts.RESYNC_HOW.format(device=device)
     if bootstrap.startswith(PNG_SIGNATURE):
-        return w.Image(value=bootstrap, format="png", width=240, height=240), texts.QR_HOW
-    # Base32StringSeed: the key is typed into the app instead of scanning a QR
+        return texts.QR_HOW
+    return texts.KEY_HOW.format(device=device)
+
+
+def _grouped_key(bootstrap: bytes) -> str:
+    """Base32StringSeed: the key the learner types into the app instead of scanning a QR."""
     key = bootstrap.decode("ascii").strip()
-    grouped = " ".join(key[i : i + 4] for i in range(0, len(key), 4))
-    return w.HTML(f"<pre style='font-size:120%'>{html.escape(grouped)}</pre>"), texts.KEY_HOW.format(device=device)
+    return " ".join(key[i : i + 4] for i in range(0, len(key), 4))
+
+
+def _secret_view(bootstrap: bytes) -> w.Widget:
+    """The QR (or key) inside the form: made only for a front end known to deliver the form's clicks."""
+    if bootstrap.startswith(PNG_SIGNATURE):
+        return w.Image(value=bootstrap, format="png", width=240, height=240)
+    return w.HTML(f"<pre style='font-size:120%'>{html.escape(_grouped_key(bootstrap))}</pre>")
 
 
 class MfaEnableForm(CodeForm):
@@ -84,7 +109,11 @@ class MfaEnableForm(CodeForm):
         self.user_name, self.serial, self.enable, self.resync = user_name, serial, enable, resync
         self.result: Outcome | None = None
         self._busy = False
-        self.image, how = _bootstrap_view(serial, bootstrap, resync)
+        # The QR (or key) becomes a widget only once the front end has answered (reveal): where
+        # the form's messages do not come back, it is shown as an output that is removed again.
+        self.bootstrap = b"" if resync else bootstrap
+        self.image: w.Widget | None = None
+        how = _how(serial, bootstrap, resync)
         self.countdown = w.HTML()
         # Sync on change (blur or Enter), not per keystroke: the browser throttles keystroke
         # updates while the kernel is busy waiting, and a click could overtake the last digits.
@@ -104,26 +133,41 @@ class MfaEnableForm(CodeForm):
         self.code2.observe(self._update_confirm, "value")
         self.code1.add_class("handson-code1")
         self.code2.add_class("handson-code2")
-        self.image.add_class("handson-qr")
+        self.boxes = (self.code1, self.code2)
         self.status.add_class("handson-status")
         self.enable_button.add_class("handson-resync" if resync else "handson-enable")
         self._update_confirm()
-        super().__init__(
-            [
-                w.HTML(how),
-                self.image,
-                self.countdown,
-                w.HTML(texts.TWO_CODES),
-                self.code1,
-                self.code2,
-                self.confirm,
-                w.HBox([self.enable_button, self.cancel_button]),
-                self.status,
-            ]
-        )
+        self.body = [
+            w.HTML(how),
+            self.countdown,
+            w.HTML(texts.TWO_CODES),
+            self.code1,
+            self.code2,
+            self.confirm,
+            w.HBox([self.enable_button, self.cancel_button]),
+            self.status,
+        ]
+        super().__init__(self.body)
 
     def __repr__(self) -> str:  # the text/plain of the output: never the QR or the codes
         return texts.RESYNC_FORM if self.resync else texts.ENABLE_FORM
+
+    def reveal(self) -> None:
+        """Show the QR (or key) in the form, for a front end that delivers the form's clicks."""
+        if self.image is not None or self.finished or not self.bootstrap:
+            return
+        self.image = _secret_view(self.bootstrap)
+        self.image.add_class("handson-qr")
+        how, *rest = self.body
+        self.children = (how, self.image, *rest)
+
+    def secret_bundle(self) -> dict | None:
+        """The QR (or key) as an output's data, for the typed fallback, which removes it again."""
+        if self.finished or not self.bootstrap:
+            return None
+        if self.bootstrap.startswith(PNG_SIGNATURE):
+            return {"image/png": base64.b64encode(self.bootstrap).decode("ascii"), "text/plain": texts.QR_TEXT}
+        return {"text/plain": _grouped_key(self.bootstrap)}
 
     def _update_confirm(self, _change=None) -> None:
         """The page's 変数の確認 block, live: the codes only as 'entered' or not, never their digits."""
@@ -143,14 +187,17 @@ class MfaEnableForm(CodeForm):
         self.confirm.value = f"<pre style='margin:4px 0'>{html.escape(lines)}</pre>"
 
     def _finish(self, result: Outcome) -> None:
-        self.image.value = b"" if isinstance(self.image, w.Image) else ""
+        self.bootstrap = b""
+        if self.image is not None:
+            self.image.value = b"" if isinstance(self.image, w.Image) else ""
         for box in (self.code1, self.code2):
             box.value = ""
             box.disabled = True
         self.cancel_button.disabled = True
         # Only the button (a second click says it is done) and the status stay on screen.
         self.children = (self.enable_button, self.status)
-        self.image.close()  # no QR (or key) model is left for a saved widget state to capture
+        if self.image is not None:
+            self.image.close()  # no QR (or key) model is left for a saved widget state to capture
         # Last: the waiting cell, maybe on another thread, goes on once the QR is gone.
         self.result = result
 
@@ -189,6 +236,8 @@ class MfaEnableForm(CodeForm):
 class RecreateOffer(w.VBox):
     """The QR file is lost and the device unassigned: offer to delete and create it again."""
 
+    said: tuple[str, str] | None = None
+
     def __init__(self, outfile: str, recreate: Callable[[], object]):
         """``recreate`` deletes and creates the device again (mfa.recreate_virtual_mfa_device, bound)."""
         self.recreate_device = recreate
@@ -217,7 +266,9 @@ class RecreateOffer(w.VBox):
             self.recreate_device()
         except HandsonError as exc:
             self.status.value = f"✘ {html.escape(exc.message)}"
+            self.said = ("error", exc.message)
             return
+        self.said = ("success", texts.RECREATED)
         self.status.value = texts.RECREATED
         self.recreate_button.disabled = self.cancel_button.disabled = True
         self.result = Outcome.RECREATED
@@ -225,6 +276,13 @@ class RecreateOffer(w.VBox):
     def cancel(self, _button=None) -> None:
         self.recreate_button.disabled = self.cancel_button.disabled = True
         self.result = Outcome.CANCELLED
+
+    def type_in(self, ask: Callable[[str], str]) -> None:
+        """The typed fallback (cell_wait): y recreates, anything else cancels."""
+        if ask(texts.RECREATE_ASK).strip().lower() in ("y", "yes", "ｙ"):
+            self.recreate()
+        else:
+            self.cancel()
 
 
 def _require_enablable(ctx: Context, user_name: str, serial: str, cli: str) -> bool:

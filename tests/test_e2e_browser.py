@@ -296,11 +296,19 @@ def test_run_all_from_preparation_to_cleanup_in_the_browser(page, lab, folder, i
             open_from_file_browser(page, f"{name}.ipynb")
         run_all(page)
         if name.startswith("22"):
+            # The QR joins the form once JupyterLab has answered the form's probe (cell_wait.Probe)
+            page.locator(".handson-code1 input").wait_for(state="visible", timeout=60_000)
+            form_shown = time.monotonic()
+            page.locator("img.handson-qr").wait_for(state="attached", timeout=60_000)
+            print(
+                f"\nJupyterLab answered the form's probe: the QR {time.monotonic() - form_shown:.2f} s after the form"
+            )
             enable_with_the_phone(page, phone_scans_screen(page, "run_all_22_qr_shown"))
         page.get_by_text("✔ 完了確認").first.wait_for(timeout=60_000)
         wait_idle(page)
         outputs = page.locator(".jp-OutputArea-output").all_inner_texts()
         assert not any("✘" in text for text in outputs), (name, outputs)
+        assert not any("クリックをカーネルに届けない" in text for text in outputs), (name, outputs)  # no fallback
         shot(page, f"run_all_{name}")
         close_notebook(page)
     assert iam.list_users()["Users"] == []

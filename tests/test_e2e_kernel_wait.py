@@ -151,6 +151,18 @@ class Kernel:
             timeout=10,
         )
 
+    def answer_probe(self, subshell_id: str | None = None) -> None:
+        """What JupyterLab's link model does when it is created (ipywidgets' DirectionalLinkModel):
+        copy the source's value into the target and send it back (cell_wait.Probe)."""
+        link = self.widget(lambda state: state.get("_model_name") == "DirectionalLinkModel")
+        state = next(m for m in self.iopub if m["content"].get("comm_id") == link)["content"]["data"]["state"]
+        (source, name), (target, target_name) = state["source"], state["target"]
+        value = self.wait_for(
+            lambda m: m["msg_type"] == "comm_open" and m["content"]["comm_id"] == source.removeprefix("IPY_MODEL_")
+        )["content"]["data"]["state"][name]
+        update = {"method": "update", "state": {target_name: value}, "buffer_paths": []}
+        self.comm_msg(target.removeprefix("IPY_MODEL_"), update, subshell_id)
+
     def click(self, button: str, subshell_id: str | None) -> None:
         self.comm_msg(self.widget(described(button)), {"method": "custom", "content": {"event": "click"}}, subshell_id)
 
@@ -188,8 +200,9 @@ def described(text):
     return lambda state: state.get("description") == text
 
 
-def start_waiting_cell(k: Kernel, ctx, tmp_path):
-    """Run the notebook's enable cell (the next cell queued behind it); return both ids once it waits."""
+def start_waiting_cell(k: Kernel, ctx, tmp_path, subshell_id: str | None = None, front_end: bool = True):
+    """Run the notebook's enable cell (the next cell queued behind it); return both ids once it waits.
+    ``front_end``: the test answers the form's probe as JupyterLab does; else it stays silent."""
     qr = outfile(tmp_path)
     serial = make_user_and_device(ctx, qr)
     k.run(
@@ -199,6 +212,10 @@ def start_waiting_cell(k: Kernel, ctx, tmp_path):
     cell = k.kc.execute(ENABLE_CELL)
     queued = k.kc.execute(NEXT_CELL)
     k.wait_for(lambda m: m["parent_header"].get("msg_id") == cell and m["msg_type"] == "display_data")
+    if front_end:
+        k.answer_probe(subshell_id)
+    else:
+        return cell, queued, qr
     first = k.wait_for(lambda m: value_sent(m).startswith("現在の認証コードが切り替わるまで"))
     # The countdown changes: the cell is in its waiting loop, not finished.
     k.wait_for(
@@ -239,7 +256,7 @@ def finished(k: Kernel, cell: str, queued: str) -> tuple[str, str]:
 def test_the_cell_waits_for_the_click_and_the_next_cell_runs_after_it(kernel, subshell, ctx, iam, tmp_path):
     k = kernel
     subshell_id = k.create_subshell() if subshell else None
-    cell, queued, qr = start_waiting_cell(k, ctx, tmp_path)
+    cell, queued, qr = start_waiting_cell(k, ctx, tmp_path, subshell_id)
     before = iam_state(iam)
     # Wrong codes first: the form refuses them, empties both boxes and keeps waiting for a retry.
     # As in a browser, the click follows the second box's change at once (it leaves the box).

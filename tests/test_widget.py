@@ -21,7 +21,9 @@ FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
 def form(ctx, tmp_path):
     qr = outfile(tmp_path)
     serial = make_user_and_device(ctx, qr)
-    return MfaEnableForm(USER, serial, expand(qr).read_bytes(), partial(hh.enable_mfa_device, ctx, USER, serial)), qr
+    form = MfaEnableForm(USER, serial, expand(qr).read_bytes(), partial(hh.enable_mfa_device, ctx, USER, serial))
+    form.reveal()  # as once the front end has answered (cell_wait)
+    return form, qr
 
 
 def all_state(widget):
@@ -124,6 +126,7 @@ def test_a_base32_key_instead_of_a_qr_is_typed_into_the_app_and_enables(ctx, iam
     key = key_file.read_text().strip()
     assert re.fullmatch(r"[A-Z2-7]+=*", key) and os.stat(key_file).st_mode & 0o777 == 0o600
     form = MfaEnableForm(USER, serial, key_file.read_bytes(), partial(hh.enable_mfa_device, ctx, USER, serial))
+    form.reveal()
     assert key[:4] in form.image.value and "キーを手動で入力" in form.children[0].value
     form.code1.value, form.code2.value = totp.consecutive_codes(key)
     form.submit()

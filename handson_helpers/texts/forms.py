@@ -31,6 +31,15 @@ RECREATE_OFFER = (
 RECREATE_FORM = "仮想MFAデバイス作り直しの確認"
 RECREATED = "✔ 作り直しました。下に新しいQRコードを表示します。"
 
+NO_CLICKS = (
+    "この画面(フロントエンド)はフォームのクリックをカーネルに届けないため、ここで入力してもらいます"
+    "(入力した認証コードは表示されません。空のまま Enter でキャンセル)。"
+)
+NO_INPUT = "この環境は入力も受け付けません。JupyterLabで開き、このセルをもう一度実行してください。"
+TYPED_FORM = "(フォームの代わりに、下の入力欄で入力します)"
+TYPED_DONE = "(入力は終わりました。QRコード・キーの表示は消しました)"
+QR_TEXT = "(QRコード: 認証アプリで読み取ってください)"
+RECREATE_ASK = "作り直すなら y、やめるなら Enter: "
 CANNOT_WAIT = "この環境ではセルが入力を待てません。フォームで操作してから、次のセルを実行してください。"
 ALREADY_ENABLED = "仮想MFAデバイスは既に {user} に対して有効化されています。何も変更していません。"
 NO_DEVICE = "仮想MFAデバイス {device} が見つかりません。先に 21_create_virtual_mfa_device を実行してください。"
