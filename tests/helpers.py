@@ -9,6 +9,8 @@ from pathlib import Path
 
 import boto3
 import pyotp
+from botocore.config import Config
+from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 from jupyter_client.manager import AsyncKernelManager, KernelManager
 
@@ -215,3 +217,67 @@ SERIAL = "arn:aws:iam::123456789012:mfa/handson-cli-basic-user-mfa"
 
 
 USER_ARN_PREFIX = "arn:aws:iam::123456789012:user/"
+
+
+NO_RETRY = Config(retries={"total_max_attempts": 1})
+
+
+def error_of(call, **params):
+    try:
+        call(**params)
+    except ClientError as exc:
+        return exc.response["Error"]["Code"]
+    return None
+
+
+class Device:
+    """A user with an access key and a virtual device, and codes of it by step relative to now."""
+
+    def __init__(self, iam, sandbox, name=USER, device=DEVICE):
+        self.iam, self.name = iam, name
+        iam.create_user(UserName=name)
+        created = iam.create_virtual_mfa_device(VirtualMFADeviceName=device)["VirtualMFADevice"]
+        self.seed, self.serial = created["Base32StringSeed"].decode(), created["SerialNumber"]
+        key = iam.create_access_key(UserName=name)["AccessKey"]
+        self.sts = boto3.client(
+            "sts",
+            endpoint_url=sandbox.url,
+            region_name="ap-northeast-1",
+            aws_access_key_id=key["AccessKeyId"],
+            aws_secret_access_key=key["SecretAccessKey"],
+            config=NO_RETRY,
+        )
+        self.step = int(time.time() // 30)  # the steps of one case are counted from here
+
+    def answer(self, call, **params):
+        return error_of(call, **params)
+
+    def code(self, step):
+        return totp_at(self.seed, (self.step + step) * 30)
+
+    def pair(self, second):
+        return self.code(second - 1), self.code(second)
+
+    def enable(self, code1, code2):
+        return self.answer(
+            self.iam.enable_mfa_device,
+            UserName=self.name,
+            SerialNumber=self.serial,
+            AuthenticationCode1=code1,
+            AuthenticationCode2=code2,
+        )
+
+    def resync(self, code1, code2):
+        return self.answer(
+            self.iam.resync_mfa_device,
+            UserName=self.name,
+            SerialNumber=self.serial,
+            AuthenticationCode1=code1,
+            AuthenticationCode2=code2,
+        )
+
+    def session(self, code, serial=None):
+        return self.answer(self.sts.get_session_token, SerialNumber=serial or self.serial, TokenCode=code)
+
+    def enabled(self):
+        return [d["SerialNumber"] for d in self.iam.list_mfa_devices(UserName=self.name)["MFADevices"]] == [self.serial]

@@ -10,78 +10,31 @@ import base64
 import random
 import time
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
-from helpers import totp_at
+from helpers import Device, totp_at
 
 import handson_helpers as hh
 from handson_helpers import code_time, credentials, mfa, mfa_session, target, totp
 from handson_helpers.errors import HandsonError
 from handson_helpers.sandbox import otp
 
-NO_RETRY = Config(retries={"total_max_attempts": 1})
 HEADER = code_time.HEADER.lower()  # as botocore hands headers over
 
 
-def answer(call, **params):
-    """(error code or None, the sandbox's explanation header or None)."""
-    try:
-        call(**params)
-    except ClientError as exc:
-        return exc.response["Error"]["Code"], exc.response["ResponseMetadata"]["HTTPHeaders"].get(HEADER)
-    return None, None
-
-
-class Phone:
-    """A user with a key and a virtual device; its codes by step from the case's start."""
+class Phone(Device):
+    """A user with a key and a virtual device (helpers.Device), whose answers also carry the sandbox's
+    explanation: (error code or None, the header or None)."""
 
     def __init__(self, iam, sandbox, name="handson-cli-basic-user"):
-        self.iam, self.name = iam, name
-        created = iam.create_virtual_mfa_device(VirtualMFADeviceName=f"{name}-mfa")["VirtualMFADevice"]
-        iam.create_user(UserName=name)
-        self.seed, self.serial = created["Base32StringSeed"].decode(), created["SerialNumber"]
-        key = iam.create_access_key(UserName=name)["AccessKey"]
-        self.sts = boto3.client(
-            "sts",
-            endpoint_url=sandbox.url,
-            region_name="ap-northeast-1",
-            aws_access_key_id=key["AccessKeyId"],
-            aws_secret_access_key=key["SecretAccessKey"],
-            config=NO_RETRY,
-        )
-        self.step = int(time.time() // 30)
+        super().__init__(iam, sandbox, name, f"{name}-mfa")
 
-    def code(self, step):
-        return totp_at(self.seed, (self.step + step) * 30)
-
-    def pair(self, second):
-        return self.code(second - 1), self.code(second)
-
-    def enable(self, codes):
-        return answer(
-            self.iam.enable_mfa_device,
-            UserName=self.name,
-            SerialNumber=self.serial,
-            AuthenticationCode1=codes[0],
-            AuthenticationCode2=codes[1],
-        )
-
-    def resync(self, codes):
-        return answer(
-            self.iam.resync_mfa_device,
-            UserName=self.name,
-            SerialNumber=self.serial,
-            AuthenticationCode1=codes[0],
-            AuthenticationCode2=codes[1],
-        )
-
-    def session(self, code, serial=None):
-        return answer(self.sts.get_session_token, SerialNumber=serial or self.serial, TokenCode=code)
-
-    def enabled(self):
-        return bool(self.iam.list_mfa_devices(UserName=self.name)["MFADevices"])
+    def answer(self, call, **params):
+        try:
+            call(**params)
+        except ClientError as exc:
+            return exc.response["Error"]["Code"], exc.response["ResponseMetadata"]["HTTPHeaders"].get(HEADER)
+        return None, None
 
 
 def minutes(steps):
@@ -135,7 +88,7 @@ def test_enable_explains_right_codes_of_another_time_and_accepts_nothing_more(ph
     codes = make(phone)
     if codes[0] == codes[1]:
         pytest.skip("the two steps happen to share a code (one in a million)")
-    code, header = phone.enable(codes)
+    code, header = phone.enable(*codes)
     assert code == error
     assert phone.enabled() == (error is None)
     assert header in (minutes(distance) if distance is not None else {None})
@@ -144,17 +97,17 @@ def test_enable_explains_right_codes_of_another_time_and_accepts_nothing_more(ph
 def test_another_devices_codes_stay_wrong_codes(phone, iam, sandbox):
     other = Phone(iam, sandbox, "someone-else")
     for second in (0, -20, 20):
-        assert phone.enable(other.pair(second)) == ("InvalidAuthenticationCode", None)
+        assert phone.enable(*other.pair(second)) == ("InvalidAuthenticationCode", None)
     assert not phone.enabled()
 
 
 def test_resync_explains_both_directions(phone):
-    assert phone.enable(phone.pair(0)) == (None, None)
-    code, header = phone.resync(phone.pair(-20))
+    assert phone.enable(*phone.pair(0)) == (None, None)
+    code, header = phone.resync(*phone.pair(-20))
     assert code == "InvalidAuthenticationCode" and header in minutes(-20)
-    code, header = phone.resync(phone.pair(24))
+    code, header = phone.resync(*phone.pair(24))
     assert code == "InvalidAuthenticationCode" and header in minutes(24)
-    assert phone.resync(phone.pair(3)) == (None, None)  # nothing was changed by the explained refusals
+    assert phone.resync(*phone.pair(3)) == (None, None)  # nothing was changed by the explained refusals
 
 
 # (case, the pair that enabled the device, the code sent by step, the explanation: minutes from a
@@ -176,7 +129,7 @@ SESSION_CASES = [
 
 @pytest.mark.parametrize("case, enabled_at, step, error, explained", SESSION_CASES, ids=[c[0] for c in SESSION_CASES])
 def test_get_session_token_explains_only_what_no_guesser_can_use(phone, case, enabled_at, step, error, explained):
-    assert phone.enable(phone.pair(enabled_at)) == (None, None)
+    assert phone.enable(*phone.pair(enabled_at)) == (None, None)
     code, header = phone.session(phone.code(step))
     assert code == error
     if explained is None:
@@ -188,9 +141,9 @@ def test_get_session_token_explains_only_what_no_guesser_can_use(phone, case, en
 
 
 def test_another_users_device_and_throttling_explain_nothing(phone, iam, sandbox):
-    assert phone.enable(phone.pair(0)) == (None, None)
+    assert phone.enable(*phone.pair(0)) == (None, None)
     other = Phone(iam, sandbox, "someone-else")
-    assert other.enable(other.pair(0)) == (None, None)
+    assert other.enable(*other.pair(0)) == (None, None)
     assert other.session(phone.code(-20), serial=phone.serial) == ("AccessDenied", None)  # my device, another's key
     mine = {phone.code(s) for s in range(-35, 36)}
     assert phone.session(next(other.code(s) for s in range(-20, -30, -1) if other.code(s) not in mine)) == (
@@ -200,7 +153,7 @@ def test_another_users_device_and_throttling_explain_nothing(phone, iam, sandbox
     for _ in range(otp.MAX_WRONG_CODES - 1):
         assert phone.session(wrong(mine)) == ("AccessDenied", None)
     assert phone.session(phone.code(-20)) == ("Throttling", None)  # no oracle past the throttle
-    assert phone.resync(phone.pair(-20)) == ("Throttling", None)
+    assert phone.resync(*phone.pair(-20)) == ("Throttling", None)
     assert other.session(other.code(-20))[1] in minutes(-20)  # other devices are not affected
 
 
