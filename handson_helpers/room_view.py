@@ -13,7 +13,6 @@ import urllib.request
 from . import room
 from .display import Reporter
 from .errors import HandsonError
-from .rules import REGION
 from .settings import Settings
 from .texts import room_view as text
 
@@ -22,22 +21,14 @@ PATH = "/_handson/watch"
 
 def fetch(settings: Settings, timeout: float = 5.0) -> list[dict]:
     """The room's view, stuck participants first (the room sorts it)."""
-    from botocore.auth import SigV4Auth
-    from botocore.awsrequest import AWSRequest
-    from botocore.credentials import Credentials
-
-    from .sandbox.control import CONTROL_SERVICE
+    from .sandbox.control import sign
 
     keys = room.credentials(settings)
     if keys["Role"] != "instructor":
         raise HandsonError(text.INSTRUCTOR_ONLY, "InstructorOnly")
-    request = AWSRequest(method="GET", url=room.url(settings) + PATH)
-    SigV4Auth(Credentials(keys["AccessKeyId"], keys["SecretAccessKey"]), CONTROL_SERVICE, REGION).add_auth(request)
-    prepared = request.prepare()
+    request = sign(keys["AccessKeyId"], keys["SecretAccessKey"], "GET", room.url(settings) + PATH)
     try:
-        with urllib.request.urlopen(
-            urllib.request.Request(prepared.url, headers=dict(prepared.headers)), timeout=timeout
-        ) as response:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             return json.loads(response.read())["participants"]
     except urllib.error.HTTPError as exc:
         raise HandsonError(text.UNREACHABLE.format(reason=f"HTTP {exc.code}"), "RoomUnreachable") from None

@@ -17,7 +17,6 @@ from test_sandbox_room import PARTICIPANTS, as_who, hands_on, the_room
 import handson_helpers as hh
 from handson_helpers import mfa, mfa_session, room, room_view, totp, workshop
 from handson_helpers.errors import HandsonError
-from handson_helpers.rules import REGION
 from handson_helpers.settings import expand
 
 pytestmark = pytest.mark.xdist_group("room")
@@ -141,18 +140,12 @@ def test_a_participant_cannot_see_the_view(as_who):
 
 def test_the_rooms_view_is_refused_to_a_participants_own_keys(as_who):
     """Not only the kit's check: the room itself refuses /_handson/watch signed with a participant's key."""
-    from botocore.auth import SigV4Auth
-    from botocore.awsrequest import AWSRequest
-    from botocore.credentials import Credentials
-
-    from handson_helpers.sandbox.control import CONTROL_SERVICE
+    from handson_helpers.sandbox.control import sign
 
     settings = as_who("alice").settings
     keys = room.credentials(settings)
     assert keys["Role"] != "instructor"
-    request = AWSRequest(method="GET", url=room.url(settings) + room_view.PATH)
-    SigV4Auth(Credentials(keys["AccessKeyId"], keys["SecretAccessKey"]), CONTROL_SERVICE, REGION).add_auth(request)
-    prepared = request.prepare()
+    request = sign(keys["AccessKeyId"], keys["SecretAccessKey"], "GET", room.url(settings) + room_view.PATH)
     with pytest.raises(urllib.error.HTTPError) as refused:
-        urllib.request.urlopen(urllib.request.Request(prepared.url, headers=dict(prepared.headers)), timeout=10)
+        urllib.request.urlopen(request, timeout=10)
     assert refused.value.code == 403 and b"participants" not in refused.value.read()

@@ -123,13 +123,26 @@ def signed_request(
     headers: dict | None = None,
     service: str = CONTROL_SERVICE,
 ):
-    """A urllib request SigV4-signed with the sandbox's key (botocore computes the signature)."""
+    """A urllib request SigV4-signed with the sandbox's key."""
+    return sign(sandbox.key_id, sandbox.secret, method, url, body, headers, service)
+
+
+def sign(
+    key_id: str,
+    secret: str,
+    method: str,
+    url: str,
+    body: bytes = b"",
+    headers: dict | None = None,
+    service: str = CONTROL_SERVICE,
+):
+    """A urllib request SigV4-signed with this key (botocore computes the signature)."""
     from botocore.auth import SigV4Auth
     from botocore.awsrequest import AWSRequest
     from botocore.credentials import Credentials
 
     request = AWSRequest(method=method, url=url, data=body, headers=headers or {})
-    SigV4Auth(Credentials(sandbox.key_id, sandbox.secret), service, REGION).add_auth(request)
+    SigV4Auth(Credentials(key_id, secret), service, REGION).add_auth(request)
     prepared = request.prepare()
     return urllib.request.Request(
         prepared.url, data=prepared.body or None, method=method, headers=dict(prepared.headers)
