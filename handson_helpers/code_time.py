@@ -12,7 +12,10 @@ HEADER = "X-Handson-Code-Time"
 # The header's value: signed minutes from now to the codes' time, or RESYNC for the phone's current
 # code refused because the device learned another clock (enabled with late codes).
 RESYNC = "resync"
-VALUE_RE = re.compile(r"[+-](?:[1-9]|1[0-5])|resync", re.ASCII)
+# Or OTHER_DEVICE: the pair is the current codes of another MFA device (the app's other entry, a
+# neighbour's QR scanned): which device is never said.
+OTHER_DEVICE = "other-device"
+VALUE_RE = re.compile(r"[+-](?:[1-9]|1[0-5])|resync|other-device", re.ASCII)
 
 
 def other_time(ctx, exc) -> str | None:
@@ -34,12 +37,14 @@ def _when_and_cause(value: str) -> dict[str, str]:
 def explain_pair(ctx, exc) -> str | None:
     """EnableMFADevice / ResyncMFADevice refused two codes of the device at another time."""
     value = other_time(ctx, exc)
+    if value == OTHER_DEVICE:
+        return text.PAIR_OTHER_DEVICE
     return text.PAIR.format(**_when_and_cause(value)) if value and value != RESYNC else None
 
 
 def explain_code(ctx, exc) -> str | None:
     """GetSessionToken refused one code of the device at another time (or its current one: resync)."""
     value = other_time(ctx, exc)
-    if not value:
+    if not value or value == OTHER_DEVICE:
         return None
     return text.CODE_RESYNC if value == RESYNC else text.CODE.format(**_when_and_cause(value))

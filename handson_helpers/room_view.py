@@ -20,13 +20,18 @@ PATH = "/_handson/watch"
 
 
 def fetch(settings: Settings, timeout: float = 5.0) -> list[dict]:
-    """The room's view, stuck participants first (the room sorts it)."""
-    from .sandbox.control import sign
-
+    """The room's view: one row (a dict of derived facts, sandbox/watch.py) per participant."""
     keys = room.credentials(settings)
     if keys["Role"] != "instructor":
         raise HandsonError(text.INSTRUCTOR_ONLY, "InstructorOnly")
-    request = sign(keys["AccessKeyId"], keys["SecretAccessKey"], "GET", room.url(settings) + PATH)
+    return read(room.url(settings), keys["AccessKeyId"], keys["SecretAccessKey"], timeout)
+
+
+def read(url: str, key_id: str, secret: str, timeout: float = 5.0) -> list[dict]:
+    """The view from the room at ``url``, asked with the room's administrator key."""
+    from .sandbox.control import sign
+
+    request = sign(key_id, secret, "GET", url + PATH)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return json.loads(response.read())["participants"]
@@ -46,27 +51,38 @@ def reason(what: str) -> str:
     return text.REASONS.get(what, what)
 
 
-def show(report: Reporter, rows: list[dict]) -> None:
-    report.table(
-        text.TITLE.format(count=len(rows)),
-        text.HEADER,
+def ordered(rows: list[dict]) -> list[dict]:
+    """The stuck ones on top, then the flagged, each by their newest problem (newest first), then
+    the rest by their last call (newest first)."""
+
+    def key(row: dict) -> tuple:
+        newest = min((p["ago_seconds"] for p in row["problems"]), default=float("inf"))
+        return (not row["stuck"], not row["flagged"], newest, row["idle_seconds"], row["participant"])
+
+    return sorted(rows, key=key)
+
+
+def model(rows: list[dict]) -> list[list[str]]:
+    """The view's table: one line of text cells per participant, in order (derived facts only)."""
+    return [
         [
-            [
-                text.STUCK if row["stuck"] else text.FLAGGED if row["flagged"] else "",
-                row["participant"],
-                row["section"] or "-",
-                text.AGO.format(seconds=int(row["idle_seconds"])),
-                str(row["wrong_codes_in_a_row"]),
-                " / ".join(
-                    f"{reason(p['what'])} ({p['action']}, {text.AGO.format(seconds=int(p['ago_seconds']))})"
-                    for p in row["problems"]
-                )
-                or "-",
-            ]
-            for row in rows
+            text.STUCK if row["stuck"] else text.FLAGGED if row["flagged"] else "",
+            row["participant"],
+            row["section"] or "-",
+            text.AGO.format(seconds=int(row["idle_seconds"])),
+            str(row["wrong_codes_in_a_row"]),
+            " / ".join(
+                f"{reason(p['what'])} ({p['action']}, {text.AGO.format(seconds=int(p['ago_seconds']))})"
+                for p in row["problems"]
+            )
+            or "-",
         ]
-        or [["", text.NONE, "", "", "", ""]],
-    )
+        for row in ordered(rows)
+    ] or [["", text.NONE, "", "", "", ""]]
+
+
+def show(report: Reporter, rows: list[dict]) -> None:
+    report.table(text.TITLE.format(count=len(rows)), text.HEADER, model(rows))
 
 
 def watch(report: Reporter, settings: Settings, seconds: float, times: int | None = None) -> None:

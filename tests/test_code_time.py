@@ -94,11 +94,18 @@ def test_enable_explains_right_codes_of_another_time_and_accepts_nothing_more(ph
     assert header in (minutes(distance) if distance is not None else {None})
 
 
-def test_another_devices_codes_stay_wrong_codes(phone, iam, sandbox):
+def test_another_devices_current_codes_are_said_to_be_another_devices(phone, iam, sandbox):
+    """The pair another device shows now (the app's other entry, a neighbour's QR scanned): refused
+    and said to be another device's, never which; its codes of another time stay wrong codes."""
     other = Phone(iam, sandbox, "someone-else")
-    for second in (0, -20, 20):
+    assert phone.enable(*other.pair(0)) == ("InvalidAuthenticationCode", code_time.OTHER_DEVICE)
+    assert phone.enable(*other.pair(1)) == ("InvalidAuthenticationCode", code_time.OTHER_DEVICE)
+    for second in (-20, 20, -9):
         assert phone.enable(*other.pair(second)) == ("InvalidAuthenticationCode", None)
-    assert not phone.enabled()
+    assert phone.enable(*other.pair(0)[::-1]) == ("InvalidAuthenticationCode", None)  # swapped: no pair of it
+    assert not phone.enabled() and not other.enabled()
+    assert phone.enable(*phone.pair(0)) == (None, None)
+    assert phone.resync(*other.pair(0)) == ("InvalidAuthenticationCode", code_time.OTHER_DEVICE)
 
 
 def test_resync_explains_both_directions(phone):
@@ -233,6 +240,13 @@ def test_the_kit_says_which_time_and_what_to_do(ctx, tmp_path):
     with pytest.raises(HandsonError) as plain:
         mfa.enable_mfa_device(ctx, "learner", serial, "000000", "111111")
     assert plain.value.message.startswith("認証コードが正しくありません")
+    hh.create_virtual_mfa_device(ctx, "neighbour-mfa", str(tmp_path / "neighbour.png"))
+    neighbour = totp.secret_from_qr(str(tmp_path / "neighbour.png"))
+    with pytest.raises(HandsonError) as elsewhere:
+        mfa.enable_mfa_device(
+            ctx, "learner", serial, totp_at(neighbour, (step - 1) * 30), totp_at(neighbour, step * 30)
+        )
+    assert "別のMFAデバイスの今の認証コード" in elsewhere.value.message and "neighbour" not in elsewhere.value.message
     assert mfa.enable_mfa_device(ctx, "learner", serial, *pair(-9)) == mfa.Outcome.ENABLED  # late: out of sync
     with pytest.raises(HandsonError) as resync:
         mfa.resync_mfa_device(ctx, "learner", serial, *pair(-20))
@@ -247,8 +261,10 @@ def test_the_kit_says_which_time_and_what_to_do(ctx, tmp_path):
         and "23_resync_virtual_mfa_device" in late.value.message
         and "別の時刻" in late.value.message
     )
-    for text in (behind.value.message, ahead.value.message, resync.value.message, late.value.message):
-        assert seed not in text and not any(totp_at(seed, (step + s) * 30) in text for s in range(-25, 25))
+    for said in (behind, ahead, resync, late, elsewhere):
+        text = said.value.message
+        assert seed not in text and neighbour not in text
+        assert not any(totp_at(seed, (step + s) * 30) in text for s in range(-25, 25))
 
 
 def test_real_aws_keeps_the_plain_message():

@@ -67,12 +67,14 @@ def qr_png(uri: str) -> bytes:
     return buf.getvalue()
 
 
-def codes_match(device, code1: str, code2: str, now: float | None = None) -> None:
+def codes_match(self, serial_number: str, code1: str, code2: str, now: float | None = None) -> None:
     """EnableMFADevice's and ResyncMFADevice's check of two consecutive codes (otp.py's model):
     InvalidAuthenticationCode when they match nothing, Throttling after too many wrong ones."""
+    device = self.virtual_mfa_devices[serial_number]
     if otp.throttled(device, now):
         raise Throttled(otp.THROTTLED[1])
-    if not otp.accept_pair(device, code1, code2, now):
+    others = [d for serial, d in self.virtual_mfa_devices.items() if serial != serial_number]
+    if not otp.accept_pair(device, code1, code2, now, others):
         raise InvalidAuthenticationCode("Authentication code for device is not valid.")
 
 
@@ -196,7 +198,7 @@ def enable_mfa_device(self, user_name, serial_number, authentication_code_1, aut
         raise emulator.AlreadyExists("MFA Device is already in use.")
     if len(user.mfa_devices) >= MAX_MFA_DEVICES_PER_USER:
         raise emulator.LimitExceeded("Cannot exceed quota for MFADevicesPerUser: 8")
-    codes_match(device, authentication_code_1, authentication_code_2)  # late codes: enabled, out of sync
+    codes_match(self, serial_number, authentication_code_1, authentication_code_2)  # late codes: enabled, out of sync
     emulator.assign_device(self, user, device)
 
 
@@ -204,7 +206,7 @@ def resync_mfa_device(self, user_name, serial_number, authentication_code_1, aut
     user, device = _assigned_device(self, user_name, serial_number)
     if serial_number not in user.mfa_devices:
         raise emulator.NoSuchEntity(f"MFA device {serial_number} is not assigned to user {user_name}.")
-    codes_match(device, authentication_code_1, authentication_code_2)
+    codes_match(self, serial_number, authentication_code_1, authentication_code_2)
 
 
 def delete_user(self, user_name):

@@ -27,7 +27,7 @@ from typing import Any
 
 import pyotp
 
-from ..code_time import RESYNC
+from ..code_time import OTHER_DEVICE, RESYNC
 
 STEP_SECONDS = 30
 # A single code (GetSessionToken): from two steps behind the device's learned clock (reading and
@@ -160,14 +160,33 @@ def take_refusal() -> str | None:
     return value
 
 
-def accept_pair(device, code1: str, code2: str, now: float | None = None) -> bool:
+def other_device(others, code1: str, code2: str, now: float | None = None) -> str | None:
+    """OTHER_DEVICE when a refused pair is two consecutive codes that one of ``others`` shows about
+    now (a phone on time, as code_step's window): the app's other entry, or someone else's QR."""
+    if not (_six_digits(code1) and _six_digits(code2)):
+        return None
+    current = now_step(now)
+    for other in others:
+        totp = pyotp.TOTP(other.base32_string_seed)
+        for second in range(current - SYNC_PAST_STEPS, current + SYNC_FUTURE_STEPS + 1):
+            if secrets.compare_digest(totp.at(second * STEP_SECONDS), code2) and secrets.compare_digest(
+                totp.at((second - 1) * STEP_SECONDS), code1
+            ):
+                return OTHER_DEVICE
+    return None
+
+
+def accept_pair(device, code1: str, code2: str, now: float | None = None, others=()) -> bool:
     """EnableMFADevice / ResyncMFADevice: on a match, learn the offset (late codes: out of sync).
-    Refused codes that are the device's at another time are explained (take_refusal)."""
+    Refused codes that are the device's at another time, or another device's (``others``), are
+    explained (take_refusal)."""
     _, last = state(device)
     step = pair_step(device.base32_string_seed, code1, code2, last, now)
     if step is None:
         failed(device, now)
-        _refusal.value = pair_elsewhere(device.base32_string_seed, code1, code2, now)
+        _refusal.value = pair_elsewhere(device.base32_string_seed, code1, code2, now) or other_device(
+            others, code1, code2, now
+        )
         return False
     _accept(device, step, step - now_step(now))
     return True

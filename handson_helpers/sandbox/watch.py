@@ -13,6 +13,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from ..code_time import OTHER_DEVICE
 from ..room import participant_of
 from ..settings import MANAGE_MFA_POLICY_NAME, SEED_BACKUP_DEVICE_NAME
 from . import authorization, sessions
@@ -51,7 +52,7 @@ class Facts:
     last_call: float = 0.0
     section: str = ""
     wrong_codes: int = 0  # in a row, on the code actions
-    wrong_time: str = ""  # the last refusal's explanation (otp.py): minutes or "resync"
+    wrong_time: str = ""  # the last refusal's explanation (otp.py): minutes, "resync" or "other-device"
     devices_made: set[str] = field(default_factory=set)  # the names of the MFA devices made
     last_success: float = 0.0  # of a step (not a read)
     problems: collections.deque = field(
@@ -121,9 +122,10 @@ class Watch:
             if action in CODE_ACTIONS and (wrong_code or code == "Throttling"):
                 facts.wrong_codes += wrong_code
                 facts.wrong_time = refusal or ""
-                facts.problems.appendleft(
-                    (now, f"wrong-time:{refusal}" if refusal else "wrong-code" if wrong_code else "throttled", action)
-                )
+                what = "wrong-code" if wrong_code else "throttled"
+                if refusal:  # the codes' explanation: another device's, or of another time
+                    what = refusal if refusal == OTHER_DEVICE else f"wrong-time:{refusal}"
+                facts.problems.appendleft((now, what, action))
                 return
             read = action.startswith(("Get", "List")) and action != "GetSessionToken"
             if code and not (read and code != "AccessDenied"):  # the kit reads to learn what exists (NoSuchEntity)
@@ -145,12 +147,11 @@ class Watch:
                 facts.devices_made.add(call.device)
 
     def view(self, now: float | None = None) -> list[dict]:
-        """Every participant's facts, the stuck ones first, then by the newest problem or call."""
+        """Every participant's facts, by name (the instructor's side orders them: room_view.ordered)."""
         now = time.time() if now is None else now
         with self._lock:
             rows = []
-            for participant, facts in self._facts.items():
-                newest = facts.problems[0][0] if facts.problems else 0.0
+            for participant, facts in sorted(self._facts.items()):
                 # a single wrong code is ordinary (a typo, 40's lesson): wrong codes count in a row
                 flagging = [when for when, what, _ in facts.problems if what not in ONE_WRONG_CODE]
                 recent = bool(flagging) and now - flagging[0] < STUCK_SECONDS
@@ -172,8 +173,6 @@ class Watch:
                             {"ago_seconds": round(now - when, 1), "what": what, "action": action}
                             for when, what, action in facts.problems
                         ],
-                        "_order": (not stuck, not recent, -max(newest, facts.last_call)),
                     }
                 )
-        rows.sort(key=lambda row: row.pop("_order"))
         return rows
