@@ -44,6 +44,7 @@ _STEPS = {
     ),
     "notebook": ("check_settings", "set_variables", "setup", "verify_environment"),
     "progress": ("show_progress",),
+    "room_live": ("watch_room",),
     "session_form": ("session_with_form", "verify_resynced"),
     "settings": ("access_key_file", "expected", "mfa_outfile", "scoped"),
     "target": ("Context", "connect", "get_account_id"),

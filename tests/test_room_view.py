@@ -10,14 +10,17 @@ import time
 import urllib.error
 import urllib.request
 
+import nbformat
 import pytest
 from helpers import totp_at
+from test_e2e_kernel_wait import REPO, Kernel, value_sent
 from test_sandbox_room import PARTICIPANTS, as_who, hands_on, the_room
 
 import handson_helpers as hh
-from handson_helpers import mfa, mfa_session, room, room_view, totp, workshop
+from handson_helpers import mfa, mfa_session, room, room_live, room_view, totp, workshop
 from handson_helpers.errors import HandsonError
 from handson_helpers.settings import expand
+from handson_helpers.texts import room_view as room_view_text
 
 pytestmark = pytest.mark.xdist_group("room")
 CLASS = ["alice", "bob", "carol", "dave", "eve", "frank", "grace"]
@@ -149,3 +152,92 @@ def test_the_rooms_view_is_refused_to_a_participants_own_keys(as_who):
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(request, timeout=10)
     assert refused.value.code == 403 and b"participants" not in refused.value.read()
+
+
+LIVE_CELL = next(
+    c.source
+    for c in nbformat.read(REPO / "notebooks" / "95_workshop_status.ipynb", as_version=4).cells
+    if c.cell_type == "code" and "watch_room" in c.source
+)
+
+
+def refreshers(k: Kernel) -> int:
+    """The live views' threads running in the kernel."""
+    reply = k.run(f"import threading\nprint(sum(t.name == {room_live.THREAD_NAME!r} for t in threading.enumerate()))")
+    return int(k.text(reply["parent_header"]["msg_id"]).strip())
+
+
+def updates(k: Kernel, comm_id: str, after: int = 0) -> list[str]:
+    return [value_sent(m) for m in k.iopub[after:] if m["content"].get("comm_id") == comm_id and value_sent(m)]
+
+
+def showing(k: Kernel, text: str, after: int = 0) -> str:
+    """The comm id of the first widget (opened or updated after message ``after``) whose value shows ``text``."""
+
+    def value(m) -> str:
+        if m["msg_type"] == "comm_open":
+            return m["content"]["data"].get("state", {}).get("value", "")
+        return value_sent(m)
+
+    k.wait_for(lambda m: m in k.iopub[after:] and text in value(m))
+    return next(m for m in k.iopub[after:] if text in value(m))["content"]["comm_id"]
+
+
+@pytest.mark.parametrize("version, who", [("7.4", "heidi"), ("6.31", "ivan")])
+def test_95s_view_refreshes_itself_and_stops(as_who, tmp_path, version, who):
+    """95's cell in a real kernel (both ipykernel majors) against the real room: a new fault shows
+    in the widget without the cell run again; running it again leaves one refresher; the stop
+    button stops it; the kernel ends by itself; the notebook keeps no table in the text output."""
+    as_who("teacher")
+    k = Kernel(version, tmp_path)
+    try:
+        k.run("import handson_helpers as hh\nctx = hh.connect(hh.Silent())")
+        cell = k.run(LIVE_CELL)["parent_header"]["msg_id"]
+        assert k.text(cell).strip() == room_view_text.LIVE  # what a saved notebook compares: never the table
+        table, status = showing(k, "ルームの今"), showing(k, "自動で更新中")
+        assert refreshers(k) == 1
+        assert who not in updates(k, table)[0]
+
+        ctx = as_who(who)  # a participant's fault, while the cell is not run again
+        with pytest.raises(Exception):  # noqa: B017 - AccessDenied, by the kit or botocore
+            ctx.iam.create_user(UserName=f"not-{who}s-user")
+        faulted, seen = time.monotonic(), len(k.iopub)
+        shown = k.wait_for(
+            lambda m: m["content"].get("comm_id") == table and who in value_sent(m) and "AccessDenied" in value_sent(m),
+            timeout=10,
+        )
+        assert time.monotonic() - faulted < 10
+        row = value_sent(shown).split(who, 1)[0].rsplit("<tr>", 1)[1]
+        assert room_view_text.STUCK in row  # the refused step is their last: on top, as stuck
+        assert not [m for m in k.iopub[seen:] if m["msg_type"] == "execute_input"]
+
+        mark = len(k.iopub)
+        k.run(LIVE_CELL)  # run again: the first view stops, one refresher is left
+        assert refreshers(k) == 1
+        assert any(room_view_text.STOPPED in v for v in updates(k, status, mark))
+        stopped_at = len(k.iopub)
+        new_table = showing(k, "ルームの今", mark)
+        assert new_table != table
+        k.wait_for(lambda m: m["content"].get("comm_id") == new_table and value_sent(m), timeout=10)  # refreshing
+        assert not updates(k, table, stopped_at)  # the first one no longer
+
+        new_button = [
+            m["content"]["comm_id"]
+            for m in k.iopub
+            if m["msg_type"] == "comm_open" and m["content"]["data"]["state"].get("description") == room_view_text.STOP
+        ][-1]
+        k.comm_msg(new_button, {"method": "custom", "content": {"event": "click"}}, None)
+        k.wait_for(lambda m: room_view_text.STOPPED in value_sent(m) and m["content"]["comm_id"] != status, timeout=10)
+        assert refreshers(k) == 0
+
+        k.run(LIVE_CELL)
+        assert refreshers(k) == 1
+        k.kc.shutdown()  # the kernel ends with a refresher running: by itself, at once, exit status 0
+        deadline = time.monotonic() + 10
+        while k.km.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not k.km.is_alive() and k.km.provisioner.process.returncode == 0
+        everything = json.dumps(k.iopub, default=str)
+        assert "AccessKeyId" not in everything and "SecretAccessKey" not in everything
+    finally:
+        k.close()
