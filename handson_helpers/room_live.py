@@ -9,6 +9,7 @@ import html
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 
 import ipywidgets as w
 
@@ -38,7 +39,7 @@ def render(rows: list[dict]) -> str:
 
 
 class LiveView(w.VBox):
-    """The table, a status line and a stop button; ``fetch`` gives the room's rows (room_view.fetch)."""
+    """The table, a status line and a stop button; ``fetch`` gives the room's rows (room_view.read)."""
 
     def __init__(self, fetch: Callable[[], list[dict]], seconds: float = SECONDS):
         self.fetch, self.seconds = fetch, seconds
@@ -99,11 +100,12 @@ def watch_room(ctx: Context, seconds: float = SECONDS) -> LiveView | None:
             _current.stop(wait=seconds + 10)
             _current = None
         try:
-            rows = room_view.fetch(ctx.settings)
+            where = room_view.instructor(ctx.settings)
+            rows = room_view.read(*where)
         except HandsonError as exc:
             ctx.report.message("warning", exc.message)
             return None
-        _current = LiveView(lambda: room_view.fetch(ctx.settings), seconds).start(rows)
+        _current = LiveView(partial(room_view.read, *where), seconds).start(rows)
     from IPython.display import display
 
     display(_current)

@@ -21,10 +21,16 @@ PATH = "/_handson/watch"
 
 def fetch(settings: Settings, timeout: float = 5.0) -> list[dict]:
     """The room's view: one row (a dict of derived facts, sandbox/watch.py) per participant."""
+    return read(*instructor(settings), timeout=timeout)
+
+
+def instructor(settings: Settings) -> tuple[str, str, str]:
+    """The room's URL and administrator key, which only the instructor gets: asked for once by a
+    view that reads again and again (the keys of a room are stable)."""
     keys = room.credentials(settings)
     if keys["Role"] != "instructor":
         raise HandsonError(text.INSTRUCTOR_ONLY, "InstructorOnly")
-    return read(room.url(settings), keys["AccessKeyId"], keys["SecretAccessKey"], timeout)
+    return room.url(settings), keys["AccessKeyId"], keys["SecretAccessKey"]
 
 
 def read(url: str, key_id: str, secret: str, timeout: float = 5.0) -> list[dict]:
@@ -87,9 +93,9 @@ def show(report: Reporter, rows: list[dict]) -> None:
 
 def watch(report: Reporter, settings: Settings, seconds: float, times: int | None = None) -> None:
     """Show the view again every ``seconds`` (clearing a terminal first), ``times`` times or until Ctrl-C."""
-    shown = 0
+    shown, where = 0, instructor(settings)
     while times is None or shown < times:
-        rows = fetch(settings)
+        rows = read(*where)
         if sys.stdout.isatty():
             print("\033[2J\033[H", end="")
         show(report, rows)

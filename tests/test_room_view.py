@@ -141,6 +141,12 @@ def test_a_participant_cannot_see_the_view(as_who):
     assert refused.value.code == "InstructorOnly"
 
 
+def test_95s_live_view_to_a_participant_says_it_is_the_instructors(as_who):
+    ctx = as_who("alice")
+    assert room_live.watch_room(ctx) is None and room_live._current is None
+    assert ctx.report.reports[-1].text == f"⚠ {room_view_text.INSTRUCTOR_ONLY}"
+
+
 def test_the_rooms_view_is_refused_to_a_participants_own_keys(as_who):
     """Not only the kit's check: the room itself refuses /_handson/watch signed with a participant's key."""
     from handson_helpers.sandbox.control import sign
@@ -241,3 +247,24 @@ def test_95s_view_refreshes_itself_and_stops(as_who, tmp_path, version, who):
         assert "AccessKeyId" not in everything and "SecretAccessKey" not in everything
     finally:
         k.close()
+
+
+@pytest.mark.xdist_group("room-view-fifty")  # its own room: free to run beside the module's
+def test_fifty_learners_five_faults_the_view_flags_exactly_those_within_10_s(tmp_path, monkeypatch):
+    """Issue 26's done-when, at a fast pace (the benchmark runs it at classroom pace, with and
+    without the view: python -m tests.support.bench --room-view): a real room, 50 learners doing
+    1 → 2.1 → 2.2 → 後始末 with the kit in 4 client processes, five of them meeting one fault each, the
+    instructor's view read every 2 s. About 50 s on 2 shared cores."""
+    from support import bench
+
+    monkeypatch.setenv("HOME", str(tmp_path))  # the learners' QR files
+    result = bench.room_view_round(50, 2.0, pace=(2.0, 0.2, 0.6), processes=4)
+    assert result["failures"] == 0 and result["cross_learner_leaks"] == 0, result["first_failures"]
+    plan = bench.fault_plan(50)
+    assert len(plan) == 5 and set(result["faulted"]) == set(plan)  # every fault happened
+    flagged = result["flagged"]
+    assert set(flagged) == {f"p{n:02d}" for n in plan}, flagged  # exactly those five, none of the 45 others
+    for n, fault in plan.items():
+        seen = flagged[f"p{n:02d}"]
+        assert seen["fault"] == fault and seen["right_reason"], (fault, seen)
+        assert seen["seen_after_the_fault_was_sent"] and seen["seconds_after_fault"] <= 10, (fault, seen)

@@ -206,6 +206,10 @@ def bench_notebooks() -> dict:
     }
 
 
+INSTRUCTOR = "instructor"  # the hub admin of the bench's room
+SERVICE_TOKEN = "bench-room-service"  # the room's own token, with which it asks the hub who is admin
+
+
 def _names(n: int) -> tuple[str, str]:
     """Learner n's user and device: the room's own names for participant pNN (its policy allows those)."""
     return own_names(f"p{n:02d}")
@@ -214,8 +218,10 @@ def _names(n: int) -> tuple[str, str]:
 @contextlib.contextmanager
 def _room(count: int):
     """A real room sandbox (``python -m handson_helpers.sandbox room``, as JupyterHub runs it) behind
-    a stand-in for the one hub call it makes (GET /hub/api/user); yields its URL, pid and each
-    learner's keys, fetched from its credentials endpoint with the learner's token as a kernel does."""
+    a stand-in for the hub calls it makes (GET /hub/api/user with a server's token, then
+    /hub/api/users/<name> with its own, for the admin flag); yields its URL, pid and each
+    learner's keys (and the instructor's, the room's administrator key, under INSTRUCTOR), fetched
+    from its credentials endpoint with each one's token as a kernel does."""
     import tempfile
     import urllib.request
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -223,14 +229,24 @@ def _room(count: int):
     from handson_helpers.room import CREDENTIALS_PATH
 
     tokens = {f"token bench-learner-{n:02d}": f"p{n:02d}" for n in range(count)}
+    tokens[f"token {INSTRUCTOR}"] = INSTRUCTOR
 
     class Hub(BaseHTTPRequestHandler):
         def do_GET(self):  # noqa: N802 - http.server's name
-            name = tokens.get(self.headers.get("Authorization", ""))
-            self.send_response(200 if name and self.path.endswith("/user") else 403)
+            """A server's token sees its user; the room's own token also who is admin and since when."""
+            auth = self.headers.get("Authorization", "")
+            if self.path == "/hub/api/user" and auth in tokens:
+                answer = {"kind": "user", "name": tokens[auth]}
+            elif self.path.startswith("/hub/api/users/") and auth == f"token {SERVICE_TOKEN}":
+                name = self.path.rsplit("/", 1)[1]
+                answer = {"kind": "user", "name": name, "admin": name == INSTRUCTOR, "created": "2026-12-01T09:00:00Z"}
+            else:
+                self.send_response(403)
+                self.end_headers()
+                return
+            self.send_response(200)
             self.end_headers()
-            if name and self.path.endswith("/user"):
-                self.wfile.write(json.dumps({"kind": "user", "name": name, "admin": False}).encode())
+            self.wfile.write(json.dumps(answer).encode())
 
         def log_message(self, *args):
             pass
@@ -246,7 +262,7 @@ def _room(count: int):
             "HANDSON_HOME": f"{home}/room",
             "JUPYTERHUB_SERVICE_URL": f"http://127.0.0.1:{port}",
             "JUPYTERHUB_API_URL": f"http://127.0.0.1:{hub.server_port}/hub/api",
-            "JUPYTERHUB_API_TOKEN": "bench-room-service",
+            "JUPYTERHUB_API_TOKEN": SERVICE_TOKEN,
             "HANDSON_ROOM_CONNECTIONS_PER_CLIENT": str(2 * count + 32),  # here every learner is this one uid
         }
         proc = subprocess.Popen(
@@ -260,7 +276,7 @@ def _room(count: int):
                     urllib.request.Request(url + CREDENTIALS_PATH, headers={"Authorization": token}), timeout=30
                 ) as answer:
                     issued = json.loads(answer.read())
-                keys[int(name[1:])] = {
+                keys[INSTRUCTOR if name == INSTRUCTOR else int(name[1:])] = {
                     "aws_access_key_id": issued["AccessKeyId"],
                     "aws_secret_access_key": issued["SecretAccessKey"],
                 }
@@ -306,20 +322,70 @@ class _CallTimer:
         self.calls.append((operation_model.name, time.perf_counter() - self._started.at, response_dict["status_code"]))
 
 
-def _learner(n: int, ctx, failures: list, leaks: list, pace: tuple[float, float, float]) -> None:
+# Issue 26's faults, each met by one learner of a room: what the learner does, and what the
+# instructor's view must then say of them (a problem's "what"; see _flagged_right).
+FAULTS = {
+    "clock 10 minutes behind": "wrong-time",
+    "codes of another device": "other-device",
+    "lost QR, device made again": "re-created-device",
+    "three wrong codes in a row": "wrong-code",
+    "AccessDenied in 40": "access-denied",
+}
+
+
+def fault_plan(count: int) -> dict[int, str]:
+    """Which learners meet which fault: five spread over the room (learners 5, 15, 25, 35, 45 of 50)."""
+    return {count * (2 * i + 1) // (2 * len(FAULTS)): fault for i, fault in enumerate(FAULTS)}
+
+
+def _wrong_pairs(seed: str) -> list[tuple[str, str]]:
+    """Three pairs of codes that match the device at no time near now: three wrong codes in a row."""
+    import pyotp
+
+    totp, now = pyotp.TOTP(seed), time.time()
+    near = {totp.at(now + 30 * s) for s in range(-35, 36)}
+    wrong = [c for c in ("000000", "111111", "222222", "333333", "444444", "555555") if c not in near][:4]
+    return [(wrong[0], wrong[1]), (wrong[1], wrong[2]), (wrong[2], wrong[3])]
+
+
+@contextlib.contextmanager
+def _fault(faulted: dict, n: int):
+    """Learner n's fault is the call made inside: when it was sent and when its answer came."""
+    sent = time.time()
+    try:
+        yield
+    finally:
+        faulted[n] = (sent, time.time())
+
+
+def _learner(
+    n: int,
+    ctx,
+    failures: list,
+    leaks: list,
+    pace: tuple[float, float, float],
+    fault: str | None = None,
+    other_seed: str | None = None,
+    faulted: dict | None = None,
+) -> None:
     """Participant n's 1 → 2.1 → 2.2 → 後始末 with the kit's helpers, on its own user and device.
 
     ``pace`` = (latest start, shortest and longest pause between two steps) in seconds; all zero
-    is the stress case: everyone presses Run All at the same instant.
+    is the stress case: everyone presses Run All at the same instant. A learner with a ``fault``
+    (FAULTS) meets it on the way, notes when in ``faulted`` (_fault) and, unless it could go on (a lost QR),
+    waits there for the instructor; ``other_seed`` is the seed of a device not theirs (the QR on
+    the instructor's screen).
     """
     import random
 
     import handson_helpers as hh
     from handson_helpers import totp
-    from handson_helpers.settings import expand
+    from handson_helpers.errors import HandsonError
+    from handson_helpers.settings import KIT_POLICY_NAME, expand
 
     user, device = _names(n)
     qr = str(Path.home() / "qr" / f"{device}.png")  # HOME is the benchmark's private folder
+    faulted = {} if faulted is None else faulted
 
     def pause(longest: float) -> None:
         time.sleep(random.uniform(min(pace[1], longest), longest))
@@ -329,9 +395,37 @@ def _learner(n: int, ctx, failures: list, leaks: list, pace: tuple[float, float,
         hh.create_user(ctx, user, PATH)
         pause(pace[2])
         serial = hh.create_virtual_mfa_device(ctx, device, qr)
+        if fault == "lost QR, device made again":  # as 22 offers when the QR file is gone
+            ctx.iam.delete_virtual_mfa_device(SerialNumber=serial)
+            with _fault(faulted, n):
+                serial = hh.create_virtual_mfa_device(ctx, device, qr)
         pause(pace[2])
-        hh.enable_mfa_device(ctx, user, serial, *totp.consecutive_codes(totp.secret_from_qr(expand(qr))))
+        seed = totp.secret_from_qr(expand(qr))
+        tries = {
+            "clock 10 minutes behind": [totp.consecutive_codes(seed, time.time() - 600)],
+            "codes of another device": [totp.consecutive_codes(other_seed or "")],
+            "three wrong codes in a row": _wrong_pairs(seed),
+        }.get(fault or "")
+        if tries:
+            for i, codes in enumerate(tries):
+                if i:
+                    pause(pace[2])
+                with _fault(faulted, n), contextlib.suppress(HandsonError):
+                    hh.enable_mfa_device(ctx, user, serial, *codes)
+                    failures.append(f"{user}: {fault}: enabled")
+            return
+        hh.enable_mfa_device(ctx, user, serial, *totp.consecutive_codes(seed))
         pause(pace[2])
+        if fault == "AccessDenied in 40":  # the policy put on another participant's user (a mistyped name)
+            other = _names(n + 1)[0]
+            try:
+                with _fault(faulted, n):
+                    ctx.iam.put_user_policy(UserName=other, PolicyName=KIT_POLICY_NAME, PolicyDocument=_POLICY)
+                failures.append(f"{user}: {fault}: allowed")
+            except ctx.iam.exceptions.ClientError as exc:
+                if exc.response["Error"]["Code"] != "AccessDenied":
+                    raise
+            return
         hh.verify_mfa_enabled(ctx, user)
         mine = [d["SerialNumber"] for d in ctx.iam.list_mfa_devices(UserName=user)["MFADevices"]]
         if mine != [serial]:
@@ -348,27 +442,45 @@ def _learner(n: int, ctx, failures: list, leaks: list, pace: tuple[float, float,
 
 
 def _client_process(
-    learners: list[int], keys: dict, url: str | None, pace: tuple[float, float, float], ready, go, results
+    learners: list[int],
+    keys: dict,
+    url: str | None,
+    pace: tuple[float, float, float],
+    ready,
+    go,
+    results,
+    faults: dict[int, str] | None = None,
+    other_seed: str | None = None,
 ) -> None:
     """One client process: its learners' clients are made before ``go``, then each runs in a thread."""
     contexts = {n: _context(keys.get(n), url) for n in learners}
     timer = _CallTimer([c for ctx in contexts.values() for c in (ctx.iam, ctx.sts)])
     failures: list[str] = []
     leaks: list[tuple] = []
+    faulted: dict[int, tuple[float, float]] = {}
     ready.release()
     go.wait()
-    threads = [threading.Thread(target=_learner, args=(n, contexts[n], failures, leaks, pace)) for n in learners]
+    threads = [
+        threading.Thread(
+            target=_learner,
+            args=(n, contexts[n], failures, leaks, pace, (faults or {}).get(n), other_seed, faulted),
+        )
+        for n in learners
+    ]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    results.put({"calls": timer.calls, "failures": failures, "leaks": len(leaks)})
+    results.put({"calls": timer.calls, "failures": failures, "leaks": len(leaks), "faulted": faulted})
 
 
 def _ms(values: list[float], q: float) -> float:
     return round(1000 * values[min(len(values) - 1, int(len(values) * q))], 1)
 
 
+_POLICY = json.dumps(
+    {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "iam:ListUsers", "Resource": "*"}]}
+)
 STRESS = (0.0, 0.0, 0.0)  # everyone presses Run All at the same instant
 # A room at work: learners start within 10 s of each other and take 1–3 s from one step to the next
 # (read the output, run the next cell); a human takes far longer, so this is still a busy room.
@@ -404,14 +516,25 @@ def bench_scale(
 
 
 def _run_learners(
-    count: int, keys: dict, url: str | None, pid: int, processes: int, pace: tuple[float, float, float], spawn
+    count: int,
+    keys: dict,
+    url: str | None,
+    pid: int,
+    processes: int,
+    pace: tuple[float, float, float],
+    spawn,
+    faults: dict[int, str] | None = None,
+    other_seed: str | None = None,
+    during: contextlib.AbstractContextManager | None = None,
 ) -> dict:
-    """One measured round: the client processes start their learners together and report each call."""
+    """One measured round: the client processes start their learners together and report each call.
+    ``during`` (the instructor's view being polled) is entered at the start and left at the end."""
     groups = [list(range(count))[i::processes] for i in range(min(count, processes))]
     ready, go, queue = spawn.Semaphore(0), spawn.Event(), spawn.Queue()
     workers = [
         spawn.Process(
-            target=_client_process, args=(g, {n: keys[n] for n in g if n in keys}, url, pace, ready, go, queue)
+            target=_client_process,
+            args=(g, {n: keys[n] for n in g if n in keys}, url, pace, ready, go, queue, faults, other_seed),
         )
         for g in groups
     ]
@@ -421,8 +544,9 @@ def _run_learners(
         ready.acquire()
     rss_before, cpu_before = _rss_mb(pid), _cpu_s(pid)
     started = time.perf_counter()
-    go.set()
-    parts = [queue.get() for _ in workers]
+    with during or contextlib.nullcontext():
+        go.set()
+        parts = [queue.get() for _ in workers]
     total = time.perf_counter() - started
     cpu = _cpu_s(pid) - cpu_before
     for w in workers:
@@ -455,6 +579,173 @@ def _run_learners(
         "first_failures": failures[:3],
         "sandbox_rss_before_mb": round(rss_before, 1),
         "sandbox_rss_after_mb": round(_rss_mb(pid), 1),
+        "faulted": {n: when for p in parts for n, when in p["faulted"].items()},
+    }
+
+
+class _Instructor:
+    """The instructor's view of the room during a round: read every ``seconds`` as 95 and
+    ``workshop status --watch`` do (None: not during the round, only once after it, to check it),
+    noting when each participant was first seen flagged and how."""
+
+    def __init__(self, url: str, key: dict[str, str], seconds: float | None):
+        self.url, self.key, self.seconds = url, key, seconds
+        self.first: dict[str, tuple[float, dict]] = {}  # participant: (when seen flagged, their row)
+        self.last: list[dict] = []
+        self.polls: list[float] = []
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def poll(self) -> None:
+        from handson_helpers import room_view
+
+        started = time.perf_counter()
+        rows = room_view.read(self.url, self.key["aws_access_key_id"], self.key["aws_secret_access_key"])
+        seen = time.time()
+        self.polls.append(time.perf_counter() - started)
+        for row in rows:
+            if row["flagged"] and row["participant"] not in self.first:
+                self.first[row["participant"]] = (seen, row)
+        self.last = rows
+
+    def _run(self) -> None:
+        while not self._stopping.wait(self.seconds):
+            self.poll()
+
+    def __enter__(self) -> _Instructor:
+        if self.seconds:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stopping.set()
+        if self.seconds:
+            self._thread.join()
+        self.poll()  # once more after the last learner: every fault had a read after it
+
+    def verdict(self, plan: dict[int, str], faulted: dict[int, tuple[float, float]]) -> dict:
+        """Who was flagged, how soon after their fault (after its refusal reached the learner; a read
+        may see it a moment before), and whether for the fault's reason."""
+        flagged = {}
+        for name, (seen, row) in sorted(self.first.items()):
+            n = int(name[1:]) if name[1:].isdigit() else -1
+            fault = plan.get(n)
+            final = next(r for r in self.last if r["participant"] == name)
+            flagged[name] = {
+                "fault": fault,
+                "reasons": [p["what"] for p in final["problems"]],
+                "right_reason": bool(fault) and _flagged_right(fault, row) and _flagged_right(fault, final),
+                "seconds_after_fault": round(seen - faulted[n][1], 2) if self.seconds and n in faulted else None,
+                "seen_after_the_fault_was_sent": n in faulted and seen >= faulted[n][0],
+            }
+        times = [f["seconds_after_fault"] for f in flagged.values() if f["seconds_after_fault"] is not None]
+        return {
+            "view_polled_every_s": self.seconds,
+            "view_reads": len(self.polls),
+            "view_read_p50_ms": _ms(sorted(self.polls), 0.5),
+            "faults": len(plan),
+            "faults_flagged_for_the_right_reason": sum(f["right_reason"] for f in flagged.values()),
+            "others_flagged": [name for name, f in flagged.items() if not f["fault"]],
+            "max_seconds_to_flag": max(times) if times else None,
+            "flagged": flagged,
+        }
+
+
+def _flagged_right(fault: str, row: dict) -> bool:
+    """The view says what the fault was, and only that (FAULTS)."""
+    whats = [p["what"].split(":")[0] for p in row["problems"]]
+    if not row["flagged"] or set(whats) != {FAULTS[fault]}:
+        return False
+    if fault == "clock 10 minutes behind":
+        return row["stuck"] and row["wrong_time"] in ("-10", "-11") and row["section"] == "22"
+    if fault == "three wrong codes in a row":
+        return row["stuck"] and row["wrong_codes_in_a_row"] == 3 and len(whats) == 3
+    if fault == "AccessDenied in 40":
+        return row["stuck"] and row["section"] == "40" and row["problems"][0]["action"] == "PutUserPolicy"
+    if fault == "codes of another device":
+        return row["stuck"] and row["section"] == "22"
+    return len(whats) == 1  # a lost QR: noted, and the learner went on
+
+
+def _demo_device(url: str, key: dict[str, str]) -> str:
+    """The instructor's own device, made with the room's administrator key: its QR is on the
+    screen at the front, and one learner scans that instead of their own. Its seed."""
+    import boto3
+
+    from handson_helpers.rules import REGION
+
+    iam = boto3.client("iam", endpoint_url=url, region_name=REGION, **key)
+    made = iam.create_virtual_mfa_device(VirtualMFADeviceName=own_names(INSTRUCTOR)[1])
+    return made["VirtualMFADevice"]["Base32StringSeed"].decode()
+
+
+VIEW_READS = 50  # reads of the view after a round, for its CPU cost
+
+
+def room_view_round(
+    count: int, view: float | None, pace: tuple[float, float, float] = CLASSROOM, processes: int = 10, spawn=None
+) -> dict:
+    """One round in a new room: ``count`` learners at ``pace``, five of them meeting FAULTS, the
+    instructor's view read every ``view`` seconds (None: only after the round)."""
+    import multiprocessing
+
+    spawn = spawn or multiprocessing.get_context("spawn")
+    plan = fault_plan(count)
+    with _room(count) as (url, pid, keys):
+        instructor = _Instructor(url, keys[INSTRUCTOR], view)
+        result = _run_learners(
+            count, keys, url, pid, processes, pace, spawn, plan, _demo_device(url, keys[INSTRUCTOR]), instructor
+        )
+        # what one read of the view costs the room, with the room as the round left it
+        cpu = _cpu_s(pid)
+        for _ in range(VIEW_READS):
+            instructor.poll()
+        per_read = (_cpu_s(pid) - cpu) / VIEW_READS
+        return {
+            **result,
+            **instructor.verdict(plan, result["faulted"]),
+            "room_cpu_ms_per_view_read": round(1000 * per_read, 2),
+        }
+
+
+def bench_room_view(count: int, rounds: int, poll: float = 3.0, pace: tuple[float, float, float] = CLASSROOM) -> dict:
+    """Issue 26: ``count`` learners with five faults, rounds with the instructor's view read every
+    ``poll`` seconds and without it, alternating (ABAB...) so that the other loads of a shared
+    machine fall on both alike; p95 compared as medians of the rounds."""
+    import multiprocessing
+
+    spawn = multiprocessing.get_context("spawn")
+    runs = [room_view_round(count, poll if i % 2 == 0 else None, pace, spawn=spawn) for i in range(2 * rounds)]
+    with_view, without = runs[0::2], runs[1::2]
+
+    def median(rs: list[dict], key: str) -> float:
+        return round(statistics.median(r[key] for r in rs), 2)
+
+    return {
+        "learners": count,
+        "pace": f"classroom (start within {pace[0]:g} s, {pace[1]:g}–{pace[2]:g} s between steps)",
+        "rounds_each": rounds,
+        "p95_ms_with_view_median": median(with_view, "p95_ms"),
+        "p95_ms_without_view_median": median(without, "p95_ms"),
+        "p95_ratio_with_over_without": round(median(with_view, "p95_ms") / median(without, "p95_ms"), 3),
+        "p95_ratio_per_pair": [round(a["p95_ms"] / b["p95_ms"], 3) for a, b in zip(with_view, without)],
+        "p50_ms_with_view_median": median(with_view, "p50_ms"),
+        "p50_ms_without_view_median": median(without, "p50_ms"),
+        "sandbox_cpu_ms_per_call_with_view_median": median(with_view, "sandbox_cpu_ms_per_call"),
+        "sandbox_cpu_ms_per_call_without_view_median": median(without, "sandbox_cpu_ms_per_call"),
+        "sandbox_rss_after_mb_max": max(r["sandbox_rss_after_mb"] for r in runs),
+        "room_cpu_ms_per_view_read_median": median(runs, "room_cpu_ms_per_view_read"),
+        "view_share_of_room_cpu_estimate": round(
+            statistics.median(r["room_cpu_ms_per_view_read"] for r in runs)
+            / poll
+            / statistics.median(r["sandbox_cpu_ms_per_call"] * r["calls_per_s"] for r in without),
+            4,
+        ),
+        "max_seconds_to_flag": max(r["max_seconds_to_flag"] or 0 for r in with_view),
+        "faults_flagged_right_every_round": all(r["faults_flagged_for_the_right_reason"] == r["faults"] for r in runs),
+        "others_flagged_any_round": sorted({n for r in runs for n in r["others_flagged"]}),
+        "failures": sum(r["failures"] for r in runs),
+        "rounds": runs,
     }
 
 
@@ -487,12 +778,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-suite", action="store_true", help="skip timing the whole test command")
     parser.add_argument("--scale-only", action="store_true", help="only the simulated learners (implies --no-suite)")
     parser.add_argument(
+        "--room-view",
+        action="store_true",
+        help="only issue 26's room view: the most learners, five faults, rounds with and without the view",
+    )
+    parser.add_argument("--poll", type=float, default=3.0, help="seconds between reads of the view (--room-view)")
+    parser.add_argument(
         "--hub-users",
         type=int,
         default=5,
         help="participants of the JupyterHub room measured for memory (root; 0 skips)",
     )
     args = parser.parse_args(argv)
+    if args.room_view:
+        return _room_view_main(max(int(n) for n in args.learners.split(",")), args.rounds, args.poll)
     from handson_helpers.run import private_sandbox
 
     results: dict = {}
@@ -550,6 +849,34 @@ def main(argv: list[str] | None = None) -> int:
     print("\n".join(f"{k.ljust(width)}  {v}" for k, v in rows))
     print(f"\nwritten to {OUT / 'results.json'}")
     return 0 if all(r["failures"] == 0 and r["cross_learner_leaks"] == 0 for r in results["scale"]) else 1
+
+
+def _room_view_main(count: int, rounds: int, poll: float) -> int:
+    """--room-view: written into results.json beside what the other benchmarks last wrote there."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="handson-bench-view-") as home:
+        os.environ["HOME"] = home  # the learners' QR files
+        r = bench_room_view(count, rounds, poll)
+    OUT.mkdir(parents=True, exist_ok=True)
+    written = json.loads((OUT / "results.json").read_text()) if (OUT / "results.json").exists() else {}
+    (OUT / "results.json").write_text(json.dumps({**written, "room_view": r}, indent=2, ensure_ascii=False))
+    print(
+        f"{count} learners, {r['pace']}, five faults; {rounds} rounds with the view read every {poll:g} s, "
+        f"{rounds} without, alternating\n"
+        f"  p95 per call: {r['p95_ms_with_view_median']} ms with the view, {r['p95_ms_without_view_median']} ms "
+        f"without (medians; ratio {r['p95_ratio_with_over_without']}, per pair {r['p95_ratio_per_pair']})\n"
+        f"  p50: {r['p50_ms_with_view_median']} / {r['p50_ms_without_view_median']} ms; room CPU per call "
+        f"{r['sandbox_cpu_ms_per_call_with_view_median']} / {r['sandbox_cpu_ms_per_call_without_view_median']} ms; "
+        f"room RSS at most {r['sandbox_rss_after_mb_max']} MB; one read of the view costs the room "
+        f"{r['room_cpu_ms_per_view_read_median']} ms of CPU (about {100 * r['view_share_of_room_cpu_estimate']:.2f} % "
+        f"of the room's CPU for the learners, read every {poll:g} s)\n"
+        f"  faults flagged for the right reason in every round: {r['faults_flagged_right_every_round']}; "
+        f"slowest flag {r['max_seconds_to_flag']} s after its fault; others flagged: {r['others_flagged_any_round']}; "
+        f"failures {r['failures']}\n\nwritten to {OUT / 'results.json'}"
+    )
+    right = r["faults_flagged_right_every_round"] and not r["others_flagged_any_round"] and not r["failures"]
+    return 0 if right else 1
 
 
 def _summary(results: dict) -> list[tuple[str, str]]:
