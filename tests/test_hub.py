@@ -3,7 +3,9 @@ with real Unix users, the room sandbox as the hub's service. Driven only through
 and each user's own server (kernels over their websockets), as JupyterLab would.
 
 Run by ``make test-hub`` (root: it creates and removes Unix users). HANDSON_HUB_USERS sets the
-room's size (20). Its wall time and memory per participant go to artifacts/bench/hub.json.
+room's size (20); every test runs on each JupyterHub major of HANDSON_HUB_MAJORS ("5 6": what TLJH 2.x
+and Zero to JupyterHub 4.4 ship, and the newest). Its wall time and memory per participant go to
+artifacts/bench/hub.json (the default major, 6.x) and hub-jupyterhub5.json.
 """
 
 import http.cookiejar
@@ -26,6 +28,7 @@ from support import hub_driver as driver
 from handson_helpers import hub, hub_accounts, room
 
 ROOM = int(os.environ.get("HANDSON_HUB_USERS", "20"))
+MAJORS = os.environ.get("HANDSON_HUB_MAJORS", " ".join(sorted(hub.JUPYTERHUB_MAJORS))).split()
 NAMES = [f"hbt{n:02d}" for n in range(1, ROOM + 1)]
 TEACHER = "hbtteacher"
 RESULTS = Path(__file__).resolve().parents[1] / "artifacts" / "bench" / "hub.json"
@@ -42,8 +45,9 @@ def _ports() -> dict[str, int]:
     return ports
 
 
-@pytest.fixture(scope="module")
-def the_hub(tmp_path_factory):
+@pytest.fixture(scope="module", params=MAJORS, ids=lambda major: f"jupyterhub{major}")
+def the_hub(request, tmp_path_factory):
+    major = request.param
     if os.geteuid() != 0:
         pytest.fail("the hub test creates Unix users: run `make test-hub` as root (CI does)")
     for name in [*NAMES, TEACHER]:
@@ -52,17 +56,18 @@ def the_hub(tmp_path_factory):
             pytest.fail(f"a Unix user {name} exists already; the test will not take it over")
         except KeyError:
             pass
-    hub.setup()
+    hub.setup(major=major)
     state = tmp_path_factory.mktemp("hub")
     os.chmod(state, 0o700)
     ports = _ports()
     token = secrets.token_hex(32)
     os.environ["HANDSON_HUB_INSTRUCTOR"] = TEACHER  # the hub's admin, as 'instructor' is for make hub
-    proc = driver.serve(state, ports, token)
+    proc = driver.serve(state, ports, token, major)
     client = driver.HubClient(f"http://127.0.0.1:{ports['hub']}", token)
     try:
         client.wait_up()
-        yield {"client": client, "state": state, "ports": ports, "pid": proc.pid}
+        assert client.call("GET", "/hub/api/")["version"].split(".")[0] == major
+        yield {"client": client, "state": state, "ports": ports, "pid": proc.pid, "major": major}
     finally:
         for name in [*NAMES, TEACHER]:
             try:
@@ -72,7 +77,10 @@ def the_hub(tmp_path_factory):
         proc.terminate()
         proc.wait(60)
         LOGS.mkdir(parents=True, exist_ok=True)  # make repeat looks for port races in every run's log
-        shutil.copy(state / "jupyterhub.log", LOGS / f"jupyterhub-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log")
+        shutil.copy(
+            state / "jupyterhub.log",
+            LOGS / f"jupyterhub{major}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log",
+        )
         removed = hub_accounts.remove_users(state)
         assert set(removed) <= {*NAMES, TEACHER}
         for name in [*NAMES, TEACHER]:
@@ -335,9 +343,12 @@ print(json.dumps({{"list_tags": list_tags, "codes": codes,
         }
 
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(
+    major = the_hub["major"]
+    results = RESULTS if major == hub.DEFAULT_MAJOR else RESULTS.with_name(f"hub-jupyterhub{major}.json")
+    results.write_text(
         json.dumps(
             {
+                "jupyterhub": client.call("GET", "/hub/api/")["version"],
                 "participants": ROOM,
                 "wall_s": round(wall, 1),
                 "servers_up_s": round(servers_up, 1),

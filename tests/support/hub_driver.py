@@ -22,9 +22,9 @@ REPO = Path(__file__).resolve().parents[2]
 CONFIG = Path(__file__).with_name("jupyterhub_config.py")
 
 
-def serve(state: Path, ports: dict[str, int], token: str) -> subprocess.Popen:
-    """make hub's JupyterHub, plus a service whose ``token`` drives it through the REST API."""
-    return hub.serve(hub.HUB_DIR, state, ports, config=CONFIG, env={"HANDSON_HUB_DRIVER_TOKEN": token})
+def serve(state: Path, ports: dict[str, int], token: str, major: str) -> subprocess.Popen:
+    """make hub's JupyterHub ``major``, plus a service whose ``token`` drives it through the REST API."""
+    return hub.serve(hub.HUB_DIR, state, ports, config=CONFIG, env={"HANDSON_HUB_DRIVER_TOKEN": token}, major=major)
 
 
 class HubClient:
