@@ -23,6 +23,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from .hub_accounts import SYSTEM_PYTHON, remove_users
@@ -30,8 +31,13 @@ from .hub_accounts import SYSTEM_PYTHON, remove_users
 REPO = Path(__file__).resolve().parents[1]
 HUB_DIR = Path(os.environ.get("HANDSON_HUB_DIR") or "/opt/handson-hub")
 ROOM_SERVICE = "handson-room"
-ROOM_ROLE = {"name": ROOM_SERVICE, "scopes": ["read:users"], "services": [ROOM_SERVICE]}
+# read:users: whose token a kernel sent. shares and access:servers: 先生を呼ぶ shares a participant's
+# server with the helpers and revokes it (sandbox/help_desk.py); JupyterHub lets only a holder of
+# a server's access scope share it. A participant's own token keeps JupyterHub's server role.
+ROOM_ROLE = {"name": ROOM_SERVICE, "scopes": ["read:users", "shares", "access:servers"], "services": [ROOM_SERVICE]}
 INSTRUCTOR = os.environ.get("HANDSON_HUB_INSTRUCTOR") or "instructor"  # the hub admin
+# Teaching assistants: hub users (no admin) whom 先生を呼ぶ lets open the server of whoever called
+ASSISTANTS = (os.environ.get("HANDSON_HUB_ASSISTANTS") or "").split()
 # The room listens below 1024, where only root can bind: no participant can hold its port while the
 # hub restarts it. Single-user servers get ports from SERVER_PORTS, below the kernel's ephemeral range
 # (net.ipv4.ip_local_port_range, 32768-60999 by default), handed out by the hub one at a time.
@@ -49,7 +55,9 @@ def jupyterhub_major() -> str:
     """The major version this hub is built and run with (HANDSON_JUPYTERHUB)."""
     major = os.environ.get("HANDSON_JUPYTERHUB") or DEFAULT_MAJOR
     if major not in JUPYTERHUB_MAJORS:
-        raise SystemExit(f"HANDSON_JUPYTERHUB={major}: the kit's hub is built with JupyterHub {' or '.join(JUPYTERHUB_MAJORS)}")
+        raise SystemExit(
+            f"HANDSON_JUPYTERHUB={major}: the kit's hub is built with JupyterHub {' or '.join(JUPYTERHUB_MAJORS)}"
+        )
     return major
 
 
@@ -61,20 +69,24 @@ def venv_of(base: Path, major: str) -> Path:
     return base / ("venv" if major == DEFAULT_MAJOR else f"venv-jupyterhub{major}")
 
 
-def room_service(python: str, home: str, url: str) -> dict:
-    """The room sandbox as a managed JupyterHub service: started, watched and stopped by the hub."""
+def room_service(python: str, home: str, url: str, helpers: Sequence[str] = (INSTRUCTOR,)) -> dict:
+    """The room sandbox as a managed JupyterHub service: started, watched and stopped by the hub;
+    ``helpers`` (hub users) are whom 先生を呼ぶ shares a participant's server with."""
     return {
         "name": ROOM_SERVICE,
         "url": url,
         "command": [python, "-m", "handson_helpers.sandbox", "room"],
-        "environment": {"HANDSON_HOME": home},
+        "environment": {"HANDSON_HOME": home, "HANDSON_HELPERS": " ".join(helpers)},
     }
 
 
 # Kernels talk to their server over IPC files in the participant's 0700 home instead of TCP ports:
 # no two servers starting together can pick the same port, and no other local user can subscribe
 # to a kernel's output (the QR image, the typed codes' widget messages).
-SPAWNER_ARGS = ["--KernelManager.transport=ipc"]
+# A server asks the hub again about a browser's token after 15 s (JupyterHub's default: 300 s), so an
+# instructor's revoked share (先生を呼ぶ) stops opening the participant's server within 15 s.
+SPAWNER_ARGS = ["--KernelManager.transport=ipc", "--HubOAuth.cache_max_age=15"]
+SHARE_REVOKED_WITHIN_SECONDS = 15
 
 
 def spawner_environment(url: str, room_uid: int = 0) -> dict:

@@ -58,5 +58,7 @@ async def pre_spawn(spawner):
 c.Spawner.pre_spawn_hook = pre_spawn
 
 # The room sandbox: the same definition the README shows.
-c.JupyterHub.services = [hub.room_service(str(venv_bin / "python"), str(state / "room"), room_url)]
+c.JupyterHub.services = [
+    hub.room_service(str(venv_bin / "python"), str(state / "room"), room_url, [hub.INSTRUCTOR, *hub.ASSISTANTS])
+]
 c.JupyterHub.load_roles = [hub.ROOM_ROLE]

@@ -46,6 +46,14 @@ def reason(what: str) -> str:
     return text.REASONS.get(what, what)
 
 
+def help_cell(call: dict | None) -> str:
+    """An open call for help (sandbox/help_desk.py): since when, how long the share lasts, the server's path."""
+    if not call:
+        return ""
+    minutes = max(1, int(call["seconds_left"]) // 60)
+    return text.HELP.format(seconds=int(call["ago_seconds"]), minutes=minutes, url=call["url"])
+
+
 def show(report: Reporter, rows: list[dict]) -> None:
     report.table(
         text.TITLE.format(count=len(rows)),
@@ -62,10 +70,11 @@ def show(report: Reporter, rows: list[dict]) -> None:
                     for p in row["problems"]
                 )
                 or "-",
+                help_cell(row.get("help")),
             ]
             for row in rows
         ]
-        or [["", text.NONE, "", "", "", ""]],
+        or [["", text.NONE, "", "", "", "", ""]],
     )
 
 

@@ -12,6 +12,7 @@ import re
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..room import participant_of
 from ..settings import MANAGE_MFA_POLICY_NAME, SEED_BACKUP_DEVICE_NAME
@@ -144,12 +145,15 @@ class Watch:
                     facts.problems.appendleft((now, "re-created-device", action))
                 facts.devices_made.add(call.device)
 
-    def view(self, now: float | None = None) -> list[dict]:
-        """Every participant's facts, the stuck ones first, then by the newest problem or call."""
+    def view(self, now: float | None = None, help: dict[str, dict] | None = None) -> list[dict]:
+        """Every participant's facts, those who called for help (``help``: help_desk.open_calls) and the
+        stuck ones first, then by the newest problem or call."""
         now = time.time() if now is None else now
+        help = help or {}
         with self._lock:
-            rows = []
-            for participant, facts in self._facts.items():
+            rows: list[dict[str, Any]] = []
+            for participant in [*self._facts, *(p for p in help if p not in self._facts)]:
+                facts = self._facts.get(participant) or Facts(last_call=now)
                 newest = facts.problems[0][0] if facts.problems else 0.0
                 # a single wrong code is ordinary (a typo, 40's lesson): wrong codes count in a row
                 flagging = [when for when, what, _ in facts.problems if what not in ONE_WRONG_CODE]
@@ -172,7 +176,8 @@ class Watch:
                             {"ago_seconds": round(now - when, 1), "what": what, "action": action}
                             for when, what, action in facts.problems
                         ],
-                        "_order": (not stuck, not recent, -max(newest, facts.last_call)),
+                        "help": help.get(participant),
+                        "_order": (participant not in help, not stuck, not recent, -max(newest, facts.last_call)),
                     }
                 )
         rows.sort(key=lambda row: row.pop("_order"))

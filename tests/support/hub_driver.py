@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import time
 import urllib.error
@@ -171,10 +172,12 @@ def notebook_code(prefix: str) -> list[str]:
 
 
 def _memory(pids: list[int]) -> dict[str, float]:
-    """RSS and PSS (shared pages split between the processes that share them) of ``pids``, in MB."""
-    rss = pss = 0
+    """RSS and PSS (shared pages split between the processes that share them) of ``pids``, in MB, and
+    the CPU time they used since they started (user and system, in seconds)."""
+    rss = pss = ticks = 0
     for pid in pids:
         try:
+            ticks += sum(int(f) for f in Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[11:13])
             for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
                 if line.startswith("Rss:"):
                     rss += int(line.split()[1])
@@ -182,7 +185,8 @@ def _memory(pids: list[int]) -> dict[str, float]:
                     pss += int(line.split()[1])
         except (FileNotFoundError, ProcessLookupError, PermissionError):
             continue
-    return {"rss_mb": round(rss / 1024, 1), "pss_mb": round(pss / 1024, 1)}
+    cpu = round(ticks / os.sysconf("SC_CLK_TCK"), 1)
+    return {"rss_mb": round(rss / 1024, 1), "pss_mb": round(pss / 1024, 1), "cpu_s": cpu}
 
 
 def memory_of(uid: int) -> dict[str, float]:
