@@ -9,12 +9,15 @@ JupyterHub 5.x and 6.x, where the instructor opens the participant's server thro
 import datetime
 import json
 import threading
+import urllib.error
 import urllib.parse
+import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from test_sandbox_room import _Hub, as_who, the_room, token_of
 
-from handson_helpers import help_button, room_view
+from handson_helpers import help_button, room, room_view
 from handson_helpers.display import Silent
 from handson_helpers.sandbox import help_desk
 from handson_helpers.sandbox.room import Caller, Hub, NotAllowed
@@ -22,6 +25,7 @@ from handson_helpers.sandbox.watch import Watch
 from handson_helpers.settings import Settings
 
 SERVICE_TOKEN = "room-service-token-0123456789"
+FIXTURES = (the_room, as_who)  # test_sandbox_room's, used by name: a room of this module's own
 T0 = 1_800_000_000.0
 
 
@@ -206,3 +210,36 @@ def test_the_button_is_shown_only_in_a_hub_room(environ, shown):
 def test_a_room_that_cannot_be_asked_is_said_in_japanese():
     settings = Settings.read({**HUB, "HANDSON_ROOM_URL": "ftp://127.0.0.1:1010"})  # a room set up wrong
     assert "先生に知らせられませんでした" in help_button.call(settings, "POST")
+
+
+@pytest.mark.xdist_group("room")
+def test_a_kernel_calls_through_the_room_and_the_instructor_sees_it(as_who, the_room):
+    """The button's request to a real room process, which asks its hub who the token is."""
+    as_who("carol")
+    carol = Settings.read()
+    assert "先生に知らせました" in help_button.call(carol, "POST")
+    assert ("carol", "teacher") in _Hub.shares
+    as_who("dave")
+    assert help_button.call(Settings.read(), "DELETE") == help_button.texts.ENDED  # nothing of his open
+    assert ("carol", "teacher") in _Hub.shares  # and carol's untouched
+    as_who("teacher")
+    teacher = Settings.read()
+    assert "HTTP 403" in help_button.call(teacher, "POST")
+    rows = room_view.fetch(teacher)
+    assert rows[0]["participant"] == "carol" and rows[0]["help"]["url"] == "/user/carol/"
+    assert [r for r in rows[1:] if r["help"]] == []
+    for method, authorization, status in [
+        ("GET", f"token {token_of('carol')}", 405),
+        ("POST", "token not-a-token-of-anyone", 403),
+        ("POST", None, 401),
+    ]:
+        request = urllib.request.Request(
+            the_room["url"] + room.HELP_PATH,
+            method=method,
+            headers={"Authorization": authorization} if authorization else {},
+        )
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=10)
+        assert refused.value.code == status
+    assert help_button.call(carol, "DELETE") == help_button.texts.ENDED
+    assert ("carol", "teacher") not in _Hub.shares and [r for r in room_view.fetch(teacher) if r["help"]] == []
