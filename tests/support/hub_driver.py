@@ -23,9 +23,14 @@ REPO = Path(__file__).resolve().parents[2]
 CONFIG = Path(__file__).with_name("jupyterhub_config.py")
 
 
+# How long 先生を呼ぶ's share lasts in the test's hub (15 minutes in make hub's): the test sees it expire
+HELP_SECONDS = 60
+
+
 def serve(state: Path, ports: dict[str, int], token: str, major: str) -> subprocess.Popen:
     """make hub's JupyterHub ``major``, plus a service whose ``token`` drives it through the REST API."""
-    return hub.serve(hub.HUB_DIR, state, ports, config=CONFIG, env={"HANDSON_HUB_DRIVER_TOKEN": token}, major=major)
+    env = {"HANDSON_HUB_DRIVER_TOKEN": token, "HANDSON_HUB_HELP_SECONDS": str(HELP_SECONDS)}
+    return hub.serve(hub.HUB_DIR, state, ports, config=CONFIG, env=env, major=major)
 
 
 class HubClient:
