@@ -25,7 +25,8 @@ UNUSED := rfc3987-syntax lark
 PIP_LOCKED := -m pip install --quiet --no-deps --require-hashes
 LOCK := $(VENV)/bin/uv pip compile --quiet --universal --python-version 3.11 --fork-strategy fewest --generate-hashes \
 	--custom-compile-command 'make lock' $(foreach p,$(UNUSED) handson-iam-mfa,--no-emit-package $(p)) $(if $(UPGRADE),--upgrade)
-HUB_RANGES := $(PY) -c 'from handson_helpers.hub import _learner_requirements as r; print(r(), end="")'
+# $(call hub_ranges,MAJOR): the hub's requirements with JupyterHub held to that major (hub.JUPYTERHUB_MAJORS)
+hub_ranges = $(PY) -c 'from handson_helpers.hub import _learner_requirements as r; print(r("$(1)"), end="")'
 # $(call relock,FILE,COMMAND): COMMAND writes locks/FILE again (preferring its pins); the file is
 # replaced only when it changed, since a newer lock rebuilds its venv
 relock = cp locks/$(1) locks/.$(1).new && $(2) -o locks/.$(1).new && \
@@ -67,7 +68,8 @@ $(IPK6)/.installed: locks/ipykernel6.txt
 lock: dev
 	$(call relock,learner.txt,$(LOCK) requirements.txt)
 	$(call relock,dev.txt,$(LOCK) requirements-dev.txt -c locks/learner.txt)
-	$(call relock,hub.txt,$(HUB_RANGES) | $(LOCK) - -c locks/learner.txt)
+	$(call relock,hub.txt,$(call hub_ranges,6) | $(LOCK) - -c locks/learner.txt)
+	$(call relock,hub5.txt,$(call hub_ranges,5) | $(LOCK) - -c locks/learner.txt)
 	$(call relock,ipykernel6.txt,$(LOCK) tests/requirements-ipykernel6.txt)
 
 lab: setup
@@ -96,14 +98,17 @@ test-latest:
 	$(LATEST)-ipykernel6/bin/python -m pip install --quiet -r tests/requirements-ipykernel6.txt
 	HANDSON_IPYKERNEL6_PYTHON=$(CURDIR)/$(LATEST)-ipykernel6/bin/python $(LATEST)/bin/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS) --ignore=tests/test_locks.py
 
-# A JupyterHub workshop room on this machine (root: it makes the participants' Unix users); see README
+# A JupyterHub workshop room on this machine (root: it makes the participants' Unix users); see README.
+# HANDSON_JUPYTERHUB=5 builds and runs it with JupyterHub 5.x (TLJH 2.x, Zero to JupyterHub 4.4) instead of 6.x
 hub: setup
 	$(PY) -m handson_helpers.hub setup
 	$(PY) -m handson_helpers.hub serve --port $(HUB_PORT)
 
-# The hub proven with HUB_USERS real users through its REST API (root; CI runs it after make test)
+# The hub proven with HUB_USERS real users through its REST API, on each JupyterHub major of HUB_MAJORS
+# (root; CI runs it after make test)
+HUB_MAJORS ?= 5 6
 test-hub: dev
-	HANDSON_HUB_USERS=$(HUB_USERS) $(PY) -m pytest -p no:xdist tests/test_hub.py
+	HANDSON_HUB_USERS=$(HUB_USERS) HANDSON_HUB_MAJORS="$(HUB_MAJORS)" $(PY) -m pytest -p no:xdist tests/test_hub.py
 
 # Concurrent code is done when it is green N of N times: the hub test and the browser tests REPEAT
 # times from a fresh clone of HEAD (root, as test-hub), each run reported (tests/repeat.py)

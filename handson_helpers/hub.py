@@ -23,6 +23,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from .hub_accounts import SYSTEM_PYTHON, remove_users
@@ -30,8 +31,13 @@ from .hub_accounts import SYSTEM_PYTHON, remove_users
 REPO = Path(__file__).resolve().parents[1]
 HUB_DIR = Path(os.environ.get("HANDSON_HUB_DIR") or "/opt/handson-hub")
 ROOM_SERVICE = "handson-room"
-ROOM_ROLE = {"name": ROOM_SERVICE, "scopes": ["read:users"], "services": [ROOM_SERVICE]}
+# read:users: whose token a kernel sent. shares and access:servers: 先生を呼ぶ shares a participant's
+# server with the helpers and revokes it (sandbox/help_desk.py); JupyterHub lets only a holder of
+# a server's access scope share it. A participant's own token keeps JupyterHub's server role.
+ROOM_ROLE = {"name": ROOM_SERVICE, "scopes": ["read:users", "shares", "access:servers"], "services": [ROOM_SERVICE]}
 INSTRUCTOR = os.environ.get("HANDSON_HUB_INSTRUCTOR") or "instructor"  # the hub admin
+# Teaching assistants: hub users (no admin) whom 先生を呼ぶ lets open the server of whoever called
+ASSISTANTS = (os.environ.get("HANDSON_HUB_ASSISTANTS") or "").split()
 # The room listens below 1024, where only root can bind: no participant can hold its port while the
 # hub restarts it. Single-user servers get ports from SERVER_PORTS, below the kernel's ephemeral range
 # (net.ipv4.ip_local_port_range, 32768-60999 by default), handed out by the hub one at a time.
@@ -39,22 +45,48 @@ DEFAULT_PORTS = {"hub": 8000, "api": 8081, "proxy_api": 8001, "room": 1010}
 SERVER_PORTS = range(12000, 20000)
 # The hub's configuration (the copy setup() installs is the same file)
 CONFIG = Path(__file__).with_name("jupyterhub_config.py")
+# JupyterHub's major versions the hub is built with (HANDSON_JUPYTERHUB, 6 by default): TLJH 2.x and
+# Zero to JupyterHub 4.4 ship 5.x. Each major has its lock (make lock) and its venv under HUB_DIR.
+JUPYTERHUB_MAJORS = {"6": "jupyterhub>=6,<7", "5": "jupyterhub>=5.3,<6"}
+DEFAULT_MAJOR = "6"
 
 
-def room_service(python: str, home: str, url: str) -> dict:
-    """The room sandbox as a managed JupyterHub service: started, watched and stopped by the hub."""
+def jupyterhub_major() -> str:
+    """The major version this hub is built and run with (HANDSON_JUPYTERHUB)."""
+    major = os.environ.get("HANDSON_JUPYTERHUB") or DEFAULT_MAJOR
+    if major not in JUPYTERHUB_MAJORS:
+        raise SystemExit(
+            f"HANDSON_JUPYTERHUB={major}: the kit's hub is built with JupyterHub {' or '.join(JUPYTERHUB_MAJORS)}"
+        )
+    return major
+
+
+def lock_of(major: str) -> Path:
+    return REPO / "locks" / ("hub.txt" if major == DEFAULT_MAJOR else f"hub{major}.txt")
+
+
+def venv_of(base: Path, major: str) -> Path:
+    return base / ("venv" if major == DEFAULT_MAJOR else f"venv-jupyterhub{major}")
+
+
+def room_service(python: str, home: str, url: str, helpers: Sequence[str] = (INSTRUCTOR,)) -> dict:
+    """The room sandbox as a managed JupyterHub service: started, watched and stopped by the hub;
+    ``helpers`` (hub users) are whom 先生を呼ぶ shares a participant's server with."""
     return {
         "name": ROOM_SERVICE,
         "url": url,
         "command": [python, "-m", "handson_helpers.sandbox", "room"],
-        "environment": {"HANDSON_HOME": home},
+        "environment": {"HANDSON_HOME": home, "HANDSON_HELPERS": " ".join(helpers)},
     }
 
 
 # Kernels talk to their server over IPC files in the participant's 0700 home instead of TCP ports:
 # no two servers starting together can pick the same port, and no other local user can subscribe
 # to a kernel's output (the QR image, the typed codes' widget messages).
-SPAWNER_ARGS = ["--KernelManager.transport=ipc"]
+# A server asks the hub again about a browser's token after 15 s (JupyterHub's default: 300 s), so an
+# instructor's revoked share (先生を呼ぶ) stops opening the participant's server within 15 s.
+SPAWNER_ARGS = ["--KernelManager.transport=ipc", "--HubOAuth.cache_max_age=15"]
+SHARE_REVOKED_WITHIN_SECONDS = 15
 
 
 def spawner_environment(url: str, room_uid: int = 0) -> dict:
@@ -74,9 +106,9 @@ def _run(*args: str, **kwargs) -> None:
     subprocess.run(args, check=True, **kwargs)
 
 
-def _learner_requirements() -> str:
+def _learner_requirements(major: str = DEFAULT_MAJOR) -> str:
     """requirements.txt with the kit's own dependencies and its ``hub`` extra (pyproject.toml) in place of
-    ``-e .``: the hub's users get the kit installed, not linked to this tree."""
+    ``-e .``, JupyterHub held to ``major``: the hub's users get the kit installed, not linked to this tree."""
     import tomllib  # setup and make lock run on the venv's Python (3.11 and later)
 
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
@@ -85,11 +117,12 @@ def _learner_requirements() -> str:
         for line in (REPO / "requirements.txt").read_text().splitlines()
         if line.strip() and not line.startswith(("#", "-e"))
     ]
-    return "\n".join([*project["dependencies"], *project["optional-dependencies"]["hub"], *lines]) + "\n"
+    hub = [*project["optional-dependencies"]["hub"], JUPYTERHUB_MAJORS[major]]
+    return "\n".join([*project["dependencies"], *hub, *lines]) + "\n"
 
 
-def _kit_digest() -> str:
-    digest = hashlib.sha256(_learner_requirements().encode())
+def _kit_digest(major: str) -> str:
+    digest = hashlib.sha256(_learner_requirements(major).encode())
     for path in sorted(
         [REPO / "pyproject.toml", *(REPO / "handson_helpers").rglob("*.py"), *(REPO / "notebooks").glob("*.ipynb")]
     ):
@@ -97,12 +130,14 @@ def _kit_digest() -> str:
     return digest.hexdigest()
 
 
-def setup(base: Path = HUB_DIR) -> None:
-    """The venv (from SYSTEM_PYTHON, which every user can run), the kit, the proxy."""
+def setup(base: Path = HUB_DIR, major: str | None = None) -> None:
+    """The venv of JupyterHub ``major`` (from SYSTEM_PYTHON, which every user can run), the kit, the proxy."""
+    major = major or jupyterhub_major()
     base.mkdir(mode=0o755, parents=True, exist_ok=True)
-    venv, stamp = base / "venv", base / "venv" / ".handson-kit"
-    # The exact versions make lock wrote from _learner_requirements() (without the Makefile's UNUSED)
-    requirements = (REPO / "locks" / "hub.txt").read_text()
+    venv = venv_of(base, major)
+    stamp = venv / ".handson-kit"
+    # The exact versions make lock wrote from _learner_requirements(major) (without the Makefile's UNUSED)
+    requirements = lock_of(major).read_text()
     req_stamp = venv / ".handson-requirements"
     if not req_stamp.exists() or req_stamp.read_text() != requirements:
         shutil.rmtree(
@@ -114,7 +149,7 @@ def setup(base: Path = HUB_DIR) -> None:
             req.flush()
             _run(str(venv / "bin" / "pip"), "install", "--quiet", "--no-deps", "--require-hashes", "-r", req.name)
         req_stamp.write_text(requirements)
-    digest = _kit_digest()
+    digest = _kit_digest(major)
     if not stamp.exists() or stamp.read_text() != digest:
         with tempfile.TemporaryDirectory() as tmp:  # a copy: building in place would write into the source tree
             shutil.copytree(
@@ -185,9 +220,15 @@ class ServerPorts:
 
 
 def serve(
-    base: Path, state: Path, ports: dict[str, int], config: Path = CONFIG, env: dict[str, str] | None = None
+    base: Path,
+    state: Path,
+    ports: dict[str, int],
+    config: Path = CONFIG,
+    env: dict[str, str] | None = None,
+    major: str | None = None,
 ) -> subprocess.Popen:
-    """Start JupyterHub with ``config`` (``env`` added to its environment) and return the process."""
+    """Start JupyterHub ``major`` with ``config`` (``env`` added to its environment) and return the process."""
+    venv = venv_of(base, major or jupyterhub_major())
     state.mkdir(mode=0o700, parents=True, exist_ok=True)
     unprivileged = int(Path("/proc/sys/net/ipv4/ip_unprivileged_port_start").read_text())
     if ports["room"] >= unprivileged:  # e.g. 0 in Docker's default: then any participant could bind it
@@ -201,11 +242,12 @@ def serve(
         "HANDSON_HUB_DIR": str(base),
         "HANDSON_HUB_STATE": str(state),
         "HANDSON_HUB_PORTS": json.dumps(ports),
-        "PATH": f"{base / 'venv' / 'bin'}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        "HANDSON_HUB_VENV": str(venv),
+        "PATH": f"{venv / 'bin'}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
     }
     log = open(state / "jupyterhub.log", "ab")  # noqa: SIM115 - the hub's log, kept open for its lifetime
     return subprocess.Popen(
-        [str(base / "venv" / "bin" / "jupyterhub"), "-f", str(config)],
+        [str(venv / "bin" / "jupyterhub"), "-f", str(config)],
         cwd=state,
         env=env,
         stdout=log,
@@ -213,7 +255,7 @@ def serve(
     )
 
 
-def claim_instructor(base: Path, state: Path) -> str | None:
+def claim_instructor(venv: Path, state: Path) -> str | None:
     """A password for the instructor, set before anyone else can claim the name by logging in first
     (FirstUseAuthenticator keeps whichever password comes first): shown once, stored only as bcrypt.
     None when the instructor has one already."""
@@ -225,7 +267,7 @@ def claim_instructor(base: Path, state: Path) -> str | None:
         "    db[sys.argv[2]] = bcrypt.hashpw(sys.stdin.read().encode(), bcrypt.gensalt())\n"
     )
     done = subprocess.run(
-        [str(base / "venv" / "bin" / "python"), "-c", code, str(state / "passwords.dbm"), INSTRUCTOR],
+        [str(venv / "bin" / "python"), "-c", code, str(state / "passwords.dbm"), INSTRUCTOR],
         input=password,
         text=True,
         check=False,
@@ -257,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     ports = {**DEFAULT_PORTS, "hub": args.port}
     state.mkdir(mode=0o700, parents=True, exist_ok=True)
-    password = claim_instructor(HUB_DIR, state)
+    password = claim_instructor(venv_of(HUB_DIR, jupyterhub_major()), state)
     proc = serve(HUB_DIR, state, ports)
     url = f"http://127.0.0.1:{args.port}"
     said = f"password {password} (shown only now)" if password else "the password shown when the hub first started"

@@ -49,8 +49,7 @@ class HandsonAuthenticator(FirstUseAuthenticator):
         name = self.normalize_username(str(data.get("username", ""))[: hub_accounts.NAME_MAX + 1])
         if not (self.validate_username(name) and hub_accounts.may_log_in(name, self.state)):
             return None  # nothing stored, nothing counted: no password was tried
-        now = time.monotonic()
-        wait = self.throttle.wait(name, now)
+        wait = self.throttle.wait(name, time.monotonic())
         if wait:
             handler.custom_login_error = texts.TOO_MANY_LOGINS.format(wait=wait)
             return None
@@ -62,7 +61,8 @@ class HandsonAuthenticator(FirstUseAuthenticator):
         if result is not None:
             self.throttle.succeeded(name)
         elif self._has_password(name):  # a wrong password for an account that exists
-            self.throttle.failed(name, now)
+            # the wait counts from the answer, not from the request: bcrypt on a busy hub takes seconds
+            self.throttle.failed(name, time.monotonic())
         return result
 
     async def delete_user(self, user):

@@ -16,7 +16,7 @@ c = get_config()  # type: ignore[name-defined]
 base = Path(os.environ["HANDSON_HUB_DIR"])
 state = Path(os.environ["HANDSON_HUB_STATE"])
 ports = json.loads(os.environ["HANDSON_HUB_PORTS"])
-venv_bin = base / "venv" / "bin"
+venv_bin = Path(os.environ.get("HANDSON_HUB_VENV") or base / "venv") / "bin"  # hub.venv_of
 room_url = f"http://127.0.0.1:{ports['room']}"
 
 c.JupyterHub.bind_url = f"http://127.0.0.1:{ports['hub']}"
@@ -58,5 +58,7 @@ async def pre_spawn(spawner):
 c.Spawner.pre_spawn_hook = pre_spawn
 
 # The room sandbox: the same definition the README shows.
-c.JupyterHub.services = [hub.room_service(str(venv_bin / "python"), str(state / "room"), room_url)]
+c.JupyterHub.services = [
+    hub.room_service(str(venv_bin / "python"), str(state / "room"), room_url, [hub.INSTRUCTOR, *hub.ASSISTANTS])
+]
 c.JupyterHub.load_roles = [hub.ROOM_ROLE]

@@ -32,6 +32,7 @@ IDENTITY_PREFIX = "handson-room-"
 IDENTITY_TAG_KEY = "handson-room-participant"
 SCOPE_POLICY_NAME = "handson-room-scope"
 CREDENTIALS_PATH = "/_handson/room/credentials"
+HELP_PATH = "/_handson/room/help"  # 先生を呼ぶ: POST asks, DELETE ends (sandbox/help_desk.py)
 # JupyterHub starts a managed service again as soon as it sees it exit
 RESTART_GRACE_SECONDS = 10.0
 # What the hands-on does with the participant's own user (1, 2.2, 23, 3.1, 40, 45, 後始末) and devices
@@ -228,22 +229,31 @@ def _check_listener(where: str, expected: int) -> None:
         raise HandsonError(texts.UNTRUSTED_LISTENER.format(url=where, who=who), "RoomUnreachable")
 
 
-def credentials(settings: Settings, timeout: float = 10.0) -> dict[str, str]:
-    """This participant's keys from the room, asked with the server's hub token (never stored)."""
+def ask(settings: Settings, path: str, method: str = "GET", timeout: float = 10.0):
+    """The room's answer to ``path``, asked with the server's hub token (never stored) once the
+    room's socket is the hub's; urllib's HTTPError for a refusal, HandsonError when there is no room."""
     where = url(settings)
     token = settings.hub_token
     if not token:
         raise HandsonError(texts.NO_HUB_TOKEN, "RoomNotConfigured")
     _check_listener(where, int(settings.room_uid or 0))
-    request = urllib.request.Request(where + CREDENTIALS_PATH, headers={"Authorization": f"token {token}"})
+    request = urllib.request.Request(where + path, method=method, headers={"Authorization": f"token {token}"})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
-            data = json.loads(response.read())
+            return json.loads(response.read())
+    except urllib.error.HTTPError:
+        raise
+    except (OSError, ValueError):
+        raise HandsonError(texts.UNREACHABLE, "RoomUnreachable") from None
+
+
+def credentials(settings: Settings, timeout: float = 10.0) -> dict[str, str]:
+    """This participant's keys from the room."""
+    try:
+        data = ask(settings, CREDENTIALS_PATH, timeout=timeout)
     except urllib.error.HTTPError as exc:
         reason = texts.HUB_REFUSED if exc.code in (401, 403) else f"HTTP {exc.code}"
         raise HandsonError(texts.REFUSED.format(reason=reason), "RoomRefused") from None
-    except (OSError, ValueError):
-        raise HandsonError(texts.UNREACHABLE, "RoomUnreachable") from None
     fields = ("AccessKeyId", "SecretAccessKey", "Role")
     if not isinstance(data, dict) or not all(isinstance(data.get(k), str) and data.get(k) for k in fields):
         raise HandsonError(texts.UNREADABLE, "RoomUnreachable")

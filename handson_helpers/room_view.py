@@ -58,14 +58,31 @@ def reason(what: str) -> str:
 
 
 def ordered(rows: list[dict]) -> list[dict]:
-    """The stuck ones on top, then the flagged, each by their newest problem (newest first), then
-    the rest by their last call (newest first)."""
+    """Those who called for help on top (oldest call first), then the stuck, then the flagged, each by
+    their newest problem (newest first), then the rest by their last call (newest first)."""
 
     def key(row: dict) -> tuple:
+        call = row.get("help")
         newest = min((p["ago_seconds"] for p in row["problems"]), default=float("inf"))
-        return (not row["stuck"], not row["flagged"], newest, row["idle_seconds"], row["participant"])
+        return (
+            call is None,
+            -call["ago_seconds"] if call else 0,
+            not row["stuck"],
+            not row["flagged"],
+            newest,
+            row["idle_seconds"],
+            row["participant"],
+        )
 
     return sorted(rows, key=key)
+
+
+def help_cell(call: dict | None) -> str:
+    """An open call for help (sandbox/help_desk.py): since when, how long the share lasts, the server's path."""
+    if not call:
+        return ""
+    minutes = max(1, int(call["seconds_left"]) // 60)
+    return text.HELP.format(seconds=int(call["ago_seconds"]), minutes=minutes, url=call["url"])
 
 
 def model(rows: list[dict]) -> list[list[str]]:
@@ -82,9 +99,10 @@ def model(rows: list[dict]) -> list[list[str]]:
                 for p in row["problems"]
             )
             or "-",
+            help_cell(row.get("help")),
         ]
         for row in ordered(rows)
-    ] or [["", text.NONE, "", "", "", ""]]
+    ] or [["", text.NONE, "", "", "", "", ""]]
 
 
 def show(report: Reporter, rows: list[dict]) -> None:

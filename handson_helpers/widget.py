@@ -12,6 +12,7 @@ from functools import partial
 
 import ipywidgets as w
 
+from . import help_button
 from .cell_wait import show_and_wait, wait_mode
 from .display import STYLES, Silent
 from .errors import HandsonError
@@ -48,7 +49,8 @@ class CodeForm(w.VBox):
 
     def __init__(self, children):
         self.tick()
-        super().__init__(children)
+        self.help = help_button.widgets()  # 先生を呼ぶ, on a hub
+        super().__init__([*children, *self.help])
 
     @property
     def finished(self) -> bool:
@@ -159,7 +161,7 @@ class MfaEnableForm(CodeForm):
         self.image = _secret_view(self.bootstrap)
         self.image.add_class("handson-qr")
         how, *rest = self.body
-        self.children = (how, self.image, *rest)
+        self.children = (how, self.image, *rest, *self.help)
 
     def secret_bundle(self) -> dict | None:
         """The QR (or key) as an output's data, for the typed fallback, which removes it again."""

@@ -3,7 +3,9 @@ with real Unix users, the room sandbox as the hub's service. Driven only through
 and each user's own server (kernels over their websockets), as JupyterLab would.
 
 Run by ``make test-hub`` (root: it creates and removes Unix users). HANDSON_HUB_USERS sets the
-room's size (20). Its wall time and memory per participant go to artifacts/bench/hub.json.
+room's size (20); every test runs on each JupyterHub major of HANDSON_HUB_MAJORS ("5 6": what TLJH 2.x
+and Zero to JupyterHub 4.4 ship, and the newest). Its wall time and memory per participant go to
+artifacts/bench/hub.json (the default major, 6.x) and hub-jupyterhub5.json.
 """
 
 import http.cookiejar
@@ -24,10 +26,13 @@ import pytest
 from support import hub_driver as driver
 
 from handson_helpers import hub, hub_accounts, room
+from handson_helpers.sandbox import help_desk
 
 ROOM = int(os.environ.get("HANDSON_HUB_USERS", "20"))
+MAJORS = os.environ.get("HANDSON_HUB_MAJORS", " ".join(sorted(hub.JUPYTERHUB_MAJORS))).split()
 NAMES = [f"hbt{n:02d}" for n in range(1, ROOM + 1)]
 TEACHER = "hbtteacher"
+HELPER = "hbthelper"  # a teaching assistant: a hub user, no admin, whom 先生を呼ぶ shares servers with
 RESULTS = Path(__file__).resolve().parents[1] / "artifacts" / "bench" / "hub.json"
 LOGS = Path(__file__).resolve().parents[1] / "artifacts" / "hub"
 QR_DIR = "environment/tmp-handson-cli-iam-user-basic"
@@ -42,29 +47,32 @@ def _ports() -> dict[str, int]:
     return ports
 
 
-@pytest.fixture(scope="module")
-def the_hub(tmp_path_factory):
+@pytest.fixture(scope="module", params=MAJORS, ids=lambda major: f"jupyterhub{major}")
+def the_hub(request, tmp_path_factory):
+    major = request.param
     if os.geteuid() != 0:
         pytest.fail("the hub test creates Unix users: run `make test-hub` as root (CI does)")
-    for name in [*NAMES, TEACHER]:
+    for name in [*NAMES, TEACHER, HELPER]:
         try:
             pwd.getpwnam(name)
             pytest.fail(f"a Unix user {name} exists already; the test will not take it over")
         except KeyError:
             pass
-    hub.setup()
+    hub.setup(major=major)
     state = tmp_path_factory.mktemp("hub")
     os.chmod(state, 0o700)
     ports = _ports()
     token = secrets.token_hex(32)
     os.environ["HANDSON_HUB_INSTRUCTOR"] = TEACHER  # the hub's admin, as 'instructor' is for make hub
-    proc = driver.serve(state, ports, token)
+    os.environ["HANDSON_HUB_ASSISTANTS"] = HELPER
+    proc = driver.serve(state, ports, token, major)
     client = driver.HubClient(f"http://127.0.0.1:{ports['hub']}", token)
     try:
         client.wait_up()
-        yield {"client": client, "state": state, "ports": ports, "pid": proc.pid}
+        assert client.call("GET", "/hub/api/")["version"].split(".")[0] == major
+        yield {"client": client, "state": state, "ports": ports, "pid": proc.pid, "major": major}
     finally:
-        for name in [*NAMES, TEACHER]:
+        for name in [*NAMES, TEACHER, HELPER]:
             try:
                 client.call("DELETE", f"/hub/api/users/{name}")
             except Exception:  # noqa: BLE001 - a user that was never made, or a hub that is down
@@ -72,10 +80,13 @@ def the_hub(tmp_path_factory):
         proc.terminate()
         proc.wait(60)
         LOGS.mkdir(parents=True, exist_ok=True)  # make repeat looks for port races in every run's log
-        shutil.copy(state / "jupyterhub.log", LOGS / f"jupyterhub-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log")
+        shutil.copy(
+            state / "jupyterhub.log",
+            LOGS / f"jupyterhub{major}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log",
+        )
         removed = hub_accounts.remove_users(state)
         assert set(removed) <= {*NAMES, TEACHER}
-        for name in [*NAMES, TEACHER]:
+        for name in [*NAMES, TEACHER, HELPER]:
             with pytest.raises(KeyError):
                 pwd.getpwnam(name)
 
@@ -186,7 +197,7 @@ def test_the_login_form_takes_new_names_only(the_hub, name, password, status):
 def test_a_room_of_participants_on_a_real_hub(the_hub):
     client: driver.HubClient = the_hub["client"]
     started = time.monotonic()
-    client.call("POST", "/hub/api/users", {"usernames": [*NAMES, TEACHER]})
+    client.call("POST", "/hub/api/users", {"usernames": [*NAMES, TEACHER, HELPER]})
     with ThreadPoolExecutor(5) as pool:
         list(pool.map(client.start_server, [*NAMES, TEACHER]))
     servers_up = time.monotonic() - started
@@ -213,6 +224,8 @@ def test_a_room_of_participants_on_a_real_hub(the_hub):
         list(pool.map(lambda n: _run_notebooks(kernels[n], ["31", "40"], log), NAMES))
     after_40 = {n: driver.memory_of(pwd.getpwnam(n).pw_uid) for n in NAMES}
     shared = driver.tree_memory(the_hub["pid"])
+
+    _help_through_a_share(client, kernels, NAMES[0], NAMES[1])
 
     # the room crashes; the hub starts it again and nothing it acknowledged is lost
     port = the_hub["ports"]["room"]
@@ -332,23 +345,108 @@ print(json.dumps({{"list_tags": list_tags, "codes": codes,
             "pss_mb_max": pss[-1],
             "rss_mb_median": rss[len(rss) // 2],
             "rss_mb_max": rss[-1],
+            "cpu_s_median": sorted(m["cpu_s"] for m in memory.values())[len(memory) // 2],  # since the server started
         }
 
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(
+    major = the_hub["major"]
+    results = RESULTS if major == hub.DEFAULT_MAJOR else RESULTS.with_name(f"hub-jupyterhub{major}.json")
+    results.write_text(
         json.dumps(
             {
+                "jupyterhub": client.call("GET", "/hub/api/")["version"],
                 "participants": ROOM,
                 "wall_s": round(wall, 1),
                 "servers_up_s": round(servers_up, 1),
                 "memory_per_participant_after_22": summary(after_22),
                 "memory_per_participant_after_40": summary(after_40),
                 "hub_proxy_room_pss_mb": shared["pss_mb"],
+                "hub_proxy_room_cpu_s": shared["cpu_s"],
                 "participants_per_24_gib": int((24 * 1024 - shared["pss_mb"]) // summary(after_40)["pss_mb_max"]),
             },
             indent=2,
         )
     )
+
+
+def _opens(client: driver.HubClient, name: str, token: str) -> int:
+    """What a participant's server answers the instructor's token (through the proxy, as a browser)."""
+    try:
+        client.call("GET", f"/user/{name}/api/status", token=token, timeout=30)
+        return 200
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def _refused_within(client: driver.HubClient, name: str, token: str, seconds: float) -> float:
+    """Seconds until the server refuses ``token`` (it asks the hub again after HubOAuth.cache_max_age)."""
+    started = time.monotonic()
+    while _opens(client, name, token) != 403:
+        assert time.monotonic() - started < seconds, f"{name}'s server still opens for the instructor"
+        time.sleep(1)
+    return time.monotonic() - started
+
+
+HELP = """
+import json, os, urllib.request, urllib.error
+from handson_helpers import help_button, settings
+s = settings.load()
+def hub(method, path):  # the kernel's own hub token, straight to the hub's API
+    request = urllib.request.Request(os.environ["JUPYTERHUB_API_URL"] + path, data=b'{{"user": "{helper}"}}',
+        method=method, headers={{"Authorization": "token " + os.environ["JUPYTERHUB_API_TOKEN"]}})
+    try:
+        return urllib.request.urlopen(request, timeout=10).status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+"""
+
+
+def _help_through_a_share(client: driver.HubClient, kernels: dict, a: str, b: str) -> None:
+    """先生を呼ぶ: A and B call; the teaching assistant (a hub user, no admin) opens both servers through
+    JupyterHub's shares, and no one else's; A's share ends when A says so, B's when its time is up (60 s
+    in this hub), each refused afterwards. A participant's token shares nothing, neither its own server
+    nor another's, and calling again moves nothing. The instructor sees both calls on top of the view."""
+    teacher = kernels[TEACHER]
+    assert _opens(client, a, client.user_token(HELPER)) == 403  # before any call
+    assert _opens(client, a, client.user_token(TEACHER)) == 200  # JupyterHub's admin role: every server, always
+    setup = HELP.format(helper=HELPER)
+    status, out = kernels[a].execute(
+        setup + f"print(json.dumps({{'shown': len(help_button.widgets(s)), 'own': hub('POST', '/shares/{a}/'), "
+        f"'other': hub('POST', '/shares/{b}/'), 'calls': [help_button.call(s, 'POST') for _ in range(5)]}}))"
+    )
+    assert status == "ok", out
+    asked = _last_json(out)
+    assert asked["shown"] == 1 and asked["own"] == 403 and asked["other"] == 403, asked
+    assert len(set(asked["calls"])) == 1 and "先生に知らせました" in asked["calls"][0], asked  # one call, kept
+    status, out = kernels[b].execute(setup + "print(json.dumps([help_button.call(s, 'POST')]))")
+    assert status == "ok" and "先生に知らせました" in _last_json(out)[0], out
+    status, out = teacher.execute(
+        setup + "from handson_helpers import room_view\n"
+        "print(json.dumps({'self': help_button.call(s, 'POST'), "
+        "'rows': [[r['participant'], r['help']] for r in room_view.fetch(s)]}))"
+    )
+    assert status == "ok", out
+    seen = _last_json(out)
+    assert "HTTP 403" in seen["self"], seen  # the instructor does not call the instructor
+    helped = {name: call for name, call in seen["rows"] if call}
+    assert set(helped) == {a, b} and {name for name, _ in seen["rows"][:2]} == {a, b}, seen  # on top of the view
+    assert helped[a]["url"] == f"/user/{a}/" and 0 < helped[a]["seconds_left"] <= driver.HELP_SECONDS, helped
+    token = client.user_token(HELPER)  # one the servers have not cached yet
+    assert _opens(client, a, token) == 200 and _opens(client, b, token) == 200
+    assert _opens(client, NAMES[2], token) == 403  # only those who called
+    status, out = kernels[a].execute(
+        setup + "print(json.dumps([help_button.call(s, 'DELETE'), help_button.call(s, 'POST')]))"
+    )
+    assert status == "ok", out
+    ended, again = _last_json(out)
+    assert "取り消しました" in ended and "HTTP 429" in again, (ended, again)  # no new share right away
+    revoked_a = _refused_within(client, a, token, hub.SHARE_REVOKED_WITHIN_SECONDS + 10)
+    assert _opens(client, b, token) == 200  # B's call is still open
+    limit = driver.HELP_SECONDS + help_desk.SWEEP_SECONDS + hub.SHARE_REVOKED_WITHIN_SECONDS + 10
+    revoked_b = _refused_within(client, b, token, limit)
+    status, out = teacher.execute(setup + "print(json.dumps([r['help'] for r in room_view.fetch(s)]))")
+    assert status == "ok" and _last_json(out) == [None] * len(_last_json(out)), out
+    print(f"help: A's share refused {revoked_a:.0f} s after A ended it, B's {revoked_b:.0f} s after A's")
 
 
 def _as_unix_user(name: str, code: str, **kwargs) -> subprocess.Popen:

@@ -105,6 +105,7 @@ def test_the_ipykernel6_environment_is_exactly_its_lock():
         ("learner.txt", lambda: (REPO / "requirements.txt").read_text()),
         ("dev.txt", lambda: (REPO / "requirements-dev.txt").read_text()),
         ("hub.txt", hub._learner_requirements),
+        ("hub5.txt", lambda: hub._learner_requirements("5")),
         ("ipykernel6.txt", lambda: (REPO / "tests" / "requirements-ipykernel6.txt").read_text()),
     ],
 )
@@ -121,14 +122,14 @@ def test_each_lock_pins_every_range_within_the_range(lock, source):
     assert wrong == [], f"locks/{lock} is out of date: run make lock"
 
 
-@pytest.mark.parametrize("lock", ["dev.txt", "hub.txt"])
+@pytest.mark.parametrize("lock", ["dev.txt", "hub.txt", "hub5.txt"])
 def test_the_dev_and_hub_locks_hold_the_learners_versions(lock):
     """What make test tests is what a learner and the hub's participants get."""
     learner, other = all_pins("learner.txt"), all_pins(lock)
     assert {n: v for n, v in learner.items() if other.get(n) != v} == {}
 
 
-@pytest.mark.parametrize("lock", ["learner.txt", "dev.txt", "hub.txt", "ipykernel6.txt"])
+@pytest.mark.parametrize("lock", ["learner.txt", "dev.txt", "hub.txt", "hub5.txt", "ipykernel6.txt"])
 def test_every_pin_has_hashes_and_the_unused_iri_grammar_is_left_out(lock):
     text = (LOCKS / lock).read_text()
     entries = re.split(r"\n(?=[A-Za-z0-9])", text.split("\n", 3)[-1])
@@ -146,7 +147,7 @@ def test_the_locks_resolve_on_both_pythons_here(python_full_version):
         "sys_platform": "linux",
         "os_name": "posix",
     }
-    for lock in ("learner.txt", "hub.txt"):
+    for lock in ("learner.txt", "hub.txt", "hub5.txt"):
         found: dict[str, list[str]] = {}
         for line in (LOCKS / lock).read_text().splitlines():
             m = PIN.match(line)

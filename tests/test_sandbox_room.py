@@ -80,6 +80,28 @@ class _Hub(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    shares: set[tuple[str, str]] = set()  # (owner, user), as the share API grants and revokes them
+
+    def do_POST(self):  # noqa: N802 - http.server's name
+        self._share(self.shares.add)
+
+    def do_PATCH(self):  # noqa: N802 - http.server's name
+        self._share(self.shares.discard)
+
+    def _share(self, change):
+        mine = self.headers.get("Authorization") == f"token {SERVICE_TOKEN}"
+        if not (mine and self.path.startswith("/hub/api/shares/")):
+            self.send_response(403)
+            self.end_headers()
+            return
+        owner = urllib.request.unquote(self.path.split("/")[4])
+        change((owner, json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))["user"]))
+        data = json.dumps({"server": {"url": f"/user/{owner}/", "name": ""}}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(data)
+
     def log_message(self, *args):
         pass
 
@@ -97,6 +119,7 @@ def start_room(home: Path, hub_port: int, prelude: str = "") -> tuple[subprocess
         "JUPYTERHUB_SERVICE_URL": f"http://127.0.0.1:{port}",
         "JUPYTERHUB_API_URL": f"http://127.0.0.1:{hub_port}/hub/api",
         "JUPYTERHUB_API_TOKEN": SERVICE_TOKEN,
+        "HANDSON_HELPERS": "teacher",  # 先生を呼ぶ shares with the instructor (test_sandbox_help_desk.py)
     }
     command = ["-m", "handson_helpers.sandbox", "room"]
     if prelude:

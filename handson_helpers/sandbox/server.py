@@ -22,8 +22,8 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from ..code_time import HEADER as CODE_TIME_HEADER
-from ..room import CREDENTIALS_PATH
-from . import auth, authorization, emulator, faithful, otp, room, sessions, texts, watch
+from ..room import CREDENTIALS_PATH, HELP_PATH
+from . import auth, authorization, emulator, faithful, help_desk, otp, room, sessions, texts, watch
 from .connections import MAX_CONNECTIONS, MAX_CONNECTIONS_PER_CLIENT, Handler, Server
 from .control import CONTROL_SERVICE, proof
 from .paths import LOOPBACK, credentials, store_path
@@ -58,6 +58,7 @@ class SandboxApp:
         self.stopping = False  # SIGTERM came: the stop deadline replaces the watchdog
         self.host = ""  # the room's address as kernels reach it (host:port), when not loopback
         self.watch = watch.Watch()  # the room's live view (only a room records)
+        self.help: help_desk.HelpDesk | None = None  # 先生を呼ぶ, on a hub
 
     @contextlib.contextmanager
     def held(self):
@@ -87,6 +88,8 @@ class SandboxApp:
                 return self._hello(environ, start_response)
             if path == CREDENTIALS_PATH and self.hub is not None:
                 return self._room_credentials(environ, start_response)
+            if path == HELP_PATH and self.help is not None:
+                return self._help(environ, start_response)
             body = body_of(environ)
             try:
                 caller = auth.verify(environ, body, self.caller_secret, time.time(), self.started_at)
@@ -228,6 +231,19 @@ class SandboxApp:
             return json_answer(start_response, f"{refused.status} Refused", {"error": refused.message})
         return json_answer(start_response, "200 OK", result, [("Cache-Control", "no-store")])
 
+    def _help(self, environ, start_response):
+        """A participant's call for help (POST) or its end (DELETE), for the hub user whose token it sent."""
+        try:
+            method = environ.get("REQUEST_METHOD")
+            if method not in ("POST", "DELETE"):
+                raise room.NotAllowed(405, "POST or DELETE only.")
+            assert self.hub is not None and self.help is not None
+            caller = self.hub.identify(environ.get("HTTP_AUTHORIZATION", ""))
+            result = self.help.ask(caller) if method == "POST" else self.help.withdraw(caller)
+        except room.NotAllowed as refused:
+            return json_answer(start_response, f"{refused.status} Refused", {"error": refused.message})
+        return json_answer(start_response, "200 OK", result, [("Cache-Control", "no-store")])
+
     def _participant_keys(self, caller: room.Caller) -> dict:
         with self.held():
             try:
@@ -245,7 +261,8 @@ class SandboxApp:
         path = environ["PATH_INFO"]
         method = environ["REQUEST_METHOD"]
         if path == "/_handson/watch" and method == "GET":  # the view has its own lock
-            return json_answer(start_response, "200 OK", {"participants": self.watch.view()})
+            calls = self.help.open_calls() if self.help is not None else None
+            return json_answer(start_response, "200 OK", {"participants": self.watch.view(help=calls)})
         with self.held():
             if path == "/_handson/info" and method == "GET":
                 return json_answer(start_response, "200 OK", self._info())
@@ -371,6 +388,10 @@ def serve_room(home: Path) -> int:
     app = build_app(home)
     app.hub = room.Hub.from_environment()
     room.install()
+    helpers = (os.environ.get("HANDSON_HELPERS") or "").split()
+    seconds = float(os.environ.get("HANDSON_HELP_SECONDS") or help_desk.HELP_SECONDS)
+    app.help = help_desk.HelpDesk(app.hub, helpers, seconds)
+    threading.Thread(target=app.help.run, args=(threading.Event(),), daemon=True).start()
     per_client = int(os.environ.get("HANDSON_ROOM_CONNECTIONS_PER_CLIENT") or MAX_CONNECTIONS_PER_CLIENT)
     server = _listen(
         app, bind, where.port, (signal.SIGTERM, signal.SIGINT), per_client

@@ -12,6 +12,7 @@ import re
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..code_time import OTHER_DEVICE
 from ..room import participant_of
@@ -146,12 +147,15 @@ class Watch:
                     facts.problems.appendleft((now, "re-created-device", action))
                 facts.devices_made.add(call.device)
 
-    def view(self, now: float | None = None) -> list[dict]:
-        """Every participant's facts, by name (the instructor's side orders them: room_view.ordered)."""
+    def view(self, now: float | None = None, help: dict[str, dict] | None = None) -> list[dict]:
+        """Every participant's facts and open call for help (``help``: help_desk.open_calls), by name
+        (the instructor's side orders them: room_view.ordered)."""
         now = time.time() if now is None else now
+        help = help or {}
         with self._lock:
-            rows = []
-            for participant, facts in sorted(self._facts.items()):
+            rows: list[dict[str, Any]] = []
+            for participant in sorted({*self._facts, *help}):
+                facts = self._facts.get(participant) or Facts(last_call=now)
                 # a single wrong code is ordinary (a typo, 40's lesson): wrong codes count in a row
                 flagging = [when for when, what, _ in facts.problems if what not in ONE_WRONG_CODE]
                 recent = bool(flagging) and now - flagging[0] < STUCK_SECONDS
@@ -173,6 +177,7 @@ class Watch:
                             {"ago_seconds": round(now - when, 1), "what": what, "action": action}
                             for when, what, action in facts.problems
                         ],
+                        "help": help.get(participant),
                     }
                 )
         return rows

@@ -1,7 +1,8 @@
 """The instructor's live view of a room (room_view.py): labels and the reasons' names."""
 
 TITLE = "ルームの今 ({count} 名、要対応が上)"
-HEADER = ["", "参加者", "セクション", "最後の操作", "連続した誤りコード", "最近の問題 (新しい順)"]
+HEADER = ["", "参加者", "セクション", "最後の操作", "連続した誤りコード", "最近の問題 (新しい順)", "先生を呼ぶ"]
+HELP = "{seconds}秒前に呼出し、あと{minutes}分開けます: {url}"
 STUCK = "要対応"
 FLAGGED = "注意"
 NONE = "(まだ誰も操作していません)"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import time
 import urllib.error
@@ -22,9 +23,14 @@ REPO = Path(__file__).resolve().parents[2]
 CONFIG = Path(__file__).with_name("jupyterhub_config.py")
 
 
-def serve(state: Path, ports: dict[str, int], token: str) -> subprocess.Popen:
-    """make hub's JupyterHub, plus a service whose ``token`` drives it through the REST API."""
-    return hub.serve(hub.HUB_DIR, state, ports, config=CONFIG, env={"HANDSON_HUB_DRIVER_TOKEN": token})
+# How long 先生を呼ぶ's share lasts in the test's hub (15 minutes in make hub's): the test sees it expire
+HELP_SECONDS = 60
+
+
+def serve(state: Path, ports: dict[str, int], token: str, major: str) -> subprocess.Popen:
+    """make hub's JupyterHub ``major``, plus a service whose ``token`` drives it through the REST API."""
+    env = {"HANDSON_HUB_DRIVER_TOKEN": token, "HANDSON_HUB_HELP_SECONDS": str(HELP_SECONDS)}
+    return hub.serve(hub.HUB_DIR, state, ports, config=CONFIG, env=env, major=major)
 
 
 class HubClient:
@@ -171,10 +177,12 @@ def notebook_code(prefix: str) -> list[str]:
 
 
 def _memory(pids: list[int]) -> dict[str, float]:
-    """RSS and PSS (shared pages split between the processes that share them) of ``pids``, in MB."""
-    rss = pss = 0
+    """RSS and PSS (shared pages split between the processes that share them) of ``pids``, in MB, and
+    the CPU time they used since they started (user and system, in seconds)."""
+    rss = pss = ticks = 0
     for pid in pids:
         try:
+            ticks += sum(int(f) for f in Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[11:13])
             for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
                 if line.startswith("Rss:"):
                     rss += int(line.split()[1])
@@ -182,7 +190,8 @@ def _memory(pids: list[int]) -> dict[str, float]:
                     pss += int(line.split()[1])
         except (FileNotFoundError, ProcessLookupError, PermissionError):
             continue
-    return {"rss_mb": round(rss / 1024, 1), "pss_mb": round(pss / 1024, 1)}
+    cpu = round(ticks / os.sysconf("SC_CLK_TCK"), 1)
+    return {"rss_mb": round(rss / 1024, 1), "pss_mb": round(pss / 1024, 1), "cpu_s": cpu}
 
 
 def memory_of(uid: int) -> dict[str, float]:

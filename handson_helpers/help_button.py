@@ -1,0 +1,58 @@
+"""先生を呼ぶ: a button beside the code forms (22, 23, 40, 45) that asks the room to let the
+instructors open this participant's server for a while (sandbox/help_desk.py grants and revokes it,
+through JupyterHub's sharing). Shown only in a JupyterHub room: without a hub there is nobody to call.
+"""
+
+from __future__ import annotations
+
+import html
+import urllib.error
+
+import ipywidgets as w
+
+from . import room
+from .errors import HandsonError
+from .settings import Settings
+from .texts import help as texts
+
+
+def available(settings: Settings) -> bool:
+    """A participant's server in a hub room (the instructor has nobody to call)."""
+    return bool(settings.hub_user and settings.hub_token and settings.room_url) and settings.sandbox_mode == "room"
+
+
+def call(settings: Settings, method: str) -> str:
+    """POST asks for help, DELETE ends the call; what to tell the participant."""
+    try:
+        answer = room.ask(settings, room.HELP_PATH, method)
+    except urllib.error.HTTPError as exc:
+        reason = f"HTTP {exc.code}"
+        return (texts.TOO_SOON if exc.code == 429 else texts.FAILED).format(reason=reason)
+    except HandsonError as exc:
+        return texts.FAILED.format(reason=exc.code)
+    if method == "DELETE":
+        return texts.ENDED
+    return texts.CALLED.format(minutes=max(1, int(answer.get("seconds_left", 0)) // 60))
+
+
+class HelpButton(w.HBox):
+    """The two buttons and a line for the answer."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.ask_button = w.Button(description=texts.BUTTON, icon="hand-paper-o", layout=w.Layout(width="auto"))
+        self.done_button = w.Button(description=texts.DONE_BUTTON, layout=w.Layout(width="auto"))
+        self.answer = w.HTML()
+        self.ask_button.add_class("handson-help")
+        self.ask_button.on_click(lambda _: self._say(call(self.settings, "POST")))
+        self.done_button.on_click(lambda _: self._say(call(self.settings, "DELETE")))
+        super().__init__([self.ask_button, self.done_button, self.answer])
+
+    def _say(self, text: str) -> None:
+        self.answer.value = html.escape(text)
+
+
+def widgets(settings: Settings | None = None) -> list[w.Widget]:
+    """The button for a form's last line, or nothing outside a hub room."""
+    settings = settings or Settings.read()
+    return [HelpButton(settings)] if available(settings) else []

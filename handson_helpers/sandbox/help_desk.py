@@ -1,0 +1,162 @@
+"""先生を呼ぶ (issue 26, item 3): a participant's call for help, answered with a share of their server
+with the helpers (HANDSON_HELPERS: the instructor and teaching assistants, hub users) through JupyterHub's
+own sharing (JupyterHub 5 and later), for HELP_SECONDS at most. A hub admin can open every server
+anyway (JupyterHub's admin role holds ``access:servers`` and cannot be narrowed); the share is what lets
+a helper who is no admin open the server of the one who called, and nobody else's.
+
+The room is the one that grants and revokes (its role holds ``shares`` and ``access:servers``:
+JupyterHub lets only a holder of a server's access scope share it). It shares only the caller's own
+default server (the name comes from the hub, never from the request), only with the helpers, and
+only JupyterHub's default scope (``access:servers!server=<name>/``). One call per participant is
+open at a time, and after one ends the next waits COOLDOWN_SECONDS: a participant who clicks in a loop
+moves no share and adds no row. The sweep reads the helpers' shares back from the hub and revokes
+every one older than HELP_SECONDS, so no share outlives its limit, a restart of the room included.
+Imported only by the sandbox server process.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+
+from ..settings import participant
+from .room import Caller, Hub, NotAllowed
+
+HELP_SECONDS = 15 * 60  # how long the helpers may open a participant's server after a call
+COOLDOWN_SECONDS = 60  # after a call ends, before the same participant's next one
+SWEEP_SECONDS = 5.0  # how often the room revokes what is due
+
+
+@dataclass(frozen=True)
+class Call:
+    hub_user: str
+    since: float
+    until: float
+    url: str  # the participant's server, as the hub names it (a path on the hub's address)
+
+
+def _quote(name: str) -> str:
+    return urllib.parse.quote(name, safe="")
+
+
+class HelpDesk:
+    """Open calls by hub user; the hub's share API with the room's own token."""
+
+    def __init__(self, hub: Hub, helpers: list[str], seconds: float = HELP_SECONDS, clock=time.time):
+        self.hub, self.helpers, self.seconds, self.clock = hub, helpers, seconds, clock
+        # one change of the hub's shares at a time; the view reads ``calls`` without it (a slow hub
+        # slows the next call, never the instructor's view)
+        self._lock = threading.Lock()
+        self.calls: dict[str, Call] = {}
+        self.ended: dict[str, float] = {}
+
+    def _hub(self, method: str, path: str, body: dict | None = None) -> dict:
+        request = urllib.request.Request(
+            self.hub.api_url + path,
+            data=None if body is None else json.dumps(body).encode(),
+            method=method,
+            headers={"Authorization": f"token {self.hub.token}", "Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                raw = response.read()
+        except urllib.error.HTTPError as exc:
+            raise NotAllowed(502, f"The hub refused the share (HTTP {exc.code}).") from None
+        except (OSError, ValueError):
+            raise NotAllowed(502, "The hub could not be reached.") from None
+        return json.loads(raw) if raw else {}
+
+    def ask(self, caller: Caller) -> dict:
+        """Share the caller's server with the helpers until the limit; an open call is kept as it is."""
+        if caller.admin:
+            raise NotAllowed(403, "The instructor does not call the instructor.")
+        if not self._helpers_of(caller.name):
+            raise NotAllowed(503, "This hub names no helper to call (HANDSON_HELPERS).")
+        now = self.clock()
+        with self._lock:
+            call = self.calls.get(caller.name)
+            if call is None:
+                wait = self.ended.get(caller.name, -COOLDOWN_SECONDS) + COOLDOWN_SECONDS - now
+                if wait > 0:
+                    raise NotAllowed(429, f"wait {int(wait) + 1} s before calling again")
+                urls = [self._share(caller.name, helper) for helper in self._helpers_of(caller.name)]
+                if not any(urls):
+                    raise NotAllowed(502, "The hub shared the server with no helper.")
+                call = self.calls[caller.name] = Call(caller.name, now, now + self.seconds, next(filter(None, urls)))
+        return {"since": call.since, "until": call.until, "seconds_left": round(call.until - now)}
+
+    def _share(self, name: str, helper: str) -> str:
+        """The server's path once shared with ``helper``; "" when the hub refused (a helper not yet a hub user)."""
+        try:
+            return self._hub("POST", f"/shares/{_quote(name)}/", {"user": helper}).get("server", {}).get("url", "")
+        except NotAllowed:
+            return ""
+
+    def _helpers_of(self, name: str) -> list[str]:
+        return [helper for helper in self.helpers if helper != name]  # a helper who calls is not shared with
+
+    def withdraw(self, caller: Caller) -> dict:
+        """The participant's own call ends now (solved): the share is revoked."""
+        with self._lock:
+            if caller.name in self.calls:
+                self._revoke(caller.name, self.clock())
+        return {"open": False}
+
+    def _revoke(self, name: str, now: float) -> None:
+        """Under the lock. PATCH without scopes revokes the share with that user only: a share the
+        participant made for someone else stays theirs. A share the hub could not revoke now (a user
+        deleted, a hub restarting) is left to the sweep, which finds it by its age."""
+        for helper in self._helpers_of(name):
+            try:
+                self._hub("PATCH", f"/shares/{_quote(name)}/", {"user": helper})
+            except NotAllowed:
+                continue
+        self.calls.pop(name, None)
+        self.ended[name] = now
+
+    def sweep(self) -> None:
+        """Revoke the calls that are due, and any share with a helper older than the limit
+        (one the room made before a restart, or one a participant made by hand)."""
+        now = self.clock()
+        with self._lock:
+            for name in [n for n, call in self.calls.items() if call.until <= now]:
+                self._revoke(name, now)
+            self.ended = {n: t for n, t in self.ended.items() if now - t < COOLDOWN_SECONDS}
+            for helper in self.helpers:
+                try:
+                    shares = self._hub("GET", f"/users/{_quote(helper)}/shared").get("items", [])
+                except NotAllowed:  # not (yet) a hub user: nothing shared with them
+                    continue
+                for share in shares:
+                    owner = share.get("server", {}).get("user", {}).get("name", "")
+                    created = datetime.datetime.fromisoformat(share.get("created_at", "")).timestamp()
+                    if owner and owner not in self.calls and now - created >= self.seconds:
+                        server = _quote(share.get("server", {}).get("name", ""))
+                        self._hub("PATCH", f"/shares/{_quote(owner)}/{server}", {"user": helper})
+
+    def run(self, stop: threading.Event) -> None:
+        """The sweep every SWEEP_SECONDS until ``stop``; a hub that is down is asked again next time."""
+        while not stop.wait(SWEEP_SECONDS):
+            try:
+                self.sweep()
+            except (NotAllowed, ValueError):
+                continue
+
+    def open_calls(self) -> dict[str, dict]:
+        """The open calls for the room's view, by participant (settings.participant's suffix)."""
+        now = self.clock()
+        return {
+            participant(call.hub_user): {
+                "ago_seconds": round(now - call.since, 1),
+                "seconds_left": round(call.until - now),
+                "url": call.url,
+            }
+            for call in list(self.calls.values())
+            if call.until > now
+        }

@@ -1,0 +1,245 @@
+"""先生を呼ぶ (issue 26, item 3): the room's help desk (sandbox/help_desk.py), the button (help_button.py)
+and the instructor's view of a call (watch.py, room_view.py).
+
+The desk talks to a small HTTP server that keeps shares as JupyterHub's share API does (grant, revoke
+by PATCH, the instructor's list with ``created_at``); tests/test_hub.py runs the same desk under real
+JupyterHub 5.x and 6.x, where the instructor opens the participant's server through the share.
+"""
+
+import datetime
+import json
+import threading
+import urllib.error
+import urllib.parse
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from test_sandbox_room import _Hub, as_who, the_room, token_of
+
+from handson_helpers import help_button, room, room_view
+from handson_helpers.display import Silent
+from handson_helpers.sandbox import help_desk
+from handson_helpers.sandbox.room import Caller, Hub, NotAllowed
+from handson_helpers.sandbox.watch import Watch
+from handson_helpers.settings import Settings
+
+SERVICE_TOKEN = "room-service-token-0123456789"
+FIXTURES = (the_room, as_who)  # test_sandbox_room's, used by name: a room of this module's own
+T0 = 1_800_000_000.0
+
+
+def _iso(when: float) -> str:
+    """A time as JupyterHub writes it (UTC, with a Z)."""
+    return datetime.datetime.fromtimestamp(when, datetime.UTC).isoformat().replace("+00:00", "Z")
+
+
+class _Shares(BaseHTTPRequestHandler):
+    """(owner, server, user) -> created_at; only the room's token may change anything."""
+
+    shares: dict[tuple[str, str, str], float] = {}
+    users = {"teacher", "alice", "bob"}
+    log: list[tuple[str, str]] = []
+
+    def _answer(self, status: int, body: dict | None = None) -> None:
+        data = json.dumps(body or {}).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _route(self):
+        if self.headers.get("Authorization") != f"token {SERVICE_TOKEN}":
+            return self._answer(403)
+        self.log.append((self.command, self.path))
+        parts = [urllib.parse.unquote(p) for p in self.path.split("/")[3:]]  # /hub/api/...
+        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+        if parts[0] == "shares" and len(parts) == 3 and parts[1] in self.users:
+            key = (parts[1], parts[2], body.get("user", ""))
+            if key[2] not in self.users:
+                return self._answer(400)
+            if self.command == "POST":
+                self.shares.setdefault(key, _clock.now)
+                return self._answer(200, {"server": {"url": f"/user/{parts[1]}/", "name": parts[2]}})
+            if self.command == "PATCH":
+                self.shares.pop(key, None)
+                return self._answer(200)
+        if self.command == "GET" and parts[0] == "users" and parts[2:] == ["shared"]:
+            items = [
+                {
+                    "server": {"user": {"name": owner}, "name": server},
+                    "created_at": _iso(when),
+                }
+                for (owner, server, user), when in self.shares.items()
+                if user == parts[1]
+            ]
+            return self._answer(200, {"items": items})
+        return self._answer(404)
+
+    do_GET = do_POST = do_PATCH = _route  # noqa: N815 - http.server's names
+
+    def log_message(self, *args):
+        pass
+
+
+class _Clock:
+    now = T0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+_clock = _Clock()
+
+
+@pytest.fixture
+def desk():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Shares)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    _Shares.shares, _Shares.log = {}, []
+    _clock.now = T0
+    hub = Hub(f"http://127.0.0.1:{server.server_port}/hub/api", SERVICE_TOKEN)
+    yield help_desk.HelpDesk(hub, ["teacher"], 900, clock=_clock)
+    server.shutdown()
+
+
+ALICE, BOB, TEACHER = Caller("alice", False), Caller("bob", False), Caller("teacher", True)
+
+
+def test_a_call_shares_the_callers_own_server_with_the_instructor_until_the_limit(desk):
+    answer = desk.ask(ALICE)
+    assert answer["seconds_left"] == 900
+    assert set(_Shares.shares) == {("alice", "", "teacher")}
+    assert desk.open_calls() == {"alice": {"ago_seconds": 0.0, "seconds_left": 900, "url": "/user/alice/"}}
+    _clock.now += 899
+    desk.sweep()
+    assert set(_Shares.shares) == {("alice", "", "teacher")}
+    _clock.now += 1
+    desk.sweep()
+    assert _Shares.shares == {} and desk.open_calls() == {}
+
+
+def test_calling_again_moves_nothing_and_a_new_call_waits_for_the_cooldown(desk):
+    first = desk.ask(ALICE)
+    _clock.now += 30
+    assert desk.ask(ALICE)["until"] == first["until"]  # the same call: no later end, no second share
+    assert [m for m, _ in _Shares.log].count("POST") == 1
+    desk.withdraw(ALICE)
+    assert _Shares.shares == {}
+    with pytest.raises(NotAllowed) as refused:
+        desk.ask(ALICE)
+    assert refused.value.status == 429
+    _clock.now += help_desk.COOLDOWN_SECONDS
+    desk.ask(ALICE)
+    assert set(_Shares.shares) == {("alice", "", "teacher")}
+
+
+def test_a_withdrawal_revokes_only_the_helpers_share_of_the_callers_server(desk):
+    desk.ask(ALICE)
+    desk.ask(BOB)
+    _Shares.shares[("alice", "", "bob")] = T0  # one alice made herself, for bob
+    desk.withdraw(ALICE)
+    assert set(_Shares.shares) == {("bob", "", "teacher"), ("alice", "", "bob")}
+    desk.withdraw(BOB)
+    desk.withdraw(BOB)  # nothing open: nothing to do
+    assert set(_Shares.shares) == {("alice", "", "bob")}
+
+
+def test_the_instructor_calls_nobody_and_a_helper_who_calls_is_not_shared_with(desk):
+    with pytest.raises(NotAllowed) as refused:
+        desk.ask(TEACHER)
+    assert refused.value.status == 403 and _Shares.shares == {}
+    desk.helpers = ["teacher", "bob"]  # bob assists, and calls for help himself
+    desk.ask(BOB)
+    assert set(_Shares.shares) == {("bob", "", "teacher")}
+    desk.helpers = ["bob"]
+    with pytest.raises(NotAllowed) as refused:
+        desk.ask(BOB)  # nobody else to call
+    assert refused.value.status == 503
+
+
+def test_no_share_with_an_instructor_outlives_the_limit_a_restarted_room_included(desk):
+    _Shares.shares[("bob", "", "teacher")] = T0 - 100  # made before the room restarted, or by hand
+    _Shares.shares[("alice", "", "teacher")] = T0 - 900
+    desk.sweep()
+    assert set(_Shares.shares) == {("bob", "", "teacher")}
+    _clock.now += 800
+    desk.sweep()
+    assert _Shares.shares == {}
+
+
+def test_a_hub_that_refuses_leaves_no_open_call(desk):
+    desk.helpers = ["nobody-of-that-name"]
+    with pytest.raises(NotAllowed) as refused:
+        desk.ask(ALICE)
+    assert refused.value.status == 502 and desk.open_calls() == {}
+
+
+def test_the_view_puts_callers_on_top_with_the_servers_path():
+    watch = Watch()
+    calls = {"carol": {"ago_seconds": 12.0, "seconds_left": 888, "url": "/user/carol/"}}
+    rows = watch.view(now=T0, help=calls)
+    assert [(r["participant"], r["help"]) for r in rows] == [("carol", calls["carol"])]
+    report = Silent()
+    room_view.show(report, rows)
+    assert "/user/carol/" in report.reports[-1].text and "12秒前" in report.reports[-1].text
+
+
+HUB = {
+    "JUPYTERHUB_USER": "alice",
+    "JUPYTERHUB_API_TOKEN": "t" * 32,
+    "HANDSON_ROOM_URL": "http://127.0.0.1:1010",
+}
+
+
+@pytest.mark.parametrize(
+    ("environ", "shown"),
+    [
+        ({}, False),  # a laptop
+        ({"JUPYTERHUB_USER": "alice", "JUPYTERHUB_API_TOKEN": "t" * 32}, False),  # a hub without the room
+        ({**HUB, "HANDSON_SANDBOX": "private"}, False),  # a hub whose participants keep private sandboxes
+        (HUB, True),
+    ],
+)
+def test_the_button_is_shown_only_in_a_hub_room(environ, shown):
+    settings = Settings.read(environ)
+    assert help_button.available(settings) is shown
+    assert len(help_button.widgets(settings)) == shown
+
+
+def test_a_room_that_cannot_be_asked_is_said_in_japanese():
+    settings = Settings.read({**HUB, "HANDSON_ROOM_URL": "ftp://127.0.0.1:1010"})  # a room set up wrong
+    assert "先生に知らせられませんでした" in help_button.call(settings, "POST")
+
+
+@pytest.mark.xdist_group("room")
+def test_a_kernel_calls_through_the_room_and_the_instructor_sees_it(as_who, the_room):
+    """The button's request to a real room process, which asks its hub who the token is."""
+    as_who("carol")
+    carol = Settings.read()
+    assert "先生に知らせました" in help_button.call(carol, "POST")
+    assert ("carol", "teacher") in _Hub.shares
+    as_who("dave")
+    assert help_button.call(Settings.read(), "DELETE") == help_button.texts.ENDED  # nothing of his open
+    assert ("carol", "teacher") in _Hub.shares  # and carol's untouched
+    as_who("teacher")
+    teacher = Settings.read()
+    assert "HTTP 403" in help_button.call(teacher, "POST")
+    rows = room_view.fetch(teacher)
+    assert rows[0]["participant"] == "carol" and rows[0]["help"]["url"] == "/user/carol/"
+    assert [r for r in rows[1:] if r["help"]] == []
+    for method, authorization, status in [
+        ("GET", f"token {token_of('carol')}", 405),
+        ("POST", "token not-a-token-of-anyone", 403),
+        ("POST", None, 401),
+    ]:
+        request = urllib.request.Request(
+            the_room["url"] + room.HELP_PATH,
+            method=method,
+            headers={"Authorization": authorization} if authorization else {},
+        )
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=10)
+        assert refused.value.code == status
+    assert help_button.call(carol, "DELETE") == help_button.texts.ENDED
+    assert ("carol", "teacher") not in _Hub.shares and [r for r in room_view.fetch(teacher) if r["help"]] == []
