@@ -4,6 +4,11 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 # A second, small environment with ipykernel 6 for the kernel-level test of the 2.2 cell
 IPK6 ?= .venv-ipykernel6
+# A third, with Google Colab's kernel stack (ipykernel 6.17, IPython 7.34, ipywidgets 7.7) on Python 3.12:
+# pyenv's 3.12 where there is one, else python3.12 on PATH
+COLAB ?= .venv-colab
+PYENV_ROOT ?= /root/.pyenv
+COLAB_PYTHON ?= $(lastword python3.12 $(wildcard $(PYENV_ROOT)/versions/3.12.*/bin/python3.12))
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 LAB_PORT ?= 8888
 # pytest-xdist workers, each with its own HOME and sandbox (conftest.py)
@@ -37,7 +42,7 @@ PYTEST_ARGS := --dist loadgroup tests notebooks --ignore=tests/test_hub.py --nbv
 
 setup: $(VENV)/.installed $(VENV)/.kit
 
-dev: $(VENV)/.kit $(VENV)/.dev-installed $(IPK6)/.installed
+dev: $(VENV)/.kit $(VENV)/.dev-installed $(IPK6)/.installed $(COLAB)/.installed
 
 # A new venv for a changed lock: installing over the old one would keep what the lock dropped
 $(VENV)/.installed: locks/learner.txt
@@ -62,6 +67,12 @@ $(IPK6)/.installed: locks/ipykernel6.txt
 	$(IPK6)/bin/python $(PIP_LOCKED) -r locks/ipykernel6.txt
 	touch $@
 
+$(COLAB)/.installed: locks/colab.txt
+	rm -rf $(COLAB)
+	$(COLAB_PYTHON) -m venv $(COLAB)
+	$(COLAB)/bin/python $(PIP_LOCKED) -r locks/colab.txt
+	touch $@
+
 # Write locks/ from the ranges again: each pin kept while its range allows it; UPGRADE=1 takes the newest
 # the ranges allow (what make test-latest tests). The dev and hub locks keep the learner's versions.
 lock: dev
@@ -69,6 +80,7 @@ lock: dev
 	$(call relock,dev.txt,$(LOCK) requirements-dev.txt -c locks/learner.txt)
 	$(call relock,hub.txt,$(HUB_RANGES) | $(LOCK) - -c locks/learner.txt)
 	$(call relock,ipykernel6.txt,$(LOCK) tests/requirements-ipykernel6.txt)
+	$(call relock,colab.txt,$(subst 3.11,3.12,$(LOCK)) tests/requirements-colab.txt)
 
 lab: setup
 	$(PY) -m handson_helpers.sandbox start
@@ -135,4 +147,4 @@ sandbox-status: setup
 	$(PY) -m handson_helpers.sandbox status
 
 clean:
-	rm -rf $(VENV) $(IPK6) $(LATEST) $(LATEST)-ipykernel6 artifacts
+	rm -rf $(VENV) $(IPK6) $(COLAB) $(LATEST) $(LATEST)-ipykernel6 artifacts

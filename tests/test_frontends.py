@@ -14,18 +14,23 @@ import time
 import nbformat
 import pytest
 import test_e2e_kernel_wait
-from helpers import USER, AsyncIPCKernelManager, phone_codes
+from helpers import USER, AsyncIPCKernelManager, make_user_and_device, outfile, phone_code, phone_codes
 from nbclient import NotebookClient
 from secret_scan import scan_notebook, scan_text
 from test_bad_input import iam_state
 from test_e2e_kernel_wait import finished, start_waiting_cell
 
+import handson_helpers as hh
 from handson_helpers import totp
 from handson_helpers.cell_wait import PROBE_SECONDS
 from handson_helpers.run import NOTEBOOKS, notebooks
 from handson_helpers.settings import expand
 
 kernel = test_e2e_kernel_wait.kernel  # the fixture: a kernel of the given ipykernel version
+# ipykernel 7.4 (.venv), 6.31 (.venv-ipykernel6) and Colab's stack (.venv-colab: ipykernel 6.17, ipywidgets 7.7)
+EVERY_KERNEL = pytest.mark.parametrize(
+    "kernel", ["7.4", "6.31", "6.17"], ids=["ipykernel7.4", "ipykernel6.31", "colab"], indirect=True
+)
 FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
 
 
@@ -74,7 +79,9 @@ def check_nothing_secret_kept(k, cell: str, *codes: str) -> None:
     assert not [code for code in codes if code in text]
 
 
-@pytest.mark.parametrize("kernel", ["7.4", "6.31"], ids=["ipykernel7.4", "ipykernel6.31"], indirect=True)
+@pytest.mark.parametrize(
+    "kernel", ["7.4", "6.31", "6.17"], ids=["ipykernel7.4", "ipykernel6.31", "colab"], indirect=True
+)
 def test_no_clicks_arrive_so_the_codes_are_typed_a_wrong_pair_then_a_right_one(kernel, ctx, iam, tmp_path):
     k = kernel
     started = time.monotonic()
@@ -107,7 +114,9 @@ def test_no_clicks_arrive_so_the_codes_are_typed_a_wrong_pair_then_a_right_one(k
     assert not [m for m in k.iopub if m["msg_type"] == "comm_open" and "Image" in json.dumps(m["content"])]
 
 
-@pytest.mark.parametrize("kernel", ["7.4", "6.31"], ids=["ipykernel7.4", "ipykernel6.31"], indirect=True)
+@pytest.mark.parametrize(
+    "kernel", ["7.4", "6.31", "6.17"], ids=["ipykernel7.4", "ipykernel6.31", "colab"], indirect=True
+)
 def test_interrupt_while_the_kernel_asks_enables_nothing_and_removes_the_qr(kernel, ctx, iam, tmp_path):
     k = kernel
     cell, queued, qr = start_waiting_cell(k, ctx, tmp_path, front_end=False)
@@ -123,6 +132,40 @@ def test_interrupt_while_the_kernel_asks_enables_nothing_and_removes_the_qr(kern
     assert iam_state(iam) == before
     assert not [o for o in saved_outputs(k, cell) if "image/png" in o.get("data", {})]
     check_nothing_secret_kept(k, cell)
+
+
+SESSION_CELL = next(
+    c.source
+    for c in nbformat.read(NOTEBOOKS / "40_mfa_protected_access.ipynb", as_version=4).cells
+    if c.cell_type == "code" and "session_with_form" in c.source
+)
+
+
+@pytest.mark.parametrize(
+    "kernel", ["7.4", "6.31", "6.17"], ids=["ipykernel7.4", "ipykernel6.31", "colab"], indirect=True
+)
+def test_40_gets_its_session_from_a_typed_code_after_a_wrong_one(kernel, ctx, iam, tmp_path):
+    k = kernel
+    qr, key_file = outfile(tmp_path), str(tmp_path / "key.txt")
+    serial = make_user_and_device(ctx, qr)
+    assert hh.enable_mfa_device(ctx, USER, serial, *phone_codes(qr)) == "enabled"
+    hh.create_access_key(ctx, USER, key_file)
+    k.run(
+        "import handson_helpers as hh\nctx = hh.connect()\n"
+        f"USER_KEYS = hh.user_keys(ctx, {key_file!r})\nMFA_DEVICE_SERIAL, FILE_MFA_OUTFILE = {serial!r}, {qr!r}"
+    )
+    cell = k.kc.execute(SESSION_CELL)
+    queued = k.kc.execute("print('next cell:', SESSION.key_id[:4])")
+    assert asked(k) == {"prompt": "認証コード: ", "password": True}
+    shows(k, cell, "フォームのクリックをカーネルに届けない")
+    k.kc.input("123456")
+    assert asked(k)["prompt"] == "認証コード: "  # refused, asked again
+    code = phone_code(totp.secret_from_qr(expand(qr)))
+    k.kc.input(code)
+
+    shown, next_shown = finished(k, cell, queued)
+    assert next_shown.strip() == "next cell: ASIA", shown
+    check_nothing_secret_kept(k, cell, code)
 
 
 class Handle:
