@@ -38,7 +38,8 @@ NEXT_CELL = "print('next cell:', ENABLE_RESULT)"
 class Kernel:
     """A kernel of the given ipykernel version, with every iopub message kept in order."""
 
-    def __init__(self, version: str, tmp: Path):
+    def __init__(self, version: str, tmp: Path, kit: bool = True, cwd: Path | None = None):
+        """``kit``: the kit from this work tree (PYTHONPATH); ``cwd``: the kernel's folder (a notebook's)."""
         self.version = version
         python = PYTHONS[version]
         if not python.exists():
@@ -50,11 +51,12 @@ class Kernel:
             '"display_name": "test", "language": "python"}'
         )
         env = {k: v for k, v in os.environ.items() if k != "HANDSON_AUTO_MFA"}  # a learner: nobody types for them
-        env["PYTHONPATH"] = str(REPO)  # the kit from this work tree, also in the ipykernel 6 environment
+        if kit:
+            env["PYTHONPATH"] = str(REPO)  # the kit from this work tree, also in the other environments
         self.km = IPCKernelManager(
             kernel_name="handson-test", kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(tmp / "kernels")])
         )
-        self.km.start_kernel(env=env)
+        self.km.start_kernel(env=env, cwd=str(cwd or REPO))
         self.kc = self.km.client()
         self.kc.start_channels()
         self.kc.wait_for_ready(timeout=60)

@@ -168,6 +168,46 @@ def test_40_gets_its_session_from_a_typed_code_after_a_wrong_one(kernel, ctx, ia
     check_nothing_secret_kept(k, cell, code)
 
 
+FIRST_CELL = next(
+    c.source
+    for c in nbformat.read(NOTEBOOKS / "22_enable_virtual_mfa_device.ipynb", as_version=4).cells
+    if c.cell_type == "code"
+)
+
+
+@pytest.mark.parametrize("where", ["checkout", "alone"])
+def test_a_kernel_without_the_kit_is_told_the_one_command_to_run(where, tmp_path):
+    """Colab's kernel stack without the kit, the notebook in a checkout (Jupyter's folder: the
+    notebook's) or alone (a notebook opened by itself): the first cell stops Run All with one Japanese
+    line and the command, no traceback; in a checkout that command installs the kit and nothing else."""
+    from test_e2e_kernel_wait import Kernel
+
+    k = Kernel("6.17", tmp_path, kit=False, cwd=NOTEBOOKS if where == "checkout" else tmp_path)
+    try:
+        cell = k.kc.execute(FIRST_CELL)
+        reply = k.reply(cell, timeout=60)
+        k.wait_for(lambda m: m["parent_header"].get("msg_id") == cell and m["content"].get("execution_state") == "idle")
+        shown = k.text(cell)
+        assert reply["content"]["status"] == "error"  # Run All stops here
+        assert "キット(handson_helpers)が入っていません" in shown and "Traceback" not in shown, shown
+        assert not [m for m in k.iopub if m["msg_type"] == "error"]  # no traceback output at all
+        command = shown.strip().splitlines()[-1]
+        if where == "alone":
+            assert command == '%pip install "git+<このリポジトリのURL>"'
+            return
+        assert command == f'%pip install "{NOTEBOOKS.parent}"'
+        # What that line does in Colab's stack, as a dry run (nothing changes): it installs the kit alone
+        check = k.kc.execute(command + " --dry-run --no-index --no-build-isolation")
+        assert k.reply(check, timeout=300)["content"]["status"] == "ok", k.text(check)
+        k.wait_for(
+            lambda m: m["parent_header"].get("msg_id") == check and m["content"].get("execution_state") == "idle"
+        )
+        [would] = [line for line in k.text(check).splitlines() if line.startswith("Would install")]
+        assert would.split() == ["Would", "install", "handson-iam-mfa-0.1.0"], k.text(check)
+    finally:
+        k.close()
+
+
 class Handle:
     """A display handle that keeps what the output shows now, as a front end does."""
 
