@@ -168,6 +168,38 @@ def test_40_gets_its_session_from_a_typed_code_after_a_wrong_one(kernel, ctx, ia
     check_nothing_secret_kept(k, cell, code)
 
 
+def test_in_colab_the_fallback_shows_the_key_as_text_not_an_image_before_it_asks(ctx, iam, tmp_path):
+    """Colab's input box is reported never to appear after an image output (colabtools issue 2889):
+    there the fallback shows the QR's key as text, then asks. Colab's front end cannot run here: its
+    kernel stack (.venv-colab) runs the cell, marked as Colab's the way the kit recognises it
+    (google.colab loaded, as Colab's own kernel loads it before any cell)."""
+    from test_e2e_kernel_wait import Kernel
+
+    k = Kernel("6.17", tmp_path)
+    try:
+        k.check_version()
+        k.run("import sys, types\nsys.modules['google.colab'] = types.ModuleType('google.colab')")
+        cell, queued, qr = start_waiting_cell(k, ctx, tmp_path, front_end=False)
+        assert asked(k)["prompt"] == "認証コード(1回目): "
+        shows(k, cell, "QRコードの代わりにキーを表示します")
+        secret = totp.secret_from_qr(expand(qr))
+        [key_shown] = [o["data"]["text/plain"] for o in saved_outputs(k, cell) if "キーを表示します" in str(o)]
+        assert key_shown.splitlines()[-1].replace(" ", "") == secret  # what the learner types into the app
+        code1, code2 = phone_codes(qr)
+        k.kc.input(code1)
+        asked(k)
+        k.kc.input(code2)
+
+        shown, next_shown = finished(k, cell, queued)
+        assert next_shown.strip() == "next cell: enabled", shown
+        mine = [m for m in k.iopub if m["parent_header"].get("msg_id") == cell]
+        assert not [m for m in mine if "image/png" in json.dumps(m["content"])]  # no image, ever, in this cell
+        check_nothing_secret_kept(k, cell, code1, code2)
+        assert secret not in json.dumps(saved_outputs(k, cell)).replace(" ", "")
+    finally:
+        k.close()
+
+
 FIRST_CELL = next(
     c.source
     for c in nbformat.read(NOTEBOOKS / "22_enable_virtual_mfa_device.ipynb", as_version=4).cells
