@@ -28,8 +28,10 @@ UNUSED := rfc3987-syntax lark
 # pyproject.toml, which requirements.txt's -e . brings, requirements*.txt and hub.py); --no-deps: the lock is
 # the whole environment, UNUSED left out of it.
 PIP_LOCKED := -m pip install --quiet --no-deps --require-hashes
-LOCK := $(VENV)/bin/uv pip compile --quiet --universal --python-version 3.11 --fork-strategy fewest --generate-hashes \
+# $(call lock_for,PYTHON_VERSION): universal from that Python on (Colab's lock: 3.12)
+lock_for = $(VENV)/bin/uv pip compile --quiet --universal --python-version $(1) --fork-strategy fewest --generate-hashes \
 	--custom-compile-command 'make lock' $(foreach p,$(UNUSED) handson-iam-mfa,--no-emit-package $(p)) $(if $(UPGRADE),--upgrade)
+LOCK := $(call lock_for,3.11)
 HUB_RANGES := $(PY) -c 'from handson_helpers.hub import _learner_requirements as r; print(r(), end="")'
 # $(call relock,FILE,COMMAND): COMMAND writes locks/FILE again (preferring its pins); the file is
 # replaced only when it changed, since a newer lock rebuilds its venv
@@ -80,7 +82,7 @@ lock: dev
 	$(call relock,dev.txt,$(LOCK) requirements-dev.txt -c locks/learner.txt)
 	$(call relock,hub.txt,$(HUB_RANGES) | $(LOCK) - -c locks/learner.txt)
 	$(call relock,ipykernel6.txt,$(LOCK) tests/requirements-ipykernel6.txt)
-	$(call relock,colab.txt,$(subst 3.11,3.12,$(LOCK)) tests/requirements-colab.txt)
+	$(call relock,colab.txt,$(call lock_for,3.12) tests/requirements-colab.txt)
 
 lab: setup
 	$(PY) -m handson_helpers.sandbox start
@@ -99,7 +101,7 @@ test-nofork: dev lint
 
 # The suite on the newest versions the ranges allow, in new venvs of their own (not the lock, so
 # test_locks.py is left out): green here, then make lock UPGRADE=1 and make test.
-test-latest:
+test-latest: $(COLAB)/.installed
 	rm -rf $(LATEST) $(LATEST)-ipykernel6
 	$(PYTHON) -m venv $(LATEST)
 	$(LATEST)/bin/python -m pip install --quiet -r requirements-dev.txt
