@@ -3,12 +3,14 @@ JupyterLite): the form notices within seconds and asks for the codes in text ins
 
 A real kernel on its own channels, the test playing a front end that renders nothing and sends no
 widget message back, but answers the kernel's input requests (stdin), as VS Code does; then the
-notebooks 01 → 90 run headless by nbclient, with a learner at stdin typing the phone's codes.
+notebooks 01 → 90 run headless by nbclient, with a learner at stdin typing the phone's codes, in this
+venv's kernel and in Colab's kernel stack (.venv-colab: ipykernel 6.17, IPython 7.34, ipywidgets 7.7).
 """
 
 import asyncio
 import base64
 import json
+import platform
 import time
 
 import nbformat
@@ -18,7 +20,7 @@ from helpers import USER, AsyncIPCKernelManager, make_user_and_device, outfile, 
 from nbclient import NotebookClient
 from secret_scan import scan_notebook, scan_text
 from test_bad_input import iam_state
-from test_e2e_kernel_wait import finished, start_waiting_cell
+from test_e2e_kernel_wait import COLAB_PYTHON, REPO, finished, start_waiting_cell
 
 import handson_helpers as hh
 from handson_helpers import totp
@@ -324,7 +326,24 @@ class Learner(NotebookClient):
             self.kc.input(answer)
 
 
-def test_the_notebooks_run_headless_with_the_codes_typed_at_stdin(sandbox, iam, tmp_path, monkeypatch):
+def colab_kernel(tmp_path) -> AsyncIPCKernelManager:
+    """A kernel of Colab's stack (.venv-colab) with the kit from this work tree, for nbclient."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    if not COLAB_PYTHON.exists():
+        pytest.fail(f"{COLAB_PYTHON} is missing: `make dev` builds it (locks/colab.txt)")
+    spec = tmp_path / "kernels" / "colab"
+    spec.mkdir(parents=True)
+    argv = [str(COLAB_PYTHON), "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    kernel = {"argv": argv, "display_name": "colab", "language": "python", "env": {"PYTHONPATH": str(REPO)}}
+    spec.joinpath("kernel.json").write_text(json.dumps(kernel))
+    return AsyncIPCKernelManager(
+        kernel_name="colab", kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(tmp_path / "kernels")])
+    )
+
+
+@pytest.mark.parametrize("stack", ["lab", "colab"], ids=["ipykernel7.4", "colab"])
+def test_the_notebooks_run_headless_with_the_codes_typed_at_stdin(stack, sandbox, iam, tmp_path, monkeypatch):
     monkeypatch.delenv("HANDSON_AUTO_MFA")  # a learner: nobody types for them but at stdin
     from test_e2e_notebooks import QR
 
@@ -342,9 +361,13 @@ def test_the_notebooks_run_headless_with_the_codes_typed_at_stdin(sandbox, iam, 
             timeout=180,
             kernel_name="python3",
             kernel_manager_class=AsyncIPCKernelManager,
+            km=colab_kernel(tmp_path / path.stem) if stack == "colab" else None,
             resources={"metadata": {"path": str(NOTEBOOKS)}, "tmp": str(tmp_path)},
         )
         client.execute()  # a failing cell raises
+        if stack == "colab":  # the notebook ran in Colab's stack, not this venv's kernel
+            assert client.km.kernel_spec.argv[0] == str(COLAB_PYTHON), client.km.kernel_spec.argv
+            assert nb.metadata.language_info.version != platform.python_version(), nb.metadata.language_info
         saved = nbformat.writes(nb)
         assert scan_notebook(json.loads(saved)) == [] and scan_text(saved) == [], path.name
         assert not [code for code in client.typed if code in saved], path.name
