@@ -4,6 +4,11 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 # A second, small environment with ipykernel 6 for the kernel-level test of the 2.2 cell
 IPK6 ?= .venv-ipykernel6
+# A third, with Google Colab's kernel stack (ipykernel 6.17, IPython 7.34, ipywidgets 7.7) on Python 3.12:
+# pyenv's 3.12 where there is one, else python3.12 on PATH
+COLAB ?= .venv-colab
+PYENV_ROOT ?= /root/.pyenv
+COLAB_PYTHON ?= $(lastword python3.12 $(wildcard $(PYENV_ROOT)/versions/3.12.*/bin/python3.12))
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 LAB_PORT ?= 8888
 # pytest-xdist workers, each with its own HOME and sandbox (conftest.py)
@@ -23,8 +28,10 @@ UNUSED := rfc3987-syntax lark
 # pyproject.toml, which requirements.txt's -e . brings, requirements*.txt and hub.py); --no-deps: the lock is
 # the whole environment, UNUSED left out of it.
 PIP_LOCKED := -m pip install --quiet --no-deps --require-hashes
-LOCK := $(VENV)/bin/uv pip compile --quiet --universal --python-version 3.11 --fork-strategy fewest --generate-hashes \
+# $(call lock_for,PYTHON_VERSION): universal from that Python on (Colab's lock: 3.12)
+lock_for = $(VENV)/bin/uv pip compile --quiet --universal --python-version $(1) --fork-strategy fewest --generate-hashes \
 	--custom-compile-command 'make lock' $(foreach p,$(UNUSED) handson-iam-mfa,--no-emit-package $(p)) $(if $(UPGRADE),--upgrade)
+LOCK := $(call lock_for,3.11)
 # $(call hub_ranges,MAJOR): the hub's requirements with JupyterHub held to that major (hub.JUPYTERHUB_MAJORS)
 hub_ranges = $(PY) -c 'from handson_helpers.hub import _learner_requirements as r; print(r("$(1)"), end="")'
 # $(call relock,FILE,COMMAND): COMMAND writes locks/FILE again (preferring its pins); the file is
@@ -38,7 +45,7 @@ PYTEST_ARGS := --dist loadgroup tests notebooks --ignore=tests/test_hub.py --nbv
 
 setup: $(VENV)/.installed $(VENV)/.kit
 
-dev: $(VENV)/.kit $(VENV)/.dev-installed $(IPK6)/.installed
+dev: $(VENV)/.kit $(VENV)/.dev-installed $(IPK6)/.installed $(COLAB)/.installed
 
 # A new venv for a changed lock: installing over the old one would keep what the lock dropped
 $(VENV)/.installed: locks/learner.txt
@@ -63,6 +70,12 @@ $(IPK6)/.installed: locks/ipykernel6.txt
 	$(IPK6)/bin/python $(PIP_LOCKED) -r locks/ipykernel6.txt
 	touch $@
 
+$(COLAB)/.installed: locks/colab.txt
+	rm -rf $(COLAB)
+	$(COLAB_PYTHON) -m venv $(COLAB)
+	$(COLAB)/bin/python $(PIP_LOCKED) -r locks/colab.txt
+	touch $@
+
 # Write locks/ from the ranges again: each pin kept while its range allows it; UPGRADE=1 takes the newest
 # the ranges allow (what make test-latest tests). The dev and hub locks keep the learner's versions.
 lock: dev
@@ -71,6 +84,7 @@ lock: dev
 	$(call relock,hub.txt,$(call hub_ranges,6) | $(LOCK) - -c locks/learner.txt)
 	$(call relock,hub5.txt,$(call hub_ranges,5) | $(LOCK) - -c locks/learner.txt)
 	$(call relock,ipykernel6.txt,$(LOCK) tests/requirements-ipykernel6.txt)
+	$(call relock,colab.txt,$(call lock_for,3.12) tests/requirements-colab.txt)
 
 lab: setup
 	$(PY) -m handson_helpers.sandbox start
@@ -89,7 +103,7 @@ test-nofork: dev lint
 
 # The suite on the newest versions the ranges allow, in new venvs of their own (not the lock, so
 # test_locks.py is left out): green here, then make lock UPGRADE=1 and make test.
-test-latest:
+test-latest: $(COLAB)/.installed
 	rm -rf $(LATEST) $(LATEST)-ipykernel6
 	$(PYTHON) -m venv $(LATEST)
 	$(LATEST)/bin/python -m pip install --quiet -r requirements-dev.txt
@@ -140,4 +154,4 @@ sandbox-status: setup
 	$(PY) -m handson_helpers.sandbox status
 
 clean:
-	rm -rf $(VENV) $(IPK6) $(LATEST) $(LATEST)-ipykernel6 artifacts
+	rm -rf $(VENV) $(IPK6) $(COLAB) $(LATEST) $(LATEST)-ipykernel6 artifacts

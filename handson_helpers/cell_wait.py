@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import getpass
 import signal
+import sys
 import threading
 import time
 
@@ -96,6 +97,13 @@ class Probe:
     def close(self) -> None:
         for model in (self.link, self.source, self.target):
             model.close()
+
+
+def images_stall_input() -> bool:
+    """Colab: an input box asked for after an image output is reported never to appear (colabtools
+    issue 2889, open since 2022): there the typed fallback shows no image. Its kernel is Colab's own,
+    which loads google.colab before any cell runs."""
+    return "google.colab" in sys.modules
 
 
 def _heard(widget, probe: Probe, started: float) -> bool:
@@ -195,14 +203,24 @@ def _typed(widget, handle, ctx: Context) -> bool:
     return True
 
 
+def _show(widget):
+    """Display the widget with a handle, to replace it later. ipywidgets 7 (Colab's) displays itself
+    in _ipython_display_, which drops the display id: its view is given as the same bundle here."""
+    from IPython.display import display as show
+
+    if hasattr(widget, "_repr_mimebundle_"):
+        return show(widget, display_id=True)
+    view = {"version_major": 2, "version_minor": 0, "model_id": widget.model_id}
+    bundle = {"text/plain": repr(widget), "application/vnd.jupyter.widget-view+json": view}
+    return show(bundle, raw=True, display_id=True)
+
+
 async def show_and_wait(widget, shell, wait: bool, ctx: Context) -> bool:
     """Display the widget; wait for it where the kernel allows, or ask in text where the front end
     does not deliver its clicks. False if the cell cannot wait.
 
     With HANDSON_AUTO_MFA=1 (ctx.settings.auto_mfa) the built-in authenticator has typed already."""
-    from IPython.display import display as show
-
-    handle = show(widget, display_id=True) if shell is not None else None
+    handle = _show(widget) if shell is not None else None
     if not wait or ctx.settings.auto_mfa or widget.finished:
         getattr(widget, "reveal", lambda: None)()  # the clicks are handled after the cell
         return True

@@ -44,19 +44,21 @@ def seconds_left(now: float | None = None) -> int:
     return INTERVAL - int(now) % INTERVAL
 
 
-def secret_from_qr(path: str | Path) -> str:
+def secret_from_qr(path: str | Path | bytes) -> str:
     """The TOTP secret, as an authenticator app gets it: by scanning the QR image, or from a
-    Base32StringSeed file as typed into "enter a setup key"."""
+    Base32StringSeed file as typed into "enter a setup key" (a file, or its bytes)."""
+    import io
+
     import zxingcpp
     from PIL import Image
 
-    data = Path(path).read_bytes()
+    data = path if isinstance(path, bytes) else Path(path).read_bytes()
     if not data.startswith(b"\x89PNG"):
         key = data.decode("ascii", "replace").strip()
         if re.fullmatch(r"[A-Z2-7]{16,128}=*", key):
             return key
 
-    with Image.open(path) as image:
+    with Image.open(io.BytesIO(data)) as image:
         results = zxingcpp.read_barcodes(image.convert("L"))
     for result in results:
         uri = urlparse(result.text)

@@ -13,7 +13,7 @@ from functools import partial
 import ipywidgets as w
 
 from . import help_button
-from .cell_wait import show_and_wait, wait_mode
+from .cell_wait import images_stall_input, show_and_wait, wait_mode
 from .display import STYLES, Silent
 from .errors import HandsonError
 from .mfa import (
@@ -164,12 +164,16 @@ class MfaEnableForm(CodeForm):
         self.children = (how, self.image, *rest, *self.help)
 
     def secret_bundle(self) -> dict | None:
-        """The QR (or key) as an output's data, for the typed fallback, which removes it again."""
+        """The QR (or key) as an output's data, for the typed fallback, which removes it again; the
+        QR's key as text where an image would stall the input that follows (Colab)."""
         if self.finished or not self.bootstrap:
             return None
-        if self.bootstrap.startswith(PNG_SIGNATURE):
-            return {"image/png": base64.b64encode(self.bootstrap).decode("ascii"), "text/plain": texts.QR_TEXT}
-        return {"text/plain": _grouped_key(self.bootstrap)}
+        if not self.bootstrap.startswith(PNG_SIGNATURE):
+            return {"text/plain": _grouped_key(self.bootstrap)}
+        if images_stall_input():
+            key = secret_from_qr(self.bootstrap).encode("ascii")
+            return {"text/plain": texts.KEY_INSTEAD.format(device=device_name_of(self.serial)) + _grouped_key(key)}
+        return {"image/png": base64.b64encode(self.bootstrap).decode("ascii"), "text/plain": texts.QR_TEXT}
 
     def _update_confirm(self, _change=None) -> None:
         """The page's 変数の確認 block, live: the codes only as 'entered' or not, never their digits."""

@@ -48,7 +48,9 @@ pytestmark = pytest.mark.xdist_group("browser")
 
 
 class Lab:
-    def __init__(self, tmp: Path):
+    """JupyterLab, or with app="notebook" Jupyter Notebook 7 (the same server and settings)."""
+
+    def __init__(self, tmp: Path, app: str = "lab"):
         self.root = tmp / "notebooks"
         self.root.mkdir()
         self.token = secrets.token_hex(16)
@@ -67,7 +69,7 @@ class Lab:
                 sys.executable,
                 "-m",
                 "jupyter",
-                "lab",
+                app,
                 "--no-browser",
                 "--allow-root",
                 "--ServerApp.ip=127.0.0.1",

@@ -24,7 +24,9 @@ from test_bad_input import iam_state
 
 REPO = Path(__file__).resolve().parents[1]
 IPYKERNEL6_PYTHON = Path(os.environ.get("HANDSON_IPYKERNEL6_PYTHON", REPO / ".venv-ipykernel6" / "bin" / "python"))
-PYTHONS = {"7.4": Path(sys.executable), "6.31": IPYKERNEL6_PYTHON}
+# Google Colab's kernel stack: ipykernel 6.17, IPython 7.34, ipywidgets 7.7 on Python 3.12 (locks/colab.txt)
+COLAB_PYTHON = Path(os.environ.get("HANDSON_COLAB_PYTHON", REPO / ".venv-colab" / "bin" / "python"))
+PYTHONS = {"7.4": Path(sys.executable), "6.31": IPYKERNEL6_PYTHON, "6.17": COLAB_PYTHON}
 ENABLE_CELL = next(
     c.source
     for c in nbformat.read(REPO / "notebooks" / "22_enable_virtual_mfa_device.ipynb", as_version=4).cells
@@ -36,11 +38,12 @@ NEXT_CELL = "print('next cell:', ENABLE_RESULT)"
 class Kernel:
     """A kernel of the given ipykernel version, with every iopub message kept in order."""
 
-    def __init__(self, version: str, tmp: Path):
+    def __init__(self, version: str, tmp: Path, kit: bool = True, cwd: Path | None = None):
+        """``kit``: the kit from this work tree (PYTHONPATH); ``cwd``: the kernel's folder (a notebook's)."""
         self.version = version
         python = PYTHONS[version]
         if not python.exists():
-            pytest.fail(f"{python} is missing: `make test` builds it (tests/requirements-ipykernel6.txt)")
+            pytest.fail(f"{python} is missing: `make dev` builds it (locks/)")
         spec_dir = tmp / "kernels" / "handson-test"
         spec_dir.mkdir(parents=True)
         spec_dir.joinpath("kernel.json").write_text(
@@ -48,11 +51,12 @@ class Kernel:
             '"display_name": "test", "language": "python"}'
         )
         env = {k: v for k, v in os.environ.items() if k != "HANDSON_AUTO_MFA"}  # a learner: nobody types for them
-        env["PYTHONPATH"] = str(REPO)  # the kit from this work tree, also in the ipykernel 6 environment
+        if kit:
+            env["PYTHONPATH"] = str(REPO)  # the kit from this work tree, also in the other environments
         self.km = IPCKernelManager(
             kernel_name="handson-test", kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(tmp / "kernels")])
         )
-        self.km.start_kernel(env=env)
+        self.km.start_kernel(env=env, cwd=str(cwd or REPO))
         self.kc = self.km.client()
         self.kc.start_channels()
         self.kc.wait_for_ready(timeout=60)
@@ -249,8 +253,8 @@ def finished(k: Kernel, cell: str, queued: str) -> tuple[str, str]:
 
 @pytest.mark.parametrize(
     "kernel, subshell",
-    [("7.4", False), ("7.4", True), ("6.31", False)],
-    ids=["ipykernel7.4", "ipykernel7.4-subshell", "ipykernel6.31"],
+    [("7.4", False), ("7.4", True), ("6.31", False), ("6.17", False)],
+    ids=["ipykernel7.4", "ipykernel7.4-subshell", "ipykernel6.31", "colab"],
     indirect=["kernel"],
 )
 def test_the_cell_waits_for_the_click_and_the_next_cell_runs_after_it(kernel, subshell, ctx, iam, tmp_path):
@@ -288,7 +292,9 @@ def test_the_cell_waits_for_the_click_and_the_next_cell_runs_after_it(kernel, su
         assert code1 not in text and code2 not in text and scan_text(text) == []
 
 
-@pytest.mark.parametrize("kernel", ["7.4", "6.31"], ids=["ipykernel7.4", "ipykernel6.31"], indirect=True)
+@pytest.mark.parametrize(
+    "kernel", ["7.4", "6.31", "6.17"], ids=["ipykernel7.4", "ipykernel6.31", "colab"], indirect=True
+)
 def test_interrupt_cancels_the_waiting_cell_and_the_next_cell_runs(kernel, ctx, iam, tmp_path):
     k = kernel
     cell, queued, _ = start_waiting_cell(k, ctx, tmp_path)

@@ -2,7 +2,7 @@
 
 locks/*.txt are written by ``make lock`` (uv pip compile, with hashes) from requirements.txt (whose
 ``-e .`` brings the dependencies pyproject.toml declares), requirements-dev.txt, hub.py's
-_learner_requirements() and tests/requirements-ipykernel6.txt;
+_learner_requirements(), tests/requirements-ipykernel6.txt and tests/requirements-colab.txt;
 make setup/dev and the hub's set-up install them with ``--no-deps --require-hashes``.
 ``make test-latest`` runs the suite without this module (its venvs take the newest versions instead).
 """
@@ -31,6 +31,7 @@ OUTSIDE_THE_LOCK = {"handson-iam-mfa", "pip", "setuptools", "wheel"}
 UNUSED = {"rfc3987-syntax", "lark"}  # the Makefile's UNUSED: make lock leaves them out
 PROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
 IPYKERNEL6_PYTHON = Path(os.environ.get("HANDSON_IPYKERNEL6_PYTHON", REPO / ".venv-ipykernel6" / "bin" / "python"))
+COLAB_PYTHON = Path(os.environ.get("HANDSON_COLAB_PYTHON", REPO / ".venv-colab" / "bin" / "python"))
 
 
 def pins(lock: str, environment: dict | None = None) -> dict[str, str]:
@@ -87,16 +88,20 @@ def test_this_environment_is_exactly_the_dev_lock():
     )
 
 
-def test_the_ipykernel6_environment_is_exactly_its_lock():
-    if not IPYKERNEL6_PYTHON.exists():
-        pytest.fail(f"{IPYKERNEL6_PYTHON} is missing: `make test` builds it (locks/ipykernel6.txt)")
+@pytest.mark.parametrize("python, lock", [(IPYKERNEL6_PYTHON, "ipykernel6.txt"), (COLAB_PYTHON, "colab.txt")])
+def test_each_kernel_environment_is_exactly_its_lock(python, lock):
+    if not python.exists():
+        pytest.fail(f"{python} is missing: `make dev` builds it (locks/{lock})")
     code = (
-        "import importlib.metadata as m, json; "
-        "print(json.dumps([(d.metadata['Name'], d.version) for d in m.distributions()]))"
+        "import importlib.metadata as m, json, platform; print(json.dumps([platform.python_version(), "
+        "[(d.metadata['Name'], d.version) for d in m.distributions()]]))"
     )
-    out = subprocess.run([str(IPYKERNEL6_PYTHON), "-c", code], capture_output=True, text=True, check=True).stdout
-    installed = {canonicalize_name(name): version for name, version in json.loads(out)}
-    assert differences(installed, pins("ipykernel6.txt")) == []
+    out = subprocess.run([str(python), "-c", code], capture_output=True, text=True, check=True).stdout
+    version, dists = json.loads(out)
+    installed = {canonicalize_name(name): v for name, v in dists}
+    # the lock's markers as that Python reads them (Colab's lock is for 3.12)
+    environment = {"python_full_version": version, "python_version": ".".join(version.split(".")[:2])}
+    assert differences(installed, pins(lock, environment)) == []
 
 
 @pytest.mark.parametrize(
@@ -107,6 +112,7 @@ def test_the_ipykernel6_environment_is_exactly_its_lock():
         ("hub.txt", hub._learner_requirements),
         ("hub5.txt", lambda: hub._learner_requirements("5")),
         ("ipykernel6.txt", lambda: (REPO / "tests" / "requirements-ipykernel6.txt").read_text()),
+        ("colab.txt", lambda: (REPO / "tests" / "requirements-colab.txt").read_text()),
     ],
 )
 def test_each_lock_pins_every_range_within_the_range(lock, source):
@@ -129,7 +135,7 @@ def test_the_dev_and_hub_locks_hold_the_learners_versions(lock):
     assert {n: v for n, v in learner.items() if other.get(n) != v} == {}
 
 
-@pytest.mark.parametrize("lock", ["learner.txt", "dev.txt", "hub.txt", "hub5.txt", "ipykernel6.txt"])
+@pytest.mark.parametrize("lock", ["learner.txt", "dev.txt", "hub.txt", "hub5.txt", "ipykernel6.txt", "colab.txt"])
 def test_every_pin_has_hashes_and_the_unused_iri_grammar_is_left_out(lock):
     text = (LOCKS / lock).read_text()
     entries = re.split(r"\n(?=[A-Za-z0-9])", text.split("\n", 3)[-1])

@@ -39,6 +39,12 @@ NO_INPUT = "この環境は入力も受け付けません。JupyterLabで開き�
 TYPED_FORM = "(フォームの代わりに、下の入力欄で入力します)"
 TYPED_DONE = "(入力は終わりました。QRコード・キーの表示は消しました)"
 QR_TEXT = "(QRコード: 認証アプリで読み取ってください)"
+# Colab: no image before an input box (cell_wait.images_stall_input)
+KEY_INSTEAD = (
+    "Colab では画像の後の入力欄が表示されないことがあるため、QRコードの代わりにキーを表示します。"
+    "認証アプリで「キーを手動で入力」(セットアップキーを入力)を選び、アカウント名は {device}、"
+    "種類は「時間ベース」で次のキーを入力します:\n"
+)
 RECREATE_ASK = "作り直すなら y、やめるなら Enter: "
 CANNOT_WAIT = "この環境ではセルが入力を待てません。フォームで操作してから、次のセルを実行してください。"
 ALREADY_ENABLED = "仮想MFAデバイスは既に {user} に対して有効化されています。何も変更していません。"
