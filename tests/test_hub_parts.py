@@ -60,6 +60,7 @@ def test_the_shipped_hub_config_has_no_test_hook_and_the_tests_config_adds_only_
     monkeypatch.setenv("HANDSON_HUB_STATE", str(tmp_path / "state"))
     monkeypatch.setenv("HANDSON_HUB_PORTS", json.dumps(hub.DEFAULT_PORTS))
     monkeypatch.setenv("HANDSON_HUB_DRIVER_TOKEN", "driver-token-for-this-test")
+    monkeypatch.setenv("HANDSON_HUB_HELP_SECONDS", "61")
     shipped = PyFileConfigLoader(str(hub.CONFIG)).load_config()
     tested = PyFileConfigLoader(str(hub_driver.CONFIG)).load_config()
     assert [s["name"] for s in shipped.JupyterHub.services] == [hub.ROOM_SERVICE]
@@ -77,3 +78,6 @@ def test_the_shipped_hub_config_has_no_test_hook_and_the_tests_config_adds_only_
     ]:
         assert tested[section][key] == shipped[section][key], (section, key)
     assert "HANDSON_HUB_DRIVER_TOKEN" not in hub.CONFIG.read_text()
+    # the test hub's one other change: 先生を呼ぶ's share lasts the driver's limit, not the room's default
+    assert tested.JupyterHub.services[0]["environment"]["HANDSON_HELP_SECONDS"] == "61"
+    assert "HANDSON_HELP_SECONDS" not in shipped.JupyterHub.services[0]["environment"]
