@@ -161,6 +161,8 @@ def connect(reporter: Reporter | None = None, participant: str | None = None) ->
         report.message("info", texts.ROOM.format(role=role, **where))
     elif target == "sandbox":
         report.message("info", texts.SANDBOX.format(**where))
+        if lite.ACTIVE:  # what the browser edition cannot do, said where the learner starts
+            report.message("info", texts.LITE)
     else:
         report.message("warning", texts.AWS.format(guard=texts.WRITABLE if ctx.writable else texts.READ_ONLY, **where))
     return ctx

@@ -8,7 +8,8 @@ build environment's Python (.venv-lite, locks/lite.txt) from the repository:
   jupyterlite-pyodide-kernel, with jupyterlab-widgets' front end);
 - the Pyodide core from npm (``npm pack pyodide@PYODIDE``, checked against its integrity), under
   ``static/pyodide/``: the npm package ships no package, so beside it go
-- the pure-Python wheels the notebooks need, from PyPI, hash-checked (locks/lite-wheels.txt);
+- the pure-Python wheels the notebooks need, from PyPI, hash-checked (locks/lite-wheels.txt), botocore
+  with the API models of IAM and STS only;
   markupsafe and pyyaml, which PyPI has only as native wheels, built pure from their sdists (CC=false);
   cryptography's stand-in (below); the kit's own wheel;
 - a ``pyodide-lock.json`` naming only those wheels, each with its dependencies, so that the kernel's
@@ -146,6 +147,29 @@ def _require_pure(wheel: Path) -> None:
         raise SystemExit(f"{wheel.name} holds native code ({native[0]}): CC=false did not take")
 
 
+def _trimmed_botocore(wheel: Path, out: Path) -> Path:
+    """botocore with the API models of IAM and STS only (the kit and its sandbox call no other
+    service): 17 MB of models for 400 services is most of what a page load unpacks."""
+    keep = ("botocore/data/iam/", "botocore/data/sts/")
+    trimmed = out / wheel.name
+    with zipfile.ZipFile(wheel) as source, zipfile.ZipFile(trimmed, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            name = info.filename
+            service_model = name.startswith("botocore/data/") and name.count("/") > 2
+            if service_model and not name.startswith(keep):
+                continue
+            data = source.read(info)
+            if name.endswith(".dist-info/RECORD"):
+                lines = data.decode().splitlines()
+                data = "\n".join(
+                    line
+                    for line in lines
+                    if not (line.startswith("botocore/data/") and line.count("/") > 2 and not line.startswith(keep))
+                ).encode()
+            target.writestr(info, data)
+    return trimmed
+
+
 def _pins(lock: Path) -> list[str]:
     return [line.split("==")[0] for line in lock.read_text().splitlines() if "==" in line]
 
@@ -243,6 +267,7 @@ def build(out: Path, cache: Path) -> None:
     shutil.rmtree(made, ignore_errors=True)
     made.mkdir()
     wheels += [_kit(made), _wheel_of(STANDIN, "cryptography", STANDIN_VERSION, made)]
+    wheels = [_trimmed_botocore(w, made) if w.name.startswith("botocore-") else w for w in wheels]
     for wheel in wheels:
         shutil.copy2(wheel, pyodide / wheel.name)
     data = lock([pyodide / w.name for w in wheels], _npm_lock_info(cache))
