@@ -27,10 +27,12 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import email.parser
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -315,6 +317,25 @@ def _check(out: Path) -> None:
         raise SystemExit(f"{out}/jupyter-lite.json: the kernel would leave the site ({settings})")
     if not (out / "static" / "pyodide" / "pyodide.asm.wasm").exists():
         raise SystemExit(f"{out}: no Pyodide core")
+
+
+@contextlib.contextmanager
+def served(site: Path):
+    """The site on a loopback port of its own (``python -m http.server``, as any static server): its URL."""
+    server = subprocess.Popen(
+        [sys.executable, "-u", "-m", "http.server", "0", "--bind", "127.0.0.1", "-d", str(site)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        found = re.search(r"port (\d+)", server.stdout.readline())
+        assert found, "http.server did not say its port"
+        yield f"http://127.0.0.1:{found.group(1)}"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
 
 
 def main(argv: list[str] | None = None) -> int:
