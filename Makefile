@@ -39,9 +39,12 @@ hub_ranges = $(PY) -c 'from handson_helpers.hub import _learner_requirements as 
 relock = cp locks/$(1) locks/.$(1).new && $(2) -o locks/.$(1).new && \
 	{ cmp -s locks/.$(1).new locks/$(1) && rm locks/.$(1).new || mv locks/.$(1).new locks/$(1); }
 LATEST ?= .venv-latest
+# The static browser edition (make lite): its build environment and the site
+LITE ?= .venv-lite
+LITE_SITE := artifacts/lite
 PYTEST_ARGS := --dist loadgroup tests notebooks --ignore=tests/test_hub.py --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: setup dev lock lab test test-nofork test-latest test-hub repeat hub lint unit nbval demo notebooks bench sandbox-status clean
+.PHONY: setup dev lock lite lab test test-nofork test-latest test-hub repeat hub lint unit nbval demo notebooks bench sandbox-status clean
 
 setup: $(VENV)/.installed $(VENV)/.kit
 
@@ -85,6 +88,23 @@ lock: dev
 	$(call relock,hub5.txt,$(call hub_ranges,5) | $(LOCK) - -c locks/learner.txt)
 	$(call relock,ipykernel6.txt,$(LOCK) tests/requirements-ipykernel6.txt)
 	$(call relock,colab.txt,$(call lock_for,3.12) tests/requirements-colab.txt)
+	$(call relock,lite.txt,$(LOCK) tests/requirements-lite.txt)
+
+$(LITE)/.installed: locks/lite.txt
+	rm -rf $(LITE)
+	$(PYTHON) -m venv $(LITE)
+	$(LITE)/bin/python $(PIP_LOCKED) -r locks/lite.txt
+	touch $@
+
+# The static JupyterLite site (tests/support/lite_build.py): Pyodide from npm, pure wheels from PyPI, the kit
+# and the notebooks, nothing on a CDN; rebuilt when the kit, a notebook or a lock changes. Serve it with any
+# static web server, e.g. python3 -m http.server -d artifacts/lite
+lite: $(LITE_SITE)/.built
+
+$(LITE_SITE)/.built: $(LITE)/.installed locks/lite-wheels.txt locks/lite-sdists.txt tests/support/lite_build.py \
+		pyproject.toml $(shell find handson_helpers notebooks -name '*.py' -o -name '*.ipynb' 2>/dev/null)
+	$(LITE)/bin/python -m tests.support.lite_build --out $(LITE_SITE)
+	touch $@
 
 lab: setup
 	$(PY) -m handson_helpers.sandbox start
@@ -93,7 +113,7 @@ lab: setup
 
 # One session: the tests and nbval over every notebook; --dist loadgroup keeps the notebooks, the browser
 # cases and each notebook's restart sweep on one worker each
-test: dev lint
+test: dev lint lite
 	$(PY) -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 # The same suite on real processes instead of the tests' fork server (HANDSON_TEST_FORK=0, tests/zygote.py):
@@ -154,4 +174,4 @@ sandbox-status: setup
 	$(PY) -m handson_helpers.sandbox status
 
 clean:
-	rm -rf $(VENV) $(IPK6) $(COLAB) $(LATEST) $(LATEST)-ipykernel6 artifacts
+	rm -rf $(VENV) $(IPK6) $(COLAB) $(LATEST) $(LATEST)-ipykernel6 $(LITE) artifacts

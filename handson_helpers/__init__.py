@@ -6,6 +6,10 @@ Steps report through the Context's reporter: connect(hh.Silent()) keeps their re
 
 import importlib
 
+from . import lite
+
+lite.settle()  # in the browser edition: HOME on the kernel's drive, before any setting is read
+
 # Loaded on first use, so that the sandbox server, the workshop CLI and what a pasted script runs
 # (handson_helpers.totp) do not import boto3's sessions and the widgets they never use.
 _STEPS = {

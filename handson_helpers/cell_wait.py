@@ -14,6 +14,7 @@ import time
 
 import ipywidgets as w
 
+from . import lite
 from .target import Context
 from .texts import forms as texts
 
@@ -24,7 +25,10 @@ PROBE_SECONDS = 5.0
 def wait_mode(shell) -> str | None:
     """How this kernel lets a cell wait for clicks: "poll" on ipykernel 6 (jupyter-ui-poll pumps
     its queue), "await" on ipykernel >= 7.4 (it hands comm messages to a cell that awaits),
+    "typed" in JupyterLite (one kernel message at a time: no click arrives while a cell runs),
     None where neither works (ipykernel 7.0-7.3, no kernel)."""
+    if lite.ACTIVE:
+        return "typed"
     kernel = getattr(shell, "kernel", None)
     if kernel is None:
         return None
@@ -229,7 +233,7 @@ async def show_and_wait(widget, shell, wait: bool, ctx: Context) -> bool:
         ctx.report.message("info", texts.CANNOT_WAIT)
         return False
     try:
-        delivered = await _wait(widget, shell, mode)
+        delivered = mode != "typed" and await _wait(widget, shell, mode)
     except asyncio.CancelledError:  # the learner pressed ■ (interrupt): same as cancel
         widget.cancel()
         return True

@@ -13,11 +13,17 @@ import re
 import stat
 from pathlib import Path
 
+from . import lite
 from .errors import HandsonError
 from .texts import safefs as texts
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 BASE32_KEY = re.compile(rb"[A-Z2-7]{16,128}=*\n?")
+
+
+def _me() -> int:
+    """This process's user (Pyodide, one user, has getuid only)."""
+    return os.geteuid() if hasattr(os, "geteuid") else os.getuid()
 
 
 def _group_is_only_me(gid: int) -> bool:
@@ -26,7 +32,7 @@ def _group_is_only_me(gid: int) -> bool:
     import pwd
 
     try:
-        me = pwd.getpwuid(os.geteuid()).pw_name
+        me = pwd.getpwuid(_me()).pw_name
         members = set(grp.getgrgid(gid).gr_mem)
     except KeyError:
         return False
@@ -35,6 +41,8 @@ def _group_is_only_me(gid: int) -> bool:
 
 
 def _others_can_write(st: os.stat_result) -> bool:
+    if lite.ACTIVE:  # a browser tab's files have one user, and its drive reports every file 0666
+        return False
     return bool(st.st_mode & stat.S_IWOTH or (st.st_mode & stat.S_IWGRP and not _group_is_only_me(st.st_gid)))
 
 
@@ -47,7 +55,7 @@ def folder_problem(folder: Path) -> str | None:
     others only when sticky (as /tmp, where nobody can rename another user's entries).
     """
     folder = Path(os.path.abspath(folder))
-    me = os.geteuid()
+    me = _me()
     for component in reversed([folder, *folder.parents]):
         if os.path.islink(component) and os.lstat(component).st_uid not in (me, 0):
             return texts.FOREIGN_LINK.format(path=component)
@@ -98,7 +106,7 @@ def file_problem(path: Path) -> str | None:
         return texts.LINK.format(path=path)
     if not stat.S_ISREG(st.st_mode):
         return texts.NOT_A_FILE.format(path=path)
-    if st.st_uid != os.geteuid():
+    if st.st_uid != _me():
         return texts.FOREIGN_FILE.format(path=path)
     if st.st_size and read_bootstrap(path) is None:
         return texts.OTHER_CONTENT.format(path=path)
@@ -134,7 +142,7 @@ def own_file(path: Path) -> os.stat_result | None:
         st = os.lstat(path)
     except FileNotFoundError:
         return None
-    return st if stat.S_ISREG(st.st_mode) and st.st_uid == os.geteuid() else None
+    return st if stat.S_ISREG(st.st_mode) and st.st_uid == _me() else None
 
 
 def read_own(path: Path, limit: int | None = None) -> bytes | None:

@@ -13,7 +13,7 @@ import boto3
 import botocore.session
 from botocore.config import Config
 
-from . import room, sandbox
+from . import lite, room, sandbox
 from .display import SHOW, Reporter
 from .errors import HandsonError, aws_call
 from .rules import REGION
@@ -71,7 +71,11 @@ def _sandbox_session(route: Path | None) -> boto3.Session:
     isolated = botocore.session.Session(
         session_vars={"profile": (None, None, None, None), "config_file": (None, None, os.devnull, None)}
     )
-    if route is not None:  # every request goes to the sandbox that proved itself, wherever it listens now
+    if lite.ACTIVE and route is not None:  # in the browser: answered by the sandbox in this kernel
+        from .lite import sandbox as in_kernel
+
+        isolated.register("before-send", in_kernel.answer)
+    elif route is not None:  # every request goes to the sandbox that proved itself, wherever it listens now
         isolated.register("before-sign", sandbox.route(route))
     return boto3.Session(botocore_session=isolated, region_name=REGION)
 
@@ -92,7 +96,13 @@ def _clients(settings: Settings, report: Reporter):
     if settings.target == "sandbox":
         keys = None
         private = settings.sandbox_mode == "private"
-        if private:
+        if private and lite.ACTIVE:
+            from .lite import sandbox as in_kernel
+
+            endpoint, credentials = in_kernel.url(), in_kernel.credentials()
+            if in_kernel.app().notice:
+                report.message("warning", in_kernel.app().notice)
+        elif private:
             box = sandbox.ensure_running()
             if box.notice:
                 report.message("warning", box.notice)
@@ -151,6 +161,8 @@ def connect(reporter: Reporter | None = None, participant: str | None = None) ->
         report.message("info", texts.ROOM.format(role=role, **where))
     elif target == "sandbox":
         report.message("info", texts.SANDBOX.format(**where))
+        if lite.ACTIVE:  # what the browser edition cannot do, said where the learner starts
+            report.message("info", texts.LITE)
     else:
         report.message("warning", texts.AWS.format(guard=texts.WRITABLE if ctx.writable else texts.READ_ONLY, **where))
     return ctx

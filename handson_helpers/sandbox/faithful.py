@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import importlib.util
 import io
 import json
 import re
@@ -58,12 +59,19 @@ def otpauth_uri(device_name: str, account_id: str, seed: str) -> str:
 
 def qr_png(uri: str) -> bytes:
     """The QR image AWS returns. One fixed mask pattern: scanners read any of the eight, and trying
-    all of them (qrcode's default) was a sixth of the sandbox's time with a room of learners."""
+    all of them (qrcode's default) was a sixth of the sandbox's time with a room of learners.
+    Drawn by pillow, or where there is none (the browser edition) by pypng: qrcode 8.2's own fallback
+    imports pillow unguarded."""
     code = qrcode.QRCode(border=4, box_size=8, mask_pattern=0)
     code.add_data(uri)
     code.make(fit=True)
     buf = io.BytesIO()
-    code.make_image().save(buf, format="PNG")
+    factory = None
+    if importlib.util.find_spec("PIL") is None:
+        from qrcode.image.pure import PyPNGImage
+
+        factory = PyPNGImage
+    code.make_image(image_factory=factory).save(buf)  # PNG either way
     return buf.getvalue()
 
 

@@ -74,8 +74,10 @@ def credentials(base: Path) -> tuple[str, str]:
     try:
         if path.is_symlink() or path.exists():
             os.replace(tmp, path)  # unreadable or of an old shape: replace it
-        else:
+        elif hasattr(os, "link"):
             os.link(tmp, path)  # two processes creating at once: the first one wins
+        else:  # Pyodide (the browser edition): no links, and one process
+            os.replace(tmp, path)
     except FileExistsError:
         return credentials(base)
     finally:

@@ -45,6 +45,8 @@ class SandboxApp:
     """WSGI app: checks signatures and parameters as AWS does, serialises requests, answers
     once the state is saved."""
 
+    commit_class: type = GroupCommit  # how changes reach the state file (the browser's has no thread)
+
     def __init__(self, apps: dict, store: Store, key_id: str, secret: str, notice: str = ""):
         self.apps = apps  # the emulator's app per service
         self.store = store
@@ -52,7 +54,7 @@ class SandboxApp:
         self.notice = notice
         self.port = 0  # set once the server listens
         self.lock = threading.Lock()
-        self.commits = GroupCommit(store)
+        self.commits = self.commit_class(store)
         self.started_at = time.time()
         self.hub: room.Hub | None = None  # set when serving a JupyterHub room
         self.stopping = False  # SIGTERM came: the stop deadline replaces the watchdog

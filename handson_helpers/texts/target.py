@@ -17,3 +17,8 @@ SANDBOX = "接続先: ローカルサンドボックス (オフライン、実AW
 WRITABLE = "変更可 (HANDSON_AWS_ACCOUNT_ID と一致)"
 READ_ONLY = "参照のみ (変更するには HANDSON_AWS_ACCOUNT_ID にこのアカウントIDを設定)"
 AWS = "接続先: 実AWS / " + WHERE + " / {guard}"
+LITE = (
+    "ブラウザ版(JupyterLite)で実行しています。サンドボックスはこのブラウザの中で動き、状態はこのブラウザに保存されます"
+    "(ページを再読み込みしても続きから進められます。1つのブラウザに学習者1人)。ターミナルがないため、aws コマンドは"
+    "表示するだけで実行しません。講師用の画面(95_workshop_status)はありません。"
+)

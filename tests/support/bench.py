@@ -767,6 +767,36 @@ def bench_hub(users: int) -> dict:
     return {"passed": True, **json.loads((OUT / "hub.json").read_text())}
 
 
+def bench_lite() -> dict:
+    """The static browser edition (make lite): its size, and in headless Chromium from page open to
+    the kernel idle and to the first output of Run All in 01 (the kit's packages loaded and imported)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.support.lite_build import served
+    from tests.test_e2e_browser import CHROMIUM, CHROMIUM_ARGS
+
+    site = REPO / "artifacts" / "lite"
+    subprocess.run(["make", "lite"], cwd=REPO, check=True, capture_output=True)
+    size = sum(p.stat().st_size for p in site.rglob("*") if p.is_file())
+    with served(site) as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        started = time.perf_counter()
+        page.goto(f"{url}/lab/index.html?path=01_preparation.ipynb")
+        page.get_by_text("Python (Pyodide) | Idle").first.wait_for(timeout=600_000)
+        idle = time.perf_counter() - started
+        page.locator(".lm-MenuBar-item", has_text="Run").first.click()
+        page.locator(".lm-Menu-item:has(.lm-Menu-itemLabel:text-is('Run All Cells'))").first.click()
+        page.wait_for_function("() => document.querySelectorAll('.jp-OutputArea-output').length > 0", timeout=600_000)
+        first = time.perf_counter() - started
+        browser.close()
+    return {
+        "site_mb": round(size / 1e6, 1),
+        "page_to_kernel_idle_s": round(idle, 1),
+        "page_to_first_output_s": round(first, 1),
+    }
+
+
 def bench_suite() -> dict:
     """Wall time of make test once set up (make bench has installed what it needs)."""
     started = time.perf_counter()
@@ -804,6 +834,7 @@ def main(argv: list[str] | None = None) -> int:
             results["sandbox"] = bench_sandbox(args.rounds)
             results["steps_2_2"] = bench_steps(args.rounds, tmp)
             results["notebooks"] = bench_notebooks()
+            results["lite"] = bench_lite()
         results["scale"] = (
             bench_scale(counts)
             + bench_scale(counts, own_keys=True)
@@ -894,6 +925,11 @@ def _summary(results: dict) -> list[tuple[str, str]]:
         ("kernel start", f"{n['kernel_start_s']} s"),
         ("kernel start → 2.2 form shown and enabled", f"{n['kernel_start_to_form_shown_and_enabled_s']} s"),
         ("kernel max RSS, 01→90 in one kernel (goal ≤ 120 MB)", f"{n['kernel_max_rss_01_to_90_mb']} MB"),
+        (
+            "browser edition: site; page open → kernel idle → 01's first output",
+            f"{results['lite']['site_mb']} MB; {results['lite']['page_to_kernel_idle_s']} s, "
+            f"{results['lite']['page_to_first_output_s']} s",
+        ),
     ]
 
 
