@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from test_sandbox_room import _Hub, as_who, the_room, token_of
 
-from handson_helpers import help_button, room, room_view
+from handson_helpers import help_button, hub, room, room_view
 from handson_helpers.display import Silent
 from handson_helpers.sandbox import help_desk
 from handson_helpers.sandbox.room import Caller, Hub, NotAllowed
@@ -38,7 +38,8 @@ class _Shares(BaseHTTPRequestHandler):
     """(owner, server, user) -> created_at; only the room's token may change anything."""
 
     shares: dict[tuple[str, str, str], float] = {}
-    users = {"teacher", "alice", "bob"}
+    users = {"teacher", "alice", "bob", "squatter"}
+    helpers = {"teacher", "bob"}  # HELPER_GROUP's members, as the hub's admin set them
     log: list[tuple[str, str]] = []
 
     def _answer(self, status: int, body: dict | None = None) -> None:
@@ -64,6 +65,10 @@ class _Shares(BaseHTTPRequestHandler):
             if self.command == "PATCH":
                 self.shares.pop(key, None)
                 return self._answer(200)
+        if self.command == "GET" and parts[0] == "users" and len(parts) == 2 and parts[1] in self.users:
+            return self._answer(
+                200, {"name": parts[1], "groups": [room.HELPER_GROUP] if parts[1] in self.helpers else []}
+            )
         if self.command == "GET" and parts[0] == "users" and parts[2:] == ["shared"]:
             items = [
                 {
@@ -168,11 +173,25 @@ def test_no_share_with_an_instructor_outlives_the_limit_a_restarted_room_include
     assert _Shares.shares == {}
 
 
-def test_a_hub_that_refuses_leaves_no_open_call(desk):
-    desk.helpers = ["nobody-of-that-name"]
-    with pytest.raises(NotAllowed) as refused:
+@pytest.mark.parametrize(
+    ("helpers", "shared_with"),
+    [
+        (["teacher"], {"teacher"}),
+        (["squatter", "teacher"], {"teacher"}),  # a hub user who signed up under a helper's name: not in the group
+        (["nobody-of-that-name", "teacher"], {"teacher"}),  # not (yet) a hub user
+        (["squatter"], set()),
+        (["nobody-of-that-name"], set()),
+    ],
+)
+def test_only_a_member_of_the_hubs_helper_group_is_shared_with(desk, helpers, shared_with):
+    desk.helpers = helpers
+    if shared_with:
         desk.ask(ALICE)
-    assert refused.value.status == 502 and desk.open_calls() == {}
+    else:
+        with pytest.raises(NotAllowed) as refused:
+            desk.ask(ALICE)
+        assert refused.value.status == 502 and desk.open_calls() == {}  # a hub that shares with nobody: no call
+    assert {user for (_, _, user) in _Shares.shares} == shared_with
 
 
 def test_the_view_puts_callers_on_top_with_the_servers_path():
@@ -189,6 +208,7 @@ HUB = {
     "JUPYTERHUB_USER": "alice",
     "JUPYTERHUB_API_TOKEN": "t" * 32,
     "HANDSON_ROOM_URL": "http://127.0.0.1:1010",
+    "HANDSON_HELP": "same-origin",
 }
 
 
@@ -198,7 +218,10 @@ HUB = {
         ({}, False),  # a laptop
         ({"JUPYTERHUB_USER": "alice", "JUPYTERHUB_API_TOKEN": "t" * 32}, False),  # a hub without the room
         ({**HUB, "HANDSON_SANDBOX": "private"}, False),  # a hub whose participants keep private sandboxes
+        ({k: v for k, v in HUB.items() if k != "HANDSON_HELP"}, False),  # one origin, no operator's opt-in
+        ({**HUB, "HANDSON_HELP": "yes"}, False),  # not a mode the kit knows
         (HUB, True),
+        ({**HUB, "HANDSON_HELP": "subdomains"}, True),
     ],
 )
 def test_the_button_is_shown_only_in_a_hub_room(environ, shown):
@@ -243,3 +266,27 @@ def test_a_kernel_calls_through_the_room_and_the_instructor_sees_it(as_who, the_
         assert refused.value.code == status
     assert help_button.call(carol, "DELETE") == help_button.texts.ENDED
     assert ("carol", "teacher") not in _Hub.shares and [r for r in room_view.fetch(teacher) if r["help"]] == []
+
+
+@pytest.mark.parametrize(
+    ("subdomain_host", "opt_in", "mode"),
+    [
+        ("", None, ""),  # every server on the hub's origin: a helper's hub session is exposed, so no button
+        ("", "0", ""),
+        ("", "yes", ""),  # only "1" opts in
+        ("", "1", "same-origin"),
+        ("https://hub.example.org", None, "subdomains"),
+        ("https://hub.example.org", "1", "subdomains"),
+    ],
+)
+def test_the_hub_offers_help_only_on_its_own_origin_per_server_or_by_the_operators_choice(
+    monkeypatch, subdomain_host, opt_in, mode
+):
+    if opt_in is None:
+        monkeypatch.delenv("HANDSON_HUB_HELP_SAME_ORIGIN", raising=False)
+    else:
+        monkeypatch.setenv("HANDSON_HUB_HELP_SAME_ORIGIN", opt_in)
+    assert hub.help_mode(subdomain_host) == mode
+    server = Settings.read({**HUB, "HANDSON_HELP": "", **hub.spawner_environment("http://127.0.0.1:1010", 0, mode)})
+    assert help_button.available(server) is bool(mode)
+    assert hub.room_service("python3", "", "", ["ta1"], mode)["environment"].get("HANDSON_HELP", "") == mode

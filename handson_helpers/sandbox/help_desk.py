@@ -6,7 +6,8 @@ a helper who is no admin open the server of the one who called, and nobody else'
 
 The room is the one that grants and revokes (its role holds ``shares`` and ``access:servers``:
 JupyterHub lets only a holder of a server's access scope share it). It shares only the caller's own
-default server (the name comes from the hub, never from the request), only with the helpers, and
+default server (the name comes from the hub, never from the request), only with the helpers the hub
+lists in its group HELPER_GROUP, and
 only JupyterHub's default scope (``access:servers!server=<name>/``). One call per participant is
 open at a time, and after one ends the next waits COOLDOWN_SECONDS: a participant who clicks in a loop
 moves no share and adds no row. The sweep reads the helpers' shares back from the hub and revokes
@@ -25,6 +26,7 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 
+from ..room import HELPER_GROUP
 from ..settings import participant
 from .room import Caller, Hub, NotAllowed
 
@@ -77,7 +79,7 @@ class HelpDesk:
         if caller.admin:
             raise NotAllowed(403, "The instructor does not call the instructor.")
         if not self._helpers_of(caller.name):
-            raise NotAllowed(503, "This hub names no helper to call (HANDSON_HELPERS).")
+            raise NotAllowed(503, "This hub offers no helper to call (HANDSON_HELPERS, HANDSON_HELP).")
         now = self.clock()
         with self._lock:
             call = self.calls.get(caller.name)
@@ -92,8 +94,11 @@ class HelpDesk:
         return {"since": call.since, "until": call.until, "seconds_left": round(call.until - now)}
 
     def _share(self, name: str, helper: str) -> str:
-        """The server's path once shared with ``helper``; "" when the hub refused (a helper not yet a hub user)."""
+        """The server's path once shared with ``helper``; "" when the hub refused (a helper not yet a hub user)
+        or when the hub does not list ``helper`` in HELPER_GROUP (a name anyone could have signed up with)."""
         try:
+            if HELPER_GROUP not in self._hub("GET", f"/users/{_quote(helper)}").get("groups", []):
+                return ""
             return self._hub("POST", f"/shares/{_quote(name)}/", {"user": helper}).get("server", {}).get("url", "")
         except NotAllowed:
             return ""
