@@ -35,7 +35,7 @@ def call(settings: Settings, method: str) -> str:
     except HandsonError as exc:
         return texts.FAILED.format(reason=exc.code)
     if method == "DELETE":
-        return texts.ENDED
+        return texts.ENDED if answer.get("revoked", True) else texts.REVOKE_FAILED
     return texts.CALLED.format(minutes=max(1, int(answer.get("seconds_left", 0)) // 60))
 
 

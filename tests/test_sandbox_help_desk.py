@@ -41,6 +41,7 @@ class _Shares(BaseHTTPRequestHandler):
     users = {"teacher", "alice", "bob", "squatter"}
     helpers = {"teacher", "bob"}  # HELPER_GROUP's members, as the hub's admin set them
     log: list[tuple[str, str]] = []
+    refused_patches = 0  # the next PATCHes the hub refuses (a hub restarting)
 
     def _answer(self, status: int, body: dict | None = None) -> None:
         data = json.dumps(body or {}).encode()
@@ -63,6 +64,9 @@ class _Shares(BaseHTTPRequestHandler):
                 self.shares.setdefault(key, _clock.now)
                 return self._answer(200, {"server": {"url": f"/user/{parts[1]}/", "name": parts[2]}})
             if self.command == "PATCH":
+                if _Shares.refused_patches > 0:
+                    _Shares.refused_patches -= 1
+                    return self._answer(503)
                 self.shares.pop(key, None)
                 return self._answer(200)
         if self.command == "GET" and parts[0] == "users" and len(parts) == 2 and parts[1] in self.users:
@@ -101,7 +105,7 @@ _clock = _Clock()
 def desk():
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Shares)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    _Shares.shares, _Shares.log = {}, []
+    _Shares.shares, _Shares.log, _Shares.refused_patches = {}, [], 0
     _clock.now = T0
     hub = Hub(f"http://127.0.0.1:{server.server_port}/hub/api", SERVICE_TOKEN)
     yield help_desk.HelpDesk(hub, ["teacher"], 900, clock=_clock)
@@ -171,6 +175,38 @@ def test_no_share_with_an_instructor_outlives_the_limit_a_restarted_room_include
     _clock.now += 800
     desk.sweep()
     assert _Shares.shares == {}
+
+
+@pytest.mark.parametrize("refused", [1, 2, 3])
+def test_a_withdrawal_the_hub_refuses_is_said_and_retried_each_sweep(desk, refused):
+    desk.ask(ALICE)
+    desk.ask(BOB)
+    _Shares.refused_patches = refused
+    assert desk.withdraw(ALICE) == {"open": False, "revoked": False}  # the participant is told
+    assert ("alice", "", "teacher") in _Shares.shares and "alice" not in desk.open_calls()
+    for _ in range(refused):
+        desk.sweep()
+    assert set(_Shares.shares) == {("bob", "", "teacher")} and desk.pending == set()
+    assert desk.withdraw(ALICE) == {"open": False, "revoked": True}  # nothing left open
+
+
+def test_one_refused_revoke_does_not_stop_the_sweep(desk):
+    _Shares.shares.update({("alice", "", "teacher"): T0 - 900, ("bob", "", "teacher"): T0 - 900})  # before a restart
+    _Shares.refused_patches = 1
+    desk.sweep()
+    assert len(_Shares.shares) == 1  # the one the hub refused; the other revoked all the same
+    desk.sweep()
+    assert _Shares.shares == {}
+
+
+def test_a_new_call_is_not_revoked_by_the_last_ones_pending_revoke(desk):
+    desk.ask(ALICE)
+    _Shares.refused_patches = 1
+    assert desk.withdraw(ALICE)["revoked"] is False
+    _clock.now += help_desk.COOLDOWN_SECONDS
+    desk.ask(ALICE)
+    desk.sweep()
+    assert set(_Shares.shares) == {("alice", "", "teacher")} and desk.open_calls()["alice"]["seconds_left"] == 900
 
 
 @pytest.mark.parametrize(

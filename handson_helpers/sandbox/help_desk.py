@@ -57,8 +57,10 @@ class HelpDesk:
         self._lock = threading.Lock()
         self.calls: dict[str, Call] = {}
         self.ended: dict[str, float] = {}
+        self.pending: set[tuple[str, str]] = set()  # (owner, helper): revokes the hub has not done yet
 
-    def _hub(self, method: str, path: str, body: dict | None = None) -> dict:
+    def _hub(self, method: str, path: str, body: dict | None = None, gone_ok: bool = False) -> dict:
+        """The hub's answer; ``gone_ok``: a 404 (a user or server no longer there) is an empty answer."""
         request = urllib.request.Request(
             self.hub.api_url + path,
             data=None if body is None else json.dumps(body).encode(),
@@ -69,6 +71,8 @@ class HelpDesk:
             with urllib.request.urlopen(request, timeout=10) as response:
                 raw = response.read()
         except urllib.error.HTTPError as exc:
+            if gone_ok and exc.code == 404:
+                return {}
             raise NotAllowed(502, f"The hub refused the share (HTTP {exc.code}).") from None
         except (OSError, ValueError):
             raise NotAllowed(502, "The hub could not be reached.") from None
@@ -87,6 +91,8 @@ class HelpDesk:
                 wait = self.ended.get(caller.name, -COOLDOWN_SECONDS) + COOLDOWN_SECONDS - now
                 if wait > 0:
                     raise NotAllowed(429, f"wait {int(wait) + 1} s before calling again")
+                # a new share replaces one whose revoke is pending: that one is revoked when this call ends
+                self.pending = {(o, h) for o, h in self.pending if o != caller.name}
                 urls = [self._share(caller.name, helper) for helper in self._helpers_of(caller.name)]
                 if not any(urls):
                     raise NotAllowed(502, "The hub shared the server with no helper.")
@@ -107,23 +113,32 @@ class HelpDesk:
         return [helper for helper in self.helpers if helper != name]  # a helper who calls is not shared with
 
     def withdraw(self, caller: Caller) -> dict:
-        """The participant's own call ends now (solved): the share is revoked."""
+        """The participant's own call ends now (solved): the share is revoked. ``revoked`` is False when
+        the hub did not revoke it yet (the sweep tries again every SWEEP_SECONDS)."""
         with self._lock:
-            if caller.name in self.calls:
-                self._revoke(caller.name, self.clock())
-        return {"open": False}
+            revoked = self._revoke(caller.name, self.clock()) if caller.name in self.calls else True
+        return {"open": False, "revoked": revoked}
 
-    def _revoke(self, name: str, now: float) -> None:
-        """Under the lock. PATCH without scopes revokes the share with that user only: a share the
-        participant made for someone else stays theirs. A share the hub could not revoke now (a user
-        deleted, a hub restarting) is left to the sweep, which finds it by its age."""
-        for helper in self._helpers_of(name):
-            try:
-                self._hub("PATCH", f"/shares/{_quote(name)}/", {"user": helper})
-            except NotAllowed:
-                continue
+    def _revoke(self, name: str, now: float) -> bool:
+        """Under the lock: end the call and revoke its shares; False if one is still pending."""
+        self.pending |= {(name, helper) for helper in self._helpers_of(name)}
         self.calls.pop(name, None)
         self.ended[name] = now
+        return self._revoke_pending(name)
+
+    def _revoke_pending(self, owner: str | None = None) -> bool:
+        """Under the lock. PATCH without scopes revokes the share with that user only: a share the
+        participant made for someone else stays theirs. One the hub refuses now (a hub restarting) stays
+        pending for the next sweep; an owner the hub no longer has (404) has no share left to revoke.
+        True when nothing of ``owner``'s (everyone's when None) is pending."""
+        for name, helper in sorted(self.pending):
+            if owner is None or name == owner:
+                try:
+                    self._hub("PATCH", f"/shares/{_quote(name)}/", {"user": helper}, gone_ok=True)
+                except NotAllowed:
+                    continue
+                self.pending.discard((name, helper))
+        return not any(owner is None or name == owner for name, _ in self.pending)
 
     def sweep(self) -> None:
         """Revoke the calls that are due, and any share with a helper older than the limit
@@ -132,6 +147,7 @@ class HelpDesk:
         with self._lock:
             for name in [n for n, call in self.calls.items() if call.until <= now]:
                 self._revoke(name, now)
+            self._revoke_pending()
             self.ended = {n: t for n, t in self.ended.items() if now - t < COOLDOWN_SECONDS}
             for helper in self.helpers:
                 try:
@@ -143,7 +159,10 @@ class HelpDesk:
                     created = datetime.datetime.fromisoformat(share.get("created_at", "")).timestamp()
                     if owner and owner not in self.calls and now - created >= self.seconds:
                         server = _quote(share.get("server", {}).get("name", ""))
-                        self._hub("PATCH", f"/shares/{_quote(owner)}/{server}", {"user": helper})
+                        try:
+                            self._hub("PATCH", f"/shares/{_quote(owner)}/{server}", {"user": helper}, gone_ok=True)
+                        except NotAllowed:  # found again by its age next sweep; the others are revoked now
+                            continue
 
     def run(self, stop: threading.Event) -> None:
         """The sweep every SWEEP_SECONDS until ``stop``; a hub that is down is asked again next time."""
