@@ -326,3 +326,31 @@ def test_the_hub_offers_help_only_on_its_own_origin_per_server_or_by_the_operato
     server = Settings.read({**HUB, "HANDSON_HELP": "", **hub.spawner_environment("http://127.0.0.1:1010", 0, mode)})
     assert help_button.available(server) is bool(mode)
     assert hub.room_service("python3", "", "", ["ta1"], mode)["environment"].get("HANDSON_HELP", "") == mode
+
+
+@pytest.mark.parametrize(
+    "created_at",
+    ["2027-01-15T08:00:00Z", "2027-01-15T08:00:00.123456Z", "2027-01-15T08:00:00+00:00", "2027-01-15T17:00:00+09:00"],
+)
+def test_the_hubs_times_are_read_as_it_writes_them(created_at):
+    assert round(help_desk._hub_time(created_at)) == T0  # Python 3.10 reads no "Z" by itself
+
+
+def test_the_sweep_thread_outlives_whatever_a_sweep_meets(desk, monkeypatch, caplog):
+    """A sweep that raises (an answer the room did not expect) is logged and the next one still runs."""
+    runs = []
+
+    def sweep():
+        runs.append(1)
+        if len(runs) == 1:
+            raise KeyError("an answer the room did not expect")
+        stop.set()
+
+    stop = threading.Event()
+    monkeypatch.setattr(help_desk, "SWEEP_SECONDS", 0.01)
+    monkeypatch.setattr(desk, "sweep", sweep)
+    thread = threading.Thread(target=desk.run, args=(stop,))
+    thread.start()
+    thread.join(10)
+    assert not thread.is_alive() and len(runs) == 2
+    assert "KeyError" in caplog.text and "an answer the room did not expect" not in caplog.text

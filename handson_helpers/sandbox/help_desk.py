@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import logging
 import threading
 import time
 import urllib.error
@@ -33,6 +34,7 @@ from .room import Caller, Hub, NotAllowed
 HELP_SECONDS = 15 * 60  # how long the helpers may open a participant's server after a call
 COOLDOWN_SECONDS = 60  # after a call ends, before the same participant's next one
 SWEEP_SECONDS = 5.0  # how often the room revokes what is due
+LOG = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,13 @@ class Call:
     since: float
     until: float
     url: str  # the participant's server, as the hub names it (a path on the hub's address)
+
+
+def _hub_time(text: str) -> float:
+    """A time as JupyterHub writes it (``...Z``), which fromisoformat reads only from Python 3.11 on."""
+    return datetime.datetime.fromisoformat(
+        text.removesuffix("Z") + "+00:00" if text.endswith("Z") else text
+    ).timestamp()
 
 
 def _quote(name: str) -> str:
@@ -156,7 +165,7 @@ class HelpDesk:
                     continue
                 for share in shares:
                     owner = share.get("server", {}).get("user", {}).get("name", "")
-                    created = datetime.datetime.fromisoformat(share.get("created_at", "")).timestamp()
+                    created = _hub_time(share.get("created_at", ""))
                     if owner and owner not in self.calls and now - created >= self.seconds:
                         server = _quote(share.get("server", {}).get("name", ""))
                         try:
@@ -165,12 +174,13 @@ class HelpDesk:
                             continue
 
     def run(self, stop: threading.Event) -> None:
-        """The sweep every SWEEP_SECONDS until ``stop``; a hub that is down is asked again next time."""
+        """The sweep every SWEEP_SECONDS until ``stop``; a hub that is down is asked again next time, and
+        nothing a sweep meets ends the thread (the error's type only: a hub's answer may carry names)."""
         while not stop.wait(SWEEP_SECONDS):
             try:
                 self.sweep()
-            except (NotAllowed, ValueError):
-                continue
+            except Exception as exc:  # noqa: BLE001 - the shares' limit holds only while the sweep runs
+                LOG.warning("help desk: the sweep failed (%s); trying again in %s s", type(exc).__name__, SWEEP_SECONDS)
 
     def open_calls(self) -> dict[str, dict]:
         """The open calls for the room's view, by participant (settings.participant's suffix)."""
