@@ -354,3 +354,18 @@ def test_the_sweep_thread_outlives_whatever_a_sweep_meets(desk, monkeypatch, cap
     thread.join(10)
     assert not thread.is_alive() and len(runs) == 2
     assert "KeyError" in caplog.text and "an answer the room did not expect" not in caplog.text
+
+
+def test_a_helper_dropped_across_a_restart_loses_the_rooms_shares_at_the_next_sweep(desk, tmp_path):
+    """The room keeps whom it shared with in its state folder (0600): a restarted room whose
+    HANDSON_HELPERS no longer names teacher still revokes teacher's shares, whatever their age."""
+    before = help_desk.HelpDesk(desk.hub, ["teacher"], 900, clock=_clock, state=tmp_path)
+    before.ask(ALICE)
+    saved = tmp_path / "help-shared-with.json"
+    assert json.loads(saved.read_text()) == ["teacher"] and saved.stat().st_mode & 0o777 == 0o600
+    after = help_desk.HelpDesk(desk.hub, ["bob"], 900, clock=_clock, state=tmp_path)
+    _clock.now += 1
+    after.sweep()
+    assert _Shares.shares == {}
+    after.sweep()  # nothing left with teacher: forgotten
+    assert json.loads(saved.read_text()) == []

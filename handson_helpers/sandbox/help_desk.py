@@ -20,15 +20,19 @@ from __future__ import annotations
 import datetime
 import json
 import logging
+import os
 import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
+from pathlib import Path
 
 from ..room import HELPER_GROUP
+from ..safefs import read_own
 from ..settings import participant
+from .paths import shared_with_path
 from .room import Caller, Hub, NotAllowed
 
 HELP_SECONDS = 15 * 60  # how long the helpers may open a participant's server after a call
@@ -59,8 +63,15 @@ def _quote(name: str) -> str:
 class HelpDesk:
     """Open calls by hub user; the hub's share API with the room's own token."""
 
-    def __init__(self, hub: Hub, helpers: list[str], seconds: float = HELP_SECONDS, clock=time.time):
+    def __init__(
+        self, hub: Hub, helpers: list[str], seconds: float = HELP_SECONDS, clock=time.time, state: Path | None = None
+    ):
         self.hub, self.helpers, self.seconds, self.clock = hub, helpers, seconds, clock
+        # every helper the room ever shared with (a file in the room's state folder when ``state``): a
+        # helper dropped from HANDSON_HELPERS across a restart still has their shares revoked by the sweep
+        self.state = state
+        saved = read_own(shared_with_path(state), 64 * 1024) if state else None
+        self.shared_with: set[str] = set(json.loads(saved)) if saved else set()
         # one change of the hub's shares at a time; the view reads ``calls`` without it (a slow hub
         # slows the next call, never the instructor's view)
         self._lock = threading.Lock()
@@ -114,9 +125,21 @@ class HelpDesk:
         try:
             if HELPER_GROUP not in self._hub("GET", f"/users/{_quote(helper)}").get("groups", []):
                 return ""
+            self._remember(self.shared_with | {helper})  # before the share: no share the room forgets
             return self._hub("POST", f"/shares/{_quote(name)}/", {"user": helper}).get("server", {}).get("url", "")
         except NotAllowed:
             return ""
+
+    def _remember(self, shared_with: set[str]) -> None:
+        """Under the lock: the helpers with a share of the room's, saved as the room's other state files are."""
+        if shared_with != self.shared_with and self.state is not None:
+            path = shared_with_path(self.state)
+            tmp = path.with_name(path.name + ".tmp")  # as store.Store.save: a new 0600 file, never a link
+            tmp.unlink(missing_ok=True)
+            with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600), "w") as f:
+                json.dump(sorted(shared_with), f)
+            os.replace(tmp, path)
+        self.shared_with = shared_with
 
     def _helpers_of(self, name: str) -> list[str]:
         return [helper for helper in self.helpers if helper != name]  # a helper who calls is not shared with
@@ -158,15 +181,18 @@ class HelpDesk:
                 self._revoke(name, now)
             self._revoke_pending()
             self.ended = {n: t for n, t in self.ended.items() if now - t < COOLDOWN_SECONDS}
-            for helper in self.helpers:
+            for helper in sorted({*self.helpers, *self.shared_with}):
+                former = helper not in self.helpers  # no longer a helper: every share with them ends now
                 try:
-                    shares = self._hub("GET", f"/users/{_quote(helper)}/shared").get("items", [])
-                except NotAllowed:  # not (yet) a hub user: nothing shared with them
+                    shares = self._hub("GET", f"/users/{_quote(helper)}/shared", gone_ok=True).get("items", [])
+                except NotAllowed:  # the hub did not answer: asked again next sweep
                     continue
+                if former and not shares:
+                    self._remember(self.shared_with - {helper})
                 for share in shares:
                     owner = share.get("server", {}).get("user", {}).get("name", "")
                     created = _hub_time(share.get("created_at", ""))
-                    if owner and owner not in self.calls and now - created >= self.seconds:
+                    if owner and (former or (owner not in self.calls and now - created >= self.seconds)):
                         server = _quote(share.get("server", {}).get("name", ""))
                         try:
                             self._hub("PATCH", f"/shares/{_quote(owner)}/{server}", {"user": helper}, gone_ok=True)

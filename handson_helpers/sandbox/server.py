@@ -392,7 +392,7 @@ def serve_room(home: Path) -> int:
     # no helpers, so every call is refused, unless the hub offers 先生を呼ぶ safely or by the operator's choice
     helpers = (os.environ.get("HANDSON_HELPERS") or "").split() if Settings.read().help_offered else []
     seconds = float(os.environ.get("HANDSON_HELP_SECONDS") or help_desk.HELP_SECONDS)
-    app.help = help_desk.HelpDesk(app.hub, helpers, seconds)
+    app.help = help_desk.HelpDesk(app.hub, helpers, seconds, state=home)
     threading.Thread(target=app.help.run, args=(threading.Event(),), daemon=True).start()
     per_client = int(os.environ.get("HANDSON_ROOM_CONNECTIONS_PER_CLIENT") or MAX_CONNECTIONS_PER_CLIENT)
     server = _listen(
