@@ -327,3 +327,28 @@ def _view_row(name: str, call_ago=None, stuck=False, flagged=False, problem_ago=
 def test_the_view_puts_callers_on_top_oldest_call_first_then_the_stuck_and_the_flagged(rows, expected):
     assert [r["participant"] for r in room_view.ordered(rows)] == expected
     assert [r["participant"] for r in room_view.ordered(list(reversed(rows)))] == expected  # not the input's order
+
+
+@pytest.mark.parametrize(
+    ("fault", "said"),
+    [
+        (HandsonError("ルームに接続できません", "RoomUnreachable"), "ルームに接続できません"),
+        (KeyError("participants"), "予期しないエラー (KeyError)"),  # an answer the view did not expect
+        (ValueError("bad json"), "予期しないエラー (ValueError)"),
+    ],
+)
+def test_a_failed_refresh_is_said_and_the_next_one_still_runs(fault, said):
+    answers = [fault, [{"participant": "amy"}]]
+
+    def fetch():
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    view = room_live.LiveView(fetch, seconds=2)
+    view.show = lambda rows: setattr(view.status, "value", f"shown {len(rows)}")
+    view.refresh()
+    assert said in view.status.value and "更新できませんでした" in view.status.value
+    view.refresh()
+    assert view.status.value == "shown 1"
