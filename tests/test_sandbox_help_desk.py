@@ -369,3 +369,18 @@ def test_a_helper_dropped_across_a_restart_loses_the_rooms_shares_at_the_next_sw
     assert _Shares.shares == {}
     after.sweep()  # nothing left with teacher: forgotten
     assert json.loads(saved.read_text()) == []
+
+
+def test_a_failed_call_waits_for_the_cooldown_too(desk):
+    desk.helpers = ["squatter"]  # the hub shares with nobody
+    with pytest.raises(NotAllowed) as refused:
+        desk.ask(ALICE)
+    assert refused.value.status == 502
+    asked = len(_Shares.log)
+    desk.helpers = ["teacher"]
+    with pytest.raises(NotAllowed) as refused:
+        desk.ask(ALICE)  # clicked again at once: the hub is not asked again
+    assert refused.value.status == 429 and len(_Shares.log) == asked
+    _clock.now += help_desk.COOLDOWN_SECONDS
+    desk.ask(ALICE)
+    assert set(_Shares.shares) == {("alice", "", "teacher")}

@@ -114,7 +114,8 @@ class HelpDesk:
                 # a new share replaces one whose revoke is pending: that one is revoked when this call ends
                 self.pending = {(o, h) for o, h in self.pending if o != caller.name}
                 urls = [self._share(caller.name, helper) for helper in self._helpers_of(caller.name)]
-                if not any(urls):
+                if not any(urls):  # a failed call waits as an ended one does: a loop of clicks asks the hub once
+                    self.ended[caller.name] = now
                     raise NotAllowed(502, "The hub shared the server with no helper.")
                 call = self.calls[caller.name] = Call(caller.name, now, now + self.seconds, next(filter(None, urls)))
         return {"since": call.since, "until": call.until, "seconds_left": round(call.until - now)}
