@@ -32,10 +32,11 @@ from .room import HELPER_GROUP
 REPO = Path(__file__).resolve().parents[1]
 HUB_DIR = Path(os.environ.get("HANDSON_HUB_DIR") or "/opt/handson-hub")
 ROOM_SERVICE = "handson-room"
-# read:users: whose token a kernel sent. shares and access:servers: 先生を呼ぶ shares a participant's
-# server with the helpers and revokes it (sandbox/help_desk.py); JupyterHub lets only a holder of
-# a server's access scope share it. A participant's own token keeps JupyterHub's server role.
-ROOM_ROLE = {"name": ROOM_SERVICE, "scopes": ["read:users", "shares", "access:servers"], "services": [ROOM_SERVICE]}
+# read:users: whose token a kernel sent, and whether a helper is in the helpers' group. shares: 先生を呼ぶ
+# shares a participant's server with the helpers and revokes it (sandbox/help_desk.py); JupyterHub lets
+# only a holder of a server's access scope share it, and ``shares`` holds ``access:servers`` (JupyterHub
+# 5.x and 6.x scopes.py). A participant's own token keeps JupyterHub's server role.
+ROOM_ROLE = {"name": ROOM_SERVICE, "scopes": ["read:users", "shares"], "services": [ROOM_SERVICE]}
 INSTRUCTOR = os.environ.get("HANDSON_HUB_INSTRUCTOR") or "instructor"  # the hub admin
 # Teaching assistants: hub users (no admin) whom 先生を呼ぶ lets open the server of whoever called. Their
 # passwords are claimed before the hub starts (claim_passwords) and the hub puts them, and only them,

@@ -4,7 +4,7 @@ own sharing (JupyterHub 5 and later), for HELP_SECONDS at most. A hub admin can 
 anyway (JupyterHub's admin role holds ``access:servers`` and cannot be narrowed); the share is what lets
 a helper who is no admin open the server of the one who called, and nobody else's.
 
-The room is the one that grants and revokes (its role holds ``shares`` and ``access:servers``:
+The room is the one that grants and revokes (its role holds ``shares``, which holds ``access:servers``:
 JupyterHub lets only a holder of a server's access scope share it). It shares only the caller's own
 default server (the name comes from the hub, never from the request), only with the helpers the hub
 lists in its group HELPER_GROUP, and
