@@ -10,8 +10,6 @@ import os
 from handson_helpers import hub
 
 c = get_config()  # type: ignore[name-defined]
-# 先生を呼ぶ on this hub's one origin: the operator's opt-in (hub.help_mode), so the hub test can call for help
-os.environ["HANDSON_HUB_HELP_SAME_ORIGIN"] = "1"
 load_subconfig(str(hub.CONFIG))  # type: ignore[name-defined]
 # load_subconfig passes over a file it cannot find: a hub without the product's config is no test of it
 assert c.JupyterHub.services and c.JupyterHub.spawner_class, f"{hub.CONFIG} was not loaded"
