@@ -17,8 +17,12 @@ from .texts import help as texts
 
 
 def available(settings: Settings) -> bool:
-    """A participant's server in a hub room (the instructor has nobody to call)."""
-    return bool(settings.hub_user and settings.hub_token and settings.room_url) and settings.sandbox_mode == "room"
+    """A participant's server in a hub room that offers 先生を呼ぶ (Settings.help_offered)."""
+    return (
+        bool(settings.hub_user and settings.hub_token and settings.room_url)
+        and settings.sandbox_mode == "room"
+        and settings.help_offered
+    )
 
 
 def call(settings: Settings, method: str) -> str:
@@ -31,7 +35,7 @@ def call(settings: Settings, method: str) -> str:
     except HandsonError as exc:
         return texts.FAILED.format(reason=exc.code)
     if method == "DELETE":
-        return texts.ENDED
+        return texts.ENDED if answer.get("revoked", True) else texts.REVOKE_FAILED
     return texts.CALLED.format(minutes=max(1, int(answer.get("seconds_left", 0)) // 60))
 
 

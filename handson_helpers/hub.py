@@ -27,16 +27,20 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .hub_accounts import SYSTEM_PYTHON, remove_users
+from .room import HELPER_GROUP
 
 REPO = Path(__file__).resolve().parents[1]
 HUB_DIR = Path(os.environ.get("HANDSON_HUB_DIR") or "/opt/handson-hub")
 ROOM_SERVICE = "handson-room"
-# read:users: whose token a kernel sent. shares and access:servers: 先生を呼ぶ shares a participant's
-# server with the helpers and revokes it (sandbox/help_desk.py); JupyterHub lets only a holder of
-# a server's access scope share it. A participant's own token keeps JupyterHub's server role.
-ROOM_ROLE = {"name": ROOM_SERVICE, "scopes": ["read:users", "shares", "access:servers"], "services": [ROOM_SERVICE]}
+# read:users: whose token a kernel sent, and whether a helper is in the helpers' group. shares: 先生を呼ぶ
+# shares a participant's server with the helpers and revokes it (sandbox/help_desk.py); JupyterHub lets
+# only a holder of a server's access scope share it, and ``shares`` holds ``access:servers`` (JupyterHub
+# 5.x and 6.x scopes.py). A participant's own token keeps JupyterHub's server role.
+ROOM_ROLE = {"name": ROOM_SERVICE, "scopes": ["read:users", "shares"], "services": [ROOM_SERVICE]}
 INSTRUCTOR = os.environ.get("HANDSON_HUB_INSTRUCTOR") or "instructor"  # the hub admin
-# Teaching assistants: hub users (no admin) whom 先生を呼ぶ lets open the server of whoever called
+# Teaching assistants: hub users (no admin) whom 先生を呼ぶ lets open the server of whoever called. Their
+# passwords are claimed before the hub starts (claim_passwords) and the hub puts them, and only them,
+# in HELPER_GROUP (help_groups): the room shares with no one outside that group.
 ASSISTANTS = (os.environ.get("HANDSON_HUB_ASSISTANTS") or "").split()
 # The room listens below 1024, where only root can bind: no participant can hold its port while the
 # hub restarts it. Single-user servers get ports from SERVER_PORTS, below the kernel's ephemeral range
@@ -69,14 +73,30 @@ def venv_of(base: Path, major: str) -> Path:
     return base / ("venv" if major == DEFAULT_MAJOR else f"venv-jupyterhub{major}")
 
 
-def room_service(python: str, home: str, url: str, helpers: Sequence[str] = (INSTRUCTOR,)) -> dict:
+def help_groups(assistants: Sequence[str]) -> dict:
+    """``c.JupyterHub.load_groups``: the helpers' group, which only the hub's admin manages."""
+    return {HELPER_GROUP: {"users": list(assistants)}}
+
+
+def help_mode(subdomain_host: str) -> str:
+    """HANDSON_HELP (settings.HELP_MODES) for the room and the servers. Without per-user subdomains every
+    server's pages run on the hub's own origin, and a helper who opens a participant's server runs that
+    participant's JavaScript with the helper's hub session: 先生を呼ぶ is then offered only when the
+    operator accepts that risk (HANDSON_HUB_HELP_SAME_ORIGIN=1). "" offers no button."""
+    if subdomain_host:
+        return "subdomains"
+    return "same-origin" if os.environ.get("HANDSON_HUB_HELP_SAME_ORIGIN") == "1" else ""
+
+
+def room_service(python: str, home: str, url: str, helpers: Sequence[str] = (), help: str = "") -> dict:
     """The room sandbox as a managed JupyterHub service: started, watched and stopped by the hub;
-    ``helpers`` (hub users) are whom 先生を呼ぶ shares a participant's server with."""
+    ``helpers`` (hub users) are whom 先生を呼ぶ shares a participant's server with, if ``help`` offers it."""
+    environment = {"HANDSON_HOME": home, "HANDSON_HELPERS": " ".join(helpers)}
     return {
         "name": ROOM_SERVICE,
         "url": url,
         "command": [python, "-m", "handson_helpers.sandbox", "room"],
-        "environment": {"HANDSON_HOME": home, "HANDSON_HELPERS": " ".join(helpers)},
+        "environment": {**environment, "HANDSON_HELP": help} if help else environment,
     }
 
 
@@ -89,14 +109,16 @@ SPAWNER_ARGS = ["--KernelManager.transport=ipc", "--HubOAuth.cache_max_age=15"]
 SHARE_REVOKED_WITHIN_SECONDS = 15
 
 
-def spawner_environment(url: str, room_uid: int = 0) -> dict:
-    """What every participant's server needs to find the room, and whose the room's socket must be."""
-    return {
+def spawner_environment(url: str, room_uid: int = 0, help: str = "") -> dict:
+    """What every participant's server needs to find the room, and whose the room's socket must be;
+    ``help`` (help_mode) shows 先生を呼ぶ."""
+    environment = {
         "HANDSON_SANDBOX": "room",
         "HANDSON_ROOM_URL": url,
         "HANDSON_ROOM_UID": str(room_uid),
         "HANDSON_TARGET": "sandbox",
     }
+    return {**environment, "HANDSON_HELP": help} if help else environment
 
 
 # ----- set-up (root) -----
@@ -255,26 +277,29 @@ def serve(
     )
 
 
-def claim_instructor(venv: Path, state: Path) -> str | None:
-    """A password for the instructor, set before anyone else can claim the name by logging in first
-    (FirstUseAuthenticator keeps whichever password comes first): shown once, stored only as bcrypt.
-    None when the instructor has one already."""
-    password = secrets.token_urlsafe(12)
+def claim_passwords(venv: Path, state: Path, names: Sequence[str]) -> dict[str, str | None]:
+    """A password for each of ``names`` (the instructor, the assistants), set before anyone else can
+    claim the name by logging in first (FirstUseAuthenticator keeps whichever password comes first):
+    shown once, stored only as bcrypt. None for a name that has one already."""
     code = (
         "import dbm, sys, bcrypt\n"
         "with dbm.open(sys.argv[1], 'c', 0o600) as db:\n"
         "    if sys.argv[2] in db: sys.exit(3)\n"
         "    db[sys.argv[2]] = bcrypt.hashpw(sys.stdin.read().encode(), bcrypt.gensalt())\n"
     )
-    done = subprocess.run(
-        [str(venv / "bin" / "python"), "-c", code, str(state / "passwords.dbm"), INSTRUCTOR],
-        input=password,
-        text=True,
-        check=False,
-    )
-    if done.returncode not in (0, 3):
-        raise SystemExit("could not set the instructor's password")
-    return password if done.returncode == 0 else None
+    claimed: dict[str, str | None] = {}
+    for name in names:
+        password = secrets.token_urlsafe(12)
+        done = subprocess.run(
+            [str(venv / "bin" / "python"), "-c", code, str(state / "passwords.dbm"), name],
+            input=password,
+            text=True,
+            check=False,
+        )
+        if done.returncode not in (0, 3):
+            raise SystemExit(f"could not set {name}'s password")
+        claimed[name] = password if done.returncode == 0 else None
+    return claimed
 
 
 # ----- command line -----
@@ -299,14 +324,19 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     ports = {**DEFAULT_PORTS, "hub": args.port}
     state.mkdir(mode=0o700, parents=True, exist_ok=True)
-    password = claim_instructor(venv_of(HUB_DIR, jupyterhub_major()), state)
+    claimed = claim_passwords(venv_of(HUB_DIR, jupyterhub_major()), state, [INSTRUCTOR, *ASSISTANTS])
     proc = serve(HUB_DIR, state, ports)
     url = f"http://127.0.0.1:{args.port}"
-    said = f"password {password} (shown only now)" if password else "the password shown when the hub first started"
+    said = {
+        name: f"password {password} (shown only now)" if password else "the password shown when the hub first started"
+        for name, password in claimed.items()
+    }
+    assistants = "".join(f"- assistant: log in as '{name}' with {said[name]}.\n" for name in ASSISTANTS)
     print(
         f"JupyterHub: {url}  (this machine only; log: {state / 'jupyterhub.log'})\n"
-        f"- instructor: log in as '{INSTRUCTOR}' with {said}.\n"
+        f"- instructor: log in as '{INSTRUCTOR}' with {said[INSTRUCTOR]}.\n"
         "  The instructor is the hub's admin and sees every participant in 95_workshop_status.\n"
+        f"{assistants}"
         "- participants: any new lower-case name (letters and digits) and a password of their own.\n"
         "- Ctrl-C stops the hub and the room sandbox; `python -m handson_helpers.hub remove-users` deletes\n"
         "  the participants' Unix users afterwards.",

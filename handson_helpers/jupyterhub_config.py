@@ -41,9 +41,11 @@ c.Spawner.cmd = [str(venv_bin / "jupyterhub-singleuser")]
 c.Spawner.default_url = "/lab/tree/handson/00_contents.ipynb"
 c.Spawner.start_timeout = 600  # a room's worth of servers starting at once on two cores
 c.Spawner.http_timeout = 600
+# 先生を呼ぶ: every server here is on the hub's own origin (no subdomain_host), so only on the operator's opt-in
+help_mode = hub.help_mode(c.JupyterHub.get("subdomain_host") or "")
 c.Spawner.environment = {
     "PATH": f"{venv_bin}:/usr/local/bin:/usr/bin:/bin",
-    **hub.spawner_environment(room_url, os.getuid()),
+    **hub.spawner_environment(room_url, os.getuid(), help_mode),
 }
 c.Spawner.args = hub.SPAWNER_ARGS
 server_ports = hub.ServerPorts()
@@ -59,6 +61,8 @@ c.Spawner.pre_spawn_hook = pre_spawn
 
 # The room sandbox: the same definition the README shows.
 c.JupyterHub.services = [
-    hub.room_service(str(venv_bin / "python"), str(state / "room"), room_url, [hub.INSTRUCTOR, *hub.ASSISTANTS])
+    hub.room_service(str(venv_bin / "python"), str(state / "room"), room_url, hub.ASSISTANTS, help_mode)
 ]
 c.JupyterHub.load_roles = [hub.ROOM_ROLE]
+# The helpers' group: the room shares a caller's server with no one outside it (their passwords are claimed first)
+c.JupyterHub.load_groups = hub.help_groups(hub.ASSISTANTS)

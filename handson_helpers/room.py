@@ -33,6 +33,9 @@ IDENTITY_TAG_KEY = "handson-room-participant"
 SCOPE_POLICY_NAME = "handson-room-scope"
 CREDENTIALS_PATH = "/_handson/room/credentials"
 HELP_PATH = "/_handson/room/help"  # 先生を呼ぶ: POST asks, DELETE ends (sandbox/help_desk.py)
+# The hub's group of helpers: only an admin puts a user in it (``load_groups`` in the hub's config), so a
+# participant who signed up under a helper's name first is not in it and the room never shares with them.
+HELPER_GROUP = "handson-helpers"
 # JupyterHub starts a managed service again as soon as it sees it exit
 RESTART_GRACE_SECONDS = 10.0
 # What the hands-on does with the participant's own user (1, 2.2, 23, 3.1, 40, 45, 後始末) and devices

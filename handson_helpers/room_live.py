@@ -57,10 +57,11 @@ class LiveView(w.VBox):
     def refresh(self) -> None:
         try:
             rows = self.fetch()
-        except HandsonError as exc:
+        except Exception as exc:  # noqa: BLE001 - the refresher goes on, and its status says this read failed
+            message = exc.message if isinstance(exc, HandsonError) else text.UNEXPECTED.format(kind=type(exc).__name__)
             now = time.strftime("%H:%M:%S")
             self.status.value = _line(
-                "warning", text.FAILED.format(time=now, message=exc.message, seconds=int(self.seconds))
+                "warning", text.FAILED.format(time=now, message=message, seconds=int(self.seconds))
             )
             return
         self.show(rows)

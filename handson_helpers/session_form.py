@@ -68,7 +68,7 @@ class MfaCodeForm(CodeForm):
         self.code.value = ""
         self.code.disabled = True
         self.cancel_button.disabled = True
-        self.children = (self.submit_button, self.status)
+        self.children = (self.submit_button, self.status, *self.help)  # 解決した stays for an open call
 
     def submit(self, _button=None) -> None:
         """Get the session with the typed code; a click after success only says it is done."""

@@ -47,6 +47,9 @@ PATH_SETTINGS = ("DIR_MFA_OUTFILE", "FILE_MFA_OUTFILE", "DIR_ACCESS_KEY", "FILE_
 TARGETS = ("sandbox", "aws")
 BOOTSTRAP_METHODS = ("QRCodePNG", "Base32StringSeed")
 SANDBOX_MODES = ("private", "room")
+# 先生を呼ぶ (HANDSON_HELP): offered only where a helper who opens a participant's server cannot lose their
+# hub session to it: per-user subdomains (c.JupyterHub.subdomain_host), or the operator's explicit opt-in.
+HELP_MODES = ("subdomains", "same-origin")
 
 
 def _text(raw: str) -> str:
@@ -86,6 +89,14 @@ class Settings:
     auto_mfa: bool = _setting(
         "HANDSON_AUTO_MFA", "1: the kit reads the QR file as a phone would (demos, CI)", lambda raw: raw == "1"
     )
+    help: str = _setting(
+        "HANDSON_HELP",
+        "先生を呼ぶ (set by the hub, for the room and the servers): subdomains (each server on its own origin,"
+        " c.JupyterHub.subdomain_host), or same-origin: the operator accepts that a helper who opens a"
+        " participant's server runs that participant's JavaScript on the hub's own origin, where it can act"
+        " with the helper's hub session; else no button",
+        _word,
+    )
     endpoint_override: str = _setting(
         "AWS_ENDPOINT_URL", "an endpoint override (also AWS_ENDPOINT_URL_IAM/_STS); refused with HANDSON_TARGET=aws"
     )
@@ -115,6 +126,11 @@ class Settings:
         if self.sandbox not in SANDBOX_MODES:
             raise HandsonError(texts.BAD_SANDBOX_MODE.format(mode=self.sandbox), "BadSandboxMode")
         return self.sandbox
+
+    @property
+    def help_offered(self) -> bool:
+        """先生を呼ぶ is offered (HELP_MODES): the hub gives each server its own origin, or the operator opted in."""
+        return self.help in HELP_MODES
 
     @property
     def participant_id(self) -> str:

@@ -200,8 +200,9 @@ class MfaEnableForm(CodeForm):
             box.value = ""
             box.disabled = True
         self.cancel_button.disabled = True
-        # Only the button (a second click says it is done) and the status stay on screen.
-        self.children = (self.enable_button, self.status)
+        # Only the button (a second click says it is done), the status and 先生を呼ぶ (its 解決した ends a
+        # call made while the form was open) stay on screen.
+        self.children = (self.enable_button, self.status, *self.help)
         if self.image is not None:
             self.image.close()  # no QR (or key) model is left for a saved widget state to capture
         # Last: the waiting cell, maybe on another thread, goes on once the QR is gone.

@@ -65,6 +65,7 @@ def the_hub(request, tmp_path_factory):
     token = secrets.token_hex(32)
     os.environ["HANDSON_HUB_INSTRUCTOR"] = TEACHER  # the hub's admin, as 'instructor' is for make hub
     os.environ["HANDSON_HUB_ASSISTANTS"] = HELPER
+    os.environ["HANDSON_HUB_HELP_SAME_ORIGIN"] = "1"  # 先生を呼ぶ on the hub's one origin: the operator's opt-in
     proc = driver.serve(state, ports, token, major)
     client = driver.HubClient(f"http://127.0.0.1:{ports['hub']}", token)
     try:

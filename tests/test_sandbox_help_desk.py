@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from test_sandbox_room import _Hub, as_who, the_room, token_of
 
-from handson_helpers import help_button, room, room_view
+from handson_helpers import help_button, hub, room, room_view
 from handson_helpers.display import Silent
 from handson_helpers.sandbox import help_desk
 from handson_helpers.sandbox.room import Caller, Hub, NotAllowed
@@ -38,8 +38,10 @@ class _Shares(BaseHTTPRequestHandler):
     """(owner, server, user) -> created_at; only the room's token may change anything."""
 
     shares: dict[tuple[str, str, str], float] = {}
-    users = {"teacher", "alice", "bob"}
+    users = {"teacher", "alice", "bob", "squatter"}
+    helpers = {"teacher", "bob"}  # HELPER_GROUP's members, as the hub's admin set them
     log: list[tuple[str, str]] = []
+    refused_patches = 0  # the next PATCHes the hub refuses (a hub restarting)
 
     def _answer(self, status: int, body: dict | None = None) -> None:
         data = json.dumps(body or {}).encode()
@@ -62,8 +64,15 @@ class _Shares(BaseHTTPRequestHandler):
                 self.shares.setdefault(key, _clock.now)
                 return self._answer(200, {"server": {"url": f"/user/{parts[1]}/", "name": parts[2]}})
             if self.command == "PATCH":
+                if _Shares.refused_patches > 0:
+                    _Shares.refused_patches -= 1
+                    return self._answer(503)
                 self.shares.pop(key, None)
                 return self._answer(200)
+        if self.command == "GET" and parts[0] == "users" and len(parts) == 2 and parts[1] in self.users:
+            return self._answer(
+                200, {"name": parts[1], "groups": [room.HELPER_GROUP] if parts[1] in self.helpers else []}
+            )
         if self.command == "GET" and parts[0] == "users" and parts[2:] == ["shared"]:
             items = [
                 {
@@ -96,7 +105,7 @@ _clock = _Clock()
 def desk():
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Shares)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    _Shares.shares, _Shares.log = {}, []
+    _Shares.shares, _Shares.log, _Shares.refused_patches = {}, [], 0
     _clock.now = T0
     hub = Hub(f"http://127.0.0.1:{server.server_port}/hub/api", SERVICE_TOKEN)
     yield help_desk.HelpDesk(hub, ["teacher"], 900, clock=_clock)
@@ -168,11 +177,57 @@ def test_no_share_with_an_instructor_outlives_the_limit_a_restarted_room_include
     assert _Shares.shares == {}
 
 
-def test_a_hub_that_refuses_leaves_no_open_call(desk):
-    desk.helpers = ["nobody-of-that-name"]
-    with pytest.raises(NotAllowed) as refused:
+@pytest.mark.parametrize("refused", [1, 2, 3])
+def test_a_withdrawal_the_hub_refuses_is_said_and_retried_each_sweep(desk, refused):
+    desk.ask(ALICE)
+    desk.ask(BOB)
+    _Shares.refused_patches = refused
+    assert desk.withdraw(ALICE) == {"open": False, "revoked": False}  # the participant is told
+    assert ("alice", "", "teacher") in _Shares.shares and "alice" not in desk.open_calls()
+    for _ in range(refused):
+        desk.sweep()
+    assert set(_Shares.shares) == {("bob", "", "teacher")} and desk.pending == set()
+    assert desk.withdraw(ALICE) == {"open": False, "revoked": True}  # nothing left open
+
+
+def test_one_refused_revoke_does_not_stop_the_sweep(desk):
+    _Shares.shares.update({("alice", "", "teacher"): T0 - 900, ("bob", "", "teacher"): T0 - 900})  # before a restart
+    _Shares.refused_patches = 1
+    desk.sweep()
+    assert len(_Shares.shares) == 1  # the one the hub refused; the other revoked all the same
+    desk.sweep()
+    assert _Shares.shares == {}
+
+
+def test_a_new_call_is_not_revoked_by_the_last_ones_pending_revoke(desk):
+    desk.ask(ALICE)
+    _Shares.refused_patches = 1
+    assert desk.withdraw(ALICE)["revoked"] is False
+    _clock.now += help_desk.COOLDOWN_SECONDS
+    desk.ask(ALICE)
+    desk.sweep()
+    assert set(_Shares.shares) == {("alice", "", "teacher")} and desk.open_calls()["alice"]["seconds_left"] == 900
+
+
+@pytest.mark.parametrize(
+    ("helpers", "shared_with"),
+    [
+        (["teacher"], {"teacher"}),
+        (["squatter", "teacher"], {"teacher"}),  # a hub user who signed up under a helper's name: not in the group
+        (["nobody-of-that-name", "teacher"], {"teacher"}),  # not (yet) a hub user
+        (["squatter"], set()),
+        (["nobody-of-that-name"], set()),
+    ],
+)
+def test_only_a_member_of_the_hubs_helper_group_is_shared_with(desk, helpers, shared_with):
+    desk.helpers = helpers
+    if shared_with:
         desk.ask(ALICE)
-    assert refused.value.status == 502 and desk.open_calls() == {}
+    else:
+        with pytest.raises(NotAllowed) as refused:
+            desk.ask(ALICE)
+        assert refused.value.status == 502 and desk.open_calls() == {}  # a hub that shares with nobody: no call
+    assert {user for (_, _, user) in _Shares.shares} == shared_with
 
 
 def test_the_view_puts_callers_on_top_with_the_servers_path():
@@ -189,6 +244,7 @@ HUB = {
     "JUPYTERHUB_USER": "alice",
     "JUPYTERHUB_API_TOKEN": "t" * 32,
     "HANDSON_ROOM_URL": "http://127.0.0.1:1010",
+    "HANDSON_HELP": "same-origin",
 }
 
 
@@ -198,7 +254,10 @@ HUB = {
         ({}, False),  # a laptop
         ({"JUPYTERHUB_USER": "alice", "JUPYTERHUB_API_TOKEN": "t" * 32}, False),  # a hub without the room
         ({**HUB, "HANDSON_SANDBOX": "private"}, False),  # a hub whose participants keep private sandboxes
+        ({k: v for k, v in HUB.items() if k != "HANDSON_HELP"}, False),  # one origin, no operator's opt-in
+        ({**HUB, "HANDSON_HELP": "yes"}, False),  # not a mode the kit knows
         (HUB, True),
+        ({**HUB, "HANDSON_HELP": "subdomains"}, True),
     ],
 )
 def test_the_button_is_shown_only_in_a_hub_room(environ, shown):
@@ -243,3 +302,85 @@ def test_a_kernel_calls_through_the_room_and_the_instructor_sees_it(as_who, the_
         assert refused.value.code == status
     assert help_button.call(carol, "DELETE") == help_button.texts.ENDED
     assert ("carol", "teacher") not in _Hub.shares and [r for r in room_view.fetch(teacher) if r["help"]] == []
+
+
+@pytest.mark.parametrize(
+    ("subdomain_host", "opt_in", "mode"),
+    [
+        ("", None, ""),  # every server on the hub's origin: a helper's hub session is exposed, so no button
+        ("", "0", ""),
+        ("", "yes", ""),  # only "1" opts in
+        ("", "1", "same-origin"),
+        ("https://hub.example.org", None, "subdomains"),
+        ("https://hub.example.org", "1", "subdomains"),
+    ],
+)
+def test_the_hub_offers_help_only_on_its_own_origin_per_server_or_by_the_operators_choice(
+    monkeypatch, subdomain_host, opt_in, mode
+):
+    if opt_in is None:
+        monkeypatch.delenv("HANDSON_HUB_HELP_SAME_ORIGIN", raising=False)
+    else:
+        monkeypatch.setenv("HANDSON_HUB_HELP_SAME_ORIGIN", opt_in)
+    assert hub.help_mode(subdomain_host) == mode
+    server = Settings.read({**HUB, "HANDSON_HELP": "", **hub.spawner_environment("http://127.0.0.1:1010", 0, mode)})
+    assert help_button.available(server) is bool(mode)
+    assert hub.room_service("python3", "", "", ["ta1"], mode)["environment"].get("HANDSON_HELP", "") == mode
+
+
+@pytest.mark.parametrize(
+    "created_at",
+    ["2027-01-15T08:00:00Z", "2027-01-15T08:00:00.123456Z", "2027-01-15T08:00:00+00:00", "2027-01-15T17:00:00+09:00"],
+)
+def test_the_hubs_times_are_read_as_it_writes_them(created_at):
+    assert round(help_desk._hub_time(created_at)) == T0  # Python 3.10 reads no "Z" by itself
+
+
+def test_the_sweep_thread_outlives_whatever_a_sweep_meets(desk, monkeypatch, caplog):
+    """A sweep that raises (an answer the room did not expect) is logged and the next one still runs."""
+    runs = []
+
+    def sweep():
+        runs.append(1)
+        if len(runs) == 1:
+            raise KeyError("an answer the room did not expect")
+        stop.set()
+
+    stop = threading.Event()
+    monkeypatch.setattr(help_desk, "SWEEP_SECONDS", 0.01)
+    monkeypatch.setattr(desk, "sweep", sweep)
+    thread = threading.Thread(target=desk.run, args=(stop,))
+    thread.start()
+    thread.join(10)
+    assert not thread.is_alive() and len(runs) == 2
+    assert "KeyError" in caplog.text and "an answer the room did not expect" not in caplog.text
+
+
+def test_a_helper_dropped_across_a_restart_loses_the_rooms_shares_at_the_next_sweep(desk, tmp_path):
+    """The room keeps whom it shared with in its state folder (0600): a restarted room whose
+    HANDSON_HELPERS no longer names teacher still revokes teacher's shares, whatever their age."""
+    before = help_desk.HelpDesk(desk.hub, ["teacher"], 900, clock=_clock, state=tmp_path)
+    before.ask(ALICE)
+    saved = tmp_path / "help-shared-with.json"
+    assert json.loads(saved.read_text()) == ["teacher"] and saved.stat().st_mode & 0o777 == 0o600
+    after = help_desk.HelpDesk(desk.hub, ["bob"], 900, clock=_clock, state=tmp_path)
+    _clock.now += 1
+    after.sweep()
+    assert _Shares.shares == {}
+    after.sweep()  # nothing left with teacher: forgotten
+    assert json.loads(saved.read_text()) == []
+
+
+def test_a_failed_call_waits_for_the_cooldown_too(desk):
+    desk.helpers = ["squatter"]  # the hub shares with nobody
+    with pytest.raises(NotAllowed) as refused:
+        desk.ask(ALICE)
+    assert refused.value.status == 502
+    asked = len(_Shares.log)
+    desk.helpers = ["teacher"]
+    with pytest.raises(NotAllowed) as refused:
+        desk.ask(ALICE)  # clicked again at once: the hub is not asked again
+    assert refused.value.status == 429 and len(_Shares.log) == asked
+    _clock.now += help_desk.COOLDOWN_SECONDS
+    desk.ask(ALICE)
+    assert set(_Shares.shares) == {("alice", "", "teacher")}

@@ -69,6 +69,7 @@ class _Hub(BaseHTTPRequestHandler):
                 "name": name,
                 "admin": name in self.admins,
                 "created": self.created.get(name, "2026-12-01T09:00:00Z"),
+                "groups": [room.HELPER_GROUP] if name == "teacher" else [],  # the hub's helpers (help_desk.py)
             }
         else:
             self.send_response(403)
@@ -120,6 +121,7 @@ def start_room(home: Path, hub_port: int, prelude: str = "") -> tuple[subprocess
         "JUPYTERHUB_API_URL": f"http://127.0.0.1:{hub_port}/hub/api",
         "JUPYTERHUB_API_TOKEN": SERVICE_TOKEN,
         "HANDSON_HELPERS": "teacher",  # 先生を呼ぶ shares with the instructor (test_sandbox_help_desk.py)
+        "HANDSON_HELP": "same-origin",  # on the operator's opt-in (hub.help_mode)
     }
     command = ["-m", "handson_helpers.sandbox", "room"]
     if prelude:
@@ -445,16 +447,19 @@ def test_the_readme_shows_the_room_make_hub_runs():
     exec(_readme_block("# /opt/tljh/config/jupyterhub_config.d/handson-room.py"), {"c": c})  # noqa: S102 - the README's own block
     url = "http://127.0.0.1:1010"
     assert _lazy(c.JupyterHub.services, []) == [
-        hub.room_service("/opt/tljh/user/bin/python", "/opt/tljh/state/handson-room", url)
+        hub.room_service("/opt/tljh/user/bin/python", "/opt/tljh/state/handson-room", url, ["ta1"])
     ]
     assert _lazy(c.Spawner.args, []) == hub.SPAWNER_ARGS
     assert _lazy(c.JupyterHub.load_roles, []) == [hub.ROOM_ROLE]
+    assert _lazy(c.JupyterHub.load_groups, {}) == hub.help_groups(["ta1"])  # the helpers, in the admin's group
     assert _lazy(c.Spawner.environment, {}) == hub.spawner_environment(url, 0)
 
     helm = yaml.safe_load(_readme_block("hub:\n  image:"))
     service = helm["hub"]["services"][hub.ROOM_SERVICE]
     assert service["command"][1:] == hub.room_service("python3", "", "")["command"][1:]
     assert helm["hub"]["loadRoles"][hub.ROOM_SERVICE] == {k: v for k, v in hub.ROOM_ROLE.items() if k != "name"}
+    helpers = service["environment"]["HANDSON_HELPERS"].split()
+    assert helm["hub"]["config"]["JupyterHub"]["load_groups"] == hub.help_groups(helpers)
     assert set(helm["singleuser"]["extraEnv"]) == set(hub.spawner_environment(service["url"])) - {
         "HANDSON_ROOM_UID"
     }  # not on loopback there
@@ -472,9 +477,13 @@ def test_make_hubs_config_is_that_room(tmp_path, monkeypatch):
     exec(compile(config.read_text(), str(config), "exec"), {"get_config": lambda: c, "__file__": str(config)})  # noqa: S102
     url = f"http://127.0.0.1:{hub.DEFAULT_PORTS['room']}"
     assert c.JupyterHub.services == [
-        hub.room_service(str(tmp_path / "venv" / "bin" / "python"), str(tmp_path / "state" / "room"), url)
+        hub.room_service(
+            str(tmp_path / "venv" / "bin" / "python"), str(tmp_path / "state" / "room"), url, hub.ASSISTANTS
+        )
     ]
     assert c.JupyterHub.load_roles == [hub.ROOM_ROLE]
+    # the room shares only with the assistants, and only as members of the group the hub's admin manages
+    assert c.JupyterHub.load_groups == {room.HELPER_GROUP: {"users": hub.ASSISTANTS}}
     assert {k: v for k, v in c.Spawner.environment.items() if k != "PATH"} == hub.spawner_environment(url, os.getuid())
     assert c.JupyterHub.bind_url.startswith("http://127.0.0.1:") and c.Authenticator.admin_users == {hub.INSTRUCTOR}
     assert c.JupyterHub.authenticator_class == "handson_helpers.hub_classes.HandsonAuthenticator"

@@ -174,3 +174,33 @@ def test_23_built_in_authenticator_resyncs_and_the_check_passes(ctx, iam, tmp_pa
     hh.create_access_key(ctx, USER, key_file)
     asyncio.run(hh.verify_resynced(ctx, USER, serial, key_file, qr))  # with 3.1's key: a session from a current code
     assert "✔ 完了確認: 認証アプリの今の認証コードをAWSが受け付ける" in shown(ctx)
+
+
+@pytest.mark.parametrize("end", ["enabled", "cancelled"])
+def test_the_help_row_stays_when_the_form_finishes(ctx, tmp_path, monkeypatch, end):
+    """A participant who called and then got through still has 解決した to end the call."""
+    from handson_helpers import help_button
+    from handson_helpers.session_form import MfaCodeForm
+
+    qr = outfile(tmp_path)
+    serial = make_user_and_device(ctx, qr)
+    hub = {"JUPYTERHUB_USER": "alice", "JUPYTERHUB_API_TOKEN": "t" * 32}
+    room = {"HANDSON_ROOM_URL": "http://127.0.0.1:1010", "HANDSON_HELP": "same-origin"}
+    for name, value in {**hub, **room}.items():
+        monkeypatch.setenv(name, value)
+    forms = [
+        MfaEnableForm(USER, serial, expand(qr).read_bytes(), partial(hh.enable_mfa_device, ctx, USER, serial)),
+        MfaCodeForm(lambda code: {}),
+    ]
+    for form in forms:
+        assert [c for c in form.children if isinstance(c, help_button.HelpButton)] == form.help != []
+    forms[0].reveal()
+    if end == "enabled":
+        forms[0].code1.value, forms[0].code2.value = phone_codes(qr)
+        forms[0].submit()
+        forms[1]._finish("done")
+    else:
+        for form in forms:
+            form.cancel()
+    for form in forms:
+        assert form.help[0] in form.children, end

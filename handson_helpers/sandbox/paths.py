@@ -38,6 +38,11 @@ def store_path(base: Path) -> Path:
     return base / "iam-state.json"
 
 
+def shared_with_path(base: Path) -> Path:
+    """The helpers the room's help desk has shared a server with (help_desk.py), kept across restarts."""
+    return base / "help-shared-with.json"
+
+
 def log_path(base: Path) -> Path:
     return base / "sandbox.log"
 

@@ -23,6 +23,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 from ..code_time import HEADER as CODE_TIME_HEADER
 from ..room import CREDENTIALS_PATH, HELP_PATH
+from ..settings import Settings
 from . import auth, authorization, emulator, faithful, help_desk, otp, room, sessions, texts, watch
 from .connections import MAX_CONNECTIONS, MAX_CONNECTIONS_PER_CLIENT, Handler, Server
 from .control import CONTROL_SERVICE, proof
@@ -390,9 +391,10 @@ def serve_room(home: Path) -> int:
     app = build_app(home)
     app.hub = room.Hub.from_environment()
     room.install()
-    helpers = (os.environ.get("HANDSON_HELPERS") or "").split()
+    # no helpers, so every call is refused, unless the hub offers 先生を呼ぶ safely or by the operator's choice
+    helpers = (os.environ.get("HANDSON_HELPERS") or "").split() if Settings.read().help_offered else []
     seconds = float(os.environ.get("HANDSON_HELP_SECONDS") or help_desk.HELP_SECONDS)
-    app.help = help_desk.HelpDesk(app.hub, helpers, seconds)
+    app.help = help_desk.HelpDesk(app.hub, helpers, seconds, state=home)
     threading.Thread(target=app.help.run, args=(threading.Event(),), daemon=True).start()
     per_client = int(os.environ.get("HANDSON_ROOM_CONNECTIONS_PER_CLIENT") or MAX_CONNECTIONS_PER_CLIENT)
     server = _listen(

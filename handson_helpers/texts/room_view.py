@@ -30,6 +30,7 @@ NOT_A_ROOM = (
 )
 UPDATED = "{time} 更新 ({seconds}秒ごとに自動で更新中)"
 FAILED = "{time} 更新できませんでした: {message} ({seconds}秒後に再試行)"
+UNEXPECTED = "予期しないエラー ({kind})"
 STOPPED = "自動更新を停止しました。再開するにはセルを再実行してください。"
 STOP = "自動更新を停止"
 LIVE = "ルームの今 (自動更新)"  # what a saved notebook keeps as the widget's text: never the changing table

@@ -590,22 +590,30 @@ class _Instructor:
 
     def __init__(self, url: str, key: dict[str, str], seconds: float | None):
         self.url, self.key, self.seconds = url, key, seconds
-        self.first: dict[str, tuple[float, dict]] = {}  # participant: (when seen flagged, their row)
+        self.first: dict[str, tuple[float, dict, float]] = {}  # participant: (when seen flagged, row, read's start)
         self.last: list[dict] = []
         self.polls: list[float] = []
+        self.read_starts: list[float] = []  # when each read that answered was sent
+        self.misses = 0  # reads the room did not answer in time: counted, and the poller goes on
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def poll(self) -> None:
         from handson_helpers import room_view
+        from handson_helpers.errors import HandsonError
 
-        started = time.perf_counter()
-        rows = room_view.read(self.url, self.key["aws_access_key_id"], self.key["aws_secret_access_key"])
+        sent, started = time.time(), time.perf_counter()
+        try:
+            rows = room_view.read(self.url, self.key["aws_access_key_id"], self.key["aws_secret_access_key"])
+        except HandsonError:  # a read slower than its timeout on a loaded machine: the next one comes
+            self.misses += 1
+            return
         seen = time.time()
         self.polls.append(time.perf_counter() - started)
+        self.read_starts.append(sent)
         for row in rows:
             if row["flagged"] and row["participant"] not in self.first:
-                self.first[row["participant"]] = (seen, row)
+                self.first[row["participant"]] = (seen, row, sent)
         self.last = rows
 
     def _run(self) -> None:
@@ -627,7 +635,7 @@ class _Instructor:
         """Who was flagged, how soon after their fault (after its refusal reached the learner; a read
         may see it a moment before), and whether for the fault's reason."""
         flagged = {}
-        for name, (seen, row) in sorted(self.first.items()):
+        for name, (seen, row, sent) in sorted(self.first.items()):
             n = int(name[1:]) if name[1:].isdigit() else -1
             fault = plan.get(n)
             final = next(r for r in self.last if r["participant"] == name)
@@ -637,11 +645,15 @@ class _Instructor:
                 "right_reason": bool(fault) and _flagged_right(fault, row) and _flagged_right(fault, final),
                 "seconds_after_fault": round(seen - faulted[n][1], 2) if self.seconds and n in faulted else None,
                 "seen_after_the_fault_was_sent": n in faulted and seen >= faulted[n][0],
+                # answered reads sent after the learner got the refusal, before the one that flagged it: 0
+                # when the first such read flags it, however slow the reads (a missed read is no read)
+                "reads_missed_it": sum(faulted[n][1] <= t < sent for t in self.read_starts) if n in faulted else None,
             }
         times = [f["seconds_after_fault"] for f in flagged.values() if f["seconds_after_fault"] is not None]
         return {
             "view_polled_every_s": self.seconds,
             "view_reads": len(self.polls),
+            "view_reads_missed": self.misses,
             "view_read_p50_ms": _ms(sorted(self.polls), 0.5),
             "faults": len(plan),
             "faults_flagged_for_the_right_reason": sum(f["right_reason"] for f in flagged.values()),
