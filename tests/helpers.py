@@ -259,21 +259,14 @@ class Device:
         return self.code(second - 1), self.code(second)
 
     def enable(self, code1, code2):
-        return self.answer(
-            self.iam.enable_mfa_device,
-            UserName=self.name,
-            SerialNumber=self.serial,
-            AuthenticationCode1=code1,
-            AuthenticationCode2=code2,
-        )
+        return self._two_codes(self.iam.enable_mfa_device, code1, code2)
 
     def resync(self, code1, code2):
+        return self._two_codes(self.iam.resync_mfa_device, code1, code2)
+
+    def _two_codes(self, call, code1, code2):
         return self.answer(
-            self.iam.resync_mfa_device,
-            UserName=self.name,
-            SerialNumber=self.serial,
-            AuthenticationCode1=code1,
-            AuthenticationCode2=code2,
+            call, UserName=self.name, SerialNumber=self.serial, AuthenticationCode1=code1, AuthenticationCode2=code2
         )
 
     def session(self, code, serial=None):

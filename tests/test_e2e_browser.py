@@ -276,6 +276,16 @@ def enable_with_the_phone(page, totp):
     return now
 
 
+def section_passed(page, name, screenshot):
+    """The notebook's 完了確認 shows ✔, no ✘ anywhere, and no typed fallback (the form's clicks arrived)."""
+    page.get_by_text("✔ 完了確認").first.wait_for(timeout=60_000)
+    wait_idle(page)
+    outputs = page.locator(".jp-OutputArea-output").all_inner_texts()
+    assert not any("✘" in text for text in outputs), (name, outputs)
+    assert not any("クリックをカーネルに届けない" in text for text in outputs), (name, outputs)  # no fallback
+    shot(page, screenshot)
+
+
 def close_notebook(page):
     menu(page, "File", "Close and Shut Down Notebook…")
     dialog = page.locator(".jp-Dialog button.jp-mod-accept")
@@ -306,12 +316,7 @@ def test_run_all_from_preparation_to_cleanup_in_the_browser(page, lab, folder, i
                 f"\nJupyterLab answered the form's probe: the QR {time.monotonic() - form_shown:.2f} s after the form"
             )
             enable_with_the_phone(page, phone_scans_screen(page, "run_all_22_qr_shown"))
-        page.get_by_text("✔ 完了確認").first.wait_for(timeout=60_000)
-        wait_idle(page)
-        outputs = page.locator(".jp-OutputArea-output").all_inner_texts()
-        assert not any("✘" in text for text in outputs), (name, outputs)
-        assert not any("クリックをカーネルに届けない" in text for text in outputs), (name, outputs)  # no fallback
-        shot(page, f"run_all_{name}")
+        section_passed(page, name, f"run_all_{name}")
         close_notebook(page)
     assert iam.list_users()["Users"] == []
     print(f"\nbrowser Run All 01→90 took {time.monotonic() - started:.1f} s")
