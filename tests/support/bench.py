@@ -511,7 +511,9 @@ def bench_scale(
                 url, pid, keys = stack.enter_context(_room(count))
             else:
                 url, pid, keys = None, sandbox.reset().pid, {}
-            results.append(_run_learners(count, keys, url, pid, processes, pace, spawn))
+            result = _run_learners(count, keys, url, pid, processes, pace, spawn)
+            del result["seconds"]
+            results.append(result)
     return results
 
 
@@ -580,6 +582,7 @@ def _run_learners(
         "sandbox_rss_before_mb": round(rss_before, 1),
         "sandbox_rss_after_mb": round(_rss_mb(pid), 1),
         "faulted": {n: when for p in parts for n, when in p["faulted"].items()},
+        "seconds": seconds,  # every call's time, pooled across rounds by bench_room_view, then dropped
     }
 
 
@@ -729,6 +732,13 @@ def bench_room_view(count: int, rounds: int, poll: float = 3.0, pace: tuple[floa
     spawn = multiprocessing.get_context("spawn")
     runs = [room_view_round(count, poll if i % 2 == 0 else None, pace, spawn=spawn) for i in range(2 * rounds)]
     with_view, without = runs[0::2], runs[1::2]
+    # a round's p95 is decided by its few slowest calls, which the machine's other loads move a lot:
+    # every call of every round of one kind, pooled, is the steadier figure
+    pooled = {
+        kind: sorted(t for r in rs for t in r["seconds"]) for kind, rs in (("with", with_view), ("without", without))
+    }
+    for r in runs:
+        del r["seconds"]
 
     def median(rs: list[dict], key: str) -> float:
         return round(statistics.median(r[key] for r in rs), 2)
@@ -744,6 +754,9 @@ def bench_room_view(count: int, rounds: int, poll: float = 3.0, pace: tuple[floa
         "p95_ratio_per_pair_median": round(
             statistics.median(a["p95_ms"] / b["p95_ms"] for a, b in zip(with_view, without)), 3
         ),
+        "p95_ms_pooled_with_view": _ms(pooled["with"], 0.95),
+        "p95_ms_pooled_without_view": _ms(pooled["without"], 0.95),
+        "p95_ratio_pooled": round(_ms(pooled["with"], 0.95) / _ms(pooled["without"], 0.95), 3),
         "p50_ms_with_view_median": median(with_view, "p50_ms"),
         "p50_ms_without_view_median": median(without, "p50_ms"),
         "sandbox_cpu_ms_per_call_with_view_median": median(with_view, "sandbox_cpu_ms_per_call"),
@@ -912,7 +925,8 @@ def _room_view_main(count: int, rounds: int, poll: float) -> int:
         f"{rounds} without, alternating\n"
         f"  p95 per call: {r['p95_ms_with_view_median']} ms with the view, {r['p95_ms_without_view_median']} ms "
         f"without (medians; ratio {r['p95_ratio_with_over_without']}, per pair {r['p95_ratio_per_pair']}, "
-        f"median {r['p95_ratio_per_pair_median']})\n"
+        f"median {r['p95_ratio_per_pair_median']}); every call of the rounds pooled: "
+        f"{r['p95_ms_pooled_with_view']} / {r['p95_ms_pooled_without_view']} ms (ratio {r['p95_ratio_pooled']})\n"
         f"  p50: {r['p50_ms_with_view_median']} / {r['p50_ms_without_view_median']} ms; room CPU per call "
         f"{r['sandbox_cpu_ms_per_call_with_view_median']} / {r['sandbox_cpu_ms_per_call_without_view_median']} ms; "
         f"room RSS at most {r['sandbox_rss_after_mb_max']} MB; one read of the view costs the room "
