@@ -27,6 +27,7 @@ class Outcome(str, Enum):
     RECREATED = "recreated"
     DONE = "done"
     CANCELLED = "cancelled"
+    FAILED = "failed"
 
     def __str__(self) -> str:  # printed as its text, like the strings it replaced
         return self.value

@@ -25,6 +25,9 @@ from .texts.common import NONE
 from .totp import authenticator_codes, secret_from_qr
 from .widget import CODE_STYLE, CodeForm
 
+# Refusals that another code (or the same one typed right) can mend; after any other the form ends.
+ANOTHER_CODE_HELPS = ("InvalidMfaCode", "Throttling", "EmptyCode", "NotDigits", "WrongLength")
+
 
 class MfaCodeForm(CodeForm):
     """Countdown, the code box, the button and a status line."""
@@ -83,6 +86,8 @@ class MfaCodeForm(CodeForm):
         except HandsonError as exc:
             self._show("error", exc.message)
             self.code.value = ""
+            if exc.code not in ANOTHER_CODE_HELPS:
+                self._finish(Outcome.FAILED)  # another code cannot help: the cell says what to do
         else:
             expires = self.session.expiration.isoformat() if self.session.expiration else texts.UNKNOWN
             self._show("success", texts.SESSION_GOT.format(prefix=self.session.key_id[:4], expires=expires))
@@ -138,7 +143,7 @@ async def verify_resynced(
     """
     from .access_key import read_key_file
     from .errors import require_passed
-    from .users import listed
+    from .users import list_keys, listed
 
     mine = [d["SerialNumber"] for d in listed(ctx, "list_mfa_devices", "MFADevices", UserName=user_name)]
     ctx.report.command(
@@ -157,6 +162,8 @@ async def verify_resynced(
     keys = read_key_file(expand(key_file))
     if keys is None:
         ctx.report.message("info", texts.NO_KEY_YET)
+    elif not any(k["AccessKeyId"] == keys.key_id and k["Status"] == "Active" for k in list_keys(ctx, user_name)):
+        ctx.report.message("warning", texts.KEY_NOT_USERS.format(file=key_file, user=user_name))
     else:
         ctx.report.message("info", texts.WITH_KEY)
         session = await session_with_form(ctx, keys, serial, outfile, wait)

@@ -40,6 +40,11 @@ from .users import get_user
 CODE_STYLE = {"description_width": "150px"}
 
 
+# Refusals that other codes (or the same ones typed right) can mend; after any other the form ends,
+# rather than asking again for codes that every try refuses.
+ANOTHER_PAIR_HELPS = ("InvalidAuthenticationCode", "Throttling", "EmptyCode", "NotDigits", "WrongLength", "SameCode")
+
+
 class CodeForm(w.VBox):
     """What the code forms of 22 and 40 share: a countdown to the next code, a status line, and a
     result that a waiting cell polls (set last, as the click may be handled on another thread)."""
@@ -219,6 +224,8 @@ class MfaEnableForm(CodeForm):
             self._show("error", exc.message)
             if exc.code in ("InvalidAuthenticationCode", "Throttling"):
                 self.code1.value = self.code2.value = ""
+            elif exc.code not in ANOTHER_PAIR_HELPS:
+                self._finish(Outcome.FAILED)  # no pair of codes can mend it: the cell says what to do
         else:
             if outcome == Outcome.ENABLED:
                 self._show("success", texts.ENABLED)

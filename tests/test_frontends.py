@@ -11,7 +11,9 @@ import asyncio
 import base64
 import json
 import platform
+import shutil
 import time
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -312,8 +314,6 @@ class Learner(NotebookClient):
         return totp.secret_from_qr(tmp)
 
     async def _answer(self, cell):
-        from pathlib import Path
-
         tmp = Path(self.resources["tmp"]) / "screen.png"
         while True:
             prompt = (await self.kc.get_stdin_msg())["content"]["prompt"]
@@ -348,6 +348,8 @@ def colab_kernel(tmp_path) -> AsyncIPCKernelManager:
 def test_the_notebooks_run_headless_with_the_codes_typed_at_stdin(stack, sandbox, iam, tmp_path, monkeypatch):
     monkeypatch.delenv("HANDSON_AUTO_MFA")  # a learner: nobody types for them but at stdin
     from test_e2e_notebooks import QR
+
+    shutil.rmtree(Path.home() / "environment", ignore_errors=True)  # a learner's first run: no files of another
 
     prompts = []
     for path in notebooks():

@@ -176,6 +176,66 @@ def test_23_built_in_authenticator_resyncs_and_the_check_passes(ctx, iam, tmp_pa
     assert "✔ 完了確認: 認証アプリの今の認証コードをAWSが受け付ける" in shown(ctx)
 
 
+@pytest.mark.parametrize("left", ["deleted", "inactive"])
+def test_23_with_a_key_file_left_from_an_earlier_run_says_so_and_asks_no_code(ctx, iam, tmp_path, monkeypatch, left):
+    """A key file whose key is not the user's active key cannot check a code: the step says so instead
+    of asking for codes that every try refuses (a learner at stdin was asked for ever)."""
+    monkeypatch.setenv("HANDSON_AUTO_MFA", "1")
+    qr = outfile(tmp_path)
+    serial = make_user_and_device(ctx, qr)
+    assert hh.enable_mfa_device(ctx, USER, serial, *phone_codes(qr)) == "enabled"
+    key_file = str(tmp_path / "key.txt")
+    key_id = hh.create_access_key(ctx, USER, key_file)
+    if left == "deleted":
+        iam.delete_access_key(UserName=USER, AccessKeyId=key_id)
+    else:
+        iam.update_access_key(UserName=USER, AccessKeyId=key_id, Status="Inactive")
+    asyncio.run(hh.verify_resynced(ctx, USER, serial, key_file, qr))
+    text = shown(ctx)
+    assert "有効なアクセスキーではありません" in text and "31_create_access_key" in text, text
+    assert "一時的な認証情報を取得できませんでした" not in text and "取得しました" not in text, text
+
+
+def test_22_form_ends_after_a_refusal_that_other_codes_cannot_mend(ctx, iam, tmp_path):
+    """The device deleted meanwhile (another tab's 90): the form ends, its QR gone, instead of asking again."""
+    qr = outfile(tmp_path)
+    serial = make_user_and_device(ctx, qr)
+    form = MfaEnableForm(USER, serial, expand(qr).read_bytes(), partial(hh.enable_mfa_device, ctx, USER, serial))
+    form.reveal()
+    form.type_in(lambda prompt: "123456")  # the same code twice: typed again
+    assert not form.finished
+    iam.delete_virtual_mfa_device(SerialNumber=serial)
+    asked = []
+    codes = iter(phone_codes(qr) * 3)
+    while not form.finished and len(asked) < 6:  # as cell_wait's typed fallback asks
+        form.type_in(lambda prompt: asked.append(prompt) or next(codes))
+    assert len(asked) == 2 and form.result == "failed" and form.bootstrap == b"", asked
+    assert not any(isinstance(child, w.Image) for child in form.children)
+
+
+def test_40_form_ends_after_a_refusal_that_another_code_cannot_mend(ctx, iam, tmp_path):
+    """InvalidClientTokenId (a key deleted meanwhile): the form ends instead of asking again."""
+    from handson_helpers import mfa_session
+    from handson_helpers.access_key import read_key_file
+    from handson_helpers.session_form import MfaCodeForm
+
+    qr = outfile(tmp_path)
+    serial = make_user_and_device(ctx, qr)
+    assert hh.enable_mfa_device(ctx, USER, serial, *phone_codes(qr)) == "enabled"
+    key_file = str(tmp_path / "key.txt")
+    key_id = hh.create_access_key(ctx, USER, key_file)
+    keys = read_key_file(expand(key_file))
+    form = MfaCodeForm(partial(mfa_session.get_session_token, ctx, keys, serial))
+    form.type_in(lambda prompt: "12345")  # a wrong length: typed again
+    assert not form.finished
+    iam.delete_access_key(UserName=USER, AccessKeyId=key_id)
+    secret, asked = totp.secret_from_qr(expand(qr)), []
+    while not form.finished and len(asked) < 3:  # as cell_wait's typed fallback asks
+        form.type_in(lambda prompt: asked.append(prompt) or totp.authenticator_codes(secret, 1)[0])
+    assert len(asked) == 1 and form.result == "failed" and form.session is None, asked
+    assert "認証情報が無効です" in form.status.value, form.status.value
+
+
 @pytest.mark.parametrize("end", ["enabled", "cancelled"])
 def test_the_help_row_stays_when_the_form_finishes(ctx, tmp_path, monkeypatch, end):
     """A participant who called and then got through still has 解決した to end the call."""
