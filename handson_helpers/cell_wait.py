@@ -175,18 +175,27 @@ def _typed(widget, handle, ctx: Context) -> bool:
     """The form's work asked in text (getpass: the typed codes are never echoed into the notebook),
     round after round until it is finished. Its secret (the QR, or the key) is shown in the form's
     place and replaced by a plain line once the codes are taken, the cell fails or the learner
-    interrupts. False when this front end cannot answer input either."""
+    interrupts. In the browser edition it is shown only in a widget of its own (outputs are saved
+    with the notebook, that widget's state is not), emptied and closed then. False when this front
+    end cannot answer input either."""
     from IPython.core.error import StdinNotImplementedError
 
-    def clear() -> None:
-        if handle is not None:
-            handle.update({"text/plain": texts.TYPED_DONE}, raw=True)
-
     ctx.report.message("warning", texts.NO_CLICKS)
-    secret = widget.secret_bundle() if hasattr(widget, "secret_bundle") else None
+    secret = widget.secret_bundle() if not lite.ACTIVE and hasattr(widget, "secret_bundle") else None
     if handle is not None:
         handle.update(secret or {"text/plain": texts.TYPED_FORM}, raw=True)
     _close_all(widget)  # the typed codes go into closed boxes: no front end or saved state sees them
+    view = widget.secret_widget() if lite.ACTIVE and hasattr(widget, "secret_widget") else None
+    shown = handle if view is None else _show(view)
+
+    def clear() -> None:
+        if view is not None:
+            view.value = ""  # before closing: no model, in the kernel or the page, keeps the QR
+        if shown is not None:
+            shown.update({"text/plain": texts.TYPED_DONE}, raw=True)
+        if view is not None:
+            view.close()
+
     try:
         with _interruptible():
             while not widget.finished:
@@ -224,6 +233,12 @@ async def show_and_wait(widget, shell, wait: bool, ctx: Context) -> bool:
     does not deliver its clicks. False if the cell cannot wait.
 
     With HANDSON_AUTO_MFA=1 (ctx.settings.auto_mfa) the built-in authenticator has typed already."""
+    if lite.ACTIVE and wait and not ctx.settings.auto_mfa and not widget.finished:
+        # JupyterLite delivers no click while the cell runs: a text line in the form's place, and
+        # the cell's first output a text, as its renderer misplaced a widget shown first
+        from IPython.display import display
+
+        return _typed(widget, display({"text/plain": texts.TYPED_FORM}, raw=True, display_id=True), ctx)
     handle = _show(widget) if shell is not None else None
     if not wait or ctx.settings.auto_mfa or widget.finished:
         getattr(widget, "reveal", lambda: None)()  # the clicks are handled after the cell

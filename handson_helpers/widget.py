@@ -12,7 +12,7 @@ from functools import partial
 
 import ipywidgets as w
 
-from . import help_button
+from . import help_button, lite
 from .cell_wait import images_stall_input, show_and_wait, wait_mode
 from .display import STYLES, Silent
 from .errors import HandsonError
@@ -98,11 +98,26 @@ def _grouped_key(bootstrap: bytes) -> str:
     return " ".join(key[i : i + 4] for i in range(0, len(key), 4))
 
 
+class SecretView(w.HTML):
+    """The QR (or key) as HTML: an output that shows it on its own says only what it is in text."""
+
+    def __repr__(self) -> str:
+        return texts.QR_TEXT
+
+
 def _secret_view(bootstrap: bytes) -> w.Widget:
-    """The QR (or key) inside the form: made only for a front end known to deliver the form's clicks."""
-    if bootstrap.startswith(PNG_SIGNATURE):
-        return w.Image(value=bootstrap, format="png", width=240, height=240)
-    return w.HTML(f"<pre style='font-size:120%'>{html.escape(_grouped_key(bootstrap))}</pre>")
+    """The QR (or key) as a widget, which is emptied and closed when the form ends. In the browser
+    edition the QR is drawn again from the file as SVG (lite/qr.py): no pillow there."""
+    if bootstrap.startswith(PNG_SIGNATURE) and not lite.ACTIVE:
+        view: w.Widget = w.Image(value=bootstrap, format="png", width=240, height=240)
+    elif bootstrap.startswith(PNG_SIGNATURE):
+        from .lite.qr import svg_of_png
+
+        view = SecretView(svg_of_png(bootstrap))
+    else:
+        view = SecretView(f"<pre style='font-size:120%'>{html.escape(_grouped_key(bootstrap))}</pre>")
+    view.add_class("handson-qr")
+    return view
 
 
 class MfaEnableForm(CodeForm):
@@ -164,9 +179,16 @@ class MfaEnableForm(CodeForm):
         if self.image is not None or self.finished or not self.bootstrap:
             return
         self.image = _secret_view(self.bootstrap)
-        self.image.add_class("handson-qr")
         how, *rest = self.body
         self.children = (how, self.image, *rest, *self.help)
+
+    def secret_widget(self) -> w.Widget | None:
+        """The QR (or key) as a widget of its own, for the browser edition's typed fallback, where
+        outputs (saved with the notebook) must never hold it; _finish empties and closes it."""
+        if self.image is not None or self.finished or not self.bootstrap:
+            return None
+        self.image = _secret_view(self.bootstrap)
+        return self.image
 
     def secret_bundle(self) -> dict | None:
         """The QR (or key) as an output's data, for the typed fallback, which removes it again; the

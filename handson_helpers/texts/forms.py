@@ -39,6 +39,13 @@ NO_INPUT = "この環境は入力も受け付けません。JupyterLabで開き�
 TYPED_FORM = "(フォームの代わりに、下の入力欄で入力します)"
 TYPED_DONE = "(入力は終わりました。QRコード・キーの表示は消しました)"
 QR_TEXT = "(QRコード: 認証アプリで読み取ってください)"
+# The browser edition draws the QR file again as SVG (lite/qr.py): a file it cannot read is refused
+QR_NOT_DRAWABLE = (
+    "QRコードファイルを画面に表示できません({problem})。QRコードファイルは手順2.1で保存したものです。"
+    "21_create_virtual_mfa_device をやり直してください。"
+)
+QR_NOT_PNG = "PNG画像として壊れています"
+QR_NOT_KITS = "キットが描いたQRコードの画像ではありません"
 # Colab: no image before an input box (cell_wait.images_stall_input)
 KEY_INSTEAD = (
     "Colab では画像の後の入力欄が表示されないことがあるため、QRコードの代わりにキーを表示します。"
