@@ -56,11 +56,16 @@ SDISTS_LOCK = REPO / "locks" / "lite-sdists.txt"  # built pure (CC=false): PyPI 
 BROWSER = {**default_environment(), "sys_platform": "emscripten", "platform_system": "Emscripten"}
 BROWSER.update(python_version="3.14", python_full_version="3.14.2", platform_machine="wasm32")
 # The kit's dependencies the browser does without: the kernel brings its own ipykernel; the forms
-# ask in text there (no jupyter-ui-poll); the QR PNG is drawn by qrcode with pypng, not pillow;
+# ask in text there (no jupyter-ui-poll); the QR PNG is drawn by qrcode with pypng, not pillow, and
+# shown as SVG (lite/qr.py);
 # nbclient/nbformat and zxing-cpp serve make demo and the tests, never a notebook
 KIT_WITHOUT = {"ipykernel", "jupyter-ui-poll", "nbclient", "nbformat", "pillow", "zxing-cpp"}
 KIT_WITH = ["pypng"]
 SETTINGS = "@jupyterlite/pyodide-kernel-extension:kernel"
+# Widget state is not saved into a notebook: the QR's widget (lite/qr.py) must never reach the learner's
+# saved file. JupyterLab's default too; written out so that a site without it is refused (_check)
+WIDGETS = "@jupyter-widgets/jupyterlab-manager:plugin"
+OVERRIDES = {WIDGETS: {"saveState": False}}
 
 STANDIN_VERSION = "0+handson.standin"
 _REFUSAL = (
@@ -286,6 +291,7 @@ def build(out: Path, cache: Path) -> None:
         },
     }
     (work / "jupyter-lite.json").write_text(json.dumps(config, indent=1))
+    (work / "overrides.json").write_text(json.dumps(OVERRIDES, indent=1))
     contents = cache / "contents"
     shutil.rmtree(contents, ignore_errors=True)
     contents.mkdir()
@@ -310,11 +316,14 @@ def _npm_lock_info(cache: Path) -> dict:
 
 
 def _check(out: Path) -> None:
-    """The site asks no CDN: its kernel settings point at the local Pyodide, with no PyPI fallback."""
+    """The site asks no CDN: its kernel settings point at the local Pyodide, with no PyPI fallback;
+    and it saves no widget state into a notebook."""
     config = json.loads((out / "jupyter-lite.json").read_text())["jupyter-config-data"]
     settings = config["litePluginSettings"][SETTINGS]
     if not settings["pyodideUrl"].startswith("./") or settings["disablePyPIFallback"] is not True:
         raise SystemExit(f"{out}/jupyter-lite.json: the kernel would leave the site ({settings})")
+    if config.get("settingsOverrides", {}).get(WIDGETS, {}).get("saveState") is not False:
+        raise SystemExit(f"{out}/jupyter-lite.json: widget state would be saved into notebooks (no {WIDGETS} saveState: false)")
     if not (out / "static" / "pyodide" / "pyodide.asm.wasm").exists():
         raise SystemExit(f"{out}: no Pyodide core")
 
