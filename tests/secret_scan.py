@@ -34,12 +34,14 @@ def scan_notebook(nb: dict) -> list[str]:
     found = []
     if nb.get("metadata", {}).get("widgets"):
         state = json.dumps(nb["metadata"]["widgets"])
-        if "image" in state.lower() or re.search(r"[A-Z2-7]{32,}", state):
+        if "image" in state.lower() or "<svg" in state or re.search(r"[A-Z2-7]{32,}", state):
             found.append("saved widget state holds an image or a seed-like value")
     for i, cell in enumerate(nb.get("cells", [])):
         for out in cell.get("outputs", []):
             if "image/png" in out.get("data", {}):
                 found.append(f"cell {i}: a PNG image is stored in an output")
+            if "image/svg+xml" in out.get("data", {}) or "<svg" in json.dumps(out.get("data", {})):
+                found.append(f"cell {i}: an SVG picture (the browser edition's QR?) is stored in an output")
     return found
 
 

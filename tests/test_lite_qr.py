@@ -10,13 +10,14 @@ import re
 import ipywidgets as w
 import pytest
 import qrcode
+import test_e2e_kernel_wait
 import zxingcpp
 from helpers import DEVICE, USER, make_user_and_device, outfile, phone_codes
 from PIL import Image, ImageDraw
 from secret_scan import scan_notebook, scan_text
 from test_bad_input import iam_state
 from test_e2e_kernel_wait import ENABLE_CELL, NEXT_CELL, finished
-from test_frontends import FULL_WIDTH, asked, kernel, saved_outputs, shows  # noqa: F401 (kernel: a fixture)
+from test_frontends import FULL_WIDTH, asked, saved_outputs, shows
 
 from handson_helpers import lite
 from handson_helpers.errors import HandsonError
@@ -26,6 +27,7 @@ from handson_helpers.settings import expand
 from handson_helpers.widget import MfaEnableForm
 
 URI = otpauth_uri(DEVICE, "123456789012", "JBSWY3DPEHPK3PXP" * 4)
+kernel = test_e2e_kernel_wait.kernel  # the fixture: a kernel of the given ipykernel version
 IN_THE_BROWSER = "from handson_helpers import lite\nlite.ACTIVE = True"
 
 
@@ -54,7 +56,9 @@ def test_the_svg_holds_the_modules_of_the_qr_file_and_reads_back_as_its_uri():
     side, dark = svg_squares(svg)
     count = len(qrcode_matrix(URI))
     assert side == count + 2 * qr.BORDER
-    assert dark == {(c + qr.BORDER, r + qr.BORDER) for r, row in enumerate(qrcode_matrix(URI)) for c, v in enumerate(row) if v}
+    assert dark == {
+        (c + qr.BORDER, r + qr.BORDER) for r, row in enumerate(qrcode_matrix(URI)) for c, v in enumerate(row) if v
+    }
     assert f'width="{side * qr.PIXELS_PER_MODULE}px"' in svg and 'fill="white"' in svg
     # The squares, painted as a browser paints them, scan as the device's otpauth URI
     image = Image.new("L", (side * 6, side * 6), 255)
@@ -151,12 +155,16 @@ def qr_widget(k) -> tuple[str, str]:
 
 def check_gone_and_never_an_output(k, cell: str, comm: str, *codes: str) -> None:
     """The widget was emptied, then closed; no output of the cell ever held the QR, the key or the codes."""
-    updates = [m for m in k.iopub if m["content"].get("comm_id") == comm and m["msg_type"] in ("comm_msg", "comm_close")]
+    updates = [
+        m for m in k.iopub if m["content"].get("comm_id") == comm and m["msg_type"] in ("comm_msg", "comm_close")
+    ]
     assert updates and updates[-1]["msg_type"] == "comm_close"
     assert [m["content"]["data"]["state"] for m in updates if m["msg_type"] == "comm_msg"][-1] == {"value": ""}
     outputs = [m["content"] for m in k.iopub if m["parent_header"].get("msg_id") == cell and "data" in m["content"]]
     outputs = [o for o in outputs if "comm_id" not in o]  # display_data and update_display_data
-    assert outputs and all(set(o["data"]) <= {"text/plain", "text/html", "application/vnd.jupyter.widget-view+json"} for o in outputs)
+    assert outputs and all(
+        set(o["data"]) <= {"text/plain", "text/html", "application/vnd.jupyter.widget-view+json"} for o in outputs
+    )
     shown = json.dumps(outputs, ensure_ascii=False)
     assert "<svg" not in shown and "<path" not in shown and "base64" not in shown
     assert scan_text(shown) == [] and not [c for c in codes if c in shown]
@@ -237,3 +245,10 @@ def test_a_qr_file_that_cannot_be_drawn_stops_the_cell_with_the_reason(kernel, c
     assert "キットが描いたQRコードの画像ではありません" in k.text(cell)
     assert iam_state(iam) == before
     assert "handson-qr" not in json.dumps([m["content"] for m in k.iopub])
+
+
+def test_the_secret_scan_finds_the_qr_as_svg_in_an_output_or_a_saved_widget_state():
+    svg = qr.svg_of_png(qr_png(URI))
+    assert scan_notebook({"cells": [{"outputs": [{"data": {"image/svg+xml": svg}}]}]})
+    assert scan_notebook({"cells": [{"outputs": [{"data": {"text/html": f"<div>{svg}</div>"}}]}]})
+    assert scan_notebook({"metadata": {"widgets": {"state": {"m": {"state": {"value": svg}}}}}, "cells": []})

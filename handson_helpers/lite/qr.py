@@ -34,7 +34,8 @@ def _pixels(data: bytes) -> list[list[int]]:
     """The rows of a non-interlaced 1-bit greyscale PNG (1 white, 0 black), CRCs checked."""
     if not data.startswith(PNG_SIGNATURE):
         raise NotKitsQr(texts.QR_NOT_PNG)
-    chunks, at, idat = {}, len(PNG_SIGNATURE), b""
+    chunks: dict[bytes, bytes] = {}
+    at, idat = len(PNG_SIGNATURE), b""
     while at + 12 <= len(data):
         (length,), kind = struct.unpack(">I", data[at : at + 4]), data[at + 4 : at + 8]
         body, crc = data[at + 8 : at + 8 + length], data[at + 8 + length : at + 12 + length]
@@ -96,7 +97,9 @@ def modules(data: bytes) -> list[list[bool]]:
     grid = [[rows[top + r * box][top + c * box] == 0 for c in range(count)] for r in range(count)]
     quiet, white = [1] * (BORDER * box), [1] * size
     drawn = [quiet + [v for dark in line for v in ([0] if dark else [1]) * box] + quiet for line in grid]
-    if any(row != (drawn[y // box - BORDER] if 0 <= y // box - BORDER < count else white) for y, row in enumerate(rows)):
+    if any(
+        row != (drawn[y // box - BORDER] if 0 <= y // box - BORDER < count else white) for y, row in enumerate(rows)
+    ):
         raise NotKitsQr(texts.QR_NOT_KITS)  # a pixel off its module's colour, or a dark one in the quiet zone
     finder = [[max(abs(r - 3), abs(c - 3)) != 2 for c in range(FINDER)] for r in range(FINDER)]
     for r0, c0 in ((0, 0), (0, count - FINDER), (count - FINDER, 0)):

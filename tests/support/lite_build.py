@@ -323,7 +323,9 @@ def _check(out: Path) -> None:
     if not settings["pyodideUrl"].startswith("./") or settings["disablePyPIFallback"] is not True:
         raise SystemExit(f"{out}/jupyter-lite.json: the kernel would leave the site ({settings})")
     if config.get("settingsOverrides", {}).get(WIDGETS, {}).get("saveState") is not False:
-        raise SystemExit(f"{out}/jupyter-lite.json: widget state would be saved into notebooks (no {WIDGETS} saveState: false)")
+        raise SystemExit(
+            f"{out}/jupyter-lite.json: widget state would be saved into notebooks (no {WIDGETS} saveState: false)"
+        )
     if not (out / "static" / "pyodide" / "pyodide.asm.wasm").exists():
         raise SystemExit(f"{out}: no Pyodide core")
 
