@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from secret_scan import scan_notebook, scan_text
-from test_e2e_browser import CHROMIUM, CHROMIUM_ARGS, FULL_WIDTH, run_all, secret_from_pixels, shot
+from test_e2e_browser import CHROMIUM, CHROMIUM_ARGS, FULL_WIDTH, menu, secret_from_pixels, shot
 
 from handson_helpers.totp import authenticator_codes
 from tests.support.lite_build import served
@@ -86,17 +86,25 @@ def page(site):
         assert outside == [], outside
 
 
+SHOWN = ".jp-NotebookPanel:not(.lm-mod-hidden)"  # the notebook in front (the site reopens earlier ones)
+
+
 def open_and_run(page, site, name):
+    """Open ``name`` by its link (a page load: a new kernel), clear its stored outputs, Run All."""
     page.goto(f"{site}/lab/index.html?path={name}")
     page.get_by_text(IDLE).first.wait_for(timeout=LOAD_MS)
-    run_all(page)
+    page.locator(f"{SHOWN} .jp-Notebook").first.wait_for(timeout=LOAD_MS)
+    menu(page, "Edit", "Clear Outputs of All Cells")
+    page.wait_for_function(f"() => document.querySelectorAll('{SHOWN} .jp-OutputArea-output').length === 0",
+                           timeout=10_000)  # fmt: skip
+    menu(page, "Run", "Run All Cells")
 
 
 def checked(page, name):
     """The notebook's 完了確認 shows ✔ and the kernel is idle again."""
-    page.get_by_text("✔ 完了確認").first.wait_for(timeout=RUN_MS)
+    page.locator(SHOWN).get_by_text("✔ 完了確認").first.wait_for(timeout=RUN_MS)
     page.get_by_text(IDLE).first.wait_for(timeout=RUN_MS)
-    outputs = "\n".join(page.locator(".jp-OutputArea-output").all_inner_texts())
+    outputs = "\n".join(page.locator(f"{SHOWN} .jp-OutputArea-output").all_inner_texts())
     assert "✘" not in outputs, (name, outputs)
     return outputs
 
