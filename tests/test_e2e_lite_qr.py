@@ -111,9 +111,9 @@ def checked(page, name):
 
 def saved_in_the_browser(page) -> dict:
     """Ctrl+S, as a learner saves; the notebook as JupyterLite then keeps it in the browser's storage."""
-    page.locator(".jp-NotebookPanel-toolbar").first.click()
+    page.locator(f"{SHOWN} .jp-NotebookPanel-toolbar").first.click()
     page.keyboard.press("Control+s")
-    page.wait_for_function("() => !document.querySelector('.jp-Document.jp-mod-dirty, .lm-TabBar-tab.jp-mod-dirty')",
+    page.wait_for_function("() => !document.querySelector('.lm-TabBar-tab.lm-mod-current.jp-mod-dirty')",
                            timeout=30_000)  # fmt: skip
     stored = page.evaluate(STORED, NOTEBOOK)
     assert stored, "the saved notebook is not in the browser's storage"
@@ -124,9 +124,10 @@ def answer(page, text):
     """Type into the kernel's input box (getpass) and press Enter; wait until the kernel took it."""
     box = page.locator(".jp-Stdin-input").first
     box.wait_for(state="visible", timeout=120_000)
-    box.press_sequentially(text)
-    box.press("Enter")
-    box.wait_for(state="detached", timeout=30_000)
+    element = box.element_handle()
+    element.type(text)
+    element.press("Enter")
+    page.wait_for_function("e => !e.isConnected", arg=element, timeout=30_000)  # the next ask is another box
 
 
 def test_the_qr_is_shown_as_svg_in_a_widget_and_never_saved(page, site):

@@ -1,7 +1,8 @@
 """The static browser edition (JupyterLite, issue 27): the kit in Pyodide, the sandbox in the kernel.
 
 ``ACTIVE`` is the one test of where the kit runs; the kit's connect() takes the in-kernel sandbox
-(sandbox.py) there, and build.py makes the static site (``make lite``) on a developer's machine.
+(sandbox.py) there, and shows the QR as SVG read back from its file (qr.py); build.py makes the static
+site (``make lite``) on a developer's machine.
 """
 
 import sys
