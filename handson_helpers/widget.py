@@ -101,8 +101,10 @@ def _grouped_key(bootstrap: bytes) -> str:
 class SecretView(w.HTML):
     """The QR (or key) as HTML: an output that shows it on its own says only what it is in text."""
 
+    text = texts.QR_TEXT
+
     def __repr__(self) -> str:
-        return texts.QR_TEXT
+        return self.text
 
 
 def _secret_view(bootstrap: bytes) -> w.Widget:
@@ -116,6 +118,7 @@ def _secret_view(bootstrap: bytes) -> w.Widget:
         view = SecretView(svg_of_png(bootstrap))
     else:
         view = SecretView(f"<pre style='font-size:120%'>{html.escape(_grouped_key(bootstrap))}</pre>")
+        view.text = texts.KEY_TEXT
     view.add_class("handson-qr")
     return view
 

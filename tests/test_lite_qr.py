@@ -24,6 +24,7 @@ from handson_helpers.errors import HandsonError
 from handson_helpers.lite import qr
 from handson_helpers.sandbox.faithful import otpauth_uri, qr_png
 from handson_helpers.settings import expand
+from handson_helpers.totp import validate_codes
 from handson_helpers.widget import MfaEnableForm
 
 URI = otpauth_uri(DEVICE, "123456789012", "JBSWY3DPEHPK3PXP" * 4)
@@ -252,3 +253,16 @@ def test_the_secret_scan_finds_the_qr_as_svg_in_an_output_or_a_saved_widget_stat
     assert scan_notebook({"cells": [{"outputs": [{"data": {"image/svg+xml": svg}}]}]})
     assert scan_notebook({"cells": [{"outputs": [{"data": {"text/html": f"<div>{svg}</div>"}}]}]})
     assert scan_notebook({"metadata": {"widgets": {"state": {"m": {"state": {"value": svg}}}}}, "cells": []})
+
+
+def test_in_the_browser_a_key_instead_of_a_qr_is_in_the_same_widget_and_its_text_form_holds_nothing(monkeypatch):
+    monkeypatch.setattr(lite, "ACTIVE", True)
+    key = "JBSWY3DPEHPK3PXP" * 4
+    form = MfaEnableForm(USER, "arn:aws:iam::123456789012:mfa/x", key.encode(), lambda c1, c2: validate_codes(c1, c2))
+    view = form.secret_widget()
+    assert "handson-qr" in view._dom_classes and key[:4] + " " + key[4:8] in view.value
+    assert view._repr_mimebundle_()["text/plain"] == "(キー: 認証アプリに入力してください)"
+    form.submit()  # no codes typed: refused, the key stays for the retry
+    assert view.value and view.comm is not None
+    form.cancel()
+    assert view.value == "" and view.comm is None

@@ -39,6 +39,7 @@ NO_INPUT = "この環境は入力も受け付けません。JupyterLabで開き�
 TYPED_FORM = "(フォームの代わりに、下の入力欄で入力します)"
 TYPED_DONE = "(入力は終わりました。QRコード・キーの表示は消しました)"
 QR_TEXT = "(QRコード: 認証アプリで読み取ってください)"
+KEY_TEXT = "(キー: 認証アプリに入力してください)"
 # The browser edition draws the QR file again as SVG (lite/qr.py): a file it cannot read is refused
 QR_NOT_DRAWABLE = (
     "QRコードファイルを画面に表示できません({problem})。QRコードファイルは手順2.1で保存したものです。"
