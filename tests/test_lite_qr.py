@@ -266,3 +266,21 @@ def test_in_the_browser_a_key_instead_of_a_qr_is_in_the_same_widget_and_its_text
     assert view.value and view.comm is not None
     form.cancel()
     assert view.value == "" and view.comm is None
+
+
+@pytest.mark.parametrize("widgets", [None, {"saveState": True}, {"saveState": False}], ids=["unset", "true", "false"])
+def test_the_build_refuses_a_site_that_would_save_widget_state(tmp_path, widgets):
+    from tests.support import lite_build
+
+    (tmp_path / "static" / "pyodide").mkdir(parents=True)
+    (tmp_path / "static" / "pyodide" / "pyodide.asm.wasm").write_bytes(b"\0asm")
+    kernel_settings = {lite_build.SETTINGS: {"pyodideUrl": "./static/pyodide/pyodide.mjs", "disablePyPIFallback": True}}
+    config = {"litePluginSettings": kernel_settings}
+    if widgets is not None:
+        config["settingsOverrides"] = {lite_build.WIDGETS: widgets}
+    (tmp_path / "jupyter-lite.json").write_text(json.dumps({"jupyter-config-data": config}))
+    if widgets == {"saveState": False}:
+        lite_build._check(tmp_path)
+    else:
+        with pytest.raises(SystemExit, match="widget state would be saved"):
+            lite_build._check(tmp_path)
