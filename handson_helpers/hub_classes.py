@@ -46,23 +46,27 @@ class HandsonAuthenticator(FirstUseAuthenticator):
             return False
 
     async def authenticate(self, handler, data):
-        name = self.normalize_username(str(data.get("username", ""))[: hub_accounts.NAME_MAX + 1])
+        problem = hub_accounts.login_form_problem(data)
+        if problem:  # a form no browser sends (a field missing, empty, too long, not text): nothing tried
+            handler.custom_login_error = getattr(texts, problem)
+            return None
+        name = self.normalize_username(data["username"])
         if not (self.validate_username(name) and hub_accounts.may_log_in(name, self.state)):
             return None  # nothing stored, nothing counted: no password was tried
-        wait = self.throttle.wait(name, time.monotonic())
+        wait = self.throttle.attempt(name, time.monotonic())  # checked and counted at once (pending until answered)
         if wait:
             handler.custom_login_error = texts.TOO_MANY_LOGINS.format(wait=wait)
             return None
-        if len(str(data.get("password", "")).encode()) > 72:  # bcrypt's limit: 5.x raises instead of cutting
-            handler.custom_login_error = texts.PASSWORD_TOO_LONG
-            return None
-        # FirstUseAuthenticator hashes with bcrypt (a deliberately slow hash) on the hub's event loop: in a thread
+        # FirstUseAuthenticator hashes with bcrypt (a deliberately slow hash) on the hub's event loop: in a thread.
+        # If it raises, the attempt stays counted: an error is no way around the throttle.
         result = await asyncio.to_thread(asyncio.run, FirstUseAuthenticator.authenticate(self, handler, data))
         if result is not None:
             self.throttle.succeeded(name)
         elif self._has_password(name):  # a wrong password for an account that exists
             # the wait counts from the answer, not from the request: bcrypt on a busy hub takes seconds
             self.throttle.failed(name, time.monotonic())
+        else:  # no account's password was tried (e.g. a first password too short)
+            self.throttle.released(name)
         return result
 
     async def delete_user(self, user):
