@@ -37,7 +37,7 @@ def test_an_attempt_that_tried_no_accounts_password_is_taken_back():
 
 
 @pytest.mark.parametrize("logins", [hub_accounts.LoginThrottle.FREE + 1, 20, 64])
-def test_wrong_logins_sent_at_once_pass_the_limit_no_more_than_one_at_a_time(logins):
+def test_wrong_logins_sent_at_once_get_only_the_free_tries(logins):
     """Real threads against the real throttle, each holding its attempt open as bcrypt does: a check
     that counts only once the answer came let every one of them through."""
     throttle = hub_accounts.LoginThrottle()

@@ -154,17 +154,29 @@ def test_a_withdrawal_revokes_only_the_helpers_share_of_the_callers_server(desk)
     assert set(_Shares.shares) == {("alice", "", "bob")}
 
 
-def test_the_instructor_calls_nobody_and_a_helper_who_calls_is_not_shared_with(desk):
+@pytest.mark.parametrize(
+    ("helpers", "caller", "offered", "status"),
+    [
+        (["teacher"], ALICE, True, None),
+        (["teacher"], TEACHER, False, 403),  # the instructor (a hub admin) calls nobody
+        (["teacher", "bob"], BOB, False, 403),  # an assistant: not a participant, nothing to share
+        (["teacher", "bob"], Caller("teacher", False), False, 403),  # a helper who is no admin
+        (["bob"], BOB, False, 403),
+        ([], ALICE, False, 503),  # nobody to call
+    ],
+)
+def test_only_a_participant_is_offered_help_and_only_a_participant_may_call(desk, helpers, caller, offered, status):
+    desk.helpers = helpers
+    assert desk.offered(caller) is offered
+    if status is None:
+        desk.ask(caller)
+        assert {(owner, user) for owner, _, user in _Shares.shares} == {(caller.name, h) for h in helpers}
+        return
     with pytest.raises(NotAllowed) as refused:
-        desk.ask(TEACHER)
-    assert refused.value.status == 403 and _Shares.shares == {}
-    desk.helpers = ["teacher", "bob"]  # bob assists, and calls for help himself
-    desk.ask(BOB)
-    assert set(_Shares.shares) == {("bob", "", "teacher")}
-    desk.helpers = ["bob"]
-    with pytest.raises(NotAllowed) as refused:
-        desk.ask(BOB)  # nobody else to call
-    assert refused.value.status == 503
+        desk.ask(caller)
+    assert refused.value.status == status and _Shares.shares == {} and desk.open_calls() == {}
+    if status == 403:
+        assert "参加者" in refused.value.message  # said in Japanese
 
 
 def test_no_share_with_an_instructor_outlives_the_limit_a_restarted_room_included(desk):
@@ -263,7 +275,8 @@ HUB = {
 def test_the_button_is_shown_only_in_a_hub_room(environ, shown):
     settings = Settings.read(environ)
     assert help_button.available(settings) is shown
-    assert len(help_button.widgets(settings)) == shown
+    if not shown:  # asks no room (a shown one also asks the room: test_a_kernel_calls_through_the_room...)
+        assert help_button.widgets(settings) == []
 
 
 def test_a_room_that_cannot_be_asked_is_said_in_japanese():
@@ -272,8 +285,9 @@ def test_a_room_that_cannot_be_asked_is_said_in_japanese():
 
 
 @pytest.mark.xdist_group("room")
-def test_a_kernel_calls_through_the_room_and_the_instructor_sees_it(as_who, the_room):
+def test_a_kernel_calls_through_the_room_and_the_instructor_sees_it(as_who, the_room, monkeypatch):
     """The button's request to a real room process, which asks its hub who the token is."""
+    monkeypatch.setenv("HANDSON_HELP", "same-origin")  # as the room's (start_room)
     as_who("carol")
     carol = Settings.read()
     assert "先生に知らせました" in help_button.call(carol, "POST")
@@ -281,14 +295,19 @@ def test_a_kernel_calls_through_the_room_and_the_instructor_sees_it(as_who, the_
     as_who("dave")
     assert help_button.call(Settings.read(), "DELETE") == help_button.texts.ENDED  # nothing of his open
     assert ("carol", "teacher") in _Hub.shares  # and carol's untouched
+    assert len(help_button.widgets(carol)) == 1
+    for helper in ("teacher", "ta"):  # the instructor (a hub admin) and an assistant: no button, no call
+        as_who(helper)
+        assert help_button.widgets(Settings.read()) == []
+        assert help_button.call(Settings.read(), "POST") == help_button.texts.NOT_A_PARTICIPANT
+        assert not any(owner == helper for owner, _ in _Hub.shares)
     as_who("teacher")
     teacher = Settings.read()
-    assert "HTTP 403" in help_button.call(teacher, "POST")
     rows = room_view.fetch(teacher)
     assert rows[0]["participant"] == "carol" and rows[0]["help"]["url"] == "/user/carol/"
     assert [r for r in rows[1:] if r["help"]] == []
     for method, authorization, status in [
-        ("GET", f"token {token_of('carol')}", 405),
+        ("PUT", f"token {token_of('carol')}", 405),
         ("POST", "token not-a-token-of-anyone", 403),
         ("POST", None, 401),
     ]:

@@ -69,7 +69,7 @@ class _Hub(BaseHTTPRequestHandler):
                 "name": name,
                 "admin": name in self.admins,
                 "created": self.created.get(name, "2026-12-01T09:00:00Z"),
-                "groups": [room.HELPER_GROUP] if name == "teacher" else [],  # the hub's helpers (help_desk.py)
+                "groups": [room.HELPER_GROUP] if name in ("teacher", "ta") else [],  # the hub's helpers (help_desk.py)
             }
         else:
             self.send_response(403)
@@ -120,7 +120,7 @@ def start_room(home: Path, hub_port: int, prelude: str = "") -> tuple[subprocess
         "JUPYTERHUB_SERVICE_URL": f"http://127.0.0.1:{port}",
         "JUPYTERHUB_API_URL": f"http://127.0.0.1:{hub_port}/hub/api",
         "JUPYTERHUB_API_TOKEN": SERVICE_TOKEN,
-        "HANDSON_HELPERS": "teacher",  # 先生を呼ぶ shares with the instructor (test_sandbox_help_desk.py)
+        "HANDSON_HELPERS": "teacher ta",  # 先生を呼ぶ shares with the instructor and an assistant (test_sandbox_help_desk.py)
         "HANDSON_HELP": "same-origin",  # on the operator's opt-in (hub.help_mode)
     }
     command = ["-m", "handson_helpers.sandbox", "room"]
@@ -138,7 +138,7 @@ def start_room(home: Path, hub_port: int, prelude: str = "") -> tuple[subprocess
 @pytest.fixture(scope="module")
 def the_room(tmp_path_factory):
     fake = ThreadingHTTPServer(("127.0.0.1", 0), _Hub)
-    _Hub.tokens = {f"token {token_of(n)}": {"kind": "user", "name": n} for n in [*PARTICIPANTS, "teacher"]}
+    _Hub.tokens = {f"token {token_of(n)}": {"kind": "user", "name": n} for n in [*PARTICIPANTS, "teacher", "ta"]}
     _Hub.tokens["token tok-service-x"] = {"kind": "service", "name": "other-service"}
     _Hub.admins = {"teacher"}
     threading.Thread(target=fake.serve_forever, daemon=True).start()

@@ -32,6 +32,7 @@ from pathlib import Path
 from ..room import HELPER_GROUP
 from ..safefs import read_own
 from ..settings import participant
+from . import texts
 from .paths import shared_with_path
 from .room import Caller, Hub, NotAllowed
 
@@ -98,11 +99,16 @@ class HelpDesk:
             raise NotAllowed(502, "The hub could not be reached.") from None
         return json.loads(raw) if raw else {}
 
+    def offered(self, caller: Caller) -> bool:
+        """先生を呼ぶ is a participant's: not the instructor's (a hub admin) nor a helper's, who would only
+        share their server with each other; and only while there is a helper to call."""
+        return not caller.admin and caller.name not in self.helpers and bool(self.helpers)
+
     def ask(self, caller: Caller) -> dict:
         """Share the caller's server with the helpers until the limit; an open call is kept as it is."""
-        if caller.admin:
-            raise NotAllowed(403, "The instructor does not call the instructor.")
-        if not self._helpers_of(caller.name):
+        if caller.admin or caller.name in self.helpers:
+            raise NotAllowed(403, texts.HELP_NOT_A_PARTICIPANT)
+        if not self.helpers:
             raise NotAllowed(503, "This hub offers no helper to call (HANDSON_HELPERS, HANDSON_HELP).")
         now = self.clock()
         with self._lock:
@@ -113,7 +119,7 @@ class HelpDesk:
                     raise NotAllowed(429, f"wait {int(wait) + 1} s before calling again")
                 # a new share replaces one whose revoke is pending: that one is revoked when this call ends
                 self.pending = {(o, h) for o, h in self.pending if o != caller.name}
-                urls = [self._share(caller.name, helper) for helper in self._helpers_of(caller.name)]
+                urls = [self._share(caller.name, helper) for helper in self.helpers]
                 if not any(urls):  # a failed call waits as an ended one does: a loop of clicks asks the hub once
                     self.ended[caller.name] = now
                     raise NotAllowed(502, "The hub shared the server with no helper.")
@@ -142,9 +148,6 @@ class HelpDesk:
             os.replace(tmp, path)
         self.shared_with = shared_with
 
-    def _helpers_of(self, name: str) -> list[str]:
-        return [helper for helper in self.helpers if helper != name]  # a helper who calls is not shared with
-
     def withdraw(self, caller: Caller) -> dict:
         """The participant's own call ends now (solved): the share is revoked. ``revoked`` is False when
         the hub did not revoke it yet (the sweep tries again every SWEEP_SECONDS)."""
@@ -154,7 +157,7 @@ class HelpDesk:
 
     def _revoke(self, name: str, now: float) -> bool:
         """Under the lock: end the call and revoke its shares; False if one is still pending."""
-        self.pending |= {(name, helper) for helper in self._helpers_of(name)}
+        self.pending |= {(name, helper) for helper in self.helpers}
         self.calls.pop(name, None)
         self.ended[name] = now
         return self._revoke_pending(name)

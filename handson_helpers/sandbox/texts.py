@@ -34,3 +34,9 @@ USERS = "users:   {count}"
 DEVICES = "devices: {count}"
 ASSIGNED = "assigned to {user}"
 UNASSIGNED = "unassigned"
+
+# help_desk.py: 先生を呼ぶ from someone who is not a participant
+HELP_NOT_A_PARTICIPANT = (
+    "先生を呼ぶは参加者のためのボタンです。講師やアシスタントのサーバーは共有しません。"
+    " (Only participants call for help: the instructor's and helpers' servers are not shared.)"
+)
