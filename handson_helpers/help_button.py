@@ -48,7 +48,7 @@ def call(settings: Settings, method: str) -> str:
         if exc.code == 403:
             return texts.NOT_A_PARTICIPANT
         reason = f"HTTP {exc.code}"
-        return (texts.TOO_SOON if exc.code == 429 else texts.FAILED).format(reason=reason)
+        return (texts.TOO_SOON if exc.code in (429, 503) else texts.FAILED).format(reason=reason)
     except HandsonError as exc:
         return texts.FAILED.format(reason=exc.code)
     if method == "DELETE":

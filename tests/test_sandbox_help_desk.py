@@ -42,6 +42,7 @@ class _Shares(BaseHTTPRequestHandler):
     helpers = {"teacher", "bob"}  # HELPER_GROUP's members, as the hub's admin set them
     log: list[tuple[str, str]] = []
     refused_patches = 0  # the next PATCHes the hub refuses (a hub restarting)
+    hang: threading.Event | None = None  # set: a share waits for it (a hub that hangs)
 
     def _answer(self, status: int, body: dict | None = None) -> None:
         data = json.dumps(body or {}).encode()
@@ -61,6 +62,8 @@ class _Shares(BaseHTTPRequestHandler):
             if key[2] not in self.users:
                 return self._answer(400)
             if self.command == "POST":
+                if self.hang is not None:
+                    self.hang.wait(30)
                 self.shares.setdefault(key, _clock.now)
                 return self._answer(200, {"server": {"url": f"/user/{parts[1]}/", "name": parts[2]}})
             if self.command == "PATCH":
@@ -105,10 +108,12 @@ _clock = _Clock()
 def desk():
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Shares)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    _Shares.shares, _Shares.log, _Shares.refused_patches = {}, [], 0
+    _Shares.shares, _Shares.log, _Shares.refused_patches, _Shares.hang = {}, [], 0, None
     _clock.now = T0
     hub = Hub(f"http://127.0.0.1:{server.server_port}/hub/api", SERVICE_TOKEN)
     yield help_desk.HelpDesk(hub, ["teacher"], 900, clock=_clock)
+    if _Shares.hang is not None:
+        _Shares.hang.set()
     server.shutdown()
 
 
@@ -177,6 +182,42 @@ def test_only_a_participant_is_offered_help_and_only_a_participant_may_call(desk
     assert refused.value.status == status and _Shares.shares == {} and desk.open_calls() == {}
     if status == 403:
         assert "参加者" in refused.value.message  # said in Japanese
+
+
+@pytest.mark.parametrize("second", ["ask", "withdraw", "offered", "open_calls"])
+def test_a_hub_that_hangs_holds_one_call_and_freezes_nothing_else(desk, second, monkeypatch):
+    """alice's share hangs in the hub; bob's request is answered (a 503 to try again, or at once)
+    instead of waiting behind it, and alice's own call ends at the hub call's timeout."""
+    monkeypatch.setattr(help_desk, "BUSY_SECONDS", 0.2)
+    desk.hub.timeout = 3.0  # longer than bob waits for the lock
+    _Shares.hang = threading.Event()
+    first: list = []
+
+    def alice():
+        try:
+            desk.ask(ALICE)
+        except NotAllowed as exc:
+            first.append(exc.status)
+
+    stuck = threading.Thread(target=alice)
+    stuck.start()
+    while "POST" not in {method for method, _ in _Shares.log}:  # alice's request holds the lock and waits on the hub
+        threading.Event().wait(0.05)
+    answered: list = []
+
+    def bob():
+        try:
+            answered.append(getattr(desk, second)(BOB) if second != "open_calls" else desk.open_calls())
+        except NotAllowed as exc:
+            answered.append(exc.status)
+
+    other = threading.Thread(target=bob)
+    other.start()
+    other.join(60)  # a frozen desk would wait on alice's hub call, which the hub never answers
+    stuck.join(60)
+    assert not other.is_alive() and not stuck.is_alive()
+    assert answered == [{"ask": 503, "withdraw": 503, "offered": True, "open_calls": {}}[second]]
+    assert first == [502]  # the hub never answered alice's share: no call, the participant is told
 
 
 def test_no_share_with_an_instructor_outlives_the_limit_a_restarted_room_included(desk):
@@ -282,6 +323,20 @@ def test_the_button_is_shown_only_in_a_hub_room(environ, shown):
 def test_a_room_that_cannot_be_asked_is_said_in_japanese():
     settings = Settings.read({**HUB, "HANDSON_ROOM_URL": "ftp://127.0.0.1:1010"})  # a room set up wrong
     assert "先生に知らせられませんでした" in help_button.call(settings, "POST")
+
+
+def test_a_room_that_is_down_costs_a_form_one_look_and_a_click_a_short_grace(monkeypatch):
+    """The button's questions to a room nobody listens on: the form asks once (no button), a click
+    waits the click's grace (the room restarting), not the credentials' longer one."""
+    port = hub.free_port(range(hub.SERVER_PORTS.stop - 10, hub.SERVER_PORTS.stop))
+    looks: list[int] = []
+    real = room.listener_uid
+    monkeypatch.setattr(room, "listener_uid", lambda host, at: looks.append(at) or real(host, at))
+    settings = Settings.read({**HUB, "HANDSON_ROOM_URL": f"http://127.0.0.1:{port}", "HANDSON_ROOM_UID": "0"})
+    assert help_button.widgets(settings) == [] and looks == [port]
+    looks.clear()
+    assert "先生に知らせられませんでした" in help_button.call(settings, "POST")
+    assert 1 < len(looks) <= help_button.CALL_GRACE_SECONDS / 0.5 + 1 < room.RESTART_GRACE_SECONDS / 0.5
 
 
 @pytest.mark.xdist_group("room")

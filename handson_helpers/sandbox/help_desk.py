@@ -17,6 +17,7 @@ Imported only by the sandbox server process.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import logging
@@ -39,6 +40,9 @@ from .room import Caller, Hub, NotAllowed
 HELP_SECONDS = 15 * 60  # how long the helpers may open a participant's server after a call
 COOLDOWN_SECONDS = 60  # after a call ends, before the same participant's next one
 SWEEP_SECONDS = 5.0  # how often the room revokes what is due
+# A call or its end waits this long at most for another change of the shares (one stuck on a slow hub):
+# then the participant is told to try again, and no request of the room's waits on a hung hub for ever.
+BUSY_SECONDS = 3.0
 LOG = logging.getLogger(__name__)
 
 
@@ -89,7 +93,7 @@ class HelpDesk:
             headers={"Authorization": f"token {self.hub.token}", "Content-Type": "application/json"},
         )
         try:
-            with urllib.request.urlopen(request, timeout=10) as response:
+            with urllib.request.urlopen(request, timeout=self.hub.timeout) as response:
                 raw = response.read()
         except urllib.error.HTTPError as exc:
             if gone_ok and exc.code == 404:
@@ -111,7 +115,7 @@ class HelpDesk:
         if not self.helpers:
             raise NotAllowed(503, "This hub offers no helper to call (HANDSON_HELPERS, HANDSON_HELP).")
         now = self.clock()
-        with self._lock:
+        with self._held():
             call = self.calls.get(caller.name)
             if call is None:
                 wait = self.ended.get(caller.name, -COOLDOWN_SECONDS) + COOLDOWN_SECONDS - now
@@ -125,6 +129,16 @@ class HelpDesk:
                     raise NotAllowed(502, "The hub shared the server with no helper.")
                 call = self.calls[caller.name] = Call(caller.name, now, now + self.seconds, next(filter(None, urls)))
         return {"since": call.since, "until": call.until, "seconds_left": round(call.until - now)}
+
+    @contextlib.contextmanager
+    def _held(self):
+        """The lock for a participant's request: BUSY_SECONDS at most, then 503 (try again)."""
+        if not self._lock.acquire(timeout=BUSY_SECONDS):
+            raise NotAllowed(503, texts.HELP_BUSY)
+        try:
+            yield
+        finally:
+            self._lock.release()
 
     def _share(self, name: str, helper: str) -> str:
         """The server's path once shared with ``helper``; "" when the hub refused (a helper not yet a hub user)
@@ -151,7 +165,7 @@ class HelpDesk:
     def withdraw(self, caller: Caller) -> dict:
         """The participant's own call ends now (solved): the share is revoked. ``revoked`` is False when
         the hub did not revoke it yet (the sweep tries again every SWEEP_SECONDS)."""
-        with self._lock:
+        with self._held():
             revoked = self._revoke(caller.name, self.clock()) if caller.name in self.calls else True
         return {"open": False, "revoked": revoked}
 
