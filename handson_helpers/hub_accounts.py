@@ -6,6 +6,8 @@ Root never acts on a path a participant can change: what goes into a home is don
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import pwd
 import re
@@ -217,6 +219,30 @@ def login_form_problem(data: object) -> str | None:
     return None
 
 
+class NameLocks:
+    """One login at a time per name (in the hub's event loop). FirstUseAuthenticator stores a new name's
+    password after reading that it has none, with bcrypt (seconds) in between, in a thread: two people
+    claiming one new name at once would both get in, the last one's password kept. Only names being
+    logged in to are held, so the table is as small as the logins in flight."""
+
+    def __init__(self) -> None:
+        self._held: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def held(self, name: str):
+        lock, users = self._held.get(name, (asyncio.Lock(), 0))
+        self._held[name] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._held[name]
+            if users == 1:
+                del self._held[name]
+            else:
+                self._held[name] = (lock, users - 1)
+
+
 class LoginThrottle:
     """Failed logins per name: the first few are free, then each one doubles the wait before the
     next try (2 s, 4 s, ... at most 15 min); a success clears the name. Only names with a password
@@ -229,7 +255,7 @@ class LoginThrottle:
 
     FREE, FIRST, LONGEST = 5, 2.0, 900.0
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.failures: dict[str, tuple[int, float]] = {}
         self._lock = threading.Lock()
 

@@ -22,12 +22,14 @@ from .texts import hub as texts
 
 
 class HandsonAuthenticator(FirstUseAuthenticator):
-    """TLJH's FirstUseAuthenticator, with three changes:
+    """TLJH's FirstUseAuthenticator, with these changes:
 
     - A name the hub would refuse anyway writes nothing (FirstUseAuthenticator stores a password
       for any name before JupyterHub checks it: a 2 MB name was 2 MB more in the file per request).
     - Guessing a name's password is slowed down (hub_accounts.LoginThrottle), per name only: every
-      participant comes through the proxy, and a client address is whatever X-Real-Ip says.
+      participant comes through the proxy, and a client address is whatever X-Real-Ip says. A form
+      no browser sends is refused before anything is counted, and one login per name runs at a time
+      (hub_accounts.NameLocks): two people claiming a new name at once cannot both get in.
     - Deleting a hub user (how FirstUseAuthenticator resets a password) also deletes the Unix
       account the hub made for it, home included: the next person to log in with that name starts
       from nothing instead of finding the last one's QR file, access key file and sessions.
@@ -37,6 +39,7 @@ class HandsonAuthenticator(FirstUseAuthenticator):
         super().__init__(**kwargs)
         self.state = Path(os.environ["HANDSON_HUB_STATE"])
         self.throttle = hub_accounts.LoginThrottle()
+        self.logging_in = hub_accounts.NameLocks()
 
     def _has_password(self, name: str) -> bool:
         try:
@@ -57,9 +60,10 @@ class HandsonAuthenticator(FirstUseAuthenticator):
         if wait:
             handler.custom_login_error = texts.TOO_MANY_LOGINS.format(wait=wait)
             return None
-        # FirstUseAuthenticator hashes with bcrypt (a deliberately slow hash) on the hub's event loop: in a thread.
-        # If it raises, the attempt stays counted: an error is no way around the throttle.
-        result = await asyncio.to_thread(asyncio.run, FirstUseAuthenticator.authenticate(self, handler, data))
+        # FirstUseAuthenticator hashes with bcrypt (a deliberately slow hash) on the hub's event loop: in a thread,
+        # one per name (NameLocks). If it raises, the attempt stays counted: an error is no way around the throttle.
+        async with self.logging_in.held(name):
+            result = await asyncio.to_thread(asyncio.run, FirstUseAuthenticator.authenticate(self, handler, data))
         if result is not None:
             self.throttle.succeeded(name)
         elif self._has_password(name):  # a wrong password for an account that exists

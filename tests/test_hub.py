@@ -159,18 +159,34 @@ def _tcp_listeners(uid: int) -> list[int]:
     return ports
 
 
-def _log_in(url: str, name: str, password: str) -> int:
-    """The hub's login form, as a browser sends it (xsrf cookie and field)."""
+def _login_form(url: str):
+    """A browser's session with the hub's login page open: its opener and xsrf field."""
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), _NoRedirect)
     opener.open(url + "/hub/login").read()
-    xsrf = next(c.value for c in jar if c.name == "_xsrf")
+    return opener, next(c.value for c in jar if c.name == "_xsrf")
+
+
+def _submit(url: str, form, fields: dict) -> tuple[int, str]:
+    """The login form sent with ``fields`` (and the xsrf field): the status and the page."""
+    opener, xsrf = form
     try:
-        return opener.open(
-            url + "/hub/login", urllib.parse.urlencode({"_xsrf": xsrf, "username": name, "password": password}).encode()
-        ).status
+        with opener.open(url + "/hub/login", urllib.parse.urlencode({"_xsrf": xsrf, **fields}).encode()) as answer:
+            return answer.status, answer.read().decode()
     except urllib.error.HTTPError as exc:
-        return exc.code
+        return exc.code, exc.read().decode()
+
+
+def _log_in(url: str, name: str, password: str) -> int:
+    """The hub's login form, as a browser sends it (xsrf cookie and field)."""
+    return _submit(url, _login_form(url), {"username": name, "password": password})[0]
+
+
+def _at_once(url: str, logins: list[dict]) -> list[tuple[int, str]]:
+    """Login forms opened first, then all sent together (one thread each)."""
+    forms = [_login_form(url) for _ in logins]
+    with ThreadPoolExecutor(len(logins)) as pool:
+        return list(pool.map(lambda pair: _submit(url, *pair), zip(forms, logins, strict=True)))
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -550,4 +566,21 @@ def test_refused_logins_write_nothing_and_guessing_is_slowed(the_hub):
     assert _log_in(url, name, "the-right-one-12") == 403  # even the right password waits now
     assert _log_in(url, "hbtother", "another-user-12") == 302  # others are not locked out
     for other in (name, "hbtother"):
+        client.call("DELETE", f"/hub/api/users/{other}")
+
+
+def test_logins_sent_at_once_get_the_free_tries_only_and_claim_a_new_name_once(the_hub):
+    client, url = the_hub["client"], the_hub["client"].url
+    name, guesses = "hbtrace", hub_accounts.LoginThrottle.FREE + 4
+    assert _log_in(url, name, "the-right-one-12") == 302
+    answers = _at_once(url, [{"username": name, "password": f"wrong-guess-{n:04d}"} for n in range(guesses)])
+    assert [status for status, _ in answers] == [403] * guesses
+    throttled = sum("ログインの失敗が続いた" in page for _, page in answers)
+    assert throttled == guesses - hub_accounts.LoginThrottle.FREE  # bcrypt ran for the free tries only
+    claims = _at_once(url, [{"username": "hbtclaim", "password": f"claimant-{n:04d}"} for n in range(6)])
+    assert sorted(status for status, _ in claims) == [302] + [403] * 5  # one person gets a new name
+    for form in ({"username": name}, {"username": name, "password": ""}, {"username": " ", "password": "x" * 12}):
+        status, page = _submit(url, _login_form(url), form)
+        assert status == 403 and "ユーザー名とパスワードを両方入力してください" in page
+    for other in (name, "hbtclaim"):
         client.call("DELETE", f"/hub/api/users/{other}")

@@ -1,8 +1,10 @@
 """hub.py's parts that need no hub: the login throttle and the ports it hands out (the real hub: test_hub.py)."""
 
+import asyncio
 import json
 import socket
 import threading
+import time
 from types import SimpleNamespace
 
 import pytest
@@ -61,6 +63,28 @@ def test_wrong_logins_sent_at_once_get_only_the_free_tries(logins):
     assert len(passed) == hub_accounts.LoginThrottle.FREE
     assert throttle.failures["taro"] == (hub_accounts.LoginThrottle.FREE, 101.0)
     assert throttle.attempt("taro", 101.0) == 2
+
+
+@pytest.mark.parametrize("logins", [2, 20])
+def test_one_login_per_name_at_a_time_so_a_new_name_is_claimed_once(logins):
+    """FirstUseAuthenticator's claim (read: no password; bcrypt in a thread; store), run by many logins
+    to one new name at once under the real NameLocks: exactly one claims it, and the table empties."""
+    locks, stored, claimed = hub_accounts.NameLocks(), {}, []
+
+    async def log_in(password: str):
+        async with locks.held("newname"):
+            if "newname" not in stored:
+                await asyncio.to_thread(time.sleep, 0.01)  # bcrypt
+                stored["newname"] = password
+                claimed.append(password)
+        async with locks.held(f"other{password}"):  # other names never wait on this one
+            pass
+
+    async def room():
+        await asyncio.gather(*(log_in(str(n)) for n in range(logins)))
+
+    asyncio.run(room())
+    assert len(claimed) == 1 and stored["newname"] == claimed[0] and locks._held == {}
 
 
 TEXT = {"username": "taro", "password": "a-password-1234"}

@@ -120,7 +120,7 @@ def start_room(home: Path, hub_port: int, prelude: str = "") -> tuple[subprocess
         "JUPYTERHUB_SERVICE_URL": f"http://127.0.0.1:{port}",
         "JUPYTERHUB_API_URL": f"http://127.0.0.1:{hub_port}/hub/api",
         "JUPYTERHUB_API_TOKEN": SERVICE_TOKEN,
-        "HANDSON_HELPERS": "teacher ta",  # 先生を呼ぶ shares with the instructor and an assistant (test_sandbox_help_desk.py)
+        "HANDSON_HELPERS": "teacher ta",  # 先生を呼ぶ: the instructor and an assistant (test_sandbox_help_desk.py)
         "HANDSON_HELP": "same-origin",  # on the operator's opt-in (hub.help_mode)
     }
     command = ["-m", "handson_helpers.sandbox", "room"]
