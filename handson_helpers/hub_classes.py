@@ -20,6 +20,8 @@ from jupyterhub.spawner import LocalProcessSpawner
 from . import hub_accounts, room
 from .texts import hub as texts
 
+RESET_EVERY_SECONDS = 30.0  # a participant's own password changes, at most one per this long
+
 
 class HandsonAuthenticator(FirstUseAuthenticator):
     """TLJH's FirstUseAuthenticator, with these changes:
@@ -30,6 +32,8 @@ class HandsonAuthenticator(FirstUseAuthenticator):
       participant comes through the proxy, and a client address is whatever X-Real-Ip says. A form
       no browser sends is refused before anything is counted, and one login per name runs at a time
       (hub_accounts.NameLocks): two people claiming a new name at once cannot both get in.
+    - Changing one's own password (bcrypt on the hub's event loop, in FirstUseAuthenticator's handler)
+      is limited per name, so nobody can stall the hub by posting it in a loop.
     - Deleting a hub user (how FirstUseAuthenticator resets a password) also deletes the Unix
       account the hub made for it, home included: the next person to log in with that name starts
       from nothing instead of finding the last one's QR file, access key file and sessions.
@@ -40,6 +44,7 @@ class HandsonAuthenticator(FirstUseAuthenticator):
         self.state = Path(os.environ["HANDSON_HUB_STATE"])
         self.throttle = hub_accounts.LoginThrottle()
         self.logging_in = hub_accounts.NameLocks()
+        self.resets: dict[str, float] = {}  # by hub user (logged in: as many as the room)
 
     def _has_password(self, name: str) -> bool:
         try:
@@ -72,6 +77,20 @@ class HandsonAuthenticator(FirstUseAuthenticator):
         else:  # no account's password was tried (e.g. a first password too short)
             self.throttle.released(name)
         return result
+
+    def reset_password(self, username, new_password):
+        """FirstUseAuthenticator's change of one's own password (/hub/auth/change-password), which its
+        handler runs on the hub's event loop, bcrypt and all: a participant posting it in a loop would
+        stall every login and page. One change per name every RESET_EVERY_SECONDS, checked before any
+        hash, and a password bcrypt can take (JupyterHub 5.x's bcrypt raises beyond 72 bytes)."""
+        if len(str(new_password).encode("utf-8", "surrogatepass")) > hub_accounts.PASSWORD_MAX_BYTES:
+            return texts.PASSWORD_TOO_LONG
+        now = time.monotonic()
+        last = self.resets.get(username)
+        if last is not None and now - last < RESET_EVERY_SECONDS:
+            return texts.RESET_TOO_SOON.format(wait=int(RESET_EVERY_SECONDS - (now - last)) + 1)
+        self.resets[username] = now
+        return super().reset_password(username, new_password)
 
     async def delete_user(self, user):
         """The account first: while it is still there the hub user is not deleted (the error says

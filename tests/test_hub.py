@@ -8,10 +8,12 @@ and Zero to JupyterHub 4.4 ship, and the newest). Its wall time and memory per p
 artifacts/bench/hub.json (the default major, 6.x) and hub-jupyterhub5.json.
 """
 
+import html
 import http.cookiejar
 import json
 import os
 import pwd
+import re
 import secrets
 import shutil
 import subprocess
@@ -584,3 +586,26 @@ def test_logins_sent_at_once_get_the_free_tries_only_and_claim_a_new_name_once(t
         assert status == 403 and "ユーザー名とパスワードを両方入力してください" in page
     for other in (name, "hbtclaim"):
         client.call("DELETE", f"/hub/api/users/{other}")
+
+
+def test_changing_ones_password_is_limited_so_nobody_stalls_the_hub_with_it(the_hub):
+    """FirstUseAuthenticator's /hub/auth/change-password hashes on the hub's event loop: one change per
+    name per RESET_EVERY_SECONDS, and a password bcrypt cannot take is said, not a 500."""
+    client, url = the_hub["client"], the_hub["client"].url
+    form = _login_form(url)
+    assert _submit(url, form, {"username": "hbtreset", "password": "first-one-1234"})[0] == 302
+    opener = form[0]
+    page = opener.open(url + "/hub/auth/change-password").read().decode()  # the logged-in session's xsrf field
+    xsrf = html.unescape(re.search(r'name="_xsrf" value="([^"]+)"', page).group(1))
+
+    def change(password: str) -> str:
+        data = urllib.parse.urlencode({"_xsrf": xsrf, "password": password}).encode()
+        with opener.open(url + "/hub/auth/change-password", data) as answer:
+            return answer.read().decode()
+
+    assert "72バイト以内" in change("x" * 80)
+    assert "successfully" in change("second-one-1234")
+    assert "変更したばかりです" in change("third-one-12345")  # within the limit: nothing hashed, nothing kept
+    assert _log_in(url, "hbtreset", "third-one-12345") == 403
+    assert _log_in(url, "hbtreset", "second-one-1234") == 302
+    client.call("DELETE", "/hub/api/users/hbtreset")
