@@ -209,7 +209,7 @@ def listener_uid(host: str, port: int) -> int | None:
     return socket_uid(host, port)
 
 
-def _check_listener(where: str, expected: int, grace: float = RESTART_GRACE_SECONDS) -> None:
+def check_listener(where: str, expected: int, grace: float = RESTART_GRACE_SECONDS) -> None:
     """On this machine, the hub's token goes only to a room that runs as the hub's user.
 
     A participant could otherwise bind the room's port while the room is down and collect the
@@ -243,7 +243,7 @@ def ask(
     token = settings.hub_token
     if not token:
         raise HandsonError(texts.NO_HUB_TOKEN, "RoomNotConfigured")
-    _check_listener(where, int(settings.room_uid or 0), grace)
+    check_listener(where, int(settings.room_uid or 0), grace)
     request = urllib.request.Request(where + path, method=method, headers={"Authorization": f"token {token}"})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:

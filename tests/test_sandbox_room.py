@@ -21,7 +21,7 @@ import yaml
 from helpers import signing_with, totp_at
 
 import handson_helpers as hh
-from handson_helpers import hub, room, totp, workshop
+from handson_helpers import hub, room, room_view, totp, workshop
 from handson_helpers.errors import HandsonError
 from handson_helpers.sandbox import room as room_server
 from handson_helpers.settings import expand
@@ -402,6 +402,22 @@ def test_the_hub_token_goes_to_no_one_but_the_room(monkeypatch, spelling):
     monkeypatch.setenv("JUPYTERHUB_API_TOKEN", "tok-precious-0123456789")
     with pytest.raises(HandsonError) as refused:
         hh.connect(hh.Silent())
+    assert refused.value.code == "RoomUnreachable" and "ユーザーID 65534" in refused.value.message
+    assert impostor.communicate(timeout=10)[0].strip() == "NOTHING"
+
+
+def test_the_instructors_view_asks_no_one_but_the_room():
+    """A participant listening on the room's port (while the hub restarts it) gets no request of the
+    view's, so they cannot show the instructor rows of their own (a call pointing at their server)."""
+    impostor = subprocess.Popen(
+        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3", "-c", IMPOSTOR],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    port = int(impostor.stdout.readline())
+    with pytest.raises(HandsonError) as refused:
+        room_view.read(f"http://127.0.0.1:{port}", "AKIAEXAMPLEEXAMPLE12", "not-a-secret", owner=os.getuid())
     assert refused.value.code == "RoomUnreachable" and "ユーザーID 65534" in refused.value.message
     assert impostor.communicate(timeout=10)[0].strip() == "NOTHING"
 
