@@ -417,7 +417,7 @@ def test_the_instructors_view_asks_no_one_but_the_room():
     )
     port = int(impostor.stdout.readline())
     with pytest.raises(HandsonError) as refused:
-        room_view.read(f"http://127.0.0.1:{port}", "AKIAEXAMPLEEXAMPLE12", "not-a-secret", owner=os.getuid())
+        room_view.read(f"http://127.0.0.1:{port}", "not-a-key-id", "not-a-secret", owner=os.getuid())
     assert refused.value.code == "RoomUnreachable" and "ユーザーID 65534" in refused.value.message
     assert impostor.communicate(timeout=10)[0].strip() == "NOTHING"
 
