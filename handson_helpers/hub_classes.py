@@ -39,7 +39,7 @@ class HandsonAuthenticator(FirstUseAuthenticator):
       from nothing instead of finding the last one's QR file, access key file and sessions.
     """
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.state = Path(os.environ["HANDSON_HUB_STATE"])
         self.throttle = hub_accounts.LoginThrottle()
