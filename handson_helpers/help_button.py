@@ -25,13 +25,30 @@ def available(settings: Settings) -> bool:
     )
 
 
+# A click waits this long at most (the kernel answers nothing else meanwhile); the room's
+# offer, asked as a form is drawn, less: a room that does not answer shows no button.
+CALL_SECONDS, CALL_GRACE_SECONDS = 5.0, 2.0
+OFFER_SECONDS = 3.0
+
+
+def offered(settings: Settings) -> bool:
+    """The room's word that this hub user may call (not the instructor, not a helper)."""
+    try:
+        answer = room.ask(settings, room.HELP_PATH, "GET", timeout=OFFER_SECONDS, grace=0.0)
+    except (urllib.error.HTTPError, HandsonError):
+        return False
+    return isinstance(answer, dict) and answer.get("offered") is True
+
+
 def call(settings: Settings, method: str) -> str:
     """POST asks for help, DELETE ends the call; what to tell the participant."""
     try:
-        answer = room.ask(settings, room.HELP_PATH, method)
+        answer = room.ask(settings, room.HELP_PATH, method, timeout=CALL_SECONDS, grace=CALL_GRACE_SECONDS)
     except urllib.error.HTTPError as exc:
+        if exc.code == 403:
+            return texts.NOT_A_PARTICIPANT
         reason = f"HTTP {exc.code}"
-        return (texts.TOO_SOON if exc.code == 429 else texts.FAILED).format(reason=reason)
+        return (texts.TOO_SOON if exc.code in (429, 503) else texts.FAILED).format(reason=reason)
     except HandsonError as exc:
         return texts.FAILED.format(reason=exc.code)
     if method == "DELETE":
@@ -57,6 +74,6 @@ class HelpButton(w.HBox):
 
 
 def widgets(settings: Settings | None = None) -> list[w.Widget]:
-    """The button for a form's last line, or nothing outside a hub room."""
+    """The button for a form's last line, or nothing outside a hub room or for a non-participant."""
     settings = settings or Settings.read()
-    return [HelpButton(settings)] if available(settings) else []
+    return [HelpButton(settings)] if available(settings) and offered(settings) else []

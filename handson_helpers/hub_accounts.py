@@ -6,6 +6,8 @@ Root never acts on a path a participant can change: what goes into a home is don
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import pwd
 import re
@@ -198,26 +200,96 @@ def _home_of_a_new_user(name: str) -> Path:
     return Path(base) / name
 
 
+PASSWORD_MAX_BYTES = 72  # bcrypt's limit: JupyterHub 5.x's bcrypt raises instead of cutting
+
+
+def login_form_problem(data: object) -> str | None:
+    """What is wrong with a login form (a texts.hub key), or None: both fields present, text, not
+    empty, and no longer than a hub name or a bcrypt password can be. Checked before the throttle
+    counts anything: a malformed form tries no password."""
+    if not isinstance(data, dict):
+        return "BAD_LOGIN_FORM"
+    name, password = data.get("username"), data.get("password")
+    if not isinstance(name, str) or not isinstance(password, str) or not name.strip() or not password:
+        return "BAD_LOGIN_FORM"
+    if len(name) > NAME_MAX:
+        return "NAME_TOO_LONG"
+    if len(password.encode("utf-8", "surrogatepass")) > PASSWORD_MAX_BYTES:
+        return "PASSWORD_TOO_LONG"
+    return None
+
+
+class NameLocks:
+    """One login at a time per name (in the hub's event loop). FirstUseAuthenticator stores a new name's
+    password after reading that it has none, with bcrypt (seconds) in between, in a thread: two people
+    claiming one new name at once would both get in, the last one's password kept. Only names being
+    logged in to are held, so the table is as small as the logins in flight."""
+
+    def __init__(self) -> None:
+        self._held: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def held(self, name: str):
+        lock, users = self._held.get(name, (asyncio.Lock(), 0))
+        self._held[name] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._held[name]
+            if users == 1:
+                del self._held[name]
+            else:
+                self._held[name] = (lock, users - 1)
+
+
 class LoginThrottle:
     """Failed logins per name: the first few are free, then each one doubles the wait before the
     next try (2 s, 4 s, ... at most 15 min); a success clears the name. Only names with a password
-    count (wrong passwords for existing accounts), so the table is as small as the room."""
+    count (wrong passwords for existing accounts), so the table is as small as the room.
+
+    ``attempt`` checks and counts in one step under a lock: an attempt counts as a failure from the
+    moment it starts (bcrypt takes seconds), so logins sent at once cannot all pass the check before
+    any of them is counted. ``succeeded`` clears the name; ``released`` takes back an attempt that
+    tried no password of an existing account."""
 
     FREE, FIRST, LONGEST = 5, 2.0, 900.0
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.failures: dict[str, tuple[int, float]] = {}
+        self._lock = threading.Lock()
 
-    def wait(self, name: str, now: float) -> int:
-        """Seconds before this name may try again (0: now)."""
+    def _wait(self, name: str, now: float) -> int:
+        """Under the lock: seconds before this name may try again (0: now)."""
         count, last = self.failures.get(name, (0, 0.0))
         if count < self.FREE:
             return 0
         left = last + min(self.LONGEST, self.FIRST * 2 ** min(30, count - self.FREE)) - now
         return int(left + 0.999) if left > 0 else 0
 
+    def attempt(self, name: str, now: float) -> int:
+        """0 and the attempt counted as a failure until it ends, or the seconds to wait (nothing counted)."""
+        with self._lock:
+            wait = self._wait(name, now)
+            if not wait:
+                self.failures[name] = (self.failures.get(name, (0, 0.0))[0] + 1, now)
+            return wait
+
     def failed(self, name: str, now: float) -> None:
-        self.failures[name] = (self.failures.get(name, (0, 0.0))[0] + 1, now)
+        """An attempt ended wrong: counted already, the wait now runs from ``now`` (the answer)."""
+        with self._lock:
+            count = self.failures.get(name, (1, 0.0))[0]
+            self.failures[name] = (count, now)
+
+    def released(self, name: str) -> None:
+        """An attempt that tried no existing account's password is not a failure."""
+        with self._lock:
+            count, last = self.failures.get(name, (0, 0.0))
+            if count <= 1:
+                self.failures.pop(name, None)
+            else:
+                self.failures[name] = (count - 1, last)
 
     def succeeded(self, name: str) -> None:
-        self.failures.pop(name, None)
+        with self._lock:
+            self.failures.pop(name, None)

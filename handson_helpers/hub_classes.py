@@ -20,23 +20,31 @@ from jupyterhub.spawner import LocalProcessSpawner
 from . import hub_accounts, room
 from .texts import hub as texts
 
+RESET_EVERY_SECONDS = 30.0  # a participant's own password changes, at most one per this long
+
 
 class HandsonAuthenticator(FirstUseAuthenticator):
-    """TLJH's FirstUseAuthenticator, with three changes:
+    """TLJH's FirstUseAuthenticator, with these changes:
 
     - A name the hub would refuse anyway writes nothing (FirstUseAuthenticator stores a password
       for any name before JupyterHub checks it: a 2 MB name was 2 MB more in the file per request).
     - Guessing a name's password is slowed down (hub_accounts.LoginThrottle), per name only: every
-      participant comes through the proxy, and a client address is whatever X-Real-Ip says.
+      participant comes through the proxy, and a client address is whatever X-Real-Ip says. A form
+      no browser sends is refused before anything is counted, and one login per name runs at a time
+      (hub_accounts.NameLocks): two people claiming a new name at once cannot both get in.
+    - Changing one's own password (bcrypt on the hub's event loop, in FirstUseAuthenticator's handler)
+      is limited per name, so nobody can stall the hub by posting it in a loop.
     - Deleting a hub user (how FirstUseAuthenticator resets a password) also deletes the Unix
       account the hub made for it, home included: the next person to log in with that name starts
       from nothing instead of finding the last one's QR file, access key file and sessions.
     """
 
-    def __init__(self, **kwargs):
+    def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.state = Path(os.environ["HANDSON_HUB_STATE"])
         self.throttle = hub_accounts.LoginThrottle()
+        self.logging_in = hub_accounts.NameLocks()
+        self.resets: dict[str, float] = {}  # by hub user (logged in: as many as the room)
 
     def _has_password(self, name: str) -> bool:
         try:
@@ -46,24 +54,43 @@ class HandsonAuthenticator(FirstUseAuthenticator):
             return False
 
     async def authenticate(self, handler, data):
-        name = self.normalize_username(str(data.get("username", ""))[: hub_accounts.NAME_MAX + 1])
+        problem = hub_accounts.login_form_problem(data)
+        if problem:  # a form no browser sends (a field missing, empty, too long, not text): nothing tried
+            handler.custom_login_error = getattr(texts, problem)
+            return None
+        name = self.normalize_username(data["username"])
         if not (self.validate_username(name) and hub_accounts.may_log_in(name, self.state)):
             return None  # nothing stored, nothing counted: no password was tried
-        wait = self.throttle.wait(name, time.monotonic())
+        wait = self.throttle.attempt(name, time.monotonic())  # checked and counted at once (pending until answered)
         if wait:
             handler.custom_login_error = texts.TOO_MANY_LOGINS.format(wait=wait)
             return None
-        if len(str(data.get("password", "")).encode()) > 72:  # bcrypt's limit: 5.x raises instead of cutting
-            handler.custom_login_error = texts.PASSWORD_TOO_LONG
-            return None
-        # FirstUseAuthenticator hashes with bcrypt (a deliberately slow hash) on the hub's event loop: in a thread
-        result = await asyncio.to_thread(asyncio.run, FirstUseAuthenticator.authenticate(self, handler, data))
+        # FirstUseAuthenticator hashes with bcrypt (a deliberately slow hash) on the hub's event loop: in a thread,
+        # one per name (NameLocks). If it raises, the attempt stays counted: an error is no way around the throttle.
+        async with self.logging_in.held(name):
+            result = await asyncio.to_thread(asyncio.run, FirstUseAuthenticator.authenticate(self, handler, data))
         if result is not None:
             self.throttle.succeeded(name)
         elif self._has_password(name):  # a wrong password for an account that exists
             # the wait counts from the answer, not from the request: bcrypt on a busy hub takes seconds
             self.throttle.failed(name, time.monotonic())
+        else:  # no account's password was tried (e.g. a first password too short)
+            self.throttle.released(name)
         return result
+
+    def reset_password(self, username, new_password):
+        """FirstUseAuthenticator's change of one's own password (/hub/auth/change-password), which its
+        handler runs on the hub's event loop, bcrypt and all: a participant posting it in a loop would
+        stall every login and page. One change per name every RESET_EVERY_SECONDS, checked before any
+        hash, and a password bcrypt can take (JupyterHub 5.x's bcrypt raises beyond 72 bytes)."""
+        if len(str(new_password).encode("utf-8", "surrogatepass")) > hub_accounts.PASSWORD_MAX_BYTES:
+            return texts.PASSWORD_TOO_LONG
+        now = time.monotonic()
+        last = self.resets.get(username)
+        if last is not None and now - last < RESET_EVERY_SECONDS:
+            return texts.RESET_TOO_SOON.format(wait=int(RESET_EVERY_SECONDS - (now - last)) + 1)
+        self.resets[username] = now
+        return super().reset_password(username, new_password)
 
     async def delete_user(self, user):
         """The account first: while it is still there the hub user is not deleted (the error says

@@ -209,11 +209,12 @@ def listener_uid(host: str, port: int) -> int | None:
     return socket_uid(host, port)
 
 
-def _check_listener(where: str, expected: int) -> None:
+def check_listener(where: str, expected: int, grace: float = RESTART_GRACE_SECONDS) -> None:
     """On this machine, the hub's token goes only to a room that runs as the hub's user.
 
     A participant could otherwise bind the room's port while the room is down and collect the
-    tokens of everyone who connects; a socket's owner is something no other user can fake.
+    tokens of everyone who connects; a socket's owner is something no other user can fake. Nobody
+    listening is waited for ``grace`` seconds at most (the hub restarting the room), never longer.
     """
     parts = urlsplit(where)  # url() has pinned any name of this machine to an address
     try:
@@ -222,7 +223,7 @@ def _check_listener(where: str, expected: int) -> None:
         return  # another machine's name (e.g. the hub's Service on Kubernetes), whose network the hub guards
     if parts.port is None:
         return
-    deadline = time.monotonic() + RESTART_GRACE_SECONDS
+    deadline = time.monotonic() + grace
     owner = listener_uid(host, parts.port)
     while owner is None and time.monotonic() < deadline:  # the hub restarts a room that exited
         time.sleep(0.5)
@@ -232,14 +233,17 @@ def _check_listener(where: str, expected: int) -> None:
         raise HandsonError(texts.UNTRUSTED_LISTENER.format(url=where, who=who), "RoomUnreachable")
 
 
-def ask(settings: Settings, path: str, method: str = "GET", timeout: float = 10.0):
+def ask(
+    settings: Settings, path: str, method: str = "GET", timeout: float = 10.0, grace: float = RESTART_GRACE_SECONDS
+):
     """The room's answer to ``path``, asked with the server's hub token (never stored) once the
-    room's socket is the hub's; urllib's HTTPError for a refusal, HandsonError when there is no room."""
+    room's socket is the hub's; urllib's HTTPError for a refusal, HandsonError when there is no room.
+    Bounded: ``grace`` for a room that is restarting, ``timeout`` for its answer."""
     where = url(settings)
     token = settings.hub_token
     if not token:
         raise HandsonError(texts.NO_HUB_TOKEN, "RoomNotConfigured")
-    _check_listener(where, int(settings.room_uid or 0))
+    check_listener(where, int(settings.room_uid or 0), grace)
     request = urllib.request.Request(where + path, method=method, headers={"Authorization": f"token {token}"})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:

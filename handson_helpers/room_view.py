@@ -24,19 +24,24 @@ def fetch(settings: Settings, timeout: float = 5.0) -> list[dict]:
     return read(*instructor(settings), timeout=timeout)
 
 
-def instructor(settings: Settings) -> tuple[str, str, str]:
-    """The room's URL and administrator key, which only the instructor gets: asked for once by a
-    view that reads again and again (the keys of a room are stable)."""
+def instructor(settings: Settings) -> tuple[str, str, str, int]:
+    """The room's URL, administrator key (which only the instructor gets) and the uid its socket must
+    be the hub's: asked for once by a view that reads again and again (the keys of a room are stable)."""
     keys = room.credentials(settings)
     if keys["Role"] != "instructor":
         raise HandsonError(text.INSTRUCTOR_ONLY, "InstructorOnly")
-    return room.url(settings), keys["AccessKeyId"], keys["SecretAccessKey"]
+    return room.url(settings), keys["AccessKeyId"], keys["SecretAccessKey"], int(settings.room_uid or 0)
 
 
-def read(url: str, key_id: str, secret: str, timeout: float = 5.0) -> list[dict]:
-    """The view from the room at ``url``, asked with the room's administrator key."""
+def read(url: str, key_id: str, secret: str, owner: int | None = None, timeout: float = 5.0) -> list[dict]:
+    """The view from the room at ``url``, asked with the room's administrator key; ``owner``: only once
+    the socket there is that uid's (room.ask's check, without waiting): a participant who took the
+    room's port while it restarts would otherwise show the instructor rows of their own making, such
+    as a call for help that points at their server."""
     from .sandbox.control import sign
 
+    if owner is not None:
+        room.check_listener(url, owner, grace=0.0)
     request = sign(key_id, secret, "GET", url + PATH)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:

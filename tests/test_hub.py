@@ -8,10 +8,12 @@ and Zero to JupyterHub 4.4 ship, and the newest). Its wall time and memory per p
 artifacts/bench/hub.json (the default major, 6.x) and hub-jupyterhub5.json.
 """
 
+import html
 import http.cookiejar
 import json
 import os
 import pwd
+import re
 import secrets
 import shutil
 import subprocess
@@ -27,6 +29,7 @@ from support import hub_driver as driver
 
 from handson_helpers import hub, hub_accounts, room
 from handson_helpers.sandbox import help_desk
+from handson_helpers.texts import help as help_button_texts
 
 ROOM = int(os.environ.get("HANDSON_HUB_USERS", "20"))
 MAJORS = os.environ.get("HANDSON_HUB_MAJORS", " ".join(sorted(hub.JUPYTERHUB_MAJORS))).split()
@@ -159,18 +162,34 @@ def _tcp_listeners(uid: int) -> list[int]:
     return ports
 
 
-def _log_in(url: str, name: str, password: str) -> int:
-    """The hub's login form, as a browser sends it (xsrf cookie and field)."""
+def _login_form(url: str):
+    """A browser's session with the hub's login page open: its opener and xsrf field."""
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), _NoRedirect)
     opener.open(url + "/hub/login").read()
-    xsrf = next(c.value for c in jar if c.name == "_xsrf")
+    return opener, next(c.value for c in jar if c.name == "_xsrf")
+
+
+def _submit(url: str, form, fields: dict) -> tuple[int, str]:
+    """The login form sent with ``fields`` (and the xsrf field): the status and the page."""
+    opener, xsrf = form
     try:
-        return opener.open(
-            url + "/hub/login", urllib.parse.urlencode({"_xsrf": xsrf, "username": name, "password": password}).encode()
-        ).status
+        with opener.open(url + "/hub/login", urllib.parse.urlencode({"_xsrf": xsrf, **fields}).encode()) as answer:
+            return answer.status, answer.read().decode()
     except urllib.error.HTTPError as exc:
-        return exc.code
+        return exc.code, exc.read().decode()
+
+
+def _log_in(url: str, name: str, password: str) -> int:
+    """The hub's login form, as a browser sends it (xsrf cookie and field)."""
+    return _submit(url, _login_form(url), {"username": name, "password": password})[0]
+
+
+def _at_once(url: str, logins: list[dict]) -> list[tuple[int, str]]:
+    """Login forms opened first, then all sent together (one thread each)."""
+    forms = [_login_form(url) for _ in logins]
+    with ThreadPoolExecutor(len(logins)) as pool:
+        return list(pool.map(lambda pair: _submit(url, *pair), zip(forms, logins, strict=True)))
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -423,12 +442,12 @@ def _help_through_a_share(client: driver.HubClient, kernels: dict, a: str, b: st
     assert status == "ok" and "先生に知らせました" in _last_json(out)[0], out
     status, out = teacher.execute(
         setup + "from handson_helpers import room_view\n"
-        "print(json.dumps({'self': help_button.call(s, 'POST'), "
+        "print(json.dumps({'self': help_button.call(s, 'POST'), 'shown': len(help_button.widgets(s)), "
         "'rows': [[r['participant'], r['help']] for r in room_view.fetch(s)]}))"
     )
     assert status == "ok", out
     seen = _last_json(out)
-    assert "HTTP 403" in seen["self"], seen  # the instructor does not call the instructor
+    assert seen["self"] == help_button_texts.NOT_A_PARTICIPANT and seen["shown"] == 0, seen  # no call, no button
     helped = {name: call for name, call in seen["rows"] if call}
     assert set(helped) == {a, b} and {name for name, _ in seen["rows"][:2]} == {a, b}, seen  # on top of the view
     assert helped[a]["url"] == f"/user/{a}/" and 0 < helped[a]["seconds_left"] <= driver.HELP_SECONDS, helped
@@ -551,3 +570,43 @@ def test_refused_logins_write_nothing_and_guessing_is_slowed(the_hub):
     assert _log_in(url, "hbtother", "another-user-12") == 302  # others are not locked out
     for other in (name, "hbtother"):
         client.call("DELETE", f"/hub/api/users/{other}")
+
+
+def test_logins_sent_at_once_get_the_free_tries_only_and_claim_a_new_name_once(the_hub):
+    client, url = the_hub["client"], the_hub["client"].url
+    name, guesses = "hbtrace", hub_accounts.LoginThrottle.FREE + 4
+    assert _log_in(url, name, "the-right-one-12") == 302
+    answers = _at_once(url, [{"username": name, "password": f"wrong-guess-{n:04d}"} for n in range(guesses)])
+    assert [status for status, _ in answers] == [403] * guesses
+    throttled = sum("ログインの失敗が続いた" in page for _, page in answers)
+    assert throttled == guesses - hub_accounts.LoginThrottle.FREE  # bcrypt ran for the free tries only
+    claims = _at_once(url, [{"username": "hbtclaim", "password": f"claimant-{n:04d}"} for n in range(6)])
+    assert sorted(status for status, _ in claims) == [302] + [403] * 5  # one person gets a new name
+    for form in ({"username": name}, {"username": name, "password": ""}, {"username": " ", "password": "x" * 12}):
+        status, page = _submit(url, _login_form(url), form)
+        assert status == 403 and "ユーザー名とパスワードを両方入力してください" in page
+    for other in (name, "hbtclaim"):
+        client.call("DELETE", f"/hub/api/users/{other}")
+
+
+def test_changing_ones_password_is_limited_so_nobody_stalls_the_hub_with_it(the_hub):
+    """FirstUseAuthenticator's /hub/auth/change-password hashes on the hub's event loop: one change per
+    name per RESET_EVERY_SECONDS, and a password bcrypt cannot take is said, not a 500."""
+    client, url = the_hub["client"], the_hub["client"].url
+    form = _login_form(url)
+    assert _submit(url, form, {"username": "hbtreset", "password": "first-one-1234"})[0] == 302
+    opener = form[0]
+    page = opener.open(url + "/hub/auth/change-password").read().decode()  # the logged-in session's xsrf field
+    xsrf = html.unescape(re.search(r'name="_xsrf" value="([^"]+)"', page).group(1))
+
+    def change(password: str) -> str:
+        data = urllib.parse.urlencode({"_xsrf": xsrf, "password": password}).encode()
+        with opener.open(url + "/hub/auth/change-password", data) as answer:
+            return answer.read().decode()
+
+    assert "72バイト以内" in change("x" * 80)
+    assert "successfully" in change("second-one-1234")
+    assert "変更したばかりです" in change("third-one-12345")  # within the limit: nothing hashed, nothing kept
+    assert _log_in(url, "hbtreset", "third-one-12345") == 403
+    assert _log_in(url, "hbtreset", "second-one-1234") == 302
+    client.call("DELETE", "/hub/api/users/hbtreset")

@@ -1,29 +1,121 @@
 """hub.py's parts that need no hub: the login throttle and the ports it hands out (the real hub: test_hub.py)."""
 
+import asyncio
 import json
 import socket
+import threading
+import time
 from types import SimpleNamespace
 
 import pytest
 
 from handson_helpers import hub, hub_accounts
+from handson_helpers.texts import hub as hub_texts
 
 
 def test_a_name_gets_a_few_free_tries_then_waits_longer_each_time():
     throttle = hub_accounts.LoginThrottle()
     for n in range(hub_accounts.LoginThrottle.FREE):
-        assert throttle.wait("taro", 100.0 + n) == 0
+        assert throttle.attempt("taro", 100.0 + n) == 0
         throttle.failed("taro", 100.0 + n)
     last = 100.0 + hub_accounts.LoginThrottle.FREE - 1
-    assert throttle.wait("taro", last) == 2 and throttle.wait("taro", last + 2.5) == 0
+    assert throttle.attempt("taro", last) == 2 and throttle.attempt("taro", last + 2.5) == 0
     throttle.failed("taro", last + 2.5)
-    assert throttle.wait("taro", last + 2.5) == 4  # doubled
+    assert throttle.attempt("taro", last + 2.5) == 4  # doubled
     for _ in range(60):
-        throttle.failed("taro", last + 3)
-    assert throttle.wait("taro", last + 3) == hub_accounts.LoginThrottle.LONGEST  # capped
-    assert throttle.wait("hanako", last + 3) == 0  # others are not locked out
+        throttle.failures["taro"] = (throttle.failures["taro"][0] + 1, last + 3)
+    assert throttle.attempt("taro", last + 3) == hub_accounts.LoginThrottle.LONGEST  # capped
+    assert throttle.attempt("hanako", last + 3) == 0  # others are not locked out
     throttle.succeeded("taro")
-    assert throttle.wait("taro", last + 3) == 0
+    assert throttle.attempt("taro", last + 3) == 0
+
+
+def test_an_attempt_that_tried_no_accounts_password_is_taken_back():
+    throttle = hub_accounts.LoginThrottle()
+    for n in range(3 * hub_accounts.LoginThrottle.FREE):
+        assert throttle.attempt("new", 100.0 + n) == 0
+        throttle.released("new")
+    assert throttle.failures == {}
+
+
+@pytest.mark.parametrize("logins", [hub_accounts.LoginThrottle.FREE + 1, 20, 64])
+def test_wrong_logins_sent_at_once_get_only_the_free_tries(logins):
+    """Real threads against the real throttle, each holding its attempt open as bcrypt does: a check
+    that counts only once the answer came let every one of them through."""
+    throttle = hub_accounts.LoginThrottle()
+    ready, passed = threading.Barrier(logins), []
+    checked = threading.Barrier(logins)
+
+    def log_in():
+        ready.wait()
+        wait = throttle.attempt("taro", 100.0)
+        if not wait:
+            passed.append(1)
+        checked.wait()  # every check is done before any answer comes back (bcrypt takes seconds)
+        if not wait:
+            throttle.failed("taro", 101.0)
+
+    threads = [threading.Thread(target=log_in) for _ in range(logins)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert len(passed) == hub_accounts.LoginThrottle.FREE
+    assert throttle.failures["taro"] == (hub_accounts.LoginThrottle.FREE, 101.0)
+    assert throttle.attempt("taro", 101.0) == 2
+
+
+@pytest.mark.parametrize("logins", [2, 20])
+def test_one_login_per_name_at_a_time_so_a_new_name_is_claimed_once(logins):
+    """FirstUseAuthenticator's claim (read: no password; bcrypt in a thread; store), run by many logins
+    to one new name at once under the real NameLocks: exactly one claims it, and the table empties."""
+    locks, stored, claimed = hub_accounts.NameLocks(), {}, []
+
+    async def log_in(password: str):
+        async with locks.held("newname"):
+            if "newname" not in stored:
+                await asyncio.to_thread(time.sleep, 0.01)  # bcrypt
+                stored["newname"] = password
+                claimed.append(password)
+        async with locks.held(f"other{password}"):  # other names never wait on this one
+            pass
+
+    async def room():
+        await asyncio.gather(*(log_in(str(n)) for n in range(logins)))
+
+    asyncio.run(room())
+    assert len(claimed) == 1 and stored["newname"] == claimed[0] and locks._held == {}
+
+
+TEXT = {"username": "taro", "password": "a-password-1234"}
+
+
+@pytest.mark.parametrize(
+    ("form", "problem"),
+    [
+        (TEXT, None),
+        ({**TEXT, "password": "あ" * 24}, None),  # 72 bytes
+        ({"password": "a-password-1234"}, "BAD_LOGIN_FORM"),  # no name
+        ({"username": "taro"}, "BAD_LOGIN_FORM"),  # no password
+        ({**TEXT, "username": ""}, "BAD_LOGIN_FORM"),
+        ({**TEXT, "username": "   "}, "BAD_LOGIN_FORM"),
+        ({**TEXT, "password": ""}, "BAD_LOGIN_FORM"),
+        ({**TEXT, "username": None}, "BAD_LOGIN_FORM"),
+        ({**TEXT, "username": ["taro"]}, "BAD_LOGIN_FORM"),  # not text
+        ({**TEXT, "password": b"a-password-1234"}, "BAD_LOGIN_FORM"),
+        ({**TEXT, "password": 1234567}, "BAD_LOGIN_FORM"),
+        ("username=taro", "BAD_LOGIN_FORM"),
+        ({**TEXT, "username": "x" * 200_000}, "NAME_TOO_LONG"),
+        ({**TEXT, "username": "x" * (hub_accounts.NAME_MAX + 1)}, "NAME_TOO_LONG"),
+        ({**TEXT, "password": "x" * 73}, "PASSWORD_TOO_LONG"),
+        ({**TEXT, "password": "あ" * 25}, "PASSWORD_TOO_LONG"),  # 75 bytes
+    ],
+)
+def test_a_malformed_login_form_is_refused_before_anything_is_counted(form, problem):
+    assert hub_accounts.login_form_problem(form) == problem
+    if problem:
+        text = getattr(hub_texts, problem)
+        assert text and any("\u3040" <= ch <= "\u30ff" for ch in text)  # said in Japanese
 
 
 def test_ports_are_handed_out_outside_the_ephemeral_range_and_never_twice():

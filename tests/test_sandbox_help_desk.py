@@ -42,6 +42,7 @@ class _Shares(BaseHTTPRequestHandler):
     helpers = {"teacher", "bob"}  # HELPER_GROUP's members, as the hub's admin set them
     log: list[tuple[str, str]] = []
     refused_patches = 0  # the next PATCHes the hub refuses (a hub restarting)
+    hang: threading.Event | None = None  # set: a share waits for it (a hub that hangs)
 
     def _answer(self, status: int, body: dict | None = None) -> None:
         data = json.dumps(body or {}).encode()
@@ -61,6 +62,8 @@ class _Shares(BaseHTTPRequestHandler):
             if key[2] not in self.users:
                 return self._answer(400)
             if self.command == "POST":
+                if self.hang is not None:
+                    self.hang.wait(30)
                 self.shares.setdefault(key, _clock.now)
                 return self._answer(200, {"server": {"url": f"/user/{parts[1]}/", "name": parts[2]}})
             if self.command == "PATCH":
@@ -105,10 +108,12 @@ _clock = _Clock()
 def desk():
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Shares)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    _Shares.shares, _Shares.log, _Shares.refused_patches = {}, [], 0
+    _Shares.shares, _Shares.log, _Shares.refused_patches, _Shares.hang = {}, [], 0, None
     _clock.now = T0
     hub = Hub(f"http://127.0.0.1:{server.server_port}/hub/api", SERVICE_TOKEN)
     yield help_desk.HelpDesk(hub, ["teacher"], 900, clock=_clock)
+    if _Shares.hang is not None:
+        _Shares.hang.set()
     server.shutdown()
 
 
@@ -154,17 +159,65 @@ def test_a_withdrawal_revokes_only_the_helpers_share_of_the_callers_server(desk)
     assert set(_Shares.shares) == {("alice", "", "bob")}
 
 
-def test_the_instructor_calls_nobody_and_a_helper_who_calls_is_not_shared_with(desk):
+@pytest.mark.parametrize(
+    ("helpers", "caller", "offered", "status"),
+    [
+        (["teacher"], ALICE, True, None),
+        (["teacher"], TEACHER, False, 403),  # the instructor (a hub admin) calls nobody
+        (["teacher", "bob"], BOB, False, 403),  # an assistant: not a participant, nothing to share
+        (["teacher", "bob"], Caller("teacher", False), False, 403),  # a helper who is no admin
+        (["bob"], BOB, False, 403),
+        ([], ALICE, False, 503),  # nobody to call
+    ],
+)
+def test_only_a_participant_is_offered_help_and_only_a_participant_may_call(desk, helpers, caller, offered, status):
+    desk.helpers = helpers
+    assert desk.offered(caller) is offered
+    if status is None:
+        desk.ask(caller)
+        assert {(owner, user) for owner, _, user in _Shares.shares} == {(caller.name, h) for h in helpers}
+        return
     with pytest.raises(NotAllowed) as refused:
-        desk.ask(TEACHER)
-    assert refused.value.status == 403 and _Shares.shares == {}
-    desk.helpers = ["teacher", "bob"]  # bob assists, and calls for help himself
-    desk.ask(BOB)
-    assert set(_Shares.shares) == {("bob", "", "teacher")}
-    desk.helpers = ["bob"]
-    with pytest.raises(NotAllowed) as refused:
-        desk.ask(BOB)  # nobody else to call
-    assert refused.value.status == 503
+        desk.ask(caller)
+    assert refused.value.status == status and _Shares.shares == {} and desk.open_calls() == {}
+    if status == 403:
+        assert "参加者" in refused.value.message  # said in Japanese
+
+
+@pytest.mark.parametrize("second", ["ask", "withdraw", "offered", "open_calls"])
+def test_a_hub_that_hangs_holds_one_call_and_freezes_nothing_else(desk, second, monkeypatch):
+    """alice's share hangs in the hub; bob's request is answered (a 503 to try again, or at once)
+    instead of waiting behind it, and alice's own call ends at the hub call's timeout."""
+    monkeypatch.setattr(help_desk, "BUSY_SECONDS", 0.2)
+    desk.hub.timeout = 3.0  # longer than bob waits for the lock
+    _Shares.hang = threading.Event()
+    first: list = []
+
+    def alice():
+        try:
+            desk.ask(ALICE)
+        except NotAllowed as exc:
+            first.append(exc.status)
+
+    stuck = threading.Thread(target=alice)
+    stuck.start()
+    while "POST" not in {method for method, _ in _Shares.log}:  # alice's request holds the lock and waits on the hub
+        threading.Event().wait(0.05)
+    answered: list = []
+
+    def bob():
+        try:
+            answered.append(getattr(desk, second)(BOB) if second != "open_calls" else desk.open_calls())
+        except NotAllowed as exc:
+            answered.append(exc.status)
+
+    other = threading.Thread(target=bob)
+    other.start()
+    other.join(60)  # a frozen desk would wait on alice's hub call, which the hub never answers
+    stuck.join(60)
+    assert not other.is_alive() and not stuck.is_alive()
+    assert answered == [{"ask": 503, "withdraw": 503, "offered": True, "open_calls": {}}[second]]
+    assert first == [502]  # the hub never answered alice's share: no call, the participant is told
 
 
 def test_no_share_with_an_instructor_outlives_the_limit_a_restarted_room_included(desk):
@@ -263,7 +316,8 @@ HUB = {
 def test_the_button_is_shown_only_in_a_hub_room(environ, shown):
     settings = Settings.read(environ)
     assert help_button.available(settings) is shown
-    assert len(help_button.widgets(settings)) == shown
+    if not shown:  # asks no room (a shown one also asks the room: test_a_kernel_calls_through_the_room...)
+        assert help_button.widgets(settings) == []
 
 
 def test_a_room_that_cannot_be_asked_is_said_in_japanese():
@@ -271,9 +325,24 @@ def test_a_room_that_cannot_be_asked_is_said_in_japanese():
     assert "先生に知らせられませんでした" in help_button.call(settings, "POST")
 
 
+def test_a_room_that_is_down_costs_a_form_one_look_and_a_click_a_short_grace(monkeypatch):
+    """The button's questions to a room nobody listens on: the form asks once (no button), a click
+    waits the click's grace (the room restarting), not the credentials' longer one."""
+    port = hub.free_port(range(hub.SERVER_PORTS.stop - 10, hub.SERVER_PORTS.stop))
+    looks: list[int] = []
+    real = room.listener_uid
+    monkeypatch.setattr(room, "listener_uid", lambda host, at: looks.append(at) or real(host, at))
+    settings = Settings.read({**HUB, "HANDSON_ROOM_URL": f"http://127.0.0.1:{port}", "HANDSON_ROOM_UID": "0"})
+    assert help_button.widgets(settings) == [] and looks == [port]
+    looks.clear()
+    assert "先生に知らせられませんでした" in help_button.call(settings, "POST")
+    assert 1 < len(looks) <= help_button.CALL_GRACE_SECONDS / 0.5 + 1 < room.RESTART_GRACE_SECONDS / 0.5
+
+
 @pytest.mark.xdist_group("room")
-def test_a_kernel_calls_through_the_room_and_the_instructor_sees_it(as_who, the_room):
+def test_a_kernel_calls_through_the_room_and_the_instructor_sees_it(as_who, the_room, monkeypatch):
     """The button's request to a real room process, which asks its hub who the token is."""
+    monkeypatch.setenv("HANDSON_HELP", "same-origin")  # as the room's (start_room)
     as_who("carol")
     carol = Settings.read()
     assert "先生に知らせました" in help_button.call(carol, "POST")
@@ -281,14 +350,19 @@ def test_a_kernel_calls_through_the_room_and_the_instructor_sees_it(as_who, the_
     as_who("dave")
     assert help_button.call(Settings.read(), "DELETE") == help_button.texts.ENDED  # nothing of his open
     assert ("carol", "teacher") in _Hub.shares  # and carol's untouched
+    assert len(help_button.widgets(carol)) == 1
+    for helper in ("teacher", "ta"):  # the instructor (a hub admin) and an assistant: no button, no call
+        as_who(helper)
+        assert help_button.widgets(Settings.read()) == []
+        assert help_button.call(Settings.read(), "POST") == help_button.texts.NOT_A_PARTICIPANT
+        assert not any(owner == helper for owner, _ in _Hub.shares)
     as_who("teacher")
     teacher = Settings.read()
-    assert "HTTP 403" in help_button.call(teacher, "POST")
     rows = room_view.fetch(teacher)
     assert rows[0]["participant"] == "carol" and rows[0]["help"]["url"] == "/user/carol/"
     assert [r for r in rows[1:] if r["help"]] == []
     for method, authorization, status in [
-        ("GET", f"token {token_of('carol')}", 405),
+        ("PUT", f"token {token_of('carol')}", 405),
         ("POST", "token not-a-token-of-anyone", 403),
         ("POST", None, 401),
     ]:

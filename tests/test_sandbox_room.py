@@ -21,7 +21,7 @@ import yaml
 from helpers import signing_with, totp_at
 
 import handson_helpers as hh
-from handson_helpers import hub, room, totp, workshop
+from handson_helpers import hub, room, room_view, totp, workshop
 from handson_helpers.errors import HandsonError
 from handson_helpers.sandbox import room as room_server
 from handson_helpers.settings import expand
@@ -69,7 +69,7 @@ class _Hub(BaseHTTPRequestHandler):
                 "name": name,
                 "admin": name in self.admins,
                 "created": self.created.get(name, "2026-12-01T09:00:00Z"),
-                "groups": [room.HELPER_GROUP] if name == "teacher" else [],  # the hub's helpers (help_desk.py)
+                "groups": [room.HELPER_GROUP] if name in ("teacher", "ta") else [],  # the hub's helpers (help_desk.py)
             }
         else:
             self.send_response(403)
@@ -120,7 +120,7 @@ def start_room(home: Path, hub_port: int, prelude: str = "") -> tuple[subprocess
         "JUPYTERHUB_SERVICE_URL": f"http://127.0.0.1:{port}",
         "JUPYTERHUB_API_URL": f"http://127.0.0.1:{hub_port}/hub/api",
         "JUPYTERHUB_API_TOKEN": SERVICE_TOKEN,
-        "HANDSON_HELPERS": "teacher",  # 先生を呼ぶ shares with the instructor (test_sandbox_help_desk.py)
+        "HANDSON_HELPERS": "teacher ta",  # 先生を呼ぶ: the instructor and an assistant (test_sandbox_help_desk.py)
         "HANDSON_HELP": "same-origin",  # on the operator's opt-in (hub.help_mode)
     }
     command = ["-m", "handson_helpers.sandbox", "room"]
@@ -138,7 +138,7 @@ def start_room(home: Path, hub_port: int, prelude: str = "") -> tuple[subprocess
 @pytest.fixture(scope="module")
 def the_room(tmp_path_factory):
     fake = ThreadingHTTPServer(("127.0.0.1", 0), _Hub)
-    _Hub.tokens = {f"token {token_of(n)}": {"kind": "user", "name": n} for n in [*PARTICIPANTS, "teacher"]}
+    _Hub.tokens = {f"token {token_of(n)}": {"kind": "user", "name": n} for n in [*PARTICIPANTS, "teacher", "ta"]}
     _Hub.tokens["token tok-service-x"] = {"kind": "service", "name": "other-service"}
     _Hub.admins = {"teacher"}
     threading.Thread(target=fake.serve_forever, daemon=True).start()
@@ -402,6 +402,22 @@ def test_the_hub_token_goes_to_no_one_but_the_room(monkeypatch, spelling):
     monkeypatch.setenv("JUPYTERHUB_API_TOKEN", "tok-precious-0123456789")
     with pytest.raises(HandsonError) as refused:
         hh.connect(hh.Silent())
+    assert refused.value.code == "RoomUnreachable" and "ユーザーID 65534" in refused.value.message
+    assert impostor.communicate(timeout=10)[0].strip() == "NOTHING"
+
+
+def test_the_instructors_view_asks_no_one_but_the_room():
+    """A participant listening on the room's port (while the hub restarts it) gets no request of the
+    view's, so they cannot show the instructor rows of their own (a call pointing at their server)."""
+    impostor = subprocess.Popen(
+        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3", "-c", IMPOSTOR],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    port = int(impostor.stdout.readline())
+    with pytest.raises(HandsonError) as refused:
+        room_view.read(f"http://127.0.0.1:{port}", "not-a-key-id", "not-a-secret", owner=os.getuid())
     assert refused.value.code == "RoomUnreachable" and "ユーザーID 65534" in refused.value.message
     assert impostor.communicate(timeout=10)[0].strip() == "NOTHING"
 

@@ -248,6 +248,8 @@ def test_the_help_row_stays_when_the_form_finishes(ctx, tmp_path, monkeypatch, e
     room = {"HANDSON_ROOM_URL": "http://127.0.0.1:1010", "HANDSON_HELP": "same-origin"}
     for name, value in {**hub, **room}.items():
         monkeypatch.setenv(name, value)
+    # the room's word that alice is a participant (asked of a real room in test_sandbox_help_desk.py)
+    monkeypatch.setattr(help_button, "offered", lambda settings: True)
     forms = [
         MfaEnableForm(USER, serial, expand(qr).read_bytes(), partial(hh.enable_mfa_device, ctx, USER, serial)),
         MfaCodeForm(lambda code: {}),

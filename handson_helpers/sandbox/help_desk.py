@@ -17,6 +17,7 @@ Imported only by the sandbox server process.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import logging
@@ -32,12 +33,16 @@ from pathlib import Path
 from ..room import HELPER_GROUP
 from ..safefs import read_own
 from ..settings import participant
+from . import texts
 from .paths import shared_with_path
 from .room import Caller, Hub, NotAllowed
 
 HELP_SECONDS = 15 * 60  # how long the helpers may open a participant's server after a call
 COOLDOWN_SECONDS = 60  # after a call ends, before the same participant's next one
 SWEEP_SECONDS = 5.0  # how often the room revokes what is due
+# A call or its end waits this long at most for another change of the shares (one stuck on a slow hub):
+# then the participant is told to try again, and no request of the room's waits on a hung hub for ever.
+BUSY_SECONDS = 3.0
 LOG = logging.getLogger(__name__)
 
 
@@ -88,7 +93,7 @@ class HelpDesk:
             headers={"Authorization": f"token {self.hub.token}", "Content-Type": "application/json"},
         )
         try:
-            with urllib.request.urlopen(request, timeout=10) as response:
+            with urllib.request.urlopen(request, timeout=self.hub.timeout) as response:
                 raw = response.read()
         except urllib.error.HTTPError as exc:
             if gone_ok and exc.code == 404:
@@ -98,14 +103,19 @@ class HelpDesk:
             raise NotAllowed(502, "The hub could not be reached.") from None
         return json.loads(raw) if raw else {}
 
+    def offered(self, caller: Caller) -> bool:
+        """先生を呼ぶ is a participant's: not the instructor's (a hub admin) nor a helper's, who would only
+        share their server with each other; and only while there is a helper to call."""
+        return not caller.admin and caller.name not in self.helpers and bool(self.helpers)
+
     def ask(self, caller: Caller) -> dict:
         """Share the caller's server with the helpers until the limit; an open call is kept as it is."""
-        if caller.admin:
-            raise NotAllowed(403, "The instructor does not call the instructor.")
-        if not self._helpers_of(caller.name):
+        if caller.admin or caller.name in self.helpers:
+            raise NotAllowed(403, texts.HELP_NOT_A_PARTICIPANT)
+        if not self.helpers:
             raise NotAllowed(503, "This hub offers no helper to call (HANDSON_HELPERS, HANDSON_HELP).")
         now = self.clock()
-        with self._lock:
+        with self._held():
             call = self.calls.get(caller.name)
             if call is None:
                 wait = self.ended.get(caller.name, -COOLDOWN_SECONDS) + COOLDOWN_SECONDS - now
@@ -113,12 +123,22 @@ class HelpDesk:
                     raise NotAllowed(429, f"wait {int(wait) + 1} s before calling again")
                 # a new share replaces one whose revoke is pending: that one is revoked when this call ends
                 self.pending = {(o, h) for o, h in self.pending if o != caller.name}
-                urls = [self._share(caller.name, helper) for helper in self._helpers_of(caller.name)]
+                urls = [self._share(caller.name, helper) for helper in self.helpers]
                 if not any(urls):  # a failed call waits as an ended one does: a loop of clicks asks the hub once
                     self.ended[caller.name] = now
                     raise NotAllowed(502, "The hub shared the server with no helper.")
                 call = self.calls[caller.name] = Call(caller.name, now, now + self.seconds, next(filter(None, urls)))
         return {"since": call.since, "until": call.until, "seconds_left": round(call.until - now)}
+
+    @contextlib.contextmanager
+    def _held(self):
+        """The lock for a participant's request: BUSY_SECONDS at most, then 503 (try again)."""
+        if not self._lock.acquire(timeout=BUSY_SECONDS):
+            raise NotAllowed(503, texts.HELP_BUSY)
+        try:
+            yield
+        finally:
+            self._lock.release()
 
     def _share(self, name: str, helper: str) -> str:
         """The server's path once shared with ``helper``; "" when the hub refused (a helper not yet a hub user)
@@ -142,19 +162,16 @@ class HelpDesk:
             os.replace(tmp, path)
         self.shared_with = shared_with
 
-    def _helpers_of(self, name: str) -> list[str]:
-        return [helper for helper in self.helpers if helper != name]  # a helper who calls is not shared with
-
     def withdraw(self, caller: Caller) -> dict:
         """The participant's own call ends now (solved): the share is revoked. ``revoked`` is False when
         the hub did not revoke it yet (the sweep tries again every SWEEP_SECONDS)."""
-        with self._lock:
+        with self._held():
             revoked = self._revoke(caller.name, self.clock()) if caller.name in self.calls else True
         return {"open": False, "revoked": revoked}
 
     def _revoke(self, name: str, now: float) -> bool:
         """Under the lock: end the call and revoke its shares; False if one is still pending."""
-        self.pending |= {(name, helper) for helper in self._helpers_of(name)}
+        self.pending |= {(name, helper) for helper in self.helpers}
         self.calls.pop(name, None)
         self.ended[name] = now
         return self._revoke_pending(name)

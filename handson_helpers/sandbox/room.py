@@ -39,6 +39,8 @@ DEVICE_ACTIONS = ("EnableMFADevice", "ResyncMFADevice", "DeactivateMFADevice")
 TOKEN_RE = re.compile(r"(?:token|bearer) [A-Za-z0-9_.~+/=-]{8,256}", re.ASCII | re.IGNORECASE)
 # A token is asked about again after this long: a user the hub deleted or demoted loses the room soon after.
 IDENTIFY_CACHE_SECONDS = 10.0
+# Every call to the hub waits this long at most: a hub that hangs holds one request, not the room.
+HUB_SECONDS = 5.0
 
 
 class NotAllowed(Exception):
@@ -57,15 +59,16 @@ class Caller:
 class Hub:
     """The hub's REST API as the room service uses it (its own token: ``read:users``)."""
 
-    def __init__(self, api_url: str, token: str):
+    def __init__(self, api_url: str, token: str, timeout: float = HUB_SECONDS):
         self.api_url = api_url.rstrip("/")
         self.token = token
+        self.timeout = timeout
         self._seen: dict[str, tuple[float, Caller]] = {}
         self._seen_lock = threading.Lock()
 
     def _get(self, path: str, authorization: str) -> dict:
         request = urllib.request.Request(self.api_url + path, headers={"Authorization": authorization})
-        with urllib.request.urlopen(request, timeout=10) as response:
+        with urllib.request.urlopen(request, timeout=self.timeout) as response:
             return json.loads(response.read())
 
     def identify(self, authorization: str, now: float | None = None) -> Caller:

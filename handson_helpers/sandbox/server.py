@@ -235,14 +235,18 @@ class SandboxApp:
         return json_answer(start_response, "200 OK", result, [("Cache-Control", "no-store")])
 
     def _help(self, environ, start_response):
-        """A participant's call for help (POST) or its end (DELETE), for the hub user whose token it sent."""
+        """Whether the hub user whose token it sent may call for help (GET: the button is shown only then),
+        a call (POST) or its end (DELETE)."""
         try:
             method = environ.get("REQUEST_METHOD")
-            if method not in ("POST", "DELETE"):
-                raise room.NotAllowed(405, "POST or DELETE only.")
+            if method not in ("GET", "POST", "DELETE"):
+                raise room.NotAllowed(405, "GET, POST or DELETE only.")
             assert self.hub is not None and self.help is not None
             caller = self.hub.identify(environ.get("HTTP_AUTHORIZATION", ""))
-            result = self.help.ask(caller) if method == "POST" else self.help.withdraw(caller)
+            if method == "GET":
+                result = {"offered": self.help.offered(caller)}
+            else:
+                result = self.help.ask(caller) if method == "POST" else self.help.withdraw(caller)
         except room.NotAllowed as refused:
             return json_answer(start_response, f"{refused.status} Refused", {"error": refused.message})
         return json_answer(start_response, "200 OK", result, [("Cache-Control", "no-store")])

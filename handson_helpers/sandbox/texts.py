@@ -34,3 +34,13 @@ USERS = "users:   {count}"
 DEVICES = "devices: {count}"
 ASSIGNED = "assigned to {user}"
 UNASSIGNED = "unassigned"
+
+# help_desk.py: 先生を呼ぶ from someone who is not a participant
+HELP_NOT_A_PARTICIPANT = (
+    "先生を呼ぶは参加者のためのボタンです。講師やアシスタントのサーバーは共有しません。"
+    " (Only participants call for help: the instructor's and helpers' servers are not shared.)"
+)
+HELP_BUSY = (
+    "ルームが JupyterHub の応答を待っています。少し待ってからもう一度押してください。"
+    " (The room is waiting for the hub: try again.)"
+)

@@ -4,3 +4,8 @@ TOO_MANY_LOGINS = (
     "ログインの失敗が続いたため、{wait} 秒後にもう一度試してください。 (Too many failed logins: try again in {wait} s.)"
 )
 PASSWORD_TOO_LONG = "パスワードは72バイト以内にしてください。 (Use a password of at most 72 bytes.)"
+BAD_LOGIN_FORM = "ユーザー名とパスワードを両方入力してください。 (Enter both a user name and a password.)"
+NAME_TOO_LONG = "ユーザー名は31文字以内にしてください。 (Use a user name of at most 31 characters.)"
+RESET_TOO_SOON = (
+    "パスワードを変更したばかりです。{wait} 秒後にもう一度試してください。 (Changed just now: try again in {wait} s.)"
+)
