@@ -6,7 +6,6 @@ shell (the build Playwright itself uses for headless runs) and keeps screenshots
 artifacts/browser/. The cases share one xdist worker.
 """
 
-import io
 import json
 import os
 import secrets
@@ -19,11 +18,11 @@ from pathlib import Path
 
 import pyotp
 import pytest
-import zxingcpp
 from helpers import DEVICE, USER, make_user_and_device
-from PIL import Image
 from secret_scan import scan_notebook, scan_text
 from test_bad_input import iam_state
+
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, secret_from_pixels
 
 import handson_helpers as hh
 from handson_helpers.settings import SEED_DIR_MFA_OUTFILE
@@ -31,17 +30,6 @@ from handson_helpers.totp import authenticator_codes
 
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "artifacts" / "browser"
-CHROMIUM = os.environ.get("HANDSON_CHROMIUM", "/usr/bin/chromium-headless-shell")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-]
 FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
 QR = hh.mfa_outfile(SEED_DIR_MFA_OUTFILE, DEVICE)
 pytestmark = pytest.mark.xdist_group("browser")
@@ -232,16 +220,6 @@ def phone_scans_screen(page, screenshot_name=None):
     return pyotp.TOTP(secret_from_pixels(qr.screenshot()))
 
 
-def secret_from_pixels(png_bytes):
-    """The phone's part: read the QR from what is on screen, not from the file."""
-    image = Image.open(io.BytesIO(png_bytes)).convert("L")
-    # one QR code on screen; zxing-cpp 3 sometimes reports the same symbol twice (or a spurious other
-    # format in its quiet zone), so the texts of QR symbols are counted, not the results
-    [text] = {result.text for result in zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)}
-    assert text.startswith("otpauth://totp/Amazon%20Web%20Services")
-    return text.split("secret=")[1].split("&")[0]
-
-
 def save_from_browser(page, saved: Path) -> str:
     """Ctrl+S in JupyterLab, as a learner saves; the file's text once it is written."""
     mtime = saved.stat().st_mtime
@@ -276,14 +254,17 @@ def enable_with_the_phone(page, totp):
     return now
 
 
-def section_passed(page, name, screenshot):
-    """The notebook's 完了確認 shows ✔, no ✘ anywhere, and no typed fallback (the form's clicks arrived)."""
-    page.get_by_text("✔ 完了確認").first.wait_for(timeout=60_000)
-    wait_idle(page)
-    outputs = page.locator(".jp-OutputArea-output").all_inner_texts()
+def section_passed(page, name, screenshot, typed=False, timeout=60_000):
+    """The notebook's 完了確認 shows ✔, no ✘ anywhere, and no typed fallback (the form's clicks arrived),
+    or with ``typed`` (JupyterLite) the fallback's line wherever a form asked. The outputs' texts."""
+    page.get_by_text("✔ 完了確認").first.wait_for(timeout=timeout)
+    wait_idle(page, timeout)
+    outputs = page.locator(".jp-OutputArea-output").all_text_contents()
     assert not any("✘" in text for text in outputs), (name, outputs)
-    assert not any("クリックをカーネルに届けない" in text for text in outputs), (name, outputs)  # no fallback
+    if not typed:
+        assert not any("クリックをカーネルに届けない" in text for text in outputs), (name, outputs)  # no fallback
     shot(page, screenshot)
+    return outputs
 
 
 def close_notebook(page):

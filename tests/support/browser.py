@@ -1,0 +1,100 @@
+"""Chromium for the browser tests and make bench, and the page helpers of the static browser edition.
+
+The JupyterLab and Notebook 7 tests (test_e2e_browser.py) take Chromium and the phone (a QR read off
+the screen's pixels) from here; the JupyterLite tests (test_e2e_lite*.py) and ``bench_lite`` also take
+the site's pages: a context that reaches nothing outside the site, a notebook opened by URL, a
+kernel's input request answered, the QR found on screen.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+
+import pyotp
+import zxingcpp
+from PIL import Image
+
+CHROMIUM = os.environ.get("HANDSON_CHROMIUM", "/usr/bin/chromium-headless-shell")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+# The static site's Chromium: any host name but the loopback address fails to resolve, so even a
+# request the context's route does not see (a service worker's) cannot leave the machine
+LITE_ARGS = [*CHROMIUM_ARGS, "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"]
+LITE_KERNEL_IDLE = "Python (Pyodide) | Idle"
+# The QR in a notebook's output: a plain image output (the typed fallback) or the kit's widget
+QR_ON_SCREEN = ".jp-OutputArea-output img, .handson-qr"
+SITE_LOAD_MS = 600_000  # a page load starts Pyodide and its kernel: minutes on a loaded 2-core machine
+
+
+def secret_from_pixels(png_bytes: bytes) -> str:
+    """The phone's part: read the QR from what is on screen, not from the file."""
+    image = Image.open(io.BytesIO(png_bytes)).convert("L")
+    # one QR code on screen; zxing-cpp 3 sometimes reports the same symbol twice (or a spurious other
+    # format in its quiet zone), so the texts of QR symbols are counted, not the results
+    [text] = {result.text for result in zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)}
+    assert text.startswith("otpauth://totp/Amazon%20Web%20Services")
+    return text.split("secret=")[1].split("&")[0]
+
+
+def local_context(browser, origin: str):
+    """A new browser context (an empty profile) whose page requests outside ``origin`` are aborted:
+    the context, and the list those requests' URLs are added to."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="ja-JP")
+    refused: list[str] = []
+
+    def route(request_route):
+        url = request_route.request.url
+        if url == origin or url.startswith(origin + "/"):
+            request_route.continue_()
+        else:
+            refused.append(url)
+            request_route.abort()
+
+    context.route("**/*", route)
+    return context, refused
+
+
+def open_lite_notebook(page, origin: str, name: str) -> None:
+    """Open ``name`` as a link to the site does (``lab/index.html?path=``): a page load, a new
+    kernel; returns once the kernel is idle."""
+    page.goto(f"{origin}/lab/index.html?path={name}")
+    wait_lite_kernel(page)
+
+
+def wait_lite_kernel(page) -> None:
+    page.locator(".jp-NotebookPanel").first.wait_for(timeout=SITE_LOAD_MS)
+    page.get_by_text(LITE_KERNEL_IDLE).first.wait_for(timeout=SITE_LOAD_MS)
+
+
+def answer_stdin(page, text: str, timeout: float = 120_000) -> str:
+    """Type ``text`` into the kernel's input box (input/getpass) and press Enter, as a learner
+    does; returns the box's prompt once the box has gone (the kernel took the answer)."""
+    box = page.locator(".jp-Stdin-input").first
+    box.wait_for(state="visible", timeout=timeout)
+    prompt = page.locator(".jp-Stdin-prompt").first.inner_text()
+    box.press_sequentially(text)
+    box.press("Enter")
+    box.wait_for(state="detached", timeout=30_000)
+    return prompt
+
+
+def phone_scans(page, timeout: float = 120_000) -> pyotp.TOTP:
+    """Wait for the QR on screen (an image output or the kit's widget), then read it off the pixels."""
+    qr = page.locator(QR_ON_SCREEN).first
+    qr.wait_for(state="visible", timeout=timeout)
+    page.wait_for_function(
+        "s => [...document.querySelectorAll(s)].some(e => { const i = e.tagName === 'IMG' ? e : e.querySelector('img');"
+        " return i && i.complete && i.naturalWidth > 0; })",
+        arg=QR_ON_SCREEN,
+    )
+    qr.scroll_into_view_if_needed()
+    return pyotp.TOTP(secret_from_pixels(qr.screenshot()))
