@@ -22,11 +22,10 @@ from helpers import DEVICE, USER, make_user_and_device
 from secret_scan import scan_notebook, scan_text
 from test_bad_input import iam_state
 
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, secret_from_pixels
-
 import handson_helpers as hh
 from handson_helpers.settings import SEED_DIR_MFA_OUTFILE
 from handson_helpers.totp import authenticator_codes
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, close_notebook, menu, secret_from_pixels
 
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "artifacts" / "browser"
@@ -184,14 +183,6 @@ def open_from_file_browser(page, name):
     page.get_by_text("Python 3 (ipykernel) | Idle").first.wait_for(timeout=60_000)
 
 
-def menu(page, top, label):
-    """Click a menu item the way a person does: open the menu, click the label."""
-    page.locator(".lm-MenuBar-item", has_text=top).first.click()
-    item = page.locator(f".lm-Menu-item:has(.lm-Menu-itemLabel:text-is('{label}'))").first
-    item.wait_for(state="visible", timeout=10_000)
-    item.click()
-
-
 def run_all(page):
     """Clear the stored outputs (so only this run's can match), then Run → Run All Cells."""
     menu(page, "Edit", "Clear Outputs of All Cells")
@@ -265,13 +256,6 @@ def section_passed(page, name, screenshot, typed=False, timeout=60_000):
         assert not any("クリックをカーネルに届けない" in text for text in outputs), (name, outputs)  # no fallback
     shot(page, screenshot)
     return outputs
-
-
-def close_notebook(page):
-    menu(page, "File", "Close and Shut Down Notebook…")
-    dialog = page.locator(".jp-Dialog button.jp-mod-accept")
-    if dialog.count():
-        dialog.first.click()
 
 
 def test_run_all_from_preparation_to_cleanup_in_the_browser(page, lab, folder, iam, sandbox):

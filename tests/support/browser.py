@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import os
+import time
 
 import pyotp
 import zxingcpp
@@ -45,6 +46,21 @@ def secret_from_pixels(png_bytes: bytes) -> str:
     return text.split("secret=")[1].split("&")[0]
 
 
+def menu(page, top, label):
+    """Click a menu item the way a person does: open the menu, click the label."""
+    page.locator(".lm-MenuBar-item", has_text=top).first.click()
+    item = page.locator(f".lm-Menu-item:has(.lm-Menu-itemLabel:text-is('{label}'))").first
+    item.wait_for(state="visible", timeout=10_000)
+    item.click()
+
+
+def close_notebook(page):
+    menu(page, "File", "Close and Shut Down Notebook…")
+    dialog = page.locator(".jp-Dialog button.jp-mod-accept")
+    if dialog.count():
+        dialog.first.click()
+
+
 def local_context(browser, origin: str):
     """A new browser context (an empty profile) whose page requests outside ``origin`` are aborted:
     the context, and the list those requests' URLs are added to."""
@@ -73,6 +89,31 @@ def open_lite_notebook(page, origin: str, name: str) -> None:
 def wait_lite_kernel(page) -> None:
     page.locator(".jp-NotebookPanel").first.wait_for(timeout=SITE_LOAD_MS)
     page.get_by_text(LITE_KERNEL_IDLE).first.wait_for(timeout=SITE_LOAD_MS)
+
+
+# The notebooks JupyterLite will open again at the next page load: its saved layout (the workspace
+# in the site's IndexedDB, written a moment after the layout changes)
+_RESTORED = """async () => {
+  const db = await new Promise((ok, ko) => {
+    const r = indexedDB.open('JupyterLite Storage - /'); r.onsuccess = () => ok(r.result); r.onerror = ko; });
+  const got = await new Promise((ok, ko) => {
+    const r = db.transaction('statedb', 'readonly').objectStore('statedb').get('default');
+    r.onsuccess = () => ok(r.result); r.onerror = ko; });
+  db.close();
+  const dock = got && got.data && got.data['layout-restorer:data'] && got.data['layout-restorer:data'].main.dock;
+  return JSON.stringify(dock || {}).match(/notebook:[^"]+/g) || [];
+}"""
+
+
+def close_lite_notebook(page) -> None:
+    """File → Close and Shut Down, then wait until the saved layout holds no notebook: else the
+    next page load would open this one again, with a second kernel beside the next."""
+    close_notebook(page)
+    page.locator(".jp-NotebookPanel").first.wait_for(state="detached", timeout=30_000)
+    deadline = time.monotonic() + 30
+    while page.evaluate(_RESTORED):
+        assert time.monotonic() < deadline, f"the layout still restores {page.evaluate(_RESTORED)}"
+        time.sleep(0.2)
 
 
 def answer_stdin(page, text: str, timeout: float = 120_000) -> str:
