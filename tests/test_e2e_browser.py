@@ -251,7 +251,7 @@ def section_passed(page, name, screenshot, typed=False, timeout=60_000):
     page.get_by_text("✔ 完了確認").first.wait_for(timeout=timeout)
     wait_idle(page, timeout)
     outputs = page.locator(".jp-OutputArea-output").all_text_contents()
-    assert not any("✘" in text for text in outputs), (name, outputs)
+    assert not any("✘" in text for text in outputs), (name, [text for text in outputs if "✘" in text])
     if not typed:
         assert not any("クリックをカーネルに届けない" in text for text in outputs), (name, outputs)  # no fallback
     shot(page, screenshot)
