@@ -245,13 +245,15 @@ def enable_with_the_phone(page, totp):
     return now
 
 
-def section_passed(page, name, screenshot, typed=False, timeout=60_000):
-    """The notebook's 完了確認 shows ✔, no ✘ anywhere, and no typed fallback (the form's clicks arrived),
-    or with ``typed`` (JupyterLite) the fallback's line wherever a form asked. The outputs' texts."""
+def section_passed(page, name, screenshot, typed=False, timeout=60_000, refused=None):
+    """The notebook's 完了確認 shows ✔, no ✘ anywhere but the ``refused`` message (a wrong code the
+    test typed), and no typed fallback (the form's clicks arrived; ``typed``: JupyterLite, where the
+    forms ask in text). Returns the outputs' texts."""
     page.get_by_text("✔ 完了確認").first.wait_for(timeout=timeout)
     wait_idle(page, timeout)
     outputs = page.locator(".jp-OutputArea-output").all_text_contents()
-    assert not any("✘" in text for text in outputs), (name, [text for text in outputs if "✘" in text])
+    failed = [text for text in outputs if "✘" in text and not (refused and refused in text)]
+    assert not failed, (name, failed)
     if not typed:
         assert not any("クリックをカーネルに届けない" in text for text in outputs), (name, outputs)  # no fallback
     shot(page, screenshot)

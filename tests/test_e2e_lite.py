@@ -118,7 +118,8 @@ def test_a_learner_runs_01_to_90_in_the_static_site(browser, site):
         typed += [phone.secret, code1, code2]
         answer_stdin(page, code1.translate(FULL_WIDTH))  # typed with an IME
         answer_stdin(page, code2)
-        outputs = passed(page, "22_enable_virtual_mfa_device")
+        outputs = passed(page, "22_enable_virtual_mfa_device", refused=WRONG_PAIR)
+        assert outputs.count("✘") == 1  # the wrong pair's line, and no other
         assert re.search(r"✔ 完了確認: IAMユーザー\"[^\"]+\"のMFAが有効になっている", outputs), outputs
         assert "既に有効化されています" not in outputs  # the wrong pair had enabled nothing
         assert page.locator(QR_ON_SCREEN).count() == 0  # the QR is replaced by a line once the codes are taken

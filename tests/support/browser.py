@@ -116,16 +116,14 @@ def close_lite_notebook(page) -> None:
         time.sleep(0.2)
 
 
-def answer_stdin(page, text: str, timeout: float = 120_000) -> str:
+def answer_stdin(page, text: str, timeout: float = 120_000) -> None:
     """Type ``text`` into the kernel's input box (input/getpass) and press Enter, as a learner
-    does; returns the box's prompt once the box has gone (the kernel took the answer)."""
-    box = page.locator(".jp-Stdin-input").first
-    box.wait_for(state="visible", timeout=timeout)
-    prompt = page.locator(".jp-Stdin-prompt").first.inner_text()
-    box.press_sequentially(text)
+    does; returns once the box has gone (the kernel took the answer)."""
+    page.locator(".jp-Stdin-input").first.wait_for(state="visible", timeout=timeout)
+    box = page.locator(".jp-Stdin-input").first.element_handle()  # this box, not the next one asked
+    box.type(text)
     box.press("Enter")
-    box.wait_for(state="detached", timeout=30_000)
-    return prompt
+    box.wait_for_element_state("hidden", timeout=30_000)  # JupyterLab replaces an answered box by a line
 
 
 def phone_scans(page, timeout: float = 120_000) -> pyotp.TOTP:
