@@ -11,11 +11,10 @@ from __future__ import annotations
 import io
 import os
 import re
-import stat
 
 from .credentials import Keys, mask
 from .errors import HandsonError, aws_call, require_passed
-from .safefs import folder_problem, read_own, remove_private, write_private
+from .safefs import folder_problem, only_mine, read_own, remove_private, write_private
 from .settings import expand, require_valid
 from .shell import continued, private_dir, ref
 from .target import Context
@@ -192,7 +191,7 @@ def verify_access_key(ctx: Context, user_name: str, key_file: str) -> None:
     keys = {k["AccessKeyId"]: k["Status"] for k in list_keys(ctx, user_name)}
     status = keys.get(on_disk.key_id, "") if on_disk else ""
     ctx.report.command(key_commands(str(path.parent), user_name, str(path))["check"], status)
-    mode_ok = bool(on_disk) and stat.S_IMODE(os.lstat(path).st_mode) == 0o600
+    mode_ok = bool(on_disk) and only_mine(path)
     private = mode_ok and folder_problem(path.parent) is None
     results = [
         ctx.report.check(texts.CHECK_ACTIVE.format(user=user_name), "Active", status or NONE, status == "Active"),

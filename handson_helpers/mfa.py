@@ -8,7 +8,7 @@ from enum import Enum
 from . import code_time
 from .display import SHOW
 from .errors import AWS_ERRORS, HandsonError, aws_call, error_code, require_passed
-from .safefs import file_problem, folder_problem, read_bootstrap, write_private
+from .safefs import file_problem, folder_problem, only_mine, read_bootstrap, write_private
 from .settings import expand, kit_tags, owned, require_valid
 from .shell import continued, private_dir, ref, tags_arg
 from .target import Context
@@ -351,7 +351,7 @@ def verify_device_created(ctx: Context, device_name: str, outfile: str) -> None:
     serial = serial_for(ctx.account_id, device_name)
     listed = get_device(ctx, serial) is not None
     path = expand(outfile)
-    mode_ok = qr_problem(outfile) is None and (os.lstat(path).st_mode & 0o777) == 0o600
+    mode_ok = qr_problem(outfile) is None and only_mine(path)
     private = mode_ok and folder_problem(path.parent) is None
     ctx.report.command(
         continued("aws iam list-virtual-mfa-devices", "  --query " + SERIAL_QUERY, "  --output text"),

@@ -46,6 +46,12 @@ def _others_can_write(st: os.stat_result) -> bool:
     return bool(st.st_mode & stat.S_IWOTH or (st.st_mode & stat.S_IWGRP and not _group_is_only_me(st.st_gid)))
 
 
+def only_mine(path: Path) -> bool:
+    """The file's mode is 0600. In the browser every file is the one learner's, and the kernel's
+    drive keeps no mode across a page reload (it reports 0666 then): nothing to check there."""
+    return lite.ACTIVE or stat.S_IMODE(os.lstat(path).st_mode) == 0o600
+
+
 def folder_problem(folder: Path) -> str | None:
     """Why the kit must not keep a private file in ``folder`` (Japanese), or None.
 

@@ -6,7 +6,6 @@ shell (the build Playwright itself uses for headless runs) and keeps screenshots
 artifacts/browser/. The cases share one xdist worker.
 """
 
-import io
 import json
 import os
 import secrets
@@ -19,29 +18,17 @@ from pathlib import Path
 
 import pyotp
 import pytest
-import zxingcpp
 from helpers import DEVICE, USER, make_user_and_device
-from PIL import Image
 from secret_scan import scan_notebook, scan_text
 from test_bad_input import iam_state
 
 import handson_helpers as hh
 from handson_helpers.settings import SEED_DIR_MFA_OUTFILE
 from handson_helpers.totp import authenticator_codes
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, close_notebook, menu, secret_from_pixels
 
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "artifacts" / "browser"
-CHROMIUM = os.environ.get("HANDSON_CHROMIUM", "/usr/bin/chromium-headless-shell")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-]
 FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
 QR = hh.mfa_outfile(SEED_DIR_MFA_OUTFILE, DEVICE)
 pytestmark = pytest.mark.xdist_group("browser")
@@ -196,14 +183,6 @@ def open_from_file_browser(page, name):
     page.get_by_text("Python 3 (ipykernel) | Idle").first.wait_for(timeout=60_000)
 
 
-def menu(page, top, label):
-    """Click a menu item the way a person does: open the menu, click the label."""
-    page.locator(".lm-MenuBar-item", has_text=top).first.click()
-    item = page.locator(f".lm-Menu-item:has(.lm-Menu-itemLabel:text-is('{label}'))").first
-    item.wait_for(state="visible", timeout=10_000)
-    item.click()
-
-
 def run_all(page):
     """Clear the stored outputs (so only this run's can match), then Run → Run All Cells."""
     menu(page, "Edit", "Clear Outputs of All Cells")
@@ -230,16 +209,6 @@ def phone_scans_screen(page, screenshot_name=None):
     if screenshot_name:
         shot(page, screenshot_name)
     return pyotp.TOTP(secret_from_pixels(qr.screenshot()))
-
-
-def secret_from_pixels(png_bytes):
-    """The phone's part: read the QR from what is on screen, not from the file."""
-    image = Image.open(io.BytesIO(png_bytes)).convert("L")
-    # one QR code on screen; zxing-cpp 3 sometimes reports the same symbol twice (or a spurious other
-    # format in its quiet zone), so the texts of QR symbols are counted, not the results
-    [text] = {result.text for result in zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)}
-    assert text.startswith("otpauth://totp/Amazon%20Web%20Services")
-    return text.split("secret=")[1].split("&")[0]
 
 
 def save_from_browser(page, saved: Path) -> str:
@@ -276,21 +245,19 @@ def enable_with_the_phone(page, totp):
     return now
 
 
-def section_passed(page, name, screenshot):
-    """The notebook's 完了確認 shows ✔, no ✘ anywhere, and no typed fallback (the form's clicks arrived)."""
-    page.get_by_text("✔ 完了確認").first.wait_for(timeout=60_000)
-    wait_idle(page)
-    outputs = page.locator(".jp-OutputArea-output").all_inner_texts()
-    assert not any("✘" in text for text in outputs), (name, outputs)
-    assert not any("クリックをカーネルに届けない" in text for text in outputs), (name, outputs)  # no fallback
+def section_passed(page, name, screenshot, typed=False, timeout=60_000, refused=None):
+    """The notebook's 完了確認 shows ✔, no ✘ anywhere but the ``refused`` message (a wrong code the
+    test typed), and no typed fallback (the form's clicks arrived; ``typed``: JupyterLite, where the
+    forms ask in text). Returns the outputs' texts."""
+    page.get_by_text("✔ 完了確認").first.wait_for(timeout=timeout)
+    wait_idle(page, timeout)
+    outputs = page.locator(".jp-OutputArea-output").all_text_contents()
+    failed = [text for text in outputs if "✘" in text and not (refused and refused in text)]
+    assert not failed, (name, failed)
+    if not typed:
+        assert not any("クリックをカーネルに届けない" in text for text in outputs), (name, outputs)  # no fallback
     shot(page, screenshot)
-
-
-def close_notebook(page):
-    menu(page, "File", "Close and Shut Down Notebook…")
-    dialog = page.locator(".jp-Dialog button.jp-mod-accept")
-    if dialog.count():
-        dialog.first.click()
+    return outputs
 
 
 def test_run_all_from_preparation_to_cleanup_in_the_browser(page, lab, folder, iam, sandbox):

@@ -1,7 +1,7 @@
 """The browser edition's sandbox (handson_helpers/lite/sandbox.py), run here on CPython as the kernel runs
 it in Pyodide: botocore's requests answered in-process by the server's own app, the kit's rules intact,
 its state kept in the state file so that a new kernel (a reloaded page) resumes. Each run is a fresh
-Python process, as each page load is a fresh kernel. The browser itself: tests/test_lite.py."""
+Python process, as each page load is a fresh kernel. The browser itself: tests/test_e2e_lite.py."""
 
 import json
 import subprocess
