@@ -6,7 +6,8 @@ resolves). Each notebook is opened by its link, so each is a page load with a ne
 what carries the hands-on from one to the next is the browser's storage (the kernel's drive), and
 the test reloads the page twice more to show it (after 21, and inside 40 while it asks for a code).
 The codes are typed where the kernel asks (the forms' typed fallback: no click reaches a running cell
-there), computed from the QR read off the screen's pixels.
+there), computed from the QR read off the screen's pixels. With the QR on screen the learner presses
+Ctrl+S: the notebook JupyterLite stores holds no seed, no QR picture and no widget state.
 """
 
 import json
@@ -28,6 +29,7 @@ from tests.support.browser import (
     local_context,
     open_lite_notebook,
     phone_scans,
+    saved_in_the_browser,
     wait_lite_kernel,
 )
 from tests.support.lite_build import served
@@ -108,6 +110,16 @@ def test_a_learner_runs_01_to_90_in_the_static_site(browser, site):
         run(page, site, "22_enable_virtual_mfa_device")
         phone = phone_scans(page, timeout=RUN_MS)
         shot(page, "lite_22_qr_shown")
+        page.locator(".jp-Stdin-input").first.wait_for(state="visible", timeout=60_000)
+        assert page.locator(".handson-qr svg").count() == 1 and page.locator(".jp-OutputArea-output img").count() == 0
+        # Ctrl+S with the QR on screen: this run's 22 (the typed fallback's note, the QR widget's
+        # output, whose text says only what it is) holds no seed, no picture and no widget state
+        notebook = saved_in_the_browser(page, "22_enable_virtual_mfa_device.ipynb")
+        text = json.dumps(notebook, ensure_ascii=False)
+        assert "クリックをカーネルに届けない" in text and "(QRコード: 認証アプリで読み取ってください)" in text
+        assert scan_notebook(notebook) == [] and scan_text(text) == [] and phone.secret not in text
+        assert not re.search(r"otpauth|image/(png|svg)|<svg|<path|handson-qr", text)
+        assert "widgets" not in notebook.get("metadata", {})
         for code in ("123456", "654321"):  # a wrong pair: refused, nothing changed, asked again
             answer_stdin(page, code)
         page.get_by_text(WRONG_PAIR).first.wait_for(timeout=60_000)

@@ -1,7 +1,8 @@
 """The browser edition's QR (issue 27): read back from the device's QR file, drawn as SVG by qrcode's own
 factory, shown only in a widget (never an output, which the notebook saves), emptied and closed on every
 way out of the typed codes. On CPython: the drawing, its refusals, and the typed fallback of 22 in a
-real kernel told it runs in the browser (lite.ACTIVE). The built site in Chromium: test_e2e_lite_qr.py."""
+real kernel told it runs in the browser (lite.ACTIVE). The built site in Chromium: test_e2e_lite.py
+(22 saved with the QR on screen)."""
 
 import io
 import json

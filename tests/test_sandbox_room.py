@@ -387,16 +387,21 @@ SPELLINGS = [
 ]
 
 
-@pytest.mark.parametrize("spelling", SPELLINGS)
-def test_the_hub_token_goes_to_no_one_but_the_room(monkeypatch, spelling):
-    """A participant (here uid nobody) listening where the room should be gets nothing from a kernel."""
+def start_impostor():
+    """A participant (uid nobody) listening on a loopback port: the process and its port."""
     impostor = subprocess.Popen(
         ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3", "-c", IMPOSTOR],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
     )
-    port = int(impostor.stdout.readline())
+    return impostor, int(impostor.stdout.readline())
+
+
+@pytest.mark.parametrize("spelling", SPELLINGS)
+def test_the_hub_token_goes_to_no_one_but_the_room(monkeypatch, spelling):
+    """A participant (here uid nobody) listening where the room should be gets nothing from a kernel."""
+    impostor, port = start_impostor()
     monkeypatch.setenv("HANDSON_ROOM_URL", spelling.format(port=port))
     monkeypatch.setenv("HANDSON_ROOM_UID", str(os.getuid()))
     monkeypatch.setenv("JUPYTERHUB_API_TOKEN", "tok-precious-0123456789")
@@ -409,13 +414,7 @@ def test_the_hub_token_goes_to_no_one_but_the_room(monkeypatch, spelling):
 def test_the_instructors_view_asks_no_one_but_the_room():
     """A participant listening on the room's port (while the hub restarts it) gets no request of the
     view's, so they cannot show the instructor rows of their own (a call pointing at their server)."""
-    impostor = subprocess.Popen(
-        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/python3", "-c", IMPOSTOR],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    port = int(impostor.stdout.readline())
+    impostor, port = start_impostor()
     with pytest.raises(HandsonError) as refused:
         room_view.read(f"http://127.0.0.1:{port}", "not-a-key-id", "not-a-secret", owner=os.getuid())
     assert refused.value.code == "RoomUnreachable" and "ユーザーID 65534" in refused.value.message

@@ -9,6 +9,7 @@ kernel's input request answered, the QR found on screen.
 from __future__ import annotations
 
 import io
+import json
 import os
 import time
 
@@ -130,10 +131,44 @@ def phone_scans(page, timeout: float = 120_000) -> pyotp.TOTP:
     """Wait for the QR on screen (an image output or the kit's widget), then read it off the pixels."""
     qr = page.locator(QR_ON_SCREEN).first
     qr.wait_for(state="visible", timeout=timeout)
-    page.wait_for_function(
+    page.wait_for_function(  # drawn: the image loaded, or the widget's SVG has its path
         "s => [...document.querySelectorAll(s)].some(e => { const i = e.tagName === 'IMG' ? e : e.querySelector('img');"
-        " return i && i.complete && i.naturalWidth > 0; })",
+        " return i ? i.complete && i.naturalWidth > 0 : !!e.querySelector('svg path'); })",
         arg=QR_ON_SCREEN,
     )
     qr.scroll_into_view_if_needed()
     return pyotp.TOTP(secret_from_pixels(qr.screenshot()))
+
+
+# The notebook as JupyterLite keeps it: its contents in IndexedDB (localforage's "files" store)
+_STORED = """async name => {
+  const names = (await indexedDB.databases()).map(d => d.name).filter(n => n && n.includes('JupyterLite Storage'));
+  for (const db of names) {
+    const found = await new Promise((done, fail) => {
+      const open = indexedDB.open(db);
+      open.onerror = () => fail(open.error);
+      open.onsuccess = () => {
+        const d = open.result;
+        if (!d.objectStoreNames.contains('files')) { d.close(); return done(null); }
+        const get = d.transaction('files').objectStore('files').get(name);
+        get.onsuccess = () => { d.close(); done(get.result ? JSON.stringify(get.result) : null); };
+        get.onerror = () => { d.close(); fail(get.error); };
+      };
+    });
+    if (found) return found;
+  }
+  return null;
+}"""
+
+
+def saved_in_the_browser(page, name: str) -> dict:
+    """Ctrl+S, as a learner saves; the notebook ``name`` as JupyterLite then keeps it in the browser's
+    storage."""
+    page.locator(".jp-NotebookPanel-toolbar").first.click()
+    page.keyboard.press("Control+s")
+    page.wait_for_function("() => !document.querySelector('.lm-TabBar-tab.lm-mod-current.jp-mod-dirty')",
+                           timeout=30_000)  # fmt: skip
+    stored = page.evaluate(_STORED, name)
+    assert stored, f"{name} is not in the browser's storage"
+    content = json.loads(stored)["content"]
+    return content if isinstance(content, dict) else json.loads(content)
