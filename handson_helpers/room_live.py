@@ -75,8 +75,8 @@ class LiveView(w.VBox):
     def _run(self) -> None:
         while not self._stopping.wait(self.seconds):
             self.refresh()
-        self.status.value = _line("info", text.STOPPED)
         self.button.disabled = True
+        self.status.value = _line("info", text.STOPPED)
 
     def start(self, rows: list[dict]) -> LiveView:
         self.show(rows)

@@ -234,6 +234,9 @@ def test_95s_view_refreshes_itself_and_stops(as_who, tmp_path, version, who):
         ][-1]
         k.comm_msg(new_button, {"method": "custom", "content": {"event": "click"}}, None)
         k.wait_for(lambda m: room_view_text.STOPPED in value_sent(m) and m["content"]["comm_id"] != status, timeout=10)
+        gone_by = time.monotonic() + 10  # "stopped" is the thread's last word; its end follows at once
+        while refreshers(k) and time.monotonic() < gone_by:
+            time.sleep(0.1)
         assert refreshers(k) == 0
 
         k.run(LIVE_CELL)
