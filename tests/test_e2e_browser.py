@@ -19,6 +19,7 @@ from pathlib import Path
 import pyotp
 import pytest
 from helpers import DEVICE, USER, make_user_and_device
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from secret_scan import scan_notebook, scan_text
 from test_bad_input import iam_state
 
@@ -178,7 +179,15 @@ def open_notebook(page, lab, name):
 
 def open_from_file_browser(page, name):
     """The next notebook, as a learner opens it: a double click in the file browser (no page reload)."""
-    page.locator(".jp-DirListing-item", has_text=name).first.dblclick()
+    tab = page.locator("#jp-main-dock-panel .lm-TabBar-tab.lm-mod-current", has_text=name).first
+    for attempt in range(3):  # a listing refreshed under the pointer loses the click; a person clicks again
+        page.locator(".jp-DirListing-item", has_text=name).first.dblclick()
+        try:
+            tab.wait_for(timeout=20_000)
+            break
+        except PlaywrightTimeout:
+            if attempt == 2:
+                raise
     page.locator(".jp-NotebookPanel").first.wait_for(timeout=60_000)
     page.get_by_text("Python 3 (ipykernel) | Idle").first.wait_for(timeout=60_000)
 

@@ -56,10 +56,13 @@ def menu(page, top, label):
 
 
 def close_notebook(page):
+    """File → Close and Shut Down, confirmed; returns once the panel has gone. JupyterLab always asks
+    (the dialog renders a moment after the click) and disposes the panel only after the kernel has
+    shut down: a file opened before that would share the page with the closing one."""
     menu(page, "File", "Close and Shut Down Notebook…")
-    dialog = page.locator(".jp-Dialog button.jp-mod-accept")
-    if dialog.count():
-        dialog.first.click()
+    page.locator(".jp-Dialog button.jp-mod-accept").first.click(timeout=10_000)
+    page.locator(".jp-Dialog").first.wait_for(state="detached", timeout=10_000)
+    page.locator(".jp-NotebookPanel").first.wait_for(state="detached", timeout=60_000)
 
 
 def local_context(browser, origin: str):
@@ -110,7 +113,6 @@ def close_lite_notebook(page) -> None:
     """File → Close and Shut Down, then wait until the saved layout holds no notebook: else the
     next page load would open this one again, with a second kernel beside the next."""
     close_notebook(page)
-    page.locator(".jp-NotebookPanel").first.wait_for(state="detached", timeout=30_000)
     deadline = time.monotonic() + 30
     while page.evaluate(_RESTORED):
         assert time.monotonic() < deadline, f"the layout still restores {page.evaluate(_RESTORED)}"
