@@ -1,6 +1,7 @@
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -17,10 +18,14 @@ AWS_CLI = shutil.which("aws", path=str(Path(sys.executable).parent)) or shutil.w
 
 
 def pytest_configure(config):
-    """nbval's kernels too."""
+    """nbval's kernels too; and Ctrl+C reaches the programs the tests interrupt even when the suite
+    was started in the background (a shell without job control starts it with SIGINT ignored, and
+    every child would inherit that: the interrupt cases would wait for an `aws` that cannot end)."""
     import nbval.kernel
 
     nbval.kernel.KernelManager = IPCKernelManager
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session")
