@@ -1,9 +1,10 @@
 """make repeat: the hub test and the browser tests N times in a row from a fresh clone.
 
 Code that starts servers, kernels or a hub is done when it is green N of N times, not once. This
-clones the committed HEAD into a temporary folder, sets it up once (make dev), then runs
-``make test-hub`` and the browser tests REPEAT times (5 by default), and reports each run: its
-result, its time, and every "Address already in use" in the hub's log. Exit 1 unless all are green.
+clones the committed HEAD into a temporary folder, sets it up once (make dev, and make lite for the
+static site), then runs ``make test-hub`` and the browser tests (JupyterLab, Notebook 7, the static
+site) REPEAT times (5 by default), and reports each run: its result, its time, and every "Address
+already in use" in the hub's log. Exit 1 unless all are green.
 Results: artifacts/repeat.json in this checkout.
 """
 
@@ -19,6 +20,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 RACE = "Address already in use"
+BROWSER_TESTS = ["tests/test_e2e_browser.py", "tests/test_e2e_notebook7.py", "tests/test_e2e_lite.py"]
 
 
 def _timed(args: list[str], cwd: Path, log: Path) -> tuple[bool, float]:
@@ -48,8 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     head = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], cwd=clone, capture_output=True, text=True, check=True
     ).stdout.strip()
-    ok, seconds = _timed(["make", "dev"], clone, work / "setup.log")
-    print(f"fresh clone of {head} in {clone}: make dev {'ok' if ok else 'FAILED'} in {seconds} s", flush=True)
+    ok, seconds = _timed(["make", "dev", "lite"], clone, work / "setup.log")
+    print(f"fresh clone of {head} in {clone}: make dev lite {'ok' if ok else 'FAILED'} in {seconds} s", flush=True)
     if not ok:
         print(_tail(work / "setup.log"))
         return 1
@@ -64,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         races += (work / f"hub-{n}.log").read_text(errors="replace").count(RACE)
         browser_ok, browser_s = _timed(
-            [str(clone / ".venv" / "bin" / "python"), "-m", "pytest", "-p", "no:xdist", "tests/test_e2e_browser.py"],
+            [str(clone / ".venv" / "bin" / "python"), "-m", "pytest", "-p", "no:xdist", *BROWSER_TESTS],
             clone,
             work / f"browser-{n}.log",
         )

@@ -1,4 +1,5 @@
-"""The static browser edition (make lite) in a real Chromium, as a learner uses it: 01 → 90.
+"""The static browser edition (make lite) in a real Chromium, as a learner uses it: 01 → 90, with
+the optional 23 and 45 on the way.
 
 The built site (artifacts/lite) is served by ``python -m http.server`` on a loopback port; Chromium
 reaches nothing else (the context aborts and counts any other request, and no other host name
@@ -19,6 +20,7 @@ import pytest
 from secret_scan import scan_notebook, scan_text
 from test_e2e_browser import FULL_WIDTH, menu, run_all, section_passed, shot
 
+from handson_helpers.texts.forms import RESYNC_DONE, RESYNCED
 from handson_helpers.totp import authenticator_codes
 from tests.support.browser import (
     CHROMIUM,
@@ -137,6 +139,14 @@ def test_a_learner_runs_01_to_90_in_the_static_site(browser, site):
         assert page.locator(QR_ON_SCREEN).count() == 0  # the QR is replaced by a line once the codes are taken
         leave(page, "22", typed)
 
+        run(page, site, "23_resync_virtual_mfa_device")  # the phone's next two consecutive codes
+        for code in authenticator_codes(phone.secret, 2):
+            typed.append(code)
+            answer_stdin(page, code, timeout=RUN_MS)
+        outputs = passed(page, "23_resync_virtual_mfa_device")
+        assert RESYNCED in outputs or RESYNC_DONE in outputs, outputs
+        leave(page, "23", typed)
+
         run(page, site, "31_create_access_key")
         outputs = passed(page, "31_create_access_key")
         assert "のアクセスキーが有効(Active)" in outputs
@@ -154,6 +164,24 @@ def test_a_learner_runs_01_to_90_in_the_static_site(browser, site):
         outputs = passed(page, "40_mfa_protected_access")
         assert "✔ 完了確認: アクセスキーだけでは拒否され、MFAで取得した一時的な認証情報では成功する" in outputs
         leave(page, "40", typed)
+
+        # 45: the main device's code for a session, then the backup device's QR and its two codes
+        run(page, site, "45_add_backup_mfa_device")
+        [code] = authenticator_codes(phone.secret, 1)
+        typed.append(code)
+        answer_stdin(page, code, timeout=RUN_MS)
+        backup = phone_scans(page, timeout=RUN_MS)
+        assert backup.secret != phone.secret
+        page.locator(".jp-Stdin-input").first.wait_for(state="visible", timeout=60_000)
+        assert page.locator(".jp-OutputArea-output img").count() == 0  # the QR only in the live widget
+        codes = authenticator_codes(backup.secret, 2)
+        typed += [backup.secret, *codes]
+        for code in codes:
+            answer_stdin(page, code)
+        outputs = passed(page, "45_add_backup_mfa_device")
+        assert re.search(r"✔ 完了確認: IAMユーザー\"[^\"]+\"にMFAデバイスが2つ", outputs), outputs
+        assert page.locator(QR_ON_SCREEN).count() == 0
+        leave(page, "45", typed)
 
         run(page, site, "90_cleanup")
         outputs = passed(page, "90_cleanup")
