@@ -214,9 +214,14 @@ def login_form_problem(data: object) -> str | None:
         return "BAD_LOGIN_FORM"
     if len(name) > NAME_MAX:
         return "NAME_TOO_LONG"
-    if len(password.encode("utf-8", "surrogatepass")) > PASSWORD_MAX_BYTES:
+    if password_too_long(password):
         return "PASSWORD_TOO_LONG"
     return None
+
+
+def password_too_long(password: str) -> bool:
+    """Longer than bcrypt takes: counted in UTF-8 bytes, as bcrypt counts."""
+    return len(password.encode("utf-8", "surrogatepass")) > PASSWORD_MAX_BYTES
 
 
 class NameLocks:

@@ -56,7 +56,9 @@ class HandsonAuthenticator(FirstUseAuthenticator):
     async def authenticate(self, handler, data):
         problem = hub_accounts.login_form_problem(data)
         if problem:  # a form no browser sends (a field missing, empty, too long, not text): nothing tried
-            handler.custom_login_error = getattr(texts, problem)
+            handler.custom_login_error = getattr(texts, problem).format(
+                name=hub_accounts.NAME_MAX, password=hub_accounts.PASSWORD_MAX_BYTES
+            )
             return None
         name = self.normalize_username(data["username"])
         if not (self.validate_username(name) and hub_accounts.may_log_in(name, self.state)):
@@ -83,8 +85,8 @@ class HandsonAuthenticator(FirstUseAuthenticator):
         handler runs on the hub's event loop, bcrypt and all: a participant posting it in a loop would
         stall every login and page. One change per name every RESET_EVERY_SECONDS, checked before any
         hash, and a password bcrypt can take (JupyterHub 5.x's bcrypt raises beyond 72 bytes)."""
-        if len(str(new_password).encode("utf-8", "surrogatepass")) > hub_accounts.PASSWORD_MAX_BYTES:
-            return texts.PASSWORD_TOO_LONG
+        if hub_accounts.password_too_long(str(new_password)):
+            return texts.PASSWORD_TOO_LONG.format(password=hub_accounts.PASSWORD_MAX_BYTES)
         now = time.monotonic()
         last = self.resets.get(username)
         if last is not None and now - last < RESET_EVERY_SECONDS:

@@ -201,28 +201,25 @@ def test_wrong_codes_then_right_ones_the_qr_stays_for_the_retry_then_goes(kernel
     check_gone_and_never_an_output(k, cell, comm, code1, code2)
 
 
-@pytest.mark.parametrize("kernel", ["7.4"], indirect=True)
-def test_cancel_with_an_empty_answer_removes_the_qr(kernel, ctx, iam, tmp_path):
-    k = kernel
-    cell, queued, _ = start_in_the_browser(k, ctx, tmp_path)
-    comm, _ = qr_widget(k)
-    before = iam_state(iam)
+def _empty_answer(k, qr_file):
     k.kc.input("")
-    shown, next_shown = finished(k, cell, queued)
-    assert "有効化はキャンセルされました" in shown and next_shown.strip() == "next cell: cancelled"
-    assert iam_state(iam) == before
-    check_gone_and_never_an_output(k, cell, comm)
+
+
+def _interrupt_after_one_code(k, qr_file):
+    k.kc.input(phone_codes(qr_file)[0])
+    asked(k)
+    k.km.interrupt_kernel()
 
 
 @pytest.mark.parametrize("kernel", ["7.4"], indirect=True)
-def test_interrupt_while_the_kernel_asks_removes_the_qr(kernel, ctx, iam, tmp_path):
+@pytest.mark.parametrize("leave", [_empty_answer, _interrupt_after_one_code], ids=["empty-answer", "interrupt"])
+def test_leaving_the_typed_form_removes_the_qr(kernel, ctx, iam, tmp_path, leave):
+    """Cancelled by an empty answer, or ■ while the kernel asks for the second code: nothing changes."""
     k = kernel
     cell, queued, qr_file = start_in_the_browser(k, ctx, tmp_path)
     comm, _ = qr_widget(k)
     before = iam_state(iam)
-    k.kc.input(phone_codes(qr_file)[0])
-    asked(k)
-    k.km.interrupt_kernel()
+    leave(k, qr_file)
     shown, next_shown = finished(k, cell, queued)
     assert "有効化はキャンセルされました" in shown and next_shown.strip() == "next cell: cancelled"
     assert iam_state(iam) == before
