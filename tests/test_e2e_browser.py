@@ -12,6 +12,7 @@ import secrets
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -43,13 +44,13 @@ class Lab:
         self.root.mkdir()
         self.token = secrets.token_hex(16)
         env = {k: v for k, v in os.environ.items() if k != "HANDSON_AUTO_MFA"}  # the learner's phone is the test
-        for name in (
-            "JUPYTERLAB_SETTINGS_DIR",
-            "JUPYTERLAB_WORKSPACES_DIR",
-            "JUPYTER_RUNTIME_DIR",
-            "JUPYTER_CONFIG_DIR",
-        ):
+        for name in ("JUPYTERLAB_SETTINGS_DIR", "JUPYTERLAB_WORKSPACES_DIR", "JUPYTER_CONFIG_DIR"):
             env[name] = str(tmp / name.lower())
+        # Each kernel's IPC sockets are named after its own connection file there (jupyter_client's
+        # default): a shared prefix (KernelManager.ip) made kernels started at once pick the same
+        # sockets and talk across. A short folder keeps those names within a Unix socket's 107 bytes.
+        self.runtime = Path(tempfile.mkdtemp(prefix="jr-"))
+        env["JUPYTER_RUNTIME_DIR"] = str(self.runtime)
         self._settings(Path(env["JUPYTERLAB_SETTINGS_DIR"]))
         self.log = open(tmp / "lab.log", "w")
         self.proc = subprocess.Popen(
@@ -66,7 +67,6 @@ class Lab:
                 f"--ServerApp.root_dir={self.root}",
                 "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
                 "--KernelManager.transport=ipc",  # as the other tests' kernels (helpers.IPCKernelManager)
-                f"--KernelManager.ip={tmp / 'kernel'}",
             ],
             env=env,
             stdout=self.log,
@@ -117,6 +117,7 @@ class Lab:
             if self.proc.poll() is None:
                 self.proc.kill()
             self.log.close()
+            shutil.rmtree(self.runtime, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
